@@ -1,0 +1,71 @@
+"""Entry point of the ``bmsflasher`` command.
+
+Subcommands live in their own small modules (``cmd_*.py``); each exposes ``register(subparsers)``
+which adds its parser and sets ``func`` to a callable taking the parsed namespace and returning an
+exit code. Errors from the project's own tree are printed as one sentence (plus a hint), never as a
+traceback; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from bmsflasher import __version__
+from bmsflasher.core.errors import BmsFlasherError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "bmsflasher.cli.cmd_firmware",  # keygen, package, verify
+    "bmsflasher.cli.cmd_sim",  # sim
+    "bmsflasher.cli.cmd_scan",  # scan
+    "bmsflasher.cli.cmd_device",  # info, monitor, dtc, backup, restore, rollback, flash
+    "bmsflasher.cli.cmd_history",  # history, report
+    "bmsflasher.cli.cmd_gui",  # gui
+    "bmsflasher.cli.cmd_demo",  # demo (command-line end-to-end demo)
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="bmsflasher",
+        description="Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.",
+    )
+    parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency inside the module: not ours to hide
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 0
+    try:
+        code: int = func(args)
+    except BmsFlasherError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Domain types shared by every layer.
+
+Units are in the names (``_mv``, ``_ma``, ``_c``, ``_pct``) because a BMS tool that confuses volts
+with millivolts is a safety problem, not a cosmetic one. All types are immutable so they can cross
+threads (worker → GUI) without copies or locks.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import total_ordering
+
+from bmsflasher.core.errors import BmsFlasherError
+
+_VERSION_RE = re.compile(r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,5})(?:\+(\d{1,10}))?\s*$")
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True)
+class FirmwareVersion:
+    """A firmware version as MCUboot stores it: major.minor.revision+build.
+
+    The field widths match the MCUboot header (u8, u8, u16, u32) so every version can round-trip
+    through an image header.
+    """
+
+    major: int
+    minor: int
+    revision: int
+    build: int = 0
+
+    def __post_init__(self) -> None:
+        limits = ((self.major, 0xFF), (self.minor, 0xFF), (self.revision, 0xFFFF), (self.build, 0xFFFFFFFF))
+        for value, limit in limits:
+            if not 0 <= value <= limit:
+                raise BmsFlasherError(f"version field {value} is out of range 0..{limit}")
+
+    @classmethod
+    def parse(cls, text: str) -> FirmwareVersion:
+        """Parse ``X.Y.Z`` or ``X.Y.Z+B``; raises BmsFlasherError with the offending text."""
+        match = _VERSION_RE.match(text)
+        if match is None:
+            raise BmsFlasherError(f"'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD")
+        major, minor, revision, build = match.groups()
+        return cls(int(major), int(minor), int(revision), int(build or 0))
+
+    def _key(self) -> tuple[int, int, int, int]:
+        return (self.major, self.minor, self.revision, self.build)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, FirmwareVersion):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __str__(self) -> str:
+        base = f"{self.major}.{self.minor}.{self.revision}"
+        return f"{base}+{self.build}" if self.build else base
+
+
+class DeviceMode(enum.Enum):
+    """What is running on the device right now."""
+
+    APPLICATION = "application"
+    BOOTLOADER = "bootloader"  # programming session / bootloader with a valid image present
+    RECOVERY = "recovery"  # no bootable image: only emergency recovery answers
+
+
+@dataclass(frozen=True, slots=True)
+class SlotState:
+    """One image slot as the device reports it (MCUboot image-state semantics)."""
+
+    slot: int
+    version: FirmwareVersion | None
+    image_hash: bytes = b""
+    bootable: bool = False
+    pending: bool = False
+    confirmed: bool = False
+    active: bool = False
+    permanent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """Who the device is. Identity is by serial number, never by the port it happens to sit on."""
+
+    model: str
+    serial_number: str
+    hardware_revision: str
+    firmware_version: FirmwareVersion | None
+    bootloader_version: FirmwareVersion | None
+    mode: DeviceMode = DeviceMode.APPLICATION
+    slots: tuple[SlotState, ...] = ()
+    security_counter: int = 0
+
+
+class Alarm(enum.Enum):
+    """Protection alarms a BMS raises."""
+
+    CELL_OVERVOLTAGE = "cell_overvoltage"
+    CELL_UNDERVOLTAGE = "cell_undervoltage"
+    OVERTEMPERATURE = "overtemperature"
+    UNDERTEMPERATURE = "undertemperature"
+    OVERCURRENT = "overcurrent"
+    SENSOR_FAULT = "sensor_fault"
+
+
+@dataclass(frozen=True, slots=True)
+class PackTelemetry:
+    """One snapshot of the pack.
+
+    ``temperatures_c`` holds ``None`` for a sensor that reads open/short (a failed sensor), which is
+    different from a cold one.
+    """
+
+    timestamp_s: float
+    cell_voltages_mv: tuple[int, ...]
+    balancing: tuple[bool, ...]
+    temperatures_c: tuple[float | None, ...]
+    pack_voltage_mv: int
+    current_ma: int
+    soc_pct: float
+    soh_pct: float
+    alarms: frozenset[Alarm] = frozenset()
+
+    @property
+    def cell_count(self) -> int:
+        return len(self.cell_voltages_mv)
+
+    @property
+    def cell_sum_mv(self) -> int:
+        return sum(self.cell_voltages_mv)
+
+    @property
+    def min_cell_mv(self) -> int:
+        return min(self.cell_voltages_mv) if self.cell_voltages_mv else 0
+
+    @property
+    def max_cell_mv(self) -> int:
+        return max(self.cell_voltages_mv) if self.cell_voltages_mv else 0
+
+    @property
+    def delta_cell_mv(self) -> int:
+        return self.max_cell_mv - self.min_cell_mv
+
+
+ParameterValue = int | float | str | bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSnapshot:
+    """The device's configuration parameters at one moment, with the schema they follow."""
+
+    schema_version: int
+    parameters: Mapping[str, ParameterValue] = field(default_factory=dict)
+
+    def diff(self, other: ConfigSnapshot) -> dict[str, tuple[ParameterValue | None, ParameterValue | None]]:
+        """Parameters whose value differs: name → (value here, value in ``other``); None when absent."""
+        names = sorted(set(self.parameters) | set(other.parameters))
+        return {
+            name: (self.parameters.get(name), other.parameters.get(name))
+            for name in names
+            if self.parameters.get(name) != other.parameters.get(name)
+        }
+
+
+class DtcSeverity(enum.Enum):
+    """How bad a diagnostic trouble code is; CRITICAL ones block an update."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True, slots=True)
+class Dtc:
+    """A diagnostic trouble code (UDS 3-byte DTC number plus ISO 14229 status byte)."""
+
+    code: int
+    status: int
+    severity: DtcSeverity
+    description: str
+
+    @property
+    def code_text(self) -> str:
+        return f"{self.code:06X}"
+
+
+@dataclass(frozen=True, slots=True)
+class SelfTestCheck:
+    """One device-side self-test check with the value measured and the limit applied."""
+
+    name: str
+    passed: bool
+    measured: str
+    limit: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSelfTest:
+    """What the device reports when asked to test itself after an update."""
+
+    checks: tuple[SelfTestCheck, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """How to reach a device: enough to reopen the link after a reboot or a later run.
+
+    ``kind`` is ``"serial"`` (port, baud) or ``"can"`` (interface, channel, bitrate, node).
+    """
+
+    kind: str
+    port: str = ""
+    baud: int = 0
+    interface: str = ""
+    channel: str = ""
+    bitrate: int = 0
+    data_bitrate: int = 0
+    node: int = 0
+    fd: bool = False
+
+    def describe(self) -> str:
+        """A one-line, human-readable description for logs and reports."""
+        if self.kind == "serial":
+            return f"{self.port} @ {self.baud} baud"
+        fd = f", FD data {self.data_bitrate}" if self.fd else ""
+        return f"{self.interface}:{self.channel} @ {self.bitrate} bit/s{fd}, node {self.node}"

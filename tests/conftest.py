@@ -1,0 +1,55 @@
+"""Shared fixtures: every test runs offscreen and fails if it leaks a thread.
+
+A leaked reader thread is how a real port or bus stays open after a test, so leaks are failures,
+not warnings.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+_LEAK_GRACE_S = 3.0
+# Threads owned by libraries for the life of the process, not by a test.
+_PROCESS_THREAD_PREFIXES = ("QDBus", "Dummy-", "pydevd", "asyncio_", "ThreadPoolExecutor-")
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    if request.node.get_closest_marker("allow_thread_leak"):
+        return
+    deadline = time.monotonic() + _LEAK_GRACE_S
+    leaked: list[threading.Thread] = []
+    while time.monotonic() < deadline:
+        leaked = [
+            t
+            for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.name.startswith(_PROCESS_THREAD_PREFIXES)
+        ]
+        if not leaked:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"test leaked threads: {[t.name for t in leaked]}")
+
+
+@pytest.fixture
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the user data/config/cache directories at a temporary folder."""
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        folder = tmp_path / var.lower()
+        folder.mkdir()
+        monkeypatch.setenv(var, str(folder))
+    return tmp_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "allow_thread_leak: the test owns a process-wide thread on purpose")
