@@ -19,13 +19,22 @@ from rich.console import Console
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("bench_uds", "bench_smp", "bench_parallel", "bench_scan", "bench_gui", "bench_memory", "bench_dist")
+MODULES = (
+    "bench_uds",
+    "bench_smp",
+    "bench_parallel",
+    "bench_scan",
+    "bench_gui",
+    "bench_memory",
+    "bench_dist",
+)
 COLUMNS = ("benchmark", "case", "value", "unit", "ratio", "reference")
 
 
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{system}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def _fmt(value: object) -> str:
@@ -37,7 +46,9 @@ def _fmt(value: object) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--only", nargs="*", default=None, help="module names to run (default: all)")
-    parser.add_argument("--no-write", action="store_true", help="print only; do not rewrite docs/performance.md")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print only; do not rewrite docs/performance.md"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     rows: list[dict[str, object]] = []
