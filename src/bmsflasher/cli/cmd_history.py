@@ -1,0 +1,220 @@
+"""``history``, ``history verify`` and ``report``: read the service history and export reports.
+
+Thin over :mod:`bmsflasher.records`: parse arguments, open the history, print a rich table or JSON.
+``history verify`` exits non-zero (the storage exit code) and names the first broken record when
+the audit trail does not verify, so scripts and auditors can rely on the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from rich.console import Console
+from rich.table import Table
+
+from bmsflasher.core.errors import RecordsTamperedError
+from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
+from bmsflasher.records.reports import FORMATS, LANGUAGES, render_report
+
+_DB_HELP: Final = "service history file (default: history.sqlite3 in the user data folder)"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``history`` (with ``verify``) and ``report``."""
+    history = subparsers.add_parser(
+        "history",
+        help="list service sessions; 'history verify' checks the audit trail",
+        description="List the service sessions recorded on this computer, newest first.",
+    )
+    history.add_argument("--serial", help="only sessions of the device with this serial number")
+    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    history.add_argument("--db", type=Path, help=_DB_HELP)
+    history.set_defaults(func=run_history)
+    actions = history.add_subparsers(dest="history_action", metavar="ACTION")
+    verify = actions.add_parser(
+        "verify",
+        help="recompute the audit hash chain; exits non-zero when a record was changed",
+        description="Recompute the hash-chained audit trail and compare every record with it.",
+    )
+    # SUPPRESS keeps "history --json verify" working: a sub-parser default would overwrite the flag.
+    verify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+    verify.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=_DB_HELP)
+    verify.set_defaults(func=run_verify)
+
+    report = subparsers.add_parser(
+        "report",
+        help="write the service report of a session as HTML or PDF",
+        description="Write the service report of one session (see 'bmsflasher history' for ids).",
+    )
+    report.add_argument("session_id", type=_session_id_arg, metavar="SESSION_ID")
+    report.add_argument("--format", choices=FORMATS, dest="fmt", help="html or pdf (default: from --out)")
+    report.add_argument("--out", type=Path, required=True, help="file to write")
+    report.add_argument(
+        "--lang", choices=sorted(LANGUAGES), default="en", help="report language (default en)"
+    )
+    report.add_argument("--db", type=Path, help=_DB_HELP)
+    report.set_defaults(func=run_report)
+
+
+def _session_id_arg(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a session id (a whole number from 1)")
+    return value
+
+
+# --- history ---------------------------------------------------------------------------------------
+def run_history(args: argparse.Namespace) -> int:
+    """List sessions (and, for one serial, the device and its backups)."""
+    serial: str | None = args.serial
+    with RecordsDb.open(args.db) as db:
+        sessions = db.sessions(serial)
+        device = db.device(serial) if serial else None
+        backups = db.list_backups(serial) if serial else []
+    if args.json:
+        payload: dict[str, Any] = {"sessions": [session_json(s) for s in sessions]}
+        if serial:
+            payload["device"] = device_json(device) if device else None
+            payload["backups"] = [backup_json(b) for b in backups]
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    console = Console()
+    if serial and device is None and not sessions:
+        console.print(f"No device with serial number {serial} is in the service history.")
+        return 0
+    if device is not None:
+        console.print(
+            f"[bold]{device.serial}[/] {device.model}, hardware {device.hardware_revision}, "
+            f"firmware {device.firmware_version or '?'}, last seen {_when(device.last_seen)}"
+        )
+    console.print(_sessions_table(sessions))
+    if backups:
+        console.print(_backups_table(backups))
+    return 0
+
+
+def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
+    if not sessions:
+        return "No service sessions are recorded yet."
+    table = Table(title="Service sessions", title_justify="left")
+    for column in ("id", "started", "serial", "service", "operator", "outcome", "firmware"):
+        table.add_column(column)
+    for s in sessions:
+        versions = (
+            f"{s.from_version or '?'} → {s.to_version or '?'}" if s.from_version or s.to_version else ""
+        )
+        outcome = s.outcome or "[yellow]interrupted[/]"
+        table.add_row(str(s.id), _when(s.started), s.serial, s.kind, s.operator, outcome, versions)
+    return table
+
+
+def _backups_table(backups: list[BackupRecord]) -> Table:
+    table = Table(title="Configuration backups", title_justify="left")
+    for column in ("id", "created", "schema", "parameters", "sha256"):
+        table.add_column(column)
+    for b in backups:
+        table.add_row(
+            str(b.id),
+            _when(b.created),
+            str(b.schema_version),
+            str(len(b.snapshot.parameters)),
+            b.sha256,
+        )
+    return table
+
+
+def _when(moment: datetime) -> str:
+    """Local time to the minute, for narrow tables (JSON keeps full ISO 8601 UTC)."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def session_json(s: SessionRecord) -> dict[str, Any]:
+    """A session as JSON (times in ISO 8601 UTC)."""
+    return {
+        "id": s.id,
+        "serial": s.serial,
+        "kind": s.kind,
+        "operator": s.operator,
+        "package_sha256": s.package_sha256,
+        "details": dict(s.details),
+        "started": s.started.isoformat(),
+        "finished": s.finished.isoformat() if s.finished else None,
+        "outcome": s.outcome,
+        "from_version": s.from_version,
+        "to_version": s.to_version,
+    }
+
+
+def device_json(d: DeviceRecord) -> dict[str, Any]:
+    """A device as JSON."""
+    return {
+        "serial_number": d.serial,
+        "model": d.model,
+        "hardware_revision": d.hardware_revision,
+        "firmware_version": d.firmware_version,
+        "bootloader_version": d.bootloader_version,
+        "first_seen": d.first_seen.isoformat(),
+        "last_seen": d.last_seen.isoformat(),
+    }
+
+
+def backup_json(b: BackupRecord) -> dict[str, Any]:
+    """A backup's reference as JSON (not its parameters: 'backup' and 'restore' handle those)."""
+    return {
+        "id": b.id,
+        "serial": b.serial,
+        "session_id": b.session_id,
+        "schema_version": b.schema_version,
+        "parameters": len(b.snapshot.parameters),
+        "sha256": b.sha256,
+        "created": b.created.isoformat(),
+    }
+
+
+# --- history verify --------------------------------------------------------------------------------
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify the audit chain; exit 0 when intact, the storage exit code when a record was changed."""
+    with RecordsDb.open(getattr(args, "db", None)) as db:
+        report = db.verify_chain()
+        path = db.path
+    if getattr(args, "json", False):
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "rows_checked": report.rows_checked,
+                    "first_bad_row": report.first_bad_row,
+                    "record": report.record,
+                    "reason": report.reason,
+                    "head_hash": report.head_hash,
+                    "database": str(path),
+                },
+                indent=2,
+            )
+        )
+    elif report.ok:
+        print(f"The audit trail of {path} is intact: {report.rows_checked} audit records verified.")
+        print(f"Head hash: {report.head_hash}")
+    else:
+        where = f"audit row {report.first_bad_row}" if report.first_bad_row is not None else report.record
+        print(f"The audit trail of {path} is broken at {where}: {report.reason}.", file=sys.stderr)
+    return 0 if report.ok else RecordsTamperedError.exit_code
+
+
+# --- report ----------------------------------------------------------------------------------------
+def run_report(args: argparse.Namespace) -> int:
+    """Write one session's report."""
+    out: Path = args.out
+    fmt: str = args.fmt or ("pdf" if out.suffix.lower() == ".pdf" else "html")
+    with RecordsDb.open(args.db) as db:
+        written = render_report(db, args.session_id, fmt, out, args.lang)
+    print(f"Wrote the {fmt.upper()} report of session {args.session_id} to {written}.")
+    return 0
