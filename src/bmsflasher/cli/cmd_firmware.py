@@ -1,0 +1,348 @@
+"""``keygen``, ``package`` and ``verify``: the manufacturer's and technician's firmware commands.
+
+Thin over :mod:`bmsflasher.firmware`: argument parsing, file writing (atomic, private keys 0600)
+and output. Every refusal is one of the project's errors, printed by ``cli.main`` as one sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from bmsflasher.core.errors import BmsFlasherError, PackageError
+from bmsflasher.core.types import FirmwareVersion
+from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP, parse_sim_behaviour
+from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError
+from bmsflasher.firmware.inputs import read_firmware_file
+from bmsflasher.firmware.keys import (
+    Keyring,
+    KeyType,
+    PrivateKey,
+    generate_key,
+    key_id,
+    load_private_key_file,
+    private_key_pem,
+    public_key_pem,
+)
+from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image, is_mcuboot_image, parse_image
+from bmsflasher.firmware.package import PACKAGE_SUFFIX, PackageSpec, build_package
+from bmsflasher.firmware.policy import DeviceFacts, VerifiedPackage, read_package_file, verify_package
+
+DEFAULT_VALIDITY_DAYS: Final = 3 * 365
+PRIVATE_KEY_MODE: Final = 0o600
+
+
+# --- argument types: one clear sentence per bad value ----------------------------------------------
+def _version_arg(text: str) -> FirmwareVersion:
+    try:
+        return FirmwareVersion.parse(text)
+    except BmsFlasherError as exc:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD"
+        ) from exc
+
+
+def _counter_arg(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a security counter (a whole number 0..4294967295)")
+    return value
+
+
+def _revisions_arg(text: str) -> tuple[str, ...]:
+    revisions = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not revisions:
+        raise argparse.ArgumentTypeError("give at least one hardware revision, e.g. B or B,C")
+    return revisions
+
+
+def _behaviour_arg(text: str) -> str:
+    try:
+        return parse_sim_behaviour(text)
+    except FirmwareInputError as exc:
+        raise argparse.ArgumentTypeError(exc.message.rstrip(".")) from exc
+
+
+def _header_size_arg(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = -1
+    if not 32 <= value <= 0xFFFF:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a header size between 32 and 0xffff")
+    return value
+
+
+def parse_expiry(text: str, now: datetime) -> datetime | None:
+    """``never``, ``+DAYS``, ``YYYY-MM-DD`` (end of that day, UTC) or ``YYYY-MM-DDTHH:MM:SSZ``."""
+    value = text.strip()
+    if value.lower() == "never":
+        return None
+    try:
+        if value.startswith("+"):
+            return now + timedelta(days=int(value[1:]))
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+            return day + timedelta(days=1) - timedelta(seconds=1)
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
+        raise FirmwareInputError(
+            f"'{text}' is not an expiry; use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, +DAYS or never."
+        ) from exc
+
+
+# --- keygen ----------------------------------------------------------------------------------------
+def _keygen_paths(out: Path) -> tuple[Path, Path]:
+    name = out.name
+    for suffix in (".pub.pem", ".pem"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if not name:
+        raise KeyFileError(f"'{out}' does not name a key; use --out DIR/NAME.")
+    return out.with_name(f"{name}.pem"), out.with_name(f"{name}.pub.pem")
+
+
+def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
+    """Create ``path`` with ``mode`` from the start (no window where a private key is world-readable)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError as exc:
+        raise KeyFileError(f"{path} already exists; choose another name or pass --force.") from exc
+    except OSError as exc:
+        raise KeyFileError(f"Cannot create {path}: {exc.strerror or exc}.") from exc
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    """Generate a key pair: NAME.pem (private, 0600) and NAME.pub.pem."""
+    private_path, public_path = _keygen_paths(Path(args.out))
+    try:
+        private_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(f"Cannot create the folder {private_path.parent}: {exc.strerror or exc}.") from exc
+    if not args.force:
+        for path in (private_path, public_path):
+            if path.exists():
+                raise KeyFileError(f"{path} already exists; choose another name or pass --force.")
+    key = generate_key(KeyType(args.type))
+    _write_new_file(private_path, private_key_pem(key), PRIVATE_KEY_MODE, args.force)
+    _write_new_file(public_path, public_key_pem(key), 0o644, args.force)
+    print(f"Wrote private key {private_path} (mode 0600: keep it offline) and public key {public_path}.")
+    print(f"Key type {args.type}, key id {key_id(key)}.")
+    return 0
+
+
+# --- package ---------------------------------------------------------------------------------------
+def _image_from_input(args: argparse.Namespace, image_key: PrivateKey) -> bytes:
+    firmware = read_firmware_file(Path(args.firmware))
+    if is_mcuboot_image(firmware.data):
+        # Already signed (e.g. by imgtool in the firmware build): keep it byte for byte.
+        if args.image_key is not None:
+            raise FirmwareInputError(f"{args.firmware} is already a signed MCUboot image; drop --image-key.")
+        image = parse_image(firmware.data)
+        if image.version != args.version:
+            raise FirmwareInputError(f"{args.firmware} is version {image.version}, not {args.version}.")
+        if image.security_counter != args.security_counter:
+            raise FirmwareInputError(
+                f"{args.firmware} carries security counter {image.security_counter}, "
+                f"not {args.security_counter}."
+            )
+        if args.sim_behaviour is not None and (image.sim_behaviour or "healthy") != args.sim_behaviour:
+            raise FirmwareInputError(f"{args.firmware} already carries another sim behaviour.")
+        return image.data
+    return build_image(
+        firmware.data,
+        version=args.version,
+        security_counter=args.security_counter,
+        key=image_key,
+        header_size=args.header_size,
+        sim_behaviour=None if args.sim_behaviour in (None, "healthy") else args.sim_behaviour,
+    )
+
+
+def _release_notes(text: str | None) -> str:
+    if text is None:
+        return ""
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FirmwareInputError(f"The release notes file {path} cannot be read as UTF-8 text.") from exc
+    return text
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, so a crash never leaves half a package."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise PackageError(f"Cannot write to {path.parent}: {exc.strerror or exc}.") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PackageError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+
+
+def run_package(args: argparse.Namespace) -> int:
+    """Build, sign and self-check a release package."""
+    out = Path(args.out)
+    if out.suffix != PACKAGE_SUFFIX:
+        raise FirmwareInputError(
+            f"The output file must end in {PACKAGE_SUFFIX}, not '{out.suffix or out.name}'."
+        )
+    key = load_private_key_file(Path(args.key))
+    image_key = load_private_key_file(Path(args.image_key)) if args.image_key else key
+    now = datetime.now(UTC).replace(microsecond=0)
+    expires = parse_expiry(args.expires, now) if args.expires else now + timedelta(days=DEFAULT_VALIDITY_DAYS)
+    image = _image_from_input(args, image_key)
+    spec = PackageSpec(
+        model=args.model,
+        hardware_revisions=args.hw_rev,
+        version=args.version,
+        security_counter=args.security_counter,
+        min_bootloader_version=args.min_bootloader,
+        release_notes=_release_notes(args.release_notes),
+        created=now,
+        expires=expires,
+        sim_behaviour=args.sim_behaviour,
+    )
+    data = build_package(spec, image, key)
+    keyring = Keyring()
+    keyring.add(key, args.key)
+    keyring.add(image_key, args.image_key or args.key)
+    verified = verify_package(data, keyring, now=now)  # never ship something our own gate refuses
+    _write_atomically(out, data)
+    manifest = verified.manifest
+    expiry = "never" if manifest.expires is None else f"{manifest.expires:%Y-%m-%d}"
+    revisions = ", ".join(manifest.hardware_revisions)
+    print(
+        f"Wrote {out}: {manifest.model} {manifest.version} for hardware {revisions}, "
+        f"security counter {manifest.security_counter}, image {manifest.image.size} bytes, expires {expiry}."
+    )
+    print(f"Manifest signed by key {verified.manifest_signer.key_id}.")
+    print(f"Image signed by key {verified.image_signer.key_id}.")
+    return 0
+
+
+# --- verify ----------------------------------------------------------------------------------------
+def _summary(package: VerifiedPackage) -> dict[str, Any]:
+    return {
+        "valid": True,
+        "manifest": package.manifest.to_dict(),
+        "manifest_key_id": package.manifest_signer.key_id,
+        "image_key_id": package.image_signer.key_id,
+        "image_hash": package.image_hash.hex(),
+        "image_sha256": package.file_sha256.hex(),
+    }
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify a package against trusted keys and optional device facts; exit 0 only when valid."""
+    try:
+        keyring = Keyring.from_paths(Path(p) for p in args.trust)
+        device = DeviceFacts(
+            model=args.model,
+            hardware_revision=args.hw_rev,
+            security_counter=args.security_counter,
+            bootloader_version=args.bootloader_version,
+        )
+        package = verify_package(read_package_file(Path(args.package)), keyring, device)
+    except BmsFlasherError as exc:
+        if not args.json:
+            raise
+        report = {
+            "valid": False,
+            "error": type(exc).__name__,
+            "message": exc.message,
+            "package": args.package,
+        }
+        print(json.dumps(report, indent=2))
+        return exc.exit_code
+    if args.json:
+        print(json.dumps({"package": args.package, **_summary(package)}, indent=2))
+        return 0
+    m = package.manifest
+    expiry = "never" if m.expires is None else f"{m.expires:%Y-%m-%d %H:%M} UTC"
+    print(
+        f"Valid: {m.model} {m.version} for hardware {', '.join(m.hardware_revisions)}, security counter "
+        f"{m.security_counter}, needs bootloader {m.min_bootloader_version}+, expires {expiry}."
+    )
+    print(
+        f"Manifest key {package.manifest_signer.key_id[:16]}, image key {package.image_signer.key_id[:16]}."
+    )
+    return 0
+
+
+# --- registration ----------------------------------------------------------------------------------
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``keygen``, ``package`` and ``verify`` to the top-level parser."""
+    keygen = subparsers.add_parser("keygen", help="generate a signing key pair (NAME.pem + NAME.pub.pem)")
+    keygen.add_argument(
+        "--out", required=True, metavar="DIR/NAME", help="where to write NAME.pem and NAME.pub.pem"
+    )
+    keygen.add_argument("--type", choices=[t.value for t in KeyType], default=KeyType.ECDSA_P256.value)
+    keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+    keygen.set_defaults(func=run_keygen)
+
+    package = subparsers.add_parser("package", help="build and sign a release package (.bmspkg)")
+    package.add_argument(
+        "--firmware", required=True, metavar="FILE", help="firmware .bin, .hex or signed image"
+    )
+    package.add_argument("--model", required=True)
+    package.add_argument("--hw-rev", required=True, type=_revisions_arg, metavar="REV[,REV...]")
+    package.add_argument("--version", required=True, type=_version_arg, metavar="X.Y.Z")
+    package.add_argument("--security-counter", required=True, type=_counter_arg, metavar="N")
+    package.add_argument("--key", required=True, metavar="KEY.pem", help="signs the manifest (and the image)")
+    package.add_argument("--image-key", metavar="KEY.pem", help="signs the MCUboot image instead of --key")
+    package.add_argument("--release-notes", metavar="TEXT|@FILE")
+    package.add_argument(
+        "--expires",
+        metavar="DATE",
+        help=f"YYYY-MM-DD, +DAYS or never (default +{DEFAULT_VALIDITY_DAYS} days)",
+    )
+    package.add_argument(
+        "--min-bootloader", type=_version_arg, default=FirmwareVersion(0, 0, 0), metavar="X.Y.Z"
+    )
+    package.add_argument("--sim-behaviour", type=_behaviour_arg, metavar="BEHAVIOUR", help=BEHAVIOUR_HELP)
+    package.add_argument(
+        "--header-size", type=_header_size_arg, default=DEFAULT_HEADER_SIZE, help="default 0x200"
+    )
+    package.add_argument("--out", required=True, metavar="FILE.bmspkg")
+    package.set_defaults(func=run_package)
+
+    verify = subparsers.add_parser("verify", help="check a package's signatures, integrity and compatibility")
+    verify.add_argument("package", metavar="FILE.bmspkg")
+    verify.add_argument(
+        "--trust", required=True, action="append", metavar="PUB.pem", help="trusted public key file or folder"
+    )
+    verify.add_argument("--model")
+    verify.add_argument("--hw-rev")
+    verify.add_argument(
+        "--security-counter", type=_counter_arg, metavar="N", help="the device's stored counter"
+    )
+    verify.add_argument("--bootloader-version", type=_version_arg, metavar="X.Y.Z")
+    verify.add_argument("--json", action="store_true", help="print a JSON object either way")
+    verify.set_defaults(func=run_verify)
