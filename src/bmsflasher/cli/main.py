@@ -16,26 +16,39 @@ from collections.abc import Sequence
 from bmsflasher import __version__
 from bmsflasher.core.errors import BmsFlasherError
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "bmsflasher.cli.cmd_firmware",  # keygen, package, verify
-    "bmsflasher.cli.cmd_sim",  # sim
-    "bmsflasher.cli.cmd_scan",  # scan
-    "bmsflasher.cli.cmd_device",  # info, monitor, dtc, backup, restore, rollback, flash
-    "bmsflasher.cli.cmd_history",  # history, report
-    "bmsflasher.cli.cmd_gui",  # gui
-    "bmsflasher.cli.cmd_demo",  # demo (command-line end-to-end demo)
-)
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "bmsflasher.cli.cmd_firmware": ("keygen", "package", "verify"),
+    "bmsflasher.cli.cmd_sim": ("sim",),
+    "bmsflasher.cli.cmd_scan": ("scan",),
+    "bmsflasher.cli.cmd_device": ("info", "monitor", "flash", "backup", "restore", "rollback", "dtc", "config"),
+    "bmsflasher.cli.cmd_history": ("history", "report"),
+    "bmsflasher.cli.cmd_gui": ("gui",),
+    "bmsflasher.cli.cmd_demo": ("demo",),
+}
+"""Command module → the subcommands it registers.
+
+Only the module of the command being run is imported, so ``bmsflasher verify`` does not pay for Qt,
+python-can or the PDF renderer; ``--help`` (or an unknown command) imports them all.
+"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every available subcommand."""
+def _modules_for(argv: Sequence[str]) -> list[str]:
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command is None and "--version" in argv:
+        return []
+    chosen = [module for module, names in COMMAND_MODULES.items() if command in names]
+    return chosen or list(COMMAND_MODULES)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Build the top-level parser with the subcommands ``argv`` needs (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog="bmsflasher",
         description="Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.",
     )
     parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -48,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
