@@ -1,1 +1,56 @@
-"""discovery layer."""
+"""Adapter auto-detection, baud/bitrate alignment and device scan.
+
+The public API, for the CLI, the GUI and the demo::
+
+    from bmsflasher.discovery import ScanRequest, scan
+
+    result = scan(ScanRequest(ports=("/dev/ttyUSB0",), can_channels=("slcan:/dev/ttyACM0",)))
+    for device in result.devices:
+        print(device.serial_number, device.mode, device.link.describe())
+
+Modules: ``adapters`` (USB ID classification table), ``candidates`` and ``enumerate`` (what can be
+probed), ``plan`` (the ordered probe table), ``cache`` (last good setting per adapter),
+``smp_handshake``/``serial_probe`` (serial auto-baud), ``uds_discovery``/``can_probe`` (CAN bitrate
+and UDS node discovery), ``parallel`` (bounded parallel executor), ``scanner`` (the orchestration),
+``results`` (what a scan reports).
+"""
+
+from bmsflasher.discovery.adapters import AdapterClass, AdapterKind, classify_usb, load_adapter_table
+from bmsflasher.discovery.cache import CachedSetting, ScanCache, default_cache_path
+from bmsflasher.discovery.candidates import CanCandidate, Candidate, SerialCandidate, UnusableAdapter, UsbInfo
+from bmsflasher.discovery.identify import default_can_identifier, default_serial_identifier
+from bmsflasher.discovery.plan import DEFAULT_BAUDS, DEFAULT_BITRATES, CanStep, SerialStep, UdsAddressing
+from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevice, ScanResult
+from bmsflasher.discovery.scanner import ScanInventory, Scanner, ScanRequest, gather, plan_for, scan
+
+__all__ = [
+    "DEFAULT_BAUDS",
+    "DEFAULT_BITRATES",
+    "AdapterClass",
+    "AdapterKind",
+    "AdapterReport",
+    "AdapterStatus",
+    "CachedSetting",
+    "CanCandidate",
+    "CanStep",
+    "Candidate",
+    "FoundDevice",
+    "ScanCache",
+    "ScanInventory",
+    "ScanRequest",
+    "ScanResult",
+    "Scanner",
+    "SerialCandidate",
+    "SerialStep",
+    "UdsAddressing",
+    "UnusableAdapter",
+    "UsbInfo",
+    "classify_usb",
+    "default_cache_path",
+    "default_can_identifier",
+    "default_serial_identifier",
+    "gather",
+    "load_adapter_table",
+    "plan_for",
+    "scan",
+]

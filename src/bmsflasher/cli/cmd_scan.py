@@ -1,0 +1,282 @@
+"""``bmsflasher scan``: find every BMS behind every adapter, with its link settings and identity.
+
+Thin over :mod:`bmsflasher.discovery`: parse the arguments, show a live progress line per adapter
+(rich, on stderr so ``--json`` output stays clean), print the devices and one verdict per adapter.
+Exit code 0 when at least one device was found, 1 when none was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bmsflasher.core.events import Event, StepFinished
+from bmsflasher.core.events import Progress as ProgressEvent
+from bmsflasher.discovery import (
+    DEFAULT_BAUDS,
+    DEFAULT_BITRATES,
+    AdapterStatus,
+    CanCandidate,
+    Candidate,
+    ScanCache,
+    ScanInventory,
+    Scanner,
+    ScanRequest,
+    ScanResult,
+    default_can_identifier,
+    default_serial_identifier,
+    gather,
+    plan_for,
+)
+
+NOTHING_FOUND_EXIT: Final = 1
+
+_STATUS_STYLE: Final[dict[AdapterStatus, str]] = {
+    AdapterStatus.FOUND: "green",
+    AdapterStatus.NO_DEVICE: "yellow",
+    AdapterStatus.GARBAGE: "magenta",
+    AdapterStatus.BUSY: "red",
+    AdapterStatus.PERMISSION: "red",
+    AdapterStatus.NO_DRIVER: "red",
+    AdapterStatus.NOT_FOUND: "red",
+    AdapterStatus.TIMED_OUT: "red",
+    AdapterStatus.ERROR: "red",
+}
+
+
+def _rates(text: str) -> list[int]:
+    """Parse ``115200,921600`` (or one number); one clear sentence for anything else."""
+    rates: list[int] = []
+    for part in text.replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            rates.append(int(float(part[:-1]) * 1000) if part.lower().endswith("k") else int(part, 10))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{part}' is not a rate in bit/s, e.g. 115200 or 500k"
+            ) from None
+    if not rates:
+        raise argparse.ArgumentTypeError("give at least one rate, e.g. 115200")
+    return rates
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``scan`` subcommand."""
+    parser = subparsers.add_parser(
+        "scan",
+        help="find BMS on serial ports and CAN adapters (auto-baud, auto-bitrate)",
+        description=(
+            "Find every BMS reachable from this computer. Serial ports are tried at each baud rate "
+            "with an SMP handshake; CAN adapters listen for the bus bitrate, then ask every UDS "
+            "server to answer. The last good setting per adapter is remembered and tried first. "
+            "Without --port/--can every port and CAN adapter found on this computer is scanned."
+        ),
+    )
+    parser.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="PATH|URL",
+        help="a serial port to scan, e.g. /dev/ttyUSB0, COM3, socket://host:port (repeatable)",
+    )
+    parser.add_argument(
+        "--can",
+        action="append",
+        default=[],
+        metavar="INTERFACE:CHANNEL",
+        help="a CAN channel to scan, e.g. slcan:/dev/ttyACM0, socketcan:can0, pcan:PCAN_USBBUS1 (repeatable)",
+    )
+    parser.add_argument(
+        "--all",
+        dest="enumerate",
+        action="store_true",
+        default=None,
+        help="also scan every port and adapter found on this computer when --port/--can are given",
+    )
+    parser.add_argument(
+        "--bauds",
+        type=_rates,
+        default=list(DEFAULT_BAUDS),
+        metavar="LIST",
+        help=f"serial rates to try, in order (default {','.join(map(str, DEFAULT_BAUDS))})",
+    )
+    parser.add_argument(
+        "--bitrates",
+        type=_rates,
+        default=list(DEFAULT_BITRATES),
+        metavar="LIST",
+        help=f"CAN bitrates to try, in order (default {','.join(map(str, DEFAULT_BITRATES))})",
+    )
+    parser.add_argument(
+        "--timeout-s", type=_timeout, default=10.0, help="time budget of the whole scan (default 10)"
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="ignore and do not update remembered settings"
+    )
+    parser.add_argument(
+        "--no-identify", action="store_true", help="confirm devices without reading identities"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="only list and classify the adapters; probe nothing"
+    )
+    parser.add_argument("--plan", action="store_true", help="print the probe table per adapter and exit")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``bmsflasher scan``."""
+    request = ScanRequest(
+        ports=tuple(args.port),
+        can_channels=tuple(args.can),
+        enumerate=args.enumerate,
+        bauds=tuple(args.bauds),
+        bitrates=tuple(args.bitrates),
+        timeout_s=args.timeout_s,
+        use_cache=not args.no_cache,
+        identify=not args.no_identify,
+    ).validated()
+    cache = ScanCache(enabled=request.use_cache)
+    inventory = gather(request)
+    out = Console(file=sys.stdout, soft_wrap=True)
+    err = Console(file=sys.stderr)
+    if args.list:
+        return _print_inventory(inventory.candidates, request, cache, out, as_json=args.json, with_plan=False)
+    if args.plan:
+        return _print_inventory(inventory.candidates, request, cache, out, as_json=args.json, with_plan=True)
+    scanner = Scanner(
+        cache,
+        serial_identifier=default_serial_identifier(),
+        can_identifier=default_can_identifier(),
+    )
+    show_progress = err.is_terminal and not args.json
+    if show_progress:
+        result = _scan_with_progress(scanner, request, inventory, err)
+    else:
+        result = scanner.scan(request, inventory=inventory)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_result(result, out)
+    return 0 if result.devices else NOTHING_FOUND_EXIT
+
+
+def _scan_with_progress(
+    scanner: Scanner,
+    request: ScanRequest,
+    inventory: ScanInventory,
+    console: Console,
+) -> ScanResult:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, TaskID] = {
+            f"scan:{candidate.cache_key}": progress.add_task(candidate.label, total=1, state="waiting")
+            for candidate in inventory.candidates
+        }
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, ProgressEvent) and event.step in tasks:
+                progress.update(
+                    tasks[event.step], completed=event.done, total=event.total or 1, state="probing"
+                )
+            elif isinstance(event, StepFinished) and event.step in tasks:
+                task = tasks[event.step]
+                progress.update(task, completed=1, total=1, state="found" if event.ok else "done")
+
+        return scanner.scan(request, on_event, inventory=inventory)
+
+
+def _print_inventory(
+    candidates: Sequence[Candidate],
+    request: ScanRequest,
+    cache: ScanCache,
+    out: Console,
+    *,
+    as_json: bool,
+    with_plan: bool,
+) -> int:
+    rows: list[dict[str, object]] = []
+    for candidate in candidates:
+        row: dict[str, object] = {
+            "adapter": candidate.label,
+            "kind": "can" if isinstance(candidate, CanCandidate) else "serial",
+            "class": candidate.adapter.kind.value,
+            "name": f"{candidate.adapter.vendor} {candidate.adapter.name}".strip(),
+            "usb_id": candidate.usb.id_text,
+            "usb_serial": candidate.usb.serial_number or "",
+            "usb_location": candidate.usb.location or "",
+            "driver": candidate.adapter.driver,
+            "key": candidate.cache_key,
+        }
+        if with_plan:
+            row["plan"] = [step.describe() for step in plan_for(candidate, request, cache)]
+        rows.append(row)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        out.print("No serial ports or CAN adapters were found on this computer.")
+        return 0
+    table = Table(title="Adapters")
+    for column in ("adapter", "name", "usb_id", "usb_serial", "class"):
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*(str(row[column]) for column in ("adapter", "name", "usb_id", "usb_serial", "class")))
+    out.print(table)
+    if with_plan:
+        for row in rows:
+            out.print(f"[bold]{row['adapter']}[/bold]")
+            plan = row["plan"]
+            assert isinstance(plan, list)
+            for index, line in enumerate(plan, 1):
+                out.print(f"  {index:2d}. {line}")
+    return 0
+
+
+def _print_result(result: ScanResult, out: Console) -> None:
+    if result.devices:
+        table = Table(title=f"Devices found ({result.elapsed_s:.1f} s)")
+        for column in ("serial number", "model", "mode", "protocol", "link"):
+            table.add_column(column)
+        for device in result.devices:
+            identity = device.identity
+            table.add_row(
+                device.serial_number or ("(not reported)" if identity else "(unidentified)"),
+                identity.model if identity else "",
+                device.mode.value,
+                device.protocol.upper(),
+                device.link.describe(),
+            )
+        out.print(table)
+    else:
+        out.print(f"No device found ({result.elapsed_s:.1f} s).")
+    for report in result.reports:
+        style = _STATUS_STYLE[report.status]
+        out.print(f"[{style}]{report.status.value:>10}[/{style}]  {report.label}: {report.message}")
+        if report.hint and report.status is not AdapterStatus.FOUND:
+            out.print(f"            hint: {report.hint}")
+        for device in report.devices:
+            if device.identify_error:
+                out.print(f"            note: {device.identify_error}")

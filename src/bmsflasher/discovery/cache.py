@@ -1,0 +1,148 @@
+"""Remember the last good link setting per adapter, so the next scan starts with a single handshake.
+
+The cache is a small JSON file in the user cache directory (platformdirs). It is advisory: a
+missing, unreadable or corrupt file means a cold scan, never an error, and writes are atomic
+(temporary file + ``os.replace``) so two scans running at once cannot leave half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import platformdirs
+
+_log = logging.getLogger(__name__)
+
+CACHE_FILE_NAME: Final = "scan-cache.json"
+CACHE_SCHEMA: Final = 1
+MAX_ENTRIES: Final = 256  # oldest entries are dropped beyond this: a workshop PC sees many adapters
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSetting:
+    """What worked last time on one adapter."""
+
+    protocol: str
+    baud: int = 0
+    bitrate: int = 0
+    node_count: int = 0
+    saved_at_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "baud": self.baud,
+            "bitrate": self.bitrate,
+            "node_count": self.node_count,
+            "saved_at_s": self.saved_at_s,
+        }
+
+    @staticmethod
+    def from_json(value: object) -> CachedSetting | None:
+        """Parse one entry; None for anything malformed (a hand-edited or foreign file)."""
+        if not isinstance(value, dict):
+            return None
+        protocol = value.get("protocol")
+        numbers = [value.get(name, 0) for name in ("baud", "bitrate", "node_count")]
+        if not isinstance(protocol, str) or not all(isinstance(n, int) and n >= 0 for n in numbers):
+            return None
+        saved = value.get("saved_at_s", 0.0)
+        return CachedSetting(
+            protocol=protocol,
+            baud=numbers[0],
+            bitrate=numbers[1],
+            node_count=numbers[2],
+            saved_at_s=float(saved) if isinstance(saved, int | float) else 0.0,
+        )
+
+
+def default_cache_path() -> Path:
+    """``<user cache dir>/bmsflasher/scan-cache.json`` on every OS."""
+    return Path(platformdirs.user_cache_dir("bmsflasher", appauthor=False)) / CACHE_FILE_NAME
+
+
+class ScanCache:
+    """Thread-safe map from adapter cache key to :class:`CachedSetting`, persisted as JSON."""
+
+    def __init__(self, path: Path | None = None, *, enabled: bool = True) -> None:
+        self._path = path if path is not None else default_cache_path()
+        self._enabled = enabled
+        self._lock = threading.Lock()
+        self._entries: dict[str, CachedSetting] = self._load() if enabled else {}
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _load(self) -> dict[str, CachedSetting]:
+        try:
+            document = json.loads(self._path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            _log.warning("ignoring the unreadable scan cache %s: %s", self._path, exc)
+            return {}
+        if not isinstance(document, dict) or document.get("schema") != CACHE_SCHEMA:
+            return {}
+        raw = document.get("entries")
+        if not isinstance(raw, dict):
+            return {}
+        entries: dict[str, CachedSetting] = {}
+        for key, value in raw.items():
+            setting = CachedSetting.from_json(value)
+            if isinstance(key, str) and setting is not None:
+                entries[key] = setting
+        return entries
+
+    def get(self, key: str) -> CachedSetting | None:
+        """The remembered setting for an adapter, or None (always None when the cache is disabled)."""
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: str, setting: CachedSetting) -> None:
+        """Remember a setting (in memory; :meth:`save` writes the file)."""
+        if not self._enabled:
+            return
+        stamped = (
+            setting
+            if setting.saved_at_s
+            else CachedSetting(**{**setting.to_json(), "saved_at_s": time.time()})
+        )
+        with self._lock:
+            self._entries[key] = stamped
+
+    def forget(self, key: str) -> None:
+        """Drop an adapter's entry (its device stopped answering at the remembered setting)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def save(self) -> None:
+        """Write the file atomically; a failure is logged, not raised (the cache is only a speed-up)."""
+        if not self._enabled:
+            return
+        with self._lock:
+            newest = sorted(self._entries.items(), key=lambda item: item[1].saved_at_s, reverse=True)
+            document = {
+                "schema": CACHE_SCHEMA,
+                "entries": {key: setting.to_json() for key, setting in newest[:MAX_ENTRIES]},
+            }
+        temporary: Path | None = None
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=".scan-cache-", dir=self._path.parent)
+            temporary = Path(name)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(document, stream, indent=1, sort_keys=True)
+            temporary.replace(self._path)
+        except OSError as exc:
+            _log.warning("could not save the scan cache %s: %s", self._path, exc)
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)

@@ -1,0 +1,73 @@
+"""Wire the protocol clients' identification into the scanner.
+
+The scanner only needs "who is at these settings"; the SMP and UDS clients know how to ask. The
+clients are imported lazily so that discovery stays usable (handshake-only results) in a build
+where one protocol package is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from bmsflasher.core.errors import UnsupportedOperationError
+from bmsflasher.core.types import DeviceIdentity, LinkSettings
+from bmsflasher.discovery.can_probe import CanIdentifier
+from bmsflasher.discovery.serial_probe import SerialIdentifier
+from bmsflasher.discovery.uds_discovery import UdsResponder
+from bmsflasher.links.can import CanLink
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def identify_smp(settings: LinkSettings, timeout_s: float) -> DeviceIdentity:
+    """Open the port with the SMP client, read the identity, close.
+
+    The client bounds every exchange itself (``timeout_s`` is the scanner's budget and is only
+    informative here); automatic reconnect is off because a scan must not wait for a vanished port.
+    """
+    from bmsflasher.protocols.smp.target import SmpTarget
+
+    del timeout_s
+    with SmpTarget.connect(settings.port, settings.baud, reconnect_timeout_s=0.0) as target:
+        return target.identify()
+
+
+def default_serial_identifier() -> SerialIdentifier | None:
+    """Identification through the SMP client, or None when it is not available."""
+    return identify_smp if _available("bmsflasher.protocols.smp.target") else None
+
+
+def identify_uds(
+    link: CanLink, settings: LinkSettings, responder: UdsResponder, timeout_s: float
+) -> DeviceIdentity:
+    """Read one node's identity with the UDS client over the scanner's already open adapter.
+
+    Only the UDS session is closed afterwards, never the link: the scanner owns it and may still
+    identify further nodes on it (an slcan port can be opened only once).
+
+    Raises:
+        UnsupportedOperationError: the node answered in 29-bit addressing, which the client lacks.
+        ProtocolError / LinkError: the client's own errors (no answer, malformed identity).
+    """
+    from bmsflasher.protocols.uds.target import UdsTarget
+
+    del timeout_s  # the client bounds every request with its own P2/P2* timing
+    if responder.addressing.extended_id:
+        raise UnsupportedOperationError(
+            "The node answers with 29-bit identifiers, which bmsflasher's UDS client does not speak yet."
+        )
+    target = UdsTarget(link, settings.node)
+    try:
+        return target.identify()
+    finally:
+        target.client.close()
+
+
+def default_can_identifier() -> CanIdentifier | None:
+    """Identification through the UDS client, or None when it is not available."""
+    return identify_uds if _available("bmsflasher.protocols.uds.target") else None

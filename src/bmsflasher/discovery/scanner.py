@@ -1,0 +1,342 @@
+"""The device scan: gather candidates, plan each, probe all in parallel, remember what worked.
+
+This is the one entry point the CLI (``bmsflasher scan``), the GUI's connect page and the demo use.
+It is synchronous and reports through core events; a caller wanting a responsive UI runs it on a
+worker thread and may stop it early with ``cancel``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from threading import Event
+
+from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.events import EventSink, LogLevel, LogLine, StepFinished, StepStarted, discard
+from bmsflasher.discovery.adapters import AdapterKind
+from bmsflasher.discovery.cache import ScanCache
+from bmsflasher.discovery.can_probe import (
+    CanIdentifier,
+    CanProbeSettings,
+    NodeNumbering,
+    default_node_number,
+    probe_can,
+)
+from bmsflasher.discovery.candidates import (
+    CanCandidate,
+    Candidate,
+    SerialCandidate,
+    UnusableAdapter,
+    enrich,
+    parse_can_argument,
+    parse_port_argument,
+    serial_as_can,
+)
+from bmsflasher.discovery.enumerate import (
+    enumerate_can_channels,
+    enumerate_serial_ports,
+    linux_can_netdevs,
+    linux_usb_devices,
+    unusable_can_adapters,
+)
+from bmsflasher.discovery.parallel import JobOutcome, ProbeContext, run_parallel
+from bmsflasher.discovery.plan import (
+    DEFAULT_BAUDS,
+    DEFAULT_BITRATES,
+    CanStep,
+    SerialStep,
+    check_bauds,
+    check_bitrates,
+    plan_can,
+    plan_serial,
+)
+from bmsflasher.discovery.results import AdapterReport, AdapterStatus, ScanResult
+from bmsflasher.discovery.serial_probe import SerialIdentifier, SerialProbeSettings, probe_serial
+
+MIN_TIMEOUT_S = 0.5
+MAX_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    """What to scan and how.
+
+    Attributes:
+        ports: serial ports named by the user (paths or pyserial URLs).
+        can_channels: CAN channels named by the user as ``interface:channel``.
+        enumerate: also scan every port and CAN channel found on this computer; None means
+            "only when the user named nothing".
+        bauds: serial rates to try, in order.
+        bitrates: CAN bitrates to try, in order.
+        timeout_s: the whole scan's time budget.
+        use_cache: try the remembered setting first and remember what worked.
+        identify: read each device's identity after the handshake.
+        serial: per-attempt time bounds on serial ports.
+        can: per-attempt time bounds on CAN adapters.
+        max_parallel: adapters probed at the same time.
+    """
+
+    ports: tuple[str, ...] = ()
+    can_channels: tuple[str, ...] = ()
+    enumerate: bool | None = None
+    bauds: tuple[int, ...] = DEFAULT_BAUDS
+    bitrates: tuple[int, ...] = DEFAULT_BITRATES
+    timeout_s: float = 10.0
+    use_cache: bool = True
+    identify: bool = True
+    serial: SerialProbeSettings = field(default_factory=SerialProbeSettings)
+    can: CanProbeSettings = field(default_factory=CanProbeSettings)
+    max_parallel: int = 16
+
+    def validated(self) -> ScanRequest:
+        """Check the request's numbers; raises ConfigValidationError with one clear sentence."""
+        if not MIN_TIMEOUT_S <= self.timeout_s <= MAX_TIMEOUT_S:
+            raise ConfigValidationError(
+                f"--timeout-s must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S} seconds"
+            )
+        return replace(self, bauds=check_bauds(self.bauds), bitrates=check_bitrates(self.bitrates))
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInventory:
+    """The candidates a scan will probe, and adapters it can only report."""
+
+    candidates: tuple[Candidate, ...]
+    unusable: tuple[UnusableAdapter, ...] = ()
+
+
+def gather(request: ScanRequest) -> ScanInventory:
+    """Build the candidate list: user-named ports and channels, plus enumeration when asked."""
+    named_ports = [parse_port_argument(port) for port in request.ports]
+    named_can = [parse_can_argument(channel) for channel in request.can_channels]
+    do_enumerate = request.enumerate if request.enumerate is not None else not (named_ports or named_can)
+    enumerated = enumerate_serial_ports()
+    candidates: list[Candidate] = []
+    seen: set[str] = set()
+
+    def add(candidate: Candidate) -> None:
+        key = candidate.label
+        if key not in seen:
+            seen.add(key)
+            candidates.append(candidate)
+
+    for named in named_ports:
+        port = enrich(named, enumerated)
+        add(serial_as_can(port) if port.adapter.kind is AdapterKind.SLCAN else port)
+    for channel in named_can:
+        add(_enrich_can(channel, enumerated))
+    unusable: list[UnusableAdapter] = []
+    if do_enumerate:
+        for port in enumerated:
+            if port.adapter.kind is AdapterKind.NATIVE_CAN:
+                continue
+            add(serial_as_can(port) if port.adapter.kind is AdapterKind.SLCAN else port)
+        can_channels = enumerate_can_channels()
+        for channel in can_channels:
+            add(channel)
+        unusable = unusable_can_adapters(linux_usb_devices(), can_channels, linux_can_netdevs())
+    return ScanInventory(tuple(candidates), tuple(unusable))
+
+
+def _enrich_can(candidate: CanCandidate, enumerated: list[SerialCandidate]) -> CanCandidate:
+    if candidate.interface != "slcan":
+        return candidate
+    port = candidate.channel.partition("@")[0]
+    enriched = enrich(SerialCandidate(port=port, user_added=True), enumerated)
+    if enriched.usb.vid is None:
+        return candidate
+    return replace(candidate, adapter=enriched.adapter, usb=enriched.usb, description=enriched.description)
+
+
+def plan_for(
+    candidate: Candidate, request: ScanRequest, cache: ScanCache
+) -> list[SerialStep] | list[CanStep]:
+    """The ordered probe steps for one candidate (remembered setting first when the cache is on)."""
+    cached = cache.get(candidate.cache_key) if request.use_cache else None
+    if isinstance(candidate, SerialCandidate):
+        cached_baud = cached.baud if cached and cached.protocol == "smp" and cached.baud else None
+        return plan_serial(request.bauds, cached_baud, baud_matters=candidate.baud_matters)
+    cached_bitrate = cached.bitrate if cached and cached.protocol == "uds" and cached.bitrate else None
+    bitrates = request.bitrates if candidate.bitrate_matters else request.bitrates[:1]
+    if candidate.interface == "slcan":
+        bitrates = check_bitrates(bitrates, slcan=True)
+    return plan_can(
+        bitrates,
+        cached_bitrate,
+        can_set_bitrate=candidate.can_set_bitrate,
+        fixed_bitrate=candidate.fixed_bitrate,
+        supports_listen_only=candidate.supports_listen_only,
+    )
+
+
+class Scanner:
+    """Runs scans; holds the cache and the protocol clients' identify functions.
+
+    Args:
+        cache: where last good settings live (a disabled cache for ``--no-cache``).
+        serial_identifier: reads an SMP device's identity (None: handshake only).
+        can_identifier: reads a UDS server's identity over an open link (None: handshake only).
+        numbering: maps a UDS responder to ``LinkSettings.node``.
+    """
+
+    def __init__(
+        self,
+        cache: ScanCache,
+        *,
+        serial_identifier: SerialIdentifier | None = None,
+        can_identifier: CanIdentifier | None = None,
+        numbering: NodeNumbering = default_node_number,
+    ) -> None:
+        self._cache = cache
+        self._serial_identifier = serial_identifier
+        self._can_identifier = can_identifier
+        self._numbering = numbering
+
+    def scan(
+        self,
+        request: ScanRequest,
+        on_event: EventSink = discard,
+        cancel: Event | None = None,
+        inventory: ScanInventory | None = None,
+    ) -> ScanResult:
+        """Probe every candidate in parallel within ``request.timeout_s`` and report on each.
+
+        Raises:
+            ConfigValidationError: the request's lists or timeout are invalid.
+        """
+        request = request.validated()
+        started = time.monotonic()
+        stock = inventory if inventory is not None else gather(request)
+        on_event(StepStarted("scan", f"Scanning {len(stock.candidates)} adapter(s)"))
+        jobs = [self._job(candidate, request, on_event) for candidate in stock.candidates]
+        outcomes = run_parallel(
+            jobs,
+            budget_s=request.timeout_s,
+            grace_s=max(request.serial.attempt_timeout_s, request.can.response_window_s) + 1.0,
+            max_workers=request.max_parallel,
+            cancel=cancel,
+            on_done=lambda outcome: self._announce(outcome, on_event),
+        )
+        reports = [
+            _report_of(candidate, outcome, request.timeout_s)
+            for candidate, outcome in zip(stock.candidates, outcomes, strict=True)
+        ]
+        reports.extend(_unusable_report(adapter) for adapter in stock.unusable)
+        if request.use_cache:
+            self._cache.save()
+        result = ScanResult(tuple(reports), time.monotonic() - started)
+        on_event(
+            StepFinished("scan", ok=bool(result.devices), detail=f"{len(result.devices)} device(s) found")
+        )
+        return result
+
+    def _job(
+        self, candidate: Candidate, request: ScanRequest, on_event: EventSink
+    ) -> Callable[[ProbeContext], AdapterReport]:
+        def run(context: ProbeContext) -> AdapterReport:
+            try:
+                steps = plan_for(candidate, request, self._cache)
+            except ConfigValidationError as exc:
+                return AdapterReport(
+                    label=candidate.label,
+                    adapter_name=candidate.adapter.name,
+                    key=candidate.cache_key,
+                    status=AdapterStatus.ERROR,
+                    message=exc.message,
+                )
+            if isinstance(candidate, SerialCandidate):
+                serial_steps = [step for step in steps if isinstance(step, SerialStep)]
+                outcome = probe_serial(
+                    candidate,
+                    serial_steps,
+                    context,
+                    settings=request.serial,
+                    identifier=self._serial_identifier if request.identify else None,
+                    emit=on_event,
+                )
+                report, remember = outcome.report, outcome.remember
+            else:
+                can_steps = [step for step in steps if isinstance(step, CanStep)]
+                can_outcome = probe_can(
+                    candidate,
+                    can_steps,
+                    context,
+                    settings=request.can,
+                    identifier=self._can_identifier if request.identify else None,
+                    numbering=self._numbering,
+                    emit=on_event,
+                )
+                report, remember = can_outcome.report, can_outcome.remember
+            if remember is not None and request.use_cache:
+                self._cache.put(candidate.cache_key, remember)
+            return report
+
+        return run
+
+    @staticmethod
+    def _announce(outcome: JobOutcome[AdapterReport], on_event: EventSink) -> None:
+        report = outcome.result
+        if report is None:
+            return
+        level = LogLevel.INFO if report.status is AdapterStatus.FOUND else LogLevel.WARNING
+        on_event(LogLine(level, f"{report.label}: {report.message}"))
+        on_event(
+            StepFinished(f"scan:{report.key}", ok=report.status is AdapterStatus.FOUND, detail=report.message)
+        )
+
+
+def _report_of(candidate: Candidate, outcome: JobOutcome[AdapterReport], budget_s: float) -> AdapterReport:
+    if outcome.result is not None:
+        return outcome.result
+    name = f"{candidate.adapter.vendor} {candidate.adapter.name}".strip()
+    if outcome.error is not None:
+        error = outcome.error
+        if not isinstance(error, BmsFlasherError):
+            raise error  # a bug in a probe: keep its traceback
+        return AdapterReport(
+            label=candidate.label,
+            adapter_name=name,
+            key=candidate.cache_key,
+            status=AdapterStatus.ERROR,
+            message=error.message,
+            hint=error.hint or "",
+        )
+    return AdapterReport(
+        label=candidate.label,
+        adapter_name=name,
+        key=candidate.cache_key,
+        status=AdapterStatus.TIMED_OUT,
+        message=f"{candidate.label} did not finish within the {budget_s:.1f} s budget and was abandoned.",
+        hint="Unplug and replug the adapter; if it keeps hanging its driver may be faulty.",
+        elapsed_s=budget_s,
+    )
+
+
+def _unusable_report(adapter: UnusableAdapter) -> AdapterReport:
+    return AdapterReport(
+        label=adapter.label,
+        adapter_name=f"{adapter.adapter.vendor} {adapter.adapter.name}".strip(),
+        key=f"usb:{adapter.usb.id_text}@{adapter.usb.location or ''}",
+        status=AdapterStatus.NO_DRIVER,
+        message=f"{adapter.label} is plugged in but cannot be used: {adapter.reason}.",
+        hint=adapter.hint,
+    )
+
+
+def scan(
+    request: ScanRequest,
+    on_event: EventSink = discard,
+    *,
+    cache: ScanCache | None = None,
+    cancel: Event | None = None,
+) -> ScanResult:
+    """Scan with the protocol clients' identification wired in (the convenience entry point)."""
+    from bmsflasher.discovery.identify import default_can_identifier, default_serial_identifier
+
+    scanner = Scanner(
+        cache if cache is not None else ScanCache(enabled=request.use_cache),
+        serial_identifier=default_serial_identifier(),
+        can_identifier=default_can_identifier(),
+    )
+    return scanner.scan(request, on_event, cancel)
