@@ -1,0 +1,206 @@
+"""One SMP conversation over a serial link: sequence numbers, framing, bounded waits, retries.
+
+The session is single-threaded on purpose: the caller's thread writes requests and reads answers
+with deadlines, so there is no reader thread to leak and no lock to forget. Pipelined uploads use
+the same primitives (:meth:`SmpSession.send` and :meth:`SmpSession.poll`) with several requests
+outstanding; everything else uses :meth:`SmpSession.transact`, which retransmits a lost request and
+matches the answer by sequence number, group and command (a late answer to an earlier request can
+never be taken for the current one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from bmsflasher.core.errors import BmsFlasherError, MalformedResponseError, NoResponseError
+from bmsflasher.core.target import LinkStats
+from bmsflasher.links.serial import SerialLink
+from bmsflasher.protocols.smp.codec import SmpHeader, SmpResponse, check_error, decode_response
+from bmsflasher.protocols.smp.framing import FrameDecoder, encode_frame, wire_size
+
+READ_CHUNK_BYTES: Final = 4096
+BASE_TIMEOUT_S: Final = 0.6
+"""Device processing allowance added to the wire time of a request and its answer."""
+
+DEFAULT_ATTEMPTS: Final = 5
+"""Idempotent requests are sent up to this often: a noisy RS485 line loses a few answers in a row."""
+
+TYPICAL_RESPONSE_BYTES: Final = 256
+"""An answer size used to budget wire time when the real size is not known yet."""
+
+
+@dataclass
+class SessionCounters:
+    """Mutable counters behind :class:`~bmsflasher.core.target.LinkStats`."""
+
+    requests: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    last_round_trip_s: float = 0.0
+    extra_bytes_sent: int = 0
+    extra_bytes_received: int = 0
+    round_trips_s: list[float] = field(default_factory=list)
+
+
+MessageBuilder = Callable[[int], bytes]
+"""Builds the encoded request message for a given sequence number."""
+
+
+class SmpSession:
+    """Requests and answers over one open :class:`~bmsflasher.links.serial.SerialLink`."""
+
+    def __init__(self, link: SerialLink, *, sequence_start: int = 0) -> None:
+        self._link = link
+        self._decoder = FrameDecoder()
+        self._sequence = sequence_start & 0xFF
+        self._pending: list[bytes] = []
+        self.counters = SessionCounters()
+
+    def replace_link(self, link: SerialLink) -> None:
+        """Continue the conversation on a reopened port (after a reboot or a cable pull)."""
+        self.counters.extra_bytes_sent += self._link.bytes_sent
+        self.counters.extra_bytes_received += self._link.bytes_received
+        self._link = link
+        self._decoder.reset()
+        self._pending.clear()
+
+    @property
+    def link(self) -> SerialLink:
+        return self._link
+
+    @property
+    def decoder(self) -> FrameDecoder:
+        return self._decoder
+
+    def next_sequence(self) -> int:
+        """The next 8-bit sequence number (wraps 255 → 0 as the specification requires)."""
+        value = self._sequence
+        self._sequence = (self._sequence + 1) & 0xFF
+        return value
+
+    def wire_time_s(self, wire_bytes: int) -> float:
+        """Seconds ``wire_bytes`` take at the link's baud rate with 8N1 framing."""
+        return wire_bytes * 10.0 / max(self._link.baud, 1)
+
+    def send(self, message: bytes) -> None:
+        """Frame and write one request message."""
+        self._link.write(encode_frame(message))
+
+    def poll(self, deadline: float) -> SmpResponse | None:
+        """Return the next decoded response, or None once ``deadline`` (monotonic) has passed."""
+        while True:
+            response = self._next_buffered()
+            if response is not None:
+                return response
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            data = self._link.read(READ_CHUNK_BYTES, remaining)
+            if data:
+                self._pending.extend(self._decoder.feed(data))
+
+    def _next_buffered(self) -> SmpResponse | None:
+        while self._pending:
+            message = self._pending.pop(0)
+            try:
+                return decode_response(message)
+            except MalformedResponseError:
+                self.counters.errors += 1
+        return None
+
+    def transact(
+        self,
+        build: MessageBuilder,
+        what: str,
+        *,
+        timeout_s: float | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+        check: bool = True,
+    ) -> SmpResponse:
+        """Send a request and wait for its answer, retransmitting after a silent timeout.
+
+        Only idempotent requests should use ``attempts`` > 1 (reads, state queries, echo).
+
+        Raises:
+            NoResponseError: nothing matching arrived after every attempt.
+            DeviceRejectedError / UnsupportedOperationError: the device answered with an error.
+            LinkLostError: the port vanished.
+        """
+        outstanding: dict[int, SmpHeader] = {}
+        started = time.monotonic()
+        for attempt in range(max(1, attempts)):
+            sequence = self.next_sequence()
+            message = build(sequence)
+            header = SmpHeader.unpack(message)
+            outstanding[sequence] = header
+            wait_s = timeout_s if timeout_s is not None else self.default_timeout_s(len(message))
+            if attempt:
+                self.counters.retries += 1
+            self.counters.requests += 1
+            sent_at = time.monotonic()
+            self.send(message)
+            deadline = sent_at + wait_s
+            while True:
+                response = self.poll(deadline)
+                if response is None:
+                    self.counters.timeouts += 1
+                    break
+                expected = outstanding.get(response.header.sequence)
+                if (
+                    expected is None
+                    or response.header.group != expected.group
+                    or response.header.command != expected.command
+                    or response.header.op != expected.op + 1
+                ):
+                    continue  # a late answer to something else: never mistake it for ours
+                self.counters.last_round_trip_s = time.monotonic() - sent_at
+                if check:
+                    try:
+                        check_error(response, what)
+                    except BmsFlasherError:
+                        self.counters.errors += 1
+                        raise
+                return response
+        elapsed = time.monotonic() - started
+        raise NoResponseError(
+            f"No answer from the device on {self._link.port} at {self._link.baud} baud "
+            f"({what}, {max(1, attempts)} attempts in {elapsed:.1f} s).",
+            hint=self._no_answer_hint(),
+        )
+
+    def default_timeout_s(self, message_bytes: int) -> float:
+        """Wire time of the request and a typical answer, with margin, plus device processing time."""
+        wire = wire_size(message_bytes) + wire_size(TYPICAL_RESPONSE_BYTES)
+        return BASE_TIMEOUT_S + 1.5 * self.wire_time_s(wire)
+
+    def _no_answer_hint(self) -> str:
+        stats = self._decoder.stats
+        if stats.noise_bytes or stats.bad_frames:
+            return (
+                f"Bytes arrived but did not decode ({stats.noise_bytes} noise bytes, {stats.bad_frames} "
+                "bad frames): the device probably uses another baud rate, or the line is very noisy."
+            )
+        return "Check the baud rate, the cable and that the device is powered and running."
+
+    def drain(self, quiet_s: float = 0.02, limit_s: float = 0.5) -> None:
+        """Discard whatever is still arriving (late answers) before a new conversation."""
+        self._link.read_until_quiet(quiet_s, limit_s)
+        self._decoder.reset()
+        self._pending.clear()
+
+    def stats(self) -> LinkStats:
+        """Counters since the session started (bytes include earlier links of this target)."""
+        c = self.counters
+        return LinkStats(
+            requests=c.requests,
+            retries=c.retries,
+            timeouts=c.timeouts,
+            errors=c.errors + self._decoder.stats.bad_frames,
+            last_round_trip_s=c.last_round_trip_s,
+            bytes_sent=c.extra_bytes_sent + self._link.bytes_sent,
+            bytes_received=c.extra_bytes_received + self._link.bytes_received,
+        )

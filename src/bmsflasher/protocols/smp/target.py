@@ -1,0 +1,430 @@
+"""The tool's SMP client: a BMS reached over USB CDC, a USB-UART dongle or an RS485 adapter.
+
+:class:`SmpTarget` implements :class:`bmsflasher.core.target.Target` with MCUmgr's standard groups
+(OS, image, settings) wherever a standard command exists, so firmware updates also work against
+any Zephyr/MCUboot device; pack data (identity details, telemetry, DTCs, self-test, balancing)
+comes from the BMS vendor group (72). When a device answers only the bootloader's subset (MCUboot
+serial recovery), the target reports ``DeviceMode.RECOVERY`` (no valid image) or
+``DeviceMode.BOOTLOADER`` and uploads go to the primary slot: that is emergency USB recovery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Final
+
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    ConfigValidationError,
+    DeviceRejectedError,
+    ImageFormatError,
+    IntegrityError,
+    LinkError,
+    LinkLostError,
+    NoResponseError,
+    PortBusyError,
+    PortNotFoundError,
+    UnsupportedOperationError,
+)
+from bmsflasher.core.target import LinkStats, ProgressCallback
+from bmsflasher.core.types import (
+    ConfigSnapshot,
+    DeviceIdentity,
+    DeviceMode,
+    DeviceSelfTest,
+    Dtc,
+    LinkSettings,
+    PackTelemetry,
+    ParameterValue,
+    SlotState,
+)
+from bmsflasher.firmware.mcuboot import parse_image
+from bmsflasher.links.serial import SerialLink
+from bmsflasher.protocols.smp import messages as msg
+from bmsflasher.protocols.smp.codec import BmsCommand, SmpResponse
+from bmsflasher.protocols.smp.session import SmpSession
+from bmsflasher.protocols.smp.upload import ImageUploader, UploadResult, max_message_bytes, window_for
+
+DEFAULT_BAUD: Final = 115_200
+PROBE_ATTEMPTS: Final = 3
+REOPEN_INTERVAL_S: Final = 0.1
+FALLBACK_BUF_SIZE: Final = 384
+"""Zephyr's default ``CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE``, assumed when a device hides its params."""
+FALLBACK_BUF_COUNT: Final = 2
+RECOVERY_MODEL: Final = "unknown (bootloader)"
+
+
+@dataclass(frozen=True, slots=True)
+class McumgrParams:
+    """The device's SMP buffer pool (``buf_size`` bytes each, ``buf_count`` of them)."""
+
+    buf_size: int
+    buf_count: int
+
+
+class SmpTarget:
+    """A BMS spoken to with MCUmgr SMP over a serial port. Create with :meth:`connect`.
+
+    Args:
+        link: the open port.
+        reconnect_timeout_s: during :meth:`upload_image`, how long to wait for a port that vanished
+            to come back before giving up (0 disables the automatic reconnect-and-resume).
+        window: chunks in flight during uploads; None sizes it from the device's ``buf_count``.
+    """
+
+    def __init__(
+        self,
+        link: SerialLink,
+        *,
+        reconnect_timeout_s: float = 10.0,
+        window: int | None = None,
+        exclusive: bool = True,
+    ) -> None:
+        self._port = link.port
+        self._baud = link.baud
+        self._exclusive = exclusive
+        self._session = SmpSession(link)
+        self._reconnect_timeout_s = reconnect_timeout_s
+        self._window_override = window
+        self._params: McumgrParams | None = None
+        self._mode: DeviceMode | None = None
+        self._closed = False
+        self.last_upload: UploadResult | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        port: str,
+        baud: int = DEFAULT_BAUD,
+        *,
+        reconnect_timeout_s: float = 10.0,
+        window: int | None = None,
+        exclusive: bool = True,
+    ) -> SmpTarget:
+        """Open ``port`` and check that an SMP device answers there.
+
+        Raises:
+            PortNotFoundError / PortBusyError / PortPermissionError: the port cannot be opened.
+            NoResponseError: nothing answers SMP at this baud rate ("no answer at N baud").
+        """
+        link = SerialLink.open(port, baud, exclusive=exclusive)
+        target = cls(link, reconnect_timeout_s=reconnect_timeout_s, window=window, exclusive=exclusive)
+        try:
+            target.params()
+        except BaseException:
+            target.close()
+            raise
+        return target
+
+    # --- Target: identity and link -------------------------------------------------------------------
+    @property
+    def protocol(self) -> str:
+        return "smp"
+
+    @property
+    def link(self) -> LinkSettings:
+        return LinkSettings(kind="serial", port=self._port, baud=self._baud)
+
+    @property
+    def session(self) -> SmpSession:
+        """The underlying session (for diagnostics and benchmarks)."""
+        return self._session
+
+    def params(self) -> McumgrParams:
+        """The device's SMP buffer pool (read once; a probe that the device answers at all)."""
+        if self._params is None:
+            try:
+                body = self._session.transact(
+                    msg.mcumgr_params, "MCUmgr parameters read", attempts=PROBE_ATTEMPTS
+                )
+            except UnsupportedOperationError:
+                self._params = McumgrParams(FALLBACK_BUF_SIZE, FALLBACK_BUF_COUNT)
+            else:
+                size, count = body.body.get("buf_size"), body.body.get("buf_count")
+                if not isinstance(size, int) or not isinstance(count, int) or size < 64 or count < 1:
+                    self._params = McumgrParams(FALLBACK_BUF_SIZE, FALLBACK_BUF_COUNT)
+                else:
+                    self._params = McumgrParams(size, count)
+        return self._params
+
+    def identify(self) -> DeviceIdentity:
+        slots = self._slots()
+        try:
+            body = self._bms_read(BmsCommand.IDENTITY, "identity read").body
+        except UnsupportedOperationError:
+            return self._bootloader_identity(slots)
+        mode = msg.parse_mode(body.get("mode", DeviceMode.APPLICATION.value))
+        self._mode = mode
+        counter = body.get("security_counter", 0)
+        return DeviceIdentity(
+            model=str(body.get("model", "")),
+            serial_number=str(body.get("serial", "")),
+            hardware_revision=str(body.get("hw_rev", "")),
+            firmware_version=msg.parse_version(body.get("fw_version")),
+            bootloader_version=msg.parse_version(body.get("bl_version")),
+            mode=mode,
+            slots=slots,
+            security_counter=counter if isinstance(counter, int) else 0,
+        )
+
+    def _bootloader_identity(self, slots: tuple[SlotState, ...]) -> DeviceIdentity:
+        """Only the bootloader answers: recovery when no valid image is present."""
+        primary = next((s for s in slots if s.slot == 0), None)
+        valid = primary is not None and primary.version is not None and bool(primary.image_hash)
+        self._mode = DeviceMode.BOOTLOADER if valid else DeviceMode.RECOVERY
+        bootloader = "MCUboot"
+        with contextlib.suppress(BmsFlasherError):
+            name = self._session.transact(msg.bootloader_info, "bootloader information read").body.get(
+                "bootloader"
+            )
+            bootloader = str(name) if name else bootloader
+        return DeviceIdentity(
+            model=f"{RECOVERY_MODEL}: {bootloader}",
+            serial_number="",
+            hardware_revision="",
+            firmware_version=primary.version if valid and primary is not None else None,
+            bootloader_version=None,
+            mode=self._mode,
+            slots=slots,
+        )
+
+    def mode(self) -> DeviceMode:
+        """The device's mode (identifies the device the first time)."""
+        if self._mode is None:
+            self.identify()
+        assert self._mode is not None
+        return self._mode
+
+    def ping(self) -> float:
+        started = time.monotonic()
+        response = self._session.transact(lambda seq: msg.echo("ping", seq), "echo")
+        if response.body.get("r") != "ping":
+            raise DeviceRejectedError("The device echoed something other than what was sent.")
+        return time.monotonic() - started
+
+    def link_stats(self) -> LinkStats:
+        return self._session.stats()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._session.link.close()
+
+    # --- Target: pack data ---------------------------------------------------------------------------
+    def read_telemetry(self) -> PackTelemetry:
+        return msg.parse_telemetry(self._bms_read(BmsCommand.TELEMETRY, "telemetry read").body)
+
+    def read_dtcs(self) -> list[Dtc]:
+        return msg.parse_dtcs(self._bms_read(BmsCommand.DTCS, "DTC read").body)
+
+    def clear_dtcs(self) -> None:
+        self._bms_write(BmsCommand.DTCS, {}, "DTC clear")
+
+    def run_self_test(self) -> DeviceSelfTest:
+        return msg.parse_self_test(self._bms_write(BmsCommand.SELF_TEST, {}, "self-test").body)
+
+    def set_balancing(self, cell_index: int, enabled: bool) -> None:
+        self._bms_write(BmsCommand.BALANCING, {"cell": cell_index, "on": enabled}, "balancing command")
+
+    # --- Target: configuration (settings group) -----------------------------------------------------
+    def config_schema(self) -> tuple[int, dict[str, dict[str, object]]]:
+        """(schema version, name → spec) as the device describes its parameters."""
+        body = self._bms_read(BmsCommand.CONFIG_SCHEMA, "configuration schema read").body
+        version = body.get("schema_version")
+        entries = body.get("params")
+        if not isinstance(version, int) or not isinstance(entries, list):
+            raise DeviceRejectedError("The device's configuration schema answer is malformed.")
+        schema: dict[str, dict[str, object]] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                schema[entry["name"]] = dict(entry)
+        return version, schema
+
+    def read_config(self) -> ConfigSnapshot:
+        version, schema = self.config_schema()
+        values: dict[str, ParameterValue] = {}
+        for name in schema:
+            key = msg.SETTINGS_PREFIX + name
+            response = self._session.transact(partial(msg.setting_read, key), f"read of setting {key}")
+            values[name] = msg.decode_setting_value(key, response.body.get("val"))
+        return ConfigSnapshot(schema_version=version, parameters=values)
+
+    def write_config(self, snapshot: ConfigSnapshot) -> None:
+        _version, schema = self.config_schema()
+        unknown = sorted(set(snapshot.parameters) - set(schema))
+        if unknown:
+            raise ConfigValidationError(f"The device has no parameter named {unknown[0]}.")
+        for name, value in snapshot.parameters.items():
+            if schema[name].get("writable") is False:
+                continue  # device facts (serial, capacity as built) are read-only; skip, do not fail
+            key = msg.SETTINGS_PREFIX + name
+            raw = msg.encode_setting_value(value)
+            try:
+                self._session.transact(
+                    partial(msg.setting_write, key, raw),
+                    f"write of setting {key}",
+                    attempts=2,
+                )
+            except DeviceRejectedError as exc:
+                raise ConfigValidationError(f"The device rejected {value!r} for parameter {name}.") from exc
+        self._session.transact(msg.settings_commit, "settings commit", attempts=2)
+        self._session.transact(msg.settings_save, "settings save", attempts=2)
+
+    # --- Target: firmware update (image group) ------------------------------------------------------
+    def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
+        self.upload(image, on_progress)
+
+    def upload(self, image: bytes, on_progress: ProgressCallback | None = None) -> UploadResult:
+        """Upload (pipelined, resumable) and verify; returns the transfer figures.
+
+        In recovery mode the device writes the primary slot; otherwise the secondary slot.
+        A port that vanishes mid-transfer is reopened (within ``reconnect_timeout_s``) and the
+        transfer resumes at the offset the device holds.
+
+        Raises:
+            ImageFormatError: the file is not an MCUboot image.
+            IntegrityError: the device holds a different image hash after the transfer.
+            NoResponseError / LinkLostError: the device stopped answering for good.
+        """
+        expected_hash = self._image_hash(image)
+        params = self.params()
+        window = self._window_override or window_for(params.buf_count)
+        deadline = time.monotonic() + self._reconnect_timeout_s
+        while True:
+            uploader = ImageUploader(
+                self._session,
+                image,
+                max_message=max_message_bytes(params.buf_size),
+                window=window,
+                on_progress=on_progress,
+            )
+            try:
+                result = uploader.run()
+                break
+            except LinkLostError:
+                remaining = deadline - time.monotonic()
+                if self._reconnect_timeout_s <= 0 or remaining <= 0:
+                    raise
+                self.reconnect(remaining)
+                deadline = time.monotonic() + self._reconnect_timeout_s
+        self.last_upload = result
+        self._verify_upload(expected_hash)
+        return result
+
+    def _image_hash(self, image: bytes) -> bytes:
+        try:
+            return parse_image(image).declared_sha256
+        except ImageFormatError:
+            raise
+        except (ValueError, IndexError) as exc:
+            raise ImageFormatError("The file to upload is not an MCUboot image.") from exc
+
+    def _verify_upload(self, expected_hash: bytes) -> None:
+        slots = self._slots()
+        target_slot = 0 if self.mode() in (DeviceMode.RECOVERY, DeviceMode.BOOTLOADER) else 1
+        slot = next((s for s in slots if s.slot == target_slot), None)
+        if slot is None or not slot.image_hash:
+            return  # the device does not report hashes (MCUboot built without them): `match` decided
+        if slot.image_hash != expected_hash:
+            raise IntegrityError(
+                f"After the upload slot {target_slot} holds image hash {slot.image_hash.hex()[:16]}..., "
+                f"not the uploaded image's {expected_hash.hex()[:16]}...",
+                hint="The device may have rejected the image (signature, downgrade); upload it again.",
+            )
+
+    def mark_for_test(self) -> None:
+        if self.mode() is not DeviceMode.APPLICATION:
+            raise UnsupportedOperationError("Test-boot marking is not available while the bootloader runs.")
+        secondary = self._slot(1)
+        if secondary is None or not secondary.image_hash:
+            raise DeviceRejectedError("The device holds no image in its secondary slot to test.")
+        self._session.transact(
+            lambda seq: msg.image_state_write(secondary.image_hash, False, seq),
+            "image test request",
+            attempts=2,
+        )
+
+    def confirm(self) -> None:
+        self._session.transact(
+            lambda seq: msg.image_state_write(None, True, seq), "image confirm", attempts=2
+        )
+
+    def rollback(self) -> None:
+        """Make the other slot's image permanent and reboot into it (standard MCUmgr state write)."""
+        slots = self._slots()
+        secondary = next((s for s in slots if s.slot == 1), None)
+        primary = next((s for s in slots if s.slot == 0), None)
+        if secondary is not None and secondary.image_hash and secondary.version is not None:
+            self._session.transact(
+                lambda seq: msg.image_state_write(secondary.image_hash, True, seq),
+                "rollback request",
+                attempts=2,
+            )
+        elif primary is None or primary.confirmed:
+            raise UnsupportedOperationError("The device holds no other image to roll back to.")
+        # An unconfirmed test image is reverted by MCUboot at the next reset anyway.
+        self.reset()
+
+    def reset(self) -> None:
+        # The device may reboot before its answer leaves the wire; the reboot is what matters.
+        with contextlib.suppress(LinkLostError, NoResponseError):
+            self._session.transact(msg.reset, "reset", attempts=1)
+        self._mode = None
+        self._params = None
+        self._session.link.close()
+
+    def reconnect(self, timeout_s: float) -> DeviceIdentity:
+        """Reopen the port (it may vanish and re-enumerate while the device reboots) and identify.
+
+        Raises:
+            NoResponseError: the device did not come back within ``timeout_s``.
+        """
+        deadline = time.monotonic() + max(timeout_s, 0.0)
+        self._session.link.close()
+        last_error: BmsFlasherError | None = None
+        while True:
+            try:
+                link = SerialLink.open(self._port, self._baud, exclusive=self._exclusive)
+            except (PortNotFoundError, PortBusyError, LinkError) as exc:
+                last_error = exc
+            else:
+                self._session.replace_link(link)
+                self._params = None
+                self._mode = None
+                try:
+                    self.params()
+                    return self.identify()
+                except (NoResponseError, LinkLostError) as exc:
+                    last_error = exc
+                    link.close()
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(REOPEN_INTERVAL_S)
+        raise NoResponseError(
+            f"The device did not come back on {self._port} within {timeout_s:.0f} s.",
+            hint=str(last_error) if last_error else None,
+        ) from last_error
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _slots(self) -> tuple[SlotState, ...]:
+        return msg.parse_slots(self._session.transact(msg.image_state_read, "image state read").body)
+
+    def _slot(self, number: int) -> SlotState | None:
+        return next((s for s in self._slots() if s.slot == number), None)
+
+    def _bms_read(self, command: BmsCommand, what: str) -> SmpResponse:
+        return self._session.transact(lambda seq: msg.bms_read(command, seq), what)
+
+    def _bms_write(self, command: BmsCommand, body: dict[str, object], what: str) -> SmpResponse:
+        # Every BMS-group write is idempotent (self-test, balancing on/off, DTC clear): a lost
+        # answer may safely be retried.
+        return self._session.transact(lambda seq: msg.bms_write(command, body, seq), what, attempts=2)
+
+    def __enter__(self) -> SmpTarget:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

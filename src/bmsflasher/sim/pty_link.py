@@ -1,0 +1,152 @@
+"""The virtual BMS's serial port: a pseudo-terminal with a stable name that can be unplugged.
+
+The host side (the slave, ``/dev/pts/N``) is what the tool opens, exactly like ``/dev/ttyUSB0``; the
+device side (the master) is read and written by the wire emulator. The baud rate the tool sets
+with ``tcsetattr`` on its side is visible here through ``tcgetattr`` on the master, which is how the
+emulator paces bytes and garbles them on a mismatch.
+
+A cable pull closes both ends: the tool's next read fails exactly as with a yanked USB adapter,
+and the ``/dev/pts/N`` node disappears. Plugging back in creates a *new* pty (another number, as a
+re-enumerated USB device gets another name); :attr:`PtyPort.path` is a symlink in a private temp
+directory that always points at the current one, so "the same port" can be reopened by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import struct
+import sys
+import tempfile
+import termios
+import threading
+import tty
+from pathlib import Path
+from typing import Final
+
+_BAUD_BY_CONSTANT: Final[dict[int, int]] = {
+    getattr(termios, name): int(name[1:])
+    for name in dir(termios)
+    if name.startswith("B") and name[1:].isdigit() and int(name[1:]) > 0
+}
+_BOTHER: Final = getattr(termios, "BOTHER", 0o010000)
+_TCGETS2: Final = 0x802C542A  # Linux: struct termios2 with the exact c_ispeed/c_ospeed
+_TERMIOS2: Final = struct.Struct("=4IB19BII")
+INITIAL_BAUD: Final = 9600
+
+
+def baud_of_fd(fd: int) -> int | None:
+    """The input baud rate configured on a tty (master or slave of a pty), or None if unknown."""
+    try:
+        attrs = termios.tcgetattr(fd)
+    except termios.error:
+        return None
+    speed = attrs[4]
+    if speed in _BAUD_BY_CONSTANT:
+        return _BAUD_BY_CONSTANT[speed]
+    if speed == _BOTHER and sys.platform.startswith("linux"):
+        buffer = bytearray(_TERMIOS2.size)
+        try:
+            fcntl.ioctl(fd, _TCGETS2, buffer)
+        except OSError:
+            return None
+        return int(_TERMIOS2.unpack(bytes(buffer))[-2])
+    return None
+
+
+class PtyPort:
+    """A pty pair plus a stable symlink; thread-safe plug/unplug.
+
+    Args:
+        link_path: where to put the stable symlink; None makes one in a private temp directory.
+    """
+
+    def __init__(self, link_path: str | Path | None = None) -> None:
+        self._lock = threading.RLock()
+        self._own_dir: Path | None = None
+        if link_path is None:
+            self._own_dir = Path(tempfile.mkdtemp(prefix="bmsflasher-smp-"))
+            link_path = self._own_dir / "ttyBMS0"
+        self._link_path = Path(link_path)
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._slave_name = ""
+        self._generation = 0
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Hold while using :attr:`master_fd`, so an unplug cannot close it mid-call."""
+        return self._lock
+
+    @property
+    def path(self) -> str:
+        """The stable name the tool opens (a symlink to the current pty)."""
+        return str(self._link_path)
+
+    @property
+    def slave_name(self) -> str:
+        """The current ``/dev/pts/N`` (changes at every re-plug); empty while unplugged."""
+        return self._slave_name
+
+    @property
+    def master_fd(self) -> int | None:
+        """The device-side descriptor (non-blocking), or None while unplugged."""
+        return self._master
+
+    @property
+    def connected(self) -> bool:
+        return self._master is not None
+
+    @property
+    def generation(self) -> int:
+        """Increments at every plug-in, so the wire can notice a new port."""
+        return self._generation
+
+    def plug(self) -> None:
+        """Create a new pty (a USB device enumerating) and point the symlink at it."""
+        with self._lock:
+            if self._master is not None:
+                return
+            master, slave = os.openpty()
+            # Raw, no echo, from the start: a USB CDC or UART port never echoes, and the line
+            # discipline would otherwise bounce the device's bytes back before the tool opens it.
+            tty.setraw(slave)
+            attrs = termios.tcgetattr(slave)
+            attrs[4] = attrs[5] = getattr(termios, f"B{INITIAL_BAUD}")
+            termios.tcsetattr(slave, termios.TCSANOW, attrs)
+            os.set_blocking(master, False)
+            self._master, self._slave = master, slave
+            self._slave_name = os.ttyname(slave)
+            self._generation += 1
+            tmp = self._link_path.with_name(self._link_path.name + ".new")
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            tmp.symlink_to(self._slave_name)
+            tmp.replace(self._link_path)  # atomic: the name never points at nothing while plugged
+
+    def unplug(self) -> None:
+        """Cable pull: both ends close, the pty node and the symlink disappear."""
+        with self._lock:
+            with contextlib.suppress(FileNotFoundError):
+                self._link_path.unlink()
+            for fd in (self._master, self._slave):
+                if fd is not None:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self._master = self._slave = None
+            self._slave_name = ""
+
+    def host_baud(self) -> int | None:
+        """The baud rate the tool configured on its end, or None while unplugged."""
+        with self._lock:
+            master = self._master
+            return None if master is None else baud_of_fd(master)
+
+    def close(self) -> None:
+        """Unplug for good and remove the private temp directory."""
+        self.unplug()
+        if self._own_dir is not None:
+            with contextlib.suppress(OSError):
+                self._own_dir.rmdir()
+            self._own_dir = None

@@ -1,0 +1,269 @@
+"""``bmsflasher sim --protocol smp --link pty``: the virtual BMS on a serial port.
+
+Wires the pieces together: the pty (:mod:`~bmsflasher.sim.pty_link`), the paced and faulty UART
+(:mod:`~bmsflasher.sim.serial_port`), the firmware's SMP receiver and frame buffers
+(:mod:`~bmsflasher.sim.smp_transport`) and the request handler (:mod:`~bmsflasher.sim.smp_server`),
+plus one worker thread that answers requests in order — the firmware's SMP thread. Flash work
+(uploads, erases, the swap at reset) runs there, so the UART keeps receiving meanwhile.
+
+A reset makes the port vanish and come back under a new ``/dev/pts/N`` (a USB device re-enumerating
+while it reboots); the symlink the JSON line names stays valid. :meth:`SerialFrontEnd.pull_cable`
+does the same on demand (and SIGUSR1 does it when run from the command line).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Final
+
+from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.pty_link import PtyPort
+from bmsflasher.sim.serial_port import DEFAULT_RX_FIFO_BYTES, SerialWire, WireFaults
+from bmsflasher.sim.smp_server import DEFAULT_BUF_COUNT, DEFAULT_BUF_SIZE, SmpServer
+from bmsflasher.sim.smp_transport import FrameBufferPool, SmpSerialReceiver, encode_frame
+
+REENUMERATION_DELAY_S: Final = 0.3
+"""How long the port is gone while the device reboots (USB disconnect → enumerate)."""
+CABLE_PULL_SIGNAL_S: Final = 1.0
+_DRAIN_LIMIT_S: Final = 10.0
+_POLL_S: Final = 0.1
+
+EmitJson = Callable[[dict[str, object]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SerialDeviceSettings:
+    """The device's serial-side configuration (what its firmware was built with).
+
+    Attributes:
+        buf_size: SMP frame buffer size (MCUmgr parameter ``buf_size``).
+        buf_count: number of SMP frame buffers (MCUmgr parameter ``buf_count``).
+        rx_fifo_bytes: UART receive FIFO between the wire and the SMP receiver.
+        reenumerate_on_reset: the port vanishes and reappears at every reboot (USB CDC); False for
+            a UART behind a separate USB-serial adapter, whose port stays.
+        program_s_per_byte: flash programming time per uploaded byte (0: instant). Internal MCU
+            flash programs about 100 KB/s (nRF52: 41 us per word; STM32G4: ~80 us per double word).
+    """
+
+    buf_size: int = DEFAULT_BUF_SIZE
+    buf_count: int = DEFAULT_BUF_COUNT
+    rx_fifo_bytes: int = DEFAULT_RX_FIFO_BYTES
+    reenumerate_on_reset: bool = True
+    program_s_per_byte: float = 0.0
+
+
+class SerialFrontEnd:
+    """One virtual BMS served over a pty. Use as a context manager or call start()/stop().
+
+    Args:
+        device: the virtual BMS.
+        options: front-end options (baud, link path, faults, response delay, seed).
+        settings: serial-side configuration of the device firmware.
+    """
+
+    def __init__(
+        self,
+        device: VirtualBms,
+        options: FrontEndOptions | None = None,
+        settings: SerialDeviceSettings | None = None,
+    ) -> None:
+        options = options or FrontEndOptions()
+        settings = settings or SerialDeviceSettings()
+        self._device = device
+        self._options = options
+        self._settings = settings
+        self._port = PtyPort(options.link_path)
+        self._pool = FrameBufferPool(settings.buf_count)
+        self._requests: queue.Queue[bytes] = queue.Queue()
+        self._receiver = SmpSerialReceiver(self._pool, settings.buf_size, self._requests.put)
+        self._wire = SerialWire(
+            self._port,
+            device_baud=options.baud,
+            consumer=self._receiver,
+            faults=WireFaults(options.bit_error_rate, options.drop_rate, options.seed),
+            rx_fifo_bytes=settings.rx_fifo_bytes,
+        )
+        self._server = SmpServer(
+            device,
+            buf_size=settings.buf_size,
+            buf_count=settings.buf_count,
+            program_s_per_byte=settings.program_s_per_byte,
+        )
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._rebooting = threading.Event()
+        self._timers: list[threading.Timer] = []
+        self._timers_lock = threading.Lock()
+        self.requests_answered = 0
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @property
+    def port(self) -> str:
+        """The stable path the tool opens (a symlink to the current pty)."""
+        return self._port.path
+
+    @property
+    def baud(self) -> int:
+        return self._options.baud
+
+    @property
+    def settings(self) -> SerialDeviceSettings:
+        return self._settings
+
+    @property
+    def server(self) -> SmpServer:
+        return self._server
+
+    @property
+    def wire(self) -> SerialWire:
+        return self._wire
+
+    @property
+    def receiver(self) -> SmpSerialReceiver:
+        return self._receiver
+
+    def start(self) -> SerialFrontEnd:
+        """Plug the port in and start the wire and the SMP thread (a second call does nothing)."""
+        if self._worker is not None:
+            return self
+        self._port.plug()
+        self._device.add_reset_listener(self._on_device_reset)
+        self._wire.start()
+        self._worker = threading.Thread(target=self._serve, name="sim-smp-server", daemon=True)
+        self._worker.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop every thread, unplug and clean up (bounded)."""
+        self._stop.set()
+        with self._timers_lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+            timer.join(timeout=2.0)
+        if self._worker is not None:
+            self._worker.join(timeout=_DRAIN_LIMIT_S)
+            self._worker = None
+        self._wire.stop()
+        self._device.remove_reset_listener(self._on_device_reset)
+        self._port.close()
+
+    def __enter__(self) -> SerialFrontEnd:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # --- faults ----------------------------------------------------------------------------------
+    def pull_cable(self, replug_after_s: float | None = None) -> None:
+        """Unplug the port now; plug it back (as a new pty) after ``replug_after_s`` if given."""
+        self._port.unplug()
+        self._wire.discard_tx()
+        if replug_after_s is not None:
+            self._schedule(replug_after_s, self.plug_cable)
+
+    def plug_cable(self) -> None:
+        """Plug the port back in (a new pty behind the same symlink)."""
+        if not self._stop.is_set():
+            self._port.plug()
+
+    def _schedule(self, delay_s: float, action: Callable[[], None]) -> None:
+        timer = threading.Timer(delay_s, action)
+        timer.name = "sim-smp-replug"
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers = [t for t in self._timers if t.is_alive()]
+            self._timers.append(timer)
+        timer.start()
+
+    # --- the firmware's SMP thread ---------------------------------------------------------------
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._requests.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            try:
+                if self._options.response_delay_s > 0:
+                    time.sleep(self._options.response_delay_s)
+                outcome = self._server.handle(message)
+            finally:
+                self._pool.release()
+            if outcome is None:
+                continue
+            self._wire.send(encode_frame(outcome.response))
+            self.requests_answered += 1
+            if outcome.reset_after:
+                self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
+                self._reboot()
+
+    def _reboot(self) -> None:
+        """The device resets: with USB the port vanishes during the reboot and enumerates again."""
+        self._rebooting.set()
+        try:
+            if self._settings.reenumerate_on_reset:
+                self._port.unplug()
+            self._drop_pending_requests()
+            self._device.reset()
+        finally:
+            self._rebooting.clear()
+            if self._settings.reenumerate_on_reset:
+                self._schedule(REENUMERATION_DELAY_S, self.plug_cable)
+
+    def _on_device_reset(self) -> None:
+        """A reset caused elsewhere (power cycle, another front-end): the USB port re-enumerates too."""
+        if self._rebooting.is_set() or not self._settings.reenumerate_on_reset or self._stop.is_set():
+            return
+        self.pull_cable(replug_after_s=REENUMERATION_DELAY_S)
+
+    def _drop_pending_requests(self) -> None:
+        while True:
+            try:
+                self._requests.get_nowait()
+            except queue.Empty:
+                return
+            self._pool.release()
+
+
+def run(device: VirtualBms, options: FrontEndOptions, emit_json: EmitJson, stop: threading.Event) -> None:
+    """Launcher for ``bmsflasher sim --protocol smp --link pty`` (see docs/design/sim-api.md).
+
+    Announces ``{"event": "listening", "protocol": "smp", "link": "pty", "port": ..., "baud": ...}``
+    and serves until ``stop`` is set. SIGUSR1 (command line only) pulls the cable for one second.
+    """
+    with SerialFrontEnd(device, options) as front_end:
+        previous: object = None
+        in_main = threading.current_thread() is threading.main_thread()
+        usr1 = getattr(signal, "SIGUSR1", None)
+        if in_main and usr1 is not None:
+
+            def on_usr1(_signum: int, _frame: FrameType | None) -> None:
+                front_end.pull_cable(replug_after_s=CABLE_PULL_SIGNAL_S)
+
+            previous = signal.signal(usr1, on_usr1)
+        try:
+            emit_json(
+                {
+                    "event": "listening",
+                    "protocol": "smp",
+                    "link": "pty",
+                    "port": front_end.port,
+                    "baud": front_end.baud,
+                    "buf_size": front_end.settings.buf_size,
+                    "buf_count": front_end.settings.buf_count,
+                }
+            )
+            while not stop.wait(_POLL_S):
+                pass
+        finally:
+            if in_main and usr1 is not None and previous is not None:
+                with contextlib.suppress(ValueError, TypeError):
+                    signal.signal(usr1, previous)  # type: ignore[arg-type]
