@@ -24,13 +24,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from bmsflasher.sim.pty_link import PtyPort
-
-if TYPE_CHECKING:
-    from bmsflasher.sim.device import VirtualBms
-    from bmsflasher.sim.frontend_options import FrontEndOptions
 
 BITS_PER_BYTE_8N1: Final = 10
 DEFAULT_RX_FIFO_BYTES: Final = 2048
@@ -362,15 +358,3 @@ class SerialWire:
             select.select([fd], [], [], TICK_S)
         except (OSError, ValueError):
             time.sleep(TICK_S)  # the port was unplugged under us
-
-
-def run_pty(
-    device: VirtualBms,
-    options: FrontEndOptions,
-    emit_json: Callable[[dict[str, object]], None],
-    stop: threading.Event,
-) -> None:
-    """The ``sim --protocol smp --link pty`` launcher; lives in :mod:`bmsflasher.sim.serial_frontend`."""
-    from bmsflasher.sim.serial_frontend import run
-
-    run(device, options, emit_json, stop)

@@ -1,0 +1,266 @@
+"""``bmsflasher sim``: run a virtual BMS from the command line.
+
+The command builds the device (or restores it from ``--state``: stopping and restarting is a power
+cycle) and hands it to the protocol front-end chosen with ``--protocol`` and ``--link``. Front-ends
+are looked up lazily in :data:`FRONT_ENDS`, like python-can's interface registry, so a missing one
+fails only when it is chosen. SIGINT and SIGTERM stop the front-end cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Final, Protocol
+
+from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.errors import SimError
+from bmsflasher.sim.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
+from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, SimOptions
+
+EmitJson = Callable[[dict[str, object]], None]
+
+
+class FrontEnd(Protocol):
+    """The launcher signature every front-end module exposes."""
+
+    def __call__(
+        self, device: VirtualBms, options: FrontEndOptions, emit_json: EmitJson, stop: threading.Event
+    ) -> None: ...
+
+
+FRONT_ENDS: Final[dict[tuple[str, str], str]] = {
+    ("uds", "virtual"): "bmsflasher.sim.can_frontend:run_virtual",
+    ("uds", "slcan"): "bmsflasher.sim.can_frontend:run_slcan",
+    ("smp", "pty"): "bmsflasher.sim.serial_frontend:run",
+}
+DEFAULT_LINK: Final = {"uds": "slcan", "smp": "pty"}
+
+
+def load_front_end(protocol: str, link: str) -> FrontEnd:
+    """Import the launcher for ``(protocol, link)``; a clear SimError when none exists."""
+    target = FRONT_ENDS.get((protocol, link))
+    if target is None:
+        offered = ", ".join(f"{p} over {k}" for p, k in sorted(FRONT_ENDS))
+        raise SimError(f"the virtual BMS does not serve {protocol} over {link}; it offers {offered}")
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        raise SimError(f"the {protocol} front-end over {link} is not part of this build") from exc
+    launcher: FrontEnd = getattr(module, function)
+    return launcher
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def _float_range(low: float, high: float) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``sim`` subcommand."""
+    parser = subparsers.add_parser(
+        "sim",
+        help="run a virtual BMS (demo device and test peer)",
+        description="Run a virtual BMS with dual-bank flash and an MCUboot-style bootloader. "
+        "Stop it with Ctrl+C; restarting it on the same --state file is a power cycle.",
+    )
+    device = parser.add_argument_group("device")
+    device.add_argument(
+        "--state", type=Path, help="flash state file (kept between runs); memory only if omitted"
+    )
+    device.add_argument(
+        "--cells", type=_int_range(MIN_CELLS, MAX_CELLS), default=16, help="series cells (1-512)"
+    )
+    device.add_argument("--chemistry", choices=[c.value for c in Chemistry], default="lfp")
+    device.add_argument(
+        "--soc", type=_float_range(0, 100), default=60.0, help="initial state of charge in %%"
+    )
+    device.add_argument("--ambient-c", type=_float_range(-40, 85), default=25.0, help="ambient temperature")
+    device.add_argument("--load-a", type=_float_range(-2000, 2000), default=0.0, help="discharge current (A)")
+    device.add_argument("--failed-sensor", type=_int_range(0, 15), help="temperature sensor that reads open")
+    device.add_argument("--weak-cell", type=_int_range(0, MAX_CELLS - 1), help="cell with low capacity")
+    device.add_argument("--seed", type=_int_range(0, 2**31), default=1, help="seed of all random behaviour")
+    device.add_argument("--serial", help="serial number of a new device (default derived from --seed)")
+    device.add_argument("--recovery", action="store_true", help="a new device starts with no valid image")
+    device.add_argument("--trust", type=Path, help="PEM public key the bootloader trusts (default: demo key)")
+    device.add_argument("--factory-image", type=Path, help="MCUboot image a new device holds")
+    device.add_argument(
+        "--time-scale", type=_float_range(0, 10_000), default=1.0, help="sim seconds per second"
+    )
+    device.add_argument(
+        "--erase-ms", type=_float_range(0, 1000), default=5.0, help="time of one 4 KiB sector erase (ms)"
+    )
+    link = parser.add_argument_group("link")
+    link.add_argument("--protocol", choices=["uds", "smp"], default="smp")
+    link.add_argument(
+        "--link", choices=["virtual", "slcan", "pty"], help="default: slcan for uds, pty for smp"
+    )
+    link.add_argument("--bitrate", type=_int_range(10_000, 1_000_000), default=500_000)
+    link.add_argument("--data-bitrate", type=_int_range(500_000, 8_000_000), default=2_000_000)
+    link.add_argument("--fd", action="store_true", help="CAN-FD")
+    link.add_argument("--channel", default=DEFAULT_CAN_CHANNEL, help="python-can virtual channel")
+    link.add_argument("--node-id", type=_int_range(1, 127), default=1)
+    link.add_argument("--nodes", type=_int_range(1, 32), default=1, help="devices on the bus")
+    link.add_argument("--baud", type=_int_range(300, 4_000_000), default=115_200)
+    link.add_argument("--link-path", help="create this symlink to the pty")
+    link.add_argument("--drop-rate", type=_float_range(0, 1), default=0.0)
+    link.add_argument("--bit-error-rate", type=_float_range(0, 1), default=0.0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+    parser.add_argument("--info", action="store_true", help="print the device identity and exit")
+    parser.set_defaults(func=run_sim)
+
+
+def _sim_options(args: argparse.Namespace) -> SimOptions:
+    options = SimOptions(
+        state_file=args.state,
+        cells=args.cells,
+        chemistry=Chemistry(args.chemistry),
+        soc_pct=args.soc,
+        ambient_c=args.ambient_c,
+        load_a=args.load_a,
+        failed_sensor=args.failed_sensor,
+        weak_cell=args.weak_cell,
+        seed=args.seed,
+        serial_number=args.serial,
+        recovery=args.recovery,
+        time_scale=args.time_scale,
+        erase_time_s_per_sector=args.erase_ms / 1000.0,
+        boot_time_s=0.2,
+    )
+    if args.trust is not None:
+        options = replace(options, trusted_key=args.trust)
+    if args.factory_image is not None:
+        options = replace(options, factory_image=args.factory_image)
+    return options
+
+
+def _node_options(base: SimOptions, node: int) -> SimOptions:
+    """Options of node ``node`` (0-based) of a multi-device bus: its own serial, seed and state file."""
+    if node == 0:
+        return base
+    state = base.state_file
+    if state is not None:
+        state = state.with_name(f"{state.stem}.node{node + 1}{state.suffix}")
+    serial = f"{base.serial_number}-{node + 1}" if base.serial_number else None
+    return replace(base, state_file=state, seed=base.seed + node, serial_number=serial)
+
+
+def _emitter(as_json: bool) -> EmitJson:
+    lock = threading.Lock()
+
+    def emit(event: dict[str, object]) -> None:
+        line = (
+            json.dumps(event, default=str)
+            if as_json
+            else " ".join(f"{key}={value}" for key, value in event.items())
+        )
+        with lock:
+            print(line, flush=True)
+
+    return emit
+
+
+def _describe(device: VirtualBms) -> dict[str, object]:
+    identity = device.identity()
+    return {
+        "event": "device",
+        "model": identity.model,
+        "serial": identity.serial_number,
+        "hardware": identity.hardware_revision,
+        "firmware": str(identity.firmware_version) if identity.firmware_version else None,
+        "bootloader": str(identity.bootloader_version),
+        "mode": identity.mode.value,
+        "security_counter": identity.security_counter,
+        "state_file": str(device.options.state_file) if device.options.state_file else None,
+    }
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Build the device(s), serve until SIGINT/SIGTERM, close everything; returns the exit code."""
+    link = args.link or DEFAULT_LINK[args.protocol]
+    emit = _emitter(args.json)
+    base = _sim_options(args)
+    launcher = None if args.info else load_front_end(args.protocol, link)
+    devices: list[VirtualBms] = []
+    try:
+        for node in range(args.nodes):
+            devices.append(VirtualBms.create(_node_options(base, node)))
+        for device in devices:
+            emit(_describe(device))
+        if launcher is None:
+            return 0
+        options = FrontEndOptions(
+            bitrate=args.bitrate,
+            data_bitrate=args.data_bitrate,
+            fd=args.fd,
+            channel=args.channel,
+            node_id=args.node_id,
+            nodes=args.nodes,
+            extra_devices=tuple(devices[1:]),
+            baud=args.baud,
+            link_path=args.link_path,
+            drop_rate=args.drop_rate,
+            bit_error_rate=args.bit_error_rate,
+            seed=args.seed,
+        )
+        stop = threading.Event()
+        _serve(launcher, devices[0], options, emit, stop)
+        emit({"event": "stopped"})
+        return 0
+    finally:
+        for device in devices:
+            device.close()
+
+
+def _serve(
+    launcher: FrontEnd, device: VirtualBms, options: FrontEndOptions, emit: EmitJson, stop: threading.Event
+) -> None:
+    """Run the launcher with SIGINT/SIGTERM setting ``stop`` (handlers restored afterwards)."""
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {}
+    if in_main:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        launcher(device, options, emit, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if not stop.is_set():
+            stop.set()
+        sys.stdout.flush()

@@ -1,0 +1,51 @@
+"""Options shared by every protocol front-end of the virtual BMS.
+
+``bmsflasher sim`` parses the command line once and hands one :class:`FrontEndOptions` to whichever
+front-end serves the chosen protocol and link (UDS over a virtual CAN bus or an emulated slcan
+adapter, SMP over a pseudo-terminal). A front-end ignores the fields that do not apply to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from bmsflasher.sim.device import VirtualBms
+
+DEFAULT_CAN_CHANNEL: Final = "bmsflasher-sim"
+
+
+@dataclass(frozen=True, slots=True)
+class FrontEndOptions:
+    """How a front-end exposes the device(s).
+
+    Attributes:
+        bitrate: CAN nominal (arbitration) bit rate in bit/s.
+        data_bitrate: CAN-FD data-phase bit rate in bit/s (used only when ``fd``).
+        fd: serve CAN-FD frames (ISO-TP with up to 64-byte frames).
+        channel: python-can ``virtual`` channel name the UDS front-end joins.
+        node_id: UDS node number of ``device`` (addressing is the CAN front-end's business).
+        nodes: number of nodes on the bus; ``device`` is the first, ``extra_devices`` the rest.
+        extra_devices: further devices sharing the bus (a pack with several modules); may be empty.
+        baud: serial line rate in baud for the pty (SMP) and the slcan adapter's host side.
+        link_path: optional path of a symlink to create to the pty (a stable name for scripts).
+        drop_rate: probability in 0..1 that one frame or serial chunk is silently lost.
+        bit_error_rate: probability in 0..1 per transmitted bit of a flip (serial garbling).
+        response_delay_s: extra delay before every response (a slow device or gateway).
+        seed: seed for the link's random faults, so a faulty run can be replayed.
+    """
+
+    bitrate: int = 500_000
+    data_bitrate: int = 2_000_000
+    fd: bool = False
+    channel: str = DEFAULT_CAN_CHANNEL
+    node_id: int = 1
+    nodes: int = 1
+    extra_devices: tuple[VirtualBms, ...] = ()
+    baud: int = 115_200
+    link_path: str | None = None
+    drop_rate: float = 0.0
+    bit_error_rate: float = 0.0
+    response_delay_s: float = 0.0
+    seed: int = 0

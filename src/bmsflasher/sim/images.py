@@ -1,0 +1,207 @@
+"""MCUboot images as the device's bootloader sees them.
+
+The device parses the header and TLV areas itself (to find the length, version, security counter
+and the sim-behaviour TLV) and leaves the cryptographic verdict to MCUboot's own ``imgtool``
+(:func:`imgtool.image.Image.verify`) with the device's trusted key, so the device never shares the
+tool's verification code: a bug on the tool side cannot hide behind the same bug on the device.
+
+Only TLVs in the *protected* area (covered by the hash and signature) are trusted for the
+security counter and the behaviour, as MCUboot does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from bmsflasher.core.types import FirmwareVersion
+
+IMAGE_MAGIC: Final = 0x96F3B83D
+TLV_INFO_MAGIC: Final = 0x6907
+TLV_PROT_INFO_MAGIC: Final = 0x6908
+TLV_SHA256: Final = 0x10
+TLV_SEC_CNT: Final = 0x50
+TLV_SIM_BEHAVIOUR: Final = 0x00B1
+_HEADER: Final = struct.Struct("<IIHHIIBBHI")  # magic, load, hdr_sz, prot_tlv_sz, img_sz, flags, version
+_TLV_INFO: Final = struct.Struct("<HH")
+_TLV: Final = struct.Struct("<BBH")  # MCUboot v2 TLV: type is u16 little-endian (BB as lo/hi)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the header and the protected TLVs of one image say.
+
+    Attributes:
+        version: the header's version.
+        header_size: bytes before the code.
+        code_size: bytes of code (``ih_img_size``).
+        total_size: header + code + both TLV areas: the bytes that make the image.
+        security_counter: the protected SEC_CNT TLV, 0 when absent.
+        behaviour: the protected sim-behaviour TLV text, ``healthy`` when absent.
+        image_hash: the SHA256 TLV (MCUboot's image hash, what SMP reports), empty when absent.
+    """
+
+    version: FirmwareVersion
+    header_size: int
+    code_size: int
+    total_size: int
+    security_counter: int
+    behaviour: str
+    image_hash: bytes
+
+
+class ImageParseError(ValueError):
+    """The bytes are not a well-formed MCUboot image; the message says why in one sentence."""
+
+
+def _tlvs(data: bytes, offset: int, limit: int) -> tuple[int, int, dict[int, bytes]]:
+    """Parse one TLV area at ``offset``: returns (magic, area length, type → value)."""
+    if offset + _TLV_INFO.size > limit:
+        raise ImageParseError("the TLV area runs past the end of the slot")
+    magic, area_len = _TLV_INFO.unpack_from(data, offset)
+    if magic not in (TLV_INFO_MAGIC, TLV_PROT_INFO_MAGIC):
+        raise ImageParseError(f"TLV info magic {magic:#06x} is not an MCUboot TLV area")
+    end = offset + area_len
+    if end > limit or area_len < _TLV_INFO.size:
+        raise ImageParseError("the TLV area length runs past the end of the slot")
+    values: dict[int, bytes] = {}
+    pos = offset + _TLV_INFO.size
+    while pos < end:
+        if pos + _TLV.size > end:
+            raise ImageParseError("a TLV header runs past its area")
+        lo, hi, length = _TLV.unpack_from(data, pos)
+        start = pos + _TLV.size
+        if start + length > end:
+            raise ImageParseError("a TLV value runs past its area")
+        values.setdefault(lo | hi << 8, data[start : start + length])
+        pos = start + length
+    return magic, area_len, values
+
+
+def parse_image(data: bytes) -> ImageInfo:
+    """Parse the header and TLV areas of an image (``data`` may carry trailing slot bytes).
+
+    Raises:
+        ImageParseError: the bytes are not a well-formed MCUboot image.
+    """
+    if len(data) < _HEADER.size:
+        raise ImageParseError("the image is shorter than an MCUboot header")
+    magic, _load, header_size, prot_size, code_size, _flags, major, minor, rev, build = _HEADER.unpack_from(
+        data
+    )
+    if magic != IMAGE_MAGIC:
+        raise ImageParseError("no MCUboot image magic")
+    if header_size < _HEADER.size:
+        raise ImageParseError(f"header size {header_size} is smaller than an MCUboot header")
+    offset = header_size + code_size
+    protected: dict[int, bytes] = {}
+    if prot_size:
+        kind, length, protected = _tlvs(data, offset, len(data))
+        if kind != TLV_PROT_INFO_MAGIC or length != prot_size:
+            raise ImageParseError("the protected TLV area does not match the header")
+        offset += length
+    kind, length, unprotected = _tlvs(data, offset, len(data))
+    if kind != TLV_INFO_MAGIC:
+        raise ImageParseError("the unprotected TLV area is missing")
+    counter_raw = protected.get(TLV_SEC_CNT, b"")
+    counter = struct.unpack("<I", counter_raw)[0] if len(counter_raw) == 4 else 0
+    behaviour_raw = protected.get(TLV_SIM_BEHAVIOUR)
+    try:
+        behaviour = behaviour_raw.decode("utf-8").strip() if behaviour_raw else "healthy"
+    except UnicodeDecodeError:
+        behaviour = "healthy"
+    return ImageInfo(
+        version=FirmwareVersion(major, minor, rev, build),
+        header_size=header_size,
+        code_size=code_size,
+        total_size=offset + length,
+        security_counter=counter,
+        behaviour=behaviour or "healthy",
+        image_hash=unprotected.get(TLV_SHA256, b""),
+    )
+
+
+class ImageVerifier:
+    """Signature check with imgtool against one trusted public key (PEM)."""
+
+    def __init__(self, trusted_key: Path) -> None:
+        from imgtool import keys as imgtool_keys
+
+        try:
+            self._key = imgtool_keys.load(str(trusted_key))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot load the trusted key {trusted_key}: {exc}") from exc
+        if self._key is None:
+            raise ValueError(f"{trusted_key} is not a public key imgtool understands")
+
+    def verify(self, image: bytes) -> str | None:
+        """Check hash and signature; returns None when valid, else the reason in a few words."""
+        from imgtool.image import Image, VerifyResult
+
+        with tempfile.TemporaryDirectory(prefix="vbms-verify-") as folder:
+            path = Path(folder) / "slot.bin"
+            path.write_bytes(image)
+            try:
+                result, _version, _digest, _sig = Image.verify(str(path), self._key)
+            except (struct.error, KeyError, ValueError, IndexError) as exc:
+                return f"the image does not parse ({exc})"
+        if result == VerifyResult.OK:
+            return None
+        return {
+            VerifyResult.INVALID_MAGIC: "bad image magic",
+            VerifyResult.INVALID_TLV_INFO_MAGIC: "bad TLV area",
+            VerifyResult.INVALID_HASH: "the image hash does not match",
+            VerifyResult.INVALID_SIGNATURE: "the signature does not verify with the trusted key",
+            VerifyResult.KEY_MISMATCH: "the image is signed for another key type",
+        }.get(result, f"imgtool says {result}")
+
+
+def build_signed_image(
+    code: bytes,
+    version: str,
+    signing_key: Path,
+    *,
+    security_counter: int | None = None,
+    behaviour: str | None = None,
+    header_size: int = 0x200,
+) -> bytes:
+    """Build a signed MCUboot image with imgtool's library (for tests and demo set-ups).
+
+    Args:
+        code: the firmware payload.
+        version: ``X.Y.Z`` or ``X.Y.Z+B``.
+        signing_key: PEM private key.
+        security_counter: value of the protected SEC_CNT TLV; None leaves it out.
+        behaviour: value of the protected sim-behaviour TLV 0x00B1; None leaves it out.
+        header_size: MCUboot header size (Zephyr uses 0x200).
+    """
+    from imgtool import keys as imgtool_keys
+    from imgtool.image import Image
+    from imgtool.version import decode_version
+
+    key = imgtool_keys.load(str(signing_key))
+    custom = {TLV_SIM_BEHAVIOUR: behaviour.encode("utf-8")} if behaviour is not None else None
+    image = Image(
+        version=decode_version(version),
+        header_size=header_size,
+        pad_header=True,
+        security_counter=security_counter,
+    )
+    with tempfile.TemporaryDirectory(prefix="vbms-build-") as folder:
+        source = Path(folder) / "code.bin"
+        source.write_bytes(code)
+        with contextlib.redirect_stdout(io.StringIO()):  # imgtool prints "sign the payload"
+            image.load(str(source))
+            image.create(key, "hash", None, custom_tlvs=custom)
+    return bytes(image.payload)
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 of bytes (the upload identity of a whole image file)."""
+    return hashlib.sha256(data).digest()
