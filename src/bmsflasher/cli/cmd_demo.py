@@ -1,0 +1,157 @@
+"""``bmsflasher demo``: the whole update procedure end to end on the command line, no hardware.
+
+A virtual BMS starts in this process behind a real pseudo-terminal (the same OS object a USB
+serial adapter is), the tool connects to it with its SMP client like to any serial device, and
+flashes a demo package with the full procedure: verification, preconditions, backup, transfer
+with a progress bar, test boot, self-test, confirm (or automatic rollback), configuration check.
+Everything the demo writes (flash state, service history, journal) goes to a temporary folder, so
+it never mixes with a workshop's real records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from rich.console import Console
+
+from bmsflasher.cli.cmd_device import EventRenderer, identity_json
+from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.resources import resource_path
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import LinkSettings
+from bmsflasher.procedure.connect import open_target
+from bmsflasher.procedure.engine import UpdateOptions, UpdateProcedure
+from bmsflasher.procedure.package_loading import build_keyring, package_loader
+from bmsflasher.procedure.states import State
+from bmsflasher.records import RecordsDb
+from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.serial_frontend import SerialFrontEnd
+
+DEMO_PACKAGES: Final = {
+    "healthy": "VBMS-16-1.1.0.bmspkg",
+    "selftest-fail": "VBMS-16-1.2.0-selftest-fail.bmspkg",
+    "boot-loop": "VBMS-16-1.2.1-boot-loop.bmspkg",
+    "voltage-offset": "VBMS-16-1.3.0-voltage-offset-2.0.bmspkg",
+    "downgrade": "VBMS-16-0.9.0-downgrade.bmspkg",
+}
+EXIT_DEMO_OK: Final = 0
+
+
+def _package_path(choice: str) -> Path:
+    if choice in DEMO_PACKAGES:
+        return resource_path("demo", "packages", DEMO_PACKAGES[choice])
+    path = Path(choice)
+    if not path.is_file():
+        names = ", ".join(DEMO_PACKAGES)
+        raise ConfigValidationError(f"'{choice}' is neither a demo package ({names}) nor a package file")
+    return path
+
+
+def run_demo(
+    package: Path,
+    workdir: Path,
+    *,
+    baud: int,
+    soc_pct: float,
+    console: Console,
+    quiet: bool = False,
+    keep: bool = False,
+) -> int:
+    """Run one update against a fresh virtual BMS in ``workdir``; returns the flash exit code."""
+    device = VirtualBms.create(
+        SimOptions(state_file=workdir / "vbms.state", soc_pct=soc_pct, erase_time_s_per_sector=0.002)
+    )
+    renderer = EventRenderer(console, quiet=quiet)
+    opened: list[Target] = []
+
+    def connect(port: str) -> Callable[[], Target]:
+        def open_it() -> Target:
+            target = open_target(LinkSettings(kind="serial", port=port, baud=baud), timeout_s=10.0)
+            opened.append(target)
+            return target
+
+        return open_it
+
+    try:
+        front_end = SerialFrontEnd(device, FrontEndOptions(baud=baud))
+        with front_end, RecordsDb.open(workdir / "history.sqlite3") as db:
+            port = front_end.port
+            if not quiet:
+                console.print(f"Virtual BMS {device.serial_number} is listening on {port} at {baud} baud.")
+            keyring = build_keyring(
+                [resource_path("demo", "demo-key.pub.pem")], folder=workdir / "trusted-keys"
+            )
+            options = UpdateOptions(operator="demo", journal_dir=workdir / "journal", details={"demo": True})
+            result = UpdateProcedure(
+                package_loader(package, keyring), connect(port), db, renderer, options
+            ).run()
+            renderer.close()
+            after = opened[0].identify() if opened and result.outcome is not State.FAILED else None
+            for target in opened:
+                target.close()
+            opened.clear()
+    finally:
+        renderer.close()
+        for target in opened:
+            target.close()
+        device.close()
+    if not quiet:
+        style = "bold green" if result.outcome is State.UPDATED else "bold red"
+        console.print(f"[{style}]{result.outcome.title}[/{style}]: {result.reason}", highlight=False)
+        if result.advice is not None:
+            console.print(f"  What to check: {result.advice.diagnostic}", highlight=False)
+            console.print(f"  What to do: {result.advice.resolution}", highlight=False)
+        if after is not None:
+            info = identity_json(after)
+            console.print(
+                f"The device now runs {info['firmware_version']} "
+                f"(security counter {info['security_counter']}).",
+                highlight=False,
+            )
+        if result.session_id is not None and keep:
+            console.print(
+                f"Service report: bmsflasher report {result.session_id} --db {workdir / 'history.sqlite3'} "
+                f"--out report.html",
+                highlight=False,
+            )
+    return result.exit_code
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    package = _package_path(args.package)
+    if args.baud <= 0:
+        raise ConfigValidationError(f"--baud must be positive, not {args.baud}")
+    console = Console(highlight=False)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        return run_demo(package, args.workdir, baud=args.baud, soc_pct=args.soc, console=console, keep=True)
+    with tempfile.TemporaryDirectory(prefix="bmsflasher-demo-") as folder:
+        return run_demo(package, Path(folder), baud=args.baud, soc_pct=args.soc, console=console)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``demo`` command."""
+    demo = subparsers.add_parser(
+        "demo",
+        help="update a virtual BMS end to end (no hardware needed)",
+        description="Start a virtual BMS on a pseudo-terminal and update it with a demo package. "
+        f"Demo packages: {', '.join(DEMO_PACKAGES)}.",
+    )
+    demo.add_argument(
+        "--package",
+        default="healthy",
+        metavar="NAME|FILE",
+        help="demo package name or .bmspkg (default healthy)",
+    )
+    demo.add_argument("--baud", type=int, default=921_600, help="serial baud rate (default 921600)")
+    demo.add_argument("--soc", type=float, default=60.0, help="state of charge of the virtual pack in %%")
+    demo.add_argument(
+        "--workdir", type=Path, help="keep the device state and history here (default: temporary)"
+    )
+    demo.set_defaults(func=_cmd_demo)

@@ -1,0 +1,100 @@
+"""Open a :class:`Target` from link settings, whichever protocol the link speaks.
+
+A serial link (USB CDC, USB-UART, RS485) speaks MCUmgr SMP; a CAN link speaks UDS on ISO-TP. The
+clients are imported lazily, like python-can's interface registry: a missing CAN vendor library
+fails only when a CAN target is chosen, never when a serial one is.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Final, Protocol, cast
+
+import platformdirs
+
+from bmsflasher.core.errors import ConfigValidationError, LinkError
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import LinkSettings
+
+DEFAULT_TIMEOUT_S: Final = 5.0
+SECURITY_KEY_FILE: Final = "security-master.key"
+SERIAL_KINDS: Final = frozenset({"serial"})
+CAN_KINDS: Final = frozenset({"can"})
+
+
+class _SmpConnect(Protocol):
+    def __call__(self, port: str, baud: int, *, reconnect_timeout_s: float) -> Target: ...
+
+
+def user_security_key_path() -> Path:
+    """Where the workshop's UDS security master secret lives: ``<user config dir>/security-master.key``."""
+    return Path(platformdirs.user_config_dir("bmsflasher")) / SECURITY_KEY_FILE
+
+
+def load_security_key(path: Path | None = None) -> bytes | None:
+    """Read a UDS security master secret (hex text), from ``path`` or the user's configuration.
+
+    Returns None when no path is given and the user has none; the UDS client then falls back to
+    the demo secret for demo devices only.
+
+    Raises:
+        ConfigValidationError: the file exists but does not hold a hex secret of 16 bytes or more.
+    """
+    chosen = path or user_security_key_path()
+    try:
+        text = chosen.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        if path is not None:
+            raise ConfigValidationError(f"the security key file {path} does not exist") from None
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigValidationError(f"the security key file {chosen} cannot be read") from exc
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        raise ConfigValidationError(f"the security key file {chosen} must hold a hex secret") from None
+    if len(secret) < 16:
+        raise ConfigValidationError(f"the security key in {chosen} is shorter than 16 bytes")
+    return secret
+
+
+def _open_serial(link: LinkSettings, timeout_s: float) -> Target:
+    module = importlib.import_module("bmsflasher.protocols.smp.target")
+    connect = cast(_SmpConnect, module.SmpTarget.connect)
+    baud = link.baud or int(module.DEFAULT_BAUD)
+    return connect(link.port, baud, reconnect_timeout_s=timeout_s)
+
+
+def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> Target:
+    module = importlib.import_module("bmsflasher.protocols.uds.target")
+    opener = module.open_uds_target
+    target = opener(link, security=security, timeout_s=timeout_s)
+    if not isinstance(target, Target):
+        raise LinkError("the UDS client returned something that is not a device target")
+    return target
+
+
+def open_target(
+    link: LinkSettings, *, security: bytes | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Target:
+    """Connect to the device behind ``link`` and return it as a protocol-neutral target.
+
+    Args:
+        link: serial (port, baud) or CAN (interface, channel, bitrate, node) settings.
+        security: UDS security master secret (CAN only); None uses the client's default.
+        timeout_s: bound on waiting for a vanished port or a rebooting device inside the client.
+
+    Raises:
+        ConfigValidationError: the link settings are incomplete or of an unknown kind.
+        LinkError / ProtocolError: the port or adapter cannot be opened, or nothing answers.
+    """
+    if link.kind in SERIAL_KINDS:
+        if not link.port:
+            raise ConfigValidationError("a serial target needs --port")
+        return _open_serial(link, timeout_s)
+    if link.kind in CAN_KINDS:
+        if not link.interface or not link.channel:
+            raise ConfigValidationError("a CAN target needs --interface and --channel")
+        return _open_can(link, security, timeout_s)
+    raise ConfigValidationError(f"unknown link kind '{link.kind}'; expected serial or can")

@@ -1,0 +1,95 @@
+"""Load a release package for the procedure: trusted keyring, host-side verification, facts.
+
+The package is verified before anything else happens — before the device is even contacted —
+against the keyring in the user's configuration folder plus any keys given for one run
+(``--trust PUB.pem``). Device-specific checks (model, hardware, anti-rollback, bootloader) are
+preconditions, measured against the device the procedure identifies next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import platformdirs
+
+from bmsflasher.firmware.errors import KeyFileError
+from bmsflasher.firmware.keys import Keyring
+from bmsflasher.firmware.policy import VerifiedPackage, read_package_file, verify_package
+from bmsflasher.procedure.package_facts import PackageFacts
+
+TRUSTED_KEYS_FOLDER: Final = "trusted-keys"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePackage:
+    """A verified package: the facts the procedure checks and the image bytes it sends."""
+
+    facts: PackageFacts
+    image: bytes
+    source: str
+    release_notes: str = ""
+
+
+PackageLoader = Callable[[], UpdatePackage]
+"""Returns the verified package, or raises a PackageError (the procedure's first step)."""
+
+
+def user_keyring_dir() -> Path:
+    """Folder of the user's trusted public keys: ``<user config dir>/trusted-keys``."""
+    return Path(platformdirs.user_config_dir("bmsflasher")) / TRUSTED_KEYS_FOLDER
+
+
+def build_keyring(extra: Sequence[Path] = (), folder: Path | None = None) -> Keyring:
+    """The user's trusted keys plus ``extra`` key files for this run.
+
+    Raises KeyFileError when the result is empty: verifying against nothing would reject every
+    package with a confusing "untrusted key" message, so say what to do instead.
+    """
+    keys_dir = folder or user_keyring_dir()
+    paths: list[Path] = []
+    if keys_dir.is_dir() and any(p.suffix == ".pem" for p in keys_dir.iterdir()):
+        paths.append(keys_dir)
+    paths.extend(extra)
+    if not paths:
+        raise KeyFileError(
+            f"No trusted keys: put the manufacturer's public key (.pem) into {keys_dir} "
+            "or pass --trust PUB.pem."
+        )
+    return Keyring.from_paths(paths)
+
+
+def facts_of(verified: VerifiedPackage, package_sha256: str) -> PackageFacts:
+    """The procedure's view of a verified package."""
+    manifest = verified.manifest
+    return PackageFacts(
+        model=manifest.model,
+        hardware_revisions=tuple(manifest.hardware_revisions),
+        version=manifest.version,
+        security_counter=manifest.security_counter,
+        min_bootloader_version=manifest.min_bootloader_version,
+        package_sha256=package_sha256,
+        image_sha256=verified.file_sha256.hex(),
+        image_size=len(verified.image_bytes),
+        image_hash=verified.image_hash,
+    )
+
+
+def load_package_bytes(data: bytes, keyring: Keyring, source: str = "<memory>") -> UpdatePackage:
+    """Verify package bytes (signatures, hashes, expiry) and return what the procedure needs."""
+    verified = verify_package(data, keyring)
+    facts = facts_of(verified, hashlib.sha256(data).hexdigest())
+    return UpdatePackage(facts, verified.image_bytes, source, verified.manifest.release_notes)
+
+
+def load_package(path: Path, keyring: Keyring) -> UpdatePackage:
+    """Read and verify a ``.bmspkg`` file."""
+    return load_package_bytes(read_package_file(path), keyring, str(path))
+
+
+def package_loader(path: Path, keyring: Keyring) -> PackageLoader:
+    """A loader for the procedure's first step (verification happens when the step runs)."""
+    return lambda: load_package(path, keyring)

@@ -1,0 +1,359 @@
+"""Precondition gates: is it safe to start writing firmware to this battery now?
+
+Each gate is a pure function from measured values to a :class:`Measurement` carrying the value,
+the limit and why it matters, so the CLI, the GUI and the service report show the same evidence.
+Safety gates (charge, temperature, load, hardware match, anti-rollback, bootloader, critical DTCs)
+can never be overridden. Quality gates (link quality, supply stability) can, with a reason that is
+recorded, because a technician on a noisy site may knowingly accept a slower or riskier transfer —
+the dual-bank update still protects the battery.
+
+Everything here runs before the first byte is written to the device.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from bmsflasher.core.errors import LinkError, PreconditionError, ProtocolError
+from bmsflasher.core.events import Measurement
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
+from bmsflasher.procedure.package_facts import PackageFacts
+from bmsflasher.procedure.profiles import PreconditionLimits
+
+MODEL: Final = "model"
+HARDWARE_REVISION: Final = "hardware_revision"
+DEVICE_MODE: Final = "device_mode"
+BOOTLOADER_VERSION: Final = "bootloader_version"
+ANTI_ROLLBACK: Final = "anti_rollback"
+STATE_OF_CHARGE: Final = "state_of_charge"
+TEMPERATURE: Final = "temperature"
+LOAD_CURRENT: Final = "load_current"
+CRITICAL_DTCS: Final = "critical_dtcs"
+CELL_STABILITY: Final = "cell_voltage_stability"
+SUPPLY_STABILITY: Final = "supply_stability"
+LINK_QUALITY: Final = "link_quality"
+
+OVERRIDABLE: Final = frozenset({CELL_STABILITY, SUPPLY_STABILITY, LINK_QUALITY})
+"""Gates a technician may override with a recorded reason; every other gate is a safety gate."""
+
+ALL_GATES: Final = (
+    MODEL,
+    HARDWARE_REVISION,
+    DEVICE_MODE,
+    BOOTLOADER_VERSION,
+    ANTI_ROLLBACK,
+    STATE_OF_CHARGE,
+    TEMPERATURE,
+    LOAD_CURRENT,
+    CRITICAL_DTCS,
+    CELL_STABILITY,
+    SUPPLY_STABILITY,
+    LINK_QUALITY,
+)
+
+_SEVERITY_RANK: Final = {DtcSeverity.INFO: 0, DtcSeverity.WARNING: 1, DtcSeverity.CRITICAL: 2}
+
+RoundTrip = float | None
+"""Duration of one round trip in seconds, or None when it failed."""
+
+
+def _gate(name: str, value: str, limit: str, passed: bool, why: str) -> Measurement:
+    return Measurement(name, value, limit, passed, why, overridable=name in OVERRIDABLE)
+
+
+# --- identity and package gates -------------------------------------------------------------------
+def check_model(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
+    """The device is the model the package was released for (safety gate)."""
+    return _gate(
+        MODEL,
+        identity.model,
+        f"= {package.model}",
+        identity.model == package.model,
+        "Firmware built for another model drives different hardware and can disable its protections.",
+    )
+
+
+def check_hardware_revision(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
+    """The board revision is one the package lists (safety gate)."""
+    return _gate(
+        HARDWARE_REVISION,
+        identity.hardware_revision,
+        "one of " + ", ".join(package.hardware_revisions),
+        identity.hardware_revision in package.hardware_revisions,
+        "The firmware was only released for these board revisions; others may boot-loop or mis-measure.",
+    )
+
+
+def check_device_mode(identity: DeviceIdentity) -> Measurement:
+    """The application runs, so the pack can be measured and backed up (safety gate)."""
+    return _gate(
+        DEVICE_MODE,
+        identity.mode.value,
+        f"= {DeviceMode.APPLICATION.value}",
+        identity.mode is DeviceMode.APPLICATION,
+        "Battery measurements and the configuration backup need the application running; "
+        "a device in recovery needs the recovery procedure instead.",
+    )
+
+
+def check_bootloader(
+    identity: DeviceIdentity, package: PackageFacts, limits: PreconditionLimits
+) -> Measurement:
+    """The bootloader is new enough for the package and the profile (safety gate)."""
+    required = [v for v in (package.min_bootloader_version, limits.min_bootloader_version) if v is not None]
+    minimum = max(required) if required else None
+    actual = identity.bootloader_version
+    passed = minimum is None or (actual is not None and actual >= minimum)
+    return _gate(
+        BOOTLOADER_VERSION,
+        str(actual) if actual is not None else "unknown",
+        f">= {minimum}" if minimum is not None else "any",
+        passed,
+        "An older bootloader cannot verify or swap this image and could leave the battery unbootable.",
+    )
+
+
+def check_anti_rollback(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
+    """The image's security counter is not below the device's (safety gate)."""
+    return _gate(
+        ANTI_ROLLBACK,
+        f"image {package.security_counter}, device {identity.security_counter}",
+        "image counter >= device counter",
+        package.security_counter >= identity.security_counter,
+        "The device refuses images below its security counter; older firmware may carry fixed flaws.",
+    )
+
+
+# --- pack gates -------------------------------------------------------------------------------------
+def _span(values: Sequence[float], unit: str, fmt: str = "g") -> str:
+    low, high = min(values), max(values)
+    if low == high:
+        return f"{low:{fmt}} {unit}"
+    return f"{low:{fmt}}–{high:{fmt}} {unit}"
+
+
+def check_state_of_charge(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
+    """Every sample's SOC is inside the window, 20–80 % by default (safety gate)."""
+    socs = [s.soc_pct for s in samples]
+    return _gate(
+        STATE_OF_CHARGE,
+        _span(socs, "%", ".1f"),
+        f"{limits.soc_pct} %",
+        all(limits.soc_pct.contains(v) for v in socs),
+        "Outside this charge window a voltage drop during the update can reset the controller mid-write.",
+    )
+
+
+def check_temperature(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
+    """Every sensor in every sample reads inside the window, 0–45 °C by default (safety gate)."""
+    readings = [t for s in samples for t in s.temperatures_c]
+    valid = [t for t in readings if t is not None]
+    failed = len(readings) - len(valid)
+    if not readings:
+        return _gate(TEMPERATURE, "no sensors", f"{limits.temperature_c} °C", False, _TEMPERATURE_WHY)
+    value = _span(valid, "°C", ".1f") if valid else "no valid reading"
+    if failed:
+        value += f" ({failed} failed sensor readings)"
+    passed = failed == 0 and all(limits.temperature_c.contains(t) for t in valid)
+    return _gate(TEMPERATURE, value, f"{limits.temperature_c} °C on every sensor", passed, _TEMPERATURE_WHY)
+
+
+_TEMPERATURE_WHY: Final = (
+    "Extreme heat or cold can corrupt flash writes or damage cells; every sensor must read in range."
+)
+
+
+def check_load_current(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
+    """The pack is at rest: no sample's current exceeds the limit (safety gate)."""
+    worst = max(abs(s.current_ma) for s in samples)
+    return _gate(
+        LOAD_CURRENT,
+        f"{worst} mA",
+        f"|I| <= {limits.max_abs_current_ma} mA",
+        worst <= limits.max_abs_current_ma,
+        "Protections pause while the controller reboots; the pack must not be charging or under load.",
+    )
+
+
+def check_critical_dtcs(dtcs: Sequence[Dtc], limits: PreconditionLimits) -> Measurement:
+    """No stored DTC at or above the blocking severity (safety gate)."""
+    threshold = _SEVERITY_RANK[limits.critical_dtc_severity]
+    blocking = [d for d in dtcs if _SEVERITY_RANK[d.severity] >= threshold]
+    value = ", ".join(f"{d.code_text} {d.description}" for d in blocking) if blocking else "none"
+    return _gate(
+        CRITICAL_DTCS,
+        value,
+        f"no {limits.critical_dtc_severity.value} DTCs",
+        not blocking,
+        "A critical fault means the battery needs repair first; an update would hide the evidence.",
+    )
+
+
+def check_cell_stability(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
+    """No cell voltage moves more than the limit over the window (overridable)."""
+    cell_count = min(s.cell_count for s in samples)
+    drifts = [
+        max(s.cell_voltages_mv[i] for s in samples) - min(s.cell_voltages_mv[i] for s in samples)
+        for i in range(cell_count)
+    ]
+    worst = max(drifts, default=0)
+    return _gate(
+        CELL_STABILITY,
+        f"{worst} mV over {len(samples)} samples",
+        f"<= {limits.stability.max_cell_drift_mv} mV",
+        cell_count > 0 and worst <= limits.stability.max_cell_drift_mv,
+        "Cell voltages that move at rest point to a loose sense wire or a hidden load.",
+    )
+
+
+def check_supply_stability(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
+    """The pack voltage moves less than the limit over the window (overridable)."""
+    packs = [s.pack_voltage_mv for s in samples]
+    drift = max(packs) - min(packs)
+    return _gate(
+        SUPPLY_STABILITY,
+        f"{drift} mV over {len(samples)} samples",
+        f"<= {limits.stability.max_pack_drift_mv} mV",
+        drift <= limits.stability.max_pack_drift_mv,
+        "An unstable supply can brown out the controller during a flash write.",
+    )
+
+
+def check_link_quality(round_trips: Sequence[RoundTrip], limits: PreconditionLimits) -> Measurement:
+    """Round trips answered, fast enough (overridable)."""
+    failures = sum(1 for r in round_trips if r is None)
+    good = [r * 1000.0 for r in round_trips if r is not None]
+    worst_ms = max(good, default=0.0)
+    value = f"{failures} of {len(round_trips)} failed, worst {worst_ms:.1f} ms"
+    passed = bool(good) and failures <= limits.link.max_failures and worst_ms <= limits.link.max_round_trip_ms
+    return _gate(
+        LINK_QUALITY,
+        value,
+        f"<= {limits.link.max_failures} failed, <= {limits.link.max_round_trip_ms:g} ms",
+        passed,
+        "Lost or slow round trips mean a bad cable or baud mismatch; the transfer would crawl or stall.",
+    )
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PreconditionInputs:
+    """Everything measured before an update, as plain values."""
+
+    identity: DeviceIdentity
+    samples: tuple[PackTelemetry, ...]
+    dtcs: tuple[Dtc, ...]
+    round_trips: tuple[RoundTrip, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PreconditionReport:
+    """All gate results, with the overrides the technician gave."""
+
+    results: tuple[Measurement, ...]
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> tuple[Measurement, ...]:
+        """Failed gates that were not overridden: any of these refuses the update."""
+        return tuple(m for m in self.results if not m.passed and m.name not in self.overrides)
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def summary(self) -> str:
+        """One sentence naming each blocking gate with its value and limit."""
+        parts = [f"{m.name.replace('_', ' ')} is {m.value} (limit {m.limit})" for m in self.blocking]
+        return "; ".join(parts)
+
+
+def validate_overrides(overrides: Mapping[str, str]) -> None:
+    """Reject overrides of unknown or safety gates, and overrides without a reason, up front."""
+    for name, reason in overrides.items():
+        if name not in ALL_GATES:
+            raise PreconditionError(
+                f"'{name}' is not a precondition; overridable ones are: {', '.join(sorted(OVERRIDABLE))}"
+            )
+        if name not in OVERRIDABLE:
+            raise PreconditionError(f"'{name}' is a safety gate and cannot be overridden")
+        if not reason.strip():
+            raise PreconditionError(f"overriding '{name}' needs a reason, which is recorded")
+
+
+def evaluate(
+    inputs: PreconditionInputs,
+    package: PackageFacts,
+    limits: PreconditionLimits,
+    overrides: Mapping[str, str] | None = None,
+) -> PreconditionReport:
+    """Run every gate on measured values; pure, so it is tested with plain inputs."""
+    given = dict(overrides or {})
+    validate_overrides(given)
+    identity = inputs.identity
+    results: list[Measurement] = [
+        check_model(identity, package),
+        check_hardware_revision(identity, package),
+        check_device_mode(identity),
+        check_bootloader(identity, package, limits),
+        check_anti_rollback(identity, package),
+    ]
+    if inputs.samples:
+        samples = inputs.samples
+        results += [
+            check_state_of_charge(samples, limits),
+            check_temperature(samples, limits),
+            check_load_current(samples, limits),
+            check_cell_stability(samples, limits),
+            check_supply_stability(samples, limits),
+        ]
+    else:
+        results += [
+            _gate(name, "not measured", "a telemetry reading", False, "The pack could not be measured.")
+            for name in (STATE_OF_CHARGE, TEMPERATURE, LOAD_CURRENT, CELL_STABILITY, SUPPLY_STABILITY)
+        ]
+    results.append(check_critical_dtcs(inputs.dtcs, limits))
+    results.append(check_link_quality(inputs.round_trips, limits))
+    used = {name: reason for name, reason in given.items() if any(m.name == name for m in results)}
+    return PreconditionReport(tuple(results), used)
+
+
+# --- measuring (read-only device access) ------------------------------------------------------------
+def sample_telemetry(
+    target: Target,
+    samples: int,
+    interval_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[PackTelemetry, ...]:
+    """Read ``samples`` telemetry snapshots ``interval_s`` apart (the stability window)."""
+    readings: list[PackTelemetry] = []
+    for index in range(samples):
+        if index:
+            sleep(interval_s)
+        readings.append(target.read_telemetry())
+    return tuple(readings)
+
+
+def measure_round_trips(target: Target, count: int) -> tuple[RoundTrip, ...]:
+    """Ping ``count`` times; a ping that times out or is garbled counts as a failure, not an abort."""
+    results: list[RoundTrip] = []
+    for _ in range(count):
+        try:
+            results.append(target.ping())
+        except (LinkError, ProtocolError):
+            results.append(None)
+    return tuple(results)
+
+
+def measure(target: Target, identity: DeviceIdentity, limits: PreconditionLimits) -> PreconditionInputs:
+    """Gather the precondition inputs from a device; reads only, never writes."""
+    round_trips = measure_round_trips(target, limits.link.round_trips)
+    if identity.mode is not DeviceMode.APPLICATION:
+        return PreconditionInputs(identity, (), (), round_trips)
+    samples = sample_telemetry(target, limits.stability.samples, limits.stability.interval_s)
+    dtcs = tuple(target.read_dtcs())
+    return PreconditionInputs(identity, samples, dtcs, round_trips)

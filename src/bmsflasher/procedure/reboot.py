@@ -1,0 +1,152 @@
+"""Reboot handling: reset, wait for the device to come back, and say what came back.
+
+After a test boot the device can come back running the new image (good), running the old image
+(its bootloader reverted: the new image failed to start — a boot loop — or was not confirmed), in
+its bootloader, or in recovery with nothing bootable. USB devices re-enumerate, CAN nodes fall
+silent for a while; every wait here is bounded by the profile's limits.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bmsflasher.core.errors import LinkError, NoResponseError, ProcedureError
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
+from bmsflasher.procedure.package_facts import PackageFacts
+from bmsflasher.procedure.profiles import RebootLimits
+from bmsflasher.procedure.troubleshooting import FailureKind, advice
+
+
+class BootOutcome(enum.Enum):
+    """What the device runs after a reset."""
+
+    NEW_IMAGE = "new_image"
+    REVERTED = "reverted"
+    RECOVERY = "recovery"
+    OTHER_IMAGE = "other_image"
+
+
+@dataclass(frozen=True, slots=True)
+class BootReport:
+    """The outcome of one reboot with the identity the device reported."""
+
+    outcome: BootOutcome
+    identity: DeviceIdentity
+    waited_s: float
+
+    def describe(self) -> str:
+        version = self.identity.firmware_version
+        running = str(version) if version is not None else "no firmware"
+        texts = {
+            BootOutcome.NEW_IMAGE: f"the device came back running {running}",
+            BootOutcome.REVERTED: f"the device came back on the previous firmware {running}: "
+            "its bootloader reverted the new image (boot loop or failed start)",
+            BootOutcome.RECOVERY: "the device came back in recovery mode with no bootable image",
+            BootOutcome.OTHER_IMAGE: f"the device came back running an unexpected firmware {running}",
+        }
+        return f"{texts[self.outcome]} after {self.waited_s:.1f} s"
+
+
+def runs_package(identity: DeviceIdentity, package: PackageFacts) -> bool:
+    """True when the running image is the package's image.
+
+    The active slot's image hash is the MCUboot hash TLV, the strongest evidence; when the device
+    does not report hashes, the version decides.
+    """
+    if identity.mode is not DeviceMode.APPLICATION:
+        return False
+    active = next((slot for slot in identity.slots if slot.active), None)
+    if active is not None and active.image_hash and package.image_hash:
+        return active.image_hash == package.image_hash
+    return identity.firmware_version == package.version
+
+
+def package_pending(identity: DeviceIdentity, package: PackageFacts) -> bool:
+    """True when the package's image waits in a non-active slot, marked for its test boot."""
+    for slot in identity.slots:
+        if slot.active or not slot.pending:
+            continue
+        if slot.image_hash and package.image_hash:
+            if slot.image_hash == package.image_hash:
+                return True
+        elif slot.version == package.version:
+            return True
+    return False
+
+
+def running_confirmed(identity: DeviceIdentity) -> bool:
+    """True when the active slot is confirmed (or the device does not report slot states)."""
+    active = next((slot for slot in identity.slots if slot.active), None)
+    return active is None or active.confirmed or active.permanent
+
+
+def classify(
+    identity: DeviceIdentity, package: PackageFacts, previous_version: FirmwareVersion | None
+) -> BootOutcome:
+    """Name what the device runs, relative to the package and the version that ran before."""
+    if identity.mode is DeviceMode.RECOVERY:
+        return BootOutcome.RECOVERY
+    if runs_package(identity, package):
+        return BootOutcome.NEW_IMAGE
+    if previous_version is None or identity.firmware_version == previous_version:
+        return BootOutcome.REVERTED
+    return BootOutcome.OTHER_IMAGE
+
+
+def wait_for_application(
+    target: Target,
+    limits: RebootLimits,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeviceIdentity:
+    """Reconnect and wait (bounded) until the device leaves its bootloader.
+
+    A device in recovery is given ``settle_timeout_s`` too — a bootloader that is still swapping
+    may briefly answer as recovery — and is then reported as stuck.
+    """
+    identity = target.reconnect(limits.reconnect_timeout_s)
+    deadline = clock() + limits.settle_timeout_s
+    while identity.mode is not DeviceMode.APPLICATION and clock() < deadline:
+        sleep(0.25)
+        try:
+            identity = target.identify()
+        except (LinkError, NoResponseError):
+            identity = target.reconnect(max(deadline - clock(), 0.5))
+    return identity
+
+
+def reset_device(target: Target) -> None:
+    """Send the reset; the link dropping while the device resets is expected, not a failure."""
+    try:
+        target.reset()
+    except (LinkError, NoResponseError):
+        return
+
+
+def reboot_and_classify(
+    target: Target,
+    package: PackageFacts,
+    previous_version: FirmwareVersion | None,
+    limits: RebootLimits,
+    clock: Callable[[], float] = time.monotonic,
+) -> BootReport:
+    """Reset the device, wait for it (bounded) and classify what came back.
+
+    Raises:
+        ProcedureError: the device stays in recovery mode (stuck), with the troubleshooting advice.
+        LinkError / NoResponseError: it did not come back within the reconnect timeout.
+    """
+    started = clock()
+    reset_device(target)
+    identity = wait_for_application(target, limits, clock)
+    report = BootReport(classify(identity, package, previous_version), identity, clock() - started)
+    if report.outcome is BootOutcome.RECOVERY:
+        raise ProcedureError(
+            "The device stayed in recovery mode after the reboot; no firmware on it starts.",
+            hint=advice(FailureKind.STUCK_IN_RECOVERY).hint(),
+        )
+    return report

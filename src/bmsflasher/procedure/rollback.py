@@ -1,0 +1,137 @@
+"""Rollback: return the device to the firmware in its other slot, and prove it runs.
+
+Used automatically by the update procedure (self-test failed, confirm failed, the bootloader
+reverted a boot-looping image) and by the technician (``bmsflasher rollback``, the GUI's Roll back
+button). In every case success means the same thing: the device answers in application mode,
+runs the expected version, and that image is confirmed — an unconfirmed image would be swapped
+away again at the next reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bmsflasher.core.errors import (
+    DeviceRejectedError,
+    LinkError,
+    NoResponseError,
+    RollbackError,
+    UnsupportedOperationError,
+)
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, SlotState
+from bmsflasher.procedure.profiles import RebootLimits
+from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
+from bmsflasher.procedure.troubleshooting import FailureKind, advice
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackReport:
+    """What a rollback did and what the device runs afterwards."""
+
+    from_version: FirmwareVersion | None
+    to_version: FirmwareVersion | None
+    identity: DeviceIdentity
+    actions: tuple[str, ...]
+
+
+def current_identity(target: Target, limits: RebootLimits) -> DeviceIdentity:
+    """Identify, reconnecting once (bounded) if the link dropped (e.g. a failed self-test reset it)."""
+    try:
+        return target.identify()
+    except (LinkError, NoResponseError):
+        return wait_for_application(target, limits)
+
+
+def other_slot(identity: DeviceIdentity) -> SlotState | None:
+    """The non-active slot holding a bootable image, if any."""
+    for slot in identity.slots:
+        if not slot.active and slot.version is not None and slot.bootable:
+            return slot
+    return None
+
+
+def _stuck(identity: DeviceIdentity) -> RollbackError:
+    return RollbackError(
+        f"the device is in {identity.mode.value} mode after the rollback; no firmware on it starts",
+        hint=advice(FailureKind.STUCK_IN_RECOVERY).hint(),
+    )
+
+
+def _confirm_if_needed(target: Target, identity: DeviceIdentity, actions: list[str]) -> DeviceIdentity:
+    if running_confirmed(identity):
+        return identity
+    target.confirm()
+    actions.append(f"confirmed {identity.firmware_version}")
+    confirmed = target.identify()
+    if not running_confirmed(confirmed):
+        raise RollbackError(f"the device did not confirm firmware {confirmed.firmware_version}")
+    return confirmed
+
+
+def ensure_running(target: Target, expected: FirmwareVersion, limits: RebootLimits) -> RollbackReport:
+    """Make sure the device runs ``expected`` (the version from before an update), rolling back if not.
+
+    If the bootloader already reverted (boot loop), nothing is written: the report says so. If the
+    new image still runs in test mode, a rollback request (or, failing that, a reset — MCUboot
+    reverts an unconfirmed image on reset) brings the old one back.
+
+    Raises:
+        RollbackError: the device cannot be brought back to ``expected`` (with advice).
+    """
+    actions: list[str] = []
+    identity = current_identity(target, limits)
+    start_version = identity.firmware_version
+    if identity.mode is DeviceMode.APPLICATION and identity.firmware_version == expected:
+        actions.append(f"the device already runs {expected}")
+        identity = _confirm_if_needed(target, identity, actions)
+        return RollbackReport(start_version, identity.firmware_version, identity, tuple(actions))
+    if identity.mode is not DeviceMode.RECOVERY:
+        try:
+            target.rollback()
+        except (DeviceRejectedError, UnsupportedOperationError) as exc:
+            raise RollbackError(
+                f"the device refused to roll back from {start_version} to {expected}: {exc.message}",
+                hint="A device refuses images below its security counter (anti-rollback); "
+                "install a newer fixed release instead.",
+            ) from exc
+        actions.append(f"asked the device to revert from {start_version} to {expected}")
+        identity = wait_for_application(target, limits)
+        if identity.mode is DeviceMode.APPLICATION and identity.firmware_version != expected:
+            # An unconfirmed test image reverts on reset even if the rollback request was ignored.
+            reset_device(target)
+            actions.append("reset the device to let its bootloader revert the unconfirmed image")
+            identity = wait_for_application(target, limits)
+    if identity.mode is not DeviceMode.APPLICATION:
+        raise _stuck(identity)
+    if identity.firmware_version != expected:
+        raise RollbackError(
+            f"the device runs {identity.firmware_version} after the rollback, not {expected}",
+            hint=advice(FailureKind.BOOT_LOOP).hint(),
+        )
+    identity = _confirm_if_needed(target, identity, actions)
+    return RollbackReport(start_version, identity.firmware_version, identity, tuple(actions))
+
+
+def manual_rollback(target: Target, limits: RebootLimits) -> RollbackReport:
+    """Roll back to whatever the other slot holds (the technician's Roll back button / command).
+
+    Raises:
+        RollbackError: there is no bootable image in the other slot, or the device does not come
+            back on it.
+    """
+    identity = current_identity(target, limits)
+    if identity.mode is not DeviceMode.APPLICATION:
+        raise _stuck(identity)
+    previous = other_slot(identity)
+    if previous is None or previous.version is None:
+        stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
+        if stored is not None:
+            raise RollbackError(
+                f"the device refused to roll back from {identity.firmware_version} to {stored.version}: "
+                "its bootloader would not boot that image",
+                hint="A device refuses images below its security counter (anti-rollback); "
+                "install a newer fixed release instead.",
+            )
+        raise RollbackError("the device holds no previous firmware to roll back to")
+    return ensure_running(target, previous.version, limits)
