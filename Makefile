@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: venv demo demo-cli test lint typecheck contracts unit reliability bench dist translations clean
+.PHONY: venv demo demo-cli test lint typecheck contracts unit reliability bench dist dist-test translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +40,29 @@ test: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -m "not slow and not hil" -p no:cacheprovider
 
+# Full sweeps (slow marker); figures land in docs/reliability.md between the tool-level markers.
+RELIABILITY_FIGURES := build/reliability/figures.jsonl
 reliability: $(STAMP)
-	$(PY) -m pytest -m slow tests/reliability -p no:cacheprovider
+	mkdir -p build/reliability && rm -f $(RELIABILITY_FIGURES)
+	start=$$(date +%s); \
+	BMSFLASHER_RELIABILITY_OUT=$(CURDIR)/$(RELIABILITY_FIGURES) \
+		$(PY) -m pytest -m slow tests/reliability -p no:cacheprovider; status=$$?; \
+	$(PY) tests/reliability/rel_report.py $(RELIABILITY_FIGURES) --pytest-status $$status \
+		--elapsed-s $$(( $$(date +%s) - start )); \
+	exit $$status
 
+# Every benchmarks/bench_*.py; prints a table and rewrites its sections of docs/performance.md.
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# Frozen desktop build for this OS into dist/ (installer/README.md has the per-OS details).
 dist: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dist]'
 	$(PY) installer/build.py
+
+# The frozen-app test: --version, a virtual BMS scanned and flashed, the GUI offscreen, the tarball.
+dist-test: dist
+	BMSFLASHER_FROZEN_DIST=dist $(PY) -m pytest -m slow tests/integration/test_frozen_app.py -p no:cacheprovider
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache
