@@ -1,0 +1,1603 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr">
+<context>
+    <name>AlarmPanel</name>
+    <message>
+        <source>Alarm: %1</source>
+        <translation>Alarme : %1</translation>
+    </message>
+    <message>
+        <source>DTC %1 (%2): %3</source>
+        <translation>DTC %1 (%2) : %3</translation>
+    </message>
+    <message>
+        <source>No active alarms and no stored trouble codes.</source>
+        <translation>Aucune alarme active et aucun code défaut enregistré.</translation>
+    </message>
+</context>
+<context>
+    <name>AppModel</name>
+    <message>
+        <source>Unexpected error: %1</source>
+        <translation>Erreur inattendue : %1</translation>
+    </message>
+    <message>
+        <source>This is a bug in bmsflasher; the details are in the log.</source>
+        <translation>Il s’agit d’un bogue de bmsflasher ; les détails sont dans le journal.</translation>
+    </message>
+    <message>
+        <source>No device is connected.</source>
+        <translation>Aucun appareil n’est connecté.</translation>
+    </message>
+    <message>
+        <source>Connect a device first.</source>
+        <translation>Connectez d’abord un appareil.</translation>
+    </message>
+    <message>
+        <source>An update is running.</source>
+        <translation>Une mise à jour est en cours.</translation>
+    </message>
+    <message>
+        <source>Wait until it has finished.</source>
+        <translation>Attendez qu’elle soit terminée.</translation>
+    </message>
+    <message>
+        <source>Connected to %1 (serial %2)</source>
+        <translation>Connecté à %1 (numéro de série %2)</translation>
+    </message>
+    <message>
+        <source>Choose a valid package first.</source>
+        <translation>Choisissez d’abord un paquet valide.</translation>
+    </message>
+</context>
+<context>
+    <name>BackupPage</name>
+    <message>
+        <source>Configuration backup</source>
+        <translation>Sauvegarde de la configuration</translation>
+    </message>
+    <message>
+        <source>Every parameter is read, stored with its checksum, and read back to verify.</source>
+        <translation>Chaque paramètre est lu, enregistré avec sa somme de contrôle, puis relu pour vérification.</translation>
+    </message>
+    <message>
+        <source>The procedure checks the package and the battery once more, then backs up the configuration so it can be restored whatever happens next.</source>
+        <translation>La procédure vérifie encore une fois le paquet et la batterie, puis sauvegarde la configuration afin de pouvoir la restaurer quoi qu’il arrive.</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigPage</name>
+    <message>
+        <source>Configuration</source>
+        <translation>Configuration</translation>
+    </message>
+    <message>
+        <source>&amp;Read</source>
+        <translation>&amp;Lire</translation>
+    </message>
+    <message>
+        <source>Read every parameter from the battery (Ctrl+Shift+R).</source>
+        <translation>Lire tous les paramètres de la batterie (Ctrl+Maj+R).</translation>
+    </message>
+    <message>
+        <source>&amp;Write changes</source>
+        <translation>É&amp;crire les modifications</translation>
+    </message>
+    <message>
+        <source>Write the edited parameters to the battery (Ctrl+S).</source>
+        <translation>Écrire les paramètres modifiés dans la batterie (Ctrl+S).</translation>
+    </message>
+    <message>
+        <source>&amp;Back up</source>
+        <translation>&amp;Sauvegarder</translation>
+    </message>
+    <message>
+        <source>Store every parameter in the service history (Ctrl+B).</source>
+        <translation>Enregistrer tous les paramètres dans l’historique d’intervention (Ctrl+B).</translation>
+    </message>
+    <message>
+        <source>Parameter</source>
+        <translation>Paramètre</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>Backups of this battery</source>
+        <translation>Sauvegardes de cette batterie</translation>
+    </message>
+    <message>
+        <source>Backup</source>
+        <translation>Sauvegarde</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Prise le</translation>
+    </message>
+    <message>
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <source>Res&amp;tore selected</source>
+        <translation>&amp;Restaurer la sélection</translation>
+    </message>
+    <message>
+        <source>Com&amp;pare with battery</source>
+        <translation>Com&amp;parer avec la batterie</translation>
+    </message>
+    <message>
+        <source>Differences (backup → battery now):</source>
+        <translation>Différences (sauvegarde → batterie maintenant) :</translation>
+    </message>
+    <message>
+        <source>Battery</source>
+        <translation>Batterie</translation>
+    </message>
+    <message>
+        <source>%1 parameters, schema version %2.</source>
+        <translation>%1 paramètres, version de schéma %2.</translation>
+    </message>
+    <message>
+        <source>Not a valid value: %1</source>
+        <translation>Valeur non valide : %1</translation>
+    </message>
+    <message>
+        <source>Fix the invalid values first: %1.</source>
+        <translation>Corrigez d’abord les valeurs non valides : %1.</translation>
+    </message>
+    <message>
+        <source>The battery accepted the configuration.</source>
+        <translation>La batterie a accepté la configuration.</translation>
+    </message>
+    <message>
+        <source>Backup #%1 stored and verified.</source>
+        <translation>Sauvegarde n° %1 enregistrée et vérifiée.</translation>
+    </message>
+    <message>
+        <source>No differences: the battery matches the backup.</source>
+        <translation>Aucune différence : la batterie correspond à la sauvegarde.</translation>
+    </message>
+    <message>
+        <source>%1 parameter(s) differ (backup → battery now):</source>
+        <translation>%1 paramètre(s) diffèrent (sauvegarde → batterie maintenant) :</translation>
+    </message>
+</context>
+<context>
+    <name>DevicesPage</name>
+    <message>
+        <source>Devices</source>
+        <translation>Appareils</translation>
+    </message>
+    <message>
+        <source>&amp;Scan (F5)</source>
+        <translation>&amp;Rechercher (F5)</translation>
+    </message>
+    <message>
+        <source>Look for adapters and batteries on every port and bus.</source>
+        <translation>Rechercher les adaptateurs et les batteries sur chaque port et chaque bus.</translation>
+    </message>
+    <message>
+        <source>Batteries found</source>
+        <translation>Batteries trouvées</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>N° de série</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>Mode</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Micrologiciel</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>Protocole</translation>
+    </message>
+    <message>
+        <source>Link</source>
+        <translation>Liaison</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>&amp;Connecter</translation>
+    </message>
+    <message>
+        <source>&amp;Recover…</source>
+        <translation>Ré&amp;cupérer…</translation>
+    </message>
+    <message>
+        <source>This battery has no bootable firmware: flash the last stable version in recovery mode.</source>
+        <translation>Cette batterie n’a aucun micrologiciel amorçable : flashez la dernière version stable en mode de récupération.</translation>
+    </message>
+    <message>
+        <source>Adapters</source>
+        <translation>Adaptateurs</translation>
+    </message>
+    <message>
+        <source>Adapter</source>
+        <translation>Adaptateur</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>État</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Détails</translation>
+    </message>
+    <message>
+        <source>Connect by hand</source>
+        <translation>Connexion manuelle</translation>
+    </message>
+    <message>
+        <source>&amp;Link:</source>
+        <translation>&amp;Liaison :</translation>
+    </message>
+    <message>
+        <source>&amp;Port or URL:</source>
+        <translation>&amp;Port ou URL :</translation>
+    </message>
+    <message>
+        <source>&amp;Baud rate:</source>
+        <translation>&amp;Débit en bauds :</translation>
+    </message>
+    <message>
+        <source>&amp;Interface:</source>
+        <translation>&amp;Interface :</translation>
+    </message>
+    <message>
+        <source>C&amp;hannel:</source>
+        <translation>C&amp;anal :</translation>
+    </message>
+    <message>
+        <source>Bit&amp;rate:</source>
+        <translation>Dé&amp;bit binaire :</translation>
+    </message>
+    <message>
+        <source>&amp;Node:</source>
+        <translation>&amp;Nœud :</translation>
+    </message>
+    <message>
+        <source>Serial (USB, UART, RS485) — SMP</source>
+        <translation>Série (USB, UART, RS485) — SMP</translation>
+    </message>
+    <message>
+        <source>CAN — UDS</source>
+        <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>/dev/ttyUSB0, COM3 or socket://host:port</source>
+        <translation>/dev/ttyUSB0, COM3 ou socket://hôte:port</translation>
+    </message>
+    <message>
+        <source>C&amp;onnect</source>
+        <translation>C&amp;onnecter</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>&amp;Déconnecter</translation>
+    </message>
+    <message>
+        <source>Connected battery</source>
+        <translation>Batterie connectée</translation>
+    </message>
+    <message>
+        <source>Scanning every adapter…</source>
+        <translation>Recherche sur tous les adaptateurs…</translation>
+    </message>
+    <message>
+        <source>%1 battery(ies) found in %2 s.</source>
+        <translation>%1 batterie(s) trouvée(s) en %2 s.</translation>
+    </message>
+    <message>
+        <source>(unknown)</source>
+        <translation>(inconnu)</translation>
+    </message>
+    <message>
+        <source>No bootable firmware: use Recover.</source>
+        <translation>Aucun micrologiciel amorçable : utilisez Récupérer.</translation>
+    </message>
+    <message>
+        <source>Type the serial port or URL first.</source>
+        <translation>Saisissez d’abord le port série ou l’URL.</translation>
+    </message>
+    <message>
+        <source>'%1' is not a baud rate.</source>
+        <translation>« %1 » n’est pas un débit en bauds.</translation>
+    </message>
+    <message>
+        <source>Use a whole number such as 115200.</source>
+        <translation>Utilisez un nombre entier comme 115200.</translation>
+    </message>
+    <message>
+        <source>Type the CAN interface and channel first.</source>
+        <translation>Saisissez d’abord l’interface CAN et le canal.</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Connexion à %1…</translation>
+    </message>
+    <message>
+        <source>Connected to %1, serial %2.</source>
+        <translation>Connecté à %1, numéro de série %2.</translation>
+    </message>
+</context>
+<context>
+    <name>DiagnosticsPage</name>
+    <message>
+        <source>Diagnostics</source>
+        <translation>Diagnostic</translation>
+    </message>
+    <message>
+        <source>Read &amp;DTCs</source>
+        <translation>Lire les &amp;DTC</translation>
+    </message>
+    <message>
+        <source>Read the stored diagnostic trouble codes (Ctrl+D).</source>
+        <translation>Lire les codes défaut de diagnostic enregistrés (Ctrl+D).</translation>
+    </message>
+    <message>
+        <source>C&amp;lear DTCs</source>
+        <translation>&amp;Effacer les DTC</translation>
+    </message>
+    <message>
+        <source>Erase the stored trouble codes, then read them again.</source>
+        <translation>Effacer les codes défaut enregistrés, puis les relire.</translation>
+    </message>
+    <message>
+        <source>Diagnostic trouble codes</source>
+        <translation>Codes défaut de diagnostic</translation>
+    </message>
+    <message>
+        <source>Code</source>
+        <translation>Code</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>Gravité</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>État</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Description</translation>
+    </message>
+    <message>
+        <source>Link statistics</source>
+        <translation>Statistiques de la liaison</translation>
+    </message>
+    <message>
+        <source>Link:</source>
+        <translation>Liaison :</translation>
+    </message>
+    <message>
+        <source>Requests:</source>
+        <translation>Requêtes :</translation>
+    </message>
+    <message>
+        <source>Retries:</source>
+        <translation>Répétitions :</translation>
+    </message>
+    <message>
+        <source>Timeouts:</source>
+        <translation>Délais dépassés :</translation>
+    </message>
+    <message>
+        <source>Errors:</source>
+        <translation>Erreurs :</translation>
+    </message>
+    <message>
+        <source>Last round trip:</source>
+        <translation>Dernier aller-retour :</translation>
+    </message>
+    <message>
+        <source>Bytes sent:</source>
+        <translation>Octets envoyés :</translation>
+    </message>
+    <message>
+        <source>Bytes received:</source>
+        <translation>Octets reçus :</translation>
+    </message>
+    <message>
+        <source>%1 stored trouble code(s).</source>
+        <translation>%1 code(s) défaut enregistré(s).</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorBanner</name>
+    <message>
+        <source>Dismiss (Esc)</source>
+        <translation>Fermer (Échap)</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryPage</name>
+    <message>
+        <source>Report saved to %1</source>
+        <translation>Rapport enregistré dans %1</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Historique</translation>
+    </message>
+    <message>
+        <source>Re&amp;fresh</source>
+        <translation>&amp;Actualiser</translation>
+    </message>
+    <message>
+        <source>Read the service history again (Ctrl+H).</source>
+        <translation>Relire l’historique d’intervention (Ctrl+H).</translation>
+    </message>
+    <message>
+        <source>Save &amp;report…</source>
+        <translation>Enregistrer le &amp;rapport…</translation>
+    </message>
+    <message>
+        <source>Save the selected session as an HTML or PDF service report.</source>
+        <translation>Enregistrer la session choisie comme rapport d’intervention HTML ou PDF.</translation>
+    </message>
+    <message>
+        <source>Session</source>
+        <translation>Session</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Début</translation>
+    </message>
+    <message>
+        <source>Battery</source>
+        <translation>Batterie</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Micrologiciel</translation>
+    </message>
+    <message>
+        <source>%1 session(s) recorded.</source>
+        <translation>%1 session(s) enregistrée(s).</translation>
+    </message>
+    <message>
+        <source>Session #%1 — %2 on %3</source>
+        <translation>Session n° %1 — %2 sur %3</translation>
+    </message>
+    <message>
+        <source>Operator: %1</source>
+        <translation>Technicien : %1</translation>
+    </message>
+    <message>
+        <source>Outcome: %1</source>
+        <translation>Résultat : %1</translation>
+    </message>
+    <message>
+        <source>Steps:</source>
+        <translation>Étapes :</translation>
+    </message>
+    <message>
+        <source>Measurements:</source>
+        <translation>Mesures :</translation>
+    </message>
+    <message>
+        <source>Save service report</source>
+        <translation>Enregistrer le rapport d’intervention</translation>
+    </message>
+    <message>
+        <source>Service reports (*.html *.pdf)</source>
+        <translation>Rapports d’intervention (*.html *.pdf)</translation>
+    </message>
+</context>
+<context>
+    <name>IdentityView</name>
+    <message>
+        <source>active</source>
+        <translation>active</translation>
+    </message>
+    <message>
+        <source>confirmed</source>
+        <translation>confirmée</translation>
+    </message>
+    <message>
+        <source>pending</source>
+        <translation>en attente</translation>
+    </message>
+    <message>
+        <source>permanent</source>
+        <translation>permanente</translation>
+    </message>
+    <message>
+        <source>bootable</source>
+        <translation>amorçable</translation>
+    </message>
+    <message>
+        <source>empty</source>
+        <translation>vide</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>Modèle :</translation>
+    </message>
+    <message>
+        <source>Serial number:</source>
+        <translation>Numéro de série :</translation>
+    </message>
+    <message>
+        <source>Hardware revision:</source>
+        <translation>Révision matérielle :</translation>
+    </message>
+    <message>
+        <source>Firmware:</source>
+        <translation>Micrologiciel :</translation>
+    </message>
+    <message>
+        <source>Bootloader:</source>
+        <translation>Chargeur d’amorçage :</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>Mode :</translation>
+    </message>
+    <message>
+        <source>Security counter:</source>
+        <translation>Compteur de sécurité :</translation>
+    </message>
+    <message>
+        <source>Slot 0 (primary):</source>
+        <translation>Emplacement 0 (principal) :</translation>
+    </message>
+    <message>
+        <source>Slot 1 (secondary):</source>
+        <translation>Emplacement 1 (secondaire) :</translation>
+    </message>
+</context>
+<context>
+    <name>LivePage</name>
+    <message>
+        <source>Live data</source>
+        <translation>Données en direct</translation>
+    </message>
+    <message>
+        <source>Resume (Ctrl+P)</source>
+        <translation>Reprendre (Ctrl+P)</translation>
+    </message>
+    <message>
+        <source>Pause (Ctrl+P)</source>
+        <translation>Pause (Ctrl+P)</translation>
+    </message>
+    <message>
+        <source>Freeze the charts; samples keep being collected.</source>
+        <translation>Figer les graphiques ; les mesures continuent d’être collectées.</translation>
+    </message>
+    <message>
+        <source>Stop recording</source>
+        <translation>Arrêter l’enregistrement</translation>
+    </message>
+    <message>
+        <source>Record CSV…</source>
+        <translation>Enregistrer en CSV…</translation>
+    </message>
+    <message>
+        <source>Record every sample to a CSV file (Ctrl+R).</source>
+        <translation>Enregistrer chaque mesure dans un fichier CSV (Ctrl+R).</translation>
+    </message>
+    <message>
+        <source>Cell</source>
+        <translation>Cellule</translation>
+    </message>
+    <message>
+        <source>Voltage (mV)</source>
+        <translation>Tension (mV)</translation>
+    </message>
+    <message>
+        <source>Seconds before now</source>
+        <translation>Secondes avant maintenant</translation>
+    </message>
+    <message>
+        <source>Pack voltage (V)</source>
+        <translation>Tension du pack (V)</translation>
+    </message>
+    <message>
+        <source>Current (A)</source>
+        <translation>Courant (A)</translation>
+    </message>
+    <message>
+        <source>SOC and SOH (%)</source>
+        <translation>SOC et SOH (%)</translation>
+    </message>
+    <message>
+        <source>SOC</source>
+        <translation>SOC</translation>
+    </message>
+    <message>
+        <source>SOH</source>
+        <translation>SOH</translation>
+    </message>
+    <message>
+        <source>Temperature (°C)</source>
+        <translation>Température (°C)</translation>
+    </message>
+    <message>
+        <source>min</source>
+        <translation>min</translation>
+    </message>
+    <message>
+        <source>max</source>
+        <translation>max</translation>
+    </message>
+    <message>
+        <source>No device connected: go to Devices and connect one.</source>
+        <translation>Aucun appareil connecté : allez dans Appareils et connectez-en un.</translation>
+    </message>
+    <message>
+        <source>%1, serial %2, firmware %3</source>
+        <translation>%1, n° de série %2, micrologiciel %3</translation>
+    </message>
+    <message>
+        <source>The device did not answer: %1</source>
+        <translation>L’appareil n’a pas répondu : %1</translation>
+    </message>
+    <message>
+        <source>Record live data</source>
+        <translation>Enregistrer les données en direct</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>Fichiers CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>Recording to %1</source>
+        <translation>Enregistrement dans %1</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>bmsflasher — battery service tool</source>
+        <translation>bmsflasher — outil de maintenance des batteries</translation>
+    </message>
+    <message>
+        <source>&amp;Devices</source>
+        <translation>&amp;Appareils</translation>
+    </message>
+    <message>
+        <source>&amp;Live</source>
+        <translation>&amp;Direct</translation>
+    </message>
+    <message>
+        <source>&amp;Update</source>
+        <translation>&amp;Mise à jour</translation>
+    </message>
+    <message>
+        <source>&amp;Configuration</source>
+        <translation>&amp;Configuration</translation>
+    </message>
+    <message>
+        <source>Dia&amp;gnostics</source>
+        <translation>Dia&amp;gnostic</translation>
+    </message>
+    <message>
+        <source>&amp;History</source>
+        <translation>&amp;Historique</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Fichier</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Quitter</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>Afficha&amp;ge</translation>
+    </message>
+    <message>
+        <source>&amp;Theme</source>
+        <translation>&amp;Thème</translation>
+    </message>
+    <message>
+        <source>&amp;Light</source>
+        <translation>&amp;Clair</translation>
+    </message>
+    <message>
+        <source>&amp;Dark</source>
+        <translation>&amp;Sombre</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>&amp;Langue</translation>
+    </message>
+    <message>
+        <source>&amp;Battery</source>
+        <translation>&amp;Batterie</translation>
+    </message>
+    <message>
+        <source>&amp;Scan for batteries</source>
+        <translation>&amp;Rechercher des batteries</translation>
+    </message>
+    <message>
+        <source>&amp;Update firmware…</source>
+        <translation>&amp;Mettre à jour le micrologiciel…</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>&amp;Déconnecter</translation>
+    </message>
+    <message>
+        <source>The translation could not be loaded; the interface stays in English.</source>
+        <translation>La traduction n’a pas pu être chargée ; l’interface reste en anglais.</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>Non connecté</translation>
+    </message>
+    <message>
+        <source>%1 · %2 · firmware %3 · %4</source>
+        <translation>%1 · %2 · micrologiciel %3 · %4</translation>
+    </message>
+    <message>
+        <source>Working…</source>
+        <translation>En cours…</translation>
+    </message>
+    <message>
+        <source>Connect a battery before updating it.</source>
+        <translation>Connectez une batterie avant de la mettre à jour.</translation>
+    </message>
+    <message>
+        <source>An update is running: the window closes when it has reached a safe end.</source>
+        <translation>Une mise à jour est en cours : la fenêtre se fermera lorsqu’elle aura atteint une fin sûre.</translation>
+    </message>
+</context>
+<context>
+    <name>MeasurementTable</name>
+    <message>
+        <source>Check</source>
+        <translation>Contrôle</translation>
+    </message>
+    <message>
+        <source>Measured</source>
+        <translation>Mesuré</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Limite</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Why it matters</source>
+        <translation>Pourquoi c’est important</translation>
+    </message>
+    <message>
+        <source>pass</source>
+        <translation>réussi</translation>
+    </message>
+    <message>
+        <source>fail (may be overridden)</source>
+        <translation>échec (peut être forcé)</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>ÉCHEC</translation>
+    </message>
+</context>
+<context>
+    <name>PackSummaryWidget</name>
+    <message>
+        <source>Lowest cell</source>
+        <translation>Cellule la plus basse</translation>
+    </message>
+    <message>
+        <source>Highest cell</source>
+        <translation>Cellule la plus haute</translation>
+    </message>
+    <message>
+        <source>Average cell</source>
+        <translation>Cellule moyenne</translation>
+    </message>
+    <message>
+        <source>Spread (Δ)</source>
+        <translation>Écart (Δ)</translation>
+    </message>
+    <message>
+        <source>Pack voltage</source>
+        <translation>Tension du pack</translation>
+    </message>
+    <message>
+        <source>Current</source>
+        <translation>Courant</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>État de charge</translation>
+    </message>
+    <message>
+        <source>State of health</source>
+        <translation>État de santé</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Température</translation>
+    </message>
+    <message>
+        <source>Balancing</source>
+        <translation>Équilibrage</translation>
+    </message>
+    <message numerus="yes">
+        <source>cell %n</source>
+        <translation><numerusform>cellule %n</numerusform><numerusform>cellule %n</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n cell(s)</source>
+        <translation><numerusform>%n cellule</numerusform><numerusform>%n cellules</numerusform></translation>
+    </message>
+    <message>
+        <source>update window 20–80 %</source>
+        <translation>plage de mise à jour 20–80 %</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n sensor(s) failed</source>
+        <translation><numerusform>%n capteur en panne</numerusform><numerusform>%n capteurs en panne</numerusform></translation>
+    </message>
+    <message>
+        <source>no working sensor</source>
+        <translation>aucun capteur en état de marche</translation>
+    </message>
+    <message>
+        <source>cells bleeding</source>
+        <translation>cellules en décharge</translation>
+    </message>
+</context>
+<context>
+    <name>PackagePage</name>
+    <message>
+        <source>Choose the firmware package</source>
+        <translation>Choisissez le paquet de micrologiciel</translation>
+    </message>
+    <message>
+        <source>Only packages signed by a trusted manufacturer key can be installed.</source>
+        <translation>Seuls les paquets signés par une clé de fabricant de confiance peuvent être installés.</translation>
+    </message>
+    <message>
+        <source>Battery %1 (serial %2) runs firmware %3. Choose the package to install.</source>
+        <translation>La batterie %1 (n° de série %2) exécute le micrologiciel %3. Choisissez le paquet à installer.</translation>
+    </message>
+    <message>
+        <source>&amp;Package file:</source>
+        <translation>Fichier du &amp;paquet :</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Parcourir…</translation>
+    </message>
+    <message>
+        <source>Packages &amp;available:</source>
+        <translation>Paquets &amp;disponibles :</translation>
+    </message>
+    <message>
+        <source>Choose a firmware package</source>
+        <translation>Choisissez un paquet de micrologiciel</translation>
+    </message>
+    <message>
+        <source>Firmware packages (*.bmspkg)</source>
+        <translation>Paquets de micrologiciel (*.bmspkg)</translation>
+    </message>
+</context>
+<context>
+    <name>PreconditionsPage</name>
+    <message>
+        <source>Preconditions</source>
+        <translation>Conditions préalables</translation>
+    </message>
+    <message>
+        <source>Charge, temperature, load, stability and link are measured now; nothing is written yet.</source>
+        <translation>La charge, la température, la charge connectée, la stabilité et la liaison sont mesurées maintenant ; rien n’est encore écrit.</translation>
+    </message>
+    <message>
+        <source>&amp;Start update</source>
+        <translation>&amp;Démarrer la mise à jour</translation>
+    </message>
+    <message>
+        <source>Overrides (recorded in the service history)</source>
+        <translation>Dérogations (consignées dans l’historique d’intervention)</translation>
+    </message>
+    <message>
+        <source>&amp;Technician:</source>
+        <translation>&amp;Technicien :</translation>
+    </message>
+    <message>
+        <source>your name, for the service report</source>
+        <translation>votre nom, pour le rapport d’intervention</translation>
+    </message>
+    <message>
+        <source>&amp;Measure again</source>
+        <translation>&amp;Mesurer à nouveau</translation>
+    </message>
+    <message>
+        <source>Measuring the battery (a few seconds)…</source>
+        <translation>Mesure de la batterie (quelques secondes)…</translation>
+    </message>
+    <message>
+        <source>The battery could not be measured: %1</source>
+        <translation>La batterie n’a pas pu être mesurée : %1</translation>
+    </message>
+    <message>
+        <source>Override %1</source>
+        <translation>Forcer %1</translation>
+    </message>
+    <message>
+        <source>reason (required)</source>
+        <translation>motif (obligatoire)</translation>
+    </message>
+    <message>
+        <source>The update is refused: %1 outside the safe range.</source>
+        <translation>La mise à jour est refusée : %1 hors de la plage sûre.</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>À vérifier : %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Que faire : %1</translation>
+    </message>
+    <message>
+        <source>Some quality checks failed. Override them with a reason, or fix them and measure again.</source>
+        <translation>Certains contrôles de qualité ont échoué. Forcez-les en indiquant un motif, ou corrigez-les et mesurez à nouveau.</translation>
+    </message>
+    <message>
+        <source>Every precondition is met. Press Start update to begin.</source>
+        <translation>Toutes les conditions préalables sont remplies. Appuyez sur Démarrer la mise à jour pour commencer.</translation>
+    </message>
+</context>
+<context>
+    <name>RebootPage</name>
+    <message>
+        <source>Reboot</source>
+        <translation>Redémarrage</translation>
+    </message>
+    <message>
+        <source>The bootloader checks the new image's signature and starts it once, on trial.</source>
+        <translation>Le chargeur d’amorçage vérifie la signature de la nouvelle image et la démarre une fois, à l’essai.</translation>
+    </message>
+    <message>
+        <source>Protection circuits go down and come back with the new firmware. If it does not start, the bootloader returns to the old firmware by itself.</source>
+        <translation>Les circuits de protection s’arrêtent puis redémarrent avec le nouveau micrologiciel. S’il ne démarre pas, le chargeur d’amorçage revient de lui-même à l’ancien.</translation>
+    </message>
+</context>
+<context>
+    <name>RecoveryDialog</name>
+    <message>
+        <source>Emergency recovery</source>
+        <translation>Récupération d’urgence</translation>
+    </message>
+    <message>
+        <source>The battery on %1 has no bootable firmware.</source>
+        <translation>La batterie sur %1 n’a aucun micrologiciel amorçable.</translation>
+    </message>
+    <message>
+        <source>the last stable package (.bmspkg)</source>
+        <translation>le dernier paquet stable (.bmspkg)</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Parcourir…</translation>
+    </message>
+    <message>
+        <source>&amp;Recover</source>
+        <translation>&amp;Récupérer</translation>
+    </message>
+    <message>
+        <source>Choose the last stable package</source>
+        <translation>Choisissez le dernier paquet stable</translation>
+    </message>
+    <message>
+        <source>Firmware packages (*.bmspkg)</source>
+        <translation>Paquets de micrologiciel (*.bmspkg)</translation>
+    </message>
+    <message>
+        <source>Choose an existing package file first.</source>
+        <translation>Choisissez d’abord un fichier de paquet existant.</translation>
+    </message>
+    <message>
+        <source>Recovering…</source>
+        <translation>Récupération en cours…</translation>
+    </message>
+    <message>
+        <source>Recovered: the battery runs firmware %1 again.</source>
+        <translation>Récupérée : la batterie exécute de nouveau le micrologiciel %1.</translation>
+    </message>
+</context>
+<context>
+    <name>ResultPage</name>
+    <message>
+        <source>Result</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Troubleshooting</source>
+        <translation>Dépannage</translation>
+    </message>
+    <message>
+        <source>&amp;Roll back</source>
+        <translation>&amp;Revenir en arrière</translation>
+    </message>
+    <message>
+        <source>Return to the firmware in the other slot; the battery reboots into it (Ctrl+Shift+Z).</source>
+        <translation>Revenir au micrologiciel de l’autre emplacement ; la batterie redémarre dessus (Ctrl+Maj+Z).</translation>
+    </message>
+    <message>
+        <source>Restore &amp;config</source>
+        <translation>Restaurer la &amp;configuration</translation>
+    </message>
+    <message>
+        <source>Write the configuration backed up before this update.</source>
+        <translation>Réécrire la configuration sauvegardée avant cette mise à jour.</translation>
+    </message>
+    <message>
+        <source>&amp;Save service report…</source>
+        <translation>Enregistrer le rapport d’i&amp;ntervention…</translation>
+    </message>
+    <message>
+        <source>Firmware updated to %1.</source>
+        <translation>Micrologiciel mis à jour en %1.</translation>
+    </message>
+    <message>
+        <source>The new firmware failed its checks: the battery is back on %1.</source>
+        <translation>Le nouveau micrologiciel a échoué aux contrôles : la batterie est revenue à %1.</translation>
+    </message>
+    <message>
+        <source>The update was refused before anything was written.</source>
+        <translation>La mise à jour a été refusée avant toute écriture.</translation>
+    </message>
+    <message>
+        <source>The update was cancelled before anything was written.</source>
+        <translation>La mise à jour a été annulée avant toute écriture.</translation>
+    </message>
+    <message>
+        <source>The update failed.</source>
+        <translation>La mise à jour a échoué.</translation>
+    </message>
+    <message>
+        <source>Step that stopped: %1</source>
+        <translation>Étape arrêtée : %1</translation>
+    </message>
+    <message>
+        <source>The battery now runs firmware %1.</source>
+        <translation>La batterie exécute maintenant le micrologiciel %1.</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>À vérifier : %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Que faire : %1</translation>
+    </message>
+    <message>
+        <source>Rolling back: the battery reboots into its other firmware…</source>
+        <translation>Retour arrière : la batterie redémarre sur son autre micrologiciel…</translation>
+    </message>
+    <message>
+        <source>Rolled back: the battery runs firmware %1.</source>
+        <translation>Retour arrière effectué : la batterie exécute le micrologiciel %1.</translation>
+    </message>
+    <message>
+        <source>Restoring the configuration backup…</source>
+        <translation>Restauration de la sauvegarde de configuration…</translation>
+    </message>
+    <message>
+        <source>The configuration backup was restored.</source>
+        <translation>La sauvegarde de configuration a été restaurée.</translation>
+    </message>
+    <message>
+        <source>Save service report</source>
+        <translation>Enregistrer le rapport d’intervention</translation>
+    </message>
+    <message>
+        <source>Service reports (*.html *.pdf)</source>
+        <translation>Rapports d’intervention (*.html *.pdf)</translation>
+    </message>
+    <message>
+        <source>Service report saved to %1.</source>
+        <translation>Rapport d’intervention enregistré dans %1.</translation>
+    </message>
+</context>
+<context>
+    <name>SelfTestPage</name>
+    <message>
+        <source>Self-test</source>
+        <translation>Autotest</translation>
+    </message>
+    <message>
+        <source>Calibration (±0.5 %), temperature sensors, communication speed, balancing, fault codes.</source>
+        <translation>Étalonnage (±0,5 %), capteurs de température, vitesse de communication, équilibrage, codes défaut.</translation>
+    </message>
+    <message>
+        <source>If any check fails, the previous firmware and configuration are restored automatically.</source>
+        <translation>Si un contrôle échoue, le micrologiciel et la configuration précédents sont restaurés automatiquement.</translation>
+    </message>
+</context>
+<context>
+    <name>Texts</name>
+    <message>
+        <source>application</source>
+        <translation>application</translation>
+    </message>
+    <message>
+        <source>bootloader</source>
+        <translation>chargeur d’amorçage</translation>
+    </message>
+    <message>
+        <source>RECOVERY</source>
+        <translation>RÉCUPÉRATION</translation>
+    </message>
+    <message>
+        <source>Cell over-voltage</source>
+        <translation>Surtension de cellule</translation>
+    </message>
+    <message>
+        <source>Cell under-voltage</source>
+        <translation>Sous-tension de cellule</translation>
+    </message>
+    <message>
+        <source>Over-temperature</source>
+        <translation>Surchauffe</translation>
+    </message>
+    <message>
+        <source>Under-temperature</source>
+        <translation>Température trop basse</translation>
+    </message>
+    <message>
+        <source>Over-current</source>
+        <translation>Surintensité</translation>
+    </message>
+    <message>
+        <source>Temperature sensor fault</source>
+        <translation>Défaut de capteur de température</translation>
+    </message>
+    <message>
+        <source>info</source>
+        <translation>info</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>avertissement</translation>
+    </message>
+    <message>
+        <source>critical</source>
+        <translation>critique</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>interrompue</translation>
+    </message>
+    <message>
+        <source>updated</source>
+        <translation>mise à jour</translation>
+    </message>
+    <message>
+        <source>refused by a precondition</source>
+        <translation>refusée par une condition préalable</translation>
+    </message>
+    <message>
+        <source>rolled back</source>
+        <translation>revenue en arrière</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>échouée</translation>
+    </message>
+    <message>
+        <source>Signature</source>
+        <translation>Signature</translation>
+    </message>
+    <message>
+        <source>Image hash</source>
+        <translation>Empreinte de l’image</translation>
+    </message>
+    <message>
+        <source>Expiry date</source>
+        <translation>Date d’expiration</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <source>Hardware revision</source>
+        <translation>Révision matérielle</translation>
+    </message>
+    <message>
+        <source>Device mode</source>
+        <translation>Mode de l’appareil</translation>
+    </message>
+    <message>
+        <source>Bootloader version</source>
+        <translation>Version du chargeur d’amorçage</translation>
+    </message>
+    <message>
+        <source>Anti-rollback counter</source>
+        <translation>Compteur anti-retour</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>État de charge</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Température</translation>
+    </message>
+    <message>
+        <source>Load current</source>
+        <translation>Courant de charge connectée</translation>
+    </message>
+    <message>
+        <source>Critical trouble codes</source>
+        <translation>Codes défaut critiques</translation>
+    </message>
+    <message>
+        <source>Cell voltage stability</source>
+        <translation>Stabilité de la tension des cellules</translation>
+    </message>
+    <message>
+        <source>Supply stability</source>
+        <translation>Stabilité de l’alimentation</translation>
+    </message>
+    <message>
+        <source>Link quality</source>
+        <translation>Qualité de la liaison</translation>
+    </message>
+    <message>
+        <source>Voltage calibration</source>
+        <translation>Étalonnage de la tension</translation>
+    </message>
+    <message>
+        <source>Reference voltage</source>
+        <translation>Tension de référence</translation>
+    </message>
+    <message>
+        <source>Temperature sensors</source>
+        <translation>Capteurs de température</translation>
+    </message>
+    <message>
+        <source>Communication speed</source>
+        <translation>Vitesse de communication</translation>
+    </message>
+    <message>
+        <source>Cell balancing</source>
+        <translation>Équilibrage des cellules</translation>
+    </message>
+    <message>
+        <source>New trouble codes</source>
+        <translation>Nouveaux codes défaut</translation>
+    </message>
+    <message>
+        <source>Device: %1</source>
+        <translation>Appareil : %1</translation>
+    </message>
+    <message>
+        <source>Verify the package</source>
+        <translation>Vérifier le paquet</translation>
+    </message>
+    <message>
+        <source>Identify the battery</source>
+        <translation>Identifier la batterie</translation>
+    </message>
+    <message>
+        <source>Check the preconditions</source>
+        <translation>Vérifier les conditions préalables</translation>
+    </message>
+    <message>
+        <source>Back up the configuration</source>
+        <translation>Sauvegarder la configuration</translation>
+    </message>
+    <message>
+        <source>Transfer the firmware</source>
+        <translation>Transférer le micrologiciel</translation>
+    </message>
+    <message>
+        <source>Reboot into the new firmware</source>
+        <translation>Redémarrer sur le nouveau micrologiciel</translation>
+    </message>
+    <message>
+        <source>Run the self-test</source>
+        <translation>Exécuter l’autotest</translation>
+    </message>
+    <message>
+        <source>Confirm the new firmware</source>
+        <translation>Confirmer le nouveau micrologiciel</translation>
+    </message>
+    <message>
+        <source>Check the configuration</source>
+        <translation>Vérifier la configuration</translation>
+    </message>
+    <message>
+        <source>Roll back to the previous firmware</source>
+        <translation>Revenir au micrologiciel précédent</translation>
+    </message>
+    <message>
+        <source>Restore the configuration</source>
+        <translation>Restaurer la configuration</translation>
+    </message>
+    <message>
+        <source>battery found</source>
+        <translation>batterie trouvée</translation>
+    </message>
+    <message>
+        <source>nothing answered</source>
+        <translation>aucune réponse</translation>
+    </message>
+    <message>
+        <source>answers garbage</source>
+        <translation>répond des données incohérentes</translation>
+    </message>
+    <message>
+        <source>busy (used by another program)</source>
+        <translation>occupé (utilisé par un autre programme)</translation>
+    </message>
+    <message>
+        <source>permission denied</source>
+        <translation>autorisation refusée</translation>
+    </message>
+    <message>
+        <source>driver missing</source>
+        <translation>pilote manquant</translation>
+    </message>
+    <message>
+        <source>not found</source>
+        <translation>introuvable</translation>
+    </message>
+    <message>
+        <source>scan time ran out</source>
+        <translation>temps de recherche écoulé</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>erreur</translation>
+    </message>
+    <message>
+        <source>update</source>
+        <translation>mise à jour</translation>
+    </message>
+    <message>
+        <source>rollback</source>
+        <translation>retour arrière</translation>
+    </message>
+    <message>
+        <source>recovery</source>
+        <translation>récupération</translation>
+    </message>
+    <message>
+        <source>restore</source>
+        <translation>restauration</translation>
+    </message>
+    <message>
+        <source>backup</source>
+        <translation>sauvegarde</translation>
+    </message>
+</context>
+<context>
+    <name>TransferPage</name>
+    <message>
+        <source>Firmware transfer</source>
+        <translation>Transfert du micrologiciel</translation>
+    </message>
+    <message>
+        <source>The new firmware is written to the spare slot; the battery keeps running the old one.</source>
+        <translation>Le nouveau micrologiciel est écrit dans l’emplacement de réserve ; la batterie continue d’exécuter l’ancien.</translation>
+    </message>
+    <message>
+        <source>If the cable is pulled, plug it back in and start the update again: it resumes.</source>
+        <translation>Si le câble est débranché, rebranchez-le et relancez la mise à jour : elle reprend où elle s’était arrêtée.</translation>
+    </message>
+    <message>
+        <source>Sent: %1</source>
+        <translation>Envoyé : %1</translation>
+    </message>
+    <message>
+        <source>Throughput: %1</source>
+        <translation>Débit : %1</translation>
+    </message>
+    <message>
+        <source>Time left: %1</source>
+        <translation>Temps restant : %1</translation>
+    </message>
+    <message>
+        <source>Sent: %1 of %2 KiB</source>
+        <translation>Envoyé : %1 sur %2 Kio</translation>
+    </message>
+</context>
+<context>
+    <name>Troubleshooting</name>
+    <message>
+        <source>Authentication rejection</source>
+        <translation>Rejet de l’authentification</translation>
+    </message>
+    <message>
+        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool's security key.</source>
+        <translation>Vérifiez la chaîne de certificats numériques : le paquet doit être signé par une clé du trousseau de confiance et l’appareil doit accepter la clé de sécurité de l’outil.</translation>
+    </message>
+    <message>
+        <source>Re-download the firmware from a trusted source.</source>
+        <translation>Téléchargez de nouveau le micrologiciel depuis une source de confiance.</translation>
+    </message>
+    <message>
+        <source>Boot loop after the update</source>
+        <translation>Boucle de démarrage après la mise à jour</translation>
+    </message>
+    <message>
+        <source>Check the hardware compatibility matrix: the firmware must be released for this model and hardware revision.</source>
+        <translation>Vérifiez la matrice de compatibilité matérielle : le micrologiciel doit être publié pour ce modèle et cette révision matérielle.</translation>
+    </message>
+    <message>
+        <source>Roll back to the last stable version.</source>
+        <translation>Revenez à la dernière version stable.</translation>
+    </message>
+    <message>
+        <source>Data transfer timeout</source>
+        <translation>Délai dépassé lors du transfert de données</translation>
+    </message>
+    <message>
+        <source>Test the baud rate alignment between the tool and the device (or the CAN bitrate), and look for worn RS485/CAN cables or loose USB plugs.</source>
+        <translation>Vérifiez la concordance du débit en bauds entre l’outil et l’appareil (ou du débit CAN) et recherchez des câbles RS485/CAN usés ou des prises USB mal enfoncées.</translation>
+    </message>
+    <message>
+        <source>Replace the communication cables, then run the update again: it resumes where it stopped.</source>
+        <translation>Remplacez les câbles de communication, puis relancez la mise à jour : elle reprend où elle s’était arrêtée.</translation>
+    </message>
+    <message>
+        <source>Self-test failed after the update</source>
+        <translation>Échec de l’autotest après la mise à jour</translation>
+    </message>
+    <message>
+        <source>Read which check failed (calibration, temperature sensors, balancing, communication, new fault codes) and compare with the release notes.</source>
+        <translation>Lisez quel contrôle a échoué (étalonnage, capteurs de température, équilibrage, communication, nouveaux codes défaut) et comparez avec les notes de version.</translation>
+    </message>
+    <message>
+        <source>The tool rolled back to the previous firmware; report the failed check to the manufacturer before trying this release again.</source>
+        <translation>L’outil est revenu au micrologiciel précédent ; signalez le contrôle en échec au fabricant avant de réessayer cette version.</translation>
+    </message>
+    <message>
+        <source>Device stays in recovery mode</source>
+        <translation>L’appareil reste en mode de récupération</translation>
+    </message>
+    <message>
+        <source>No bootable firmware is left on the device; check the supply voltage and the cable to the recovery port.</source>
+        <translation>Il ne reste aucun micrologiciel amorçable sur l’appareil ; vérifiez la tension d’alimentation et le câble vers le port de récupération.</translation>
+    </message>
+    <message>
+        <source>Flash the last stable version locally in recovery mode before attempting another update.</source>
+        <translation>Flashez localement la dernière version stable en mode de récupération avant de tenter une autre mise à jour.</translation>
+    </message>
+    <message>
+        <source>Update refused by a precondition</source>
+        <translation>Mise à jour refusée par une condition préalable</translation>
+    </message>
+    <message>
+        <source>Read the failed gate, its measured value and its limit: charge 20–80 %, temperature 0–45 °C, no load, stable supply.</source>
+        <translation>Lisez la condition en échec, sa valeur mesurée et sa limite : charge 20–80 %, température 0–45 °C, aucune charge connectée, alimentation stable.</translation>
+    </message>
+    <message>
+        <source>Bring the battery into range (charge or discharge, let it cool or warm, disconnect loads), then start again.</source>
+        <translation>Ramenez la batterie dans la plage (chargez ou déchargez-la, laissez-la refroidir ou se réchauffer, déconnectez les charges), puis recommencez.</translation>
+    </message>
+</context>
+<context>
+    <name>UpdatePage</name>
+    <message>
+        <source>Firmware update</source>
+        <translation>Mise à jour du micrologiciel</translation>
+    </message>
+    <message>
+        <source>The wizard checks the package's signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
+        <translation>L’assistant vérifie la signature et la compatibilité du paquet, mesure les conditions préalables (charge 20–80 %, température 0–45 °C, aucune charge connectée), sauvegarde la configuration, transfère le micrologiciel dans l’emplacement de réserve, redémarre, exécute l’autotest et confirme — ou revient en arrière de lui-même. Rien n’est laissé à moitié fait.</translation>
+    </message>
+    <message>
+        <source>The battery now</source>
+        <translation>La batterie maintenant</translation>
+    </message>
+    <message>
+        <source>&amp;Update firmware… (Ctrl+U)</source>
+        <translation>&amp;Mettre à jour le micrologiciel… (Ctrl+U)</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back to the other slot</source>
+        <translation>&amp;Revenir à l’autre emplacement</translation>
+    </message>
+    <message>
+        <source>Return to the firmware kept in the other slot.</source>
+        <translation>Revenir au micrologiciel conservé dans l’autre emplacement.</translation>
+    </message>
+    <message>
+        <source>Rolling back: the battery reboots into its other firmware…</source>
+        <translation>Retour arrière : la batterie redémarre sur son autre micrologiciel…</translation>
+    </message>
+    <message>
+        <source>Rolled back: the battery runs firmware %1.</source>
+        <translation>Retour arrière effectué : la batterie exécute le micrologiciel %1.</translation>
+    </message>
+</context>
+<context>
+    <name>UpdateWizard</name>
+    <message>
+        <source>Firmware update</source>
+        <translation>Mise à jour du micrologiciel</translation>
+    </message>
+</context>
+<context>
+    <name>VerifyPage</name>
+    <message>
+        <source>Signature and compatibility</source>
+        <translation>Signature et compatibilité</translation>
+    </message>
+    <message>
+        <source>The package is checked on this computer before the battery is touched.</source>
+        <translation>Le paquet est vérifié sur cet ordinateur avant que la batterie ne soit touchée.</translation>
+    </message>
+    <message>
+        <source>Firmware version:</source>
+        <translation>Version du micrologiciel :</translation>
+    </message>
+    <message>
+        <source>Released for:</source>
+        <translation>Publié pour :</translation>
+    </message>
+    <message>
+        <source>Security counter:</source>
+        <translation>Compteur de sécurité :</translation>
+    </message>
+    <message>
+        <source>Signed by:</source>
+        <translation>Signé par :</translation>
+    </message>
+    <message>
+        <source>Release notes:</source>
+        <translation>Notes de version :</translation>
+    </message>
+    <message>
+        <source>Checking the package…</source>
+        <translation>Vérification du paquet…</translation>
+    </message>
+    <message>
+        <source>The package cannot be checked: %1</source>
+        <translation>Le paquet ne peut pas être vérifié : %1</translation>
+    </message>
+    <message>
+        <source>The package is genuine and made for this battery.</source>
+        <translation>Le paquet est authentique et conçu pour cette batterie.</translation>
+    </message>
+    <message>
+        <source>This package must not be installed: %1</source>
+        <translation>Ce paquet ne doit pas être installé : %1</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>À vérifier : %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Que faire : %1</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,1603 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="nl">
+<context>
+    <name>AlarmPanel</name>
+    <message>
+        <source>Alarm: %1</source>
+        <translation>Alarm: %1</translation>
+    </message>
+    <message>
+        <source>DTC %1 (%2): %3</source>
+        <translation>DTC %1 (%2): %3</translation>
+    </message>
+    <message>
+        <source>No active alarms and no stored trouble codes.</source>
+        <translation>Geen actieve alarmen en geen opgeslagen foutcodes.</translation>
+    </message>
+</context>
+<context>
+    <name>AppModel</name>
+    <message>
+        <source>Unexpected error: %1</source>
+        <translation>Onverwachte fout: %1</translation>
+    </message>
+    <message>
+        <source>This is a bug in bmsflasher; the details are in the log.</source>
+        <translation>Dit is een fout in bmsflasher; de details staan in het logboek.</translation>
+    </message>
+    <message>
+        <source>No device is connected.</source>
+        <translation>Er is geen apparaat verbonden.</translation>
+    </message>
+    <message>
+        <source>Connect a device first.</source>
+        <translation>Verbind eerst een apparaat.</translation>
+    </message>
+    <message>
+        <source>An update is running.</source>
+        <translation>Er loopt een update.</translation>
+    </message>
+    <message>
+        <source>Wait until it has finished.</source>
+        <translation>Wacht tot die klaar is.</translation>
+    </message>
+    <message>
+        <source>Connected to %1 (serial %2)</source>
+        <translation>Verbonden met %1 (serienummer %2)</translation>
+    </message>
+    <message>
+        <source>Choose a valid package first.</source>
+        <translation>Kies eerst een geldig pakket.</translation>
+    </message>
+</context>
+<context>
+    <name>BackupPage</name>
+    <message>
+        <source>Configuration backup</source>
+        <translation>Back-up van de configuratie</translation>
+    </message>
+    <message>
+        <source>Every parameter is read, stored with its checksum, and read back to verify.</source>
+        <translation>Elke parameter wordt gelezen, met zijn controlesom opgeslagen en ter controle teruggelezen.</translation>
+    </message>
+    <message>
+        <source>The procedure checks the package and the battery once more, then backs up the configuration so it can be restored whatever happens next.</source>
+        <translation>De procedure controleert het pakket en de batterij nog één keer en maakt dan een back-up van de configuratie, zodat die hersteld kan worden wat er ook gebeurt.</translation>
+    </message>
+</context>
+<context>
+    <name>ConfigPage</name>
+    <message>
+        <source>Configuration</source>
+        <translation>Configuratie</translation>
+    </message>
+    <message>
+        <source>&amp;Read</source>
+        <translation>&amp;Lezen</translation>
+    </message>
+    <message>
+        <source>Read every parameter from the battery (Ctrl+Shift+R).</source>
+        <translation>Alle parameters uit de batterij lezen (Ctrl+Shift+R).</translation>
+    </message>
+    <message>
+        <source>&amp;Write changes</source>
+        <translation>&amp;Wijzigingen schrijven</translation>
+    </message>
+    <message>
+        <source>Write the edited parameters to the battery (Ctrl+S).</source>
+        <translation>De gewijzigde parameters naar de batterij schrijven (Ctrl+S).</translation>
+    </message>
+    <message>
+        <source>&amp;Back up</source>
+        <translation>&amp;Back-up maken</translation>
+    </message>
+    <message>
+        <source>Store every parameter in the service history (Ctrl+B).</source>
+        <translation>Alle parameters in de servicehistoriek opslaan (Ctrl+B).</translation>
+    </message>
+    <message>
+        <source>Parameter</source>
+        <translation>Parameter</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Waarde</translation>
+    </message>
+    <message>
+        <source>Backups of this battery</source>
+        <translation>Back-ups van deze batterij</translation>
+    </message>
+    <message>
+        <source>Backup</source>
+        <translation>Back-up</translation>
+    </message>
+    <message>
+        <source>Taken</source>
+        <translation>Gemaakt</translation>
+    </message>
+    <message>
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <source>Res&amp;tore selected</source>
+        <translation>Selectie &amp;terugzetten</translation>
+    </message>
+    <message>
+        <source>Com&amp;pare with battery</source>
+        <translation>Vergelijken met &amp;batterij</translation>
+    </message>
+    <message>
+        <source>Differences (backup → battery now):</source>
+        <translation>Verschillen (back-up → batterij nu):</translation>
+    </message>
+    <message>
+        <source>Battery</source>
+        <translation>Batterij</translation>
+    </message>
+    <message>
+        <source>%1 parameters, schema version %2.</source>
+        <translation>%1 parameters, schemaversie %2.</translation>
+    </message>
+    <message>
+        <source>Not a valid value: %1</source>
+        <translation>Geen geldige waarde: %1</translation>
+    </message>
+    <message>
+        <source>Fix the invalid values first: %1.</source>
+        <translation>Corrigeer eerst de ongeldige waarden: %1.</translation>
+    </message>
+    <message>
+        <source>The battery accepted the configuration.</source>
+        <translation>De batterij heeft de configuratie aanvaard.</translation>
+    </message>
+    <message>
+        <source>Backup #%1 stored and verified.</source>
+        <translation>Back-up #%1 opgeslagen en gecontroleerd.</translation>
+    </message>
+    <message>
+        <source>No differences: the battery matches the backup.</source>
+        <translation>Geen verschillen: de batterij komt overeen met de back-up.</translation>
+    </message>
+    <message>
+        <source>%1 parameter(s) differ (backup → battery now):</source>
+        <translation>%1 parameter(s) verschillen (back-up → batterij nu):</translation>
+    </message>
+</context>
+<context>
+    <name>DevicesPage</name>
+    <message>
+        <source>Devices</source>
+        <translation>Apparaten</translation>
+    </message>
+    <message>
+        <source>&amp;Scan (F5)</source>
+        <translation>&amp;Zoeken (F5)</translation>
+    </message>
+    <message>
+        <source>Look for adapters and batteries on every port and bus.</source>
+        <translation>Zoek adapters en batterijen op elke poort en bus.</translation>
+    </message>
+    <message>
+        <source>Batteries found</source>
+        <translation>Gevonden batterijen</translation>
+    </message>
+    <message>
+        <source>Serial</source>
+        <translation>Serienummer</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>Modus</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Firmware</translation>
+    </message>
+    <message>
+        <source>Protocol</source>
+        <translation>Protocol</translation>
+    </message>
+    <message>
+        <source>Link</source>
+        <translation>Verbinding</translation>
+    </message>
+    <message>
+        <source>&amp;Connect</source>
+        <translation>&amp;Verbinden</translation>
+    </message>
+    <message>
+        <source>&amp;Recover…</source>
+        <translation>&amp;Herstellen…</translation>
+    </message>
+    <message>
+        <source>This battery has no bootable firmware: flash the last stable version in recovery mode.</source>
+        <translation>Deze batterij heeft geen opstartbare firmware: flash de laatste stabiele versie in herstelmodus.</translation>
+    </message>
+    <message>
+        <source>Adapters</source>
+        <translation>Adapters</translation>
+    </message>
+    <message>
+        <source>Adapter</source>
+        <translation>Adapter</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>Details</translation>
+    </message>
+    <message>
+        <source>Connect by hand</source>
+        <translation>Handmatig verbinden</translation>
+    </message>
+    <message>
+        <source>&amp;Link:</source>
+        <translation>V&amp;erbinding:</translation>
+    </message>
+    <message>
+        <source>&amp;Port or URL:</source>
+        <translation>&amp;Poort of URL:</translation>
+    </message>
+    <message>
+        <source>&amp;Baud rate:</source>
+        <translation>&amp;Baudrate:</translation>
+    </message>
+    <message>
+        <source>&amp;Interface:</source>
+        <translation>&amp;Interface:</translation>
+    </message>
+    <message>
+        <source>C&amp;hannel:</source>
+        <translation>&amp;Kanaal:</translation>
+    </message>
+    <message>
+        <source>Bit&amp;rate:</source>
+        <translation>Bi&amp;tsnelheid:</translation>
+    </message>
+    <message>
+        <source>&amp;Node:</source>
+        <translation>&amp;Knooppunt:</translation>
+    </message>
+    <message>
+        <source>Serial (USB, UART, RS485) — SMP</source>
+        <translation>Serieel (USB, UART, RS485) — SMP</translation>
+    </message>
+    <message>
+        <source>CAN — UDS</source>
+        <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>/dev/ttyUSB0, COM3 or socket://host:port</source>
+        <translation>/dev/ttyUSB0, COM3 of socket://host:poort</translation>
+    </message>
+    <message>
+        <source>C&amp;onnect</source>
+        <translation>Ver&amp;binden</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>Verbinding &amp;verbreken</translation>
+    </message>
+    <message>
+        <source>Connected battery</source>
+        <translation>Verbonden batterij</translation>
+    </message>
+    <message>
+        <source>Scanning every adapter…</source>
+        <translation>Alle adapters worden doorzocht…</translation>
+    </message>
+    <message>
+        <source>%1 battery(ies) found in %2 s.</source>
+        <translation>%1 batterij(en) gevonden in %2 s.</translation>
+    </message>
+    <message>
+        <source>(unknown)</source>
+        <translation>(onbekend)</translation>
+    </message>
+    <message>
+        <source>No bootable firmware: use Recover.</source>
+        <translation>Geen opstartbare firmware: gebruik Herstellen.</translation>
+    </message>
+    <message>
+        <source>Type the serial port or URL first.</source>
+        <translation>Typ eerst de seriële poort of URL.</translation>
+    </message>
+    <message>
+        <source>'%1' is not a baud rate.</source>
+        <translation>'%1' is geen baudrate.</translation>
+    </message>
+    <message>
+        <source>Use a whole number such as 115200.</source>
+        <translation>Gebruik een geheel getal zoals 115200.</translation>
+    </message>
+    <message>
+        <source>Type the CAN interface and channel first.</source>
+        <translation>Typ eerst de CAN-interface en het kanaal.</translation>
+    </message>
+    <message>
+        <source>Connecting to %1…</source>
+        <translation>Verbinden met %1…</translation>
+    </message>
+    <message>
+        <source>Connected to %1, serial %2.</source>
+        <translation>Verbonden met %1, serienummer %2.</translation>
+    </message>
+</context>
+<context>
+    <name>DiagnosticsPage</name>
+    <message>
+        <source>Diagnostics</source>
+        <translation>Diagnose</translation>
+    </message>
+    <message>
+        <source>Read &amp;DTCs</source>
+        <translation>&amp;DTC's lezen</translation>
+    </message>
+    <message>
+        <source>Read the stored diagnostic trouble codes (Ctrl+D).</source>
+        <translation>De opgeslagen diagnostische foutcodes lezen (Ctrl+D).</translation>
+    </message>
+    <message>
+        <source>C&amp;lear DTCs</source>
+        <translation>DTC's &amp;wissen</translation>
+    </message>
+    <message>
+        <source>Erase the stored trouble codes, then read them again.</source>
+        <translation>De opgeslagen foutcodes wissen en daarna opnieuw lezen.</translation>
+    </message>
+    <message>
+        <source>Diagnostic trouble codes</source>
+        <translation>Diagnostische foutcodes</translation>
+    </message>
+    <message>
+        <source>Code</source>
+        <translation>Code</translation>
+    </message>
+    <message>
+        <source>Severity</source>
+        <translation>Ernst</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>Omschrijving</translation>
+    </message>
+    <message>
+        <source>Link statistics</source>
+        <translation>Verbindingsstatistieken</translation>
+    </message>
+    <message>
+        <source>Link:</source>
+        <translation>Verbinding:</translation>
+    </message>
+    <message>
+        <source>Requests:</source>
+        <translation>Verzoeken:</translation>
+    </message>
+    <message>
+        <source>Retries:</source>
+        <translation>Herhalingen:</translation>
+    </message>
+    <message>
+        <source>Timeouts:</source>
+        <translation>Time-outs:</translation>
+    </message>
+    <message>
+        <source>Errors:</source>
+        <translation>Fouten:</translation>
+    </message>
+    <message>
+        <source>Last round trip:</source>
+        <translation>Laatste retourtijd:</translation>
+    </message>
+    <message>
+        <source>Bytes sent:</source>
+        <translation>Verzonden bytes:</translation>
+    </message>
+    <message>
+        <source>Bytes received:</source>
+        <translation>Ontvangen bytes:</translation>
+    </message>
+    <message>
+        <source>%1 stored trouble code(s).</source>
+        <translation>%1 opgeslagen foutcode(s).</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorBanner</name>
+    <message>
+        <source>Dismiss (Esc)</source>
+        <translation>Sluiten (Esc)</translation>
+    </message>
+</context>
+<context>
+    <name>HistoryPage</name>
+    <message>
+        <source>Report saved to %1</source>
+        <translation>Rapport opgeslagen in %1</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Historiek</translation>
+    </message>
+    <message>
+        <source>Re&amp;fresh</source>
+        <translation>&amp;Vernieuwen</translation>
+    </message>
+    <message>
+        <source>Read the service history again (Ctrl+H).</source>
+        <translation>De servicehistoriek opnieuw lezen (Ctrl+H).</translation>
+    </message>
+    <message>
+        <source>Save &amp;report…</source>
+        <translation>&amp;Rapport opslaan…</translation>
+    </message>
+    <message>
+        <source>Save the selected session as an HTML or PDF service report.</source>
+        <translation>De gekozen sessie opslaan als servicerapport in HTML of PDF.</translation>
+    </message>
+    <message>
+        <source>Session</source>
+        <translation>Sessie</translation>
+    </message>
+    <message>
+        <source>Started</source>
+        <translation>Gestart</translation>
+    </message>
+    <message>
+        <source>Battery</source>
+        <translation>Batterij</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>Soort</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Resultaat</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation>Firmware</translation>
+    </message>
+    <message>
+        <source>%1 session(s) recorded.</source>
+        <translation>%1 sessie(s) geregistreerd.</translation>
+    </message>
+    <message>
+        <source>Session #%1 — %2 on %3</source>
+        <translation>Sessie #%1 — %2 op %3</translation>
+    </message>
+    <message>
+        <source>Operator: %1</source>
+        <translation>Technicus: %1</translation>
+    </message>
+    <message>
+        <source>Outcome: %1</source>
+        <translation>Resultaat: %1</translation>
+    </message>
+    <message>
+        <source>Steps:</source>
+        <translation>Stappen:</translation>
+    </message>
+    <message>
+        <source>Measurements:</source>
+        <translation>Metingen:</translation>
+    </message>
+    <message>
+        <source>Save service report</source>
+        <translation>Servicerapport opslaan</translation>
+    </message>
+    <message>
+        <source>Service reports (*.html *.pdf)</source>
+        <translation>Servicerapporten (*.html *.pdf)</translation>
+    </message>
+</context>
+<context>
+    <name>IdentityView</name>
+    <message>
+        <source>active</source>
+        <translation>actief</translation>
+    </message>
+    <message>
+        <source>confirmed</source>
+        <translation>bevestigd</translation>
+    </message>
+    <message>
+        <source>pending</source>
+        <translation>in afwachting</translation>
+    </message>
+    <message>
+        <source>permanent</source>
+        <translation>permanent</translation>
+    </message>
+    <message>
+        <source>bootable</source>
+        <translation>opstartbaar</translation>
+    </message>
+    <message>
+        <source>empty</source>
+        <translation>leeg</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>Model:</translation>
+    </message>
+    <message>
+        <source>Serial number:</source>
+        <translation>Serienummer:</translation>
+    </message>
+    <message>
+        <source>Hardware revision:</source>
+        <translation>Hardwarerevisie:</translation>
+    </message>
+    <message>
+        <source>Firmware:</source>
+        <translation>Firmware:</translation>
+    </message>
+    <message>
+        <source>Bootloader:</source>
+        <translation>Bootloader:</translation>
+    </message>
+    <message>
+        <source>Mode:</source>
+        <translation>Modus:</translation>
+    </message>
+    <message>
+        <source>Security counter:</source>
+        <translation>Beveiligingsteller:</translation>
+    </message>
+    <message>
+        <source>Slot 0 (primary):</source>
+        <translation>Slot 0 (primair):</translation>
+    </message>
+    <message>
+        <source>Slot 1 (secondary):</source>
+        <translation>Slot 1 (secundair):</translation>
+    </message>
+</context>
+<context>
+    <name>LivePage</name>
+    <message>
+        <source>Live data</source>
+        <translation>Live gegevens</translation>
+    </message>
+    <message>
+        <source>Resume (Ctrl+P)</source>
+        <translation>Hervatten (Ctrl+P)</translation>
+    </message>
+    <message>
+        <source>Pause (Ctrl+P)</source>
+        <translation>Pauzeren (Ctrl+P)</translation>
+    </message>
+    <message>
+        <source>Freeze the charts; samples keep being collected.</source>
+        <translation>De grafieken bevriezen; metingen worden verder verzameld.</translation>
+    </message>
+    <message>
+        <source>Stop recording</source>
+        <translation>Opname stoppen</translation>
+    </message>
+    <message>
+        <source>Record CSV…</source>
+        <translation>CSV opnemen…</translation>
+    </message>
+    <message>
+        <source>Record every sample to a CSV file (Ctrl+R).</source>
+        <translation>Elke meting in een CSV-bestand opnemen (Ctrl+R).</translation>
+    </message>
+    <message>
+        <source>Cell</source>
+        <translation>Cel</translation>
+    </message>
+    <message>
+        <source>Voltage (mV)</source>
+        <translation>Spanning (mV)</translation>
+    </message>
+    <message>
+        <source>Seconds before now</source>
+        <translation>Seconden geleden</translation>
+    </message>
+    <message>
+        <source>Pack voltage (V)</source>
+        <translation>Packspanning (V)</translation>
+    </message>
+    <message>
+        <source>Current (A)</source>
+        <translation>Stroom (A)</translation>
+    </message>
+    <message>
+        <source>SOC and SOH (%)</source>
+        <translation>SOC en SOH (%)</translation>
+    </message>
+    <message>
+        <source>SOC</source>
+        <translation>SOC</translation>
+    </message>
+    <message>
+        <source>SOH</source>
+        <translation>SOH</translation>
+    </message>
+    <message>
+        <source>Temperature (°C)</source>
+        <translation>Temperatuur (°C)</translation>
+    </message>
+    <message>
+        <source>min</source>
+        <translation>min</translation>
+    </message>
+    <message>
+        <source>max</source>
+        <translation>max</translation>
+    </message>
+    <message>
+        <source>No device connected: go to Devices and connect one.</source>
+        <translation>Geen apparaat verbonden: ga naar Apparaten en verbind er een.</translation>
+    </message>
+    <message>
+        <source>%1, serial %2, firmware %3</source>
+        <translation>%1, serienummer %2, firmware %3</translation>
+    </message>
+    <message>
+        <source>The device did not answer: %1</source>
+        <translation>Het apparaat antwoordde niet: %1</translation>
+    </message>
+    <message>
+        <source>Record live data</source>
+        <translation>Live gegevens opnemen</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV-bestanden (*.csv)</translation>
+    </message>
+    <message>
+        <source>Recording to %1</source>
+        <translation>Opname naar %1</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>bmsflasher — battery service tool</source>
+        <translation>bmsflasher — batterij-servicetool</translation>
+    </message>
+    <message>
+        <source>&amp;Devices</source>
+        <translation>&amp;Apparaten</translation>
+    </message>
+    <message>
+        <source>&amp;Live</source>
+        <translation>&amp;Live</translation>
+    </message>
+    <message>
+        <source>&amp;Update</source>
+        <translation>&amp;Update</translation>
+    </message>
+    <message>
+        <source>&amp;Configuration</source>
+        <translation>&amp;Configuratie</translation>
+    </message>
+    <message>
+        <source>Dia&amp;gnostics</source>
+        <translation>Dia&amp;gnose</translation>
+    </message>
+    <message>
+        <source>&amp;History</source>
+        <translation>&amp;Historiek</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>&amp;Bestand</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>&amp;Afsluiten</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>Beel&amp;d</translation>
+    </message>
+    <message>
+        <source>&amp;Theme</source>
+        <translation>&amp;Thema</translation>
+    </message>
+    <message>
+        <source>&amp;Light</source>
+        <translation>&amp;Licht</translation>
+    </message>
+    <message>
+        <source>&amp;Dark</source>
+        <translation>&amp;Donker</translation>
+    </message>
+    <message>
+        <source>&amp;Language</source>
+        <translation>T&amp;aal</translation>
+    </message>
+    <message>
+        <source>&amp;Battery</source>
+        <translation>Batter&amp;ij</translation>
+    </message>
+    <message>
+        <source>&amp;Scan for batteries</source>
+        <translation>Batterijen &amp;zoeken</translation>
+    </message>
+    <message>
+        <source>&amp;Update firmware…</source>
+        <translation>Firmware &amp;updaten…</translation>
+    </message>
+    <message>
+        <source>&amp;Disconnect</source>
+        <translation>Verbinding &amp;verbreken</translation>
+    </message>
+    <message>
+        <source>The translation could not be loaded; the interface stays in English.</source>
+        <translation>De vertaling kon niet worden geladen; de interface blijft in het Engels.</translation>
+    </message>
+    <message>
+        <source>Not connected</source>
+        <translation>Niet verbonden</translation>
+    </message>
+    <message>
+        <source>%1 · %2 · firmware %3 · %4</source>
+        <translation>%1 · %2 · firmware %3 · %4</translation>
+    </message>
+    <message>
+        <source>Working…</source>
+        <translation>Bezig…</translation>
+    </message>
+    <message>
+        <source>Connect a battery before updating it.</source>
+        <translation>Verbind een batterij voordat u ze updatet.</translation>
+    </message>
+    <message>
+        <source>An update is running: the window closes when it has reached a safe end.</source>
+        <translation>Er loopt een update: het venster sluit zodra die een veilig einde heeft bereikt.</translation>
+    </message>
+</context>
+<context>
+    <name>MeasurementTable</name>
+    <message>
+        <source>Check</source>
+        <translation>Controle</translation>
+    </message>
+    <message>
+        <source>Measured</source>
+        <translation>Gemeten</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Grens</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Resultaat</translation>
+    </message>
+    <message>
+        <source>Why it matters</source>
+        <translation>Waarom het belangrijk is</translation>
+    </message>
+    <message>
+        <source>pass</source>
+        <translation>geslaagd</translation>
+    </message>
+    <message>
+        <source>fail (may be overridden)</source>
+        <translation>mislukt (mag overschreven worden)</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>MISLUKT</translation>
+    </message>
+</context>
+<context>
+    <name>PackSummaryWidget</name>
+    <message>
+        <source>Lowest cell</source>
+        <translation>Laagste cel</translation>
+    </message>
+    <message>
+        <source>Highest cell</source>
+        <translation>Hoogste cel</translation>
+    </message>
+    <message>
+        <source>Average cell</source>
+        <translation>Gemiddelde cel</translation>
+    </message>
+    <message>
+        <source>Spread (Δ)</source>
+        <translation>Spreiding (Δ)</translation>
+    </message>
+    <message>
+        <source>Pack voltage</source>
+        <translation>Packspanning</translation>
+    </message>
+    <message>
+        <source>Current</source>
+        <translation>Stroom</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>Laadtoestand</translation>
+    </message>
+    <message>
+        <source>State of health</source>
+        <translation>Gezondheidstoestand</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Temperatuur</translation>
+    </message>
+    <message>
+        <source>Balancing</source>
+        <translation>Balanceren</translation>
+    </message>
+    <message numerus="yes">
+        <source>cell %n</source>
+        <translation><numerusform>cel %n</numerusform><numerusform>cel %n</numerusform></translation>
+    </message>
+    <message numerus="yes">
+        <source>%n cell(s)</source>
+        <translation><numerusform>%n cel</numerusform><numerusform>%n cellen</numerusform></translation>
+    </message>
+    <message>
+        <source>update window 20–80 %</source>
+        <translation>updatevenster 20–80 %</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n sensor(s) failed</source>
+        <translation><numerusform>%n sensor defect</numerusform><numerusform>%n sensoren defect</numerusform></translation>
+    </message>
+    <message>
+        <source>no working sensor</source>
+        <translation>geen werkende sensor</translation>
+    </message>
+    <message>
+        <source>cells bleeding</source>
+        <translation>cellen ontladen</translation>
+    </message>
+</context>
+<context>
+    <name>PackagePage</name>
+    <message>
+        <source>Choose the firmware package</source>
+        <translation>Kies het firmwarepakket</translation>
+    </message>
+    <message>
+        <source>Only packages signed by a trusted manufacturer key can be installed.</source>
+        <translation>Alleen pakketten die ondertekend zijn met een vertrouwde sleutel van de fabrikant kunnen worden geïnstalleerd.</translation>
+    </message>
+    <message>
+        <source>Battery %1 (serial %2) runs firmware %3. Choose the package to install.</source>
+        <translation>Batterij %1 (serienummer %2) draait firmware %3. Kies het pakket dat u wilt installeren.</translation>
+    </message>
+    <message>
+        <source>&amp;Package file:</source>
+        <translation>&amp;Pakketbestand:</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Bladeren…</translation>
+    </message>
+    <message>
+        <source>Packages &amp;available:</source>
+        <translation>&amp;Beschikbare pakketten:</translation>
+    </message>
+    <message>
+        <source>Choose a firmware package</source>
+        <translation>Kies een firmwarepakket</translation>
+    </message>
+    <message>
+        <source>Firmware packages (*.bmspkg)</source>
+        <translation>Firmwarepakketten (*.bmspkg)</translation>
+    </message>
+</context>
+<context>
+    <name>PreconditionsPage</name>
+    <message>
+        <source>Preconditions</source>
+        <translation>Voorwaarden</translation>
+    </message>
+    <message>
+        <source>Charge, temperature, load, stability and link are measured now; nothing is written yet.</source>
+        <translation>Lading, temperatuur, belasting, stabiliteit en verbinding worden nu gemeten; er wordt nog niets geschreven.</translation>
+    </message>
+    <message>
+        <source>&amp;Start update</source>
+        <translation>Update &amp;starten</translation>
+    </message>
+    <message>
+        <source>Overrides (recorded in the service history)</source>
+        <translation>Uitzonderingen (vastgelegd in de servicehistoriek)</translation>
+    </message>
+    <message>
+        <source>&amp;Technician:</source>
+        <translation>&amp;Technicus:</translation>
+    </message>
+    <message>
+        <source>your name, for the service report</source>
+        <translation>uw naam, voor het servicerapport</translation>
+    </message>
+    <message>
+        <source>&amp;Measure again</source>
+        <translation>Opnieuw &amp;meten</translation>
+    </message>
+    <message>
+        <source>Measuring the battery (a few seconds)…</source>
+        <translation>De batterij wordt gemeten (enkele seconden)…</translation>
+    </message>
+    <message>
+        <source>The battery could not be measured: %1</source>
+        <translation>De batterij kon niet worden gemeten: %1</translation>
+    </message>
+    <message>
+        <source>Override %1</source>
+        <translation>%1 overschrijven</translation>
+    </message>
+    <message>
+        <source>reason (required)</source>
+        <translation>reden (verplicht)</translation>
+    </message>
+    <message>
+        <source>The update is refused: %1 outside the safe range.</source>
+        <translation>De update wordt geweigerd: %1 buiten het veilige bereik.</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>Wat te controleren: %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Wat te doen: %1</translation>
+    </message>
+    <message>
+        <source>Some quality checks failed. Override them with a reason, or fix them and measure again.</source>
+        <translation>Enkele kwaliteitscontroles zijn mislukt. Overschrijf ze met een reden, of verhelp ze en meet opnieuw.</translation>
+    </message>
+    <message>
+        <source>Every precondition is met. Press Start update to begin.</source>
+        <translation>Aan alle voorwaarden is voldaan. Druk op Update starten om te beginnen.</translation>
+    </message>
+</context>
+<context>
+    <name>RebootPage</name>
+    <message>
+        <source>Reboot</source>
+        <translation>Herstart</translation>
+    </message>
+    <message>
+        <source>The bootloader checks the new image's signature and starts it once, on trial.</source>
+        <translation>De bootloader controleert de handtekening van het nieuwe image en start het één keer op proef.</translation>
+    </message>
+    <message>
+        <source>Protection circuits go down and come back with the new firmware. If it does not start, the bootloader returns to the old firmware by itself.</source>
+        <translation>De beveiligingscircuits gaan uit en komen terug met de nieuwe firmware. Als die niet start, keert de bootloader zelf terug naar de oude firmware.</translation>
+    </message>
+</context>
+<context>
+    <name>RecoveryDialog</name>
+    <message>
+        <source>Emergency recovery</source>
+        <translation>Noodherstel</translation>
+    </message>
+    <message>
+        <source>The battery on %1 has no bootable firmware.</source>
+        <translation>De batterij op %1 heeft geen opstartbare firmware.</translation>
+    </message>
+    <message>
+        <source>the last stable package (.bmspkg)</source>
+        <translation>het laatste stabiele pakket (.bmspkg)</translation>
+    </message>
+    <message>
+        <source>&amp;Browse…</source>
+        <translation>&amp;Bladeren…</translation>
+    </message>
+    <message>
+        <source>&amp;Recover</source>
+        <translation>&amp;Herstellen</translation>
+    </message>
+    <message>
+        <source>Choose the last stable package</source>
+        <translation>Kies het laatste stabiele pakket</translation>
+    </message>
+    <message>
+        <source>Firmware packages (*.bmspkg)</source>
+        <translation>Firmwarepakketten (*.bmspkg)</translation>
+    </message>
+    <message>
+        <source>Choose an existing package file first.</source>
+        <translation>Kies eerst een bestaand pakketbestand.</translation>
+    </message>
+    <message>
+        <source>Recovering…</source>
+        <translation>Bezig met herstellen…</translation>
+    </message>
+    <message>
+        <source>Recovered: the battery runs firmware %1 again.</source>
+        <translation>Hersteld: de batterij draait weer firmware %1.</translation>
+    </message>
+</context>
+<context>
+    <name>ResultPage</name>
+    <message>
+        <source>Result</source>
+        <translation>Resultaat</translation>
+    </message>
+    <message>
+        <source>Troubleshooting</source>
+        <translation>Probleemoplossing</translation>
+    </message>
+    <message>
+        <source>&amp;Roll back</source>
+        <translation>&amp;Terugdraaien</translation>
+    </message>
+    <message>
+        <source>Return to the firmware in the other slot; the battery reboots into it (Ctrl+Shift+Z).</source>
+        <translation>Terug naar de firmware in het andere slot; de batterij herstart daarin (Ctrl+Shift+Z).</translation>
+    </message>
+    <message>
+        <source>Restore &amp;config</source>
+        <translation>&amp;Configuratie terugzetten</translation>
+    </message>
+    <message>
+        <source>Write the configuration backed up before this update.</source>
+        <translation>De configuratie terugschrijven waarvan vóór deze update een back-up is gemaakt.</translation>
+    </message>
+    <message>
+        <source>&amp;Save service report…</source>
+        <translation>Service&amp;rapport opslaan…</translation>
+    </message>
+    <message>
+        <source>Firmware updated to %1.</source>
+        <translation>Firmware bijgewerkt naar %1.</translation>
+    </message>
+    <message>
+        <source>The new firmware failed its checks: the battery is back on %1.</source>
+        <translation>De nieuwe firmware faalde bij de controles: de batterij draait weer %1.</translation>
+    </message>
+    <message>
+        <source>The update was refused before anything was written.</source>
+        <translation>De update werd geweigerd voordat er iets werd geschreven.</translation>
+    </message>
+    <message>
+        <source>The update was cancelled before anything was written.</source>
+        <translation>De update werd geannuleerd voordat er iets werd geschreven.</translation>
+    </message>
+    <message>
+        <source>The update failed.</source>
+        <translation>De update is mislukt.</translation>
+    </message>
+    <message>
+        <source>Step that stopped: %1</source>
+        <translation>Gestopt bij stap: %1</translation>
+    </message>
+    <message>
+        <source>The battery now runs firmware %1.</source>
+        <translation>De batterij draait nu firmware %1.</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>Wat te controleren: %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Wat te doen: %1</translation>
+    </message>
+    <message>
+        <source>Rolling back: the battery reboots into its other firmware…</source>
+        <translation>Terugdraaien: de batterij herstart in haar andere firmware…</translation>
+    </message>
+    <message>
+        <source>Rolled back: the battery runs firmware %1.</source>
+        <translation>Teruggedraaid: de batterij draait firmware %1.</translation>
+    </message>
+    <message>
+        <source>Restoring the configuration backup…</source>
+        <translation>De back-up van de configuratie wordt teruggezet…</translation>
+    </message>
+    <message>
+        <source>The configuration backup was restored.</source>
+        <translation>De back-up van de configuratie is teruggezet.</translation>
+    </message>
+    <message>
+        <source>Save service report</source>
+        <translation>Servicerapport opslaan</translation>
+    </message>
+    <message>
+        <source>Service reports (*.html *.pdf)</source>
+        <translation>Servicerapporten (*.html *.pdf)</translation>
+    </message>
+    <message>
+        <source>Service report saved to %1.</source>
+        <translation>Servicerapport opgeslagen in %1.</translation>
+    </message>
+</context>
+<context>
+    <name>SelfTestPage</name>
+    <message>
+        <source>Self-test</source>
+        <translation>Zelftest</translation>
+    </message>
+    <message>
+        <source>Calibration (±0.5 %), temperature sensors, communication speed, balancing, fault codes.</source>
+        <translation>Kalibratie (±0,5 %), temperatuursensoren, communicatiesnelheid, balanceren, foutcodes.</translation>
+    </message>
+    <message>
+        <source>If any check fails, the previous firmware and configuration are restored automatically.</source>
+        <translation>Als een controle mislukt, worden de vorige firmware en configuratie automatisch teruggezet.</translation>
+    </message>
+</context>
+<context>
+    <name>Texts</name>
+    <message>
+        <source>application</source>
+        <translation>applicatie</translation>
+    </message>
+    <message>
+        <source>bootloader</source>
+        <translation>bootloader</translation>
+    </message>
+    <message>
+        <source>RECOVERY</source>
+        <translation>HERSTEL</translation>
+    </message>
+    <message>
+        <source>Cell over-voltage</source>
+        <translation>Cel-overspanning</translation>
+    </message>
+    <message>
+        <source>Cell under-voltage</source>
+        <translation>Cel-onderspanning</translation>
+    </message>
+    <message>
+        <source>Over-temperature</source>
+        <translation>Oververhitting</translation>
+    </message>
+    <message>
+        <source>Under-temperature</source>
+        <translation>Te lage temperatuur</translation>
+    </message>
+    <message>
+        <source>Over-current</source>
+        <translation>Overstroom</translation>
+    </message>
+    <message>
+        <source>Temperature sensor fault</source>
+        <translation>Fout in temperatuursensor</translation>
+    </message>
+    <message>
+        <source>info</source>
+        <translation>info</translation>
+    </message>
+    <message>
+        <source>warning</source>
+        <translation>waarschuwing</translation>
+    </message>
+    <message>
+        <source>critical</source>
+        <translation>kritiek</translation>
+    </message>
+    <message>
+        <source>interrupted</source>
+        <translation>onderbroken</translation>
+    </message>
+    <message>
+        <source>updated</source>
+        <translation>bijgewerkt</translation>
+    </message>
+    <message>
+        <source>refused by a precondition</source>
+        <translation>geweigerd door een voorwaarde</translation>
+    </message>
+    <message>
+        <source>rolled back</source>
+        <translation>teruggedraaid</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>mislukt</translation>
+    </message>
+    <message>
+        <source>Signature</source>
+        <translation>Handtekening</translation>
+    </message>
+    <message>
+        <source>Image hash</source>
+        <translation>Image-hash</translation>
+    </message>
+    <message>
+        <source>Expiry date</source>
+        <translation>Vervaldatum</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>Model</translation>
+    </message>
+    <message>
+        <source>Hardware revision</source>
+        <translation>Hardwarerevisie</translation>
+    </message>
+    <message>
+        <source>Device mode</source>
+        <translation>Apparaatmodus</translation>
+    </message>
+    <message>
+        <source>Bootloader version</source>
+        <translation>Bootloaderversie</translation>
+    </message>
+    <message>
+        <source>Anti-rollback counter</source>
+        <translation>Anti-terugdraaiteller</translation>
+    </message>
+    <message>
+        <source>State of charge</source>
+        <translation>Laadtoestand</translation>
+    </message>
+    <message>
+        <source>Temperature</source>
+        <translation>Temperatuur</translation>
+    </message>
+    <message>
+        <source>Load current</source>
+        <translation>Belastingsstroom</translation>
+    </message>
+    <message>
+        <source>Critical trouble codes</source>
+        <translation>Kritieke foutcodes</translation>
+    </message>
+    <message>
+        <source>Cell voltage stability</source>
+        <translation>Stabiliteit van de celspanning</translation>
+    </message>
+    <message>
+        <source>Supply stability</source>
+        <translation>Stabiliteit van de voeding</translation>
+    </message>
+    <message>
+        <source>Link quality</source>
+        <translation>Verbindingskwaliteit</translation>
+    </message>
+    <message>
+        <source>Voltage calibration</source>
+        <translation>Spanningskalibratie</translation>
+    </message>
+    <message>
+        <source>Reference voltage</source>
+        <translation>Referentiespanning</translation>
+    </message>
+    <message>
+        <source>Temperature sensors</source>
+        <translation>Temperatuursensoren</translation>
+    </message>
+    <message>
+        <source>Communication speed</source>
+        <translation>Communicatiesnelheid</translation>
+    </message>
+    <message>
+        <source>Cell balancing</source>
+        <translation>Celbalancering</translation>
+    </message>
+    <message>
+        <source>New trouble codes</source>
+        <translation>Nieuwe foutcodes</translation>
+    </message>
+    <message>
+        <source>Device: %1</source>
+        <translation>Apparaat: %1</translation>
+    </message>
+    <message>
+        <source>Verify the package</source>
+        <translation>Het pakket controleren</translation>
+    </message>
+    <message>
+        <source>Identify the battery</source>
+        <translation>De batterij identificeren</translation>
+    </message>
+    <message>
+        <source>Check the preconditions</source>
+        <translation>De voorwaarden controleren</translation>
+    </message>
+    <message>
+        <source>Back up the configuration</source>
+        <translation>Back-up van de configuratie maken</translation>
+    </message>
+    <message>
+        <source>Transfer the firmware</source>
+        <translation>De firmware overdragen</translation>
+    </message>
+    <message>
+        <source>Reboot into the new firmware</source>
+        <translation>Herstarten in de nieuwe firmware</translation>
+    </message>
+    <message>
+        <source>Run the self-test</source>
+        <translation>De zelftest uitvoeren</translation>
+    </message>
+    <message>
+        <source>Confirm the new firmware</source>
+        <translation>De nieuwe firmware bevestigen</translation>
+    </message>
+    <message>
+        <source>Check the configuration</source>
+        <translation>De configuratie controleren</translation>
+    </message>
+    <message>
+        <source>Roll back to the previous firmware</source>
+        <translation>Terugdraaien naar de vorige firmware</translation>
+    </message>
+    <message>
+        <source>Restore the configuration</source>
+        <translation>De configuratie terugzetten</translation>
+    </message>
+    <message>
+        <source>battery found</source>
+        <translation>batterij gevonden</translation>
+    </message>
+    <message>
+        <source>nothing answered</source>
+        <translation>niets antwoordde</translation>
+    </message>
+    <message>
+        <source>answers garbage</source>
+        <translation>antwoordt met onzin</translation>
+    </message>
+    <message>
+        <source>busy (used by another program)</source>
+        <translation>bezet (gebruikt door een ander programma)</translation>
+    </message>
+    <message>
+        <source>permission denied</source>
+        <translation>toegang geweigerd</translation>
+    </message>
+    <message>
+        <source>driver missing</source>
+        <translation>stuurprogramma ontbreekt</translation>
+    </message>
+    <message>
+        <source>not found</source>
+        <translation>niet gevonden</translation>
+    </message>
+    <message>
+        <source>scan time ran out</source>
+        <translation>zoektijd verstreken</translation>
+    </message>
+    <message>
+        <source>error</source>
+        <translation>fout</translation>
+    </message>
+    <message>
+        <source>update</source>
+        <translation>update</translation>
+    </message>
+    <message>
+        <source>rollback</source>
+        <translation>terugdraaiing</translation>
+    </message>
+    <message>
+        <source>recovery</source>
+        <translation>herstel</translation>
+    </message>
+    <message>
+        <source>restore</source>
+        <translation>terugzetting</translation>
+    </message>
+    <message>
+        <source>backup</source>
+        <translation>back-up</translation>
+    </message>
+</context>
+<context>
+    <name>TransferPage</name>
+    <message>
+        <source>Firmware transfer</source>
+        <translation>Firmware-overdracht</translation>
+    </message>
+    <message>
+        <source>The new firmware is written to the spare slot; the battery keeps running the old one.</source>
+        <translation>De nieuwe firmware wordt in het reserveslot geschreven; de batterij blijft de oude draaien.</translation>
+    </message>
+    <message>
+        <source>If the cable is pulled, plug it back in and start the update again: it resumes.</source>
+        <translation>Als de kabel losraakt, steek hem terug in en start de update opnieuw: ze gaat verder waar ze stopte.</translation>
+    </message>
+    <message>
+        <source>Sent: %1</source>
+        <translation>Verzonden: %1</translation>
+    </message>
+    <message>
+        <source>Throughput: %1</source>
+        <translation>Doorvoer: %1</translation>
+    </message>
+    <message>
+        <source>Time left: %1</source>
+        <translation>Resterende tijd: %1</translation>
+    </message>
+    <message>
+        <source>Sent: %1 of %2 KiB</source>
+        <translation>Verzonden: %1 van %2 KiB</translation>
+    </message>
+</context>
+<context>
+    <name>Troubleshooting</name>
+    <message>
+        <source>Authentication rejection</source>
+        <translation>Authenticatie geweigerd</translation>
+    </message>
+    <message>
+        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool's security key.</source>
+        <translation>Controleer de digitale certificaatketen: het pakket moet ondertekend zijn met een sleutel uit de vertrouwde sleutelbos en het apparaat moet de beveiligingssleutel van de tool aanvaarden.</translation>
+    </message>
+    <message>
+        <source>Re-download the firmware from a trusted source.</source>
+        <translation>Download de firmware opnieuw van een vertrouwde bron.</translation>
+    </message>
+    <message>
+        <source>Boot loop after the update</source>
+        <translation>Opstartlus na de update</translation>
+    </message>
+    <message>
+        <source>Check the hardware compatibility matrix: the firmware must be released for this model and hardware revision.</source>
+        <translation>Controleer de hardwarecompatibiliteitsmatrix: de firmware moet vrijgegeven zijn voor dit model en deze hardwarerevisie.</translation>
+    </message>
+    <message>
+        <source>Roll back to the last stable version.</source>
+        <translation>Draai terug naar de laatste stabiele versie.</translation>
+    </message>
+    <message>
+        <source>Data transfer timeout</source>
+        <translation>Time-out bij de gegevensoverdracht</translation>
+    </message>
+    <message>
+        <source>Test the baud rate alignment between the tool and the device (or the CAN bitrate), and look for worn RS485/CAN cables or loose USB plugs.</source>
+        <translation>Test of de baudrate van de tool en het apparaat overeenkomt (of de CAN-bitsnelheid) en zoek naar versleten RS485/CAN-kabels of losse USB-stekkers.</translation>
+    </message>
+    <message>
+        <source>Replace the communication cables, then run the update again: it resumes where it stopped.</source>
+        <translation>Vervang de communicatiekabels en voer de update opnieuw uit: ze gaat verder waar ze stopte.</translation>
+    </message>
+    <message>
+        <source>Self-test failed after the update</source>
+        <translation>Zelftest mislukt na de update</translation>
+    </message>
+    <message>
+        <source>Read which check failed (calibration, temperature sensors, balancing, communication, new fault codes) and compare with the release notes.</source>
+        <translation>Lees welke controle mislukte (kalibratie, temperatuursensoren, balanceren, communicatie, nieuwe foutcodes) en vergelijk met de release-opmerkingen.</translation>
+    </message>
+    <message>
+        <source>The tool rolled back to the previous firmware; report the failed check to the manufacturer before trying this release again.</source>
+        <translation>De tool is teruggekeerd naar de vorige firmware; meld de mislukte controle aan de fabrikant voordat u deze release opnieuw probeert.</translation>
+    </message>
+    <message>
+        <source>Device stays in recovery mode</source>
+        <translation>Apparaat blijft in herstelmodus</translation>
+    </message>
+    <message>
+        <source>No bootable firmware is left on the device; check the supply voltage and the cable to the recovery port.</source>
+        <translation>Er staat geen opstartbare firmware meer op het apparaat; controleer de voedingsspanning en de kabel naar de herstelpoort.</translation>
+    </message>
+    <message>
+        <source>Flash the last stable version locally in recovery mode before attempting another update.</source>
+        <translation>Flash de laatste stabiele versie lokaal in herstelmodus voordat u een nieuwe update probeert.</translation>
+    </message>
+    <message>
+        <source>Update refused by a precondition</source>
+        <translation>Update geweigerd door een voorwaarde</translation>
+    </message>
+    <message>
+        <source>Read the failed gate, its measured value and its limit: charge 20–80 %, temperature 0–45 °C, no load, stable supply.</source>
+        <translation>Lees de mislukte voorwaarde, de gemeten waarde en de grens: lading 20–80 %, temperatuur 0–45 °C, geen belasting, stabiele voeding.</translation>
+    </message>
+    <message>
+        <source>Bring the battery into range (charge or discharge, let it cool or warm, disconnect loads), then start again.</source>
+        <translation>Breng de batterij binnen het bereik (laden of ontladen, laten afkoelen of opwarmen, belasting loskoppelen) en begin opnieuw.</translation>
+    </message>
+</context>
+<context>
+    <name>UpdatePage</name>
+    <message>
+        <source>Firmware update</source>
+        <translation>Firmware-update</translation>
+    </message>
+    <message>
+        <source>The wizard checks the package's signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
+        <translation>De wizard controleert de handtekening en compatibiliteit van het pakket, meet de voorwaarden (lading 20–80 %, temperatuur 0–45 °C, geen belasting), maakt een back-up van de configuratie, draagt de firmware over naar het reserveslot, herstart, voert de zelftest uit en bevestigt — of draait zelf terug. Niets blijft half afgewerkt.</translation>
+    </message>
+    <message>
+        <source>The battery now</source>
+        <translation>De batterij nu</translation>
+    </message>
+    <message>
+        <source>&amp;Update firmware… (Ctrl+U)</source>
+        <translation>Firmware &amp;updaten… (Ctrl+U)</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back to the other slot</source>
+        <translation>&amp;Terugdraaien naar het andere slot</translation>
+    </message>
+    <message>
+        <source>Return to the firmware kept in the other slot.</source>
+        <translation>Terug naar de firmware die in het andere slot bewaard is.</translation>
+    </message>
+    <message>
+        <source>Rolling back: the battery reboots into its other firmware…</source>
+        <translation>Terugdraaien: de batterij herstart in haar andere firmware…</translation>
+    </message>
+    <message>
+        <source>Rolled back: the battery runs firmware %1.</source>
+        <translation>Teruggedraaid: de batterij draait firmware %1.</translation>
+    </message>
+</context>
+<context>
+    <name>UpdateWizard</name>
+    <message>
+        <source>Firmware update</source>
+        <translation>Firmware-update</translation>
+    </message>
+</context>
+<context>
+    <name>VerifyPage</name>
+    <message>
+        <source>Signature and compatibility</source>
+        <translation>Handtekening en compatibiliteit</translation>
+    </message>
+    <message>
+        <source>The package is checked on this computer before the battery is touched.</source>
+        <translation>Het pakket wordt op deze computer gecontroleerd voordat de batterij wordt aangeraakt.</translation>
+    </message>
+    <message>
+        <source>Firmware version:</source>
+        <translation>Firmwareversie:</translation>
+    </message>
+    <message>
+        <source>Released for:</source>
+        <translation>Vrijgegeven voor:</translation>
+    </message>
+    <message>
+        <source>Security counter:</source>
+        <translation>Beveiligingsteller:</translation>
+    </message>
+    <message>
+        <source>Signed by:</source>
+        <translation>Ondertekend door:</translation>
+    </message>
+    <message>
+        <source>Release notes:</source>
+        <translation>Release-opmerkingen:</translation>
+    </message>
+    <message>
+        <source>Checking the package…</source>
+        <translation>Het pakket wordt gecontroleerd…</translation>
+    </message>
+    <message>
+        <source>The package cannot be checked: %1</source>
+        <translation>Het pakket kan niet worden gecontroleerd: %1</translation>
+    </message>
+    <message>
+        <source>The package is genuine and made for this battery.</source>
+        <translation>Het pakket is echt en gemaakt voor deze batterij.</translation>
+    </message>
+    <message>
+        <source>This package must not be installed: %1</source>
+        <translation>Dit pakket mag niet worden geïnstalleerd: %1</translation>
+    </message>
+    <message>
+        <source>What to check: %1</source>
+        <translation>Wat te controleren: %1</translation>
+    </message>
+    <message>
+        <source>What to do: %1</source>
+        <translation>Wat te doen: %1</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,24 @@
+"""``bmsflasher gui [--demo] [--lang en|nl|fr]``: open the desktop application.
+
+Qt is imported only when the command runs, so the rest of the CLI works on a machine without a
+display or without the GUI libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bmsflasher.gui.app import run
+
+    return run(args)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``gui`` subcommand."""
+    from bmsflasher.gui.options import add_arguments
+
+    parser = subparsers.add_parser("gui", help="open the desktop application (--demo: with a virtual BMS)")
+    add_arguments(parser)
+    parser.set_defaults(func=_run)

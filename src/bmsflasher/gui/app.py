@@ -1,0 +1,135 @@
+"""Start the desktop application: ``bmsflasher-gui [--demo] [--lang en|nl|fr] [--theme light|dark]``.
+
+Builds the QApplication, the translators, the theme, the one AppModel and the main window; in demo
+mode also a virtual BMS on a pty, which the window connects to straight away. Everything started
+here is stopped here, in reverse order, when the window closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from bmsflasher import __version__
+from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.gui import qt_compat
+from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.demo import DemoBench, DemoScenario
+from bmsflasher.gui.engine import Engine
+from bmsflasher.gui.i18n import LanguageSwitcher, system_language
+from bmsflasher.gui.icons import icon
+from bmsflasher.gui.main_window import MainWindow
+from bmsflasher.gui.options import add_arguments
+from bmsflasher.gui.theme import apply_theme
+
+
+@dataclass(slots=True)
+class Session:
+    """Everything one run of the GUI owns, so tests and ``main`` shut it down the same way."""
+
+    app: QApplication
+    model: AppModel
+    window: MainWindow
+    languages: LanguageSwitcher
+    demo: DemoBench | None = None
+
+    def close(self) -> None:
+        """Close the device, join worker threads, stop the demo device (idempotent)."""
+        self.model.shutdown()
+        self.window.close()
+        if self.demo is not None:
+            self.demo.close()
+            self.demo = None
+
+
+def build_session(args: argparse.Namespace, app: QApplication) -> Session:
+    """Create model, window and (in demo mode) the virtual BMS; connect when in demo mode."""
+    if not 1 <= args.cells <= 512:
+        raise BmsFlasherError(f"--cells must be between 1 and 512, not {args.cells}")
+    if not 0.0 <= args.soc <= 100.0:
+        raise BmsFlasherError(f"--soc must be between 0 and 100, not {args.soc}")
+    demo = DemoBench(DemoScenario(cells=args.cells, soc_pct=args.soc)) if args.demo else None
+    try:
+        if demo is not None:
+            engine = Engine(
+                db_path=args.db or demo.history_path,
+                trusted_keys=[demo.trusted_key(), *args.trust],
+                keys_dir=demo.trusted_keys_dir,
+                journal_dir=demo.journal_dir,
+            )
+        else:
+            engine = Engine(db_path=args.db, trusted_keys=args.trust)
+        model = AppModel(engine)
+        languages = LanguageSwitcher(app)
+        language = args.lang or system_language()
+        packages_dir = demo.packages_dir() if demo is not None else None
+        window = MainWindow(model, languages, packages_dir)
+        model.set_theme(args.theme)
+        if language != model.language:
+            model.set_language(language)
+        if demo is not None:
+            model.connect_device(demo.link)
+    except BaseException:
+        if demo is not None:
+            demo.close()
+        raise
+    return Session(app, model, window, languages, demo)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``bmsflasher-gui``; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="bmsflasher-gui", description="bmsflasher desktop application")
+    parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the application until its window closes."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    qt_compat.apply()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("bmsflasher")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(icon("app"))
+    apply_theme(app, args.theme)
+    try:
+        session = build_session(args, app)
+    except BmsFlasherError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    session.window.show()
+    wake = _quit_on_signals(app)
+    try:
+        code = app.exec()
+    finally:
+        wake.stop()
+        session.close()
+    return int(code)
+
+
+def _quit_on_signals(app: QApplication) -> QTimer:
+    """Let Ctrl+C and SIGTERM close the application cleanly (demo device included).
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++; a short timer
+    hands control back to Python regularly so the handler gets its turn.
+    """
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda _signum, _frame: app.quit())
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,408 @@
+"""The GUI's one doorway into the engine (discovery, procedure, firmware, records).
+
+Every engine call the GUI makes goes through :class:`Engine`, always from a worker thread. Keeping
+them in one small module means the AppModel and the pages depend on a handful of GUI-shaped results
+(:class:`PackageCheck`, :class:`UpdateOutcome`) rather than on every engine module's details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bmsflasher.core.errors import BmsFlasherError, PackageError
+from bmsflasher.core.events import (
+    EventSink,
+    LogLevel,
+    LogLine,
+    Measurement,
+    Progress,
+    StepFinished,
+    StepStarted,
+    ThroughputMeter,
+)
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceSelfTest, LinkSettings, ParameterValue
+from bmsflasher.discovery.results import ScanResult
+from bmsflasher.discovery.scanner import ScanRequest, scan
+from bmsflasher.firmware.policy import read_package_file, verify_package
+from bmsflasher.procedure import preconditions
+from bmsflasher.procedure.connect import open_target
+from bmsflasher.procedure.engine import UpdateOptions as ProcedureOptions
+from bmsflasher.procedure.engine import UpdateProcedure
+from bmsflasher.procedure.journal import Journal
+from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, facts_of
+from bmsflasher.procedure.profiles import profile_for_model
+from bmsflasher.procedure.reboot import wait_for_application
+from bmsflasher.procedure.results import UpdateResult
+from bmsflasher.procedure.rollback import manual_rollback
+from bmsflasher.procedure.troubleshooting import FailureKind
+from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
+from bmsflasher.records.reports import render_report
+
+
+@dataclass(frozen=True, slots=True)
+class PackageCheck:
+    """A package as verified for the connected device: the wizard's second page shows this.
+
+    Attributes:
+        path: the package file.
+        ok: True when signature, hash and compatibility all passed.
+        checks: each check with its value, limit and pass/fail (signature, hash, model, ...).
+        version: firmware version inside, when the package could be read.
+        model: model it was released for.
+        signer: which trusted key signed it.
+        release_notes: the manufacturer's notes.
+        message: why it was refused (one sentence), "" when ok.
+        hint: what to do about it.
+        failure_kind: the troubleshooting row that applies (a ``FailureKind`` value), "" if none.
+        native: the engine's own verified-package object, handed back to the procedure.
+    """
+
+    path: Path
+    ok: bool
+    checks: tuple[Measurement, ...] = ()
+    version: str = ""
+    model: str = ""
+    hardware_revisions: tuple[str, ...] = ()
+    security_counter: int = 0
+    signer: str = ""
+    release_notes: str = ""
+    message: str = ""
+    hint: str = ""
+    failure_kind: str = ""
+    native: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOptions:
+    """What the technician decided in the wizard before the transfer starts."""
+
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    """Overridable gate name → the reason the technician typed (recorded in the history)."""
+    operator: str = ""
+    reference_pack_voltage_mv: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOutcome:
+    """How an update (or rollback) ended, for the wizard's result and failure pages.
+
+    ``result`` is ``updated``, ``rolled_back``, ``refused`` or ``failed``.
+    """
+
+    result: str
+    message: str = ""
+    hint: str = ""
+    failure_kind: str = ""
+    failed_step: str = ""
+    identity: DeviceIdentity | None = None
+    session_id: int | None = None
+    backup_id: int | None = None
+    from_version: str = ""
+    to_version: str = ""
+    self_test: tuple[Measurement, ...] = ()
+    preconditions: tuple[Measurement, ...] = ()
+    device_self_test: DeviceSelfTest | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "updated"
+
+    @classmethod
+    def from_error(cls, error: BaseException) -> UpdateOutcome:
+        """An outcome for a procedure that stopped with an exception."""
+        if isinstance(error, BmsFlasherError):
+            return cls(result="failed", message=error.message, hint=error.hint or "")
+        return cls(result="failed", message=f"{type(error).__name__}: {error}")
+
+
+class Engine:
+    """Engine calls with the GUI's defaults (records database, trusted keys, journal, operator).
+
+    Args:
+        db_path: the service history; None for the user's default one.
+        trusted_keys: public key files trusted for packages on top of the user's keyring.
+        keys_dir: the user's keyring folder; None for the default (``<config>/trusted-keys``).
+        journal_dir: where update journals live; None for the default.
+        report_language: language of service reports (follows the GUI language).
+    """
+
+    def __init__(
+        self,
+        db_path: Path | None = None,
+        trusted_keys: Sequence[Path] = (),
+        *,
+        keys_dir: Path | None = None,
+        journal_dir: Path | None = None,
+    ) -> None:
+        self.db_path = db_path
+        self.trusted_keys = tuple(trusted_keys)
+        self.keys_dir = keys_dir
+        self.journal_dir = journal_dir
+        self.report_language = "en"
+        self.scan_timeout_s = 10.0
+        self._db: RecordsDb | None = None
+        self._db_lock = threading.Lock()
+
+    def records(self) -> RecordsDb:
+        """The history database, opened on first use and shared (it is thread-safe)."""
+        with self._db_lock:
+            if self._db is None:
+                self._db = RecordsDb.open(self.db_path)
+            return self._db
+
+    def close(self) -> None:
+        with self._db_lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # --- discovery and connection ---------------------------------------------------------------
+    def scan(self, extra_ports: Sequence[str]) -> ScanResult:
+        """Scan every adapter (and the ports the technician typed), bounded by ``scan_timeout_s``."""
+        request = ScanRequest(ports=tuple(extra_ports), enumerate=True, timeout_s=self.scan_timeout_s)
+        return scan(request.validated())
+
+    def open_target(self, link: LinkSettings) -> Target:
+        return open_target(link)
+
+    # --- configuration --------------------------------------------------------------------------
+    def write_config(self, target: Target, values: Mapping[str, ParameterValue]) -> ConfigSnapshot:
+        """Write changed parameters on top of the device's current set and read the result back."""
+        current = target.read_config()
+        merged = dict(current.parameters)
+        merged.update(values)
+        target.write_config(ConfigSnapshot(current.schema_version, merged))
+        return target.read_config()
+
+    def backup_config(self, target: Target) -> BackupRecord:
+        """Store every parameter in the history (verified on read-back by the records layer)."""
+        from bmsflasher.procedure.backup import take_backup
+
+        identity = target.identify()
+        db = self.records()
+        db.upsert_device(identity)
+        return take_backup(target, db, identity.serial_number)
+
+    def list_backups(self, serial: str) -> list[BackupRecord]:
+        return self.records().list_backups(serial)
+
+    def restore_config(self, target: Target, backup_id: int) -> ConfigSnapshot:
+        """Write a stored backup to the device and return what the device holds afterwards."""
+        from bmsflasher.procedure.backup import restore_snapshot
+
+        backup = self.records().get_backup(backup_id)
+        restore_snapshot(target, backup.snapshot, f"backup #{backup_id}")
+        return target.read_config()
+
+    def diff_with_device(
+        self, target: Target, backup_id: int
+    ) -> dict[str, tuple[ParameterValue | None, ParameterValue | None]]:
+        backup = self.records().get_backup(backup_id)
+        return backup.snapshot.diff(target.read_config())
+
+    # --- update ---------------------------------------------------------------------------------
+    def check_package(self, path: Path, identity: DeviceIdentity | None) -> PackageCheck:
+        """Verify signature, hashes and expiry, then compatibility with ``identity`` (if connected)."""
+        try:
+            keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
+            data = read_package_file(path)
+            verified = verify_package(data, keyring)
+        except PackageError as exc:
+            failed = Measurement("signature", "rejected", "signed by a trusted key", False, exc.message)
+            return PackageCheck(
+                path,
+                ok=False,
+                checks=(failed,),
+                message=exc.message,
+                hint=exc.hint or "",
+                failure_kind=FailureKind.AUTHENTICATION_REJECTION.value,
+            )
+        facts = facts_of(verified, hashlib.sha256(data).hexdigest())
+        manifest = verified.manifest
+        signer = verified.manifest_signer
+        checks: list[Measurement] = [
+            Measurement(
+                "signature",
+                f"key {signer.key_id[:16]}",
+                "a key in the trusted keyring",
+                True,
+                "Only firmware signed by the manufacturer may run on a battery's protection circuits.",
+            ),
+            Measurement(
+                "image_hash",
+                verified.file_sha256.hex()[:16] + "…",
+                "= manifest",
+                True,
+                "A corrupted or altered image would be refused by the bootloader half-way.",
+            ),
+            Measurement(
+                "expiry",
+                manifest.expires.date().isoformat() if manifest.expires else "none",
+                "not passed",
+                True,
+                "Expired releases may carry known flaws the manufacturer has withdrawn.",
+            ),
+        ]
+        if identity is not None:
+            limits = profile_for_model(identity.model).preconditions
+            checks += [
+                preconditions.check_model(identity, facts),
+                preconditions.check_hardware_revision(identity, facts),
+                preconditions.check_bootloader(identity, facts, limits),
+                preconditions.check_anti_rollback(identity, facts),
+            ]
+        failed_checks = [m for m in checks if not m.passed]
+        return PackageCheck(
+            path,
+            ok=not failed_checks,
+            checks=tuple(checks),
+            version=str(manifest.version),
+            model=manifest.model,
+            hardware_revisions=tuple(manifest.hardware_revisions),
+            security_counter=manifest.security_counter,
+            signer=f"{signer.key_id[:16]} ({Path(signer.source).name})",
+            release_notes=manifest.release_notes,
+            message="; ".join(
+                f"{m.name.replace('_', ' ')} is {m.value} (needs {m.limit})" for m in failed_checks
+            ),
+            failure_kind=FailureKind.BOOT_LOOP.value if failed_checks else "",
+            native=UpdatePackage(facts, verified.image_bytes, str(path), manifest.release_notes),
+        )
+
+    def check_preconditions(self, target: Target, package: PackageCheck) -> list[Measurement]:
+        """Measure every precondition gate now (read-only), exactly as the procedure will."""
+        native = package.native
+        if not isinstance(native, UpdatePackage):
+            raise PackageError("choose and verify a package first")
+        identity = target.identify()
+        limits = profile_for_model(identity.model).preconditions
+        inputs = preconditions.measure(target, identity, limits)
+        return list(preconditions.evaluate(inputs, native.facts, limits).results)
+
+    def run_update(
+        self, target: Target, package: PackageCheck, options: UpdateOptions, sink: EventSink
+    ) -> UpdateOutcome:
+        """Run the whole procedure on ``target`` (already open; the procedure reconnects it as needed)."""
+        native = package.native
+        if not isinstance(native, UpdatePackage):
+            raise PackageError("choose and verify a package first")
+        procedure_options = ProcedureOptions(
+            operator=options.operator,
+            overrides=dict(options.overrides),
+            reference_mv=options.reference_pack_voltage_mv,
+            journal_dir=self.journal_dir,
+            details={"package": package.path.name, "link": target.link.describe(), "front_end": "gui"},
+        )
+        result = UpdateProcedure(
+            lambda: native, lambda: target, self.records(), sink, procedure_options
+        ).run()
+        identity: DeviceIdentity | None
+        try:
+            identity = target.identify()
+        except BmsFlasherError:
+            identity = None
+        return outcome_of(result, identity)
+
+    def rollback(self, target: Target, sink: EventSink) -> DeviceIdentity:
+        """Manual rollback to the other slot, recorded as its own session."""
+        identity = target.identify()
+        db = self.records()
+        db.upsert_device(identity)
+        session = db.start_session(
+            identity.serial_number, "rollback", "", None, {"link": target.link.describe()}
+        )
+        sink(StepStarted("rollback", "Roll back to the previous firmware"))
+        try:
+            report = manual_rollback(target, profile_for_model(identity.model).reboot)
+        except BmsFlasherError as exc:
+            db.log_step(session, "rollback", False, exc.message)
+            db.finish_session(session, "failed", str(identity.firmware_version), None)
+            sink(StepFinished("rollback", False, exc.message))
+            raise
+        for action in report.actions:
+            sink(LogLine(LogLevel.INFO, action))
+        db.log_step(session, "rollback", True, "; ".join(report.actions))
+        db.finish_session(
+            session,
+            "rolled_back",
+            str(report.from_version) if report.from_version else None,
+            str(report.to_version) if report.to_version else None,
+        )
+        journal = Journal.load(identity.serial_number, self.journal_dir)
+        if journal is not None:
+            journal.remove()
+        sink(StepFinished("rollback", True, f"now running {report.to_version}"))
+        return report.identity
+
+    def recover(self, link: LinkSettings, package_path: Path, sink: EventSink) -> DeviceIdentity:
+        """Emergency recovery: flash a verified package into a device that has no bootable image."""
+        keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
+        data = read_package_file(package_path)
+        verified = verify_package(data, keyring)
+        target = open_target(link)
+        try:
+            before = target.identify()
+            db = self.records()
+            session = db.start_session(
+                before.serial_number or "unknown",
+                "recovery",
+                "",
+                hashlib.sha256(data).hexdigest(),
+                {"link": link.describe(), "package": package_path.name},
+            )
+            sink(StepStarted("transfer", "Transfer the firmware"))
+            meter = ThroughputMeter()
+
+            def progress(done: int, total: int) -> None:
+                rate, eta = meter.update(done, total)
+                sink(Progress("transfer", done, total, rate, eta))
+
+            target.upload_image(verified.image_bytes, progress)
+            sink(StepFinished("transfer", True))
+            sink(StepStarted("reboot", "Reboot into the new firmware"))
+            target.reset()
+            after = wait_for_application(target, profile_for_model(verified.manifest.model).reboot)
+            sink(StepFinished("reboot", True, f"running {after.firmware_version}"))
+            db.upsert_device(after)
+            db.log_step(session, "recovery", True, f"flashed {verified.manifest.version}")
+            db.finish_session(session, "recovered", None, str(after.firmware_version))
+            return after
+        finally:
+            target.close()
+
+    # --- history --------------------------------------------------------------------------------
+    def sessions(self) -> list[SessionRecord]:
+        return self.records().sessions()
+
+    def session_detail(self, session_id: int) -> SessionDetail:
+        return self.records().session_detail(session_id)
+
+    def save_report(self, session_id: int, path: Path) -> str:
+        """Render a session's service report; the format follows the file suffix (.pdf or .html)."""
+        fmt = "pdf" if path.suffix.lower() == ".pdf" else "html"
+        return str(render_report(self.records(), session_id, fmt, path, self.report_language))
+
+
+def outcome_of(result: UpdateResult, identity: DeviceIdentity | None) -> UpdateOutcome:
+    """The GUI's view of the procedure's result."""
+    error = result.error
+    return UpdateOutcome(
+        result=result.outcome.value,
+        message=result.reason,
+        hint=(error.hint or "") if error is not None else "",
+        failure_kind=result.advice.kind.value if result.advice is not None else "",
+        failed_step=result.failed_step.value if result.failed_step is not None else "",
+        identity=identity,
+        session_id=result.session_id,
+        backup_id=result.backup_id,
+        from_version=str(result.from_version) if result.from_version else "",
+        to_version=str(result.to_version) if result.to_version else "",
+        self_test=tuple(result.self_test.results) if result.self_test else (),
+        preconditions=tuple(result.preconditions.results) if result.preconditions else (),
+    )

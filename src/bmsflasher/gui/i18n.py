@@ -1,0 +1,97 @@
+"""Switch the GUI language at run time (English, Dutch, French).
+
+Qt's own dialogs and the wizard buttons ("Next", "Back") are translated by Qt's ``qtbase`` catalogue,
+our text by ``resources/i18n/bmsflasher_<lang>.qm``. Installing a translator makes Qt send every
+widget a ``LanguageChange`` event; each page re-reads its text in ``retranslate()``, so the switch
+needs no restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Final
+
+import platformdirs
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.gui import i18n_build
+
+LANGUAGE_NAMES: Final = {"en": "English", "nl": "Nederlands", "fr": "Français"}
+"""Each language named in itself (endonym), so anyone can find their own in the menu."""
+
+DEFAULT_LANGUAGE: Final = "en"
+
+_log = logging.getLogger(__name__)
+
+
+def system_language() -> str:
+    """The supported language closest to the operating system's, English otherwise."""
+    code = QLocale.system().name().split("_")[0]
+    return code if code in LANGUAGE_NAMES else DEFAULT_LANGUAGE
+
+
+def _cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("bmsflasher")) / "i18n"
+
+
+def ensure_compiled(language: str) -> Path | None:
+    """Return an up-to-date ``.qm`` for ``language``, building it when missing or stale.
+
+    The shipped resources folder is tried first; when it is read-only (a system install) the
+    file is built into the user's cache folder. ``None`` means the language stays English.
+    """
+    if language == DEFAULT_LANGUAGE:
+        return None
+    try:
+        if not i18n_build.ts_path(language).is_file():
+            shipped = i18n_build.qm_path(language)
+            return shipped if shipped.is_file() else None
+        if not i18n_build.is_stale(language):
+            return i18n_build.qm_path(language)
+        cache = _cache_dir()
+        if not i18n_build.is_stale(language, cache):
+            return i18n_build.qm_path(language, cache)
+        try:
+            return i18n_build.build([language])[0]
+        except (BmsFlasherError, OSError):
+            return i18n_build.build([language], out_dir=cache)[0]
+    except (BmsFlasherError, OSError) as exc:
+        _log.warning("the %s translation is unavailable: %s", language, exc)
+        return None
+
+
+class LanguageSwitcher:
+    """Owns the installed translators of one application."""
+
+    def __init__(self, app: QCoreApplication) -> None:
+        self._app = app
+        self._installed: list[QTranslator] = []
+        self.language = DEFAULT_LANGUAGE
+
+    def set_language(self, language: str) -> bool:
+        """Install ``language``; False (and English) when it is unknown or its catalogue is missing."""
+        if language not in LANGUAGE_NAMES:
+            raise BmsFlasherError(
+                f"'{language}' is not a supported language; choose one of {', '.join(LANGUAGE_NAMES)}"
+            )
+        for translator in self._installed:
+            self._app.removeTranslator(translator)
+        self._installed = []
+        self.language = language
+        QLocale.setDefault(QLocale(language))
+        if language == DEFAULT_LANGUAGE:
+            return True
+        qt_catalogue = QTranslator(self._app)
+        qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+        if qt_catalogue.load(f"qtbase_{language}", qt_dir):
+            self._app.installTranslator(qt_catalogue)
+            self._installed.append(qt_catalogue)
+        ours = QTranslator(self._app)
+        compiled = ensure_compiled(language)
+        if compiled is None or not ours.load(str(compiled)):
+            return False
+        self._app.installTranslator(ours)
+        self._installed.append(ours)
+        return True

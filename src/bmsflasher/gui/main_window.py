@@ -1,0 +1,280 @@
+"""The main window: a navigation list, the pages, the menus, the status bar. Nothing else.
+
+Each page is its own widget talking to the AppModel; the window only arranges them, owns the
+language and theme switches, and opens the update wizard and the recovery dialog. Keyboard: Ctrl+1…6
+jump to a page, Alt+letter mnemonics on every button, Tab through every control.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from PySide6.QtCore import QEvent, QSize, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bmsflasher.core.types import DeviceIdentity, LinkSettings
+from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
+from bmsflasher.gui.icons import icon
+from bmsflasher.gui.pages.config_page import ConfigPage
+from bmsflasher.gui.pages.devices_page import DevicesPage
+from bmsflasher.gui.pages.diagnostics_page import DiagnosticsPage
+from bmsflasher.gui.pages.history_page import HistoryPage
+from bmsflasher.gui.pages.live_page import LivePage
+from bmsflasher.gui.pages.update_page import UpdatePage
+from bmsflasher.gui.recovery_dialog import RecoveryDialog
+from bmsflasher.gui.texts import fmt, mode_text
+from bmsflasher.gui.theme import THEMES, apply_theme
+from bmsflasher.gui.widgets.error_banner import ErrorBanner
+from bmsflasher.gui.wizard.update_wizard import UpdateWizard
+
+PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history")
+DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
+
+
+class MainWindow(QMainWindow):
+    """Navigation + pages + menus + status bar."""
+
+    def __init__(
+        self,
+        model: AppModel,
+        languages: LanguageSwitcher | None = None,
+        packages_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.model = model
+        self._languages = languages
+        self._packages_dir = packages_dir
+        self.wizard: UpdateWizard | None = None
+        self.resize(1280, 820)
+
+        self.devices_page = DevicesPage(model, self)
+        self.live_page = LivePage(model, self)
+        self.update_page = UpdatePage(model, self)
+        self.config_page = ConfigPage(model, self)
+        self.diagnostics_page = DiagnosticsPage(model, self)
+        self.history_page = HistoryPage(model, self)
+        self.pages: tuple[QWidget, ...] = (
+            self.devices_page,
+            self.live_page,
+            self.update_page,
+            self.config_page,
+            self.diagnostics_page,
+            self.history_page,
+        )
+        self.stack = QStackedWidget(self)
+        for page in self.pages:
+            self.stack.addWidget(page)
+        self.nav = QListWidget(self)
+        self.nav.setObjectName("navigation")
+        self.nav.setIconSize(QSize(22, 22))
+        self.nav.setFixedWidth(190)
+        for _page in self.pages:
+            QListWidgetItem(self.nav)
+        self.banner = ErrorBanner(self)
+        right = QVBoxLayout()
+        right.addWidget(self.banner)
+        right.addWidget(self.stack, 1)
+        central = QWidget(self)
+        layout = QHBoxLayout(central)
+        layout.addWidget(self.nav)
+        layout.addLayout(right, 1)
+        self.setCentralWidget(central)
+
+        self.connection_label = QLabel(self)
+        self.busy_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.busy_label)
+        self.statusBar().addPermanentWidget(self.connection_label)
+
+        self._build_menus()
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.update_page.sig_start_wizard.connect(self.open_update_wizard)
+        model.sig_error.connect(self.banner.show_error)
+        model.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        model.sig_connection_changed.connect(self._on_connection)
+        model.sig_busy.connect(self._on_busy)
+        model.sig_theme_changed.connect(self._on_theme)
+        model.sig_language_changed.connect(self._on_language)
+        model.sig_recovery_requested.connect(self.open_recovery)
+        self.nav.setCurrentRow(DEVICES)
+        self.retranslate()
+        self._on_theme(model.theme_name)
+        self._on_connection(model.identity)
+
+    # --- menus --------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("")
+        self.quit_action = QAction(self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(self.quit_action)
+
+        self.view_menu = bar.addMenu("")
+        self.page_actions: list[QAction] = []
+        for index in range(len(self.pages)):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            action.triggered.connect(lambda _checked=False, row=index: self.show_page(row))
+            self.view_menu.addAction(action)
+            self.page_actions.append(action)
+        self.view_menu.addSeparator()
+        self.theme_menu = self.view_menu.addMenu("")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in THEMES:
+            action = QAction(self, checkable=True)
+            action.triggered.connect(lambda _checked=False, theme=name: self.model.set_theme(theme))
+            self.theme_group.addAction(action)
+            self.theme_menu.addAction(action)
+            self.theme_actions[name] = action
+        self.language_menu = self.view_menu.addMenu("")
+        self.language_group = QActionGroup(self)
+        self.language_actions: dict[str, QAction] = {}
+        for code, name in LANGUAGE_NAMES.items():
+            action = QAction(name, self, checkable=True)
+            action.triggered.connect(lambda _checked=False, lang=code: self.model.set_language(lang))
+            self.language_group.addAction(action)
+            self.language_menu.addAction(action)
+            self.language_actions[code] = action
+        self.language_actions[self.model.language].setChecked(True)
+
+        self.device_menu = bar.addMenu("")
+        self.scan_action = QAction(self)
+        self.scan_action.triggered.connect(lambda _checked=False: self.model.scan())
+        self.update_action = QAction(self)
+        self.update_action.triggered.connect(self.open_update_wizard)
+        self.disconnect_action = QAction(self)
+        self.disconnect_action.triggered.connect(self.model.disconnect_device)
+        for action in (self.scan_action, self.update_action, self.disconnect_action):
+            self.device_menu.addAction(action)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        self.setWindowTitle(self.tr("bmsflasher — battery service tool"))
+        titles = (
+            self.tr("&Devices"),
+            self.tr("&Live"),
+            self.tr("&Update"),
+            self.tr("&Configuration"),
+            self.tr("Dia&gnostics"),
+            self.tr("&History"),
+        )
+        for index, title in enumerate(titles):
+            item = self.nav.item(index)
+            if item is not None:
+                item.setText(title.replace("&", ""))
+            self.page_actions[index].setText(title)
+        self.file_menu.setTitle(self.tr("&File"))
+        self.quit_action.setText(self.tr("&Quit"))
+        self.view_menu.setTitle(self.tr("&View"))
+        self.theme_menu.setTitle(self.tr("&Theme"))
+        self.theme_actions["light"].setText(self.tr("&Light"))
+        self.theme_actions["dark"].setText(self.tr("&Dark"))
+        self.language_menu.setTitle(self.tr("&Language"))
+        self.device_menu.setTitle(self.tr("&Battery"))
+        self.scan_action.setText(self.tr("&Scan for batteries"))
+        self.update_action.setText(self.tr("&Update firmware…"))
+        self.disconnect_action.setText(self.tr("&Disconnect"))
+        self._on_connection(self.model.identity)
+
+    # --- reactions -------------------------------------------------------------------------------
+    def show_page(self, index: int) -> None:
+        """Switch to a page (navigation list, Ctrl+number)."""
+        self.nav.setCurrentRow(index)
+
+    @Slot(str)
+    def _on_theme(self, name: str) -> None:
+        colors = THEMES[name]
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, name)
+        self.theme_actions[name].setChecked(True)
+        for index, icon_name in enumerate(PAGE_ICONS):
+            item = self.nav.item(index)
+            if item is not None:
+                item.setIcon(icon(icon_name, colors.text))
+        self.banner.apply_theme(colors)
+        self.setWindowIcon(icon("app"))
+        self.setStyleSheet(
+            f"QLabel#page_title {{ font-size: 16pt; font-weight: 600; color: {colors.text}; }}"
+            f"QListWidget#navigation {{ font-size: 11pt; }}"
+            f"QListWidget#navigation::item {{ padding: 8px 6px; }}"
+        )
+
+    @Slot(str)
+    def _on_language(self, language: str) -> None:
+        if self._languages is not None and not self._languages.set_language(language):
+            self.banner.show_error(
+                self.tr("The translation could not be loaded; the interface stays in English."), ""
+            )
+        self.model.engine.report_language = language
+        self.language_actions[language].setChecked(True)
+
+    @Slot(object)
+    def _on_connection(self, identity: DeviceIdentity | None) -> None:
+        if identity is None:
+            self.connection_label.setText(self.tr("Not connected"))
+            return
+        self.connection_label.setText(
+            fmt(
+                self.tr("%1 · %2 · firmware %3 · %4"),
+                identity.model,
+                identity.serial_number,
+                identity.firmware_version or "—",
+                mode_text(identity.mode),
+            )
+        )
+        if self.stack.currentIndex() == DEVICES:
+            self.show_page(LIVE)
+
+    @Slot(str)
+    def _on_busy(self, job: str) -> None:
+        self.busy_label.setText(self.tr("Working…") if job else "")
+
+    # --- dialogs ----------------------------------------------------------------------------------
+    @Slot()
+    def open_update_wizard(self) -> UpdateWizard | None:
+        """Open the update wizard (non-modal, so the live page stays visible behind it)."""
+        if not self.model.connected or self.model.update_running:
+            self.banner.show_error(self.tr("Connect a battery before updating it."), "")
+            return None
+        if self.wizard is not None:
+            self.wizard.close()
+            self.wizard.deleteLater()
+        self.wizard = UpdateWizard(self.model, self._packages_dir, self)
+        self.wizard.show()
+        return self.wizard
+
+    @Slot(object)
+    def open_recovery(self, link: LinkSettings) -> RecoveryDialog:
+        dialog = RecoveryDialog(self.model, link, self._packages_dir, self)
+        dialog.show()
+        return dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.model.update_running:
+            self.banner.show_error(
+                self.tr("An update is running: the window closes when it has reached a safe end."), ""
+            )
+            event.ignore()
+            return
+        super().closeEvent(event)

@@ -1,0 +1,388 @@
+"""Devices page: adapters found, scan, connect — and recovery-mode devices that need rescuing.
+
+A scan lists every adapter with a plain verdict (busy, no permission, nothing answered) and every
+device by serial number. A device in recovery mode has no bootable firmware: its row is drawn in
+the alarm colour with a "Recover" button, because that is the one thing to do with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.icons import icon
+from bmsflasher.gui.shortcuts import bind_shortcut
+from bmsflasher.gui.texts import adapter_status_text, fmt, mode_text
+from bmsflasher.gui.theme import THEMES
+from bmsflasher.gui.widgets.identity_view import IdentityView
+
+STANDARD_BAUDS: Final = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000)
+STANDARD_BITRATES: Final = (125000, 250000, 500000, 1000000)
+
+
+class DevicesPage(QWidget):
+    """Scan results, manual connection and the connected device's identity."""
+
+    def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("devices_page")
+        self._model = model
+        self._found: list[Any] = []
+        self._reports: list[Any] = []
+
+        self.title = QLabel(self)
+        self.title.setObjectName("page_title")
+        self.scan_button = QPushButton(self)
+        self.scan_status = QLabel(self)
+        self.scan_status.setWordWrap(True)
+
+        self.devices_box = QGroupBox(self)
+        self.devices_table = QTableWidget(0, 6, self)
+        self.devices_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.devices_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.devices_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.devices_table.verticalHeader().setVisible(False)
+        self.devices_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.connect_button = QPushButton(self)
+        self.recover_button = QPushButton(self)
+        self.recover_button.setObjectName("recover_button")
+        device_buttons = QHBoxLayout()
+        device_buttons.addStretch(1)
+        device_buttons.addWidget(self.recover_button)
+        device_buttons.addWidget(self.connect_button)
+        devices_layout = QVBoxLayout(self.devices_box)
+        devices_layout.addWidget(self.devices_table)
+        devices_layout.addLayout(device_buttons)
+
+        self.adapters_box = QGroupBox(self)
+        self.adapters_table = QTableWidget(0, 3, self)
+        self.adapters_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.adapters_table.verticalHeader().setVisible(False)
+        header = self.adapters_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        QVBoxLayout(self.adapters_box).addWidget(self.adapters_table)
+
+        self.manual_box = QGroupBox(self)
+        self.kind_combo = QComboBox(self)
+        self.port_edit = QLineEdit(self)
+        self.baud_combo = QComboBox(self)
+        self.baud_combo.setEditable(True)
+        for baud in STANDARD_BAUDS:
+            self.baud_combo.addItem(str(baud))
+        self.baud_combo.setCurrentText("115200")
+        self.interface_edit = QLineEdit("socketcan", self)
+        self.channel_edit = QLineEdit("can0", self)
+        self.bitrate_combo = QComboBox(self)
+        for bitrate in STANDARD_BITRATES:
+            self.bitrate_combo.addItem(str(bitrate))
+        self.bitrate_combo.setCurrentText("500000")
+        self.node_spin = QSpinBox(self)
+        self.node_spin.setRange(0, 0x7FF)
+        self.node_spin.setDisplayIntegerBase(16)
+        self.node_spin.setPrefix("0x")
+        self.manual_connect_button = QPushButton(self)
+        self.disconnect_button = QPushButton(self)
+        self.manual_form = QFormLayout(self.manual_box)
+        self.manual_labels = [QLabel(self) for _ in range(7)]
+        fields: list[QWidget] = [
+            self.kind_combo,
+            self.port_edit,
+            self.baud_combo,
+            self.interface_edit,
+            self.channel_edit,
+            self.bitrate_combo,
+            self.node_spin,
+        ]
+        for label, field in zip(self.manual_labels, fields, strict=True):
+            label.setBuddy(field)
+            self.manual_form.addRow(label, field)
+        manual_buttons = QHBoxLayout()
+        manual_buttons.addWidget(self.disconnect_button)
+        manual_buttons.addStretch(1)
+        manual_buttons.addWidget(self.manual_connect_button)
+        self.manual_form.addRow(manual_buttons)
+
+        self.identity_box = QGroupBox(self)
+        self.identity_view = IdentityView(self)
+        QVBoxLayout(self.identity_box).addWidget(self.identity_view)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(self.scan_status, 2)
+        top.addWidget(self.scan_button)
+        left = QVBoxLayout()
+        left.addWidget(self.devices_box, 3)
+        left.addWidget(self.adapters_box, 2)
+        right = QVBoxLayout()
+        right.addWidget(self.manual_box)
+        right.addWidget(self.identity_box, 1)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addLayout(right, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(body, 1)
+
+        self.scan_button.clicked.connect(self._on_scan)
+        self.connect_button.clicked.connect(self._on_connect_selected)
+        self.recover_button.clicked.connect(self._on_recover_selected)
+        self.devices_table.itemSelectionChanged.connect(self._update_buttons)
+        self.devices_table.itemDoubleClicked.connect(lambda _item: self._on_connect_selected())
+        self.manual_connect_button.clicked.connect(self._on_manual_connect)
+        self.disconnect_button.clicked.connect(model.disconnect_device)
+        self.kind_combo.currentIndexChanged.connect(self._update_manual_fields)
+        model.sig_scan_running.connect(self._on_scan_running)
+        model.sig_scan_result.connect(self._on_scan_result)
+        model.sig_connection_changed.connect(self._on_connection)
+        model.sig_connecting.connect(self._on_connecting)
+        model.sig_theme_changed.connect(lambda _name: self._apply_theme())
+
+        self.setTabOrder(self.scan_button, self.devices_table)
+        self.setTabOrder(self.devices_table, self.connect_button)
+        self.setTabOrder(self.connect_button, self.recover_button)
+        self.setTabOrder(self.recover_button, self.kind_combo)
+        bind_shortcut(self.scan_button, "F5", self)
+        self.retranslate()
+        self._apply_theme()
+        self._update_manual_fields()
+        self._update_buttons()
+
+    # --- text and looks ---------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Devices"))
+        self.scan_button.setText(self.tr("&Scan (F5)"))
+        self.scan_button.setToolTip(self.tr("Look for adapters and batteries on every port and bus."))
+        self.devices_box.setTitle(self.tr("Batteries found"))
+        self.devices_table.setHorizontalHeaderLabels(
+            [
+                self.tr("Serial"),
+                self.tr("Model"),
+                self.tr("Mode"),
+                self.tr("Firmware"),
+                self.tr("Protocol"),
+                self.tr("Link"),
+            ]
+        )
+        self.connect_button.setText(self.tr("&Connect"))
+        self.recover_button.setText(self.tr("&Recover…"))
+        self.recover_button.setToolTip(
+            self.tr("This battery has no bootable firmware: flash the last stable version in recovery mode.")
+        )
+        self.adapters_box.setTitle(self.tr("Adapters"))
+        self.adapters_table.setHorizontalHeaderLabels(
+            [self.tr("Adapter"), self.tr("Status"), self.tr("Details")]
+        )
+        self.manual_box.setTitle(self.tr("Connect by hand"))
+        texts = [
+            self.tr("&Link:"),
+            self.tr("&Port or URL:"),
+            self.tr("&Baud rate:"),
+            self.tr("&Interface:"),
+            self.tr("C&hannel:"),
+            self.tr("Bit&rate:"),
+            self.tr("&Node:"),
+        ]
+        for label, text in zip(self.manual_labels, texts, strict=True):
+            label.setText(text)
+        current = self.kind_combo.currentIndex()
+        self.kind_combo.clear()
+        self.kind_combo.addItem(self.tr("Serial (USB, UART, RS485) — SMP"), "serial")
+        self.kind_combo.addItem(self.tr("CAN — UDS"), "can")
+        self.kind_combo.setCurrentIndex(max(current, 0))
+        self.port_edit.setPlaceholderText(self.tr("/dev/ttyUSB0, COM3 or socket://host:port"))
+        self.manual_connect_button.setText(self.tr("C&onnect"))
+        self.disconnect_button.setText(self.tr("&Disconnect"))
+        self.identity_box.setTitle(self.tr("Connected battery"))
+        if self._reports or self._found:
+            self._fill_tables()
+
+    def _apply_theme(self) -> None:
+        colors = THEMES[self._model.theme_name]
+        self.scan_button.setIcon(icon("scan", colors.text))
+        self.connect_button.setIcon(icon("connect", colors.text))
+        self.manual_connect_button.setIcon(icon("connect", colors.text))
+        self.disconnect_button.setIcon(icon("disconnect", colors.text))
+        self.recover_button.setIcon(icon("recover", colors.bad))
+        if self._reports or self._found:
+            self._fill_tables()
+
+    # --- scan -------------------------------------------------------------------------------------
+    @Slot()
+    def _on_scan(self) -> None:
+        extra = [self.port_edit.text().strip()] if self.port_edit.text().strip() else []
+        self._model.scan(extra)
+
+    @Slot(bool)
+    def _on_scan_running(self, running: bool) -> None:
+        self.scan_button.setEnabled(not running)
+        if running:
+            self.scan_status.setText(self.tr("Scanning every adapter…"))
+
+    @Slot(object)
+    def _on_scan_result(self, result: Any) -> None:
+        self._found = list(getattr(result, "devices", ()))
+        self._reports = list(getattr(result, "reports", ()))
+        elapsed = f"{getattr(result, 'elapsed_s', 0.0):.1f}"
+        self.scan_status.setText(fmt(self.tr("%1 battery(ies) found in %2 s."), len(self._found), elapsed))
+        self._fill_tables()
+        if self._found:
+            self.devices_table.selectRow(0)
+
+    def _fill_tables(self) -> None:
+        colors = THEMES[self._model.theme_name]
+        table = self.devices_table
+        table.setRowCount(len(self._found))
+        for row, device in enumerate(self._found):
+            identity: DeviceIdentity | None = device.identity
+            recovery = device.mode is DeviceMode.RECOVERY
+            values = [
+                device.serial_number or self.tr("(unknown)"),
+                identity.model if identity else "",
+                mode_text(device.mode),
+                str(identity.firmware_version) if identity and identity.firmware_version else "—",
+                device.protocol.upper(),
+                device.link.describe(),
+            ]
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                if recovery:
+                    item.setForeground(QColor(colors.bad))
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setToolTip(self.tr("No bootable firmware: use Recover."))
+                table.setItem(row, column, item)
+        adapters = self.adapters_table
+        adapters.setRowCount(len(self._reports))
+        for row, report in enumerate(self._reports):
+            status = str(getattr(report.status, "value", report.status))
+            details = report.message + (f" — {report.hint}" if report.hint else "")
+            cells = (f"{report.label} ({report.adapter_name})", adapter_status_text(status), details)
+            for column, value in enumerate(cells):
+                item = QTableWidgetItem(value)
+                item.setToolTip(details)
+                if status not in {"found", "no_device"} and column == 1:
+                    item.setForeground(QColor(colors.warning))
+                adapters.setItem(row, column, item)
+        self._update_buttons()
+
+    def _selected_device(self) -> Any | None:
+        rows = self.devices_table.selectionModel().selectedRows()
+        if not rows or rows[0].row() >= len(self._found):
+            return None
+        return self._found[rows[0].row()]
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        device = self._selected_device()
+        recovery = device is not None and device.mode is DeviceMode.RECOVERY
+        self.connect_button.setEnabled(device is not None)
+        self.recover_button.setVisible(recovery)
+        self.disconnect_button.setEnabled(self._model.connected)
+
+    # --- connect ----------------------------------------------------------------------------------
+    @Slot()
+    def _on_connect_selected(self) -> None:
+        device = self._selected_device()
+        if device is not None:
+            self._model.connect_device(device.link)
+
+    @Slot()
+    def _on_recover_selected(self) -> None:
+        device = self._selected_device()
+        if device is not None:
+            self._model.request_recovery(device.link)
+
+    def manual_link(self) -> LinkSettings | None:
+        """The link typed in the manual form, or None (with a message) when incomplete."""
+        kind = self.kind_combo.currentData()
+        if kind == "serial":
+            port = self.port_edit.text().strip()
+            if not port:
+                self._model.sig_error.emit(self.tr("Type the serial port or URL first."), "")
+                return None
+            baud_text = self.baud_combo.currentText().strip()
+            if not baud_text.isdigit() or int(baud_text) <= 0:
+                self._model.sig_error.emit(
+                    self.tr("'%1' is not a baud rate.").replace("%1", baud_text),
+                    self.tr("Use a whole number such as 115200."),
+                )
+                return None
+            return LinkSettings(kind="serial", port=port, baud=int(baud_text))
+        interface = self.interface_edit.text().strip()
+        channel = self.channel_edit.text().strip()
+        if not interface or not channel:
+            self._model.sig_error.emit(self.tr("Type the CAN interface and channel first."), "")
+            return None
+        return LinkSettings(
+            kind="can",
+            interface=interface,
+            channel=channel,
+            bitrate=int(self.bitrate_combo.currentText()),
+            node=self.node_spin.value(),
+        )
+
+    @Slot()
+    def _on_manual_connect(self) -> None:
+        link = self.manual_link()
+        if link is not None:
+            self._model.connect_device(link)
+
+    @Slot()
+    def _update_manual_fields(self) -> None:
+        serial = self.kind_combo.currentData() != "can"
+        can = not serial
+        for index, visible in enumerate((True, serial, serial, can, can, can, can)):
+            self.manual_labels[index].setVisible(visible)
+            buddy = self.manual_labels[index].buddy()
+            if buddy is not None:
+                buddy.setVisible(visible)
+
+    @Slot(str)
+    def _on_connecting(self, description: str) -> None:
+        self.scan_status.setText(self.tr("Connecting to %1…").replace("%1", description))
+
+    @Slot(object)
+    def _on_connection(self, identity: DeviceIdentity | None) -> None:
+        self.identity_view.show_identity(identity)
+        if identity is not None:
+            self.scan_status.setText(
+                self.tr("Connected to %1, serial %2.")
+                .replace("%1", identity.model)
+                .replace("%2", identity.serial_number)
+            )
+        self._update_buttons()
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.devices_table.hasFocus():
+            self._on_connect_selected()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,114 @@
+"""Update page: what the battery runs now, and the doors to the update wizard and to rollback.
+
+The update itself is the wizard (it walks the technician through every step); this page is where
+they start it, see the two image slots, and find the Roll back button outside an update too.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Signal, Slot
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from bmsflasher.core.types import DeviceIdentity, DeviceMode
+from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.icons import icon
+from bmsflasher.gui.shortcuts import bind_shortcut
+from bmsflasher.gui.texts import fmt
+from bmsflasher.gui.theme import THEMES
+from bmsflasher.gui.widgets.identity_view import IdentityView
+
+
+class UpdatePage(QWidget):
+    """Current firmware and slots, "Update firmware…" and "Roll back"."""
+
+    sig_start_wizard = Signal()
+
+    def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("update_page")
+        self._model = model
+        self.title = QLabel(self)
+        self.title.setObjectName("page_title")
+        self.explanation = QLabel(self)
+        self.explanation.setWordWrap(True)
+        self.identity_box = QGroupBox(self)
+        self.identity_view = IdentityView(self)
+        QVBoxLayout(self.identity_box).addWidget(self.identity_view)
+        self.start_button = QPushButton(self)
+        self.start_button.setObjectName("start_update_button")
+        self.rollback_button = QPushButton(self)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.rollback_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.explanation)
+        layout.addWidget(self.identity_box)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.start_button.clicked.connect(self.sig_start_wizard)
+        self.rollback_button.clicked.connect(self._on_rollback)
+        model.sig_connection_changed.connect(self._on_connection)
+        model.sig_update_running.connect(lambda _running: self._update_buttons())
+        model.sig_rollback_finished.connect(self._on_rolled_back)
+        model.sig_theme_changed.connect(lambda _name: self._apply_theme())
+        bind_shortcut(self.start_button, "Ctrl+U", self)
+        self.retranslate()
+        self._apply_theme()
+        self._update_buttons()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        self.title.setText(self.tr("Firmware update"))
+        self.explanation.setText(
+            self.tr(
+                "The wizard checks the package's signature and compatibility, measures the preconditions "
+                "(charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the "
+                "firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by "
+                "itself. Nothing is left half-done."
+            )
+        )
+        self.identity_box.setTitle(self.tr("The battery now"))
+        self.start_button.setText(self.tr("&Update firmware… (Ctrl+U)"))
+        self.rollback_button.setText(self.tr("Roll &back to the other slot"))
+        self.rollback_button.setToolTip(self.tr("Return to the firmware kept in the other slot."))
+
+    def _apply_theme(self) -> None:
+        colors = THEMES[self._model.theme_name]
+        self.start_button.setIcon(icon("update", colors.text))
+        self.rollback_button.setIcon(icon("rollback", colors.text))
+
+    @Slot(object)
+    def _on_connection(self, identity: DeviceIdentity | None) -> None:
+        self.identity_view.show_identity(identity)
+        self._update_buttons()
+
+    @Slot()
+    def _on_rollback(self) -> None:
+        self.status.setText(self.tr("Rolling back: the battery reboots into its other firmware…"))
+        self._model.rollback()
+
+    @Slot(object)
+    def _on_rolled_back(self, identity: DeviceIdentity) -> None:
+        self.status.setText(
+            fmt(self.tr("Rolled back: the battery runs firmware %1."), identity.firmware_version)
+        )
+
+    def _update_buttons(self) -> None:
+        identity = self._model.identity
+        ready = (
+            identity is not None
+            and identity.mode is DeviceMode.APPLICATION
+            and not self._model.update_running
+        )
+        self.start_button.setEnabled(ready)
+        self.rollback_button.setEnabled(ready)

@@ -1,0 +1,1 @@
+"""Reusable widgets: each draws one thing from data handed to it, and knows nothing of devices."""

@@ -1,0 +1,66 @@
+"""A dismissable banner for errors: one sentence, the hint under it, never a modal box.
+
+Modal message boxes stop a technician's hands (and automated tests); a banner at the top of the
+window says the same thing and goes away with Esc or its close button.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+
+from bmsflasher.gui.icons import icon
+from bmsflasher.gui.theme import LIGHT, ThemeColors
+
+
+class ErrorBanner(QFrame):
+    """Hidden until :meth:`show_error`; closes on its button or Esc."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("error_banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.icon = QLabel(self)
+        self.text = QLabel(self)
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton(self)
+        self.close_button.setAutoRaise(True)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.icon)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.close_button)
+        self.close_button.clicked.connect(self.hide)
+        self._colors = LIGHT
+        self.message = ""
+        self.hide()
+        self.retranslate()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        self.close_button.setText("✕")
+        self.close_button.setToolTip(self.tr("Dismiss (Esc)"))
+
+    def apply_theme(self, colors: ThemeColors) -> None:
+        self._colors = colors
+        self.setStyleSheet(
+            f"#error_banner {{ border: 1px solid {colors.bad}; border-radius: 4px;"
+            f" background: {colors.base}; }}"
+        )
+        self.icon.setPixmap(icon("warning", colors.bad).pixmap(22, 22))
+
+    @Slot(str, str)
+    def show_error(self, message: str, hint: str) -> None:
+        """Show one error; the newest replaces the previous one."""
+        self.message = message
+        body = f"<b>{escape(message)}</b>"
+        if hint:
+            body += f"<br>{escape(hint)}"
+        self.text.setText(body)
+        self.show()

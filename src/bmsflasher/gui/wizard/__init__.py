@@ -1,0 +1,1 @@
+"""The guided firmware update (QWizard): one module per page, driven by AppModel signals."""
