@@ -17,6 +17,7 @@ end-to-end hashes exist for).
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -132,6 +133,61 @@ class FrameTiming:
         return self.nominal_bits + self.data_bits
 
 
+_BYTE_BITS: Final[tuple[str, ...]] = tuple(f"{value:08b}" for value in range(256))
+
+
+def _stuff_step(state: tuple[str, int], bits: str) -> tuple[tuple[str, int], int]:
+    """Run the stuffing rule over ``bits`` from ``state`` (last bit, run length 1..4)."""
+    previous, run = state
+    stuffed = 0
+    for bit in bits:
+        if bit == previous:
+            run += 1
+        else:
+            previous, run = bit, 1
+        if run == 5:
+            stuffed += 1
+            previous, run = ("0" if previous == "1" else "1"), 1
+    return (previous, run), stuffed
+
+
+def _stuff_table() -> tuple[dict[tuple[str, int], tuple[tuple[str, int], int]], ...]:
+    """For every byte value: stuffing state before → (state after, stuff bits inserted)."""
+    states = [(bit, run) for bit in "01" for run in range(1, 5)]
+    return tuple({state: _stuff_step(state, _BYTE_BITS[value]) for state in states} for value in range(256))
+
+
+_STUFF_TABLE: Final = _stuff_table()
+
+
+@functools.lru_cache(maxsize=256)
+def _classic_header(
+    arbitration_id: int, extended: bool, remote: bool, dlc: int
+) -> tuple[int, int, tuple[str, int], int]:
+    """(header bits incl. DLC, CRC state after them, stuffing state after them, stuff bits in them)."""
+    head = _header_bits(arbitration_id, extended, remote, fd=False, brs=False) + f"{dlc:04b}"
+    state, stuffed = _stuff_step((head[0], 1), head[1:])
+    return len(head), _crc15(head), state, stuffed
+
+
+def _classic_timing(message: can.Message, data: bytes) -> FrameTiming:
+    """Classic frame length via cached header state and per-byte tables (hot path of the bus)."""
+    remote = bool(message.is_remote_frame)
+    length = 0 if remote else len(data)
+    dlc = message.dlc if remote else length
+    head_len, crc, state, stuffed = _classic_header(
+        message.arbitration_id, bool(message.is_extended_id), remote, dlc
+    )
+    for byte in data[:length]:
+        crc = ((crc << 8) ^ _CRC15_TABLE[((crc >> 7) ^ byte) & 0xFF]) & 0x7FFF
+        state, extra = _STUFF_TABLE[byte][state]
+        stuffed += extra
+    _, extra = _stuff_step(state, f"{crc:015b}")
+    stuffed += extra
+    bits = head_len + 8 * length + 15 + stuffed + _CLASSIC_TAIL_BITS + IFS_BITS
+    return FrameTiming(nominal_bits=bits, data_bits=0)
+
+
 def frame_timing(message: can.Message) -> FrameTiming:
     """Exact bus occupancy of ``message``.
 
@@ -142,6 +198,8 @@ def frame_timing(message: can.Message) -> FrameTiming:
     to the CRC delimiter run at the data rate.
     """
     data = bytes(message.data) if message.data is not None else b""
+    if not message.is_fd:
+        return _classic_timing(message, data)
     length = 0 if message.is_remote_frame else len(data)
     dlc = message.dlc if message.is_remote_frame else _dlc_of(length)
     fd = bool(message.is_fd)
@@ -149,13 +207,8 @@ def frame_timing(message: can.Message) -> FrameTiming:
     header = _header_bits(
         message.arbitration_id, bool(message.is_extended_id), message.is_remote_frame, fd, brs
     )
-    payload = "".join(f"{byte:08b}" for byte in data[:length])
+    payload = "".join(_BYTE_BITS[byte] for byte in data[:length])
     body = f"{header}{dlc:04b}{payload}"
-    if not fd:
-        crc = f"{crc15_bits_then_bytes(f'{header}{dlc:04b}', data[:length]):015b}"
-        stuffed_region = body + crc
-        bits = len(stuffed_region) + count_stuff_bits(stuffed_region) + _CLASSIC_TAIL_BITS + IFS_BITS
-        return FrameTiming(nominal_bits=bits, data_bits=0)
     crc_len = 17 if length <= 16 else 21
     dynamic = count_stuff_bits(body)
     stuff_count_field = 4  # 3-bit gray-coded count + parity
@@ -214,6 +267,24 @@ def _flip(message: can.Message, bit: int) -> can.Message:
         bitrate_switch=message.bitrate_switch,
         data=bytes(data),
     )
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One frame placed on the timeline, with the faults decided for it."""
+
+    sender: BusPort
+    message: can.Message
+    start: float
+    end: float
+    bits: int
+    destroyed: bool
+    dropped: bool
+    flip_bit: int
+
+
+_BATCH_WINDOW_S: Final = 0.0005
+_MAX_BATCH: Final = 16
 
 
 class BusPort:
@@ -338,12 +409,18 @@ class CanBusTimeline:
         return queued
 
     # --- the bus thread -------------------------------------------------------------------------
-    def _next_frame(self) -> tuple[BusPort, can.Message, float] | None:
-        """Arbitrate: among ports with a frame ready when the bus frees up, lowest ID wins."""
+    def _arbitrate(self, ready_by: float | None) -> tuple[BusPort, float] | None:
+        """The port whose head frame wins the bus next and when it starts (None: nothing ready).
+
+        Among ports with a frame ready when the bus frees up, the lowest identifier wins. With
+        ``ready_by`` only frames already queued by that time count (batch look-ahead).
+        """
         candidates = [p for p in self._ports if p.pending]
         if not candidates:
             return None
         start = max(self._free_at, min(p.pending[0][0] for p in candidates))
+        if ready_by is not None and start > ready_by:
+            return None
         ready = [p for p in candidates if p.pending[0][0] <= start]
 
         def priority(port: BusPort) -> tuple[int, int, int]:
@@ -352,69 +429,99 @@ class CanBusTimeline:
                 return ((msg.arbitration_id >> 18) & 0x7FF, 1, msg.arbitration_id & 0x3FFFF)
             return (msg.arbitration_id & 0x7FF, 0, 0)
 
-        winner = min(ready, key=priority)
-        _, message = winner.pending.popleft()
-        self._cond.notify_all()  # a FIFO slot freed up
-        return winner, message, start
+        return min(ready, key=priority), start
+
+    def _take(self, ready_by: float | None, window_end: float | None) -> _Slot | None:
+        """Pop the next frame onto the timeline (and decide its faults); None if none fits."""
+        picked = self._arbitrate(ready_by)
+        if picked is None:
+            return None
+        port, start = picked
+        message = port.pending[0][1]
+        if window_end is not None and start + self._air_time(message, None)[0] > window_end:
+            return None  # checked before any fault is drawn, so faults stay reproducible per seed
+        destroyed = self.error_rate > 0 and self._rng.random() < self.error_rate
+        destroyed_at = self._rng.random() if destroyed else None
+        air_s, bits = self._air_time(message, destroyed_at)
+        end = start + air_s
+        if not destroyed:  # a destroyed frame stays at the head: the controller retransmits it
+            port.pending.popleft()
+            if len(port.pending) <= port.tx_depth // 2:
+                # Wake a blocked sender only once half its FIFO is free: it then refills a batch,
+                # instead of being woken (and taking the GIL) for every single frame.
+                self._cond.notify_all()
+        drop = not destroyed and self.drop_rate > 0 and self._rng.random() < self.drop_rate
+        corrupt = not (destroyed or drop) and self.corrupt_rate > 0 and self._rng.random() < self.corrupt_rate
+        flip_bit = self._rng.randrange(max(1, len(message.data) * 8)) if corrupt else -1
+        self._free_at = end
+        return _Slot(port, message, start, end, bits, destroyed, drop, flip_bit)
+
+    def _next_batch(self) -> list[_Slot] | None:
+        """The next frames on the timeline, delivered together at the last one's end.
+
+        The first frame, plus those that follow it back to back within :data:`_BATCH_WINDOW_S`:
+        one wake-up per batch instead of per frame, and never a delivery before a frame's end.
+        """
+        with self._cond:
+            first = None
+            while not self._stopping:
+                self._free_at = max(self._free_at, time.monotonic() - self._CATCH_UP_S)
+                first = self._take(None, None)
+                if first is not None:
+                    break
+                self._cond.wait(0.1)
+            if first is None:
+                return None
+            batch = [first]
+            window_end = first.end + _BATCH_WINDOW_S
+            while not batch[-1].destroyed and len(batch) < _MAX_BATCH:
+                following = self._take(batch[-1].end, window_end)
+                if following is None:
+                    break
+                batch.append(following)
+            return batch
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                picked = None
-                while not self._stopping:
-                    now = time.monotonic()
-                    self._free_at = max(self._free_at, now - self._CATCH_UP_S)
-                    picked = self._next_frame()
-                    if picked is not None:
-                        break
-                    self._cond.wait(0.1)
-                if self._stopping:
-                    return
-                assert picked is not None
-                sender, message, start = picked
-                receivers = [p for p in self._ports if p is not sender and p.attached]
-                destroyed = self.error_rate > 0 and self._rng.random() < self.error_rate
-                destroyed_at = self._rng.random()
-                drop = self.drop_rate > 0 and self._rng.random() < self.drop_rate
-                corrupt = not drop and self.corrupt_rate > 0 and self._rng.random() < self.corrupt_rate
-                flip_bit = self._rng.randrange(max(1, len(message.data) * 8)) if corrupt else 0
-                if destroyed:
-                    # The controller retransmits automatically: the frame goes back to the head.
-                    sender.pending.appendleft((start, message))
-            end = start + self._air_time_s(message, destroyed_at if destroyed else None)
-            delay = end - time.monotonic()
+            batch = self._next_batch()
+            if batch is None:
+                return
+            delay = batch[-1].end - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            with self._cond:
-                self._free_at = end
-            self.stats.busy_s += end - start
-            if destroyed:
-                self.stats.error_frames += 1
-                continue
-            self.stats.frames += 1
-            if not sender.bitrate_ok:
-                continue  # a node at the wrong bit rate only produces error frames: nobody receives it
-            if drop:
-                self.stats.dropped += 1
-                continue
-            if corrupt and message.data:
-                self.stats.corrupted += 1
-                message = _flip(message, flip_bit)
-            for port in receivers:
-                if port.bitrate_ok:
-                    port.on_frame(message)
+            for slot in batch:
+                self._deliver(slot)
 
-    def _air_time_s(self, message: can.Message, destroyed_at: float | None) -> float:
-        """Bus time of a frame, or of the part sent before an error frame destroyed it."""
+    def _deliver(self, slot: _Slot) -> None:
+        self.stats.busy_s += slot.end - slot.start
+        self.stats.bits += slot.bits
+        if slot.destroyed:
+            self.stats.error_frames += 1
+            return
+        self.stats.frames += 1
+        if not slot.sender.bitrate_ok:
+            return  # a node at the wrong bit rate only produces error frames: nobody receives it
+        if slot.dropped:
+            self.stats.dropped += 1
+            return
+        message = slot.message
+        if slot.flip_bit >= 0 and message.data:
+            self.stats.corrupted += 1
+            message = _flip(message, slot.flip_bit)
+        for port in self._ports:
+            if port is not slot.sender and port.attached and port.bitrate_ok:
+                port.on_frame(message)
+
+    def _air_time(self, message: can.Message, destroyed_at: float | None) -> tuple[float, int]:
+        """(seconds, bits) a frame holds the bus, or the part sent before an error frame destroyed it."""
         if not self.bitrate:
-            return 0.0
+            return 0.0, 0
         timing = frame_timing(message)
         duration = timing.duration_s(self.bitrate, self.data_bitrate)
         if destroyed_at is None:
-            self.stats.bits += timing.total_bits
-            return duration
-        self.stats.bits += round(timing.total_bits * destroyed_at) + ERROR_FRAME_BITS
-        return duration * destroyed_at + ERROR_FRAME_BITS / self.bitrate
+            return duration, timing.total_bits
+        bits = round(timing.total_bits * destroyed_at) + ERROR_FRAME_BITS
+        return duration * destroyed_at + ERROR_FRAME_BITS / self.bitrate, bits
 
     def close(self) -> None:
         """Stop the bus thread (waits for it)."""

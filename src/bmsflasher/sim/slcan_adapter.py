@@ -1,4 +1,4 @@
-"""An emulated LAWICEL/slcan USB-CAN adapter (CANable-like) on a pseudo-terminal.
+r"""An emulated LAWICEL/slcan USB-CAN adapter (CANable-like) on a pseudo-terminal.
 
 The tool opens the pty's slave path with python-can's real ``slcan`` driver, exactly as it would
 open ``/dev/ttyACM0`` with a CANable plugged in; this side answers the ASCII protocol and moves
@@ -21,7 +21,7 @@ Implemented commands (what python-can's driver and common tools send):
 ``b`` ``B``            CAN-FD frames without / with bit-rate switch
 ====================  ==========================================================================
 
-A command is answered with ``\\r`` (OK) or ``\\a`` (error). Frames the adapter receives from the
+A command is answered with ``\r`` (OK) or ``\a`` (error). Frames the adapter receives from the
 bus are written to the host only while the channel is open. A bit-rate mismatch with the bus
 behaves like the real thing: the adapter's frames only cause error frames and it hears nothing.
 
@@ -154,7 +154,7 @@ class SlcanAdapter:
         *,
         link_path: Path | None = None,
         serial_number: str = "SIM1",
-        tx_depth: int = 16,
+        tx_depth: int = 32,
         acknowledge_frames: bool = False,
     ) -> None:
         self._acknowledge = acknowledge_frames
@@ -369,7 +369,7 @@ class SlcanAdapter:
         port = self._port
         if port is None:
             return
-        nominal_ok = self._bitrate == self._bus.bitrate or self._bus.bitrate == 0
+        nominal_ok = self._bus.bitrate in (self._bitrate, 0)
         port.bitrate_ok = self._open and nominal_ok
 
     def _handle_frame(self, line: str) -> bytes:

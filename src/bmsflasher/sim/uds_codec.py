@@ -96,6 +96,7 @@ def ascii_field(value: str) -> bytes:
 
 
 def encode_slots(slots: Sequence[SlotState]) -> bytes:
+    """DID 0xFD02: slot table (number, flags, version, hash)."""
     out = bytearray([len(slots)])
     for slot in slots:
         flags = (
@@ -142,10 +143,12 @@ def encode_upload_status(slot: int, offset: int, total: int, sha256: bytes) -> b
 
 
 def alarm_bits(alarms: frozenset[Alarm]) -> int:
+    """The alarm bitmap: bit i set when ALARM_ORDER[i] is active."""
     return sum(1 << index for index, alarm in enumerate(ALARM_ORDER) if alarm in alarms)
 
 
 def encode_pack(telemetry: PackTelemetry) -> bytes:
+    """DID 0xFD10: pack voltage, current, SoC, SoH, alarm bitmap."""
     return struct.pack(
         ">IiHHH",
         max(0, telemetry.pack_voltage_mv),
@@ -157,11 +160,13 @@ def encode_pack(telemetry: PackTelemetry) -> bytes:
 
 
 def encode_cells(telemetry: PackTelemetry) -> bytes:
+    """DID 0xFD11: count, then every cell voltage in mV."""
     cells = telemetry.cell_voltages_mv
     return struct.pack(f">H{len(cells)}H", len(cells), *(min(max(v, 0), 0xFFFF) for v in cells))
 
 
 def encode_temperatures(telemetry: PackTelemetry) -> bytes:
+    """DID 0xFD12: count, then 0.1 °C values; 0x8000 marks a failed sensor."""
     values = [
         TEMPERATURE_FAILED if t is None else min(max(round(t * 10), -0x7FFF), 0x7FFF)
         for t in telemetry.temperatures_c
@@ -170,6 +175,7 @@ def encode_temperatures(telemetry: PackTelemetry) -> bytes:
 
 
 def encode_balancing(telemetry: PackTelemetry) -> bytes:
+    """DID 0xFD13: count, then one bit per cell."""
     flags = telemetry.balancing
     bitmap = bytearray((len(flags) + 7) // 8)
     for index, on in enumerate(flags):
@@ -179,6 +185,7 @@ def encode_balancing(telemetry: PackTelemetry) -> bytes:
 
 
 def encode_alarms(telemetry: PackTelemetry) -> bytes:
+    """DID 0xFD14: the alarm bitmap alone."""
     return struct.pack(">H", alarm_bits(telemetry.alarms))
 
 
@@ -227,6 +234,7 @@ def _param_type(declared: object, value: object) -> type:
 
 
 def param_type_of(spec: object, value: object) -> type:
+    """The wire type of a parameter (its spec's declared type, else its value's)."""
     return _param_type(getattr(spec, "kind", None), value)
 
 
@@ -261,6 +269,7 @@ def decode_param(kind: type, raw: bytes) -> ParameterValue:
 
 
 def encode_dtc_texts(dtcs: Sequence[Dtc]) -> bytes:
+    """DID 0xFD30: code, severity bits and description of each stored DTC."""
     out = bytearray([min(len(dtcs), 255)])
     for dtc in dtcs[:255]:
         out += dtc.code.to_bytes(3, "big") + bytes([SEVERITY_BITS[dtc.severity]]) + _text(dtc.description)
@@ -268,6 +277,7 @@ def encode_dtc_texts(dtcs: Sequence[Dtc]) -> bytes:
 
 
 def encode_self_test(result: DeviceSelfTest) -> bytes:
+    """Routine 0xF004 / DID 0xFD40: overall verdict, then each check."""
     out = bytearray([int(result.passed), len(result.checks)])
     for check in result.checks:
         out += bytes([int(check.passed)])

@@ -1,0 +1,329 @@
+"""Open a CAN adapter through python-can and speak frames over it with bounded waits.
+
+python-can already knows every adapter a technician is likely to own (SocketCAN, slcan/CANable,
+gs_usb/candleLight, PEAK, Kvaser, Vector, plus the in-process ``virtual`` bus). This module only
+adds what a service tool needs on top: one place that turns python-can's and pyserial's many
+exception shapes into the project's own :mod:`bmsflasher.core.errors` (so the technician reads
+"the adapter was unplugged", not a traceback), bounded send/receive, and counters for the
+link-quality precondition.
+
+Arguments may be explicit or come from python-can's own configuration (``~/.canrc``,
+``CAN_INTERFACE``/``CAN_CHANNEL`` environment variables) when ``interface`` is left empty.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import can
+
+from bmsflasher.core.errors import (
+    LinkError,
+    LinkLostError,
+    LinkTimeoutError,
+    PortBusyError,
+    PortNotFoundError,
+    PortPermissionError,
+)
+from bmsflasher.core.types import LinkSettings
+
+#: The adapters the tool is documented and tested against; any other python-can interface name
+#: is still accepted (the registry is python-can's, extended by its entry points).
+KNOWN_INTERFACES: Final[tuple[str, ...]] = (
+    "socketcan",
+    "slcan",
+    "gs_usb",
+    "pcan",
+    "kvaser",
+    "vector",
+    "virtual",
+)
+
+#: Classic CAN bit rates every common adapter supports (slcan's S0..S8 table).
+STANDARD_BITRATES: Final[tuple[int, ...]] = (
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    125_000,
+    250_000,
+    500_000,
+    750_000,
+    1_000_000,
+)
+
+#: python-can's slcan driver sleeps 2 s after opening the port because Arduino-style adapters
+#: reset on open. CANable-class adapters (and the emulated one) do not; 0.1 s is enough for them.
+DEFAULT_SLCAN_SLEEP_AFTER_OPEN_S: Final[float] = 0.1
+
+_NOT_FOUND_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
+_BUSY_ERRNOS: Final[frozenset[int]] = frozenset({errno.EBUSY, errno.EAGAIN})
+_PERMISSION_ERRNOS: Final[frozenset[int]] = frozenset({errno.EACCES, errno.EPERM})
+
+
+@dataclass(frozen=True, slots=True)
+class CanLinkConfig:
+    """Everything needed to open one CAN adapter channel.
+
+    Attributes:
+        interface: python-can interface name (``"slcan"``, ``"socketcan"``...); empty means "take
+            interface and channel from python-can's configuration files / environment".
+        channel: adapter channel (``"can0"``, ``"/dev/ttyACM0"``, ``"PCAN_USBBUS1"``...).
+        bitrate: nominal bit rate in bit/s; 0 leaves the adapter's current setting.
+        data_bitrate: CAN-FD data-phase bit rate in bit/s (only with ``fd``).
+        fd: open the channel in CAN-FD mode.
+        options: driver-specific keyword arguments passed through to python-can verbatim
+            (e.g. ``{"sleep_after_open": 0.1}`` for slcan, ``{"app_name": ...}`` for Vector).
+    """
+
+    interface: str = ""
+    channel: str = ""
+    bitrate: int = 0
+    data_bitrate: int = 0
+    fd: bool = False
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: LinkSettings) -> CanLinkConfig:
+        """Build the config that reopens a link described by saved :class:`LinkSettings`."""
+        return cls(
+            interface=settings.interface,
+            channel=settings.channel,
+            bitrate=settings.bitrate,
+            data_bitrate=settings.data_bitrate,
+            fd=settings.fd,
+        )
+
+    def to_settings(self, node: int = 0) -> LinkSettings:
+        """Describe this link for logs, reports and a later reconnect."""
+        return LinkSettings(
+            kind="can",
+            interface=self.interface,
+            channel=self.channel,
+            bitrate=self.bitrate,
+            data_bitrate=self.data_bitrate,
+            node=node,
+            fd=self.fd,
+        )
+
+    def describe(self) -> str:
+        """One line for messages: ``slcan:/dev/ttyACM0 @ 500000 bit/s``."""
+        where = f"{self.interface or 'configured'}:{self.channel or 'default'}"
+        rate = f" @ {self.bitrate} bit/s" if self.bitrate else ""
+        return f"{where}{rate}"
+
+
+def _bus_kwargs(config: CanLinkConfig) -> dict[str, Any]:
+    """Translate a config into python-can keyword arguments (options win, they are explicit)."""
+    kwargs: dict[str, Any] = {}
+    if config.bitrate:
+        kwargs["bitrate"] = config.bitrate
+    if config.fd:
+        kwargs["fd"] = True
+        if config.data_bitrate:
+            kwargs["data_bitrate"] = config.data_bitrate
+    if config.interface == "slcan":
+        kwargs["sleep_after_open"] = DEFAULT_SLCAN_SLEEP_AFTER_OPEN_S
+        if config.fd:
+            # python-can's slcan driver takes the FD data rate through set_bitrate(); it rejects 'fd'.
+            kwargs.pop("fd", None)
+            kwargs.pop("data_bitrate", None)
+    kwargs.update(config.options)
+    return kwargs
+
+
+def _errno_of(exc: BaseException) -> int | None:
+    """Find an OS error number anywhere in an exception's cause chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno is not None:
+            return current.errno
+        code = getattr(current, "error_code", None)
+        if isinstance(code, int) and code > 0:
+            return code
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _text_of(exc: BaseException) -> str:
+    """All messages of an exception chain, lower-cased, for matching driver-specific wording."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        parts.append(str(current))
+        current = current.__cause__ or current.__context__
+    return " | ".join(parts).lower()
+
+
+def translate_open_error(exc: BaseException, config: CanLinkConfig) -> LinkError:
+    """Turn whatever python-can raised while opening an adapter into one clear project error."""
+    where = config.describe()
+    code = _errno_of(exc)
+    text = _text_of(exc)
+    if isinstance(exc, can.CanInterfaceNotImplementedError) or "unknown interface" in text:
+        return LinkError(
+            f"The CAN interface '{config.interface}' is not available on this computer ({exc}).",
+            hint="Install the adapter's driver or choose another interface.",
+        )
+    if code in _PERMISSION_ERRNOS or "permission denied" in text or "access is denied" in text:
+        return PortPermissionError(
+            f"The operating system refused access to the CAN adapter {where}.",
+            hint="On Linux, install the udev rules from drivers/ or add yourself to the 'dialout' group.",
+        )
+    if code in _BUSY_ERRNOS or "busy" in text or "could not exclusively lock" in text:
+        return PortBusyError(
+            f"The CAN adapter {where} is in use by another program.",
+            hint="Close the other program (e.g. a CAN monitor) and try again.",
+        )
+    if code in _NOT_FOUND_ERRNOS or "no such file" in text or "no such device" in text or "not found" in text:
+        return PortNotFoundError(
+            f"The CAN adapter {where} was not found.",
+            hint="Check that the adapter is plugged in and the channel name is right.",
+        )
+    if isinstance(exc, ValueError):
+        return LinkError(f"The CAN adapter {where} cannot be opened with these settings: {exc}.")
+    return LinkError(f"The CAN adapter {where} could not be opened: {exc}.")
+
+
+def open_can_bus(config: CanLinkConfig) -> can.BusABC:
+    """Open a python-can bus, translating every failure into a :class:`LinkError` subclass.
+
+    Raises:
+        PortNotFoundError: the adapter or channel does not exist.
+        PortBusyError: another program holds it.
+        PortPermissionError: the OS refused access.
+        LinkError: any other failure (unknown interface, invalid bit rate...).
+    """
+    kwargs = _bus_kwargs(config)
+    try:
+        if config.interface:
+            bus = can.Bus(channel=config.channel or None, interface=config.interface, **kwargs)
+        else:
+            bus = can.Bus(channel=config.channel or None, **kwargs)
+        if config.interface == "slcan" and config.fd and config.data_bitrate:
+            bus.set_bitrate(config.bitrate, config.data_bitrate)  # type: ignore[attr-defined]
+    except (can.CanError, ValueError, OSError, ImportError) as exc:
+        raise translate_open_error(exc, config) from exc
+    return bus
+
+
+@dataclass(slots=True)
+class CanCounters:
+    """Frame counters of one open link (read by the link-quality precondition)."""
+
+    frames_sent: int = 0
+    frames_received: int = 0
+    send_errors: int = 0
+    receive_errors: int = 0
+
+
+class CanLink:
+    """An open CAN channel with bounded send/receive and translated errors.
+
+    Thread-safe for one sender and one receiver thread (python-can buses are). Once an operation
+    finds the adapter gone, the link stays "lost" and every later call raises
+    :class:`LinkLostError` at once, so upper layers fail fast instead of waiting on timeouts.
+    """
+
+    def __init__(self, config: CanLinkConfig, bus: can.BusABC) -> None:
+        self._config = config
+        self._bus = bus
+        self._lost: LinkLostError | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+        self.counters = CanCounters()
+
+    @classmethod
+    def open(cls, config: CanLinkConfig) -> CanLink:
+        """Open the adapter described by ``config`` (see :func:`open_can_bus` for errors)."""
+        return cls(config, open_can_bus(config))
+
+    @property
+    def config(self) -> CanLinkConfig:
+        return self._config
+
+    @property
+    def bus(self) -> can.BusABC:
+        """The underlying python-can bus (for python-can listeners, ISO-TP stacks, loggers)."""
+        return self._bus
+
+    @property
+    def lost(self) -> LinkLostError | None:
+        """The error that marked the link as lost, or None while it is healthy."""
+        return self._lost
+
+    def _mark_lost(self, exc: BaseException) -> LinkLostError:
+        with self._lock:
+            if self._lost is None:
+                self._lost = LinkLostError(
+                    f"The CAN adapter {self._config.describe()} stopped responding ({exc}).",
+                    hint="Check the USB cable and the adapter, then reconnect.",
+                )
+            return self._lost
+
+    def send(self, message: can.Message, timeout_s: float = 1.0) -> None:
+        """Send one frame; waits at most ``timeout_s`` for room in the adapter's queue.
+
+        Raises:
+            LinkLostError: the adapter went away (now or earlier).
+            LinkTimeoutError: the adapter stayed full (bus-off, no other node acknowledging).
+        """
+        if self._lost is not None:
+            raise self._lost
+        if self._closed:
+            raise LinkLostError(f"The CAN link {self._config.describe()} is closed.")
+        try:
+            self._bus.send(message, timeout=timeout_s)
+        except can.CanTimeoutError as exc:
+            self.counters.send_errors += 1
+            raise LinkTimeoutError(
+                f"The CAN adapter {self._config.describe()} could not send a frame within {timeout_s:.1f} s."
+            ) from exc
+        except (can.CanError, OSError, ValueError) as exc:
+            self.counters.send_errors += 1
+            raise self._mark_lost(exc) from exc
+        self.counters.frames_sent += 1
+
+    def recv(self, timeout_s: float) -> can.Message | None:
+        """Receive one frame, or None after ``timeout_s`` without one.
+
+        Raises:
+            LinkLostError: the adapter went away (now or earlier).
+        """
+        if self._lost is not None:
+            raise self._lost
+        if self._closed:
+            raise LinkLostError(f"The CAN link {self._config.describe()} is closed.")
+        try:
+            message = self._bus.recv(timeout=timeout_s)
+        except (can.CanError, OSError, ValueError, TypeError) as exc:
+            self.counters.receive_errors += 1
+            raise self._mark_lost(exc) from exc
+        if message is not None:
+            self.counters.frames_received += 1
+        return message
+
+    def close(self) -> None:
+        """Release the adapter. Safe to call twice; errors of a vanished adapter are ignored."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._bus.shutdown()
+        except (can.CanError, OSError, ValueError):
+            # The adapter may already be gone (that is why we are closing); nothing to release.
+            return
+
+    def __enter__(self) -> CanLink:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

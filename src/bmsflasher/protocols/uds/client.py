@@ -1,0 +1,429 @@
+"""A UDS session with one BMS node: udsoncan's client plus timing, retries, security and keep-alive.
+
+udsoncan builds and checks every request and response; this layer adds what a service tool
+needs around it: response timeouts that include the bus time of the request (a 4 KB TransferData
+takes 136 ms on the wire at 500 kbit/s, far more than P2 = 50 ms), bounded retries of idempotent
+requests, the tester-present keep-alive that stops the device's S3 timer from dropping the
+session while the technician reads a dialog, security access through an injectable key
+provider, link statistics, and translation of every udsoncan exception into the project's own
+errors with the NRC named.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Final, TypeVar, cast
+
+import udsoncan
+from udsoncan.client import Client
+from udsoncan.common.DataFormatIdentifier import DataFormatIdentifier
+from udsoncan.common.MemoryLocation import MemoryLocation
+from udsoncan.exceptions import NegativeResponseException, TimeoutException
+from udsoncan.typing import ClientConfig
+
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    DeviceRejectedError,
+    LinkLostError,
+    MalformedResponseError,
+    NoResponseError,
+    SecurityAccessDeniedError,
+)
+from bmsflasher.core.target import LinkStats
+from bmsflasher.protocols.uds import ids
+from bmsflasher.protocols.uds.errors import translate
+from bmsflasher.protocols.uds.security import SecurityKeyProvider
+from bmsflasher.protocols.uds.transport import IsoTpTransport
+
+T = TypeVar("T")
+
+#: Mean bits of a classic 8-byte frame (exact stuffing of typical data); used for timeouts only.
+_BITS_PER_FRAME: Final = 130
+_DEFAULT_P2_S: Final = 0.05
+_DEFAULT_P2_STAR_S: Final = 5.0
+_TIMING_MARGIN_S: Final = 0.3
+#: Bounds of the adaptive margin (host and adapter latency on top of P2 and wire time).
+_MIN_MARGIN_S: Final = 0.06
+#: Tries of requests that are safe to repeat (a lossy bus loses requests and answers alike).
+_ATTEMPTS: Final = 3
+_LATENCY_SAMPLES: Final = 32
+_KEEPALIVE_PERIOD_S: Final = 2.0
+
+
+class _RawCodec(udsoncan.DidCodec):
+    """DID payloads stay bytes; protocols/uds/codec.py decodes them with length checks."""
+
+    def encode(self, *args: Any, **kwargs: Any) -> bytes:
+        return bytes(args[0])
+
+    def decode(self, payload: bytes) -> bytes:
+        return bytes(payload)
+
+    def __len__(self) -> int:
+        raise udsoncan.DidCodec.ReadAllRemainingData
+
+
+class UdsClient:
+    """Serialized, timed, translated UDS requests to one node.
+
+    Args:
+        transport: the ISO-TP channel to the node.
+        bitrate: nominal bit rate of the bus (for the wire time in response timeouts); 0 = unknown.
+        key_provider: computes SecurityAccess keys; None refuses to unlock.
+    """
+
+    def __init__(
+        self, transport: IsoTpTransport, bitrate: int, key_provider: SecurityKeyProvider | None
+    ) -> None:
+        self.transport = transport
+        self._bitrate = bitrate
+        self.key_provider = key_provider
+        config = dict(udsoncan.configs.default_client_config)
+        config.update(
+            {
+                "data_identifiers": {"default": _RawCodec},
+                "use_server_timing": False,
+                "request_timeout": None,
+                "p2_timeout": _DEFAULT_P2_S + _TIMING_MARGIN_S,
+                "p2_star_timeout": _DEFAULT_P2_STAR_S + 1.0,
+                "exception_on_negative_response": True,
+                "exception_on_invalid_response": True,
+                "exception_on_unexpected_response": True,
+                "server_address_format": 32,
+                "server_memorysize_format": 32,
+                "nrc78_callback": self._on_pending,
+            }
+        )
+        self._client = Client(transport.connection, config=cast(ClientConfig, config))
+        # Every failure reaches the caller as a translated exception; udsoncan's own error log
+        # lines would only duplicate it on the technician's console.
+        self._client.logger.setLevel(logging.CRITICAL)
+        self._lock = threading.RLock()
+        self._p2_s = _DEFAULT_P2_S
+        self._p2_star_s = _DEFAULT_P2_STAR_S
+        self.session = ids.SESSION_DEFAULT
+        self.unlocked = False
+        self.serial_number = ""
+        self.model = ""
+        self._requests = 0
+        self._retries = 0
+        self._timeouts = 0
+        self._errors = 0
+        self._last_rtt_s = 0.0
+        self._latencies: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
+        self._bytes_sent = 0
+        self._bytes_received = 0
+        self.pending_responses = 0
+        self._last_activity = time.monotonic()
+        self._stop = threading.Event()
+        self._keepalive: threading.Thread | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def open(self) -> None:
+        """Start the transport and the keep-alive thread."""
+        self.transport.open()
+        self._stop.clear()
+        self._keepalive = threading.Thread(target=self._keepalive_loop, name="uds-keepalive", daemon=True)
+        self._keepalive.start()
+
+    def close(self) -> None:
+        """Stop the keep-alive and the transport. Safe to call twice."""
+        self._stop.set()
+        if self._keepalive is not None:
+            self._keepalive.join(timeout=2.0)
+            self._keepalive = None
+        with self._lock:
+            self.transport.close()
+
+    def forget_session(self) -> None:
+        """The device rebooted: it is in its default session and locked again."""
+        self.session = ids.SESSION_DEFAULT
+        self.unlocked = False
+
+    # --- timing and statistics ----------------------------------------------------------------
+    def _on_pending(self) -> None:
+        self.pending_responses += 1
+
+    def _wire_time_s(self, payload_bytes: int) -> float:
+        if not self._bitrate:
+            return 0.0
+        frames = 1 + payload_bytes // 6 + 1
+        return frames * _BITS_PER_FRAME / self._bitrate
+
+    def link_stats(self) -> LinkStats:
+        return LinkStats(
+            requests=self._requests,
+            retries=self._retries,
+            timeouts=self._timeouts,
+            errors=self._errors,
+            last_round_trip_s=self._last_rtt_s,
+            bytes_sent=self._bytes_sent,
+            bytes_received=self._bytes_received,
+        )
+
+    def _margin_s(self) -> float:
+        """Latency allowance learnt from recent answers, like TCP's retransmission timeout.
+
+        Three times the worst recent latency beyond the wire time, between 60 ms and 300 ms: a
+        lost frame on a noisy bus is then detected in tens of milliseconds on a quiet host, while
+        a busy host (or adapter) stretches the allowance instead of producing false timeouts.
+        """
+        if len(self._latencies) < 4:
+            return _TIMING_MARGIN_S
+        return min(_TIMING_MARGIN_S, max(_MIN_MARGIN_S, 3.0 * max(self._latencies)))
+
+    @contextmanager
+    def _timing(self, request_bytes: int, response_bytes: int) -> Iterator[None]:
+        """P2 for this request: server P2 + the wire time of request and response + a margin."""
+        wire = self._wire_time_s(request_bytes) * 1.2 + self._wire_time_s(response_bytes)
+        self._client.config["p2_timeout"] = self._p2_s + wire + self._margin_s()
+        self._client.config["p2_star_timeout"] = self._p2_star_s + wire + 1.0
+        yield
+
+    def call(
+        self,
+        action: str,
+        fn: Callable[[Client], T],
+        *,
+        request_bytes: int = 8,
+        response_bytes: int = 8,
+        attempts: int = 1,
+    ) -> T:
+        """Run one udsoncan request under the lock with timing, retries and translated errors.
+
+        Args:
+            action: what is attempted, as a verb phrase for messages ("read the serial number").
+            fn: receives the udsoncan client and performs exactly one request.
+            request_bytes: size of the request (for its wire time).
+            response_bytes: expected size of the response (for its wire time).
+            attempts: tries on a timeout (only for requests that are safe to repeat).
+        """
+        last: BaseException | None = None
+        for attempt in range(attempts):
+            lost = self.transport.lost
+            if lost is not None:
+                raise lost
+            with self._lock, self._timing(request_bytes, response_bytes):
+                started = time.monotonic()
+                pending_before = self.pending_responses
+                self._requests += 1
+                if attempt:
+                    self._retries += 1
+                try:
+                    result = fn(self._client)
+                except (TimeoutException, udsoncan.exceptions.TimeoutException) as exc:
+                    self._timeouts += 1
+                    last = exc
+                    continue
+                except NegativeResponseException as exc:
+                    self._errors += 1
+                    raise translate(exc, action) from exc
+                except BmsFlasherError:
+                    self._errors += 1
+                    raise
+                except Exception as exc:
+                    self._errors += 1
+                    lost = self.transport.lost
+                    if lost is not None:
+                        raise lost from exc
+                    if _is_send_failure(exc):
+                        self._timeouts += 1
+                        last = exc
+                        continue
+                    raise translate(exc, action) from exc
+                finally:
+                    self._last_activity = time.monotonic()
+                self._last_rtt_s = time.monotonic() - started
+                wire = self._wire_time_s(request_bytes) + self._wire_time_s(response_bytes)
+                if self.pending_responses == pending_before:
+                    self._latencies.append(max(0.0, self._last_rtt_s - wire))
+                self._bytes_sent += request_bytes
+                self._bytes_received += response_bytes
+                return result
+        lost = self.transport.lost
+        if lost is not None:
+            raise lost
+        assert last is not None
+        raise translate(last, action) from last
+
+    # --- keep-alive -----------------------------------------------------------------------------
+    def _keepalive_loop(self) -> None:
+        while not self._stop.wait(0.25):
+            if self.session == ids.SESSION_DEFAULT or self.transport.lost is not None:
+                continue
+            if time.monotonic() - self._last_activity < _KEEPALIVE_PERIOD_S:
+                continue
+            if not self._lock.acquire(timeout=0.1):
+                continue
+            try:
+                self._client.config["p2_timeout"] = self._p2_s + _TIMING_MARGIN_S
+                with self._client.suppress_positive_response(wait_nrc=False):
+                    self._client.tester_present()
+            except Exception:  # noqa: BLE001 -- a lost keep-alive shows up in the next real request
+                self._errors += 1
+            finally:
+                self._last_activity = time.monotonic()
+                self._lock.release()
+
+    # --- services used by the target ----------------------------------------------------------
+    def change_session(self, session: int) -> None:
+        """DiagnosticSessionControl; adopts the P2/P2* the device announces."""
+        names = {1: "default", 2: "programming", 3: "extended"}
+        response = self.call(
+            f"enter the {names.get(session, hex(session))} session",
+            lambda c: c.change_session(session),
+            attempts=_ATTEMPTS,
+        )
+        data = response.service_data if response is not None else None
+        if data is not None and data.p2_server_max is not None:
+            self._p2_s = float(data.p2_server_max)
+            self._p2_star_s = float(data.p2_star_server_max)
+        self.session = session
+        self.unlocked = False
+
+    def ensure_session(self, session: int) -> None:
+        if self.session != session:
+            self.change_session(session)
+
+    def read_did(self, did: int, what: str, *, response_bytes: int = 64) -> bytes:
+        """ReadDataByIdentifier of one DID → its raw bytes (retried once on a timeout)."""
+        response = self.call(
+            f"read the {what} (DID 0x{did:04X})",
+            lambda c: c.read_data_by_identifier([did]),
+            request_bytes=3,
+            response_bytes=response_bytes,
+            attempts=_ATTEMPTS,
+        )
+        return bytes(response.service_data.values[did])
+
+    def write_did(self, did: int, value: bytes, what: str) -> None:
+        self.call(
+            f"write the {what} (DID 0x{did:04X})",
+            lambda c: c.write_data_by_identifier(did, value),
+            request_bytes=3 + len(value),
+            attempts=_ATTEMPTS,
+        )
+
+    def routine(self, rid: int, what: str, data: bytes = b"", *, control: int = 1) -> bytes:
+        """RoutineControl → the routine status record."""
+        response = self.call(
+            what,
+            lambda c: c.routine_control(rid, control, data or None),
+            request_bytes=4 + len(data),
+            response_bytes=256,
+            attempts=_ATTEMPTS,  # every routine of this device is idempotent
+        )
+        return bytes(response.service_data.routine_status_record)
+
+    def unlock(self) -> None:
+        """SecurityAccess with the key provider's key for this device's serial number."""
+        if self.unlocked:
+            return
+        if self.key_provider is None:
+            raise SecurityAccessDeniedError(
+                f"No security key is configured for the device {self.serial_number or '(unknown serial)'}.",
+                hint="Pass --security-key FILE with the master secret of this BMS family.",
+            )
+        seed_response = self.call(
+            "request a security seed",
+            lambda c: c.request_seed(ids.SECURITY_LEVEL),
+            response_bytes=20,
+            attempts=_ATTEMPTS,
+        )
+        seed = bytes(seed_response.service_data.seed)
+        if seed and not any(seed):
+            self.unlocked = True  # an all-zero seed means "already unlocked"
+            return
+        provider = self.key_provider
+        key = provider.key_for(seed, self.serial_number, ids.SECURITY_LEVEL)
+        retries_before = self._retries
+        try:
+            self.call(
+                "unlock security access",
+                lambda c: c.send_key(ids.SECURITY_LEVEL + 1, key),
+                request_bytes=2 + len(key),
+                attempts=_ATTEMPTS,
+            )
+        except DeviceRejectedError as exc:
+            if exc.code != 0x24 or self._retries == retries_before:
+                raise
+            # The device took the key but its answer was lost; the retry found no seed pending.
+            # An all-zero seed now confirms the unlock.
+            check = self.call("check security access", lambda c: c.request_seed(ids.SECURITY_LEVEL))
+            if any(bytes(check.service_data.seed)):
+                raise
+        self.unlocked = True
+
+    def request_download(self, address: int, size: int, compression: int) -> int:
+        """RequestDownload → maxNumberOfBlockLength announced by the device."""
+        location = MemoryLocation(address=address, memorysize=size, address_format=32, memorysize_format=32)
+        dfi = DataFormatIdentifier(compression=compression, encryption=0)
+        response = self.call(
+            f"start the download at 0x{address:08X}",
+            lambda c: c.request_download(location, dfi),
+            request_bytes=11,
+            attempts=_ATTEMPTS,
+        )
+        return int(answered(response, "start the download").service_data.max_length)
+
+    def transfer_data(self, counter: int, block: bytes) -> None:
+        """One TransferData block (no retry here: the download engine re-synchronises instead)."""
+        self.call(
+            f"transfer data block {counter}",
+            lambda c: c.transfer_data(counter, block),
+            request_bytes=2 + len(block),
+            response_bytes=2,
+        )
+
+    def transfer_exit(self) -> bytes:
+        retries_before = self._retries
+        try:
+            response = self.call(
+                "finish the download",
+                lambda c: c.request_transfer_exit(),
+                response_bytes=8,
+                attempts=_ATTEMPTS,
+            )
+        except DeviceRejectedError as exc:
+            if exc.code == 0x24 and self._retries > retries_before:
+                return b""  # a retry after a lost answer: the device had already closed the transfer
+            raise
+        return bytes(response.service_data.parameter_records or b"")
+
+    def tester_present(self) -> float:
+        started = time.monotonic()
+        self.call("check that the device answers", lambda c: c.tester_present(), attempts=_ATTEMPTS)
+        return time.monotonic() - started
+
+    def ecu_reset(self) -> None:
+        self.call("reset the device", lambda c: c.ecu_reset(0x01))
+        self.forget_session()
+
+    def ensure_link(self) -> None:
+        lost = self.transport.lost
+        if lost is not None:
+            raise lost
+
+
+def answered(response: T | None, action: str) -> T:
+    """The response of a request that must be answered (udsoncan returns None when suppressed)."""
+    if response is None:
+        raise MalformedResponseError(f"The device sent no answer content while trying to {action}.")
+    return response
+
+
+def _is_send_failure(exc: BaseException) -> bool:
+    """can-isotp gave up sending (flow control never came): worth a retry like a timeout."""
+    import isotp
+
+    return isinstance(exc, isotp.BlockingSendFailure)
+
+
+def require_answer(error: BaseException) -> bool:
+    """True for errors after which the device state is unknown (no answer, lost link)."""
+    return isinstance(error, NoResponseError | LinkLostError)

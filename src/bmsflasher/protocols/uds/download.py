@@ -1,0 +1,214 @@
+"""The UDS programming download: announce, erase (only when starting over), transfer, exit.
+
+Sequence (docs/protocols/uds.md): routine 0xF000 announces the image (slot, size, SHA-256) and
+returns the offset the device's flash already holds for that same image; only a fresh download
+(offset 0) erases the slot (0xFF00, answered with 0x78 response-pending while it runs). Then
+RequestDownload at ``slot base + offset`` — optionally zlib-compressed (dataFormatIdentifier
+0x10) when the device lists it in DID 0xFD04 — TransferData blocks with the counter starting at
+1 and wrapping 0xFF→0x00, and RequestTransferExit.
+
+A block that gets no answer is ambiguous (lost request, or lost response after the device wrote
+it), so the engine never guesses: it asks the device where its flash stands (DID 0xFD05) and
+starts a new RequestDownload from there, with a smaller block if blocks keep failing (a lossy
+bus loses long blocks far more often than short ones). The same mechanism resumes a transfer
+broken by a pulled cable: nothing restarts from zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+from bmsflasher.core.errors import (
+    DeviceRejectedError,
+    LinkLostError,
+    NoResponseError,
+    ProtocolError,
+)
+from bmsflasher.protocols.uds import codec, ids
+from bmsflasher.protocols.uds.client import UdsClient
+
+ProgressFn = Callable[[int, int], None]
+_MIN_BLOCK_DATA: Final = 256
+_GROW_AFTER_SUCCESSES: Final = 8
+_MAX_RESYNCS: Final = 200
+_ZLIB_LEVEL: Final = 9
+#: NRCs after which a new RequestDownload from the device's offset can succeed.
+_RESYNC_NRCS: Final = frozenset({0x24, 0x71, 0x72, 0x73})
+
+
+@dataclass
+class DownloadReport:
+    """What a download did (for logs, benchmarks and tests).
+
+    ``seconds`` covers the whole download (announce, erase, transfer); ``transfer_seconds`` only the
+    RequestDownload/TransferData/RequestTransferExit part, i.e. what the link limits.
+    """
+
+    total_bytes: int
+    start_offset: int = 0
+    erased: bool = False
+    compressed: bool = False
+    wire_bytes: int = 0
+    blocks: int = 0
+    resyncs: int = 0
+    seconds: float = 0.0
+    transfer_seconds: float = 0.0
+    block_sizes: list[int] = field(default_factory=list)
+
+
+def prepare(client: UdsClient, slot: int, image: bytes) -> int:
+    """Routine 0xF000: announce the image; returns the offset the device already holds."""
+    record = struct.pack(">BI", slot, len(image)) + hashlib.sha256(image).digest()
+    status = client.routine(ids.RID_PREPARE_DOWNLOAD, "announce the image to the device", record)
+    if len(status) >= 1 and status[0] == 0x01:
+        reason = status[1] if len(status) > 1 else ids.REASON_STATE
+        if reason == ids.REASON_MODE:
+            raise DeviceRejectedError("The device cannot take a new image in its current mode.")
+        raise DeviceRejectedError(
+            "The device cannot take a new image now (the running image may still be on test).",
+            hint="Confirm the running image or reset the device to revert it, then retry.",
+        )
+    if len(status) != 5 or status[0] != 0:
+        raise ProtocolError("The device's answer to the download announcement is malformed.")
+    return int(struct.unpack(">I", status[1:5])[0])
+
+
+def device_offset(client: UdsClient) -> int:
+    """Where the device's flash stands for the current upload (DID 0xFD05)."""
+    return codec.upload_status(client.read_did(ids.DID_UPLOAD_STATUS, "upload status")).offset
+
+
+def erase(client: UdsClient, slot: int) -> None:
+    """Routine 0xFF00 EraseMemory of a whole slot (the device answers 0x78 while erasing)."""
+    record = bytes([0x44]) + struct.pack(">II", ids.SLOT_BASE_ADDRESS[slot], 0)
+    status = client.routine(ids.RID_ERASE_MEMORY, f"erase slot {slot}", record)
+    if not status or status[0] != 0:
+        raise DeviceRejectedError(f"The device could not erase slot {slot}.")
+
+
+class _BlockPlan:
+    """Adaptive block length: halve after a failed block, grow back after a run of successes."""
+
+    def __init__(self, max_data: int) -> None:
+        self.max_data = max_data
+        self.size = max_data
+        self._streak = 0
+
+    def failed(self) -> None:
+        self.size = max(_MIN_BLOCK_DATA, self.size // 2)
+        self._streak = 0
+
+    def succeeded(self) -> None:
+        self._streak += 1
+        if self._streak >= _GROW_AFTER_SUCCESSES and self.size < self.max_data:
+            self.size = min(self.max_data, self.size * 2)
+            self._streak = 0
+
+
+def _transfer_from(  # noqa: PLR0917 -- one private step of download(), called once
+    client: UdsClient,
+    image: bytes,
+    slot: int,
+    offset: int,
+    compress: bool,
+    plans: list[_BlockPlan],
+    report: DownloadReport,
+    on_progress: ProgressFn | None,
+) -> None:
+    """One RequestDownload from ``offset`` to the end; raises on the first failed block.
+
+    ``plans`` holds the block plan across re-synchronisations (created at the first download,
+    replaced only if the device announces another block length).
+    """
+    remaining = image[offset:]
+    payload = zlib.compress(remaining, _ZLIB_LEVEL) if compress else remaining
+    method = ids.COMPRESSION_ZLIB if compress else ids.COMPRESSION_NONE
+    max_length = client.request_download(ids.SLOT_BASE_ADDRESS[slot] + offset, len(remaining), method)
+    if max_length < 3:
+        raise ProtocolError(f"The device announced an unusable block length of {max_length} bytes.")
+    if not plans or plans[0].max_data != max_length - 2:
+        plans[:] = [_BlockPlan(max_length - 2)]
+    plan = plans[0]
+    counter = 1
+    position = 0
+    while position < len(payload):
+        block = payload[position : position + plan.size]
+        try:
+            client.transfer_data(counter, block)
+        except (NoResponseError, DeviceRejectedError):
+            plan.failed()
+            raise
+        plan.succeeded()
+        position += len(block)
+        counter = (counter + 1) & 0xFF
+        report.blocks += 1
+        report.wire_bytes += len(block)
+        report.block_sizes.append(len(block))
+        if on_progress is not None:
+            done = offset + (len(remaining) * position // len(payload) if payload else 0)
+            on_progress(min(done, len(image)), len(image))
+    client.transfer_exit()
+
+
+def download(
+    client: UdsClient,
+    image: bytes,
+    slot: int,
+    *,
+    compress: bool,
+    on_progress: ProgressFn | None = None,
+) -> DownloadReport:
+    """Transfer ``image`` into ``slot``, resuming from whatever the device already holds.
+
+    Raises:
+        LinkLostError: the adapter went away (the caller reconnects and calls again: it resumes).
+        DeviceRejectedError: the device refused the download for good (NRC named).
+        NoResponseError: the device stopped answering even after re-synchronising.
+    """
+    started = time.monotonic()
+    report = DownloadReport(total_bytes=len(image), compressed=compress)
+    offset = prepare(client, slot, image)
+    report.start_offset = offset
+    if offset == 0:
+        erase(client, slot)
+        report.erased = True
+        offset = prepare(client, slot, image)
+    if on_progress is not None:
+        on_progress(offset, len(image))
+    plans: list[_BlockPlan] = []
+    transfer_started = time.monotonic()
+    while offset < len(image):
+        try:
+            _transfer_from(client, image, slot, offset, compress, plans, report, on_progress)
+            break
+        except LinkLostError:
+            raise
+        except (NoResponseError, DeviceRejectedError) as exc:
+            code = getattr(exc, "code", None)
+            if isinstance(exc, DeviceRejectedError) and code not in _RESYNC_NRCS:
+                raise
+            report.resyncs += 1
+            if report.resyncs > _MAX_RESYNCS:
+                raise
+            offset = _resync(client, slot, image)
+    report.transfer_seconds = time.monotonic() - transfer_started
+    report.seconds = time.monotonic() - started
+    if on_progress is not None:
+        on_progress(len(image), len(image))
+    return report
+
+
+def _resync(client: UdsClient, slot: int, image: bytes) -> int:
+    """After a failed block: re-announce the image and learn the device's real offset."""
+    for _ in range(5):
+        try:
+            return prepare(client, slot, image)
+        except NoResponseError:
+            continue
+    return prepare(client, slot, image)

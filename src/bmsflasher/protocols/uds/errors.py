@@ -1,0 +1,100 @@
+"""Translate udsoncan and can-isotp exceptions into the project's error tree.
+
+A negative response becomes :class:`DeviceRejectedError` (or :class:`SecurityAccessDeniedError`
+for the security NRCs) whose message names the service and the NRC in words, because "0x7F 0x34
+0x70" means nothing to a technician while "the device did not accept the download (NRC 0x70
+uploadDownloadNotAccepted)" does.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import isotp
+import udsoncan
+from udsoncan.exceptions import (
+    InvalidResponseException,
+    NegativeResponseException,
+    TimeoutException,
+    UnexpectedResponseException,
+)
+
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    DeviceRejectedError,
+    MalformedResponseError,
+    NoResponseError,
+    ProtocolError,
+    SecurityAccessDeniedError,
+)
+
+#: ISO 14229-1 names of the NRCs this tool expects, with what they mean for a technician.
+NRC_TEXT: Final[dict[int, str]] = {
+    0x10: "generalReject",
+    0x11: "serviceNotSupported",
+    0x12: "subFunctionNotSupported",
+    0x13: "incorrectMessageLengthOrInvalidFormat",
+    0x14: "responseTooLong",
+    0x21: "busyRepeatRequest",
+    0x22: "conditionsNotCorrect",
+    0x24: "requestSequenceError",
+    0x25: "noResponseFromSubnetComponent",
+    0x26: "failurePreventsExecutionOfRequestedAction",
+    0x31: "requestOutOfRange",
+    0x33: "securityAccessDenied",
+    0x35: "invalidKey",
+    0x36: "exceededNumberOfAttempts",
+    0x37: "requiredTimeDelayNotExpired",
+    0x70: "uploadDownloadNotAccepted",
+    0x71: "transferDataSuspended",
+    0x72: "generalProgrammingFailure",
+    0x73: "wrongBlockSequenceCounter",
+    0x78: "requestCorrectlyReceived-ResponsePending",
+    0x7E: "subFunctionNotSupportedInActiveSession",
+    0x7F: "serviceNotSupportedInActiveSession",
+    0x92: "voltageTooHigh",
+    0x93: "voltageTooLow",
+}
+SECURITY_NRCS: Final = frozenset({0x33, 0x35, 0x36, 0x37})
+_HINTS: Final[dict[int, str]] = {
+    0x33: "Unlock the device with its security key first.",
+    0x35: "Check that the security key file belongs to this device family.",
+    0x36: "Too many wrong keys: wait for the lockout delay, then use the right key.",
+    0x37: "The device is in its security lockout delay; wait about 10 seconds and retry.",
+    0x22: "Check the device's state (session, mode, pack conditions) and retry.",
+    0x72: "The device could not program its flash; retry the update, then contact service.",
+}
+
+
+def nrc_name(code: int) -> str:
+    """``"NRC 0x31 requestOutOfRange"`` style text for any code."""
+    return f"NRC 0x{code:02X} {NRC_TEXT.get(code, 'manufacturer-specific')}"
+
+
+def rejected(action: str, code: int) -> DeviceRejectedError:
+    """The error for a negative response to ``action`` (a phrase like "start the download")."""
+    cls = SecurityAccessDeniedError if code in SECURITY_NRCS else DeviceRejectedError
+    return cls(f"The device refused to {action} ({nrc_name(code)}).", code=code, hint=_HINTS.get(code))
+
+
+def translate(exc: BaseException, action: str) -> BmsFlasherError:
+    """Map one udsoncan/isotp exception raised while trying to ``action`` to a project error."""
+    if isinstance(exc, BmsFlasherError):
+        return exc
+    if isinstance(exc, NegativeResponseException):
+        return rejected(action, int(exc.response.code or 0))
+    if isinstance(exc, TimeoutException):
+        return NoResponseError(
+            f"The device did not answer in time while trying to {action}.",
+            hint="Check the bit rate, the node number and the device's power.",
+        )
+    if isinstance(exc, InvalidResponseException | UnexpectedResponseException):
+        return MalformedResponseError(f"The device gave an invalid answer while trying to {action}: {exc}.")
+    if isinstance(exc, isotp.BlockingSendFailure):
+        return NoResponseError(
+            f"The request to {action} could not be sent: the device stopped accepting ISO-TP frames.",
+            hint="Check the CAN wiring and termination.",
+        )
+    if isinstance(exc, udsoncan.exceptions.ConfigError | ValueError):
+        return ProtocolError(f"The request to {action} could not be built: {exc}.")
+    return ProtocolError(f"Trying to {action} failed: {exc}.")

@@ -1,0 +1,446 @@
+"""The UDS-on-CAN implementation of :class:`bmsflasher.core.target.Target`.
+
+The procedure, CLI and GUI drive a BMS through ``Target`` without knowing it speaks UDS; this class
+maps each operation onto the services and identifiers of ``docs/protocols/uds.md``: identity and
+telemetry DIDs in the default session, configuration writes and image-state routines in the
+extended session with security access, and the download in the programming session.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Final
+
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    ConfigValidationError,
+    DeviceRejectedError,
+    DowngradeError,
+    LinkError,
+    LinkTimeoutError,
+    MalformedResponseError,
+    NoResponseError,
+    SignatureError,
+    UnsupportedOperationError,
+)
+from bmsflasher.core.target import LinkStats, ProgressCallback
+from bmsflasher.core.types import (
+    ConfigSnapshot,
+    DeviceIdentity,
+    DeviceMode,
+    DeviceSelfTest,
+    Dtc,
+    LinkSettings,
+    PackTelemetry,
+    ParameterValue,
+)
+from bmsflasher.links.can import CanLink, CanLinkConfig
+from bmsflasher.protocols.uds import codec, ids
+from bmsflasher.protocols.uds.client import UdsClient, answered
+from bmsflasher.protocols.uds.download import DownloadReport, download
+from bmsflasher.protocols.uds.security import HmacKeyProvider, SecurityKeyProvider, demo_key_provider
+from bmsflasher.protocols.uds.transport import IsoTpTransport
+
+DEMO_MODEL_PREFIX: Final = "VBMS-"
+_RECONNECT_POLL_S: Final = 0.2
+
+
+@dataclass
+class UdsOptions:
+    """Client behaviour that is a choice, not a device property.
+
+    Attributes:
+        compression: send zlib-compressed data when the device supports it (DID 0xFD04).
+        use_fd: use CAN-FD frames when both the link and the device (DID 0xFD03) support them.
+        allow_demo_key: use the shipped DEMO master secret for devices reporting the demo model.
+    """
+
+    compression: bool = True
+    use_fd: bool = True
+    allow_demo_key: bool = True
+    reports: list[DownloadReport] = field(default_factory=list)
+
+
+class UdsTarget:
+    """A BMS node reached over UDS on ISO-TP on CAN.
+
+    Open with :meth:`open`; the instance owns the CAN link it opened and closes it in :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        link: CanLink,
+        node: int = 1,
+        *,
+        key_provider: SecurityKeyProvider | None = None,
+        options: UdsOptions | None = None,
+    ) -> None:
+        self._link = link
+        self._node = node or 1
+        self._explicit_key = key_provider
+        self.options = options or UdsOptions()
+        self._transport = IsoTpTransport(link, self._node)
+        self._client = UdsClient(self._transport, link.config.bitrate, key_provider)
+        self._client.open()
+        self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
+        self._compression: frozenset[int] | None = None
+        self._last_upload_slot = 1
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        config: CanLinkConfig,
+        node: int = 1,
+        *,
+        key_provider: SecurityKeyProvider | None = None,
+        options: UdsOptions | None = None,
+    ) -> UdsTarget:
+        """Open the adapter, start ISO-TP to ``node`` and negotiate transport parameters.
+
+        Raises:
+            LinkError: the adapter cannot be opened (not found, busy, permission).
+            NoResponseError: nothing answers at this node, bit rate and channel.
+        """
+        link = CanLink.open(config)
+        try:
+            target = cls(link, node, key_provider=key_provider, options=options)
+            target._negotiate()
+        except BaseException:
+            link.close()
+            raise
+        return target
+
+    # --- Target: identity ----------------------------------------------------------------------
+    @property
+    def protocol(self) -> str:
+        return "uds"
+
+    @property
+    def link(self) -> LinkSettings:
+        return self._link.config.to_settings(node=self._node)
+
+    @property
+    def uses_fd(self) -> bool:
+        """True once CAN-FD frames were negotiated (link opened as FD and DID 0xFD03 offers FD)."""
+        return self._transport.fd
+
+    @property
+    def client(self) -> UdsClient:
+        """The UDS session (for diagnostics tools and tests that send raw services)."""
+        return self._client
+
+    def _negotiate(self) -> None:
+        """Learn the device's transport capabilities (FD frames) and compression support."""
+        caps = codec.transport_caps(self._client.read_did(ids.DID_TRANSPORT, "transport capabilities"))
+        if caps.fd and self._link.config.fd and self.options.use_fd:
+            self._transport.use_fd(True, bitrate_switch=bool(self._link.config.data_bitrate))
+        self._compression = codec.compression_methods(
+            self._client.read_did(ids.DID_COMPRESSION, "compression capabilities")
+        )
+
+    def _text(self, did: int, what: str) -> str:
+        return codec.ascii_text(self._client.read_did(did, what))
+
+    def identify(self) -> DeviceIdentity:
+        serial = self._text(ids.DID_SERIAL_NUMBER, "serial number")
+        model = self._text(ids.DID_SPARE_PART_NUMBER, "part number")
+        self._client.serial_number, self._client.model = serial, model
+        if (
+            self._client.key_provider is None
+            and self.options.allow_demo_key
+            and model.startswith(DEMO_MODEL_PREFIX)
+        ):
+            self._client.key_provider = demo_key_provider()
+        mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
+        counter_raw = self._client.read_did(ids.DID_SECURITY_COUNTER, "security counter")
+        if len(counter_raw) != 4:
+            raise MalformedResponseError("The device's security counter is not four bytes.")
+        return DeviceIdentity(
+            model=model,
+            serial_number=serial,
+            hardware_revision=self._text(ids.DID_HARDWARE_NUMBER, "hardware revision"),
+            firmware_version=codec.version_or_none(self._text(ids.DID_SOFTWARE_VERSION, "firmware version")),
+            bootloader_version=codec.version_or_none(
+                self._text(ids.DID_BOOT_SOFTWARE_ID, "bootloader version")
+            ),
+            mode=mode,
+            slots=codec.slots(self._client.read_did(ids.DID_SLOTS, "slot table", response_bytes=96)),
+            security_counter=int(struct.unpack(">I", counter_raw)[0]),
+        )
+
+    def _ensure_identity(self) -> None:
+        if not self._client.serial_number:
+            self.identify()
+
+    # --- Target: live data ---------------------------------------------------------------------
+    def read_telemetry(self) -> PackTelemetry:
+        pack = codec.pack_values(self._client.read_did(ids.DID_PACK, "pack values"))
+        cells = codec.cells(self._client.read_did(ids.DID_CELLS, "cell voltages", response_bytes=1100))
+        temps = codec.temperatures(self._client.read_did(ids.DID_TEMPERATURES, "temperatures"))
+        balancing = codec.balancing(self._client.read_did(ids.DID_BALANCING, "balancing flags"))
+        return PackTelemetry(
+            timestamp_s=time.time(),
+            cell_voltages_mv=cells,
+            balancing=balancing,
+            temperatures_c=temps,
+            pack_voltage_mv=pack.pack_voltage_mv,
+            current_ma=pack.current_ma,
+            soc_pct=pack.soc_pct,
+            soh_pct=pack.soh_pct,
+            alarms=pack.alarms,
+        )
+
+    def _config_schema(self) -> tuple[int, tuple[codec.ParameterInfo, ...]]:
+        if self._schema is None:
+            raw = self._client.read_did(ids.DID_CONFIG_SCHEMA, "configuration schema", response_bytes=2048)
+            self._schema = codec.config_schema(raw)
+        return self._schema
+
+    def read_config(self) -> ConfigSnapshot:
+        version, params = self._config_schema()
+        values: dict[str, ParameterValue] = {}
+        for param in params:
+            raw = self._client.read_did(param.did, f"parameter '{param.name}'")
+            values[param.name] = codec.decode_param(param.kind, raw, param.name)
+        return ConfigSnapshot(schema_version=version, parameters=values)
+
+    def write_config(self, snapshot: ConfigSnapshot) -> None:
+        _version, params = self._config_schema()
+        by_name = {p.name: p for p in params}
+        unknown = sorted(set(snapshot.parameters) - set(by_name))
+        if unknown:
+            raise ConfigValidationError(f"The device has no parameter named '{unknown[0]}'.")
+        current = self.read_config().parameters
+        changes = {n: v for n, v in snapshot.parameters.items() if current.get(n) != v}
+        for name in changes:
+            if not by_name[name].writable:
+                raise ConfigValidationError(f"The parameter '{name}' is read-only on this device.")
+        if not changes:
+            return
+        self._enter_service_session()
+        for name, value in changes.items():
+            param = by_name[name]
+            try:
+                self._client.write_did(
+                    param.did, codec.encode_param(param.kind, value), f"parameter '{name}'"
+                )
+            except DeviceRejectedError as exc:
+                if exc.code == 0x31:
+                    raise ConfigValidationError(
+                        f"The device refused the value {value!r} for '{name}' (out of range or wrong type)."
+                    ) from exc
+                raise
+        status = self._client.routine(ids.RID_SAVE_CONFIG, "save the configuration")
+        if not status or status[0] != 0:
+            raise DeviceRejectedError("The device could not save its configuration.")
+
+    # --- Target: DTCs ------------------------------------------------------------------------
+    def read_dtcs(self) -> list[Dtc]:
+        response = self._client.call(
+            "read the diagnostic trouble codes",
+            lambda c: c.get_dtc_by_status_mask(ids.DTC_STATUS_ALL),
+            response_bytes=256,
+            attempts=2,
+        )
+        texts = codec.dtc_texts(
+            self._client.read_did(ids.DID_DTC_TEXTS, "DTC descriptions", response_bytes=1024)
+        )
+        result = []
+        for dtc in answered(response, "read the diagnostic trouble codes").service_data.dtcs:
+            text = texts.get(int(dtc.id))
+            result.append(
+                Dtc(
+                    code=int(dtc.id),
+                    status=int(dtc.status.get_byte_as_int()),
+                    severity=text.severity if text else codec.severity_of(0),
+                    description=text.description if text else "",
+                )
+            )
+        return result
+
+    def clear_dtcs(self) -> None:
+        self._client.call("clear the diagnostic trouble codes", lambda c: c.clear_dtc(0xFFFFFF))
+
+    # --- Target: link ----------------------------------------------------------------------------
+    def ping(self) -> float:
+        return self._client.tester_present()
+
+    def link_stats(self) -> LinkStats:
+        return self._client.link_stats()
+
+    # --- sessions --------------------------------------------------------------------------------
+    def _enter_service_session(self) -> None:
+        """Extended session (or stay in programming) and unlocked: for writes and image routines."""
+        self._ensure_identity()
+        if self._client.session == ids.SESSION_DEFAULT:
+            self._client.change_session(ids.SESSION_EXTENDED)
+        self._client.unlock()
+
+    def _enter_programming(self) -> DeviceMode:
+        self._ensure_identity()
+        mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
+        if self._client.session != ids.SESSION_PROGRAMMING:
+            if mode is DeviceMode.APPLICATION and self._client.session == ids.SESSION_DEFAULT:
+                self._client.change_session(ids.SESSION_EXTENDED)
+            self._client.change_session(ids.SESSION_PROGRAMMING)
+        self._client.unlock()
+        return mode
+
+    # --- Target: update --------------------------------------------------------------------------
+    def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
+        if not image:
+            raise ValueError("the image is empty")
+        mode = self._enter_programming()
+        slot = 0 if mode is DeviceMode.RECOVERY else 1
+        methods = self._compression or frozenset()
+        compress = self.options.compression and ids.COMPRESSION_ZLIB in methods
+        report = download(self._client, image, slot, compress=compress, on_progress=on_progress)
+        self.options.reports.append(report)
+        self._last_upload_slot = slot
+        status = self._client.routine(ids.RID_CHECK_MEMORY, "verify the uploaded image", bytes([slot]))
+        if len(status) > 1 and status[0] != 0 and status[1] == ids.REASON_DOWNGRADE:
+            raise DowngradeError(
+                "The device refused the uploaded image: its security counter is below the device's.",
+                hint="Anti-rollback protection: install a newer firmware package.",
+            )
+        if not status or status[0] != 0:
+            raise SignatureError(
+                "The device rejected the uploaded image (hash, signature or security counter check failed).",
+                hint="Check that the package is signed for this device and is not older than its firmware.",
+            )
+
+    def _image_routine(self, rid: int, what: str, data: bytes = b"") -> None:
+        status = self._client.routine(rid, what, data)
+        if not status:
+            raise MalformedResponseError(f"The device gave no result when asked to {what}.")
+        if status[0] == 0:
+            return
+        reason = status[1] if len(status) > 1 else ids.REASON_STATE
+        if reason == ids.REASON_DOWNGRADE:
+            raise DowngradeError(
+                f"The device refused to {what}: the image is older than its security counter."
+            )
+        if reason == ids.REASON_SIGNATURE:
+            raise SignatureError(f"The device refused to {what}: the image does not verify.")
+        if reason == ids.REASON_MODE:
+            raise UnsupportedOperationError(f"The device cannot {what} in its current mode.")
+        raise DeviceRejectedError(f"The device refused to {what} in its current state.")
+
+    def mark_for_test(self) -> None:
+        if self._last_upload_slot == 0:
+            return  # a recovery upload went straight to the primary slot: nothing to swap
+        if self._client.session not in (ids.SESSION_PROGRAMMING, ids.SESSION_EXTENDED):
+            self._enter_service_session()
+        self._client.unlock()
+        self._image_routine(ids.RID_MARK_FOR_TEST, "mark the new image for a test boot", b"\x00")
+
+    def reset(self) -> None:
+        self._client.ecu_reset()
+        self._schema = None
+
+    def reconnect(self, timeout_s: float) -> DeviceIdentity:
+        """Wait for the device to answer again (reopening the adapter if it vanished)."""
+        deadline = time.monotonic() + timeout_s
+        last: BmsFlasherError | None = None
+        while time.monotonic() < deadline:
+            try:
+                if self._transport.lost is not None:
+                    self._reopen_link()
+                self._client.tester_present()
+                self._client.forget_session()
+                identity = self.identify()
+                self._negotiate()
+                return identity
+            except (LinkError, NoResponseError) as exc:
+                last = exc
+                time.sleep(_RECONNECT_POLL_S)
+        reason = last.message if last else "no answer"
+        raise LinkTimeoutError(
+            f"The device did not come back within {timeout_s:.0f} s ({reason}).",
+            hint="Check the adapter and the device's power, then reconnect.",
+        )
+
+    def _reopen_link(self) -> None:
+        """The adapter vanished (cable pull): reopen the same channel, then a new ISO-TP stack."""
+        config = self._link.config
+        self._client.close()
+        self._link.close()
+        self._link = CanLink.open(config)
+        self._transport = IsoTpTransport(self._link, self._node)
+        provider = self._client.key_provider
+        self._client = UdsClient(self._transport, config.bitrate, provider)
+        self._client.open()
+
+    def run_self_test(self) -> DeviceSelfTest:
+        self._ensure_identity()
+        if self._client.session == ids.SESSION_DEFAULT:
+            self._client.change_session(ids.SESSION_EXTENDED)
+        status = self._client.routine(ids.RID_SELF_TEST, "run the self-test")
+        if not status or status[0] != 0:
+            raise DeviceRejectedError("The device could not run its self-test.")
+        return codec.self_test(status[1:])
+
+    def set_balancing(self, cell_index: int, enabled: bool) -> None:
+        if not 0 <= cell_index <= 0xFFFF:
+            raise ValueError(f"cell index {cell_index} is out of range")
+        self._enter_service_session()
+        self._client.routine(
+            ids.RID_SET_BALANCING,
+            f"switch balancing of cell {cell_index} {'on' if enabled else 'off'}",
+            struct.pack(">HB", cell_index, int(enabled)),
+        )
+
+    def confirm(self) -> None:
+        self._enter_service_session()
+        self._image_routine(ids.RID_CONFIRM, "confirm the running image")
+
+    def rollback(self) -> None:
+        self._enter_service_session()
+        self._image_routine(ids.RID_ROLLBACK, "roll back to the previous image")
+        self.reset()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._client.close()
+        finally:
+            self._link.close()
+
+
+def open_uds_target(
+    link: LinkSettings,
+    *,
+    security: bytes | None = None,
+    timeout_s: float = 5.0,
+    options: UdsOptions | None = None,
+) -> UdsTarget:
+    """Open the UDS target that saved :class:`LinkSettings` describe (what ``procedure.connect`` calls).
+
+    Args:
+        link: CAN settings (interface, channel, bitrate, node; ``fd`` and ``data_bitrate`` for CAN-FD).
+        security: the workshop's UDS master secret; None uses the DEMO secret for demo devices only.
+        timeout_s: how long to keep trying when nothing answers at first (a device still booting).
+        options: client choices (compression, CAN-FD, demo key); defaults when None.
+
+    Raises:
+        LinkError: the adapter cannot be opened.
+        NoResponseError / LinkTimeoutError: the node does not answer within ``timeout_s``.
+    """
+    provider = HmacKeyProvider(security) if security is not None else None
+    config = CanLinkConfig.from_settings(link)
+    deadline = time.monotonic() + max(timeout_s, 0.0)
+    while True:
+        try:
+            return UdsTarget.open(config, link.node or 1, key_provider=provider, options=options)
+        except NoResponseError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_RECONNECT_POLL_S)
+
+
+__all__ = ["UdsOptions", "UdsTarget", "open_uds_target"]

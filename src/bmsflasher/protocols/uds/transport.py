@@ -1,0 +1,245 @@
+"""ISO-TP (ISO 15765-2) over an open CAN link, as a udsoncan connection.
+
+can-isotp's threaded :class:`isotp.TransportLayer` does the segmentation; this module feeds it
+from a :class:`~bmsflasher.links.can.CanLink` through small rx/tx functions that never raise
+into can-isotp's threads (an exception there would silently kill the stack): a vanished adapter
+is recorded and re-raised as :class:`LinkLostError` on the caller's thread.
+
+Parameters are negotiated, not assumed: block size and STmin come from the device's flow-control
+frames (can-isotp obeys them), the frame data length (classic 8 or CAN-FD 64) from the device's
+transport-capability DID 0xFD03 via :meth:`IsoTpTransport.use_fd`, and the download block length
+from the RequestDownload response.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Final
+
+import can
+import isotp
+from udsoncan.connections import BaseConnection
+from udsoncan.exceptions import TimeoutException
+
+from bmsflasher.core.errors import LinkError, LinkLostError
+from bmsflasher.links.can import CanLink
+from bmsflasher.protocols.uds.ids import node_ids
+
+#: Padding byte of classic CAN frames (ISO 15765-2 recommends padding to 8 bytes; 0xCC is common).
+PADDING: Final = 0xCC
+#: N_Bs: how long the tool waits for the device's flow control. The standard's 1 s would make
+#: every lost flow-control frame cost a second; well-behaved devices answer within ~50 ms.
+FLOW_CONTROL_TIMEOUT_MS: Final = 500
+#: N_Cr: gap allowed between consecutive frames the device sends.
+CONSECUTIVE_FRAME_TIMEOUT_MS: Final = 1000
+#: Largest message the tool accepts (ISO 15765-2:2016 allows 32-bit lengths).
+MAX_RX_MESSAGE: Final = 0x10000
+_SEND_TIMEOUT_S: Final = 1.0
+#: can-isotp's warnings (every broken reception on a lossy bus) are counted, not printed.
+ISOTP_LOGGER: Final = "bmsflasher.uds.isotp"
+logging.getLogger(ISOTP_LOGGER).setLevel(logging.ERROR)
+
+
+class IsoTpConnection(BaseConnection):
+    """udsoncan connection over a threaded can-isotp layer that ignores stale answers.
+
+    On a lossy bus a request can time out and its answer arrive late, during the next request.
+    udsoncan would take that late answer for the new one and fail; real testers discard any
+    answer whose service does not match the pending request, and so does this connection.
+    """
+
+    def __init__(self, layer: isotp.TransportLayer, name: str) -> None:
+        super().__init__(name)
+        self._layer = layer
+        self._opened = False
+        self._request = b""
+        self.stale_answers = 0
+
+    def open(self) -> IsoTpConnection:
+        self._layer.start()
+        self._opened = True
+        return self
+
+    def close(self) -> None:
+        if self._opened:
+            self._layer.stop()
+            self._opened = False
+
+    def is_open(self) -> bool:
+        return self._opened
+
+    def specific_send(self, payload: bytes, timeout: float | None = None) -> None:
+        self._request = bytes(payload)
+        self._layer.send(payload, send_timeout=timeout)
+
+    def _matches(self, frame: bytes) -> bool:
+        """Does ``frame`` answer the pending request (service, and the echo of its identifier)?"""
+        request = self._request
+        if not request or not frame:
+            return True
+        sid = request[0]
+        if frame[0] == 0x7F:
+            return len(frame) > 1 and frame[1] == sid
+        if frame[0] != (sid + 0x40) & 0xFF:
+            return False
+        echo = {0x10: 1, 0x11: 1, 0x19: 1, 0x27: 1, 0x3E: 1, 0x36: 1, 0x22: 2, 0x2E: 2, 0x31: 3}.get(sid, 0)
+        if echo == 0 or len(request) <= echo:
+            return True
+        expected = bytearray(request[1 : 1 + echo])
+        if sid in (0x10, 0x11, 0x19, 0x27, 0x3E, 0x31):
+            expected[0] &= 0x7F  # the suppress-positive-response bit is not echoed
+        return frame[1 : 1 + echo] == bytes(expected)
+
+    def specific_wait_frame(self, timeout: float | None = None) -> bytes | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            frame = self._layer.recv(block=True, timeout=remaining)
+            if frame is None:
+                raise TimeoutException(  # type: ignore[no-untyped-call]
+                    f"Did not receive an ISO-TP frame in time (timeout={timeout} s)"
+                )
+            if self._matches(bytes(frame)):
+                return bytes(frame)
+            self.stale_answers += 1
+
+    def empty_rxqueue(self) -> None:
+        self._layer.stop_receiving()
+        self._layer.clear_rx_queue()
+
+    def empty_txqueue(self) -> None:
+        self._layer.stop_sending()
+        self._layer.clear_tx_queue()
+
+
+class IsoTpTransport:
+    """One ISO-TP channel to one node, usable as a udsoncan connection via :attr:`connection`."""
+
+    def __init__(self, link: CanLink, node: int) -> None:
+        self._link = link
+        self.node = node
+        self.request_id, self.response_id = node_ids(node)
+        self._lost: LinkLostError | None = None
+        self._lost_lock = threading.Lock()
+        self.frames_sent = 0
+        self.frames_received = 0
+        address = isotp.Address(
+            isotp.AddressingMode.Normal_11bits, txid=self.request_id, rxid=self.response_id
+        )
+        self.stack = isotp.TransportLayer(
+            rxfn=self._rxfn,
+            txfn=self._txfn,
+            address=address,
+            error_handler=self._on_error,
+            params=self._params(fd=False),
+            read_timeout=0.02,
+        )
+        self.connection = IsoTpConnection(self.stack, name=f"uds-node-{node}")
+        self.isotp_errors = 0
+
+    @staticmethod
+    def _params(fd: bool, bitrate_switch: bool = False) -> dict[str, Any]:
+        return {
+            "stmin": 0,
+            "blocksize": 0,
+            "tx_data_length": 64 if fd else 8,
+            "tx_padding": PADDING,
+            "can_fd": fd,
+            "bitrate_switch": fd and bitrate_switch,
+            "max_frame_size": MAX_RX_MESSAGE,
+            "rx_flowcontrol_timeout": FLOW_CONTROL_TIMEOUT_MS,
+            "rx_consecutive_frame_timeout": CONSECUTIVE_FRAME_TIMEOUT_MS,
+            "blocking_send": True,
+            "wftmax": 16,
+            "logger_name": ISOTP_LOGGER,
+        }
+
+    @property
+    def link(self) -> CanLink:
+        return self._link
+
+    @property
+    def lost(self) -> LinkLostError | None:
+        """Set once the adapter went away; every later request fails fast with it."""
+        return self._lost
+
+    def _mark_lost(self, exc: LinkError) -> None:
+        with self._lost_lock:
+            if self._lost is None:
+                self._lost = (
+                    exc
+                    if isinstance(exc, LinkLostError)
+                    else LinkLostError(
+                        f"The CAN adapter {self._link.config.describe()} failed: {exc.message}"
+                    )
+                )
+
+    def _rxfn(self, timeout: float) -> isotp.CanMessage | None:
+        if self._lost is not None:
+            time.sleep(timeout)
+            return None
+        try:
+            message = self._link.recv(timeout)
+        except LinkError as exc:
+            self._mark_lost(exc)
+            return None
+        if message is None or message.is_error_frame or message.is_remote_frame:
+            return None
+        if message.arbitration_id != self.response_id:
+            return None
+        self.frames_received += 1
+        return isotp.CanMessage(
+            arbitration_id=message.arbitration_id,
+            dlc=message.dlc,
+            data=bytes(message.data),
+            extended_id=message.is_extended_id,
+            is_fd=message.is_fd,
+            bitrate_switch=message.bitrate_switch,
+        )
+
+    def _txfn(self, message: isotp.CanMessage) -> None:
+        if self._lost is not None:
+            return
+        frame = can.Message(
+            arbitration_id=message.arbitration_id,
+            data=bytes(message.data),
+            is_extended_id=message.is_extended_id,
+            is_fd=message.is_fd,
+            bitrate_switch=message.bitrate_switch,
+        )
+        try:
+            self._link.send(frame, timeout_s=_SEND_TIMEOUT_S)
+        except LinkError as exc:
+            self._mark_lost(exc)
+            return
+        self.frames_sent += 1
+
+    def _on_error(self, error: Exception) -> None:
+        self.isotp_errors += 1
+
+    def open(self) -> None:
+        """Start can-isotp's threads."""
+        self.connection.open()
+
+    def use_fd(self, enabled: bool, bitrate_switch: bool = True) -> None:
+        """Switch between classic 8-byte and CAN-FD 64-byte frames (after reading DID 0xFD03)."""
+        was_open = self.connection.is_open()
+        if was_open:
+            self.connection.close()
+        for key, value in self._params(enabled, bitrate_switch).items():
+            self.stack.params.set(key, value, validate=False)
+        self.stack.params.validate()
+        self.stack.load_params()
+        if was_open:
+            self.connection.open()
+
+    @property
+    def fd(self) -> bool:
+        return bool(self.stack.params.can_fd)
+
+    def close(self) -> None:
+        """Stop can-isotp's threads (the CAN link is closed by its owner)."""
+        if self.connection.is_open():
+            self.connection.close()
