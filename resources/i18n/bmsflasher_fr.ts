@@ -308,6 +308,14 @@
         <translation>Aucun micrologiciel amorçable : utilisez Récupérer.</translation>
     </message>
     <message>
+        <source>Driver guide:</source>
+        <translation>Guide des pilotes :</translation>
+    </message>
+    <message>
+        <source>Download:</source>
+        <translation>Téléchargement :</translation>
+    </message>
+    <message>
         <source>Type the serial port or URL first.</source>
         <translation>Saisissez d’abord le port série ou l’URL.</translation>
     </message>
@@ -760,6 +768,18 @@
     <message>
         <source>Connect a battery before updating it.</source>
         <translation>Connectez une batterie avant de la mettre à jour.</translation>
+    </message>
+    <message>
+        <source>%1 is not a firmware package (.bmspkg).</source>
+        <translation>%1 n’est pas un paquet de micrologiciel (.bmspkg).</translation>
+    </message>
+    <message>
+        <source>Open a .bmspkg file from the battery's manufacturer.</source>
+        <translation>Ouvrez un fichier .bmspkg du fabricant de la batterie.</translation>
+    </message>
+    <message>
+        <source>The package %1 does not exist or cannot be read.</source>
+        <translation>Le paquet %1 n’existe pas ou ne peut pas être lu.</translation>
     </message>
     <message>
         <source>An update is running: the window closes when it has reached a safe end.</source>
@@ -1528,6 +1548,10 @@
     <message>
         <source>Return to the firmware kept in the other slot.</source>
         <translation>Revenir au micrologiciel conservé dans l’autre emplacement.</translation>
+    </message>
+    <message>
+        <source>Package %1 is ready to install: connect a battery, then open the update wizard.</source>
+        <translation>Le paquet %1 est prêt à être installé : connectez une batterie, puis ouvrez l’assistant de mise à jour.</translation>
     </message>
     <message>
         <source>Rolling back: the battery reboots into its other firmware…</source>

@@ -308,6 +308,14 @@
         <translation>Geen opstartbare firmware: gebruik Herstellen.</translation>
     </message>
     <message>
+        <source>Driver guide:</source>
+        <translation>Handleiding stuurprogramma's:</translation>
+    </message>
+    <message>
+        <source>Download:</source>
+        <translation>Downloaden:</translation>
+    </message>
+    <message>
         <source>Type the serial port or URL first.</source>
         <translation>Typ eerst de seriële poort of URL.</translation>
     </message>
@@ -760,6 +768,18 @@
     <message>
         <source>Connect a battery before updating it.</source>
         <translation>Verbind een batterij voordat u ze updatet.</translation>
+    </message>
+    <message>
+        <source>%1 is not a firmware package (.bmspkg).</source>
+        <translation>%1 is geen firmwarepakket (.bmspkg).</translation>
+    </message>
+    <message>
+        <source>Open a .bmspkg file from the battery's manufacturer.</source>
+        <translation>Open een .bmspkg-bestand van de fabrikant van de batterij.</translation>
+    </message>
+    <message>
+        <source>The package %1 does not exist or cannot be read.</source>
+        <translation>Het pakket %1 bestaat niet of kan niet gelezen worden.</translation>
     </message>
     <message>
         <source>An update is running: the window closes when it has reached a safe end.</source>
@@ -1528,6 +1548,10 @@
     <message>
         <source>Return to the firmware kept in the other slot.</source>
         <translation>Terug naar de firmware die in het andere slot bewaard is.</translation>
+    </message>
+    <message>
+        <source>Package %1 is ready to install: connect a battery, then open the update wizard.</source>
+        <translation>Pakket %1 is klaar om te installeren: verbind een batterij en open dan de updatewizard.</translation>
     </message>
     <message>
         <source>Rolling back: the battery reboots into its other firmware…</source>

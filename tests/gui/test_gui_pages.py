@@ -260,4 +260,25 @@ def test_emergency_recovery_flashes_a_battery_without_firmware(recovery_rig: Gui
     sessions = rig.model.engine.sessions()
     assert sessions[0].kind == "recovery"
     assert sessions[0].outcome == "recovered"
+    assert sessions[0].details["front_end"] == "gui"  # recorded by the procedure's recover_recorded
+    assert sessions[0].details["package"] == packages["healthy"].name
+    dialog.close()
+
+
+def test_recovery_of_a_battery_that_runs_firmware_is_refused_and_recorded(
+    rig: GuiRig, qtbot, packages
+) -> None:
+    """The GUI uses the procedure's recovery: a running application is updated, never "recovered"."""
+    dialog = rig.window.open_recovery(rig.bench.link)
+    dialog.path_edit.setText(str(packages["healthy"]))
+    dialog.recover_button.click()
+    qtbot.waitUntil(lambda: bool(rig.errors), timeout=30000)
+    message, hint = rig.errors[0]
+    assert message == "the device runs firmware 1.0.0, so it needs an update, not a recovery"
+    assert "update wizard" in hint
+    assert message in dialog.status.text()
+    assert dialog.recover_button.isEnabled()
+    assert str(rig.bench.device.identity().firmware_version) == "1.0.0"  # nothing was written
+    sessions = rig.model.engine.sessions()
+    assert (sessions[0].kind, sessions[0].outcome) == ("recovery", "failed")
     dialog.close()

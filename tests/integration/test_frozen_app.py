@@ -244,9 +244,15 @@ def test_frozen_cli_opens_pyserial_url_handlers(frozen: FrozenBuild, user_dirs: 
 def test_frozen_gui_starts_offscreen_with_a_demo_device_and_closes(
     frozen: FrozenBuild, user_dirs: dict[str, str]
 ) -> None:
-    env = dict(user_dirs, BMSFLASHER_QUIT_AFTER_MS="4000")
+    # The package argument is what the .bmspkg file associations pass (installer/windows/bmsflasher.iss
+    # "%1", installer/linux/bmsflasher.desktop %f): the wizard opens on it once the demo battery answers.
+    package = DEMO / "packages" / "VBMS-16-1.1.0.bmspkg"
     started = time.monotonic()
-    result = _run([frozen.program("bmsflasher-gui"), "--demo", "--lang", "nl"], env, timeout_s=120)
+    result = _run(
+        [frozen.program("bmsflasher-gui"), "--demo", "--lang", "nl", "--quit-after-ms", "4000", package],
+        user_dirs,
+        timeout_s=120,
+    )
     elapsed_s = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr

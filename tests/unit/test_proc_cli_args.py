@@ -118,3 +118,24 @@ def test_flash_without_terminal_needs_yes(capsys: pytest.CaptureFixture[str], tm
     code = main(["flash", str(tmp_path / "x.bmspkg"), "--port", "/dev/null", "--trust", str(key)])
     assert code == 8
     assert "pass --yes" in capsys.readouterr().err
+
+
+def test_the_command_line_demo_refuses_without_ptys_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_home: Path
+) -> None:
+    from bmsflasher.gui import demo
+
+    monkeypatch.setattr(demo, "_os_name", lambda: "nt")  # what os.name is on Windows
+    code = main(["demo", "--workdir", str(data_home / "demo")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("error: The demo's virtual battery needs a pseudo-terminal (pty)")
+    assert "not available on Windows" in err
+    assert "Traceback" not in err
+
+
+def test_recover_is_listed_with_its_module_so_only_that_module_loads() -> None:
+    from bmsflasher.cli.main import COMMAND_MODULES, _modules_for
+
+    assert "recover" in COMMAND_MODULES["bmsflasher.cli.cmd_device"]
+    assert _modules_for(["recover", "pkg.bmspkg"]) == ["bmsflasher.cli.cmd_device"]

@@ -23,6 +23,7 @@ from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import LinkSettings
+from bmsflasher.gui.demo import check_demo_supported
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import build_keyring, package_loader
@@ -31,7 +32,6 @@ from bmsflasher.records import RecordsDb
 from bmsflasher.sim.device import VirtualBms
 from bmsflasher.sim.frontend_options import FrontEndOptions
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
 
 DEMO_PACKAGES: Final = {
     "healthy": "VBMS-16-1.1.0.bmspkg",
@@ -63,7 +63,14 @@ def run_demo(
     quiet: bool = False,
     keep: bool = False,
 ) -> int:
-    """Run one update against a fresh virtual BMS in ``workdir``; returns the flash exit code."""
+    """Run one update against a fresh virtual BMS in ``workdir``; returns the flash exit code.
+
+    Raises:
+        DemoUnavailableError: this system has no pseudo-terminals (Windows).
+    """
+    check_demo_supported()
+    from bmsflasher.sim.serial_frontend import SerialFrontEnd  # POSIX only: imported once it can run
+
     device = VirtualBms.create(
         SimOptions(state_file=workdir / "vbms.state", soc_pct=soc_pct, erase_time_s_per_sector=0.002)
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ from bmsflasher.cli.target_args import (
     keyring_from_args,
     open_from_args,
 )
-from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError, ProcedureError
+from bmsflasher.core.errors import ConfigValidationError, ProcedureError
 from bmsflasher.core.events import (
     Event,
     LogLevel,
@@ -41,13 +42,11 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, Dtc, PackTelemetry
 from bmsflasher.procedure.backup import ConfigDiff, diff_snapshots, restore_snapshot, take_backup
 from bmsflasher.procedure.engine import REPORT_STEP, Approval, UpdateOptions, UpdateProcedure
-from bmsflasher.procedure.journal import Journal
 from bmsflasher.procedure.package_loading import load_package, package_loader
 from bmsflasher.procedure.preconditions import PreconditionReport
-from bmsflasher.procedure.profiles import profile_for_model
-from bmsflasher.procedure.recovery import recover
+from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import EXIT_ROLLED_BACK, UpdateResult
-from bmsflasher.procedure.rollback import RollbackReport, manual_rollback
+from bmsflasher.procedure.rollback import RollbackReport, manual_rollback_recorded
 from bmsflasher.procedure.states import State
 from bmsflasher.records import BackupRecord, RecordsDb
 
@@ -272,22 +271,48 @@ def _telemetry_line(t: PackTelemetry) -> str:
     )
 
 
+MAX_MONITOR_INTERVAL_S: Final = 3600.0
+
+
+def _check_monitor_bounds(args: argparse.Namespace) -> float | None:
+    """Validate --interval/--count/--duration; returns the duration in seconds (None: no limit)."""
+    if not (0 < args.interval <= MAX_MONITOR_INTERVAL_S):  # also false for NaN
+        raise ConfigValidationError(
+            f"--interval must be between 0 and {MAX_MONITOR_INTERVAL_S:g} s, not {args.interval}"
+        )
+    if args.count < 0:
+        raise ConfigValidationError(f"--count must be 0 (no limit) or more, not {args.count}")
+    if args.duration is None:
+        return None
+    if not (0 < args.duration < math.inf):
+        raise ConfigValidationError(f"--duration must be a positive number of seconds, not {args.duration}")
+    duration_s: float = args.duration
+    return duration_s
+
+
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise ConfigValidationError(f"--interval must be positive, not {args.interval}")
+    duration_s = _check_monitor_bounds(args)
     console = _console()
     with _target(args) as target:
+        deadline = None if duration_s is None else time.monotonic() + duration_s  # from the connection
         shown = 0
         while args.count == 0 or shown < args.count:
             if shown:
-                time.sleep(args.interval)
+                pause_s = args.interval
+                if deadline is not None:
+                    pause_s = min(pause_s, deadline - time.monotonic())
+                    if pause_s < 0:
+                        break
+                time.sleep(pause_s)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
             sample = target.read_telemetry()
             shown += 1
             if args.json:
                 sys.stdout.write(json.dumps(telemetry_json(sample)) + "\n")
                 sys.stdout.flush()
             else:
-                console.print(_telemetry_line(sample), highlight=False)
+                console.print(_telemetry_line(sample), highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -430,21 +455,10 @@ def _cmd_recover(args: argparse.Namespace) -> int:
             f"Flash {update.facts.version} into the device in {before.mode.value} mode?"
         ):
             return 1
-        serial = before.serial_number or "unknown"
-        session = db.start_session(
-            serial, "recovery", args.operator, update.facts.package_sha256, {"link": target.link.describe()}
-        )
         try:
-            report = recover(target, update, profile_for_model(update.facts.model).reboot, renderer)
-        except BmsFlasherError as exc:
-            db.log_step(session, "recovery", False, exc.message)
-            db.finish_session(session, "failed", None, None)
-            raise
+            report = recover_recorded(target, update, db, renderer, operator=args.operator, before=before)
         finally:
             renderer.close()
-        db.upsert_device(report.after)
-        db.log_step(session, "recovery", True, f"flashed {update.facts.version}")
-        db.finish_session(session, "recovered", None, str(report.after.firmware_version))
     if args.json:
         _print_json({"recovered": True, "device": identity_json(report.after)})
     else:
@@ -456,28 +470,7 @@ def _cmd_recover(args: argparse.Namespace) -> int:
 def _rollback_with_records(
     console: Console, args: argparse.Namespace, db: RecordsDb, target: Target
 ) -> RollbackReport:
-    identity = target.identify()
-    db.upsert_device(identity)
-    session = db.start_session(
-        identity.serial_number, "rollback", args.operator, None, {"link": target.link.describe()}
-    )
-    profile = profile_for_model(identity.model)
-    try:
-        report = manual_rollback(target, profile.reboot)
-    except ProcedureError as exc:
-        db.log_step(session, "rollback", False, exc.message)
-        db.finish_session(session, "failed", str(identity.firmware_version), None)
-        raise
-    db.log_step(session, "rollback", True, "; ".join(report.actions))
-    db.finish_session(
-        session,
-        "rolled_back",
-        str(report.from_version) if report.from_version else None,
-        str(report.to_version) if report.to_version else None,
-    )
-    journal = Journal.load(identity.serial_number)
-    if journal is not None:
-        journal.remove()
+    report = manual_rollback_recorded(target, db, operator=args.operator)
     if not args.json:
         console.print(f"Rolled back from {report.from_version} to {report.to_version}.", highlight=False)
     return report
@@ -643,7 +636,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_common(monitor, json_help="print one JSON object per sample")
     monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples")
     monitor.add_argument(
-        "--count", type=int, default=0, metavar="N", help="stop after N samples (0: until Ctrl-C)"
+        "--count", type=int, default=0, metavar="N", help="stop after N samples (0: no limit)"
+    )
+    monitor.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stop after S seconds (default: run until --count samples or Ctrl-C)",
     )
     monitor.set_defaults(func=_cmd_monitor)
 

@@ -1,4 +1,4 @@
-"""``bmsflasher gui [--demo] [--lang en|nl|fr]``: open the desktop application.
+"""``bmsflasher gui [--demo] [--lang en|nl|fr] [PACKAGE.bmspkg]``: open the desktop application.
 
 Qt is imported only when the command runs, so the rest of the CLI works on a machine without a
 display or without the GUI libraries.

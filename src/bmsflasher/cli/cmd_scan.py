@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -25,6 +26,7 @@ from bmsflasher.discovery import (
     AdapterStatus,
     CanCandidate,
     Candidate,
+    DriverGuidance,
     ScanCache,
     ScanInventory,
     Scanner,
@@ -277,6 +279,20 @@ def _print_result(result: ScanResult, out: Console) -> None:
         out.print(f"[{style}]{report.status.value:>10}[/{style}]  {report.label}: {report.message}")
         if report.hint and report.status is not AdapterStatus.FOUND:
             out.print(f"            hint: {report.hint}")
+        if report.guidance is not None:
+            _print_guidance(report.guidance, out)
         for device in report.devices:
             if device.identify_error:
                 out.print(f"            note: {device.identify_error}")
+
+
+def _print_guidance(guidance: DriverGuidance, out: Console) -> None:
+    """The driver guide's advice under an adapter's verdict: title, numbered steps, guide, downloads."""
+    indent = " " * 12
+    out.print(f"{indent}[bold]{escape(guidance.title)}[/bold]", highlight=False)
+    for number, step in enumerate(guidance.steps, 1):
+        out.print(f"{indent}  {number}. {escape(step)}", highlight=False)
+    if guidance.doc_location:
+        out.print(f"{indent}guide: {escape(guidance.doc_location)}", highlight=False)
+    for link in guidance.links:
+        out.print(f"{indent}download: {escape(link)}", highlight=False)

@@ -12,9 +12,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Final, NoReturn
 
 from bmsflasher import __version__
-from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bmsflasher.cli.cmd_firmware": ("keygen", "package", "verify"),
@@ -24,6 +25,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
         "info",
         "monitor",
         "flash",
+        "recover",
         "backup",
         "restore",
         "rollback",
@@ -41,6 +43,23 @@ python-can or the PDF renderer; ``--help`` (or an unknown command) imports them 
 """
 
 
+USAGE_EXIT_CODE: Final = ConfigValidationError.exit_code
+"""Exit code of a command-line usage error (unknown option, value that does not parse).
+
+argparse's own code, 2, is what ``flash`` returns for "refused by a precondition"; a typo in an
+option must never look like a battery out of range to a script, so usage errors share the
+documented "bad option value" code instead.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors exit with :data:`USAGE_EXIT_CODE` (sub-parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_EXIT_CODE, f"{self.prog}: error: {message}\n")
+
+
 def _modules_for(argv: Sequence[str]) -> list[str]:
     command = next((arg for arg in argv if not arg.startswith("-")), None)
     if command is None and "--version" in argv:
@@ -51,7 +70,7 @@ def _modules_for(argv: Sequence[str]) -> list[str]:
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """Build the top-level parser with the subcommands ``argv`` needs (all of them by default)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bmsflasher",
         description="Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.",
     )

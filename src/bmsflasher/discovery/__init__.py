@@ -12,12 +12,20 @@ Modules: ``adapters`` (USB ID classification table), ``candidates`` and ``enumer
 probed), ``plan`` (the ordered probe table), ``cache`` (last good setting per adapter),
 ``smp_handshake``/``serial_probe`` (serial auto-baud), ``uds_discovery``/``can_probe`` (CAN bitrate
 and UDS node discovery), ``parallel`` (bounded parallel executor), ``scanner`` (the orchestration),
-``results`` (what a scan reports).
+``results`` (what a scan reports), ``driver_guidance`` (advice from ``drivers/guidance.json`` for
+adapters without driver or permission, or held by another program).
 """
 
 from bmsflasher.discovery.adapters import AdapterClass, AdapterKind, classify_usb, load_adapter_table
 from bmsflasher.discovery.cache import CachedSetting, ScanCache, default_cache_path
 from bmsflasher.discovery.candidates import CanCandidate, Candidate, SerialCandidate, UnusableAdapter, UsbInfo
+from bmsflasher.discovery.driver_guidance import (
+    AdapterFacts,
+    DriverGuidance,
+    GuidanceTable,
+    guidance_for,
+    load_guidance,
+)
 from bmsflasher.discovery.identify import default_can_identifier, default_serial_identifier
 from bmsflasher.discovery.plan import DEFAULT_BAUDS, DEFAULT_BITRATES, CanStep, SerialStep, UdsAddressing
 from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevice, ScanResult
@@ -27,6 +35,7 @@ __all__ = [
     "DEFAULT_BAUDS",
     "DEFAULT_BITRATES",
     "AdapterClass",
+    "AdapterFacts",
     "AdapterKind",
     "AdapterReport",
     "AdapterStatus",
@@ -34,7 +43,9 @@ __all__ = [
     "CanCandidate",
     "CanStep",
     "Candidate",
+    "DriverGuidance",
     "FoundDevice",
+    "GuidanceTable",
     "ScanCache",
     "ScanInventory",
     "ScanRequest",
@@ -50,7 +61,9 @@ __all__ = [
     "default_can_identifier",
     "default_serial_identifier",
     "gather",
+    "guidance_for",
     "load_adapter_table",
+    "load_guidance",
     "plan_for",
     "scan",
 ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.discovery.driver_guidance import DriverGuidance
 
 
 class AdapterStatus(enum.Enum):
@@ -106,6 +107,7 @@ class AdapterReport:
         attempts: probe steps run.
         elapsed_s: time spent on this adapter.
         used_cache: the remembered setting was tried first.
+        guidance: driver/permission/busy advice from ``drivers/guidance.json``, when it has some.
     """
 
     label: str
@@ -118,6 +120,7 @@ class AdapterReport:
     attempts: int = 0
     elapsed_s: float = 0.0
     used_cache: bool = False
+    guidance: DriverGuidance | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +134,7 @@ class AdapterReport:
             "elapsed_s": round(self.elapsed_s, 3),
             "used_cache": self.used_cache,
             "devices": [device.to_json() for device in self.devices],
+            "guidance": self.guidance.to_json() if self.guidance is not None else None,
         }
 
 

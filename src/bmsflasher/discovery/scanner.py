@@ -33,6 +33,7 @@ from bmsflasher.discovery.candidates import (
     parse_port_argument,
     serial_as_can,
 )
+from bmsflasher.discovery.driver_guidance import AdapterFacts, GuidanceTable, guidance_for
 from bmsflasher.discovery.enumerate import (
     enumerate_can_channels,
     enumerate_serial_ports,
@@ -178,6 +179,8 @@ class Scanner:
         serial_identifier: reads an SMP device's identity (None: handshake only).
         can_identifier: reads a UDS server's identity over an open link (None: handshake only).
         numbering: maps a UDS responder to ``LinkSettings.node``.
+        guidance: driver advice for unusable adapters (None: the installed ``drivers/guidance.json``).
+        os_name: the system whose advice applies (None: this one; tests pick another).
     """
 
     def __init__(
@@ -187,11 +190,15 @@ class Scanner:
         serial_identifier: SerialIdentifier | None = None,
         can_identifier: CanIdentifier | None = None,
         numbering: NodeNumbering = default_node_number,
+        guidance: GuidanceTable | None = None,
+        os_name: str | None = None,
     ) -> None:
         self._cache = cache
         self._serial_identifier = serial_identifier
         self._can_identifier = can_identifier
         self._numbering = numbering
+        self._guidance = guidance
+        self._os_name = os_name
 
     def scan(
         self,
@@ -219,10 +226,12 @@ class Scanner:
             on_done=lambda outcome: self._announce(outcome, on_event),
         )
         reports = [
-            _report_of(candidate, outcome, request.timeout_s)
+            self._guided(_report_of(candidate, outcome, request.timeout_s), _facts_of(candidate))
             for candidate, outcome in zip(stock.candidates, outcomes, strict=True)
         ]
-        reports.extend(_unusable_report(adapter) for adapter in stock.unusable)
+        reports.extend(
+            self._guided(_unusable_report(adapter), _facts_of(adapter)) for adapter in stock.unusable
+        )
         if request.use_cache:
             self._cache.save()
         result = ScanResult(tuple(reports), time.monotonic() - started)
@@ -274,6 +283,11 @@ class Scanner:
 
         return run
 
+    def _guided(self, report: AdapterReport, facts: AdapterFacts) -> AdapterReport:
+        """The report with the driver guidance that fits its verdict and adapter, if any."""
+        advice = guidance_for(report.status.value, facts, self._guidance, self._os_name)
+        return report if advice is None else replace(report, guidance=advice)
+
     @staticmethod
     def _announce(outcome: JobOutcome[AdapterReport], on_event: EventSink) -> None:
         report = outcome.result
@@ -310,6 +324,19 @@ def _report_of(candidate: Candidate, outcome: JobOutcome[AdapterReport], budget_
         message=f"{candidate.label} did not finish within the {budget_s:.1f} s budget and was abandoned.",
         hint="Unplug and replug the adapter; if it keeps hanging its driver may be faulty.",
         elapsed_s=budget_s,
+    )
+
+
+def _facts_of(thing: Candidate | UnusableAdapter) -> AdapterFacts:
+    """What the guidance file matches on: USB IDs, python-can backend, adapter kind."""
+    interface = thing.adapter.python_can_interface
+    if isinstance(thing, CanCandidate):
+        interface = thing.interface  # the backend actually used, also for channels named by hand
+    return AdapterFacts(
+        vid=thing.usb.vid if thing.usb.vid is not None else thing.adapter.vid,
+        pid=thing.usb.pid if thing.usb.pid is not None else thing.adapter.pid,
+        python_can_interface=interface,
+        kind=thing.adapter.kind.value,
     )
 
 

@@ -1,8 +1,12 @@
-"""Start the desktop application: ``bmsflasher-gui [--demo] [--lang en|nl|fr] [--theme light|dark]``.
+"""Start the desktop application: ``bmsflasher-gui [--demo] [--lang en|nl|fr] [PACKAGE.bmspkg]``.
 
 Builds the QApplication, the translators, the theme, the one AppModel and the main window; in demo
 mode also a virtual BMS on a pty, which the window connects to straight away. Everything started
 here is stopped here, in reverse order, when the window closes.
+
+A package given on the command line (how the Windows and Linux ``.bmspkg`` file associations start
+the program) or sent by macOS as a file-open event is preselected in the update wizard.
+``--quit-after-ms`` lets a smoke test start an installed build unattended and close it normally.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -21,13 +26,18 @@ from bmsflasher import __version__
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.gui import qt_compat
 from bmsflasher.gui.app_model import AppModel
-from bmsflasher.gui.demo import DemoBench, DemoScenario
+from bmsflasher.gui.demo import DemoBench, DemoScenario, DemoUnavailableError
 from bmsflasher.gui.engine import Engine
+from bmsflasher.gui.file_open import FileOpenHandler
 from bmsflasher.gui.i18n import LanguageSwitcher, system_language
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.main_window import MainWindow
-from bmsflasher.gui.options import add_arguments
+from bmsflasher.gui.options import add_arguments, quit_after_ms
 from bmsflasher.gui.theme import apply_theme
+
+DESKTOP_FILE_NAME: Final = "bmsflasher"
+"""Base name of the installed ``bmsflasher.desktop`` entry: Wayland compositors find the window's
+icon and group it with the menu entry through it (installer/linux/bmsflasher.desktop)."""
 
 
 @dataclass(slots=True)
@@ -39,9 +49,13 @@ class Session:
     window: MainWindow
     languages: LanguageSwitcher
     demo: DemoBench | None = None
+    file_open: FileOpenHandler | None = None
 
     def close(self) -> None:
         """Close the device, join worker threads, stop the demo device (idempotent)."""
+        if self.file_open is not None:
+            self.file_open.remove()
+            self.file_open = None
         self.model.shutdown()
         self.window.close()
         if self.demo is not None:
@@ -55,7 +69,13 @@ def build_session(args: argparse.Namespace, app: QApplication) -> Session:
         raise BmsFlasherError(f"--cells must be between 1 and 512, not {args.cells}")
     if not 0.0 <= args.soc <= 100.0:
         raise BmsFlasherError(f"--soc must be between 0 and 100, not {args.soc}")
-    demo = DemoBench(DemoScenario(cells=args.cells, soc_pct=args.soc)) if args.demo else None
+    demo: DemoBench | None = None
+    demo_refused: DemoUnavailableError | None = None
+    if args.demo:
+        try:
+            demo = DemoBench(DemoScenario(cells=args.cells, soc_pct=args.soc))
+        except DemoUnavailableError as exc:  # Windows: no ptys; the window says so in one sentence
+            demo_refused = exc
     try:
         if demo is not None:
             engine = Engine(
@@ -74,13 +94,21 @@ def build_session(args: argparse.Namespace, app: QApplication) -> Session:
         model.set_theme(args.theme)
         if language != model.language:
             model.set_language(language)
+        if demo_refused is not None:
+            model.report_error(demo_refused)
+        # In demo mode the wizard opens as soon as the demo battery answers; otherwise the package
+        # waits, shown on the Update page, for the technician to connect one.
+        open_when_connected = demo is not None
+        file_open = FileOpenHandler(app, lambda path: window.open_package(path, open_when_connected))
+        if args.package is not None:
+            window.open_package(args.package, open_when_connected)
         if demo is not None:
             model.connect_device(demo.link)
     except BaseException:
         if demo is not None:
             demo.close()
         raise
-    return Session(app, model, window, languages, demo)
+    return Session(app, model, window, languages, demo, file_open)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,7 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bmsflasher-gui", description="bmsflasher desktop application")
     parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
     add_arguments(parser)
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # macOS before 10.9 added a process serial number when Finder launched an app; never a package.
+    args = parser.parse_args([a for a in arguments if not a.startswith("-psn_")])
     return run(args)
 
 
@@ -98,23 +128,32 @@ def run(args: argparse.Namespace) -> int:
     qt_compat.apply()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setApplicationName("bmsflasher")
-    app.setApplicationVersion(__version__)
-    app.setWindowIcon(icon("app"))
-    apply_theme(app, args.theme)
+    prepare_application(app, args.theme)
     try:
+        quit_ms = quit_after_ms(args)
         session = build_session(args, app)
     except BmsFlasherError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
     session.window.show()
     wake = _quit_on_signals(app)
+    if quit_ms is not None:
+        QTimer.singleShot(quit_ms, app.quit)
     try:
         code = app.exec()
     finally:
         wake.stop()
         session.close()
     return int(code)
+
+
+def prepare_application(app: QApplication, theme: str) -> None:
+    """Name, version, desktop entry, icon and theme: what the desktop shows about the application."""
+    app.setApplicationName("bmsflasher")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
+    app.setWindowIcon(icon("app"))
+    apply_theme(app, theme)
 
 
 def _quit_on_signals(app: QApplication) -> QTimer:

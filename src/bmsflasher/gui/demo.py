@@ -9,6 +9,10 @@ this session only.
 By default the device runs as a ``bmsflasher sim`` child process, like a real device outside the
 tool: its line-rate pacing threads then never compete with the GUI thread for the interpreter lock.
 ``in_process=True`` keeps it in this process, for tests that inspect the device directly.
+
+Pseudo-terminals are POSIX: on Windows there is no pty to serve the virtual BMS on, so the demo
+refuses with one sentence (:class:`DemoUnavailableError`) that the window shows, and this module
+imports nothing pty-specific until a bench really starts.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.resources import resource_path
@@ -34,13 +38,46 @@ from bmsflasher.core.types import LinkSettings
 from bmsflasher.sim.device import VirtualBms
 from bmsflasher.sim.frontend_options import FrontEndOptions
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+
+if TYPE_CHECKING:
+    from bmsflasher.sim.serial_frontend import SerialFrontEnd
 
 DEMO_BAUD: Final = 921_600
 """Fast enough that a demo update takes seconds; the sim still paces bytes at this line rate."""
 
 START_TIMEOUT_S: Final = 30.0
 STOP_TIMEOUT_S: Final = 10.0
+CREATE_NO_WINDOW: Final = 0x08000000
+"""Windows process creation flag: the console child gets no console window of its own."""
+
+
+class DemoUnavailableError(BmsFlasherError):
+    """The virtual BMS cannot run on this system (it needs a POSIX pseudo-terminal)."""
+
+
+def _os_name() -> str:
+    return os.name
+
+
+def check_demo_supported() -> None:
+    """Refuse, in one sentence, to start the demo where the virtual BMS cannot run.
+
+    Raises:
+        DemoUnavailableError: on Windows, which has no pseudo-terminals (ptys are POSIX).
+    """
+    if _os_name() != "posix":
+        raise DemoUnavailableError(
+            "The demo's virtual battery needs a pseudo-terminal (pty), which Linux and macOS have and "
+            "Windows does not, so the demo is not available on Windows.",
+            hint="Connect a real battery through its USB or RS485 adapter, or run the demo under WSL.",
+        )
+
+
+def _child_creation_flags() -> int:
+    """On Windows the GUI has no console, so its console child must not open a window of its own."""
+    if _os_name() == "nt":
+        return int(getattr(subprocess, "CREATE_NO_WINDOW", CREATE_NO_WINDOW))
+    return 0
 
 
 def _cli_command() -> list[str]:
@@ -90,11 +127,16 @@ class DemoBench:
         scenario: pack size and conditions.
         workdir: folder for flash state, history and journal; a temporary one when None.
         in_process: run the device in this process (tests that inspect it) instead of a child.
+
+    Raises:
+        DemoUnavailableError: this system has no pseudo-terminals (Windows).
+        BmsFlasherError: the virtual BMS did not start (with the reason from its log).
     """
 
     def __init__(
         self, scenario: DemoScenario | None = None, workdir: Path | None = None, *, in_process: bool = False
     ) -> None:
+        check_demo_supported()
         self.scenario = scenario or DemoScenario()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="bmsflasher-demo-"))
@@ -112,6 +154,8 @@ class DemoBench:
             raise
 
     def _start_in_process(self) -> str:
+        from bmsflasher.sim.serial_frontend import SerialFrontEnd  # POSIX only (ptys)
+
         s = self.scenario
         self.device = VirtualBms.create(
             SimOptions(
@@ -154,6 +198,7 @@ class DemoBench:
                 text=True,
                 env=env,
                 preexec_fn=_die_with_parent(),  # noqa: PLW1509 - one async-signal-safe prctl call
+                creationflags=_child_creation_flags(),
             )
         return self._read_port(self._process, self.log_file)
 

@@ -15,16 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bmsflasher.core.errors import BmsFlasherError, PackageError
-from bmsflasher.core.events import (
-    EventSink,
-    LogLevel,
-    LogLine,
-    Measurement,
-    Progress,
-    StepFinished,
-    StepStarted,
-    ThroughputMeter,
-)
+from bmsflasher.core.events import EventSink, Measurement
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceSelfTest, LinkSettings, ParameterValue
 from bmsflasher.discovery.results import ScanResult
@@ -34,12 +25,11 @@ from bmsflasher.procedure import preconditions
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions as ProcedureOptions
 from bmsflasher.procedure.engine import UpdateProcedure
-from bmsflasher.procedure.journal import Journal
-from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, facts_of
+from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, facts_of, load_package
 from bmsflasher.procedure.profiles import profile_for_model
-from bmsflasher.procedure.reboot import wait_for_application
+from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import UpdateResult
-from bmsflasher.procedure.rollback import manual_rollback
+from bmsflasher.procedure.rollback import manual_rollback_recorded
 from bmsflasher.procedure.troubleshooting import FailureKind
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
 from bmsflasher.records.reports import render_report
@@ -310,71 +300,30 @@ class Engine:
         return outcome_of(result, identity)
 
     def rollback(self, target: Target, sink: EventSink) -> DeviceIdentity:
-        """Manual rollback to the other slot, recorded as its own session."""
-        identity = target.identify()
-        db = self.records()
-        db.upsert_device(identity)
-        session = db.start_session(
-            identity.serial_number, "rollback", "", None, {"link": target.link.describe()}
-        )
-        sink(StepStarted("rollback", "Roll back to the previous firmware"))
-        try:
-            report = manual_rollback(target, profile_for_model(identity.model).reboot)
-        except BmsFlasherError as exc:
-            db.log_step(session, "rollback", False, exc.message)
-            db.finish_session(session, "failed", str(identity.firmware_version), None)
-            sink(StepFinished("rollback", False, exc.message))
-            raise
-        for action in report.actions:
-            sink(LogLine(LogLevel.INFO, action))
-        db.log_step(session, "rollback", True, "; ".join(report.actions))
-        db.finish_session(
-            session,
-            "rolled_back",
-            str(report.from_version) if report.from_version else None,
-            str(report.to_version) if report.to_version else None,
-        )
-        journal = Journal.load(identity.serial_number, self.journal_dir)
-        if journal is not None:
-            journal.remove()
-        sink(StepFinished("rollback", True, f"now running {report.to_version}"))
+        """Manual rollback to the other slot, recorded as its own session (as ``bmsflasher rollback``)."""
+        report = manual_rollback_recorded(target, self.records(), sink, journal_folder=self.journal_dir)
         return report.identity
 
     def recover(self, link: LinkSettings, package_path: Path, sink: EventSink) -> DeviceIdentity:
-        """Emergency recovery: flash a verified package into a device that has no bootable image."""
+        """Emergency recovery: flash a verified package into a device that has no bootable image.
+
+        The package is verified before the device is opened; the recovery itself and its service
+        record are the procedure's (the same as ``bmsflasher recover``).
+        """
         keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
-        data = read_package_file(package_path)
-        verified = verify_package(data, keyring)
+        package = load_package(package_path, keyring)
         target = open_target(link)
         try:
-            before = target.identify()
-            db = self.records()
-            session = db.start_session(
-                before.serial_number or "unknown",
-                "recovery",
-                "",
-                hashlib.sha256(data).hexdigest(),
-                {"link": link.describe(), "package": package_path.name},
+            report = recover_recorded(
+                target,
+                package,
+                self.records(),
+                sink,
+                details={"package": package_path.name, "front_end": "gui"},
             )
-            sink(StepStarted("transfer", "Transfer the firmware"))
-            meter = ThroughputMeter()
-
-            def progress(done: int, total: int) -> None:
-                rate, eta = meter.update(done, total)
-                sink(Progress("transfer", done, total, rate, eta))
-
-            target.upload_image(verified.image_bytes, progress)
-            sink(StepFinished("transfer", True))
-            sink(StepStarted("reboot", "Reboot into the new firmware"))
-            target.reset()
-            after = wait_for_application(target, profile_for_model(verified.manifest.model).reboot)
-            sink(StepFinished("reboot", True, f"running {after.firmware_version}"))
-            db.upsert_device(after)
-            db.log_step(session, "recovery", True, f"flashed {verified.manifest.version}")
-            db.finish_session(session, "recovered", None, str(after.firmware_version))
-            return after
         finally:
             target.close()
+        return report.after
 
     # --- history --------------------------------------------------------------------------------
     def sessions(self) -> list[SessionRecord]:

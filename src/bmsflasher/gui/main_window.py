@@ -3,6 +3,10 @@
 Each page is its own widget talking to the AppModel; the window only arranges them, owns the
 language and theme switches, and opens the update wizard and the recovery dialog. Keyboard: Ctrl+1…6
 jump to a page, Alt+letter mnemonics on every button, Tab through every control.
+
+A package the system hands over (command-line argument, file association, macOS file-open event)
+goes to :meth:`MainWindow.open_package`: the wizard opens with it preselected when a battery is
+connected, or it waits — announced on the Update page — until one is.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bmsflasher.core.types import DeviceIdentity, LinkSettings
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
 from bmsflasher.gui.icons import icon
@@ -42,6 +46,7 @@ from bmsflasher.gui.wizard.update_wizard import UpdateWizard
 
 PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history")
 DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
+PACKAGE_SUFFIX: Final = ".bmspkg"
 
 
 class MainWindow(QMainWindow):
@@ -60,6 +65,8 @@ class MainWindow(QMainWindow):
         self._languages = languages
         self._packages_dir = packages_dir
         self.wizard: UpdateWizard | None = None
+        self.pending_package: Path | None = None
+        self._open_when_connected = False
         self.resize(1280, 820)
 
         self.devices_page = DevicesPage(model, self)
@@ -243,6 +250,9 @@ class MainWindow(QMainWindow):
                 mode_text(identity.mode),
             )
         )
+        if self.pending_package is not None and self._open_when_connected and self._can_update():
+            self.open_update_wizard()
+            return
         if self.stack.currentIndex() == DEVICES:
             self.show_page(LIVE)
 
@@ -261,8 +271,52 @@ class MainWindow(QMainWindow):
             self.wizard.close()
             self.wizard.deleteLater()
         self.wizard = UpdateWizard(self.model, self._packages_dir, self)
+        if self.pending_package is not None:
+            self.wizard.package_page.select_package(self.pending_package)
+            self._set_pending_package(None)
         self.wizard.show()
         return self.wizard
+
+    def open_package(self, path: Path, open_when_connected: bool = False) -> None:
+        """Preselect a package the system handed over (argument, file association, file-open event).
+
+        With a battery connected the wizard opens on it at once. Otherwise the package waits,
+        announced on the Update page, and is preselected when the wizard opens — by itself as soon
+        as a battery answers when ``open_when_connected`` (demo mode), else when the technician
+        opens the wizard.
+        """
+        path = path.expanduser().absolute()
+        if path.suffix.lower() != PACKAGE_SUFFIX:
+            self.banner.show_error(
+                fmt(self.tr("%1 is not a firmware package (.bmspkg)."), path.name),
+                self.tr("Open a .bmspkg file from the battery's manufacturer."),
+            )
+            return
+        if not path.is_file():
+            self.banner.show_error(
+                fmt(self.tr("The package %1 does not exist or cannot be read."), str(path)), ""
+            )
+            return
+        self._open_when_connected = open_when_connected
+        self._set_pending_package(path)
+        if self._can_update():
+            self.open_update_wizard()
+        else:
+            self.show_page(UPDATE)
+
+    def _can_update(self) -> bool:
+        """A battery runs its application and no update is under way: the wizard may open."""
+        identity = self.model.identity
+        return (
+            self.model.connected
+            and identity is not None
+            and identity.mode is DeviceMode.APPLICATION
+            and not self.model.update_running
+        )
+
+    def _set_pending_package(self, path: Path | None) -> None:
+        self.pending_package = path
+        self.update_page.show_pending_package(path)
 
     @Slot(object)
     def open_recovery(self, link: LinkSettings) -> RecoveryDialog:

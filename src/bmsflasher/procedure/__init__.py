@@ -7,7 +7,9 @@ Public API (the CLI, the GUI and tests use only these names):
   :class:`State` is the state machine (``TRANSITIONS`` in :mod:`.states`).
 * :func:`load_package`, :func:`package_loader`, :func:`build_keyring` — verified packages.
 * :func:`take_backup`, :func:`restore_snapshot`, :func:`diff_snapshots` — configuration.
-* :func:`manual_rollback`, :func:`ensure_running` — rollback.
+* :func:`manual_rollback`, :func:`ensure_running` — rollback; :func:`manual_rollback_recorded` also
+  writes the service history (the CLI and the GUI share it).
+* :func:`recover` — emergency recovery; :func:`recover_recorded` with the service history.
 * :func:`profile_for_model` — data-driven limits; :func:`advice` — the troubleshooting table.
 
 See docs/update-procedure.md.
@@ -34,6 +36,7 @@ from bmsflasher.procedure.package_loading import (
 )
 from bmsflasher.procedure.preconditions import OVERRIDABLE, PreconditionReport
 from bmsflasher.procedure.profiles import DeviceProfile, profile_for_model
+from bmsflasher.procedure.recovery import RecoveryReport, recover, recover_recorded
 from bmsflasher.procedure.results import (
     EXIT_FAILED,
     EXIT_REFUSED,
@@ -41,7 +44,12 @@ from bmsflasher.procedure.results import (
     EXIT_UPDATED,
     UpdateResult,
 )
-from bmsflasher.procedure.rollback import RollbackReport, ensure_running, manual_rollback
+from bmsflasher.procedure.rollback import (
+    RollbackReport,
+    ensure_running,
+    manual_rollback,
+    manual_rollback_recorded,
+)
 from bmsflasher.procedure.selftest import SelfTestReport
 from bmsflasher.procedure.states import TRANSITIONS, State
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, all_advice
@@ -61,6 +69,7 @@ __all__ = [
     "Journal",
     "PackageFacts",
     "PreconditionReport",
+    "RecoveryReport",
     "RestoreResult",
     "RollbackReport",
     "SelfTestReport",
@@ -80,9 +89,12 @@ __all__ = [
     "load_package_bytes",
     "load_security_key",
     "manual_rollback",
+    "manual_rollback_recorded",
     "open_target",
     "package_loader",
     "profile_for_model",
+    "recover",
+    "recover_recorded",
     "restore_snapshot",
     "run_update",
     "take_backup",

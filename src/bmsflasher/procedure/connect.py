@@ -16,8 +16,10 @@ import platformdirs
 from bmsflasher.core.errors import ConfigValidationError, LinkError
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import LinkSettings
+from bmsflasher.firmware.files import read_capped
 
 DEFAULT_TIMEOUT_S: Final = 5.0
+MAX_SECURITY_KEY_FILE_BYTES: Final = 4096
 SECURITY_KEY_FILE: Final = "security-master.key"
 SERIAL_KINDS: Final = frozenset({"serial"})
 CAN_KINDS: Final = frozenset({"can"})
@@ -43,13 +45,20 @@ def load_security_key(path: Path | None = None) -> bytes | None:
     """
     chosen = path or user_security_key_path()
     try:
-        text = chosen.read_text(encoding="ascii").strip()
+        raw = read_capped(chosen, MAX_SECURITY_KEY_FILE_BYTES)
+        if raw is None:
+            raise ConfigValidationError(f"the security key file {chosen} is too large to hold a secret")
+        text = raw.decode("ascii").strip()
     except FileNotFoundError:
         if path is not None:
             raise ConfigValidationError(f"the security key file {path} does not exist") from None
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigValidationError(f"the security key file {chosen} cannot be read") from exc
+    except OSError as exc:
+        raise ConfigValidationError(
+            f"the security key file {chosen} cannot be read: {exc.strerror or exc}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigValidationError(f"the security key file {chosen} must hold a hex secret") from exc
     try:
         secret = bytes.fromhex(text)
     except ValueError:

@@ -9,9 +9,11 @@ is verified exactly like for an update, and the device's bootloader verifies the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from bmsflasher.core.errors import ProcedureError
+from bmsflasher.core.errors import BmsFlasherError, ProcedureError
 from bmsflasher.core.events import (
     EventSink,
     LogLevel,
@@ -24,9 +26,10 @@ from bmsflasher.core.events import (
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.procedure.package_loading import UpdatePackage
-from bmsflasher.procedure.profiles import RebootLimits
+from bmsflasher.procedure.profiles import RebootLimits, profile_for_model
 from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
+from bmsflasher.records import RecordsDb
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +40,33 @@ class RecoveryReport:
     after: DeviceIdentity
 
 
-def recover(target: Target, package: UpdatePackage, limits: RebootLimits, sink: EventSink) -> RecoveryReport:
+def recover(
+    target: Target,
+    package: UpdatePackage,
+    limits: RebootLimits,
+    sink: EventSink,
+    *,
+    before: DeviceIdentity | None = None,
+) -> RecoveryReport:
     """Upload ``package`` through the bootloader, reboot, and prove the application starts.
+
+    Args:
+        target: the open device (in bootloader or recovery mode).
+        package: the verified package to flash.
+        limits: how long the device may take to come back.
+        sink: receives the transfer and reboot steps, progress and a closing log line.
+        before: the device's identity if the caller has just read it (saves one round trip).
 
     Raises:
         ProcedureError: the device runs an application (use the update procedure), or it does not
             come up on the recovered firmware (with the troubleshooting advice).
     """
-    before = target.identify()
+    if before is None:
+        before = target.identify()
     if before.mode is DeviceMode.APPLICATION:
         raise ProcedureError(
-            f"the device runs firmware {before.firmware_version}; "
-            "update it with 'flash', which checks the battery first"
+            f"the device runs firmware {before.firmware_version}, so it needs an update, not a recovery",
+            hint="Update it with 'bmsflasher flash' or the update wizard: both check the battery first.",
         )
     meter = ThroughputMeter()
 
@@ -75,3 +93,53 @@ def recover(target: Target, package: UpdatePackage, limits: RebootLimits, sink: 
     sink(StepFinished("reboot", True, f"running {after.firmware_version}"))
     sink(LogLine(LogLevel.INFO, f"The device runs {after.firmware_version} again."))
     return RecoveryReport(before, after)
+
+
+def recover_recorded(
+    target: Target,
+    package: UpdatePackage,
+    db: RecordsDb,
+    sink: EventSink,
+    *,
+    operator: str = "",
+    details: Mapping[str, Any] | None = None,
+    before: DeviceIdentity | None = None,
+) -> RecoveryReport:
+    """:func:`recover`, written to the service history as a ``recovery`` session.
+
+    The one implementation behind ``bmsflasher recover`` and the GUI's recovery dialog, so both
+    leave the same record: the session opens before the first byte is sent and always closes,
+    ``recovered`` or ``failed`` with the reason.
+
+    Args:
+        target: the open device.
+        package: the verified package to flash.
+        db: the service history.
+        sink: event receiver (see :func:`recover`).
+        operator: who ran the recovery.
+        details: extra context for the session (package file name, front end); the link is added.
+        before: the device's identity if the caller has just read it.
+
+    Raises:
+        BmsFlasherError: whatever stopped the recovery (after the failure has been recorded).
+    """
+    if before is None:
+        before = target.identify()
+    session = db.start_session(
+        before.serial_number or "unknown",
+        "recovery",
+        operator,
+        package.facts.package_sha256,
+        {"link": target.link.describe(), **(details or {})},
+    )
+    limits = profile_for_model(package.facts.model).reboot
+    try:
+        report = recover(target, package, limits, sink, before=before)
+    except BmsFlasherError as exc:
+        db.log_step(session, "recovery", False, exc.message)
+        db.finish_session(session, "failed", None, None)
+        raise
+    db.upsert_device(report.after)
+    db.log_step(session, "recovery", True, f"flashed {package.facts.version}")
+    db.finish_session(session, "recovered", None, str(report.after.firmware_version))
+    return report

@@ -10,19 +10,24 @@ away again at the next reset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bmsflasher.core.errors import (
+    BmsFlasherError,
     DeviceRejectedError,
     LinkError,
     NoResponseError,
     RollbackError,
     UnsupportedOperationError,
 )
+from bmsflasher.core.events import EventSink, LogLevel, LogLine, StepFinished, StepStarted, discard
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, SlotState
-from bmsflasher.procedure.profiles import RebootLimits
+from bmsflasher.procedure.journal import Journal
+from bmsflasher.procedure.profiles import RebootLimits, profile_for_model
 from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
+from bmsflasher.records import RecordsDb
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,4 +139,73 @@ def manual_rollback(target: Target, limits: RebootLimits) -> RollbackReport:
                 "install a newer fixed release instead.",
             )
         raise RollbackError("the device holds no previous firmware to roll back to")
+    running = identity.firmware_version
+    if running is not None and previous.version > running:
+        # After a failed update was rolled back, the other slot holds the rejected *newer* image.
+        # "Rolling back" to it would boot and confirm exactly the firmware that failed, and raise
+        # the security counter so the good firmware could never return.
+        raise RollbackError(
+            f"the other slot holds {previous.version}, newer than the running {running} (most likely "
+            "an update that failed and was rolled back); a rollback only returns to older firmware",
+            hint="To install a newer release, run 'bmsflasher flash PKG': it is verified, self-tested "
+            "and rolled back automatically if it fails.",
+        )
     return ensure_running(target, previous.version, limits)
+
+
+ROLLBACK_STEP = "rollback"
+
+
+def manual_rollback_recorded(
+    target: Target,
+    db: RecordsDb,
+    sink: EventSink = discard,
+    *,
+    operator: str = "",
+    journal_folder: Path | None = None,
+) -> RollbackReport:
+    """:func:`manual_rollback`, written to the service history as a ``rollback`` session.
+
+    The one implementation behind ``bmsflasher rollback``, the CLI's "keep this firmware?" question
+    after ``flash`` and the GUI's Roll back button, so all of them leave the same record. The
+    device's update journal is removed afterwards: an interrupted update it described no longer
+    applies to firmware the technician chose to leave.
+
+    Args:
+        target: the open device, running an application.
+        db: the service history.
+        sink: receives the rollback step and one log line per action taken.
+        operator: who asked for the rollback.
+        journal_folder: where update journals live (None: the user's default folder).
+
+    Raises:
+        BmsFlasherError: the rollback failed (after the failure has been recorded); a
+            RollbackError says why, with advice.
+    """
+    identity = target.identify()
+    db.upsert_device(identity)
+    session = db.start_session(
+        identity.serial_number, "rollback", operator, None, {"link": target.link.describe()}
+    )
+    sink(StepStarted(ROLLBACK_STEP, "Roll back to the previous firmware"))
+    try:
+        report = manual_rollback(target, profile_for_model(identity.model).reboot)
+    except BmsFlasherError as exc:
+        db.log_step(session, ROLLBACK_STEP, False, exc.message)
+        db.finish_session(session, "failed", str(identity.firmware_version), None)
+        sink(StepFinished(ROLLBACK_STEP, False, exc.message))
+        raise
+    for action in report.actions:
+        sink(LogLine(LogLevel.INFO, action))
+    db.log_step(session, ROLLBACK_STEP, True, "; ".join(report.actions))
+    db.finish_session(
+        session,
+        "rolled_back",
+        str(report.from_version) if report.from_version else None,
+        str(report.to_version) if report.to_version else None,
+    )
+    journal = Journal.load(identity.serial_number, journal_folder)
+    if journal is not None:
+        journal.remove()
+    sink(StepFinished(ROLLBACK_STEP, True, f"now running {report.to_version}"))
+    return report

@@ -7,6 +7,7 @@ the alarm colour with a "Recover" button, because that is the one thing to do wi
 
 from __future__ import annotations
 
+import html
 from typing import Any, Final
 
 from PySide6.QtCore import QEvent, Qt, Slot
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.shortcuts import bind_shortcut
@@ -82,7 +84,18 @@ class DevicesPage(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        QVBoxLayout(self.adapters_box).addWidget(self.adapters_table)
+        self.adapters_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.adapters_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.guidance_view = QLabel(self)
+        self.guidance_view.setObjectName("driver_guidance")
+        self.guidance_view.setWordWrap(True)
+        self.guidance_view.setTextFormat(Qt.TextFormat.RichText)
+        self.guidance_view.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.guidance_view.setOpenExternalLinks(True)
+        self.guidance_view.hide()
+        adapters_layout = QVBoxLayout(self.adapters_box)
+        adapters_layout.addWidget(self.adapters_table)
+        adapters_layout.addWidget(self.guidance_view)
 
         self.manual_box = QGroupBox(self)
         self.kind_combo = QComboBox(self)
@@ -150,6 +163,7 @@ class DevicesPage(QWidget):
         self.connect_button.clicked.connect(self._on_connect_selected)
         self.recover_button.clicked.connect(self._on_recover_selected)
         self.devices_table.itemSelectionChanged.connect(self._update_buttons)
+        self.adapters_table.itemSelectionChanged.connect(self._show_guidance)
         self.devices_table.itemDoubleClicked.connect(lambda _item: self._on_connect_selected())
         self.manual_connect_button.clicked.connect(self._on_manual_connect)
         self.disconnect_button.clicked.connect(model.disconnect_device)
@@ -292,7 +306,42 @@ class DevicesPage(QWidget):
                 if status not in {"found", "no_device"} and column == 1:
                     item.setForeground(QColor(colors.warning))
                 adapters.setItem(row, column, item)
+        self._show_guidance()
         self._update_buttons()
+
+    # --- driver guidance --------------------------------------------------------------------------
+    def _guided_report(self) -> Any | None:
+        """The selected adapter's report if it has guidance, else the first report that has some."""
+        rows = self.adapters_table.selectionModel().selectedRows()
+        if rows and rows[0].row() < len(self._reports):
+            selected = self._reports[rows[0].row()]
+            if getattr(selected, "guidance", None) is not None:
+                return selected
+        return next((r for r in self._reports if getattr(r, "guidance", None) is not None), None)
+
+    @Slot()
+    def _show_guidance(self) -> None:
+        """Explain what to do about an adapter without driver or permission, or held by another program."""
+        report = self._guided_report()
+        if report is None:
+            self.guidance_view.clear()
+            self.guidance_view.hide()
+            return
+        guidance: DriverGuidance = report.guidance
+        title = f"<b>{html.escape(report.label)}: {html.escape(guidance.title)}</b>"
+        steps = "".join(f"<li>{html.escape(step)}</li>" for step in guidance.steps)
+        guide_label = html.escape(self.tr("Driver guide:"))
+        download_label = html.escape(self.tr("Download:"))
+        references: list[str] = []
+        if guidance.doc_location:
+            where = html.escape(guidance.doc_location)
+            target = f"<a href='{html.escape(guidance.doc_url)}'>{where}</a>" if guidance.doc_url else where
+            references.append(f"{guide_label} {target}")
+        for link in guidance.links:
+            url = html.escape(link)
+            references.append(f"{download_label} <a href='{url}'>{url}</a>")
+        self.guidance_view.setText(f"{title}<ol>{steps}</ol>{'<br>'.join(references)}")
+        self.guidance_view.show()
 
     def _selected_device(self) -> Any | None:
         rows = self.devices_table.selectionModel().selectedRows()

@@ -6,6 +6,8 @@ they start it, see the two image slots, and find the Roll back button outside an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, Signal, Slot
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -39,6 +41,11 @@ class UpdatePage(QWidget):
         self.rollback_button = QPushButton(self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
+        self.pending_label = QLabel(self)
+        self.pending_label.setObjectName("pending_package")
+        self.pending_label.setWordWrap(True)
+        self.pending_label.hide()
+        self._pending: Path | None = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.rollback_button)
@@ -47,6 +54,7 @@ class UpdatePage(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.explanation)
         layout.addWidget(self.identity_box)
+        layout.addWidget(self.pending_label)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -81,6 +89,23 @@ class UpdatePage(QWidget):
         self.start_button.setText(self.tr("&Update firmware… (Ctrl+U)"))
         self.rollback_button.setText(self.tr("Roll &back to the other slot"))
         self.rollback_button.setToolTip(self.tr("Return to the firmware kept in the other slot."))
+        self.show_pending_package(self._pending)
+
+    def show_pending_package(self, path: Path | None) -> None:
+        """Announce a package opened from outside that the wizard will preselect (None: hide it)."""
+        self._pending = path
+        if path is None:
+            self.pending_label.clear()
+            self.pending_label.hide()
+            return
+        self.pending_label.setText(
+            fmt(
+                self.tr("Package %1 is ready to install: connect a battery, then open the update wizard."),
+                path.name,
+            )
+        )
+        self.pending_label.setToolTip(str(path))
+        self.pending_label.show()
 
     def _apply_theme(self) -> None:
         colors = THEMES[self._model.theme_name]

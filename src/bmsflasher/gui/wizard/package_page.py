@@ -100,7 +100,12 @@ class PackagePage(QWizardPage):
             self.path_edit.setText(str(current.data(Qt.ItemDataRole.UserRole)))
 
     def select_package(self, path: Path) -> None:
-        """Choose a package programmatically (tests, command-line argument)."""
+        """Choose a package programmatically (tests, command-line argument, file association)."""
+        for row in range(self.package_list.count()):
+            item = self.package_list.item(row)
+            if Path(str(item.data(Qt.ItemDataRole.UserRole))) == path:
+                self.package_list.setCurrentItem(item)
+                break
         self.path_edit.setText(str(path))
 
     def isComplete(self) -> bool:
