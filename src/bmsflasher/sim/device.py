@@ -637,25 +637,31 @@ class VirtualBms:
             )
 
     def upload_begin(self, total_size: int, image_sha256: bytes, slot: int = 1) -> int:
-        """Start an upload, or resume the same image; returns the offset the device already holds."""
+        """Start an upload, or resume the same image; returns the offset the device already holds.
+
+        ``image_sha256`` names the upload (MCUmgr's ``sha``). The specification lets a client send
+        a shortened hash or none at all: a shorter tag still resumes but the finished image is not
+        checked against it; an empty one never resumes (every such upload starts afresh).
+        """
         with self._lock:
             self._require_power()
             self._check_writable_slot(slot)
             slot_size = self._flash.geometry.slot_size
             if not 0 < total_size <= slot_size:
                 raise SimUploadError(f"an image of {total_size} bytes does not fit the {slot_size}-byte slot")
-            if len(image_sha256) != 32:
-                raise SimUploadError("the image SHA-256 must be 32 bytes")
+            if len(image_sha256) > 32:
+                raise SimUploadError("the image SHA-256 is at most 32 bytes")
             session = self._upload
-            if session is not None and (session.slot, session.total, session.sha256) == (
-                slot,
-                total_size,
-                image_sha256,
+            wanted = (slot, total_size, image_sha256)
+            if (
+                image_sha256
+                and session is not None
+                and (session.slot, session.total, session.sha256) == wanted
             ):
                 return session.offset
             state = self._boot.state
             held = 0
-            if (state.upload_slot, state.upload_size, state.upload_sha256) == (
+            if image_sha256 and (state.upload_slot, state.upload_size, state.upload_sha256) == (
                 slot,
                 total_size,
                 image_sha256,
@@ -750,7 +756,7 @@ class VirtualBms:
                 session.flushed = session.total
                 session.pending = b""
                 stored = self._flash.read(g.slot_offset(session.slot), session.total)
-                if hashlib.sha256(stored).digest() != session.sha256:
+                if len(session.sha256) == 32 and hashlib.sha256(stored).digest() != session.sha256:
                     self._upload = None
                     with self._flash_guard():  # never offer to resume this image
                         self._boot.save(replace(self._boot.state, upload_slot=NO_UPLOAD))

@@ -33,6 +33,8 @@ from bmsflasher.sim.smp_transport import FrameBufferPool, SmpSerialReceiver, enc
 REENUMERATION_DELAY_S: Final = 0.3
 """How long the port is gone while the device reboots (USB disconnect → enumerate)."""
 CABLE_PULL_SIGNAL_S: Final = 1.0
+RESET_DELAY_S: Final = 0.25
+"""Time between the answer to an OS reset and the reboot (Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS)."""
 _DRAIN_LIMIT_S: Final = 10.0
 _POLL_S: Final = 0.1
 
@@ -203,6 +205,9 @@ class SerialFrontEnd:
             self.requests_answered += 1
             if outcome.reset_after:
                 self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
+                # Zephyr reboots CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms) after answering, so the
+                # host reads the answer before the USB port goes away.
+                self._stop.wait(RESET_DELAY_S)
                 self._reboot()
 
     def _reboot(self) -> None:

@@ -16,7 +16,10 @@ behaviour, never from the tool's client (the two agree only because both follow 
 
 Errors follow SMP version 2 when the request is v2 (``rc`` for general management errors,
 ``err: {group, rc}`` for group errors) and version 1 otherwise (``rc`` only, with group errors
-translated to the nearest management code). Unknown groups and commands answer ``MGMT_ERR_ENOTSUP``.
+translated as Zephyr's groups translate them). Unknown groups and commands answer
+``MGMT_ERR_ENOTSUP``. Where the specification leaves a choice, Zephyr's implementation decides
+(``smp.c``, ``img_mgmt*.c``, ``os_mgmt.c``, ``settings_mgmt.c``); the deliberate differences are
+listed in docs/protocols/smp.md, "Conformance".
 While the bootloader runs (recovery, or serial recovery with a valid image) only MCUboot's serial
 recovery subset answers: echo, reset, MCUmgr parameters, bootloader info, image state read, upload
 (to the primary slot) and erase.
@@ -48,6 +51,8 @@ from bmsflasher.sim.errors import (
 
 _HEADER: Final = struct.Struct("!BBHHBB")
 SMP_VERSION_MAX: Final = 1  # SMP version 2 is encoded as 1 in the header's version bits
+_IMAGE_MAGIC: Final = 0x96F3B83D  # MCUboot's IMAGE_MAGIC, checked in the first chunk like img_mgmt
+_IMAGE_HEADER_BYTES: Final = 32
 
 OP_READ: Final = 0
 OP_READ_RSP: Final = 1
@@ -64,6 +69,9 @@ BOOTLOADER_NAME: Final = "MCUboot"
 MCUBOOT_MODE_SWAP_USING_MOVE: Final = 3  # smp.os_management.MCUbootMode.SWAP_WITHOUT_SCRATCH
 DEFAULT_BUF_SIZE: Final = 2048
 DEFAULT_BUF_COUNT: Final = 4
+_INFO_ORDER: Final = "snrvmpio"  # OS info fields in Zephyr's output order (no build date 'b')
+SETTINGS_NAME_MAX: Final = 64  # CONFIG_MCUMGR_GRP_SETTINGS_NAME_LEN: longer names are KEY_TOO_LONG
+SETTINGS_VALUE_MAX: Final = 256  # CONFIG_MCUMGR_GRP_SETTINGS_VALUE_LEN: the largest 'val' returned
 
 
 class MgmtErr(enum.IntEnum):
@@ -90,12 +98,15 @@ class ImgErr(enum.IntEnum):
 
     NO_IMAGE = 3
     HASH_NOT_FOUND = 8
+    NO_FREE_SLOT = 9
     INVALID_SLOT = 14
     INVALID_OFFSET = 20
     INVALID_LENGTH = 21
     INVALID_IMAGE_HEADER = 22
+    INVALID_IMAGE_HEADER_MAGIC = 23
     INVALID_HASH = 24
     CURRENT_VERSION_IS_NEWER = 27
+    IMAGE_ALREADY_PENDING = 28
     INVALID_IMAGE_TOO_LARGE = 30
     INVALID_IMAGE_DATA_OVERRUN = 31
     IMAGE_SETTING_TEST_TO_ACTIVE_DENIED = 33
@@ -104,12 +115,14 @@ class ImgErr(enum.IntEnum):
 class OsErr(enum.IntEnum):
     """OS group error codes used here (Zephyr ``OS_MGMT_ERR_*``)."""
 
+    INVALID_FORMAT = 2
     QUERY_YIELDS_NO_ANSWER = 3
 
 
 class SettingsErr(enum.IntEnum):
     """Settings group error codes (Zephyr ``SETTINGS_MGMT_ERR_*``)."""
 
+    KEY_TOO_LONG = 2
     KEY_NOT_FOUND = 3
     ROOT_KEY_NOT_FOUND = 5
     WRITE_NOT_SUPPORTED = 6
@@ -121,20 +134,36 @@ class BmsErr(enum.IntEnum):
 
     INVALID_CELL = 2
     INVALID_PARAMETER = 3
+    NOT_IN_THIS_MODE = 4
     ROLLBACK_UNAVAILABLE = 5
 
 
+# SMP version 1 has no group errors: each group translates its codes to a management code, exactly
+# as Zephyr's ``mg_translate_error`` functions do (img_mgmt, os_mgmt, settings_mgmt); any code a
+# group does not list becomes EUNKNOWN.
 _V1_EQUIVALENT: Final[dict[tuple[int, int], MgmtErr]] = {
     (GROUP_IMAGE, ImgErr.NO_IMAGE): MgmtErr.ENOENT,
-    (GROUP_IMAGE, ImgErr.HASH_NOT_FOUND): MgmtErr.ENOENT,
-    (GROUP_IMAGE, ImgErr.INVALID_IMAGE_TOO_LARGE): MgmtErr.ENOMEM,
+    (GROUP_IMAGE, 4): MgmtErr.ENOENT,  # NO_TLVS
+    (GROUP_IMAGE, ImgErr.NO_FREE_SLOT): MgmtErr.EBADSTATE,
     (GROUP_IMAGE, ImgErr.CURRENT_VERSION_IS_NEWER): MgmtErr.EBADSTATE,
-    (GROUP_IMAGE, ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED): MgmtErr.EBADSTATE,
-    (GROUP_SETTINGS, SettingsErr.KEY_NOT_FOUND): MgmtErr.ENOENT,
-    (GROUP_SETTINGS, SettingsErr.ROOT_KEY_NOT_FOUND): MgmtErr.ENOENT,
-    (GROUP_SETTINGS, SettingsErr.WRITE_NOT_SUPPORTED): MgmtErr.EACCESSDENIED,
-    (GROUP_SETTINGS, SettingsErr.DELETE_NOT_SUPPORTED): MgmtErr.ENOTSUP,
+    (GROUP_IMAGE, ImgErr.IMAGE_ALREADY_PENDING): MgmtErr.EBADSTATE,
+    (GROUP_IMAGE, 15): MgmtErr.ENOMEM,  # NO_FREE_MEMORY
+    (GROUP_IMAGE, ImgErr.INVALID_SLOT): MgmtErr.EINVAL,
+    (GROUP_IMAGE, 19): MgmtErr.EINVAL,  # INVALID_PAGE_OFFSET
+    (GROUP_IMAGE, ImgErr.INVALID_OFFSET): MgmtErr.EINVAL,
+    (GROUP_IMAGE, ImgErr.INVALID_LENGTH): MgmtErr.EINVAL,
+    (GROUP_IMAGE, ImgErr.INVALID_IMAGE_HEADER): MgmtErr.EINVAL,
+    (GROUP_IMAGE, ImgErr.INVALID_HASH): MgmtErr.EINVAL,
+    (GROUP_IMAGE, 25): MgmtErr.EINVAL,  # INVALID_FLASH_ADDRESS
+    (GROUP_OS, OsErr.INVALID_FORMAT): MgmtErr.EINVAL,
     (GROUP_OS, OsErr.QUERY_YIELDS_NO_ANSWER): MgmtErr.ENOENT,
+    (GROUP_SETTINGS, SettingsErr.KEY_TOO_LONG): MgmtErr.EINVAL,
+    (GROUP_SETTINGS, SettingsErr.KEY_NOT_FOUND): MgmtErr.ENOENT,
+    (GROUP_SETTINGS, 4): MgmtErr.ENOENT,  # READ_NOT_SUPPORTED
+    (GROUP_BMS, BmsErr.INVALID_CELL): MgmtErr.EINVAL,
+    (GROUP_BMS, BmsErr.INVALID_PARAMETER): MgmtErr.EINVAL,
+    (GROUP_BMS, BmsErr.NOT_IN_THIS_MODE): MgmtErr.ENOTSUP,
+    (GROUP_BMS, BmsErr.ROLLBACK_UNAVAILABLE): MgmtErr.EBADSTATE,
 }
 
 
@@ -172,6 +201,7 @@ Handler = Callable[[Request], Mapping[str, Any]]
 
 _BOOTLOADER_SUBSET: Final = frozenset(
     {
+        (GROUP_OS, 0, OP_READ),
         (GROUP_OS, 0, OP_WRITE),
         (GROUP_OS, 5, OP_WRITE),
         (GROUP_OS, 6, OP_READ),
@@ -215,6 +245,7 @@ class SmpServer:
         self._buf_size = buf_size
         self._buf_count = buf_count
         self._handlers: dict[tuple[int, int, int], Handler] = {
+            (GROUP_OS, 0, OP_READ): self._echo,  # the specification allows echo as read or write
             (GROUP_OS, 0, OP_WRITE): self._echo,
             (GROUP_OS, 5, OP_WRITE): self._reset,
             (GROUP_OS, 6, OP_READ): self._params,
@@ -249,22 +280,27 @@ class SmpServer:
         return self._buf_count
 
     def handle(self, message: bytes) -> Outcome | None:
-        """Answer one request message; None when nothing must be sent (not a request, or no power)."""
-        if len(message) < _HEADER.size:
+        """Answer one request message; None when nothing must be sent (too short, or no power).
+
+        The order of the checks is Zephyr's ``smp_process_request_packet``: a body shorter than the
+        header announces is ``ECORRUPT``; anything that is not a read or write request (a response
+        sent to a server, or an undefined op) is ``ENOTSUP``; a version above 2 is
+        ``UNSUPPORTED_TOO_NEW``; an unknown group/command is ``ENOTSUP`` before the body is looked
+        at; a body that is not a CBOR map is ``EINVAL``. The answer carries the request's version
+        (capped at SMP version 2), group, sequence number and command, with flags 0.
+        """
+        if len(message) < _HEADER.size or not self._device.powered:
             return None
         op_ver, _flags, length, group, sequence, command = _HEADER.unpack_from(message)
         op, version = op_ver & 0x07, (op_ver >> 3) & 0x03
-        if op not in (OP_READ, OP_WRITE):
-            return None  # a response or garbage: a server never answers those
-        reply_version = min(version, SMP_VERSION_MAX)
-        header = (op + 1, reply_version, group, sequence, command)
-        if version > SMP_VERSION_MAX:
-            return Outcome(_encode(header, {"rc": MgmtErr.UNSUPPORTED_TOO_NEW}))
+        reply_op = OP_READ_RSP if op == OP_READ else OP_WRITE_RSP  # Zephyr's smp_rsp_op()
+        header = (reply_op, min(version, SMP_VERSION_MAX), group, sequence, command)
         payload = message[_HEADER.size :]
         try:
-            body = _decode_body(payload, length)
-            request = Request(op, version, group, sequence, command, body)
-            answer = self._dispatch(request)
+            _check_envelope(op, version, length, payload)
+            handler = self._handler_for(group, command, op)
+            body = _decode_body(payload[:length])
+            answer = self._run(handler, Request(op, version, group, sequence, command, body))
         except SimPoweredOffError:
             return None  # no power, no answer
         except SmpRequestError as failure:
@@ -272,13 +308,16 @@ class SmpServer:
         reset_after = (group, command, op) == (GROUP_OS, 5, OP_WRITE)
         return Outcome(_encode(header, answer), reset_after=reset_after)
 
-    def _dispatch(self, request: Request) -> Mapping[str, Any]:
-        key = (request.group, request.command, request.op)
+    def _handler_for(self, group: int, command: int, op: int) -> Handler:
+        key = (group, command, op)
         handler = self._handlers.get(key)
         if handler is None:
             raise SmpRequestError(MgmtErr.ENOTSUP, reason="unknown group or command")
         if self._device.mode is not DeviceMode.APPLICATION and key not in _BOOTLOADER_SUBSET:
             raise SmpRequestError(MgmtErr.ENOTSUP, reason="not available while the bootloader runs")
+        return handler
+
+    def _run(self, handler: Handler, request: Request) -> Mapping[str, Any]:
         try:
             return handler(request)
         except SmpRequestError:
@@ -296,9 +335,9 @@ class SmpServer:
 
     # --- OS group --------------------------------------------------------------------------------
     def _echo(self, request: Request) -> Mapping[str, Any]:
-        text = request.body.get("d")
+        text = request.body.get("d", "")  # Zephyr echoes an empty string when 'd' is absent
         if not isinstance(text, str):
-            raise SmpRequestError(MgmtErr.EINVAL, reason="echo needs a text 'd'")
+            raise SmpRequestError(MgmtErr.EINVAL, reason="echo's 'd' must be a text string")
         return {"r": text}
 
     def _reset(self, _request: Request) -> Mapping[str, Any]:
@@ -307,9 +346,28 @@ class SmpServer:
     def _params(self, _request: Request) -> Mapping[str, Any]:
         return {"buf_size": self._buf_size, "buf_count": self._buf_count}
 
-    def _app_info(self, _request: Request) -> Mapping[str, Any]:
+    def _app_info(self, request: Request) -> Mapping[str, Any]:
+        """Zephyr's uname-like OS/application info: ``format`` letters pick fields, in a fixed order."""
+        text = request.body.get("format", "")
+        if not isinstance(text, str):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'format' must be a text string")
+        if any(letter not in _INFO_ORDER + "a" for letter in text):
+            raise SmpRequestError(OsErr.INVALID_FORMAT, group=GROUP_OS)
+        wanted = set(_INFO_ORDER) if "a" in text else set(text) or {"s"}
         identity = self._device.identity()
-        return {"output": f"bmsflasher-vbms {identity.model} {version_text(identity.firmware_version)}"}
+        fields = {
+            "s": "Zephyr",
+            "n": identity.serial_number or "unknown",
+            "r": version_text(identity.firmware_version) or "unknown",
+            "v": "bmsflasher-vbms",
+            "m": "arm",
+            "p": "cortex-m4",
+            "i": f"{identity.model}@{identity.hardware_revision}"
+            if identity.hardware_revision
+            else identity.model,
+            "o": "Zephyr",
+        }
+        return {"output": " ".join(fields[letter] for letter in _INFO_ORDER if letter in wanted)}
 
     def _bootloader_info(self, request: Request) -> Mapping[str, Any]:
         query = request.body.get("query")
@@ -347,32 +405,63 @@ class SmpServer:
         return {"images": self._images(), "splitStatus": 0}
 
     def _image_state_write(self, request: Request) -> Mapping[str, Any]:
+        """Test or confirm an image, with the rules of Zephyr's ``img_mgmt_set_next_boot_slot``.
+
+        No hash means the running image (confirm only; a test needs a hash). A test of the running
+        image is refused; while a test swap is pending only that same test may be repeated; while
+        a permanent swap is pending nothing else may be chosen; while the running image is on test
+        (the next reset reverts) only confirming it changes anything.
+        """
         confirm = request.body.get("confirm", False)
-        image_hash = request.body.get("hash")
-        if not isinstance(confirm, bool) or (image_hash is not None and not isinstance(image_hash, bytes)):
+        image_hash = request.body.get("hash", b"")
+        if not isinstance(confirm, bool) or not isinstance(image_hash, bytes):
             raise SmpRequestError(MgmtErr.EINVAL, reason="state write takes 'hash' bytes and 'confirm' bool")
         slots = {s.slot: s for s in self._device.slots()}
-        target = _slot_with_hash(slots, image_hash) if image_hash is not None else None
-        if image_hash is not None and target is None:
-            raise SmpRequestError(ImgErr.HASH_NOT_FOUND, group=GROUP_IMAGE)
-        if confirm and (target is None or target.slot == 0):
-            self._device.confirm()
-        elif target is not None and target.slot == 1:
-            self._device.mark_pending(permanent=confirm)
-        elif target is not None and target.slot == 0:
-            raise SmpRequestError(ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED, group=GROUP_IMAGE)
+        if not image_hash:
+            if not confirm:
+                raise SmpRequestError(ImgErr.INVALID_HASH, group=GROUP_IMAGE)
+            slot = 0
+        elif len(image_hash) != 32:
+            raise SmpRequestError(ImgErr.INVALID_HASH, group=GROUP_IMAGE)
         else:
-            raise SmpRequestError(MgmtErr.EINVAL, reason="a test request needs the image hash")
+            found = _slot_with_hash(slots, image_hash)
+            if found is None:
+                raise SmpRequestError(ImgErr.HASH_NOT_FOUND, group=GROUP_IMAGE)
+            slot = found.slot
+        if not confirm and slot == 0:
+            raise SmpRequestError(ImgErr.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED, group=GROUP_IMAGE)
+        secondary = slots.get(1)
+        primary = slots.get(0)
+        test_pending = secondary is not None and secondary.pending and not secondary.permanent
+        permanent_pending = secondary is not None and secondary.pending and secondary.permanent
+        reverting = primary is not None and not primary.confirmed  # running a test image
+        if test_pending:
+            if confirm or slot != 1:
+                raise SmpRequestError(ImgErr.IMAGE_ALREADY_PENDING, group=GROUP_IMAGE)
+        elif permanent_pending:
+            if not (confirm and slot == 1):
+                raise SmpRequestError(ImgErr.IMAGE_ALREADY_PENDING, group=GROUP_IMAGE)
+        elif reverting:
+            if not confirm:
+                raise SmpRequestError(ImgErr.IMAGE_ALREADY_PENDING, group=GROUP_IMAGE)
+            if slot == 0:
+                self._device.confirm()
+            # confirming slot 1 while the next reset reverts to it: already the case, nothing to do
+        elif slot == 0:
+            self._device.confirm()
+        else:
+            self._device.mark_pending(permanent=confirm)
         return {"images": self._images(), "splitStatus": 0}
 
     def _upload(self, request: Request) -> Mapping[str, Any]:
+        """Image upload, with the rules of Zephyr's ``img_mgmt_upload`` / ``img_mgmt_upload_inspect``."""
         body = request.body
-        off, data = body.get("off"), body.get("data")
-        if not _is_uint(off) or not isinstance(data, bytes):
-            raise SmpRequestError(
-                ImgErr.INVALID_OFFSET, group=GROUP_IMAGE, reason="upload needs 'off' and 'data'"
-            )
-        if body.get("image", 0) != 0:
+        off, data, image = body.get("off"), body.get("data", b""), body.get("image", 0)
+        if off is None:
+            raise SmpRequestError(ImgErr.INVALID_OFFSET, group=GROUP_IMAGE, reason="upload needs 'off'")
+        if not _is_uint(off) or not isinstance(data, bytes) or not _is_uint(image):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'off' and 'image' are unsigned, 'data' bytes")
+        if image != 0:
             raise SmpRequestError(ImgErr.INVALID_SLOT, group=GROUP_IMAGE, reason="this device has one image")
         device = self._device
         slot = 1 if device.mode is DeviceMode.APPLICATION else 0
@@ -380,47 +469,60 @@ class SmpServer:
             return self._upload_first(body, data, slot)
         status = device.upload_status()
         if not status.active or status.slot != slot:
-            return {"off": 0}  # no session: the client must start again with len and sha
+            return {"off": 0}  # no session: the client must start again with len (and sha)
         if off != status.offset:
             return {"off": status.offset}  # dropped; tell the client where the device stands
-        return self._upload_write(off, data, status.total)
+        return self._upload_write(off, data, status.total, verified=len(status.image_sha256) == 32)
 
     def _upload_first(self, body: Mapping[str, Any], data: bytes, slot: int) -> Mapping[str, Any]:
-        total, sha = body.get("len"), body.get("sha")
-        if not _is_uint(total) or total == 0:
+        total, sha, upgrade = body.get("len"), body.get("sha", b""), body.get("upgrade", False)
+        if (total is not None and not _is_uint(total)) or not isinstance(sha, bytes):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'len' is unsigned, 'sha' bytes")
+        if not isinstance(upgrade, bool):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'upgrade' is a boolean")
+        if not total:
             raise SmpRequestError(
                 ImgErr.INVALID_LENGTH, group=GROUP_IMAGE, reason="the first chunk needs 'len'"
             )
-        if not isinstance(sha, bytes) or len(sha) != 32:
+        if len(sha) > 32:
+            raise SmpRequestError(ImgErr.INVALID_HASH, group=GROUP_IMAGE, reason="'sha' is at most 32 bytes")
+        slot_size = self._device.flash.geometry.slot_size
+        if total > slot_size:
+            raise SmpRequestError(ImgErr.INVALID_IMAGE_TOO_LARGE, group=GROUP_IMAGE, reason="img too large")
+        if len(data) < _IMAGE_HEADER_BYTES:
+            raise SmpRequestError(ImgErr.INVALID_IMAGE_HEADER, group=GROUP_IMAGE, reason="header malformed")
+        if struct.unpack_from("<I", data)[0] != _IMAGE_MAGIC:
             raise SmpRequestError(
-                ImgErr.INVALID_HASH, group=GROUP_IMAGE, reason="the first chunk needs a 32-byte 'sha'"
+                ImgErr.INVALID_IMAGE_HEADER_MAGIC, group=GROUP_IMAGE, reason="magic mismatch"
             )
         if len(data) > total:
-            raise SmpRequestError(ImgErr.INVALID_IMAGE_DATA_OVERRUN, group=GROUP_IMAGE)
-        if body.get("upgrade") is True:
+            raise SmpRequestError(ImgErr.INVALID_IMAGE_DATA_OVERRUN, group=GROUP_IMAGE, reason="data overrun")
+        if upgrade:
             self._check_upgrade(data)
         try:
             held = self._device.upload_begin(total, sha, slot)
+        except (SimStateError, SimModeError) as exc:  # the slot holds the image a revert needs
+            raise SmpRequestError(ImgErr.NO_FREE_SLOT, group=GROUP_IMAGE, reason="no slot") from exc
         except SimUploadError as exc:
             raise SmpRequestError(ImgErr.INVALID_IMAGE_TOO_LARGE, group=GROUP_IMAGE, reason=str(exc)) from exc
-        if held:
-            return {"off": held, "match": True} if held == total else {"off": held}
-        if not data:
-            return {"off": 0}
-        return self._upload_write(0, data, total)
+        full_sha = len(sha) == 32
+        if held:  # resume (same sha) or the slot already holds exactly this image
+            return {"off": held, "match": True} if held == total and full_sha else {"off": held}
+        return self._upload_write(0, data, total, verified=full_sha)
 
-    def _upload_write(self, off: int, data: bytes, total: int) -> Mapping[str, Any]:
+    def _upload_write(self, off: int, data: bytes, total: int, *, verified: bool) -> Mapping[str, Any]:
+        """Write a chunk; the final answer carries ``match`` when a full SHA-256 named the upload."""
         if off + len(data) > total:
-            raise SmpRequestError(ImgErr.INVALID_IMAGE_DATA_OVERRUN, group=GROUP_IMAGE)
+            raise SmpRequestError(ImgErr.INVALID_IMAGE_DATA_OVERRUN, group=GROUP_IMAGE, reason="data overrun")
         if self._program_s_per_byte > 0:  # the firmware's flash driver programming the chunk
             time.sleep(len(data) * self._program_s_per_byte)
         try:
             new_off = self._device.upload_write(off, data)
         except SimUploadError as exc:
-            if off + len(data) == total:
+            if off + len(data) == total and verified:
                 return {"off": total, "match": False}  # the received image does not match its SHA-256
             raise SmpRequestError(MgmtErr.EINVAL, reason=str(exc)) from exc
-        return {"off": new_off, "match": True} if new_off == total else {"off": new_off}
+        return {"off": new_off, "match": True} if new_off == total and verified else {"off": new_off}
 
     def _check_upgrade(self, data: bytes) -> None:
         """Refuse an image whose header version is not newer than the running one (``upgrade``)."""
@@ -437,14 +539,20 @@ class SmpServer:
             raise SmpRequestError(ImgErr.CURRENT_VERSION_IS_NEWER, group=GROUP_IMAGE)
 
     def _erase(self, request: Request) -> Mapping[str, Any]:
+        """Erase a slot (default 1); the running image's slot, or one a revert needs, is in use."""
         slot = request.body.get("slot", 1)
-        if slot not in (0, 1) or isinstance(slot, bool):
+        if not _is_uint(slot):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'slot' is an unsigned integer")
+        if slot not in (0, 1):
             raise SmpRequestError(ImgErr.INVALID_SLOT, group=GROUP_IMAGE)
         if slot == 0 and self._device.mode is DeviceMode.APPLICATION:
             raise SmpRequestError(
-                ImgErr.INVALID_SLOT, group=GROUP_IMAGE, reason="slot 0 holds the running image"
+                ImgErr.NO_FREE_SLOT, group=GROUP_IMAGE, reason="slot 0 holds the running image"
             )
-        self._device.erase_slot(slot)
+        try:
+            self._device.erase_slot(slot)
+        except (SimStateError, SimModeError) as exc:
+            raise SmpRequestError(ImgErr.NO_FREE_SLOT, group=GROUP_IMAGE, reason=str(exc)) from exc
         return {}
 
     # --- settings group --------------------------------------------------------------------------
@@ -452,6 +560,8 @@ class SmpServer:
         name = request.body.get("name")
         if not isinstance(name, str) or not name:
             raise SmpRequestError(MgmtErr.EINVAL, reason="a settings request needs a 'name'")
+        if len(name.encode()) >= SETTINGS_NAME_MAX:
+            raise SmpRequestError(SettingsErr.KEY_TOO_LONG, group=GROUP_SETTINGS)
         if not name.startswith(SETTINGS_PREFIX):
             raise SmpRequestError(SettingsErr.ROOT_KEY_NOT_FOUND, group=GROUP_SETTINGS)
         parameter = name[len(SETTINGS_PREFIX) :]
@@ -460,9 +570,15 @@ class SmpServer:
         return parameter
 
     def _setting_read(self, request: Request) -> Mapping[str, Any]:
+        """``val`` (at most ``max_size`` bytes); ``max_size`` comes back when the device's limit is lower."""
+        max_size = request.body.get("max_size", SETTINGS_VALUE_MAX)
+        if not _is_uint(max_size):
+            raise SmpRequestError(MgmtErr.EINVAL, reason="'max_size' is an unsigned integer")
         parameter = self._parameter_name(request)
-        value = self._device.config().parameters[parameter]
-        return {"val": cbor2.dumps(value)}
+        value = cbor2.dumps(self._device.config().parameters[parameter])
+        if max_size > SETTINGS_VALUE_MAX:
+            return {"val": value[:SETTINGS_VALUE_MAX], "max_size": SETTINGS_VALUE_MAX}
+        return {"val": value[:max_size]}
 
     def _setting_write(self, request: Request) -> Mapping[str, Any]:
         parameter = self._parameter_name(request)
@@ -599,6 +715,16 @@ class SmpServer:
         return {"schema_version": self._device.config().schema_version, "params": params}
 
 
+def _check_envelope(op: int, version: int, length: int, payload: bytes) -> None:
+    """What Zephyr checks before it looks for a handler: body length, op, version."""
+    if len(payload) < length:
+        raise SmpRequestError(MgmtErr.ECORRUPT, reason="the body is shorter than the header says")
+    if op not in (OP_READ, OP_WRITE):
+        raise SmpRequestError(MgmtErr.ENOTSUP, reason="not a request")
+    if version > SMP_VERSION_MAX:
+        raise SmpRequestError(MgmtErr.UNSUPPORTED_TOO_NEW)
+
+
 def _slot_with_hash(slots: Mapping[int, SlotState], image_hash: bytes) -> SlotState | None:
     return next((s for s in slots.values() if s.image_hash and s.image_hash == image_hash), None)
 
@@ -607,9 +733,7 @@ def _is_uint(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _decode_body(payload: bytes, announced_length: int) -> Mapping[str, Any]:
-    if announced_length != len(payload):
-        raise SmpRequestError(MgmtErr.EINVAL, reason="header length does not match the body")
+def _decode_body(payload: bytes) -> Mapping[str, Any]:
     if not payload:
         return {}
     try:

@@ -55,6 +55,7 @@ FALLBACK_BUF_SIZE: Final = 384
 """Zephyr's default ``CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE``, assumed when a device hides its params."""
 FALLBACK_BUF_COUNT: Final = 2
 RECOVERY_MODEL: Final = "unknown (bootloader)"
+GENERIC_MODEL: Final = "unknown MCUmgr device (no BMS group)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,8 @@ class SmpTarget:
         try:
             body = self._bms_read(BmsCommand.IDENTITY, "identity read").body
         except UnsupportedOperationError:
+            if any(slot.active for slot in slots):
+                return self._generic_identity(slots)
             return self._bootloader_identity(slots)
         mode = msg.parse_mode(body.get("mode", DeviceMode.APPLICATION.value))
         self._mode = mode
@@ -168,6 +171,25 @@ class SmpTarget:
             mode=mode,
             slots=slots,
             security_counter=counter if isinstance(counter, int) else 0,
+        )
+
+    def _generic_identity(self, slots: tuple[SlotState, ...]) -> DeviceIdentity:
+        """An MCUmgr application without the BMS group (a plain Zephyr device, another vendor's BMS).
+
+        Its image manager flags the running slot ``active`` (MCUboot's serial recovery lists no
+        flags), so it is an application: the standard groups (update, settings) still work, while
+        pack data raises UnsupportedOperationError naming what the device lacks.
+        """
+        self._mode = DeviceMode.APPLICATION
+        primary = next((s for s in slots if s.active), None)
+        return DeviceIdentity(
+            model=GENERIC_MODEL,
+            serial_number="",
+            hardware_revision="",
+            firmware_version=primary.version if primary is not None else None,
+            bootloader_version=None,
+            mode=DeviceMode.APPLICATION,
+            slots=slots,
         )
 
     def _bootloader_identity(self, slots: tuple[SlotState, ...]) -> DeviceIdentity:

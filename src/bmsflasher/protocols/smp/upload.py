@@ -37,6 +37,8 @@ from bmsflasher.protocols.smp.session import BASE_TIMEOUT_S, SmpSession
 MIN_CHUNK_BYTES: Final = 64
 FIRST_CHUNK_BYTES: Final = 256
 """The first chunk only opens (or resumes) the session: short, so a noisy line rarely loses it."""
+IMAGE_HEADER_BYTES: Final = 32
+"""The first chunk must carry the whole MCUboot header: Zephyr's img_mgmt checks its magic there."""
 CHUNK_ALIGN_BYTES: Final = 8
 """Chunks are multiples of a flash write unit, so devices never buffer partial words."""
 
@@ -209,7 +211,7 @@ class ImageUploader:
     # --- the first request: session start or resume ----------------------------------------------
     def _first_chunk(self) -> tuple[int, bool | None]:
         length = self._first_data_len()
-        if length <= 0:
+        if length < min(self._total, IMAGE_HEADER_BYTES):  # img_mgmt wants the whole header at once
             raise DeviceRejectedError(
                 f"The device's SMP buffer ({self._max_message} bytes) is too small for an image upload."
             )
