@@ -266,7 +266,9 @@ def test_nrcs_download_sequence() -> None:
     with virtual_sim() as (device, sim), RawUds(sim.channel) as raw:
         unlock(raw, device)
         assert _ask(raw, bytes([0x31, 0x01, 0xF0, 0x05, 0x00, 0x00, 0x05])) == _nrc(0x31, 0x31)
-        assert _ask(raw, prepare + sha) == _nrc(0x31, 0x7F)  # prepare: programming session only
+        # prepare runs in the programming session only: a routine identifier not supported in
+        # the active session is requestOutOfRange (ISO 14229-1 RoutineControl), not 0x7F.
+        assert _ask(raw, prepare + sha) == _nrc(0x31, 0x31)
         assert _ask(raw, bytes([0x10, 0x02]))[:2] == b"\x50\x02"
         assert _ask(raw, bytes([0x19, 0x02, 0xFF])) == _nrc(0x19, 0x11)  # bootloader: programming subset
         assert _ask(raw, prepare + sha) == _nrc(0x31, 0x33)  # security relocked by the session change

@@ -40,6 +40,8 @@ from bmsflasher.core.types import (
 )
 from bmsflasher.sim import uds_codec as codec
 from bmsflasher.sim.can_bus import BusPort, CanBusTimeline
+from bmsflasher.sim.isotp_frames import screen_frame, single_frame_payload
+from bmsflasher.sim.uds_rules import APPLICATION_RULES, BOOTLOADER_RULES
 from bmsflasher.sim.uds_transfer import (
     SLOT_BASE_ADDRESS,
     SUPPORTED_COMPRESSION,
@@ -79,7 +81,7 @@ NRC_UPLOAD_DOWNLOAD_NOT_ACCEPTED: Final = 0x70
 NRC_RESPONSE_PENDING: Final = 0x78
 NRC_SUBFUNCTION_NOT_IN_SESSION: Final = 0x7E
 NRC_SERVICE_NOT_IN_SESSION: Final = 0x7F
-#: NRCs a server suppresses for functionally addressed requests (ISO 14229-1 §7.5).
+#: NRCs a server suppresses for functionally addressed requests (ISO 14229-1).
 _FUNCTIONAL_SUPPRESSED: Final = frozenset({0x11, 0x12, 0x31, 0x7E, 0x7F})
 
 # Routine identifiers (docs/protocols/uds.md).
@@ -100,7 +102,6 @@ SECURITY_LEVEL_KEY: Final = 0x02
 SEED_LENGTH: Final = 16
 KEY_LENGTH: Final = 16
 MAX_KEY_ATTEMPTS: Final = 3
-_BOOTLOADER_SERVICES: Final = frozenset({0x10, 0x11, 0x22, 0x27, 0x31, 0x34, 0x36, 0x37, 0x3E})
 _BOOTLOADER_ROUTINES: Final = frozenset(
     {
         RID_CHECK_MEMORY,
@@ -134,7 +135,14 @@ _BOOTLOADER_DIDS: Final = frozenset(
 )
 _PENDING_REPEAT_S: Final = 1.0
 _PENDING_FIRST_S: Final = 0.025
-_ISOTP_SEND_WAIT_S: Final = 2.0
+#: Bound on sending one response. ISO-TP's own timers end a transfer whose flow control is lost
+#: (N_Bs = 1 s); only a tester that keeps answering FC.WAIT (up to _MAX_WAIT_FRAMES of them,
+#: each restarting N_Bs) or a very slow bus takes longer.
+_ISOTP_SEND_WAIT_S: Final = 40.0
+#: FC.WAIT frames in a row the device accepts as a sender before it aborts the transmission.
+#: ISO 15765-2 bounds them on the receiver's side (N_WFTmax); this bound only stops a tester
+#: that would keep the device waiting forever.
+_MAX_WAIT_FRAMES: Final = 32
 # Device-side programming preconditions reported by routine 0x0203.
 PRECONDITION_SOC_LOW: Final = 0x01
 PRECONDITION_SOC_HIGH: Final = 0x02
@@ -263,12 +271,15 @@ class _BusTransport:
             "blocksize": config.block_size,
             "tx_data_length": 64 if config.fd else 8,
             "tx_padding": 0xCC,
+            # CAN FD: frames of up to 8 bytes are padded to 8 as on classic CAN, longer ones to the
+            # next valid CAN FD length (ISO 15765-2 frame padding); both are valid under every reading.
+            "tx_data_min_length": 8 if config.fd else None,
             "can_fd": config.fd,
             "bitrate_switch": config.fd and config.brs,
             "max_frame_size": config.max_block_length,
             "rx_flowcontrol_timeout": 1000,
             "rx_consecutive_frame_timeout": 1000,
-            "wftmax": 0,
+            "wftmax": _MAX_WAIT_FRAMES,
             "logger_name": _ISOTP_LOGGER,
         }
         self.stack = isotp.TransportLayerLogic(
@@ -283,7 +294,9 @@ class _BusTransport:
         if message.arbitration_id == self.request_id and not message.is_extended_id:
             self._frames.put_nowait(message)
         elif message.arbitration_id == FUNCTIONAL_REQUEST_ID and not message.is_extended_id:
-            payload = _single_frame_payload(bytes(message.data))
+            # Functional addressing carries single frames only (ISO 15765-2); anything
+            # else on 0x7DF, or a malformed single frame, is ignored.
+            payload = single_frame_payload(bytes(message.data))
             if payload:
                 self._on_functional(payload)
                 self._frames.put_nowait(_WAKE_UP)
@@ -299,6 +312,9 @@ class _BusTransport:
             return None
         if message is _WAKE_UP:
             return None
+        data = screen_frame(bytes(message.data))
+        if data is None:
+            return None  # ISO 15765-2 says to ignore this frame
         if block and message.data and message.data[0] >> 4 == 2 and self._frames.qsize() < _CF_BATCH:
             # A consecutive frame mid-stream: let a few more arrive and handle them in one pass.
             # Waking once per frame at 1 Mbit/s (8600 frames/s) costs more CPU than the ISO-TP work.
@@ -306,7 +322,7 @@ class _BusTransport:
         return isotp.CanMessage(
             arbitration_id=message.arbitration_id,
             dlc=message.dlc,
-            data=bytes(message.data),
+            data=data,
             extended_id=message.is_extended_id,
             is_fd=message.is_fd,
             bitrate_switch=message.bitrate_switch,
@@ -336,11 +352,11 @@ class _BusTransport:
         payload = self.stack.recv()
         return bytes(payload) if payload is not None else None
 
-    def send_and_wait(self, payload: bytes) -> None:
+    def send_and_wait(self, payload: bytes, stop: threading.Event) -> None:
         """Send a response and keep the transport running until its last frame left (bounded)."""
         self.stack.send(payload)
         deadline = time.monotonic() + _ISOTP_SEND_WAIT_S
-        while self.stack.transmitting() and time.monotonic() < deadline:
+        while self.stack.transmitting() and time.monotonic() < deadline and not stop.is_set():
             delay = self.stack.next_cf_delay()
             if delay:
                 time.sleep(delay)
@@ -365,24 +381,18 @@ _CF_BATCH: Final = 4
 _CF_BATCH_WAIT_S: Final = 0.0005
 
 
-def _single_frame_payload(data: bytes) -> bytes:
-    """The payload of an ISO-TP single frame (classic or FD escape form), else empty."""
-    if not data or data[0] >> 4 != 0:
-        return b""
-    length = data[0] & 0x0F
-    if length:
-        return data[1 : 1 + length]
-    if len(data) > 1:
-        return data[2 : 2 + data[1]]
-    return b""
-
-
 @dataclass(frozen=True, slots=True)
 class _Routine:
+    """A routine: the sessions it runs in, whether it needs security access, its start action.
+
+    Every routine of this device runs to completion within its startRoutine request (answering
+    0x78 while it takes long), so stopRoutine and requestRoutineResults are answered from the
+    status record of the last start; before a start they are a request sequence error.
+    """
+
     sessions: frozenset[int]
     secured: bool
     start: Callable[[bytes], bytes]
-    results: Callable[[bytes], bytes] | None = None
 
 
 class UdsServer:
@@ -403,7 +413,9 @@ class UdsServer:
         self._last_request = time.monotonic()
         self._descriptor: DownloadDescriptor | None = None
         self._download: ActiveDownload | None = None
+        self._download_request = b""
         self._self_test: DeviceSelfTest | None = None
+        self._routine_results: dict[int, bytes] = {}
         self._pending_reset = False
         self.requests_served = 0
         self.pending_responses_sent = 0
@@ -459,6 +471,7 @@ class UdsServer:
         with self._lock:
             self._enter_session(SESSION_DEFAULT)
             self._self_test = None
+            self._routine_results.clear()
 
     def _check_s3(self) -> None:
         with self._lock:
@@ -515,20 +528,32 @@ class UdsServer:
             return
         if self.config.response_delay_s:
             time.sleep(self.config.response_delay_s)
-        self._transport.send_and_wait(response)
+        self._transport.send_and_wait(response, self._stop)
+        # S3 runs from the end of the response (ISO 14229-2), not from the request.
+        self._last_request = time.monotonic()
         if self._pending_reset:
             self._pending_reset = False
             self._do_reset()
 
     def _dispatch(self, sid: int, request: bytes) -> bytes | None:
+        """General checks in the standard's order (sim/uds_rules.py), then the service handler.
+
+        The suppressPosRspMsgIndicationBit suppresses positive responses only, and not even those
+        once a 0x78 response-pending was sent for the request (ISO 14229-1).
+        """
+        rules = BOOTLOADER_RULES if self._bootloader_only else APPLICATION_RULES
+        rule = rules.get(sid)
         handler = self._services.get(sid)
-        if handler is None:
+        if rule is None or handler is None:
             raise NegativeResponse(NRC_SERVICE_NOT_SUPPORTED)
-        if self._bootloader_only and sid not in _BOOTLOADER_SERVICES:
-            raise NegativeResponse(NRC_SERVICE_NOT_SUPPORTED)
-        suppress = sid in (0x10, 0x11, 0x27, 0x31, 0x3E) and len(request) > 1 and bool(request[1] & 0x80)
+        nrc = rule.check(request, self._session, self._unlocked)
+        if nrc:
+            raise NegativeResponse(nrc)
+        pending_before = self.pending_responses_sent
         response = handler(request)
-        return None if suppress else response
+        if rule.suppresses_positive_response(request) and self.pending_responses_sent == pending_before:
+            return None
+        return response
 
     def _call(self, fn: Callable[[], Any]) -> Any:
         """Call the device, mapping "no power" to silence and a refused mode to 0x22."""
@@ -557,7 +582,7 @@ class UdsServer:
         worker.start()
         worker.join(_PENDING_FIRST_S)
         while worker.is_alive():
-            self._transport.send_and_wait(bytes([0x7F, sid, NRC_RESPONSE_PENDING]))
+            self._transport.send_and_wait(bytes([0x7F, sid, NRC_RESPONSE_PENDING]), self._stop)
             self.pending_responses_sent += 1
             self._last_request = time.monotonic()
             worker.join(_PENDING_REPEAT_S)
@@ -588,26 +613,18 @@ class UdsServer:
         if minimum is not None and len(request) < minimum:
             raise NegativeResponse(NRC_INCORRECT_LENGTH)
 
-    def _need_session(self, *sessions: int) -> None:
-        if self._session not in sessions:
-            raise NegativeResponse(NRC_SERVICE_NOT_IN_SESSION)
-
     def _need_unlocked(self) -> None:
         if not self._unlocked:
             raise NegativeResponse(NRC_SECURITY_ACCESS_DENIED)
 
     # --- 0x10 DiagnosticSessionControl ---------------------------------------------------------
     def _session_control(self, request: bytes) -> bytes:
+        # Sub-function support per mode and session (0x12/0x7E) is checked by the rules table.
         self._need_length(request, exact=2)
         session = request[1] & 0x7F
         mode = self._call(lambda: self.device.mode)
         in_bootloader = mode is not DeviceMode.APPLICATION
-        allowed = (SESSION_DEFAULT, SESSION_PROGRAMMING) if in_bootloader else (1, 2, 3)
-        if session not in allowed:
-            raise NegativeResponse(NRC_SUBFUNCTION_NOT_SUPPORTED)
         if session == SESSION_PROGRAMMING and not in_bootloader:
-            if self._session == SESSION_DEFAULT:
-                raise NegativeResponse(NRC_SUBFUNCTION_NOT_IN_SESSION)  # programming only via extended
             self._call(self.device.enter_bootloader)  # the application hands over to the bootloader
         if session == SESSION_DEFAULT and mode is DeviceMode.BOOTLOADER:
             # Leaving the programming session restarts the ECU into its application (after the answer).
@@ -619,16 +636,12 @@ class UdsServer:
     def _ecu_reset(self, request: bytes) -> bytes:
         self._need_length(request, exact=2)
         kind = request[1] & 0x7F
-        if kind not in (0x01, 0x02, 0x03):
-            raise NegativeResponse(NRC_SUBFUNCTION_NOT_SUPPORTED)
         self._pending_reset = True  # after the response has left
         return bytes([0x51, kind])
 
     # --- 0x27 SecurityAccess -------------------------------------------------------------------
     def _security_access(self, request: bytes) -> bytes:
-        self._need_length(request, minimum=2)
-        if self._session == SESSION_DEFAULT:
-            raise NegativeResponse(NRC_SERVICE_NOT_IN_SESSION)
+        # Session (0x7F), minimum length and the levels offered (0x12) are checked by the rules.
         kind = request[1] & 0x7F
         if kind == SECURITY_LEVEL_SEED:
             self._need_length(request, exact=2)
@@ -660,18 +673,31 @@ class UdsServer:
     # --- 0x3E TesterPresent --------------------------------------------------------------------
     def _tester_present(self, request: bytes) -> bytes:
         self._need_length(request, exact=2)
-        if request[1] & 0x7F != 0:
-            raise NegativeResponse(NRC_SUBFUNCTION_NOT_SUPPORTED)
         return bytes([0x7E, 0x00])
 
     # --- 0x22 / 0x2E data identifiers ----------------------------------------------------------
     def _read_dids(self, request: bytes) -> bytes:
+        """ReadDataByIdentifier of one or more DIDs.
+
+        ISO 14229-1: DIDs the server does not support (in this session or mode) are left out
+        of the answer; NRC 0x31 only when none of the requested DIDs is supported.
+        """
         if len(request) < 3 or (len(request) - 1) % 2:
             raise NegativeResponse(NRC_INCORRECT_LENGTH)
         out = bytearray([0x62])
+        supported = 0
         for index in range(1, len(request), 2):
             did = (request[index] << 8) | request[index + 1]
-            out += did.to_bytes(2, "big") + self._read_did(did)
+            try:
+                record = self._read_did(did)
+            except NegativeResponse as exc:
+                if exc.nrc != NRC_REQUEST_OUT_OF_RANGE:
+                    raise
+                continue
+            supported += 1
+            out += did.to_bytes(2, "big") + record
+        if not supported:
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         if len(out) > self.config.max_block_length:
             raise NegativeResponse(0x14)  # responseTooLong
         return bytes(out)
@@ -769,18 +795,22 @@ class UdsServer:
         return name, codec.param_type_of(schema[name], current)
 
     def _write_did(self, request: bytes) -> bytes:
+        # ISO 14229-1 order: length, DID writable here (0x31), security (0x33), record
+        # length (0x13), record value (0x31). The session (0x7F) is checked by the rules table.
         self._need_length(request, minimum=4)
-        self._need_session(SESSION_EXTENDED)
         did = (request[1] << 8) | request[2]
         if not codec.DID_CONFIG_BASE <= did < codec.DID_CONFIG_BASE + codec.CONFIG_DID_LIMIT:
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
-        self._need_unlocked()
         name, kind = self._config_param(did)
         schema = self._call(self.device.config_schema)
         if not bool(getattr(schema[name], "writable", True)):
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
+        self._need_unlocked()
+        record = request[3:]
+        if kind is bool and len(record) == 1 and record[0] > 1:
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)  # right length, value out of range
         try:
-            value = codec.decode_param(kind, request[3:])
+            value = codec.decode_param(kind, record)
         except (ValueError, UnicodeDecodeError) as exc:
             raise NegativeResponse(NRC_INCORRECT_LENGTH) from exc
         try:
@@ -791,8 +821,7 @@ class UdsServer:
 
     # --- 0x19 / 0x14 DTCs ----------------------------------------------------------------------
     def _read_dtcs(self, request: bytes) -> bytes:
-        self._need_length(request, minimum=2)
-        kind = request[1]
+        kind = request[1]  # report types offered (0x12) are checked by the rules table
         availability = 0xFF
         dtcs: list[Dtc] = self._call(self.device.dtcs)
         if kind == 0x01:  # reportNumberOfDTCByStatusMask
@@ -842,31 +871,39 @@ class UdsServer:
             RID_MARK_FOR_TEST: _Routine(service, True, self._rt_mark_for_test),
             RID_CONFIRM: _Routine(service, True, self._rt_confirm),
             RID_ROLLBACK: _Routine(service, True, self._rt_rollback),
-            RID_SELF_TEST: _Routine(service, False, self._rt_self_test, self._rt_self_test_results),
+            RID_SELF_TEST: _Routine(service, False, self._rt_self_test),
             RID_SET_BALANCING: _Routine(service, True, self._rt_balancing),
             RID_SAVE_CONFIG: _Routine(service, True, self._rt_save_config),
         }
 
     def _routine_control(self, request: bytes) -> bytes:
+        """RoutineControl after the general checks (session 0x7F, control type 0x12/0x7E).
+
+        ISO 14229-1 order: length (0x13), routine identifier supported in the active
+        session and mode (0x31), security (0x33), sequence (0x24), then the routine's own checks.
+        The response's first status byte is the routineInfo (00 done / 01 refused).
+        """
         self._need_length(request, minimum=4)
         kind = request[1] & 0x7F
-        if kind not in (0x01, 0x02, 0x03):
-            raise NegativeResponse(NRC_SUBFUNCTION_NOT_SUPPORTED)
         rid = (request[2] << 8) | request[3]
         routine = self._routines.get(rid)
         if routine is None or (self._bootloader_only and rid not in _BOOTLOADER_ROUTINES):
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         if self._session not in routine.sessions:
-            raise NegativeResponse(NRC_SERVICE_NOT_IN_SESSION)
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         if routine.secured:
             self._need_unlocked()
         option = request[4:]
         if kind == 0x01:
             status = routine.start(option)
-        elif kind == 0x03 and routine.results is not None:
-            status = routine.results(option)
+            self._routine_results[rid] = status
         else:
-            raise NegativeResponse(NRC_SUBFUNCTION_NOT_SUPPORTED)
+            if rid not in self._routine_results:
+                raise NegativeResponse(NRC_REQUEST_SEQUENCE_ERROR)  # stop/results before a start
+            if option:
+                raise NegativeResponse(NRC_INCORRECT_LENGTH)
+            # The routine already ran to completion: stopping it is a no-op reported as done.
+            status = self._routine_results[rid] if kind == 0x03 else bytes([0x00])
         return bytes([0x71, kind]) + request[2:4] + status
 
     def _option_slot(self, option: bytes) -> int:
@@ -1012,13 +1049,6 @@ class UdsServer:
         self._self_test = result
         return bytes([0x00]) + codec.encode_self_test(result)
 
-    def _rt_self_test_results(self, option: bytes) -> bytes:
-        if option:
-            raise NegativeResponse(NRC_INCORRECT_LENGTH)
-        if self._self_test is None:
-            raise NegativeResponse(NRC_REQUEST_SEQUENCE_ERROR)
-        return bytes([0x00]) + codec.encode_self_test(self._self_test)
-
     def _rt_balancing(self, option: bytes) -> bytes:
         if len(option) != 3:
             raise NegativeResponse(NRC_INCORRECT_LENGTH)
@@ -1043,28 +1073,41 @@ class UdsServer:
 
     # --- 0x34 / 0x36 / 0x37 download -----------------------------------------------------------
     def _request_download(self, request: bytes) -> bytes:
-        self._need_session(SESSION_PROGRAMMING)
+        """RequestDownload after the general checks (programming session 0x7F, security 0x33).
+
+        ISO 14229-1 order: minimum length (0x13), dataFormatIdentifier (0x31),
+        addressAndLengthFormatIdentifier (0x31), total length (0x13), memory address and size
+        (0x31), then conditions: a download already in progress (0x22), nothing announced (0x22),
+        the device refusing the image (0x70).
+        """
         self._need_length(request, minimum=5)
-        self._need_unlocked()
         dfi, alfid = request[1], request[2]
+        compression, encryption = dfi >> 4, dfi & 0x0F
+        if compression not in SUPPORTED_COMPRESSION or encryption != 0:
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         address_len, size_len = alfid & 0x0F, alfid >> 4
         if not (1 <= address_len <= 4 and 1 <= size_len <= 4):
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         if len(request) != 3 + address_len + size_len:
             raise NegativeResponse(NRC_INCORRECT_LENGTH)
-        compression, encryption = dfi >> 4, dfi & 0x0F
-        if compression not in SUPPORTED_COMPRESSION or encryption != 0:
-            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         address = int.from_bytes(request[3 : 3 + address_len], "big")
         size = int.from_bytes(request[3 + address_len :], "big")
-        descriptor = self._descriptor
-        if descriptor is None:
-            raise NegativeResponse(NRC_CONDITIONS_NOT_CORRECT)  # no image announced (routine 0xF000)
         try:
             slot, offset = slot_of_address(address)
         except TransferRefused as exc:
             raise NegativeResponse(exc.nrc) from exc
-        if slot != descriptor.slot or size == 0 or offset + size != descriptor.total_size:
+        if size == 0:
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
+        if self._download is not None:
+            if request == self._download_request and self._download.blocks == 0:
+                # The same request again before any block: the client lost our answer and
+                # repeats it. Answer it again rather than refuse a harmless retry.
+                return self._download_response()
+            raise NegativeResponse(NRC_CONDITIONS_NOT_CORRECT)  # a download is already in progress
+        descriptor = self._descriptor
+        if descriptor is None:
+            raise NegativeResponse(NRC_CONDITIONS_NOT_CORRECT)  # no image announced (routine 0xF000)
+        if slot != descriptor.slot or offset + size != descriptor.total_size:
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         try:
             held = self._call(
@@ -1075,7 +1118,14 @@ class UdsServer:
         if held != offset:
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)  # not where the device's flash stands
         self._download = ActiveDownload(offset, size, compression, self._flash_write)
-        return bytes([0x74, 0x20]) + struct.pack(">H", self.config.max_block_length)
+        self._download_request = bytes(request)
+        return self._download_response()
+
+    def _download_response(self) -> bytes:
+        """``74 LFI maxNumberOfBlockLength``: the length in as few bytes as it needs (at least 2)."""
+        length = self.config.max_block_length
+        width = max(2, (length.bit_length() + 7) // 8)
+        return bytes([0x74, width << 4]) + length.to_bytes(width, "big")
 
     def _flash_write(self, offset: int, data: bytes) -> int:
         try:
@@ -1086,7 +1136,6 @@ class UdsServer:
             raise TransferRefused(0x72, str(exc)) from exc
 
     def _transfer_data(self, request: bytes) -> bytes:
-        self._need_session(SESSION_PROGRAMMING)
         self._need_length(request, minimum=2)
         download = self._download
         if download is None:
@@ -1103,9 +1152,12 @@ class UdsServer:
         return bytes([0x76, counter])
 
     def _transfer_exit(self, request: bytes) -> bytes:
-        self._need_session(SESSION_PROGRAMMING)
         download = self._download
         if download is None:
+            raise NegativeResponse(NRC_REQUEST_SEQUENCE_ERROR)
+        if not download.complete:
+            # ISO 14229-1: exit before all announced data arrived is a sequence error; the
+            # download stays open so the client can send the missing blocks.
             raise NegativeResponse(NRC_REQUEST_SEQUENCE_ERROR)
         self._download = None
         return bytes([0x77]) + struct.pack(">I", download.offset)

@@ -32,6 +32,7 @@ from bmsflasher.core.errors import (
     LinkLostError,
     MalformedResponseError,
     NoResponseError,
+    ProtocolError,
     SecurityAccessDeniedError,
 )
 from bmsflasher.core.target import LinkStats
@@ -53,6 +54,11 @@ _MIN_MARGIN_S: Final = 0.06
 _ATTEMPTS: Final = 3
 _LATENCY_SAMPLES: Final = 32
 _KEEPALIVE_PERIOD_S: Final = 2.0
+#: NRC 0x21 busyRepeatRequest: ISO 14229-1 Annex A asks the client to repeat the request after a
+#: delay; this many times, this far apart, before reporting the device as busy.
+_NRC_BUSY_REPEAT_REQUEST: Final = 0x21
+_BUSY_REPEATS: Final = 10
+_BUSY_REPEAT_DELAY_S: Final = 0.1
 
 
 class _RawCodec(udsoncan.DidCodec):
@@ -204,25 +210,34 @@ class UdsClient:
             attempts: tries on a timeout (only for requests that are safe to repeat).
         """
         last: BaseException | None = None
-        for attempt in range(attempts):
+        attempt = 0
+        busy_repeats = 0
+        while attempt < attempts:
             lost = self.transport.lost
             if lost is not None:
                 raise lost
+            busy = False
             with self._lock, self._timing(request_bytes, response_bytes):
                 started = time.monotonic()
                 pending_before = self.pending_responses
                 self._requests += 1
-                if attempt:
+                if attempt or busy_repeats:
                     self._retries += 1
+                self.transport.overflowed = False
                 try:
                     result = fn(self._client)
                 except (TimeoutException, udsoncan.exceptions.TimeoutException) as exc:
                     self._timeouts += 1
                     last = exc
+                    attempt += 1
                     continue
                 except NegativeResponseException as exc:
                     self._errors += 1
-                    raise translate(exc, action) from exc
+                    if exc.response.code == _NRC_BUSY_REPEAT_REQUEST and busy_repeats < _BUSY_REPEATS:
+                        busy_repeats += 1
+                        busy = True
+                    else:
+                        raise translate(exc, action) from exc
                 except BmsFlasherError:
                     self._errors += 1
                     raise
@@ -231,20 +246,29 @@ class UdsClient:
                     lost = self.transport.lost
                     if lost is not None:
                         raise lost from exc
+                    if self.transport.overflowed:
+                        raise ProtocolError(
+                            f"The device refused to receive the request (ISO-TP flow control overflow "
+                            f"or invalid flow status) while trying to {action}.",
+                            hint="The request is longer than the device's receive buffer.",
+                        ) from exc
                     if _is_send_failure(exc):
                         self._timeouts += 1
                         last = exc
+                        attempt += 1
                         continue
                     raise translate(exc, action) from exc
                 finally:
                     self._last_activity = time.monotonic()
-                self._last_rtt_s = time.monotonic() - started
-                wire = self._wire_time_s(request_bytes) + self._wire_time_s(response_bytes)
-                if self.pending_responses == pending_before:
-                    self._latencies.append(max(0.0, self._last_rtt_s - wire))
-                self._bytes_sent += request_bytes
-                self._bytes_received += response_bytes
-                return result
+                if not busy:
+                    self._last_rtt_s = time.monotonic() - started
+                    wire = self._wire_time_s(request_bytes) + self._wire_time_s(response_bytes)
+                    if self.pending_responses == pending_before:
+                        self._latencies.append(max(0.0, self._last_rtt_s - wire))
+                    self._bytes_sent += request_bytes
+                    self._bytes_received += response_bytes
+                    return result
+            time.sleep(_BUSY_REPEAT_DELAY_S)  # busyRepeatRequest: repeat after a pause, unlocked
         lost = self.transport.lost
         if lost is not None:
             raise lost

@@ -101,7 +101,8 @@ class _BlockPlan:
         self._streak = 0
 
     def failed(self) -> None:
-        self.size = max(_MIN_BLOCK_DATA, self.size // 2)
+        # Never below 256 bytes, nor above what the device accepts (it may announce less).
+        self.size = max(min(_MIN_BLOCK_DATA, self.max_data), self.size // 2)
         self._streak = 0
 
     def succeeded(self) -> None:

@@ -45,6 +45,7 @@ from bmsflasher.protocols.uds.transport import IsoTpTransport
 
 DEMO_MODEL_PREFIX: Final = "VBMS-"
 _RECONNECT_POLL_S: Final = 0.2
+_NRC_REQUEST_OUT_OF_RANGE: Final = 0x31
 
 
 @dataclass
@@ -105,11 +106,15 @@ class UdsTarget:
             NoResponseError: nothing answers at this node, bit rate and channel.
         """
         link = CanLink.open(config)
+        target: UdsTarget | None = None
         try:
             target = cls(link, node, key_provider=key_provider, options=options)
             target._negotiate()
         except BaseException:
-            link.close()
+            if target is not None:
+                target.close()  # stops the ISO-TP and keep-alive threads, then closes the link
+            else:
+                link.close()
             raise
         return target
 
@@ -133,13 +138,27 @@ class UdsTarget:
         return self._client
 
     def _negotiate(self) -> None:
-        """Learn the device's transport capabilities (FD frames) and compression support."""
-        caps = codec.transport_caps(self._client.read_did(ids.DID_TRANSPORT, "transport capabilities"))
-        if caps.fd and self._link.config.fd and self.options.use_fd:
-            self._transport.use_fd(True, bitrate_switch=bool(self._link.config.data_bitrate))
-        self._compression = codec.compression_methods(
-            self._client.read_did(ids.DID_COMPRESSION, "compression capabilities")
-        )
+        """Learn the device's transport capabilities (FD frames) and compression support.
+
+        Both DIDs are supplier-specific: a device that does not know them (NRC 0x31) gets classic
+        frames and uncompressed downloads, the ISO 14229-1 / ISO 15765-2 baseline.
+        """
+        raw_caps = self._optional_did(ids.DID_TRANSPORT, "transport capabilities")
+        if raw_caps is not None:
+            caps = codec.transport_caps(raw_caps)
+            if caps.fd and self._link.config.fd and self.options.use_fd:
+                self._transport.use_fd(True, bitrate_switch=bool(self._link.config.data_bitrate))
+        raw_methods = self._optional_did(ids.DID_COMPRESSION, "compression capabilities")
+        self._compression = codec.compression_methods(raw_methods) if raw_methods is not None else frozenset()
+
+    def _optional_did(self, did: int, what: str) -> bytes | None:
+        """A DID the device may lack: None when it answers requestOutOfRange (not supported)."""
+        try:
+            return self._client.read_did(did, what)
+        except DeviceRejectedError as exc:
+            if exc.code == _NRC_REQUEST_OUT_OF_RANGE:
+                return None
+            raise
 
     def _text(self, did: int, what: str) -> str:
         return codec.ascii_text(self._client.read_did(did, what))

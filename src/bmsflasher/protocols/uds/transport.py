@@ -9,6 +9,11 @@ Parameters are negotiated, not assumed: block size and STmin come from the devic
 frames (can-isotp obeys them), the frame data length (classic 8 or CAN-FD 64) from the device's
 transport-capability DID 0xFD03 via :meth:`IsoTpTransport.use_fd`, and the download block length
 from the RequestDownload response.
+
+Received frames pass :func:`screen_frame` first, which applies the ISO 15765-2 receive rules
+can-isotp 2.0 does not: a flow control with a reserved STmin means the longest STmin (127 ms), a
+reserved FlowStatus aborts the transmission, and malformed single/first frames or reserved N_PCI
+types are ignored instead of aborting a reception in progress.
 """
 
 from __future__ import annotations
@@ -29,11 +34,18 @@ from bmsflasher.protocols.uds.ids import node_ids
 
 #: Padding byte of classic CAN frames (ISO 15765-2 recommends padding to 8 bytes; 0xCC is common).
 PADDING: Final = 0xCC
-#: N_Bs: how long the tool waits for the device's flow control. The standard's 1 s would make
-#: every lost flow-control frame cost a second; well-behaved devices answer within ~50 ms.
-FLOW_CONTROL_TIMEOUT_MS: Final = 500
-#: N_Cr: gap allowed between consecutive frames the device sends.
+#: N_Bs: how long the tool waits for the device's flow control. ISO 15765-2 sets 1000 ms and lets a
+#: device take up to 0.9 × N_Bs (N_Br + N_Ar) to send it, so a shorter wait would abort transfers
+#: to conforming devices that answer slowly (e.g. while their flash is busy).
+FLOW_CONTROL_TIMEOUT_MS: Final = 1000
+#: N_Cr: gap allowed between consecutive frames the device sends (ISO 15765-2: 1000 ms).
 CONSECUTIVE_FRAME_TIMEOUT_MS: Final = 1000
+#: FC.WAIT frames in a row the tool accepts before giving up a request. ISO 15765-2 limits them on
+#: the device's side (N_WFTmax, device-specific); each one restarts N_Bs, so this bounds the wait
+#: for a device that never sends "continue to send" to about 32 s.
+MAX_WAIT_FRAMES: Final = 32
+#: The longest STmin (127 ms): what a reserved STmin value in a flow control means.
+STMIN_LONGEST: Final = 0x7F
 #: Largest message the tool accepts (ISO 15765-2:2016 allows 32-bit lengths).
 MAX_RX_MESSAGE: Final = 0x10000
 _SEND_TIMEOUT_S: Final = 1.0
@@ -125,6 +137,9 @@ class IsoTpTransport:
         self._lost_lock = threading.Lock()
         self.frames_sent = 0
         self.frames_received = 0
+        self.frames_ignored = 0
+        #: Set when the device answered a request's first frame with FC.OVFLW (request too long).
+        self.overflowed = False
         address = isotp.Address(
             isotp.AddressingMode.Normal_11bits, txid=self.request_id, rxid=self.response_id
         )
@@ -146,13 +161,15 @@ class IsoTpTransport:
             "blocksize": 0,
             "tx_data_length": 64 if fd else 8,
             "tx_padding": PADDING,
+            # CAN FD: short frames padded to 8 like classic ones, longer ones to a valid FD length.
+            "tx_data_min_length": 8 if fd else None,
             "can_fd": fd,
             "bitrate_switch": fd and bitrate_switch,
             "max_frame_size": MAX_RX_MESSAGE,
             "rx_flowcontrol_timeout": FLOW_CONTROL_TIMEOUT_MS,
             "rx_consecutive_frame_timeout": CONSECUTIVE_FRAME_TIMEOUT_MS,
             "blocking_send": True,
-            "wftmax": 16,
+            "wftmax": MAX_WAIT_FRAMES,
             "logger_name": ISOTP_LOGGER,
         }
 
@@ -187,13 +204,17 @@ class IsoTpTransport:
             return None
         if message is None or message.is_error_frame or message.is_remote_frame:
             return None
-        if message.arbitration_id != self.response_id:
+        if message.arbitration_id != self.response_id or message.is_extended_id:
+            return None  # normal addressing with 11-bit identifiers only
+        data = screen_frame(bytes(message.data))
+        if data is None:
+            self.frames_ignored += 1
             return None
         self.frames_received += 1
         return isotp.CanMessage(
             arbitration_id=message.arbitration_id,
             dlc=message.dlc,
-            data=bytes(message.data),
+            data=data,
             extended_id=message.is_extended_id,
             is_fd=message.is_fd,
             bitrate_switch=message.bitrate_switch,
@@ -218,6 +239,8 @@ class IsoTpTransport:
 
     def _on_error(self, error: Exception) -> None:
         self.isotp_errors += 1
+        if isinstance(error, isotp.errors.OverflowError):
+            self.overflowed = True
 
     def open(self) -> None:
         """Start can-isotp's threads."""
@@ -243,3 +266,53 @@ class IsoTpTransport:
         """Stop can-isotp's threads (the CAN link is closed by its owner)."""
         if self.connection.is_open():
             self.connection.close()
+
+
+def _single_frame_is_valid(data: bytes) -> bool:
+    """Is this a single frame ISO 15765-2 lets a receiver accept?
+
+    SF_DL 1..CAN_DL-1 in the low nibble on frames of up to 8 bytes; on longer (CAN FD) frames
+    the low nibble is 0 and SF_DL (1..CAN_DL-2) is byte #1.
+    """
+    low = data[0] & 0x0F
+    if len(data) <= 8:
+        return 0 < low < len(data)
+    return low == 0 and 0 < data[1] <= len(data) - 2
+
+
+def _first_frame_is_valid(data: bytes) -> bool:
+    """Is this a first frame ISO 15765-2 lets a receiver accept?
+
+    A first frame fills a whole frame of at least 8 bytes; FF_DL is at least FF_DLmin (8, or
+    CAN_DL - 1 on CAN FD) and the 32-bit escape form is only for FF_DL > 4095.
+    """
+    if len(data) < 8:
+        return False
+    length = int.from_bytes(data[0:2], "big") & 0x0FFF
+    if length == 0:
+        return int.from_bytes(data[2:6], "big") > 0x0FFF
+    return length >= (8 if len(data) == 8 else len(data) - 1)
+
+
+def screen_frame(data: bytes) -> bytes | None:
+    """A received frame as can-isotp should see it, or None when ISO 15765-2 says to ignore it.
+
+    A flow control with a reserved FlowStatus (3-15) becomes an overflow (can-isotp then aborts
+    the transmission at once, as the standard asks), a reserved STmin (0x80-0xF0, 0xFA-0xFF)
+    becomes 0x7F (the standard's "use the longest STmin").
+    """
+    if not data:
+        return None
+    pci = data[0] >> 4
+    if pci == 0x0:
+        return data if _single_frame_is_valid(data) else None
+    if pci == 0x1:
+        return data if _first_frame_is_valid(data) else None
+    if pci == 0x2:
+        return data
+    if pci != 0x3 or len(data) < 3:
+        return None
+    status, stmin = min(data[0] & 0x0F, 0x2), data[2]
+    if not (stmin <= 0x7F or 0xF1 <= stmin <= 0xF9):
+        stmin = STMIN_LONGEST
+    return bytes([0x30 | status, data[1], stmin]) + data[3:]
