@@ -70,7 +70,7 @@ def test_bad_arguments_give_one_sentence(
 ) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)
-    assert exited.value.code == 2
+    assert exited.value.code == 8  # usage errors share the "bad option value" code
     assert fragment in capsys.readouterr().err
 
 

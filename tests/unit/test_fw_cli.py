@@ -184,9 +184,10 @@ def test_package_keeps_an_imgtool_signed_image(firmware: Path, tmp_path: Path) -
     done = cli(*package_args(signed, DEMO / "demo-key.pem", out))
     assert done.returncode == 0, done.stderr
     assert read_package(out.read_bytes()).image_bytes == signed.read_bytes()
-    image_key = ("--image-key", DEMO / "demo-key.pem")
-    mismatch = cli(*package_args(signed, DEMO / "demo-key.pem", tmp_path / "x.bmspkg"), *image_key)
-    assert_one_sentence_error(mismatch, "already a signed MCUboot image")
+    # A release key other than the build's image key: --image-key names the image's signer.
+    ed_key = ("--image-key", DEMO / "demo-key-ed25519.pem")
+    mismatch = cli(*package_args(signed, DEMO / "demo-key.pem", tmp_path / "x.bmspkg"), *ed_key)
+    assert_one_sentence_error(mismatch, "already signed by key")
 
 
 def test_demo_package_verifies_with_demo_key() -> None:
@@ -207,7 +208,7 @@ def test_demo_package_verifies_with_demo_key() -> None:
         (["--header-size", "8"], "not a header size"),
     ],
 )
-def test_argument_errors_exit_2(
+def test_argument_errors_exit_8(
     argv: list[str], phrase: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     base = [str(a) for a in package_args(tmp_path / "fw.bin", DEMO / "demo-key.pem", tmp_path / "o.bmspkg")]
@@ -216,7 +217,7 @@ def test_argument_errors_exit_2(
     args = base[:i] + argv + (base[i + 2 :] if flag in base else [])
     with pytest.raises(SystemExit) as exit_info:
         main(args)
-    assert exit_info.value.code == 2
+    assert exit_info.value.code == 8  # usage errors share the "bad option value" code
     assert phrase in capsys.readouterr().err
 
 

@@ -44,7 +44,7 @@ def test_serial_and_can_targets() -> None:
         ((), "choose a device"),
         (("--port", "a", "--interface", "b"), "not both"),
         (("--interface", "slcan"), "--channel"),
-        (("--port", "a", "--baud", "0"), "--baud must be positive"),
+        (("--port", "a", "--baud", "0"), "--baud must be between 50 and"),
         (("--interface", "x", "--channel", "y", "--node", "300"), "--node must be 0..255"),
     ],
 )

@@ -130,7 +130,7 @@ def test_report_bad_session_id_is_a_usage_error(db_path: Path, tmp_path: Path) -
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 8  # a usage error: the "bad option value" code
     assert "'x1' is not a session id" in result.stderr
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
+from rich.markup import escape
 
 from bmsflasher.cli.cmd_device import EventRenderer, identity_json
 from bmsflasher.core.errors import ConfigValidationError
@@ -110,7 +111,7 @@ def run_demo(
         device.close()
     if not quiet:
         style = "bold green" if result.outcome is State.UPDATED else "bold red"
-        console.print(f"[{style}]{result.outcome.title}[/{style}]: {result.reason}", highlight=False)
+        console.print(f"[{style}]{result.outcome.title}[/{style}]: {escape(result.reason)}", highlight=False)
         if result.advice is not None:
             console.print(f"  What to check: {result.advice.diagnostic}", highlight=False)
             console.print(f"  What to do: {result.advice.resolution}", highlight=False)

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import math
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from bmsflasher.cli.target_args import (
     add_target_arguments,
@@ -46,8 +49,8 @@ from bmsflasher.procedure.package_loading import load_package, package_loader
 from bmsflasher.procedure.preconditions import PreconditionReport
 from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import EXIT_ROLLED_BACK, UpdateResult
-from bmsflasher.procedure.rollback import RollbackReport, manual_rollback_recorded
-from bmsflasher.procedure.states import State
+from bmsflasher.procedure.rollback import RollbackReport, manual_rollback_recorded, other_slot
+from bmsflasher.procedure.states import WRITES_DEVICE, State
 from bmsflasher.records import BackupRecord, RecordsDb
 
 EXIT_OK: Final = 0
@@ -132,6 +135,13 @@ class EventRenderer:
         self._quiet = quiet
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._said: list[str] = []
+        """Warning and error sentences already shown: a failure is told once, not once per layer."""
+        self._reporting = False
+        self._held: list[LogLine] = []
+
+    def _already_said(self, text: str) -> bool:
+        return bool(text) and any(text in said for said in self._said)
 
     def __call__(self, event: Event) -> None:
         if self._quiet:
@@ -141,20 +151,48 @@ class EventRenderer:
             return
         self._stop_progress()
         if isinstance(event, StepStarted):
-            self._console.print(f"[bold]▶ {event.title}[/bold]")
+            self._reporting = event.step == REPORT_STEP
+            self._console.print(f"[bold]▶ {escape(event.title)}[/bold]")
         elif isinstance(event, StepFinished):
-            if not event.ok and event.step != REPORT_STEP:  # the result line says it once
+            if event.step == REPORT_STEP:
+                # The command prints the result line itself: show only what the report step adds.
+                for line in self._held:
+                    if line.message != event.detail and not self._already_said(line.message):
+                        self._print_log(line)
+                self._held.clear()
+                self._reporting = False
+            elif not event.ok and not self._already_said(event.detail):
                 detail = f": {event.detail}" if event.detail else ""
-                self._console.print(f"[red]✗ {event.step.replace('_', ' ')}{detail}[/red]", highlight=False)
+                self._console.print(
+                    f"✗ {event.step.replace('_', ' ')}{detail}",
+                    style="red",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
+                self._said.append(event.detail)
         elif isinstance(event, Measurement):
             mark = "[green]✓[/green]" if event.passed else "[red]✗[/red]"
             self._console.print(
-                f"  {mark} {event.name.replace('_', ' ')}: {event.value} [dim](limit {event.limit})[/dim]",
+                f"  {mark} {escape(event.name.replace('_', ' '))}: {escape(str(event.value))} "
+                f"[dim](limit {escape(str(event.limit))})[/dim]",
                 highlight=False,
+                soft_wrap=True,
             )
         elif isinstance(event, LogLine):
-            style = _LEVEL_STYLE[event.level]
-            self._console.print(f"  {event.message}", style=style or None, highlight=False, markup=False)
+            if self._reporting:
+                self._held.append(event)
+            else:
+                self._print_log(event)
+
+    def _print_log(self, event: LogLine) -> None:
+        style = _LEVEL_STYLE[event.level]
+        # soft_wrap: a sentence is one line in a log file or a pipe, not broken at column 80.
+        self._console.print(
+            f"  {event.message}", style=style or None, highlight=False, markup=False, soft_wrap=True
+        )
+        if event.level in (LogLevel.WARNING, LogLevel.ERROR):
+            self._said.append(event.message)
 
     def _show_progress(self, event: ProgressEvent) -> None:
         if self._progress is None:
@@ -219,13 +257,19 @@ def _records(args: argparse.Namespace) -> Iterator[RecordsDb]:
 
 
 def _console() -> Console:
-    return Console(highlight=False)
+    # emoji=False: device and user text (":x:", "[/b]") is shown as is; tables get Text cells.
+    return Console(highlight=False, emoji=False)
 
 
 def _ask(question: str) -> bool:
-    """Ask a yes/no question on the terminal; anything but y/yes is no."""
+    """Ask a yes/no question on the terminal; anything but y/yes is no.
+
+    The question goes to stderr, so ``--json`` output on stdout stays one clean JSON document.
+    """
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
     try:
-        answer = input(f"{question} [y/N] ")
+        answer = input()
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
@@ -249,13 +293,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
     table = Table(show_header=False, box=None)
     for key, value in identity_json(identity).items():
         if key != "slots":
-            table.add_row(key.replace("_", " "), str(value))
-    table.add_row("link", f"{link} ({protocol})")
+            table.add_row(key.replace("_", " "), Text("-" if value in (None, "") else str(value)))
+    table.add_row("link", Text(f"{link} ({protocol})"))
     console.print(table)
     slots = Table("slot", "version", "hash", "flags")
     for slot in identity.slots:
         flags = [n for n in ("active", "confirmed", "pending", "bootable", "permanent") if getattr(slot, n)]
-        slots.add_row(str(slot.slot), str(slot.version or "-"), slot.image_hash.hex()[:16], ", ".join(flags))
+        slots.add_row(
+            str(slot.slot), Text(str(slot.version or "-")), slot.image_hash.hex()[:16], ", ".join(flags)
+        )
     console.print(slots)
     return EXIT_OK
 
@@ -341,7 +387,7 @@ def _cmd_dtc(args: argparse.Namespace) -> int:
     else:
         table = Table("code", "severity", "status", "description")
         for d in dtcs:
-            table.add_row(d.code_text, d.severity.value, f"0x{d.status:02X}", d.description)
+            table.add_row(d.code_text, d.severity.value, f"0x{d.status:02X}", Text(d.description))
         console.print(table)
     if cleared:
         console.print(f"Cleared; {len(remaining)} codes remain.")
@@ -370,15 +416,27 @@ def _approval(console: Console) -> Approval:
 
 def _print_result(console: Console, result: UpdateResult) -> None:
     style = "bold green" if result.outcome is State.UPDATED else "bold red"
-    console.print(f"[{style}]{result.outcome.title}[/{style}]: {result.reason}", highlight=False)
+    title = result.outcome.title
+    if result.reason.lower().startswith(title.lower()):  # "Refused before ...", not "Refused: Refused ..."
+        console.print(f"[{style}]{escape(result.reason)}[/{style}]", highlight=False)
+    else:
+        console.print(f"[{style}]{title}[/{style}]: {escape(result.reason)}", highlight=False)
     if result.advice is not None:
         console.print(f"  What to check: {result.advice.diagnostic}", highlight=False)
         console.print(f"  What to do: {result.advice.resolution}", highlight=False)
     elif result.error is not None and result.error.hint:
-        console.print(f"  hint: {result.error.hint}", highlight=False)
+        console.print(f"  hint: {escape(result.error.hint)}", highlight=False)
+    elif result.outcome is State.REFUSED and result.failed_step is State.PRECONDITIONS:
+        console.print(
+            "  hint: This package does not fit this device (model, hardware, bootloader or "
+            "anti-rollback counter); use a release built for it — 'bmsflasher info' shows the device.",
+            highlight=False,
+        )
     if result.session_id is not None:
         console.print(
-            f"  Service record: session {result.session_id} (bmsflasher report {result.session_id})"
+            f"  Service record: session {result.session_id} "
+            f"(bmsflasher report {result.session_id} --out report-{result.session_id}.html)",
+            highlight=False,
         )
 
 
@@ -397,8 +455,9 @@ def _cmd_flash(args: argparse.Namespace) -> int:
     if args.reference_mv is not None and args.reference_mv <= 0:
         raise ConfigValidationError(f"--reference-mv must be positive, not {args.reference_mv}")
     _require_interactive_or_yes(args, "flash")
-    console = _console() if not args.json else Console(stderr=True)
-    renderer = EventRenderer(console, quiet=args.json)
+    # With --json the progress goes to stderr, so stdout carries nothing but the result object.
+    console = _console() if not args.json else Console(stderr=True, highlight=False, emoji=False)
+    renderer = EventRenderer(console)
     opened: list[Target] = []
 
     def connect() -> Target:
@@ -414,14 +473,24 @@ def _cmd_flash(args: argparse.Namespace) -> int:
         details={"package_file": package_path.name},
     )
     manual: RollbackReport | None = None
+    steps: list[str] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepStarted):
+            steps.append(event.step)
+        renderer(event)
+
     with _records(args) as db:
         try:
-            result = UpdateProcedure(
-                package_loader(package_path, keyring), connect, db, renderer, options
-            ).run()
+            result = UpdateProcedure(package_loader(package_path, keyring), connect, db, sink, options).run()
             renderer.close()
             if result.outcome is State.UPDATED and not args.yes and not args.json and opened:
                 manual = _offer_rollback(console, args, db, opened[0], result)
+        except KeyboardInterrupt:
+            renderer.close()
+            for target in opened:
+                target.close()
+            return _report_interrupt(console, args, steps[-1] if steps else None)
         finally:
             renderer.close()
             for target in opened:
@@ -441,14 +510,71 @@ def _cmd_flash(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+EXIT_INTERRUPTED: Final = 130
+"""Ctrl-C (SIGINT), as shells report it: 128 + signal 2."""
+
+
+def _rerun_command(args: argparse.Namespace) -> str:
+    """The flash command to run again: package, device and trusted keys (other options as before)."""
+    words = ["bmsflasher", "flash", str(args.package)]
+    if args.port:
+        words += ["--port", args.port, "--baud", str(args.baud)]
+    elif args.interface:
+        words += ["--interface", args.interface, "--channel", str(args.channel)]
+        words += ["--bitrate", str(args.bitrate), "--node", str(args.node)]
+    for key in args.trust:
+        words += ["--trust", str(key)]
+    return shlex.join(words)
+
+
+def _report_interrupt(console: Console, args: argparse.Namespace, step: str | None) -> int:
+    """Say where Ctrl-C stopped the update, what state the device is in, and how to go on."""
+    state = State(step) if step in {s.value for s in State} else None
+    rerun = _rerun_command(args)
+    if state is None or state not in WRITES_DEVICE:
+        where = f"during '{state.title}'" if state else "before the update started"
+        reason = f"Interrupted {where}; nothing was written to the device, its firmware is unchanged."
+        resume = f"Run it again to start over: {rerun}"
+    elif state is State.TRANSFER:
+        reason = (
+            "Interrupted during the transfer; the device still runs its previous firmware (the new "
+            "image goes to its spare slot) and will return to normal operation by itself."
+        )
+        resume = f"Run the same command again to resume the transfer where it stopped: {rerun}"
+    else:
+        reason = (
+            f"Interrupted during '{state.title}'; the device's bootloader keeps a bootable "
+            "firmware (a new image that is not confirmed is reverted at its next reset)."
+        )
+        resume = (
+            f"Run the same command again to finish from the journal: {rerun} — or return to the "
+            "previous firmware with 'bmsflasher rollback' and the same device options."
+        )
+    if args.json:
+        _print_json(
+            {
+                "outcome": "interrupted",
+                "exit_code": EXIT_INTERRUPTED,
+                "step": step,
+                "reason": reason,
+                "resume": resume,
+            }
+        )
+    else:
+        err = Console(stderr=True, highlight=False)
+        err.print(f"[bold red]✗[/bold red] {escape(reason)}", highlight=False, soft_wrap=True)
+        err.print(f"  {resume}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_INTERRUPTED
+
+
 # --- recover ----------------------------------------------------------------------------------------------
 def _cmd_recover(args: argparse.Namespace) -> int:
     package_path: Path = args.package
     keyring = keyring_from_args(args)
     update = load_package(package_path, keyring)  # verified before the device is touched
     _require_interactive_or_yes(args, "recover")
-    console = _console() if not args.json else Console(stderr=True)
-    renderer = EventRenderer(console, quiet=args.json)
+    console = _console() if not args.json else Console(stderr=True, highlight=False, emoji=False)
+    renderer = EventRenderer(console)  # with --json on stderr: stdout carries only the result
     with _records(args) as db, _target(args) as target:
         before = target.identify()
         if not args.yes and not _ask(
@@ -482,7 +608,9 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     with _records(args) as db, _target(args) as target:
         if not args.yes:
             identity = target.identify()
-            if not _ask(f"Roll device {identity.serial_number} back from {identity.firmware_version}?"):
+            previous = other_slot(identity)
+            to = f" to {previous.version}" if previous is not None and previous.version else ""
+            if not _ask(f"Roll device {identity.serial_number} back from {identity.firmware_version}{to}?"):
                 console.print("Rollback cancelled.")
                 return 1
         report = _rollback_with_records(console, args, db, target)
@@ -655,7 +783,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "5 protocol failure, 6 procedure failure, 1 cancelled.",
     )
     flash.add_argument("package", type=Path, metavar="PKG", help="the .bmspkg release package")
-    _add_common(flash, json_help="print the result as JSON (no progress output)")
+    _add_common(flash, json_help="print the result as JSON on stdout (progress goes to stderr)")
     add_trust_argument(flash)
     _add_db(flash)
     flash.add_argument("--yes", action="store_true", help="run without prompts")

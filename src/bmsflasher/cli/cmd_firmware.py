@@ -17,20 +17,25 @@ from typing import Any, Final
 from bmsflasher.core.errors import BmsFlasherError, PackageError
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP, parse_sim_behaviour
-from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError
+from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError, UntrustedKeyError
+from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.inputs import read_firmware_file
 from bmsflasher.firmware.keys import (
+    MAX_KEY_FILE_BYTES,
+    PRIVATE_KEY_TYPES,
     Keyring,
     KeyType,
     PrivateKey,
+    PublicKey,
     generate_key,
     key_id,
     load_private_key_file,
+    load_public_key_file,
     private_key_pem,
     public_key_pem,
 )
 from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image, is_mcuboot_image, parse_image
-from bmsflasher.firmware.package import PACKAGE_SUFFIX, PackageSpec, build_package
+from bmsflasher.firmware.package import MAX_RELEASE_NOTES_CHARS, PACKAGE_SUFFIX, PackageSpec, build_package
 from bmsflasher.firmware.policy import DeviceFacts, VerifiedPackage, read_package_file, verify_package
 
 DEFAULT_VALIDITY_DAYS: Final = 3 * 365
@@ -100,7 +105,23 @@ def parse_expiry(text: str, now: datetime) -> datetime | None:
 
 
 # --- keygen ----------------------------------------------------------------------------------------
+def _make_folder(folder: Path) -> None:
+    """Create ``folder`` if only its last level is missing (``keys/`` next to you).
+
+    A deeper missing path is far more often a typo (``/hom/me/keys``) than an intention, so it is
+    refused instead of silently creating a tree of folders in the wrong place.
+    """
+    try:
+        folder.mkdir(exist_ok=True)
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"The folder {folder.parent} does not exist; create it first.") from exc
+    except OSError as exc:
+        raise KeyFileError(f"Cannot create the folder {folder}: {exc.strerror or exc}.") from exc
+
+
 def _keygen_paths(out: Path) -> tuple[Path, Path]:
+    if out.is_dir():
+        raise KeyFileError(f"{out} is a folder; name the key inside it, e.g. --out {out / 'vendor'}.")
     name = out.name
     for suffix in (".pub.pem", ".pem"):
         if name.endswith(suffix):
@@ -130,10 +151,7 @@ def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
 def run_keygen(args: argparse.Namespace) -> int:
     """Generate a key pair: NAME.pem (private, 0600) and NAME.pub.pem."""
     private_path, public_path = _keygen_paths(Path(args.out))
-    try:
-        private_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise KeyFileError(f"Cannot create the folder {private_path.parent}: {exc.strerror or exc}.") from exc
+    _make_folder(private_path.parent)
     if not args.force:
         for path in (private_path, public_path):
             if path.exists():
@@ -147,31 +165,48 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 
 # --- package ---------------------------------------------------------------------------------------
-def _image_from_input(args: argparse.Namespace, image_key: PrivateKey) -> bytes:
+def _load_signer_key(path: Path) -> PrivateKey | PublicKey:
+    """The key named by ``--image-key``: a private one signs; a pre-signed image needs only the public one."""
+    try:
+        head = read_capped(path, MAX_KEY_FILE_BYTES) or b""
+    except OSError:
+        head = b""  # the loader below names the problem in one sentence
+    if b"PUBLIC KEY-----" in head:
+        return load_public_key_file(path)
+    return load_private_key_file(path)
+
+
+def _presigned_image(args: argparse.Namespace, data: bytes) -> bytes:
+    """An image already signed (e.g. by imgtool in the firmware build), kept byte for byte."""
+    image = parse_image(data)
+    if image.version != args.version:
+        raise FirmwareInputError(f"{args.firmware} is version {image.version}, not {args.version}.")
+    if image.security_counter != args.security_counter:
+        raise FirmwareInputError(
+            f"{args.firmware} carries security counter {image.security_counter}, not {args.security_counter}."
+        )
+    if args.sim_behaviour is not None and (image.sim_behaviour or "healthy") != args.sim_behaviour:
+        raise FirmwareInputError(f"{args.firmware} already carries another sim behaviour.")
+    return image.data
+
+
+def _image_from_input(args: argparse.Namespace, key: PrivateKey) -> tuple[bytes, PrivateKey | PublicKey]:
+    """The MCUboot image and the key that signed it (trusted for the self-check)."""
     firmware = read_firmware_file(Path(args.firmware))
+    signer = _load_signer_key(Path(args.image_key)) if args.image_key else key
     if is_mcuboot_image(firmware.data):
-        # Already signed (e.g. by imgtool in the firmware build): keep it byte for byte.
-        if args.image_key is not None:
-            raise FirmwareInputError(f"{args.firmware} is already a signed MCUboot image; drop --image-key.")
-        image = parse_image(firmware.data)
-        if image.version != args.version:
-            raise FirmwareInputError(f"{args.firmware} is version {image.version}, not {args.version}.")
-        if image.security_counter != args.security_counter:
-            raise FirmwareInputError(
-                f"{args.firmware} carries security counter {image.security_counter}, "
-                f"not {args.security_counter}."
-            )
-        if args.sim_behaviour is not None and (image.sim_behaviour or "healthy") != args.sim_behaviour:
-            raise FirmwareInputError(f"{args.firmware} already carries another sim behaviour.")
-        return image.data
-    return build_image(
+        return _presigned_image(args, firmware.data), signer
+    if not isinstance(signer, PRIVATE_KEY_TYPES):
+        raise KeyFileError(f"{args.image_key} is a public key; signing the image needs its private key.")
+    image = build_image(
         firmware.data,
         version=args.version,
         security_counter=args.security_counter,
-        key=image_key,
+        key=signer,
         header_size=args.header_size,
         sim_behaviour=None if args.sim_behaviour in (None, "healthy") else args.sim_behaviour,
     )
+    return image, signer
 
 
 def _release_notes(text: str | None) -> str:
@@ -180,7 +215,16 @@ def _release_notes(text: str | None) -> str:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
-            return path.read_text(encoding="utf-8")
+            raw = read_capped(path, 4 * MAX_RELEASE_NOTES_CHARS)  # UTF-8: at most 4 bytes a character
+            if raw is None:
+                raise FirmwareInputError(
+                    f"The release notes file {path} is longer than {MAX_RELEASE_NOTES_CHARS} characters."
+                )
+            return raw.decode("utf-8")
+        except FileNotFoundError as exc:
+            raise FirmwareInputError(f"The release notes file {path} does not exist.") from exc
+        except IsADirectoryError as exc:
+            raise FirmwareInputError(f"The release notes file {path} is a folder.") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise FirmwareInputError(f"The release notes file {path} cannot be read as UTF-8 text.") from exc
     return text
@@ -188,9 +232,13 @@ def _release_notes(text: str | None) -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, so a crash never leaves half a package."""
+    if path.is_dir():
+        raise PackageError(f"{path} is a folder; --out names the package file to write.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(exist_ok=True)  # one missing level (dist/); a deeper one is likely a typo
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except FileNotFoundError as exc:
+        raise PackageError(f"Cannot write {path}: the folder {path.parent.parent} does not exist.") from exc
     except OSError as exc:
         raise PackageError(f"Cannot write to {path.parent}: {exc.strerror or exc}.") from exc
     tmp = Path(tmp_name)
@@ -214,10 +262,9 @@ def run_package(args: argparse.Namespace) -> int:
             f"The output file must end in {PACKAGE_SUFFIX}, not '{out.suffix or out.name}'."
         )
     key = load_private_key_file(Path(args.key))
-    image_key = load_private_key_file(Path(args.image_key)) if args.image_key else key
     now = datetime.now(UTC).replace(microsecond=0)
     expires = parse_expiry(args.expires, now) if args.expires else now + timedelta(days=DEFAULT_VALIDITY_DAYS)
-    image = _image_from_input(args, image_key)
+    image, image_signer = _image_from_input(args, key)
     spec = PackageSpec(
         model=args.model,
         hardware_revisions=args.hw_rev,
@@ -232,8 +279,19 @@ def run_package(args: argparse.Namespace) -> int:
     data = build_package(spec, image, key)
     keyring = Keyring()
     keyring.add(key, args.key)
-    keyring.add(image_key, args.image_key or args.key)
-    verified = verify_package(data, keyring, now=now)  # never ship something our own gate refuses
+    keyring.add(image_signer, args.image_key or args.key)
+    try:
+        verified = verify_package(data, keyring, now=now)  # never ship something our own gate refuses
+    except UntrustedKeyError as exc:  # only the image's signer can be unknown here
+        raise FirmwareInputError(
+            f"{args.firmware} is already signed by another key ({exc.message.rstrip('.')}); name the key "
+            "that signed it with --image-key (its .pub.pem is enough)."
+        ) from exc
+    if args.image_key and verified.image_signer.key_id != key_id(image_signer):
+        raise FirmwareInputError(
+            f"{args.firmware} is already signed by key {verified.image_signer.key_id[:16]}, not by "
+            f"--image-key {args.image_key}; name the key that signed it."
+        )
     _write_atomically(out, data)
     manifest = verified.manifest
     expiry = "never" if manifest.expires is None else f"{manifest.expires:%Y-%m-%d}"
@@ -259,10 +317,19 @@ def _summary(package: VerifiedPackage) -> dict[str, Any]:
     }
 
 
+def _verify_keyring(trust: list[str]) -> Keyring:
+    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does)."""
+    if trust:
+        return Keyring.from_paths(Path(p) for p in trust)
+    from bmsflasher.procedure.package_loading import build_keyring  # only on this path: 0.4 s to import
+
+    return build_keyring()
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Verify a package against trusted keys and optional device facts; exit 0 only when valid."""
     try:
-        keyring = Keyring.from_paths(Path(p) for p in args.trust)
+        keyring = _verify_keyring(args.trust)
         device = DeviceFacts(
             model=args.model,
             hardware_revision=args.hw_rev,
@@ -303,7 +370,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     keygen.add_argument(
         "--out", required=True, metavar="DIR/NAME", help="where to write NAME.pem and NAME.pub.pem"
     )
-    keygen.add_argument("--type", choices=[t.value for t in KeyType], default=KeyType.ECDSA_P256.value)
+    keygen.add_argument(
+        "--type",
+        choices=[t.value for t in KeyType],
+        default=KeyType.ECDSA_P256.value,
+        help="signature algorithm (default ecdsa-p256, MCUboot's most common choice)",
+    )
     keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
     keygen.set_defaults(func=run_keygen)
 
@@ -311,38 +383,72 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     package.add_argument(
         "--firmware", required=True, metavar="FILE", help="firmware .bin, .hex or signed image"
     )
-    package.add_argument("--model", required=True)
-    package.add_argument("--hw-rev", required=True, type=_revisions_arg, metavar="REV[,REV...]")
-    package.add_argument("--version", required=True, type=_version_arg, metavar="X.Y.Z")
-    package.add_argument("--security-counter", required=True, type=_counter_arg, metavar="N")
+    package.add_argument("--model", required=True, help="device model it is for, e.g. VBMS-16")
+    package.add_argument(
+        "--hw-rev",
+        required=True,
+        type=_revisions_arg,
+        metavar="REV[,REV...]",
+        help="hardware revisions it was released for, e.g. B,C",
+    )
+    package.add_argument(
+        "--version",
+        required=True,
+        type=_version_arg,
+        metavar="X.Y.Z",
+        help="firmware version (X.Y.Z[+BUILD])",
+    )
+    package.add_argument(
+        "--security-counter",
+        required=True,
+        type=_counter_arg,
+        metavar="N",
+        help="anti-rollback counter: devices refuse images below their stored counter",
+    )
     package.add_argument("--key", required=True, metavar="KEY.pem", help="signs the manifest (and the image)")
     package.add_argument("--image-key", metavar="KEY.pem", help="signs the MCUboot image instead of --key")
-    package.add_argument("--release-notes", metavar="TEXT|@FILE")
+    package.add_argument(
+        "--release-notes", metavar="TEXT|@FILE", help="shown to the technician (text, or @ and a file)"
+    )
     package.add_argument(
         "--expires",
         metavar="DATE",
         help=f"YYYY-MM-DD, +DAYS or never (default +{DEFAULT_VALIDITY_DAYS} days)",
     )
     package.add_argument(
-        "--min-bootloader", type=_version_arg, default=FirmwareVersion(0, 0, 0), metavar="X.Y.Z"
+        "--min-bootloader",
+        type=_version_arg,
+        default=FirmwareVersion(0, 0, 0),
+        metavar="X.Y.Z",
+        help="oldest device bootloader the image runs on (default 0.0.0)",
     )
     package.add_argument("--sim-behaviour", type=_behaviour_arg, metavar="BEHAVIOUR", help=BEHAVIOUR_HELP)
     package.add_argument(
-        "--header-size", type=_header_size_arg, default=DEFAULT_HEADER_SIZE, help="default 0x200"
+        "--header-size",
+        type=_header_size_arg,
+        default=DEFAULT_HEADER_SIZE,
+        metavar="BYTES",
+        help="MCUboot header size (default 0x200, as imgtool --header-size)",
     )
-    package.add_argument("--out", required=True, metavar="FILE.bmspkg")
+    package.add_argument("--out", required=True, metavar="FILE.bmspkg", help="the package file to write")
     package.set_defaults(func=run_package)
 
     verify = subparsers.add_parser("verify", help="check a package's signatures, integrity and compatibility")
-    verify.add_argument("package", metavar="FILE.bmspkg")
+    verify.add_argument("package", metavar="FILE.bmspkg", help="the release package to check")
     verify.add_argument(
-        "--trust", required=True, action="append", metavar="PUB.pem", help="trusted public key file or folder"
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key file or folder (repeatable; default: the user's keyring)",
     )
-    verify.add_argument("--model")
-    verify.add_argument("--hw-rev")
+    verify.add_argument("--model", help="also check it fits a device of this model")
+    verify.add_argument("--hw-rev", metavar="REV", help="also check it fits this hardware revision")
     verify.add_argument(
         "--security-counter", type=_counter_arg, metavar="N", help="the device's stored counter"
     )
-    verify.add_argument("--bootloader-version", type=_version_arg, metavar="X.Y.Z")
+    verify.add_argument(
+        "--bootloader-version", type=_version_arg, metavar="X.Y.Z", help="the device's bootloader version"
+    )
     verify.add_argument("--json", action="store_true", help="print a JSON object either way")
     verify.set_defaults(func=run_verify)

@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any, Final
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from bmsflasher.core.errors import RecordsTamperedError
+from bmsflasher.core.errors import RecordsTamperedError, StorageError
 from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
-from bmsflasher.records.reports import FORMATS, LANGUAGES, render_report
+from bmsflasher.records.db import default_db_path
+
+FORMATS: Final = ("html", "pdf")
+"""Report formats (as ``records.reports.FORMATS``; the renderer and its PDF library load on use)."""
+LANGUAGES: Final = ("en", "fr", "nl")
 
 _DB_HELP: Final = "service history file (default: history.sqlite3 in the user data folder)"
 
@@ -51,9 +57,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="write the service report of a session as HTML or PDF",
         description="Write the service report of one session (see 'bmsflasher history' for ids).",
     )
-    report.add_argument("session_id", type=_session_id_arg, metavar="SESSION_ID")
+    report.add_argument(
+        "session_id",
+        type=_session_id_arg,
+        metavar="SESSION_ID",
+        help="the session's id in 'bmsflasher history'",
+    )
     report.add_argument("--format", choices=FORMATS, dest="fmt", help="html or pdf (default: from --out)")
-    report.add_argument("--out", type=Path, required=True, help="file to write")
+    report.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="file to write (.html or .pdf)"
+    )
     report.add_argument(
         "--lang", choices=sorted(LANGUAGES), default="en", help="report language (default en)"
     )
@@ -71,11 +84,38 @@ def _session_id_arg(text: str) -> int:
     return value
 
 
+def _existing_history(db_arg: Path | None) -> Path | None:
+    """The history file these read-only commands use; None when the default one does not exist yet.
+
+    Reading must never create: a mistyped ``--db`` would otherwise become a fresh, empty history
+    that ``history verify`` calls intact.
+
+    Raises:
+        StorageError: ``--db`` names a file that does not exist.
+    """
+    path = default_db_path() if db_arg is None else Path(db_arg)
+    if path.exists():
+        return path
+    if db_arg is not None:
+        raise StorageError(f"the service history {path} does not exist", hint="Check the --db path.")
+    return None
+
+
 # --- history ---------------------------------------------------------------------------------------
 def run_history(args: argparse.Namespace) -> int:
     """List sessions (and, for one serial, the device and its backups)."""
     serial: str | None = args.serial
-    with RecordsDb.open(args.db) as db:
+    path = _existing_history(args.db)
+    if path is None:
+        if args.json:
+            empty: dict[str, Any] = {"sessions": []}
+            if serial:
+                empty.update(device=None, backups=[])
+            print(json.dumps(empty, indent=2))
+        else:
+            Console().print("No service sessions are recorded yet.")
+        return 0
+    with RecordsDb.open(path) as db:
         sessions = db.sessions(serial)
         device = db.device(serial) if serial else None
         backups = db.list_backups(serial) if serial else []
@@ -86,14 +126,17 @@ def run_history(args: argparse.Namespace) -> int:
             payload["backups"] = [backup_json(b) for b in backups]
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return 0
-    console = Console()
+    console = Console(emoji=False)  # recorded text (operator names, device strings) is shown as is
     if serial and device is None and not sessions:
-        console.print(f"No device with serial number {serial} is in the service history.")
+        console.print(f"No device with serial number {escape(serial)} is in the service history.")
         return 0
     if device is not None:
         console.print(
-            f"[bold]{device.serial}[/] {device.model}, hardware {device.hardware_revision}, "
-            f"firmware {device.firmware_version or '?'}, last seen {_when(device.last_seen)}"
+            f"[bold]{escape(device.serial)}[/] "
+            + escape(
+                f"{device.model}, hardware {device.hardware_revision}, "
+                f"firmware {device.firmware_version or '?'}, last seen {_when(device.last_seen)}"
+            )
         )
     console.print(_sessions_table(sessions))
     if backups:
@@ -111,8 +154,10 @@ def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
         versions = (
             f"{s.from_version or '?'} → {s.to_version or '?'}" if s.from_version or s.to_version else ""
         )
-        outcome = s.outcome or "[yellow]interrupted[/]"
-        table.add_row(str(s.id), _when(s.started), s.serial, s.kind, s.operator, outcome, versions)
+        outcome = Text(s.outcome) if s.outcome else Text("interrupted", style="yellow")
+        cells = (str(s.id), _when(s.started), s.serial, s.kind, s.operator)
+        # Text cells: a recorded "[/bold]" must print as itself, not break the table as markup.
+        table.add_row(*(Text(cell) for cell in cells), outcome, Text(versions))
     return table
 
 
@@ -182,7 +227,11 @@ def backup_json(b: BackupRecord) -> dict[str, Any]:
 # --- history verify --------------------------------------------------------------------------------
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the audit chain; exit 0 when intact, the storage exit code when a record was changed."""
-    with RecordsDb.open(getattr(args, "db", None)) as db:
+    path = _existing_history(getattr(args, "db", None))
+    if path is None:
+        print(f"There is no service history at {default_db_path()} yet; nothing to verify.")
+        return 0
+    with RecordsDb.open(path) as db:
         report = db.verify_chain()
         path = db.path
     if getattr(args, "json", False):
@@ -214,7 +263,12 @@ def run_report(args: argparse.Namespace) -> int:
     """Write one session's report."""
     out: Path = args.out
     fmt: str = args.fmt or ("pdf" if out.suffix.lower() == ".pdf" else "html")
-    with RecordsDb.open(args.db) as db:
+    path = _existing_history(args.db)
+    if path is None:
+        raise StorageError(f"there is no service history at {default_db_path()} yet")
+    from bmsflasher.records.reports import render_report  # fpdf and its font machinery: ~1 s to import
+
+    with RecordsDb.open(path) as db:
         written = render_report(db, args.session_id, fmt, out, args.lang)
     print(f"Wrote the {fmt.upper()} report of session {args.session_id} to {written}.")
     return 0

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bmsflasher.core.events import Event, StepFinished
 from bmsflasher.core.events import Progress as ProgressEvent
@@ -156,8 +157,9 @@ def run(args: argparse.Namespace) -> int:
     ).validated()
     cache = ScanCache(enabled=request.use_cache)
     inventory = gather(request)
-    out = Console(file=sys.stdout, soft_wrap=True)
-    err = Console(file=sys.stderr)
+    # emoji=False: a channel such as "nosuch:x" must not print as "nosuch❌" (":x:" is an emoji code).
+    out = Console(file=sys.stdout, soft_wrap=True, emoji=False)
+    err = Console(file=sys.stderr, emoji=False)
     if args.list:
         return _print_inventory(inventory.candidates, request, cache, out, as_json=args.json, with_plan=False)
     if args.plan:
@@ -245,15 +247,16 @@ def _print_inventory(
     for column in ("adapter", "name", "usb_id", "usb_serial", "class"):
         table.add_column(column.replace("_", " "))
     for row in rows:
-        table.add_row(*(str(row[column]) for column in ("adapter", "name", "usb_id", "usb_serial", "class")))
+        columns = ("adapter", "name", "usb_id", "usb_serial", "class")
+        table.add_row(*(Text(str(row[column])) for column in columns))
     out.print(table)
     if with_plan:
         for row in rows:
-            out.print(f"[bold]{row['adapter']}[/bold]")
+            out.print(f"[bold]{escape(str(row['adapter']))}[/bold]")
             plan = row["plan"]
             assert isinstance(plan, list)
             for index, line in enumerate(plan, 1):
-                out.print(f"  {index:2d}. {line}")
+                out.print(f"  {index:2d}. {escape(str(line))}")
     return 0
 
 
@@ -264,26 +267,28 @@ def _print_result(result: ScanResult, out: Console) -> None:
             table.add_column(column)
         for device in result.devices:
             identity = device.identity
-            table.add_row(
-                device.serial_number or ("(not reported)" if identity else "(unidentified)"),
-                identity.model if identity else "",
+            table.add_row(  # Text cells: what a device reports is never read as markup
+                Text(device.serial_number or ("(not reported)" if identity else "(unidentified)")),
+                Text(identity.model if identity else ""),
                 device.mode.value,
                 device.protocol.upper(),
-                device.link.describe(),
+                Text(device.link.describe()),
             )
         out.print(table)
     else:
         out.print(f"No device found ({result.elapsed_s:.1f} s).")
     for report in result.reports:
         style = _STATUS_STYLE[report.status]
-        out.print(f"[{style}]{report.status.value:>10}[/{style}]  {report.label}: {report.message}")
+        out.print(
+            f"[{style}]{report.status.value:>10}[/{style}]  {escape(report.label)}: {escape(report.message)}"
+        )
         if report.hint and report.status is not AdapterStatus.FOUND:
-            out.print(f"            hint: {report.hint}")
+            out.print(f"            hint: {escape(report.hint)}")
         if report.guidance is not None:
             _print_guidance(report.guidance, out)
         for device in report.devices:
             if device.identify_error:
-                out.print(f"            note: {device.identify_error}")
+                out.print(f"            note: {escape(device.identify_error)}")
 
 
 def _print_guidance(guidance: DriverGuidance, out: Console) -> None:

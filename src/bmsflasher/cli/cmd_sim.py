@@ -102,7 +102,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     device.add_argument(
         "--cells", type=_int_range(MIN_CELLS, MAX_CELLS), default=16, help="series cells (1-512)"
     )
-    device.add_argument("--chemistry", choices=[c.value for c in Chemistry], default="lfp")
+    device.add_argument(
+        "--chemistry",
+        choices=[c.value for c in Chemistry],
+        default="lfp",
+        help="cell chemistry (default lfp)",
+    )
     device.add_argument(
         "--soc", type=_float_range(0, 100), default=60.0, help="initial state of charge in %%"
     )
@@ -122,20 +127,40 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--erase-ms", type=_float_range(0, 1000), default=5.0, help="time of one 4 KiB sector erase (ms)"
     )
     link = parser.add_argument_group("link")
-    link.add_argument("--protocol", choices=["uds", "smp"], default="smp")
+    link.add_argument(
+        "--protocol", choices=["uds", "smp"], default="smp", help="smp (serial) or uds (CAN); default smp"
+    )
     link.add_argument(
         "--link", choices=["virtual", "slcan", "pty"], help="default: slcan for uds, pty for smp"
     )
-    link.add_argument("--bitrate", type=_int_range(10_000, 1_000_000), default=500_000)
-    link.add_argument("--data-bitrate", type=_int_range(500_000, 8_000_000), default=2_000_000)
+    link.add_argument(
+        "--bitrate", type=_int_range(10_000, 1_000_000), default=500_000, help="CAN bitrate (default 500000)"
+    )
+    link.add_argument(
+        "--data-bitrate",
+        type=_int_range(500_000, 8_000_000),
+        default=2_000_000,
+        help="CAN FD data-phase bitrate with --fd (default 2000000)",
+    )
     link.add_argument("--fd", action="store_true", help="CAN-FD")
     link.add_argument("--channel", default=DEFAULT_CAN_CHANNEL, help="python-can virtual channel")
-    link.add_argument("--node-id", type=_int_range(1, 127), default=1)
+    link.add_argument(
+        "--node-id",
+        type=_int_range(1, 127),
+        default=1,
+        help="UDS node number of the first device (default 1)",
+    )
     link.add_argument("--nodes", type=_int_range(1, 32), default=1, help="devices on the bus")
-    link.add_argument("--baud", type=_int_range(300, 4_000_000), default=115_200)
+    link.add_argument(
+        "--baud", type=_int_range(300, 4_000_000), default=115_200, help="the device's serial baud rate"
+    )
     link.add_argument("--link-path", help="create this symlink to the pty")
-    link.add_argument("--drop-rate", type=_float_range(0, 1), default=0.0)
-    link.add_argument("--bit-error-rate", type=_float_range(0, 1), default=0.0)
+    link.add_argument(
+        "--drop-rate", type=_float_range(0, 1), default=0.0, help="probability a frame or chunk is lost (0-1)"
+    )
+    link.add_argument(
+        "--bit-error-rate", type=_float_range(0, 1), default=0.0, help="probability a serial bit flips (0-1)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     parser.add_argument("--info", action="store_true", help="print the device identity and exit")
     parser.set_defaults(func=run_sim)
@@ -159,10 +184,19 @@ def _sim_options(args: argparse.Namespace) -> SimOptions:
         boot_time_s=0.2,
     )
     if args.trust is not None:
-        options = replace(options, trusted_key=args.trust)
+        options = replace(options, trusted_key=_existing_file(args.trust, "trusted key"))
     if args.factory_image is not None:
-        options = replace(options, factory_image=args.factory_image)
+        options = replace(options, factory_image=_existing_file(args.factory_image, "factory image"))
     return options
+
+
+def _existing_file(path: Path, what: str) -> Path:
+    """``path`` if it is a regular file; a device node (/dev/zero) would be read forever."""
+    if not path.exists():
+        raise SimError(f"the {what} {path} does not exist")
+    if not path.is_file():
+        raise SimError(f"the {what} {path} is not a regular file")
+    return path
 
 
 def _node_options(base: SimOptions, node: int) -> SimOptions:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from collections.abc import Sequence
 from typing import Final, NoReturn
@@ -102,6 +103,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
+        if getattr(args, "json", False):  # a script reading stdout gets the failure as JSON too
+            error = {
+                "ok": False,
+                "error": type(exc).__name__,
+                "message": exc.message,
+                "hint": exc.hint,
+                "exit_code": exc.exit_code,
+            }
+            sys.stdout.write(json.dumps(error) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

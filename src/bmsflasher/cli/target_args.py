@@ -21,6 +21,11 @@ from bmsflasher.procedure.package_loading import build_keyring
 DEFAULT_BAUD: Final = 115_200
 DEFAULT_BITRATE: Final = 500_000
 DEFAULT_NODE: Final = 1
+BAUD_RANGE: Final = (50, 12_000_000)
+"""Serial rates a UART or USB bridge can run at (the same bounds as ``scan --bauds``)."""
+BITRATE_RANGE: Final = (5_000, 1_000_000)
+"""CAN nominal bitrates (the same bounds as ``scan --bitrates``; CAN FD's data phase is separate)."""
+MAX_TIMEOUT_S: Final = 3600.0
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +54,8 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_TIMEOUT_S,
         metavar="S",
-        help=f"seconds to wait for a vanished port or rebooting device (default {DEFAULT_TIMEOUT_S:g})",
+        help=f"seconds to wait for a port that vanished to come back (default {DEFAULT_TIMEOUT_S:g}; "
+        "an update's reboot waits follow the device profile)",
     )
 
 
@@ -72,14 +78,18 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
     if port and interface:
         raise ConfigValidationError("give either --port (serial) or --interface (CAN), not both")
     if port:
-        if args.baud <= 0:
-            raise ConfigValidationError(f"--baud must be positive, not {args.baud}")
+        low, high = BAUD_RANGE
+        if not low <= args.baud <= high:
+            raise ConfigValidationError(f"--baud must be between {low} and {high}, not {args.baud}")
         return LinkSettings(kind="serial", port=port, baud=args.baud)
     if interface:
         if not args.channel:
             raise ConfigValidationError("a CAN target needs --channel as well as --interface")
-        if args.bitrate <= 0:
-            raise ConfigValidationError(f"--bitrate must be positive, not {args.bitrate}")
+        low, high = BITRATE_RANGE
+        if not low <= args.bitrate <= high:
+            raise ConfigValidationError(
+                f"--bitrate must be between {low} and {high} bit/s, not {args.bitrate}"
+            )
         if not 0 <= args.node <= 0xFF:
             raise ConfigValidationError(f"--node must be 0..255, not {args.node}")
         return LinkSettings(
@@ -88,11 +98,20 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
     raise ConfigValidationError("choose a device with --port PATH or --interface NAME --channel CH")
 
 
+def timeout_from_args(args: argparse.Namespace) -> float:
+    """``--timeout`` checked: a finite number of seconds, above zero (NaN or inf would never end)."""
+    timeout_s: float = args.timeout
+    if not (0 < timeout_s <= MAX_TIMEOUT_S):  # also false for NaN
+        raise ConfigValidationError(f"--timeout must be between 0 and {MAX_TIMEOUT_S:g} s, not {timeout_s}")
+    return timeout_s
+
+
 def open_from_args(args: argparse.Namespace) -> Target:
     """Open the device the options name."""
+    timeout_s = timeout_from_args(args)
     link = link_from_args(args)
     security = load_security_key(args.security_key) if link.kind == "can" else None
-    return open_target(link, security=security, timeout_s=args.timeout)
+    return open_target(link, security=security, timeout_s=timeout_s)
 
 
 def keyring_from_args(args: argparse.Namespace) -> Keyring:

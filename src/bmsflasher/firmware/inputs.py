@@ -16,6 +16,7 @@ from typing import Final
 from intelhex import IntelHex, IntelHexError
 
 from bmsflasher.firmware.errors import FirmwareInputError
+from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.package import MAX_IMAGE_BYTES
 
 HEX_SUFFIXES: Final = (".hex", ".ihex", ".ihx")
@@ -69,11 +70,13 @@ def read_firmware_file(path: Path) -> FirmwareInput:
     """Read and decode a firmware file (thin I/O helper with a size cap before reading)."""
     try:
         size = path.stat().st_size
-        if size > MAX_HEX_FILE_BYTES:
+        capped = None if size > MAX_HEX_FILE_BYTES else read_capped(path, MAX_HEX_FILE_BYTES)
+        if capped is None:
             raise FirmwareInputError(
-                f"The firmware file {path} is {size} bytes, far over the image size limit."
+                f"The firmware file {path} is {max(size, MAX_HEX_FILE_BYTES + 1)} bytes or more, "
+                "far over the image size limit."
             )
-        raw = path.read_bytes()
+        raw = capped
     except FileNotFoundError as exc:
         raise FirmwareInputError(f"The firmware file {path} does not exist.") from exc
     except IsADirectoryError as exc:

@@ -22,8 +22,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from bmsflasher.firmware.errors import KeyFileError
+from bmsflasher.firmware.files import read_capped
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+PRIVATE_KEY_TYPES: Final = (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+"""For ``isinstance``: a key that can sign (a file may hold either half of a pair)."""
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 MAX_KEY_FILE_BYTES: Final = 64 * 1024
@@ -101,6 +104,10 @@ def load_private_key_pem(data: bytes, *, source: str = "the key file") -> Privat
     except TypeError as exc:
         raise KeyFileError(f"{source} is password-protected; give an unencrypted key.") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
+        if b"PUBLIC KEY-----" in data:
+            raise KeyFileError(
+                f"{source} holds a public key; signing needs the private key (NAME.pem, not NAME.pub.pem)."
+            ) from exc
         raise KeyFileError(f"{source} is not a readable PEM private key.") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise KeyFileError(
@@ -144,9 +151,10 @@ def load_public_key_der(data: bytes) -> PublicKey | None:
 
 def _read_key_file(path: Path) -> bytes:
     try:
-        if path.stat().st_size > MAX_KEY_FILE_BYTES:
+        data = None if path.stat().st_size > MAX_KEY_FILE_BYTES else read_capped(path, MAX_KEY_FILE_BYTES)
+        if data is None:
             raise KeyFileError(f"{path} is too large to be a key file.")
-        return path.read_bytes()
+        return data
     except FileNotFoundError as exc:
         raise KeyFileError(f"The key file {path} does not exist.") from exc
     except IsADirectoryError as exc:

@@ -493,6 +493,19 @@ def build_manifest(spec: PackageSpec, image: bytes, key: PrivateKey) -> Manifest
     return manifest
 
 
+def _compression_for(payload: bytes) -> int:
+    """Deflate, unless the result would trip our own ZIP-bomb ratio check on the reading side.
+
+    Firmware with long erased (0xFF) gaps — an Intel HEX file with sections far apart — deflates
+    far better than 100:1; such a member is stored instead, so every package we build reads back.
+    """
+    if len(payload) <= RATIO_CHECK_MIN_BYTES:
+        return zipfile.ZIP_DEFLATED
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    deflated = len(packer.compress(payload)) + len(packer.flush())
+    return zipfile.ZIP_DEFLATED if len(payload) <= MAX_COMPRESSION_RATIO * deflated else zipfile.ZIP_STORED
+
+
 def build_package(spec: PackageSpec, image: bytes, key: PrivateKey) -> bytes:
     """Assemble a signed package in memory (deterministic for a fixed ``created`` time)."""
     manifest = build_manifest(spec, image, key)
@@ -506,7 +519,7 @@ def build_package(spec: PackageSpec, image: bytes, key: PrivateKey) -> bytes:
             (manifest.image.file, image),
         ):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = _compression_for(payload)
             info.external_attr = 0o644 << 16
             archive.writestr(info, payload, compresslevel=9)
     return buffer.getvalue()

@@ -40,6 +40,7 @@ from bmsflasher.firmware.errors import (
     WrongHardwareRevisionError,
     WrongModelError,
 )
+from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.keys import Keyring, TrustedKey, verify_message
 from bmsflasher.firmware.mcuboot import McubootImage, parse_image, verify_image
 from bmsflasher.firmware.package import (
@@ -228,11 +229,13 @@ def read_package_file(path: Path) -> bytes:
     """Read a package file with the size cap applied before reading (thin I/O helper)."""
     try:
         size = path.stat().st_size
-        if size > MAX_PACKAGE_BYTES:
+        data = None if size > MAX_PACKAGE_BYTES else read_capped(path, MAX_PACKAGE_BYTES)
+        if data is None:
             raise PackageTooLargeError(
-                f"{path} is {size} bytes, over the {MAX_PACKAGE_BYTES}-byte package limit."
+                f"{path} is {max(size, MAX_PACKAGE_BYTES + 1)} bytes or more, over the "
+                f"{MAX_PACKAGE_BYTES}-byte package limit."
             )
-        return path.read_bytes()
+        return data
     except FileNotFoundError as exc:
         raise PackageFormatError(f"The package file {path} does not exist.") from exc
     except IsADirectoryError as exc:

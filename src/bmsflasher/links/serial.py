@@ -96,6 +96,11 @@ def translate_open_error(exc: BaseException, port: str) -> LinkError:
         )
     if code == errno.ECONNREFUSED:
         return PortNotFoundError(f"Nothing is listening at {port} (connection refused).")
+    if code == errno.EISDIR:
+        return PortNotFoundError(f"{port} is a folder, not a serial port.", hint=_NOT_FOUND_HINT)
+    if code == errno.ENOTTY or "Inappropriate ioctl" in text:
+        # A regular file, /dev/null, a pipe: opening works, configuring the line does not.
+        return PortNotFoundError(f"{port} is not a serial port.", hint=_NOT_FOUND_HINT)
     return LinkError(f"Could not open serial port {port}: {text}.")
 
 
@@ -172,11 +177,11 @@ class SerialLink:
                 write_timeout=write_timeout_s,
                 exclusive=True if use_exclusive else None,
             )
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise LinkError(f"Cannot use {port!r} at {baud} baud: {exc}.") from exc
         try:
             handle.open()
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # OverflowError: a baud the OS cannot represent
             raise LinkError(f"Cannot use {port!r} at {baud} baud: {exc}.") from exc
         except _IO_ERRORS as exc:
             raise translate_open_error(exc, port) from exc

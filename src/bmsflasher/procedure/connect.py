@@ -13,7 +13,7 @@ from typing import Final, Protocol, cast
 
 import platformdirs
 
-from bmsflasher.core.errors import ConfigValidationError, LinkError
+from bmsflasher.core.errors import ConfigValidationError, LinkError, NoResponseError
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.firmware.files import read_capped
@@ -78,7 +78,16 @@ def _open_serial(link: LinkSettings, timeout_s: float) -> Target:
 def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> Target:
     module = importlib.import_module("bmsflasher.protocols.uds.target")
     opener = module.open_uds_target
-    target = opener(link, security=security, timeout_s=timeout_s)
+    try:
+        target = opener(link, security=security, timeout_s=timeout_s)
+    except NoResponseError as exc:
+        # Name the settings that were tried, as the serial client does ("at 9600 baud"): a wrong
+        # bitrate or node number is by far the most common cause of silence on CAN.
+        raise NoResponseError(
+            f"No answer from node {link.node} on {link.interface}:{link.channel} at {link.bitrate} bit/s "
+            f"({exc.message.rstrip('.')}).",
+            hint=exc.hint or "Check the bitrate, the node number and that the device is powered.",
+        ) from exc
     if not isinstance(target, Target):
         raise LinkError("the UDS client returned something that is not a device target")
     return target

@@ -21,12 +21,14 @@ from typing import Any, Final
 
 from bmsflasher.core.errors import (
     BmsFlasherError,
+    DeviceRejectedError,
     JournalError,
     LinkLostError,
     LinkTimeoutError,
     NoResponseError,
     ProcedureError,
     RollbackError,
+    SignatureError,
 )
 from bmsflasher.core.events import (
     EventSink,
@@ -70,6 +72,20 @@ from bmsflasher.procedure.states import (
 )
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import RecordsDb
+
+COMPATIBILITY_GATES: Final = frozenset(
+    {"model", "hardware_revision", "device_mode", "bootloader_version", "anti_rollback"}
+)
+"""Gates about the package and the device, not the battery's state: waiting or charging never helps."""
+
+
+class ImageRefusedByDeviceError(SignatureError):
+    """The device's bootloader refused the uploaded image (untrusted signer, below its counter).
+
+    Nothing ran: the device keeps its firmware, and resuming would only be refused again, so the
+    journal does not outlive this failure.
+    """
+
 
 TargetFactory = Callable[[], Target]
 """Opens (or hands over) the connected device; called once, after the package is verified."""
@@ -503,7 +519,14 @@ class UpdateProcedure:
                 )
                 self._target.reconnect(limits.reconnect_timeout_s)
                 resuming = first = True
-        self._target.mark_for_test()
+        try:
+            self._target.mark_for_test()
+        except DeviceRejectedError as exc:
+            raise ImageRefusedByDeviceError(
+                f"The device's bootloader refused to test-boot the new image ({exc.message.rstrip('.')}); "
+                f"it keeps running {self._run.from_version}.",
+                hint=advice(FailureKind.AUTHENTICATION_REJECTION).hint(),
+            ) from exc
         self._log(LogLevel.INFO, f"Firmware {package.facts.version} transferred and marked for a test boot.")
         return State.REBOOT
 
@@ -608,6 +631,13 @@ class UpdateProcedure:
             if run.failed_step is State.IDENTIFY:
                 recovery = run.identity is not None and run.identity.mode is DeviceMode.RECOVERY
                 return advice(FailureKind.STUCK_IN_RECOVERY) if recovery else None
+            report = run.preconditions
+            if (
+                report is not None
+                and report.blocking
+                and all(m.name in COMPATIBILITY_GATES for m in report.blocking)
+            ):
+                return None  # the battery is fine: "bring it into range" would send the technician astray
             return advice(FailureKind.PRECONDITION_REFUSED)
         if outcome is State.FAILED:
             if run.failed_step is State.REBOOT:
@@ -630,7 +660,7 @@ class UpdateProcedure:
         return run.end_reason or outcome.title
 
     def _journal_may_go(self, outcome: State) -> bool:
-        if outcome is not State.FAILED:
+        if outcome is not State.FAILED or isinstance(self._run.error, ImageRefusedByDeviceError):
             return True
         journal = self._run.journal
         if journal is None:

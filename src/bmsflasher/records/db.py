@@ -435,6 +435,11 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
                 isolation_level=None,
                 check_same_thread=False,
             )
+        if path.exists() and not path.is_file():
+            # SQLite would happily open /dev/null and litter its folder with a "-journal" file.
+            raise StorageError(
+                f"the service history {path} is not a regular file", hint="Give --db a file name."
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     except OSError as exc:

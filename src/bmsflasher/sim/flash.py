@@ -74,6 +74,9 @@ class Flash:
         ).ljust(_HEADER_SIZE, b"\x00")
         size = _HEADER_SIZE + g.total_size
         try:
+            if path.exists() and not path.is_file():
+                # st_size of a device node is 0: never "create" a state file over /dev/zero.
+                raise SimStateFileError(f"{path} is not a regular file; choose another --state file")
             if not path.exists() or path.stat().st_size == 0:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(path.name + ".new")

@@ -25,6 +25,8 @@ import tty
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.sim.errors import SimError
+
 _BAUD_BY_CONSTANT: Final[dict[int, int]] = {
     getattr(termios, name): int(name[1:])
     for name in dir(termios)
@@ -119,17 +121,34 @@ class PtyPort:
             self._master, self._slave = master, slave
             self._slave_name = os.ttyname(slave)
             self._generation += 1
-            tmp = self._link_path.with_name(self._link_path.name + ".new")
+            try:
+                self._point_link_at(self._slave_name)
+            except SimError:
+                self.unplug()
+                raise
+
+    def _point_link_at(self, slave_name: str) -> None:
+        """Atomically (re)point the stable name at ``slave_name``; never replace a user's file."""
+        link = self._link_path
+        if link.exists() and not link.is_symlink():
+            raise SimError(f"{link} already exists and is not a link; choose another --link-path")
+        tmp = link.with_name(link.name + ".new")
+        try:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-            tmp.symlink_to(self._slave_name)
-            tmp.replace(self._link_path)  # atomic: the name never points at nothing while plugged
+            tmp.symlink_to(slave_name)
+            tmp.replace(link)  # atomic: the name never points at nothing while plugged
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise SimError(f"cannot create the port link {link}: {exc.strerror or exc}") from exc
 
     def unplug(self) -> None:
         """Cable pull: both ends close, the pty node and the symlink disappear."""
         with self._lock:
-            with contextlib.suppress(FileNotFoundError):
-                self._link_path.unlink()
+            if self._link_path.is_symlink():  # never remove what is not our link
+                with contextlib.suppress(FileNotFoundError):
+                    self._link_path.unlink()
             for fd in (self._master, self._slave):
                 if fd is not None:
                     with contextlib.suppress(OSError):

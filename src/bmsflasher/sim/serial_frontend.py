@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Final
 
 from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.errors import SimPoweredOffError
 from bmsflasher.sim.frontend_options import FrontEndOptions
 from bmsflasher.sim.pty_link import PtyPort
 from bmsflasher.sim.serial_port import DEFAULT_RX_FIFO_BYTES, SerialWire, WireFaults
@@ -217,7 +218,10 @@ class SerialFrontEnd:
             if self._settings.reenumerate_on_reset:
                 self._port.unplug()
             self._drop_pending_requests()
-            self._device.reset()
+            # The supply may drop during the reboot (a power-cut test): the device then stays silent
+            # until it is powered on again, and this thread must live on to serve it then.
+            with contextlib.suppress(SimPoweredOffError):
+                self._device.reset()
         finally:
             self._rebooting.clear()
             if self._settings.reenumerate_on_reset:

@@ -21,6 +21,7 @@ from bmsflasher.records.reports.pdf_report import render_pdf
 
 ReportFormat = Literal["html", "pdf"]
 FORMATS: Final = ("html", "pdf")
+REPORT_FILE_MODE: Final = 0o644
 
 __all__ = [
     "FORMATS",
@@ -58,6 +59,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise StorageError(f"cannot write the report: the folder {folder} does not exist")
+    if path.is_dir():
+        raise StorageError(f"cannot write the report: {path} is a folder; give a file name")
+    if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device
+        raise StorageError(f"cannot write the report: {path} is not a regular file")
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         try:
@@ -65,6 +70,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())
+            Path(temp_name).chmod(REPORT_FILE_MODE)  # mkstemp gives 0600; a report is meant to be shared
             Path(temp_name).replace(path)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
