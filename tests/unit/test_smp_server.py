@@ -171,3 +171,22 @@ def test_no_power_no_answer(device: VirtualBms, server: SmpServer) -> None:
     device.power_off()
     assert server.handle(EchoWriteRequest(d="x").BYTES) is None
     assert server.handle(b"\x01\x02") is None
+
+
+def test_config_schema_pages_add_up_to_the_whole_schema(server: SmpServer, device: VirtualBms) -> None:
+    from bmsflasher.protocols.smp.codec import BmsCommand
+    from bmsflasher.protocols.smp.messages import bms_read
+
+    whole = cbor2.loads(_ask(server, bms_read(BmsCommand.CONFIG_SCHEMA, 1))[8:])
+    assert "total" not in whole  # an unpaged request keeps the original answer
+    pages: list[object] = []
+    while True:
+        page = cbor2.loads(_ask(server, bms_read(BmsCommand.CONFIG_SCHEMA, 2, {"start": len(pages)}))[8:])
+        assert len(page["params"]) <= 1  # count defaults to one entry: a short frame
+        pages.extend(page["params"])
+        if len(pages) >= page["total"]:
+            break
+    assert pages == whole["params"]
+    assert len(pages) == len(device.config_schema())
+    bad = cbor2.loads(_ask(server, bms_read(BmsCommand.CONFIG_SCHEMA, 3, {"start": -1}))[8:])
+    assert bad["rc"] == 3  # MGMT_ERR_EINVAL

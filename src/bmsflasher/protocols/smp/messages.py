@@ -106,9 +106,9 @@ def settings_save(sequence: int) -> bytes:
 
 
 # --- the BMS group ----------------------------------------------------------------------------------
-def bms_read(command: BmsCommand, sequence: int) -> bytes:
-    """A read request of the BMS vendor group."""
-    return encode_message(smphdr.OP.READ, BMS_GROUP_ID, command, sequence, {})
+def bms_read(command: BmsCommand, sequence: int, body: Mapping[str, Any] | None = None) -> bytes:
+    """A read request of the BMS vendor group (``body`` selects a page where the command pages)."""
+    return encode_message(smphdr.OP.READ, BMS_GROUP_ID, command, sequence, dict(body or {}))
 
 
 def bms_write(command: BmsCommand, body: Mapping[str, Any], sequence: int) -> bytes:

@@ -130,18 +130,18 @@ class SmpSession:
             DeviceRejectedError / UnsupportedOperationError: the device answered with an error.
             LinkLostError: the port vanished.
         """
-        outstanding: dict[int, SmpHeader] = {}
+        outstanding: dict[int, tuple[SmpHeader, float]] = {}
         started = time.monotonic()
         for attempt in range(max(1, attempts)):
             sequence = self.next_sequence()
             message = build(sequence)
             header = SmpHeader.unpack(message)
-            outstanding[sequence] = header
             wait_s = timeout_s if timeout_s is not None else self.default_timeout_s(len(message))
             if attempt:
                 self.counters.retries += 1
             self.counters.requests += 1
             sent_at = time.monotonic()
+            outstanding[sequence] = (header, sent_at)
             self.send(message)
             deadline = sent_at + wait_s
             while True:
@@ -149,15 +149,19 @@ class SmpSession:
                 if response is None:
                     self.counters.timeouts += 1
                     break
-                expected = outstanding.get(response.header.sequence)
+                sent = outstanding.get(response.header.sequence)
+                expected = sent[0] if sent is not None else None
                 if (
-                    expected is None
+                    sent is None
+                    or expected is None
                     or response.header.group != expected.group
                     or response.header.command != expected.command
                     or response.header.op != expected.op + 1
                 ):
                     continue  # a late answer to something else: never mistake it for ours
-                self.counters.last_round_trip_s = time.monotonic() - sent_at
+                # The round trip of the attempt that was answered: a retransmission after a lost
+                # frame says the line is noisy (counted in retries), not that the device is slow.
+                self.counters.last_round_trip_s = time.monotonic() - sent[1]
                 if check:
                     try:
                         check_error(response, what)

@@ -56,6 +56,10 @@ FALLBACK_BUF_SIZE: Final = 384
 FALLBACK_BUF_COUNT: Final = 2
 RECOVERY_MODEL: Final = "unknown (bootloader)"
 GENERIC_MODEL: Final = "unknown MCUmgr device (no BMS group)"
+SCHEMA_PAGE_ENTRIES: Final = 2
+"""Schema entries per answer: about 300 bytes of CBOR, a frame a 1e-4 bit error line rarely loses."""
+MAX_SCHEMA_ENTRIES: Final = 4096
+"""A schema longer than this is a device bug (or a hostile peer), not a configuration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,11 +225,17 @@ class SmpTarget:
         return self._mode
 
     def ping(self) -> float:
-        started = time.monotonic()
+        """One echo; returns the round trip of the request that was answered.
+
+        SMP over serial recovers a frame lost to a bit error by retransmitting it, so the time spent
+        waiting for a lost frame is the retransmission timeout, not the device's responsiveness: the
+        answered attempt's round trip is what the link-quality gate compares with its limit. A ping
+        that is never answered (every retransmission lost) still raises and counts as a failure.
+        """
         response = self._session.transact(lambda seq: msg.echo("ping", seq), "echo")
         if response.body.get("r") != "ping":
             raise DeviceRejectedError("The device echoed something other than what was sent.")
-        return time.monotonic() - started
+        return self._session.counters.last_round_trip_s
 
     def link_stats(self) -> LinkStats:
         return self._session.stats()
@@ -254,16 +264,31 @@ class SmpTarget:
     # --- Target: configuration (settings group) -----------------------------------------------------
     def config_schema(self) -> tuple[int, dict[str, dict[str, object]]]:
         """(schema version, name → spec) as the device describes its parameters."""
-        body = self._bms_read(BmsCommand.CONFIG_SCHEMA, "configuration schema read").body
-        version = body.get("schema_version")
-        entries = body.get("params")
-        if not isinstance(version, int) or not isinstance(entries, list):
-            raise DeviceRejectedError("The device's configuration schema answer is malformed.")
+        version, entries = self._schema_pages()
         schema: dict[str, dict[str, object]] = {}
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 schema[entry["name"]] = dict(entry)
         return version, schema
+
+    def _schema_pages(self) -> tuple[int, list[object]]:
+        """Read the schema a few entries per request, so each answer survives a noisy line.
+
+        A device that does not page (no ``total`` in its answer) sends the whole schema at once.
+        """
+        entries: list[object] = []
+        version: object = None
+        while True:
+            page: dict[str, object] = {"start": len(entries), "count": SCHEMA_PAGE_ENTRIES}
+            body = self._bms_read(BmsCommand.CONFIG_SCHEMA, "configuration schema read", page).body
+            version, params, total = body.get("schema_version"), body.get("params"), body.get("total")
+            if not isinstance(version, int) or not isinstance(params, list):
+                raise DeviceRejectedError("The device's configuration schema answer is malformed.")
+            entries.extend(params)
+            if not isinstance(total, int) or isinstance(total, bool) or not params or len(entries) >= total:
+                return version, entries
+            if len(entries) > MAX_SCHEMA_ENTRIES:
+                raise DeviceRejectedError("The device's configuration schema never ends.")
 
     def read_config(self) -> ConfigSnapshot:
         version, schema = self.config_schema()
@@ -437,8 +462,8 @@ class SmpTarget:
     def _slot(self, number: int) -> SlotState | None:
         return next((s for s in self._slots() if s.slot == number), None)
 
-    def _bms_read(self, command: BmsCommand, what: str) -> SmpResponse:
-        return self._session.transact(lambda seq: msg.bms_read(command, seq), what)
+    def _bms_read(self, command: BmsCommand, what: str, body: dict[str, object] | None = None) -> SmpResponse:
+        return self._session.transact(lambda seq: msg.bms_read(command, seq, body), what)
 
     def _bms_write(self, command: BmsCommand, body: dict[str, object], what: str) -> SmpResponse:
         # Every BMS-group write is idempotent (self-test, balancing on/off, DTC clear): a lost
