@@ -604,9 +604,8 @@ def test_imgtool_padded_image_hash_and_trailer_bytes(tmp_path: Path) -> None:
     """An ``imgtool sign --pad --confirm`` image fills the slot and ends in an MCUboot trailer.
 
     Uploaded in serial recovery (to the primary slot), the hash the device reports is still the
-    SHA256 TLV (the trailer is outside the hashed region) and the trailer bytes reach flash. The
-    virtual BMS's bootloader keeps swap requests in its own boot-state log and does not read image
-    trailers (documented deviation): a padded image still needs the SMP state write.
+    SHA256 TLV (the trailer is outside the hashed region) and the trailer bytes reach flash. What
+    the bootloader does with a trailer in slot 1 is tested in ``tests/unit/test_sim_trailer.py``.
     """
     geometry = FlashGeometry(slot_sectors=16)  # 64 KiB slots keep the padded upload short
     raw = tmp_path / "app.bin"

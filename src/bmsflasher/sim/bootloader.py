@@ -6,6 +6,13 @@ not below the stored one), (3) reverts a test image that was not confirmed befor
 that crashed on start-up 3 times, (4) falls back to the other slot when a confirmed image crashes
 3 times in a row, and (5) starts the primary image if it verifies, or stays in recovery mode.
 
+A swap is requested either in the boot-state log (``mark_pending``, ``rollback``) or, as on a real
+MCUboot device, by the MCUboot trailer of the secondary slot (an ``imgtool sign --pad`` image:
+test swap; ``--pad --confirm``: permanent swap). The trailer wins when both are set, because
+MCUboot's ``boot_set_pending`` leaves a slot whose trailer already asks for a swap untouched. A
+trailer request for an image the bootloader refuses erases the secondary slot, as MCUboot does
+so as not to try it at every boot; a refused request from the log is only dropped.
+
 The stored security counter is raised only when a confirmed image runs (confirmation of a test
 image, a permanent install that came up, or an image written by recovery that came up).
 """
@@ -21,6 +28,7 @@ from bmsflasher.sim.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapK
 from bmsflasher.sim.flash import Flash
 from bmsflasher.sim.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
 from bmsflasher.sim.swap import run_swap
+from bmsflasher.sim.trailer import max_image_size, read_request
 
 MAX_BOOT_ATTEMPTS: Final = 3
 BOOT_LOOP_BEHAVIOUR: Final = "boot-loop"
@@ -77,6 +85,10 @@ class SlotInspector:
         if info is not None:
             if info.total_size > g.slot_size:
                 verdict = SlotImage(info, f"the image in slot {slot} is larger than the slot")
+            elif info.total_size > max_image_size(g):
+                verdict = SlotImage(
+                    info, f"the image in slot {slot} runs into the MCUboot trailer at the slot's end"
+                )
             else:
                 problem = self._verifier.verify(raw[: info.total_size])
                 verdict = SlotImage(info, None if problem is None else f"slot {slot}: {problem}")
@@ -115,6 +127,19 @@ class Bootloader:
         self._store = store
         self._inspector = inspector
         self._boot_time_s = boot_time_s
+
+    def pending_request(self, state: BootState) -> SwapRequest:
+        """The swap the next boot carries out: the secondary slot's trailer's, else the log's."""
+        trailer = read_request(self._flash, 1)
+        return trailer if trailer is not SwapRequest.NONE else state.request
+
+    def _scramble_secondary(self) -> None:
+        """Erase the secondary slot, last sector (the trailer) first, skipping erased sectors."""
+        g = self._flash.geometry
+        for index in reversed(range(g.slot_sectors)):
+            address = g.slot_offset(1) + index * g.sector_size
+            if not self._flash.is_erased(address, g.sector_size):
+                self._flash.erase_sector(address)
 
     def _swap_sectors(self) -> int:
         size = 0
@@ -171,15 +196,19 @@ class Bootloader:
                 state = run_swap(self._flash, store, self._finished(state, state.swap))
                 just_swapped = True
                 continue
-            if state.request is not SwapRequest.NONE:
+            trailer = read_request(self._flash, 1)
+            request = trailer if trailer is not SwapRequest.NONE else state.request
+            if request is not SwapRequest.NONE:
                 candidate = self._inspector.bootable(1, state.security_counter)
                 if candidate.valid:
-                    kind = SwapKind.TEST if state.request is SwapRequest.TEST else SwapKind.PERMANENT
+                    kind = SwapKind.TEST if request is SwapRequest.TEST else SwapKind.PERMANENT
                     state = self._start_swap(kind, self._finished(state, kind))
                     just_swapped = True
                 else:  # MCUboot drops a request for an image it will not boot
                     state = replace(state, request=SwapRequest.NONE)
                     store.save(state)
+                    if trailer is not SwapRequest.NONE:  # and erases it, or its trailer would ask again
+                        self._scramble_secondary()
                 continue
             crashed = reason is ResetReason.WATCHDOG
             if state.primary_test and (

@@ -52,6 +52,7 @@ from bmsflasher.sim.flash import Flash
 from bmsflasher.sim.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
 from bmsflasher.sim.options import BOOTLOADER_VERSION, MAX_CELLS, MIN_CELLS, SimOptions
 from bmsflasher.sim.pack import PackModel, PackScenario
+from bmsflasher.sim.swap import erase_secondary_trailer
 
 __all__ = [
     "ParameterSpec",
@@ -432,6 +433,7 @@ class VirtualBms:
 
     def _slot_states(self) -> tuple[SlotState, ...]:
         state = self._boot.state
+        request = self._bootloader.pending_request(state)  # the secondary trailer's, else the log's
         result = []
         for slot in (0, 1):
             verdict = self._inspector.bootable(slot, state.security_counter)
@@ -442,8 +444,8 @@ class VirtualBms:
                 pending = permanent = False
             else:
                 confirmed = verdict.valid and state.primary_test  # the image a revert restores
-                pending = state.request is not SwapRequest.NONE
-                permanent = state.request is SwapRequest.PERMANENT
+                pending = request is not SwapRequest.NONE
+                permanent = request is SwapRequest.PERMANENT
             result.append(
                 SlotState(
                     slot=slot,
@@ -681,6 +683,8 @@ class VirtualBms:
                 with self._flash_guard():
                     if held == 0:
                         self._clear_for_upload(slot, total_size)
+                    else:
+                        self._erase_stale_trailer(slot, total_size)
                     self._boot.save(new_state)
             self._upload = _UploadSession(slot, total_size, image_sha256, held, b"")
             return held
@@ -694,11 +698,22 @@ class VirtualBms:
         state = self._boot.state
         if state.upload_slot != NO_UPLOAD or (slot == 1 and state.request is not SwapRequest.NONE):
             self._boot.save(replace(state, upload_slot=NO_UPLOAD, request=SwapRequest.NONE))
+        self._erase_stale_trailer(slot, total)
         g = self._flash.geometry
         for start in range(0, total, g.sector_size):
             address = g.slot_offset(slot) + start
             if not self._flash.is_erased(address, g.sector_size):
                 self._flash.erase_sector(address)
+
+    def _erase_stale_trailer(self, slot: int, total: int) -> None:
+        """Erase a secondary-slot trailer the new image will not overwrite (it would ask for a swap).
+
+        A new upload cancels a pending request, and the trailer of an earlier padded image is one.
+        An image that reaches the slot's last sector has that sector erased before it is written.
+        """
+        g = self._flash.geometry
+        if slot == 1 and total <= g.slot_size - g.sector_size:
+            erase_secondary_trailer(self._flash)
 
     def _held_offset(self, slot: int, total: int, sha: bytes, *, whole_only: bool = False) -> int:
         """How much of this image the slot holds: all of it, or the sectors before the last written.

@@ -170,6 +170,10 @@ def build_signed_image(
     security_counter: int | None = None,
     behaviour: str | None = None,
     header_size: int = 0x200,
+    pad_to_slot_size: int | None = None,
+    confirm: bool = False,
+    align: int = 8,
+    max_sectors: int | None = None,
 ) -> bytes:
     """Build a signed MCUboot image with imgtool's library (for tests and demo set-ups).
 
@@ -180,6 +184,11 @@ def build_signed_image(
         security_counter: value of the protected SEC_CNT TLV; None leaves it out.
         behaviour: value of the protected sim-behaviour TLV 0x00B1; None leaves it out.
         header_size: MCUboot header size (Zephyr uses 0x200).
+        pad_to_slot_size: as ``imgtool sign --pad --slot-size N``: fill the slot and end it with
+            the trailer magic, so the bootloader test-boots the image without being asked.
+        confirm: with padding, as ``--confirm``: set ``image_ok`` too (a permanent swap).
+        align: the flash write size, imgtool's ``--align`` (places the trailer fields).
+        max_sectors: imgtool's ``--max-sectors`` (the size of the padding's status area).
     """
     from imgtool import keys as imgtool_keys
     from imgtool.image import Image
@@ -192,6 +201,11 @@ def build_signed_image(
         header_size=header_size,
         pad_header=True,
         security_counter=security_counter,
+        pad=pad_to_slot_size is not None,
+        confirm=confirm,
+        slot_size=pad_to_slot_size or 0,
+        align=align,
+        max_sectors=max_sectors,
     )
     with tempfile.TemporaryDirectory(prefix="vbms-build-") as folder:
         source = Path(folder) / "code.bin"
@@ -199,6 +213,8 @@ def build_signed_image(
         with contextlib.redirect_stdout(io.StringIO()):  # imgtool prints "sign the payload"
             image.load(str(source))
             image.create(key, "hash", None, custom_tlvs=custom)
+    if pad_to_slot_size is not None:
+        image.pad_to(pad_to_slot_size)  # what imgtool's save() does for --pad
     return bytes(image.payload)
 
 
