@@ -10,10 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
-from bmsflasher.gui.main_window import CONFIG, DEVICES, DIAGNOSTICS, HISTORY, UPDATE
+from bmsflasher.gui.i18n import LanguageSwitcher
+from bmsflasher.gui.main_window import CONFIG, DEVICES, DIAGNOSTICS, HISTORY, LIVE, UPDATE
 from bmsflasher.gui.wizard import page_ids
 
 from .conftest import GuiRig
@@ -104,3 +106,70 @@ def test_screenshots_of_every_page_and_the_wizard(rig: GuiRig, qtbot, packages) 
     qtbot.waitUntil(lambda: "Session #" in window.history_page.detail.toPlainText(), timeout=10000)
     _save(window, "history")
     assert len(list(SHOTS.glob("*.png"))) >= 12
+
+
+def _shown(text: str) -> str:
+    """The text as drawn: a single ``&`` marks a mnemonic, ``&&`` is a literal ampersand."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def _clipped_texts(root: QWidget) -> list[str]:
+    """Visible one-line labels and buttons whose text is wider than the room they were given."""
+    clipped: list[str] = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisibleTo(root) or widget.width() <= 0:
+            continue
+        metrics = widget.fontMetrics()
+        if (
+            isinstance(widget, QLabel)
+            and not widget.wordWrap()
+            and widget.textFormat() != Qt.TextFormat.RichText
+        ):
+            text = _shown(widget.text())
+            if (
+                text
+                and "<" not in text
+                and metrics.horizontalAdvance(text) > widget.contentsRect().width() + 1
+            ):
+                clipped.append(f"label {text!r}")
+        elif isinstance(widget, QPushButton):
+            text = _shown(widget.text())
+            room = widget.width() - (widget.iconSize().width() + 4 if not widget.icon().isNull() else 0)
+            if text and metrics.horizontalAdvance(text) > room:
+                clipped.append(f"button {text!r}")
+    return clipped
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_translated_pages_fit_and_are_photographed(rig: GuiRig, qtbot, qapp, packages, language: str) -> None:
+    switcher = LanguageSwitcher(qapp)
+    window = rig.window
+    window.resize(1280, 800)
+    try:
+        assert switcher.set_language(language)
+        rig.connect()
+        live = window.live_page
+        qtbot.waitUntil(lambda: live.frames_drawn >= 10, timeout=15000)
+        qapp.processEvents()
+        assert live.title.text() != "Live data"
+        problems: dict[str, list[str]] = {}
+        for page, name in (
+            (LIVE, "live"),
+            (DEVICES, "devices"),
+            (UPDATE, "update"),
+            (DIAGNOSTICS, "diagnostics"),
+        ):
+            window.show_page(page)
+            qapp.processEvents()
+            _save(window, f"{name}-{language}")
+            problems[name] = _clipped_texts(window)
+        wizard = window.open_update_wizard()
+        assert wizard is not None
+        wizard.package_page.select_package(packages["healthy"])
+        qapp.processEvents()
+        _save(wizard, f"wizard-1-package-{language}")
+        problems["wizard"] = _clipped_texts(wizard)
+        wizard.close()
+        assert not any(problems.values()), problems
+    finally:
+        switcher.set_language("en")

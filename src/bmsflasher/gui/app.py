@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from bmsflasher import __version__
 from bmsflasher.core.errors import BmsFlasherError
-from bmsflasher.gui import qt_compat
+from bmsflasher.gui import pyside_source_scan, qt_compat  # noqa: F401 - pyside_source_scan acts on import
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.demo import DemoBench, DemoScenario, DemoUnavailableError
 from bmsflasher.gui.engine import Engine

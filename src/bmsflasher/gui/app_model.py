@@ -25,7 +25,7 @@ from bmsflasher.core.types import (
     PackTelemetry,
     ParameterValue,
 )
-from bmsflasher.gui import qt_compat
+from bmsflasher.gui import pyside_source_scan, qt_compat  # noqa: F401 - pyside_source_scan acts on import
 from bmsflasher.gui.csv_recorder import CsvRecorder
 from bmsflasher.gui.device_worker import DeviceWorker
 from bmsflasher.gui.engine import Engine, PackageCheck, UpdateOptions, UpdateOutcome

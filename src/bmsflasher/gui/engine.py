@@ -32,7 +32,6 @@ from bmsflasher.procedure.results import UpdateResult
 from bmsflasher.procedure.rollback import manual_rollback_recorded
 from bmsflasher.procedure.troubleshooting import FailureKind
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
-from bmsflasher.records.reports import render_report
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +333,9 @@ class Engine:
 
     def save_report(self, session_id: int, path: Path) -> str:
         """Render a session's service report; the format follows the file suffix (.pdf or .html)."""
+        # imported here: the PDF renderer (fpdf, fontTools) costs ~20 MiB and most sessions never export
+        from bmsflasher.records.reports import render_report
+
         fmt = "pdf" if path.suffix.lower() == ".pdf" else "html"
         return str(render_report(self.records(), session_id, fmt, path, self.report_language))
 

@@ -28,6 +28,8 @@ class CellHeatmapWidget(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self._image)
         self._colorbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=12, colorMapMenu=False)
         self._colorbar.setImageItem(self._image, insert_in=self.getPlotItem())
+        # room above the plot: the colour bar's top tick label is centred on its edge and was clipped
+        self.getPlotItem().layout.setContentsMargins(1, 8, 1, 1)
         self._window_s = 60.0
         self._cells = 0
         self._levels: tuple[float, float] = (0.0, 1.0)

@@ -39,6 +39,7 @@ class IdentityView(QWidget):
         self.values = [QLabel(_EMPTY, self) for _ in range(9)]
         for caption, value in zip(self._captions, self.values, strict=True):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            value.setWordWrap(True)  # French slot flags ("confirmée, amorçable") wrap, not clip
             self._form.addRow(caption, value)
         self._identity: DeviceIdentity | None = None
         self.retranslate()
