@@ -52,6 +52,19 @@ _TIMING_MARGIN_S: Final = 0.3
 _MIN_MARGIN_S: Final = 0.06
 #: Tries of requests that are safe to repeat (a lossy bus loses requests and answers alike).
 _ATTEMPTS: Final = 3
+#: One more try per this many CAN frames a request and its answer take: a long answer loses a
+#: frame far more often (745 bytes = 108 frames: 1 % frame loss breaks two answers in three).
+_FRAMES_PER_EXTRA_ATTEMPT: Final = 8
+#: Ceiling of the frame-scaled tries, so a dead device still fails within seconds.
+_MAX_ATTEMPTS: Final = 20
+#: Repeatable requests keep being retried for at least this long: after a lost flow control the
+#: device's ISO-TP sender waits N_Bs (1 s) before it can answer anything else, so a few quick
+#: retries inside that stall all fail together. Long enough for a few queued stalls.
+_RETRY_WINDOW_S: Final = 4.0
+#: Hard ceiling on the extra tries the retry window may add on top of the computed attempts.
+_WINDOW_EXTRA_ATTEMPTS: Final = 12
+#: Tries of a ping: one lost frame is a repeat, not a failure; two in a row is a bad link.
+_PING_ATTEMPTS: Final = 2
 _LATENCY_SAMPLES: Final = 32
 _KEEPALIVE_PERIOD_S: Final = 2.0
 #: NRC 0x21 busyRepeatRequest: ISO 14229-1 Annex A asks the client to repeat the request after a
@@ -117,6 +130,7 @@ class UdsClient:
         self.serial_number = ""
         self.model = ""
         self._requests = 0
+        self._answers = 0
         self._retries = 0
         self._timeouts = 0
         self._errors = 0
@@ -161,6 +175,10 @@ class UdsClient:
         frames = 1 + payload_bytes // 6 + 1
         return frames * _BITS_PER_FRAME / self._bitrate
 
+    def attempts_for(self, request_bytes: int, response_bytes: int) -> int:
+        """Tries of a repeatable request on this transport (see :func:`attempts_for`)."""
+        return attempts_for(request_bytes, response_bytes, fd=self.transport.fd)
+
     def link_stats(self) -> LinkStats:
         return LinkStats(
             requests=self._requests,
@@ -199,6 +217,7 @@ class UdsClient:
         request_bytes: int = 8,
         response_bytes: int = 8,
         attempts: int = 1,
+        retry_window_s: float = 0.0,
     ) -> T:
         """Run one udsoncan request under the lock with timing, retries and translated errors.
 
@@ -208,11 +227,23 @@ class UdsClient:
             request_bytes: size of the request (for its wire time).
             response_bytes: expected size of the response (for its wire time).
             attempts: tries on a timeout (only for requests that are safe to repeat).
+            retry_window_s: keep retrying timeouts until this long after the first try, even past
+                ``attempts`` (at most :data:`_WINDOW_EXTRA_ATTEMPTS` more); 0 = count only.
         """
         last: BaseException | None = None
         attempt = 0
         busy_repeats = 0
-        while attempt < attempts:
+        first_try = time.monotonic()
+        # A device that never answered is absent (wrong node or bit rate), not stalled: fail fast.
+        stall_possible = retry_window_s > 0 and self._answers > 0
+        ceiling = attempts + (_WINDOW_EXTRA_ATTEMPTS if stall_possible else 0)
+
+        def may_try() -> bool:
+            if attempt < attempts:
+                return True
+            return attempt < ceiling and time.monotonic() - first_try < retry_window_s
+
+        while may_try():
             lost = self.transport.lost
             if lost is not None:
                 raise lost
@@ -261,6 +292,7 @@ class UdsClient:
                 finally:
                     self._last_activity = time.monotonic()
                 if not busy:
+                    self._answers += 1
                     self._last_rtt_s = time.monotonic() - started
                     wire = self._wire_time_s(request_bytes) + self._wire_time_s(response_bytes)
                     if self.pending_responses == pending_before:
@@ -302,6 +334,7 @@ class UdsClient:
             f"enter the {names.get(session, hex(session))} session",
             lambda c: c.change_session(session),
             attempts=_ATTEMPTS,
+            retry_window_s=_RETRY_WINDOW_S,
         )
         data = response.service_data if response is not None else None
         if data is not None and data.p2_server_max is not None:
@@ -315,13 +348,14 @@ class UdsClient:
             self.change_session(session)
 
     def read_did(self, did: int, what: str, *, response_bytes: int = 64) -> bytes:
-        """ReadDataByIdentifier of one DID → its raw bytes (retried once on a timeout)."""
+        """ReadDataByIdentifier of one DID → its raw bytes (retried on timeouts, more for long DIDs)."""
         response = self.call(
             f"read the {what} (DID 0x{did:04X})",
             lambda c: c.read_data_by_identifier([did]),
             request_bytes=3,
             response_bytes=response_bytes,
-            attempts=_ATTEMPTS,
+            attempts=self.attempts_for(3, response_bytes),
+            retry_window_s=_RETRY_WINDOW_S,
         )
         return bytes(response.service_data.values[did])
 
@@ -330,7 +364,8 @@ class UdsClient:
             f"write the {what} (DID 0x{did:04X})",
             lambda c: c.write_data_by_identifier(did, value),
             request_bytes=3 + len(value),
-            attempts=_ATTEMPTS,
+            attempts=self.attempts_for(3 + len(value), 8),
+            retry_window_s=_RETRY_WINDOW_S,
         )
 
     def routine(self, rid: int, what: str, data: bytes = b"", *, control: int = 1) -> bytes:
@@ -340,7 +375,8 @@ class UdsClient:
             lambda c: c.routine_control(rid, control, data or None),
             request_bytes=4 + len(data),
             response_bytes=256,
-            attempts=_ATTEMPTS,  # every routine of this device is idempotent
+            attempts=self.attempts_for(4 + len(data), 256),  # every routine of this device is idempotent
+            retry_window_s=_RETRY_WINDOW_S,
         )
         return bytes(response.service_data.routine_status_record)
 
@@ -358,6 +394,7 @@ class UdsClient:
             lambda c: c.request_seed(ids.SECURITY_LEVEL),
             response_bytes=20,
             attempts=_ATTEMPTS,
+            retry_window_s=_RETRY_WINDOW_S,
         )
         seed = bytes(seed_response.service_data.seed)
         if seed and not any(seed):
@@ -372,6 +409,7 @@ class UdsClient:
                 lambda c: c.send_key(ids.SECURITY_LEVEL + 1, key),
                 request_bytes=2 + len(key),
                 attempts=_ATTEMPTS,
+                retry_window_s=_RETRY_WINDOW_S,
             )
         except DeviceRejectedError as exc:
             if exc.code != 0x24 or self._retries == retries_before:
@@ -392,6 +430,7 @@ class UdsClient:
             lambda c: c.request_download(location, dfi),
             request_bytes=11,
             attempts=_ATTEMPTS,
+            retry_window_s=_RETRY_WINDOW_S,
         )
         return int(answered(response, "start the download").service_data.max_length)
 
@@ -412,6 +451,7 @@ class UdsClient:
                 lambda c: c.request_transfer_exit(),
                 response_bytes=8,
                 attempts=_ATTEMPTS,
+                retry_window_s=_RETRY_WINDOW_S,
             )
         except DeviceRejectedError as exc:
             if exc.code == 0x24 and self._retries > retries_before:
@@ -420,9 +460,15 @@ class UdsClient:
         return bytes(response.service_data.parameter_records or b"")
 
     def tester_present(self) -> float:
-        started = time.monotonic()
-        self.call("check that the device answers", lambda c: c.tester_present(), attempts=_ATTEMPTS)
-        return time.monotonic() - started
+        """TesterPresent → the round trip of the exchange the device answered, in seconds.
+
+        One lost CAN frame is repeated once (:data:`_PING_ATTEMPTS`) and does not count as a slow
+        device: the round trip is that of the answered try, the way ping reports a reply's time
+        and counts losses apart (a repeat shows in :meth:`link_stats` ``retries``). Two lost
+        tries in a row fail the ping, so a bad link still fails link-quality checks.
+        """
+        self.call("check that the device answers", lambda c: c.tester_present(), attempts=_PING_ATTEMPTS)
+        return self._last_rtt_s
 
     def ecu_reset(self) -> None:
         self.call("reset the device", lambda c: c.ecu_reset(0x01))
@@ -432,6 +478,25 @@ class UdsClient:
         lost = self.transport.lost
         if lost is not None:
             raise lost
+
+
+def attempts_for(request_bytes: int, response_bytes: int, *, fd: bool) -> int:
+    """Tries of a repeatable request: a base of three, plus one per eight frames it takes.
+
+    Scaling with the frames keeps the chance that every try loses a frame small for long answers
+    too (at 1 % frame loss a 745-byte answer breaks two times in three), while short requests
+    keep failing fast on a dead link; capped at :data:`_MAX_ATTEMPTS`.
+    """
+    frames = isotp_frames(request_bytes, fd=fd) + isotp_frames(response_bytes, fd=fd)
+    return min(_MAX_ATTEMPTS, _ATTEMPTS + frames // _FRAMES_PER_EXTRA_ATTEMPT)
+
+
+def isotp_frames(payload_bytes: int, *, fd: bool) -> int:
+    """CAN frames an ISO-TP message of ``payload_bytes`` takes (with the receiver's flow control)."""
+    single, first, consecutive = (62, 62, 63) if fd else (7, 6, 7)
+    if payload_bytes <= single:
+        return 1
+    return 2 + -(-(payload_bytes - first) // consecutive)
 
 
 def answered(response: T | None, action: str) -> T:

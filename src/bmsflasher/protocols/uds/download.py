@@ -11,7 +11,9 @@ A block that gets no answer is ambiguous (lost request, or lost response after t
 it), so the engine never guesses: it asks the device where its flash stands (DID 0xFD05) and
 starts a new RequestDownload from there, with a smaller block if blocks keep failing (a lossy
 bus loses long blocks far more often than short ones). The same mechanism resumes a transfer
-broken by a pulled cable: nothing restarts from zero.
+broken by a pulled cable: nothing restarts from zero. The number of re-synchronisations scales
+with the work still to do (:func:`resync_budget`), and only a run of them that gains no byte at
+all (:data:`_MAX_STALLED_RESYNCS`) gives up.
 """
 
 from __future__ import annotations
@@ -36,10 +38,21 @@ from bmsflasher.protocols.uds.client import UdsClient
 ProgressFn = Callable[[int, int], None]
 _MIN_BLOCK_DATA: Final = 256
 _GROW_AFTER_SUCCESSES: Final = 8
-_MAX_RESYNCS: Final = 200
+#: Re-synchronisations allowed for a whole download: a base plus two per block of the smallest
+#: size still to send, so a large image on a lossy bus gets proportionally more (bounded) tries.
+_BASE_RESYNCS: Final = 8
+_RESYNCS_PER_BLOCK: Final = 2
+#: Re-synchronisations in a row that gain no byte before the device counts as gone: progress, not
+#: a fixed count, is what tells a lossy link from a dead one.
+_MAX_STALLED_RESYNCS: Final = 12
+_PREPARE_TRIES: Final = 3
 _ZLIB_LEVEL: Final = 9
 #: NRCs after which a new RequestDownload from the device's offset can succeed.
 _RESYNC_NRCS: Final = frozenset({0x24, 0x71, 0x72, 0x73})
+#: NRCs that, once a re-synchronisation happened, mean the offset just learnt was overtaken (a
+#: late announcement answer, or a block written after it): 0x31 "not where the flash stands",
+#: 0x22 "a download is already in progress". Before any, they are a real refusal.
+_RESYNC_AGAIN_NRCS: Final = frozenset({0x22, 0x31})
 
 
 @dataclass
@@ -184,6 +197,8 @@ def download(
         on_progress(offset, len(image))
     plans: list[_BlockPlan] = []
     transfer_started = time.monotonic()
+    budget = resync_budget(len(image) - offset)
+    stalled = 0
     while offset < len(image):
         try:
             _transfer_from(client, image, slot, offset, compress, plans, report, on_progress)
@@ -192,12 +207,21 @@ def download(
             raise
         except (NoResponseError, DeviceRejectedError) as exc:
             code = getattr(exc, "code", None)
-            if isinstance(exc, DeviceRejectedError) and code not in _RESYNC_NRCS:
+            if isinstance(exc, DeviceRejectedError) and not (
+                code in _RESYNC_NRCS or (report.resyncs and code in _RESYNC_AGAIN_NRCS)
+            ):
                 raise
-            report.resyncs += 1
-            if report.resyncs > _MAX_RESYNCS:
-                raise
-            offset = _resync(client, slot, image)
+            resumed: int | None = None
+            while resumed is None:
+                report.resyncs += 1
+                if report.resyncs > budget or stalled >= _MAX_STALLED_RESYNCS:
+                    raise
+                resumed = _resync(client, slot, image)
+                if resumed is None or resumed <= offset:
+                    stalled += 1
+            if resumed > offset:
+                stalled = 0
+            offset = resumed
     report.transfer_seconds = time.monotonic() - transfer_started
     report.seconds = time.monotonic() - started
     if on_progress is not None:
@@ -205,11 +229,21 @@ def download(
     return report
 
 
-def _resync(client: UdsClient, slot: int, image: bytes) -> int:
-    """After a failed block: re-announce the image and learn the device's real offset."""
-    for _ in range(5):
+def resync_budget(remaining_bytes: int) -> int:
+    """Re-synchronisations allowed for ``remaining_bytes``: a base plus two per smallest block."""
+    blocks = -(-max(0, remaining_bytes) // _MIN_BLOCK_DATA)
+    return _BASE_RESYNCS + _RESYNCS_PER_BLOCK * blocks
+
+
+def _resync(client: UdsClient, slot: int, image: bytes) -> int | None:
+    """After a failed block: re-announce the image and learn the device's real offset.
+
+    Returns None when even the announcement went unanswered: the caller counts that as a
+    re-synchronisation without progress and tries again, within its budget.
+    """
+    for _ in range(_PREPARE_TRIES):
         try:
             return prepare(client, slot, image)
         except NoResponseError:
             continue
-    return prepare(client, slot, image)
+    return None

@@ -54,6 +54,54 @@ ISOTP_LOGGER: Final = "bmsflasher.uds.isotp"
 logging.getLogger(ISOTP_LOGGER).setLevel(logging.ERROR)
 
 
+#: Bytes after the SID that a positive response echoes from its request (ISO 14229-1): the
+#: sub-function, the data identifier, the routine control type and identifier, or the block
+#: sequence counter. Services without an echo (0x34, 0x37, 0x14) match on the SID alone.
+_ECHO_BYTES: Final[dict[int, int]] = {
+    0x10: 1,
+    0x11: 1,
+    0x19: 1,
+    0x27: 1,
+    0x28: 1,
+    0x3E: 1,
+    0x85: 1,
+    0x22: 2,
+    0x2E: 2,
+    0x2F: 2,
+    0x31: 3,
+    0x36: 1,
+}
+#: Services whose first request byte is a sub-function with the suppress-positive-response bit,
+#: which the response does not echo.
+_SUBFUNCTION_SERVICES: Final = frozenset({0x10, 0x11, 0x19, 0x27, 0x28, 0x31, 0x3E, 0x85})
+
+
+def answers_request(request: bytes, frame: bytes) -> bool:
+    """Is ``frame`` the device's answer to ``request``, not a late answer to an earlier one?
+
+    A positive response must carry the request's SID + 0x40 and echo what identifies the request
+    (data identifier, routine control type and identifier, block sequence counter, sub-function);
+    a negative response must name the request's SID. Anything else is a stale or foreign answer,
+    which real testers discard and keep waiting for the right one.
+    """
+    if not request:
+        return True  # nothing pending: udsoncan reports whatever this is as unexpected
+    if not frame:
+        return False
+    sid = request[0]
+    if frame[0] == 0x7F:
+        return len(frame) >= 3 and frame[1] == sid
+    if frame[0] != (sid + 0x40) & 0xFF:
+        return False
+    echo = _ECHO_BYTES.get(sid, 0)
+    if echo == 0 or len(request) <= echo:
+        return True
+    expected = bytearray(request[1 : 1 + echo])
+    if sid in _SUBFUNCTION_SERVICES:
+        expected[0] &= 0x7F  # the suppress-positive-response bit is not echoed
+    return frame[1 : 1 + echo] == bytes(expected)
+
+
 class IsoTpConnection(BaseConnection):
     """udsoncan connection over a threaded can-isotp layer that ignores stale answers.
 
@@ -87,22 +135,8 @@ class IsoTpConnection(BaseConnection):
         self._layer.send(payload, send_timeout=timeout)
 
     def _matches(self, frame: bytes) -> bool:
-        """Does ``frame`` answer the pending request (service, and the echo of its identifier)?"""
-        request = self._request
-        if not request or not frame:
-            return True
-        sid = request[0]
-        if frame[0] == 0x7F:
-            return len(frame) > 1 and frame[1] == sid
-        if frame[0] != (sid + 0x40) & 0xFF:
-            return False
-        echo = {0x10: 1, 0x11: 1, 0x19: 1, 0x27: 1, 0x3E: 1, 0x36: 1, 0x22: 2, 0x2E: 2, 0x31: 3}.get(sid, 0)
-        if echo == 0 or len(request) <= echo:
-            return True
-        expected = bytearray(request[1 : 1 + echo])
-        if sid in (0x10, 0x11, 0x19, 0x27, 0x3E, 0x31):
-            expected[0] &= 0x7F  # the suppress-positive-response bit is not echoed
-        return frame[1 : 1 + echo] == bytes(expected)
+        """Does ``frame`` answer the pending request? See :func:`answers_request`."""
+        return answers_request(self._request, frame)
 
     def specific_wait_frame(self, timeout: float | None = None) -> bytes | None:
         deadline = None if timeout is None else time.monotonic() + timeout
