@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QEvent, QSize, Slot
+from PySide6.QtCore import QSize, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,6 +39,7 @@ from bmsflasher.gui.pages.history_page import HistoryPage
 from bmsflasher.gui.pages.live_page import LivePage
 from bmsflasher.gui.pages.update_page import UpdatePage
 from bmsflasher.gui.recovery_dialog import RecoveryDialog
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt, mode_text
 from bmsflasher.gui.theme import THEMES, apply_theme
 from bmsflasher.gui.widgets.error_banner import ErrorBanner
@@ -49,7 +50,7 @@ DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
 PACKAGE_SUFFIX: Final = ".bmspkg"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(RetranslateOnLanguageChange, QMainWindow):
     """Navigation + pages + menus + status bar."""
 
     def __init__(
@@ -169,11 +170,6 @@ class MainWindow(QMainWindow):
         self.disconnect_action.triggered.connect(self.model.disconnect_device)
         for action in (self.scan_action, self.update_action, self.disconnect_action):
             self.device_menu.addAction(action)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("bmsflasher — battery service tool"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -26,13 +26,14 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.events import Event, LogLine, Progress
 from bmsflasher.core.types import DeviceIdentity, LinkSettings
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
 from bmsflasher.gui.wizard.guidance import guidance_for
 
 
-class RecoveryDialog(QDialog):
+class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
     """Choose a package, flash it in recovery mode, and watch it happen."""
 
     def __init__(
@@ -77,11 +78,6 @@ class RecoveryDialog(QDialog):
         model.sig_recovery_finished.connect(self._on_finished)
         model.sig_error.connect(self._on_error)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Emergency recovery"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, ParameterValue
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
@@ -64,7 +65,7 @@ def value_text(value: ParameterValue | None) -> str:
     return str(value)
 
 
-class ConfigPage(QWidget):
+class ConfigPage(RetranslateOnLanguageChange, QWidget):
     """Parameter table, backup list and diff view."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -153,11 +154,6 @@ class ConfigPage(QWidget):
         self._update_buttons()
 
     # --- text and looks ---------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         self.title.setText(self.tr("Configuration"))
         self.read_button.setText(self.tr("&Read"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import Any, Final
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,7 @@ from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import adapter_status_text, fmt, mode_text
 from bmsflasher.gui.theme import THEMES
@@ -42,7 +43,7 @@ STANDARD_BAUDS: Final = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 9216
 STANDARD_BITRATES: Final = (125000, 250000, 500000, 1000000)
 
 
-class DevicesPage(QWidget):
+class DevicesPage(RetranslateOnLanguageChange, QWidget):
     """Scan results, manual connection and the connected device's identity."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -185,11 +186,6 @@ class DevicesPage(QWidget):
         self._update_buttons()
 
     # --- text and looks ---------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         self.title.setText(self.tr("Devices"))
         self.scan_button.setText(self.tr("&Scan (F5)"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from PySide6.QtCore import QEvent, QTimer, Slot
+from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,6 +29,7 @@ from bmsflasher.core.target import LinkStats
 from bmsflasher.core.types import DeviceIdentity, Dtc, DtcSeverity
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import fmt, severity_text
 from bmsflasher.gui.theme import THEMES
@@ -36,7 +37,7 @@ from bmsflasher.gui.theme import THEMES
 STATS_REFRESH_MS: Final = 2000
 
 
-class DiagnosticsPage(QWidget):
+class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
     """DTC table with read/clear, and the link's health counters."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -95,11 +96,6 @@ class DiagnosticsPage(QWidget):
         self.retranslate()
         self._apply_theme()
         self._update_buttons()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.title.setText(self.tr("Diagnostics"))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,12 +30,13 @@ from PySide6.QtWidgets import (
 
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import fmt, outcome_text, session_kind_text, step_title
 from bmsflasher.gui.theme import THEMES
 
 
-class HistoryPage(QWidget):
+class HistoryPage(RetranslateOnLanguageChange, QWidget):
     """Sessions table, the selected session's steps and measurements, and report export."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -85,11 +86,6 @@ class HistoryPage(QWidget):
         self.retranslate()
         self._apply_theme()
         self._update_buttons()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.title.setText(self.tr("History"))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.types import DeviceIdentity, PackTelemetry
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.telemetry_buffer import TelemetryHistory
 from bmsflasher.gui.theme import THEMES, ThemeColors
@@ -40,7 +41,7 @@ FRAME_INTERVAL_MS: Final = 100
 WINDOW_STEP_S: Final = 10.0
 
 
-class LivePage(QWidget):
+class LivePage(RetranslateOnLanguageChange, QWidget):
     """Cell bars, heat map, trends, summary tiles and alarms of the connected pack."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -112,11 +113,6 @@ class LivePage(QWidget):
         self.apply_theme(THEMES[model.theme_name])
 
     # --- text and looks ---------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         self.title.setText(self.tr("Live data"))
         self.pause_button.setText(self.tr("Resume (Ctrl+P)") if self._paused else self.tr("Pause (Ctrl+P)"))

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.identity_view import IdentityView
 
 
-class UpdatePage(QWidget):
+class UpdatePage(RetranslateOnLanguageChange, QWidget):
     """Current firmware and slots, "Update firmware…" and "Roll back"."""
 
     sig_start_wizard = Signal()
@@ -69,11 +70,6 @@ class UpdatePage(QWidget):
         self.retranslate()
         self._apply_theme()
         self._update_buttons()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.title.setText(self.tr("Firmware update"))

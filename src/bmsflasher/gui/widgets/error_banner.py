@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 
-class ErrorBanner(QFrame):
+class ErrorBanner(RetranslateOnLanguageChange, QFrame):
     """Hidden until :meth:`show_error`; closes on its button or Esc."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -37,11 +38,6 @@ class ErrorBanner(QFrame):
         self.message = ""
         self.hide()
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.close_button.setText("✕")

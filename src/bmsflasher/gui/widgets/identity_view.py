@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from bmsflasher.core.types import DeviceIdentity, SlotState
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import mode_text
 
 _EMPTY = "—"
@@ -29,7 +30,7 @@ def slot_text(slot: SlotState) -> str:
     return f"{slot.version}  ({', '.join(flags)})" if flags else str(slot.version)
 
 
-class IdentityView(QWidget):
+class IdentityView(RetranslateOnLanguageChange, QWidget):
     """A read-only form of a :class:`DeviceIdentity`."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -43,11 +44,6 @@ class IdentityView(QWidget):
             self._form.addRow(caption, value)
         self._identity: DeviceIdentity | None = None
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         captions = [

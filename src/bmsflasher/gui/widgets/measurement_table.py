@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from bmsflasher.core.events import Measurement
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import measurement_name
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 COL_NAME, COL_VALUE, COL_LIMIT, COL_RESULT, COL_WHY = range(5)
 
 
-class MeasurementTable(QTableWidget):
+class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
     """Rows of :class:`Measurement`; failed rows in the alarm colour."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -40,11 +41,6 @@ class MeasurementTable(QTableWidget):
         self._rows: list[Measurement] = []
         self._colors = LIGHT
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setHorizontalHeaderLabels(

@@ -6,11 +6,11 @@ and name the cell that is lowest or highest.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from bmsflasher.core.types import PackTelemetry
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 _TILE_KEYS = ("min", "max", "avg", "delta", "pack", "current", "soc", "soh", "temp", "balancing")
@@ -43,7 +43,7 @@ class ValueTile(QFrame):
         self.value.setStyleSheet(f"color: {color};" if color else "")
 
 
-class PackSummaryWidget(QWidget):
+class PackSummaryWidget(RetranslateOnLanguageChange, QWidget):
     """Ten tiles summarising one telemetry sample."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -60,11 +60,6 @@ class PackSummaryWidget(QWidget):
         self._colors = LIGHT
         self._last: PackTelemetry | None = None
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         captions = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 
 PACKAGE_SUFFIX = ".bmspkg"
 
 
-class PackagePage(QWizardPage):
+class PackagePage(RetranslateOnLanguageChange, QWizardPage):
     """A path field with a Browse button, and the packages found in the offered folder."""
 
     def __init__(self, model: AppModel, packages_dir: Path | None, parent: QWidget | None = None) -> None:
@@ -55,11 +56,6 @@ class PackagePage(QWizardPage):
         self.path_edit.textChanged.connect(lambda _text: self.completeChanged.emit())
         self._fill_list()
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Choose the firmware package"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.events import Measurement
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import UpdateOptions
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt, measurement_name
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.measurement_table import MeasurementTable
@@ -47,7 +48,7 @@ class _Override:
         return self.checkbox.isChecked() and bool(self.reason.text().strip())
 
 
-class PreconditionsPage(QWizardPage):
+class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
     """Gate table, override boxes, operator name, and the commit button."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -86,11 +87,6 @@ class PreconditionsPage(QWizardPage):
         model.sig_preconditions.connect(self._on_results)
         model.sig_error.connect(self._on_error)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Preconditions"))

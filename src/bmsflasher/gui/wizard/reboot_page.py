@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QWidget, QWizardPage
 
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
 from bmsflasher.gui.wizard import page_ids
@@ -13,7 +13,7 @@ from bmsflasher.gui.wizard.procedure_page_body import ProcedurePageBody
 from bmsflasher.gui.wizard.run_state import UpdateRunState
 
 
-class RebootPage(QWizardPage):
+class RebootPage(RetranslateOnLanguageChange, QWizardPage):
     """Step 6: the battery reboots into the new image in test mode and is found again."""
 
     def __init__(
@@ -24,11 +24,6 @@ class RebootPage(QWizardPage):
         self._model = model
         self.body = ProcedurePageBody(self, ("reboot",), run_state, log)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Reboot"))

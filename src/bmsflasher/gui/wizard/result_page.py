@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -27,6 +27,7 @@ from bmsflasher.core.types import DeviceIdentity
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import UpdateOutcome
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.texts import fmt, step_title
 from bmsflasher.gui.theme import THEMES
@@ -38,7 +39,7 @@ from bmsflasher.gui.wizard.run_state import UpdateRunState
 _ICON_PX = 40
 
 
-class ResultPage(QWizardPage):
+class ResultPage(RetranslateOnLanguageChange, QWizardPage):
     """Outcome, guidance, self-test summary and the Roll back / Restore config / report buttons."""
 
     def __init__(
@@ -98,11 +99,6 @@ class ResultPage(QWizardPage):
         model.sig_error.connect(self._on_error)
         bind_shortcut(self.rollback_button, "Ctrl+Shift+Z", self)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Result"))

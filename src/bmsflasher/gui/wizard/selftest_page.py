@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QWidget, QWizardPage
 
 from bmsflasher.core.events import Measurement
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
 from bmsflasher.gui.widgets.measurement_table import MeasurementTable
@@ -15,7 +16,7 @@ from bmsflasher.gui.wizard.procedure_page_body import ProcedurePageBody
 from bmsflasher.gui.wizard.run_state import UpdateRunState
 
 
-class SelfTestPage(QWizardPage):
+class SelfTestPage(RetranslateOnLanguageChange, QWizardPage):
     """Step 7: self-test, then confirm — or roll back automatically when a check fails."""
 
     STEPS = ("self_test", "confirm", "config_check", "rollback", "config_restore")
@@ -31,11 +32,6 @@ class SelfTestPage(QWizardPage):
         self.body.layout.addWidget(self.table, 1)
         run_state.sig_measurement.connect(self._on_measurement)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Self-test"))

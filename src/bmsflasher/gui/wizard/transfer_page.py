@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLabel, QProgressBar, QWidget, QWizardPage
 
 from bmsflasher.core.events import Progress
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
@@ -22,7 +23,7 @@ def _format_duration(seconds: float | None) -> str:
     return f"{total // 60}:{total % 60:02d}"
 
 
-class TransferPage(QWizardPage):
+class TransferPage(RetranslateOnLanguageChange, QWizardPage):
     """Step 5: the image goes to the battery's secondary slot; the running firmware is untouched."""
 
     def __init__(
@@ -42,11 +43,6 @@ class TransferPage(QWizardPage):
         self.last_progress: Progress | None = None
         run_state.sig_progress.connect(self.show_progress)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Firmware transfer"))

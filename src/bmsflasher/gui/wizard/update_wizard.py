@@ -12,13 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import UpdateOutcome
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
 from bmsflasher.gui.wizard import page_ids
@@ -33,7 +34,7 @@ from bmsflasher.gui.wizard.transfer_page import TransferPage
 from bmsflasher.gui.wizard.verify_page import VerifyPage
 
 
-class UpdateWizard(QWizard):
+class UpdateWizard(RetranslateOnLanguageChange, QWizard):
     """Choose → verify → preconditions → backup → transfer → reboot → self-test → result."""
 
     def __init__(
@@ -81,11 +82,6 @@ class UpdateWizard(QWizard):
         self.log.apply_theme(THEMES[model.theme_name])
         self.setWindowIcon(icon("update", THEMES[model.theme_name].text))
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Firmware update"))

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Slot
+from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget, QWizardPage
 
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import PackageCheck
+from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.measurement_table import MeasurementTable
 from bmsflasher.gui.wizard.guidance import guidance_for
 
 
-class VerifyPage(QWizardPage):
+class VerifyPage(RetranslateOnLanguageChange, QWizardPage):
     """Package facts, a table of checks, and the verdict."""
 
     def __init__(self, model: AppModel, parent: QWidget | None = None) -> None:
@@ -47,11 +48,6 @@ class VerifyPage(QWizardPage):
         model.sig_package_checked.connect(self._on_checked)
         model.sig_error.connect(self._on_error)
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         self.setTitle(self.tr("Signature and compatibility"))
