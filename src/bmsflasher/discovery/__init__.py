@@ -18,6 +18,7 @@ adapters without driver or permission, or held by another program).
 
 from bmsflasher.discovery.adapters import AdapterClass, AdapterKind, classify_usb, load_adapter_table
 from bmsflasher.discovery.cache import CachedSetting, ScanCache, default_cache_path
+from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.candidates import CanCandidate, Candidate, SerialCandidate, UnusableAdapter, UsbInfo
 from bmsflasher.discovery.driver_guidance import (
     AdapterFacts,
@@ -30,6 +31,7 @@ from bmsflasher.discovery.identify import default_can_identifier, default_serial
 from bmsflasher.discovery.plan import DEFAULT_BAUDS, DEFAULT_BITRATES, CanStep, SerialStep, UdsAddressing
 from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevice, ScanResult
 from bmsflasher.discovery.scanner import ScanInventory, Scanner, ScanRequest, gather, plan_for, scan
+from bmsflasher.discovery.serial_probe import SerialProbeSettings
 
 __all__ = [
     "DEFAULT_BAUDS",
@@ -41,6 +43,7 @@ __all__ = [
     "AdapterStatus",
     "CachedSetting",
     "CanCandidate",
+    "CanProbeSettings",
     "CanStep",
     "Candidate",
     "DriverGuidance",
@@ -52,6 +55,7 @@ __all__ = [
     "ScanResult",
     "Scanner",
     "SerialCandidate",
+    "SerialProbeSettings",
     "SerialStep",
     "UdsAddressing",
     "UnusableAdapter",

@@ -59,11 +59,25 @@ def default_node_number(responder: UdsResponder) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CanProbeSettings:
-    """Time bounds of one CAN probe."""
+    """Time bounds of one CAN probe.
+
+    Attributes:
+        listen_s: how long to listen silently for traffic at one bitrate.
+        response_window_s: how long to collect answers to one functional TesterPresent.
+        identify_timeout_s: budget for reading one server's identity.
+        remembered_patience: the remembered (cached) bitrate's window is this many times longer,
+            because the servers are very likely there and a late answer would otherwise cost a
+            walk through the whole table.
+    """
 
     listen_s: float = 0.25
     response_window_s: float = 0.25
     identify_timeout_s: float = 3.0
+    remembered_patience: float = 4.0
+
+    def window_s(self, step: CanStep) -> float:
+        """The answer window for an active step: longer for the remembered bitrate."""
+        return self.response_window_s * (self.remembered_patience if step.from_cache else 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +123,7 @@ class _Run:
                 if listen_for_traffic(link, self.context.bounded(self.settings.listen_s)):
                     self.traffic_bitrate = step.bitrate
                 return ()
-            window_s = self.context.bounded(self.settings.response_window_s)
+            window_s = self.context.bounded(self.settings.window_s(step))
             try:
                 scan = functional_tester_present(link, step.addressing, window_s)
             except LinkTimeoutError:

@@ -52,14 +52,19 @@ class SerialProbeSettings:
 
     attempt_timeout_s: float = 0.25
     identify_timeout_s: float = 3.0
+    remembered_patience: float = 4.0
 
-    def attempt_s(self, baud: int) -> float:
+    def attempt_s(self, baud: int, *, remembered: bool = False) -> float:
         """The wait for one handshake at ``baud``: reaction time plus request and answer at 8N1.
 
         Slow rates need the wire time added or a device at 9600 baud (≈ 0.13 s of echo traffic)
-        would be missed on a busy computer.
+        would be missed on a busy computer. The remembered (cached) rate is waited on
+        ``remembered_patience`` times longer: the device is very likely there, so a slow answer
+        (a loaded laptop, a USB hub, a network serial server) costs less than walking the whole
+        table because one echo came back 0.3 s late.
         """
-        return self.attempt_timeout_s + 2 * ECHO_WIRE_BYTES * 10 / baud
+        reaction_s = self.attempt_timeout_s * (self.remembered_patience if remembered else 1.0)
+        return reaction_s + 2 * ECHO_WIRE_BYTES * 10 / baud
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +121,9 @@ def probe_serial(
         emit(LogLine(LogLevel.DEBUG, f"{candidate.label}: {step.describe()}"))
         try:
             with SerialLink.open(candidate.port, step.baud) as link:
-                result = smp_echo_handshake(link, context.bounded(settings.attempt_s(step.baud)))
+                result = smp_echo_handshake(
+                    link, context.bounded(settings.attempt_s(step.baud, remembered=step.from_cache))
+                )
         except PortBusyError as exc:
             return SerialProbeOutcome(report(AdapterStatus.BUSY, _sentence(exc), exc.hint or ""), None)
         except PortPermissionError as exc:

@@ -18,8 +18,10 @@ from bmsflasher.core.errors import BmsFlasherError, PackageError
 from bmsflasher.core.events import EventSink, Measurement
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceSelfTest, LinkSettings, ParameterValue
+from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
+from bmsflasher.discovery.serial_probe import SerialProbeSettings
 from bmsflasher.firmware.policy import read_package_file, verify_package
 from bmsflasher.procedure import preconditions
 from bmsflasher.procedure.connect import open_target
@@ -135,6 +137,7 @@ class Engine:
         self.journal_dir = journal_dir
         self.report_language = "en"
         self.scan_timeout_s = 10.0
+        self.scan_answer_timeout_s = SerialProbeSettings().attempt_timeout_s
         self._db: RecordsDb | None = None
         self._db_lock = threading.Lock()
 
@@ -154,7 +157,13 @@ class Engine:
     # --- discovery and connection ---------------------------------------------------------------
     def scan(self, extra_ports: Sequence[str]) -> ScanResult:
         """Scan every adapter (and the ports the technician typed), bounded by ``scan_timeout_s``."""
-        request = ScanRequest(ports=tuple(extra_ports), enumerate=True, timeout_s=self.scan_timeout_s)
+        request = ScanRequest(
+            ports=tuple(extra_ports),
+            enumerate=True,
+            timeout_s=self.scan_timeout_s,
+            serial=SerialProbeSettings(attempt_timeout_s=self.scan_answer_timeout_s),
+            can=CanProbeSettings(response_window_s=self.scan_answer_timeout_s),
+        )
         return scan(request.validated())
 
     def open_target(self, link: LinkSettings) -> Target:
