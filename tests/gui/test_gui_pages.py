@@ -43,6 +43,7 @@ def test_live_view_draws_every_chart_and_records_csv(rig: GuiRig, qtbot, tmp_pat
     assert window.stack.currentIndex() == LIVE  # connecting jumps to the live page
     live = window.live_page
     qtbot.waitUntil(lambda: live.frames_drawn >= 5 and len(live.history) >= 5, timeout=15000)
+    live.render_frame()  # samples arrive between 10 Hz frames: draw the newest before comparing
     sample = live.history.latest
     assert sample is not None
     assert live.history.cell_count == 16

@@ -46,9 +46,12 @@ def test_recovery_and_application_devices_are_told_apart_on_both_protocols(tmp_p
             cache=ScanCache(tmp_path / "cache.json"),
         )
     by_label = {report.label: report for report in result.reports}
-    assert all(report.status is AdapterStatus.FOUND for report in result.reports), [
-        (report.label, report.status, report.message, report.attempts) for report in result.reports
+    missed = [
+        f"{report.label}: {report.status.value} after {report.attempts} attempts: {report.message}"
+        for report in result.reports
+        if report.status is not AdapterStatus.FOUND
     ]
+    assert not missed, "\n".join(missed)
     (recovered,) = by_label[recovery_port.port].devices
     assert recovered.mode is DeviceMode.RECOVERY
     assert recovered.link.baud == 57600

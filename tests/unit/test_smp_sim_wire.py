@@ -156,3 +156,22 @@ def test_receiver_stalls_without_free_buffers_and_fifo_overruns(port: PtyPort) -
         assert wire.stats.rx_overrun_bytes > 0  # and the FIFO overflowed: bytes lost
     finally:
         wire.stop()
+
+
+def test_bytes_are_judged_at_the_rate_in_force_when_they_were_read_not_a_stale_one(port: PtyPort) -> None:
+    """A scan reopens the port at a new baud and writes at once; if the wire thread sampled the old
+    rate just before, the request must still arrive intact (it was sent at the new, matching rate)."""
+    collector = _Collector()
+    wire = SerialWire(port, device_baud=230_400, consumer=collector)  # not started: driven by hand
+    assert port.master_fd is not None
+    os.set_blocking(port.master_fd, False)
+    with serial.Serial(port.path, 230_400) as host:
+        request = encode_frame(b"\x02\x00\x00\x07\x00\x00\x2a\x00\xa1\x61\x64\x63abc")
+        host.write(request)
+        host.flush()
+        time.sleep(0.05)
+        stale_baud = 460_800  # what the thread read before the host reopened at 230400
+        started = time.monotonic() - 1.0  # a second of line time: every byte has arrived
+        wire._receive(port.master_fd, stale_baud, time.monotonic(), started)  # noqa: SLF001
+    assert bytes(collector.data) == request
+    assert wire.stats.garbled_chunks == 0

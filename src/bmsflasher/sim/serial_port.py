@@ -273,7 +273,7 @@ class SerialWire:
 
     def _current_host_baud(self) -> int:
         now = time.monotonic()
-        if self._host_baud is None or now - self._host_baud_at > _BAUD_POLL_S:
+        if self._host_baud is None or now - self._host_baud_at >= _BAUD_POLL_S:
             self._host_baud = self._port.host_baud() or self._device_baud
             self._host_baud_at = now
         return self._host_baud
@@ -295,8 +295,13 @@ class SerialWire:
         if not data:
             return clock, False
         self.stats.rx_bytes += len(data)
-        if host_baud != self._device_baud:
-            data = uart_resample(data, host_baud, self._device_baud)
+        # The host sets its rate (tcsetattr at open) before it writes, so the rate in force *after*
+        # the read is the one these bytes were sent at. The rate read before the read may be stale
+        # when the host reopened at another baud in between (a scan walking its table): using it
+        # garbled a correct request whenever this thread was preempted between the two calls.
+        sent_at_baud = self._current_host_baud()
+        if sent_at_baud != self._device_baud:
+            data = uart_resample(data, sent_at_baud, self._device_baud)
             self.stats.garbled_chunks += 1
         data = self._rx_faults.apply(data)
         # The bytes arrived one by one over the elapsed time while the firmware's receiver drained
