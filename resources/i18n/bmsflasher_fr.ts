@@ -264,6 +264,10 @@
         <translation>Dé&amp;bit binaire :</translation>
     </message>
     <message>
+        <source>A&amp;ddressing:</source>
+        <translation>A&amp;dressage :</translation>
+    </message>
+    <message>
         <source>&amp;Node:</source>
         <translation>&amp;Nœud :</translation>
     </message>
@@ -274,6 +278,18 @@
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>11-bit normal (0x7E0 / 0x7E8)</source>
+        <translation>11 bits normal (0x7E0 / 0x7E8)</translation>
+    </message>
+    <message>
+        <source>29-bit normal fixed (0x18DA…, J1939-style buses)</source>
+        <translation>29 bits normal fixe (0x18DA…, bus de type J1939)</translation>
+    </message>
+    <message>
+        <source>Which CAN identifiers the BMS answers on; a scan reports it for each battery found.</source>
+        <translation>Les identifiants CAN sur lesquels le BMS répond ; une recherche l’indique pour chaque batterie trouvée.</translation>
     </message>
     <message>
         <source>/dev/ttyUSB0, COM3 or socket://host:port</source>
@@ -320,7 +336,7 @@
         <translation>Saisissez d’abord le port série ou l’URL.</translation>
     </message>
     <message>
-        <source>'%1' is not a baud rate.</source>
+        <source>&apos;%1&apos; is not a baud rate.</source>
         <translation>« %1 » n’est pas un débit en bauds.</translation>
     </message>
     <message>
@@ -774,7 +790,7 @@
         <translation>%1 n’est pas un paquet de micrologiciel (.bmspkg).</translation>
     </message>
     <message>
-        <source>Open a .bmspkg file from the battery's manufacturer.</source>
+        <source>Open a .bmspkg file from the battery&apos;s manufacturer.</source>
         <translation>Ouvrez un fichier .bmspkg du fabricant de la batterie.</translation>
     </message>
     <message>
@@ -865,11 +881,17 @@
     </message>
     <message numerus="yes">
         <source>cell %n</source>
-        <translation><numerusform>cellule %n</numerusform><numerusform>cellule %n</numerusform></translation>
+        <translation>
+            <numerusform>cellule %n</numerusform>
+            <numerusform>cellule %n</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n cell(s)</source>
-        <translation><numerusform>%n cellule</numerusform><numerusform>%n cellules</numerusform></translation>
+        <translation>
+            <numerusform>%n cellule</numerusform>
+            <numerusform>%n cellules</numerusform>
+        </translation>
     </message>
     <message>
         <source>update window 20–80 %</source>
@@ -877,7 +899,10 @@
     </message>
     <message numerus="yes">
         <source>%n sensor(s) failed</source>
-        <translation><numerusform>%n capteur en panne</numerusform><numerusform>%n capteurs en panne</numerusform></translation>
+        <translation>
+            <numerusform>%n capteur en panne</numerusform>
+            <numerusform>%n capteurs en panne</numerusform>
+        </translation>
     </message>
     <message>
         <source>no working sensor</source>
@@ -997,7 +1022,7 @@
         <translation>Redémarrage</translation>
     </message>
     <message>
-        <source>The bootloader checks the new image's signature and starts it once, on trial.</source>
+        <source>The bootloader checks the new image&apos;s signature and starts it once, on trial.</source>
         <translation>Le chargeur d’amorçage vérifie la signature de la nouvelle image et la démarre une fois, à l’essai.</translation>
     </message>
     <message>
@@ -1455,7 +1480,7 @@
         <translation>Rejet de l’authentification</translation>
     </message>
     <message>
-        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool's security key.</source>
+        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool&apos;s security key.</source>
         <translation>Vérifiez la chaîne de certificats numériques : le paquet doit être signé par une clé du trousseau de confiance et l’appareil doit accepter la clé de sécurité de l’outil.</translation>
     </message>
     <message>
@@ -1530,7 +1555,7 @@
         <translation>Mise à jour du micrologiciel</translation>
     </message>
     <message>
-        <source>The wizard checks the package's signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
+        <source>The wizard checks the package&apos;s signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
         <translation>L’assistant vérifie la signature et la compatibilité du paquet, mesure les conditions préalables (charge 20–80 %, température 0–45 °C, aucune charge connectée), sauvegarde la configuration, transfère le micrologiciel dans l’emplacement de réserve, redémarre, exécute l’autotest et confirme — ou revient en arrière de lui-même. Rien n’est laissé à moitié fait.</translation>
     </message>
     <message>

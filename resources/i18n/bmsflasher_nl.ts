@@ -264,6 +264,10 @@
         <translation>Bi&amp;tsnelheid:</translation>
     </message>
     <message>
+        <source>A&amp;ddressing:</source>
+        <translation>A&amp;dressering:</translation>
+    </message>
+    <message>
         <source>&amp;Node:</source>
         <translation>&amp;Knooppunt:</translation>
     </message>
@@ -274,6 +278,18 @@
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>11-bit normal (0x7E0 / 0x7E8)</source>
+        <translation>11-bit normaal (0x7E0 / 0x7E8)</translation>
+    </message>
+    <message>
+        <source>29-bit normal fixed (0x18DA…, J1939-style buses)</source>
+        <translation>29-bit normaal vast (0x18DA…, J1939-achtige bussen)</translation>
+    </message>
+    <message>
+        <source>Which CAN identifiers the BMS answers on; a scan reports it for each battery found.</source>
+        <translation>Op welke CAN-identifiers het BMS antwoordt; een scan meldt dit voor elke gevonden batterij.</translation>
     </message>
     <message>
         <source>/dev/ttyUSB0, COM3 or socket://host:port</source>
@@ -309,7 +325,7 @@
     </message>
     <message>
         <source>Driver guide:</source>
-        <translation>Handleiding stuurprogramma's:</translation>
+        <translation>Handleiding stuurprogramma&apos;s:</translation>
     </message>
     <message>
         <source>Download:</source>
@@ -320,8 +336,8 @@
         <translation>Typ eerst de seriële poort of URL.</translation>
     </message>
     <message>
-        <source>'%1' is not a baud rate.</source>
-        <translation>'%1' is geen baudrate.</translation>
+        <source>&apos;%1&apos; is not a baud rate.</source>
+        <translation>&apos;%1&apos; is geen baudrate.</translation>
     </message>
     <message>
         <source>Use a whole number such as 115200.</source>
@@ -348,7 +364,7 @@
     </message>
     <message>
         <source>Read &amp;DTCs</source>
-        <translation>&amp;DTC's lezen</translation>
+        <translation>&amp;DTC&apos;s lezen</translation>
     </message>
     <message>
         <source>Read the stored diagnostic trouble codes (Ctrl+D).</source>
@@ -356,7 +372,7 @@
     </message>
     <message>
         <source>C&amp;lear DTCs</source>
-        <translation>DTC's &amp;wissen</translation>
+        <translation>DTC&apos;s &amp;wissen</translation>
     </message>
     <message>
         <source>Erase the stored trouble codes, then read them again.</source>
@@ -774,7 +790,7 @@
         <translation>%1 is geen firmwarepakket (.bmspkg).</translation>
     </message>
     <message>
-        <source>Open a .bmspkg file from the battery's manufacturer.</source>
+        <source>Open a .bmspkg file from the battery&apos;s manufacturer.</source>
         <translation>Open een .bmspkg-bestand van de fabrikant van de batterij.</translation>
     </message>
     <message>
@@ -865,11 +881,17 @@
     </message>
     <message numerus="yes">
         <source>cell %n</source>
-        <translation><numerusform>cel %n</numerusform><numerusform>cel %n</numerusform></translation>
+        <translation>
+            <numerusform>cel %n</numerusform>
+            <numerusform>cel %n</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>%n cell(s)</source>
-        <translation><numerusform>%n cel</numerusform><numerusform>%n cellen</numerusform></translation>
+        <translation>
+            <numerusform>%n cel</numerusform>
+            <numerusform>%n cellen</numerusform>
+        </translation>
     </message>
     <message>
         <source>update window 20–80 %</source>
@@ -877,7 +899,10 @@
     </message>
     <message numerus="yes">
         <source>%n sensor(s) failed</source>
-        <translation><numerusform>%n sensor defect</numerusform><numerusform>%n sensoren defect</numerusform></translation>
+        <translation>
+            <numerusform>%n sensor defect</numerusform>
+            <numerusform>%n sensoren defect</numerusform>
+        </translation>
     </message>
     <message>
         <source>no working sensor</source>
@@ -997,7 +1022,7 @@
         <translation>Herstart</translation>
     </message>
     <message>
-        <source>The bootloader checks the new image's signature and starts it once, on trial.</source>
+        <source>The bootloader checks the new image&apos;s signature and starts it once, on trial.</source>
         <translation>De bootloader controleert de handtekening van het nieuwe image en start het één keer op proef.</translation>
     </message>
     <message>
@@ -1455,7 +1480,7 @@
         <translation>Authenticatie geweigerd</translation>
     </message>
     <message>
-        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool's security key.</source>
+        <source>Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool&apos;s security key.</source>
         <translation>Controleer de digitale certificaatketen: het pakket moet ondertekend zijn met een sleutel uit de vertrouwde sleutelbos en het apparaat moet de beveiligingssleutel van de tool aanvaarden.</translation>
     </message>
     <message>
@@ -1530,7 +1555,7 @@
         <translation>Firmware-update</translation>
     </message>
     <message>
-        <source>The wizard checks the package's signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
+        <source>The wizard checks the package&apos;s signature and compatibility, measures the preconditions (charge 20–80 %, temperature 0–45 °C, no load), backs up the configuration, transfers the firmware to the spare slot, reboots, runs the self-test and confirms — or rolls back by itself. Nothing is left half-done.</source>
         <translation>De wizard controleert de handtekening en compatibiliteit van het pakket, meet de voorwaarden (lading 20–80 %, temperatuur 0–45 °C, geen belasting), maakt een back-up van de configuratie, draagt de firmware over naar het reserveslot, herstart, voert de zelftest uit en bevestigt — of draait zelf terug. Niets blijft half afgewerkt.</translation>
     </message>
     <message>

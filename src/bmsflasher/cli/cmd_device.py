@@ -521,7 +521,16 @@ def _rerun_command(args: argparse.Namespace) -> str:
         words += ["--port", args.port, "--baud", str(args.baud)]
     elif args.interface:
         words += ["--interface", args.interface, "--channel", str(args.channel)]
-        words += ["--bitrate", str(args.bitrate), "--node", str(args.node)]
+        words += ["--bitrate", str(args.bitrate)]
+        if getattr(args, "addressing", "11bit") == "29bit":
+            words += ["--addressing", "29bit", "--node", f"0x{args.node:02X}"]
+            words += ["--tester-address", f"0x{args.tester_address:02X}"]
+        else:
+            words += ["--node", str(args.node)]
+        if getattr(args, "fd", False):
+            words += ["--fd"]
+            if args.data_bitrate:
+                words += ["--data-bitrate", str(args.data_bitrate)]
     for key in args.trust:
         words += ["--trust", str(key)]
     return shlex.join(words)

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
 
+from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.sim.device import VirtualBms
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
@@ -152,6 +153,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     link.add_argument("--nodes", type=_int_range(1, 32), default=1, help="devices on the bus")
     link.add_argument(
+        "--addressing",
+        choices=[mode.value for mode in CanAddressing],
+        default=CanAddressing.NORMAL_11BIT.value,
+        help="UDS CAN addressing: 11bit (0x7E0+n-1/0x7E8+n-1, default) or 29bit normal fixed "
+        "(0x18DA<node><tester>/0x18DA<tester><node>, functional 0x18DB33<tester>)",
+    )
+    link.add_argument(
+        "--node-address",
+        type=_int_range(0, 0xFD),
+        default=0x01,
+        help="29-bit addressing: the first device's address, e.g. 0x17 (default 0x01; "
+        "further --nodes take the next addresses)",
+    )
+    link.add_argument(
+        "--tester-address",
+        type=_int_range(0, 0xFD),
+        default=DEFAULT_TESTER_ADDRESS,
+        help="29-bit addressing: the tester address the nodes answer "
+        f"(default 0x{DEFAULT_TESTER_ADDRESS:02X})",
+    )
+    link.add_argument(
         "--baud", type=_int_range(300, 4_000_000), default=115_200, help="the device's serial baud rate"
     )
     link.add_argument("--link-path", help="create this symlink to the pty")
@@ -260,6 +282,9 @@ def run_sim(args: argparse.Namespace) -> int:
             fd=args.fd,
             channel=args.channel,
             node_id=args.node_id,
+            addressing=CanAddressing(args.addressing),
+            node_address=args.node_address,
+            tester_address=args.tester_address,
             nodes=args.nodes,
             extra_devices=tuple(devices[1:]),
             baud=args.baud,

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import total_ordering
+from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
 
@@ -210,11 +211,32 @@ class DeviceSelfTest:
         return all(check.passed for check in self.checks)
 
 
+class CanAddressing(enum.StrEnum):
+    """How UDS requests and responses are addressed on CAN (ISO 15765-2 §10.3).
+
+    ``NORMAL_11BIT`` numbers nodes 1..8 on the ISO 15765-4 identifiers (request 0x7E0+n-1,
+    response 0x7E8+n-1). ``NORMAL_FIXED_29BIT`` (§10.3.6, J1939-style) puts one-byte addresses in
+    the identifier: physical requests on 0x18DA<TA><SA>, responses on 0x18DA<SA><TA>, functional
+    requests on 0x18DB33<SA>; the node is then the ECU's target address (0x00..0xFF).
+    """
+
+    NORMAL_11BIT = "11bit"
+    NORMAL_FIXED_29BIT = "29bit"
+
+
+#: The tester's source address in 29-bit normal fixed addressing (ISO 15765-4 / SAE J1939 off-board
+#: diagnostic tool #1); what legislated-OBD servers answer and what the scanner's requests carry.
+DEFAULT_TESTER_ADDRESS: Final = 0xF1
+
+
 @dataclass(frozen=True, slots=True)
 class LinkSettings:
     """How to reach a device: enough to reopen the link after a reboot or a later run.
 
     ``kind`` is ``"serial"`` (port, baud) or ``"can"`` (interface, channel, bitrate, node).
+    A CAN link also names its ``addressing``: with 11-bit normal addressing (the default) ``node``
+    is the node number 1..8; with 29-bit normal fixed addressing ``node`` is the ECU's one-byte
+    target address and ``tester_address`` the tool's own source address.
     """
 
     kind: str
@@ -226,10 +248,15 @@ class LinkSettings:
     data_bitrate: int = 0
     node: int = 0
     fd: bool = False
+    addressing: CanAddressing = CanAddressing.NORMAL_11BIT
+    tester_address: int = DEFAULT_TESTER_ADDRESS
 
     def describe(self) -> str:
         """A one-line, human-readable description for logs and reports."""
         if self.kind == "serial":
             return f"{self.port} @ {self.baud} baud"
         fd = f", FD data {self.data_bitrate}" if self.fd else ""
-        return f"{self.interface}:{self.channel} @ {self.bitrate} bit/s{fd}, node {self.node}"
+        where = f"{self.interface}:{self.channel} @ {self.bitrate} bit/s{fd}"
+        if self.addressing is CanAddressing.NORMAL_FIXED_29BIT:
+            return f"{where}, 29-bit node 0x{self.node:02X} (tester 0x{self.tester_address:02X})"
+        return f"{where}, node {self.node}"

@@ -22,7 +22,13 @@ from bmsflasher.core.errors import (
     PortPermissionError,
 )
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, Progress
-from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.core.types import (
+    DEFAULT_TESTER_ADDRESS,
+    CanAddressing,
+    DeviceIdentity,
+    DeviceMode,
+    LinkSettings,
+)
 from bmsflasher.discovery.cache import CachedSetting
 from bmsflasher.discovery.candidates import CanCandidate, channel_is_path
 from bmsflasher.discovery.parallel import ProbeContext
@@ -31,7 +37,7 @@ from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevi
 from bmsflasher.discovery.serial_probe import PERMISSION_HINT
 from bmsflasher.discovery.uds_discovery import UdsResponder, functional_tester_present, listen_for_traffic
 from bmsflasher.links.can import CanLink, CanLinkConfig
-from bmsflasher.links.serial import SerialLink
+from bmsflasher.links.port_lock import hold_serial_adapter
 from bmsflasher.protocols.uds import ids
 
 SLCAN_TTY_BAUD = 115200
@@ -50,11 +56,22 @@ NodeNumbering = Callable[[UdsResponder], int]
 def default_node_number(responder: UdsResponder) -> int:
     """The UDS client's node number: 11-bit node 1 is 0x7E0/0x7E8 … node 8 is 0x7E7/0x7EF.
 
-    For 29-bit normal fixed addressing the node is the server's one-byte address.
+    For 29-bit normal fixed addressing the node is the server's one-byte address (N_TA of the
+    physical request 0x18DA<TA><SA>, N_SA of its response 0x18DA<SA><TA>).
     """
     if responder.addressing.extended_id:
         return (responder.request_id >> 8) & 0xFF
     return responder.request_id - ids.PHYSICAL_REQUEST_BASE + 1
+
+
+def responder_addressing(responder: UdsResponder) -> tuple[CanAddressing, int]:
+    """(addressing, tester address) to reach a responder again: what ``LinkSettings`` records.
+
+    A 29-bit responder answered the tester address it was asked from: N_TA of its response.
+    """
+    if responder.addressing.extended_id:
+        return CanAddressing.NORMAL_FIXED_29BIT, (responder.response_id >> 8) & 0xFF
+    return CanAddressing.NORMAL_11BIT, DEFAULT_TESTER_ADDRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,12 +152,15 @@ class _Run:
 
     def identify(self, step: CanStep, link: CanLink, responder: UdsResponder) -> FoundDevice:
         """Read one responder's identity through the UDS client (handshake-only without one)."""
+        addressing, tester_address = responder_addressing(responder)
         link_settings = LinkSettings(
             kind="can",
             interface=self.candidate.interface,
             channel=self.candidate.channel,
             bitrate=step.bitrate,
             node=self.numbering(responder),
+            addressing=addressing,
+            tester_address=tester_address,
         )
         identity: DeviceIdentity | None = None
         error = ""
@@ -249,14 +269,14 @@ def _config(candidate: CanCandidate, step: CanStep) -> CanLinkConfig:
 def _port_guard(candidate: CanCandidate) -> Iterator[None]:
     """Hold an exclusive lock on a serial-attached adapter for the whole probe.
 
-    python-can opens serial ports without a lock, so without this guard a port another program
-    holds would be opened anyway. The guard never reads, so it takes no bytes from python-can.
+    Each probe step opens and closes the CAN link; the guard keeps the adapter locked in between,
+    so another program cannot grab it halfway through the table. It is the same re-entrant lock
+    :class:`CanLink` takes, and it never reads, so it takes no bytes from python-can.
     """
     if not channel_is_path(candidate.interface):
         yield
         return
-    port, _, baud = candidate.channel.partition("@")
-    with SerialLink.open(port, int(baud) if baud.isdigit() else SLCAN_TTY_BAUD):
+    with hold_serial_adapter(candidate.interface, candidate.channel):
         yield
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 
-from bmsflasher.core.errors import UnsupportedOperationError
 from bmsflasher.core.types import DeviceIdentity, LinkSettings
 from bmsflasher.discovery.can_probe import CanIdentifier
 from bmsflasher.discovery.serial_probe import SerialIdentifier
@@ -50,18 +49,18 @@ def identify_uds(
     Only the UDS session is closed afterwards, never the link: the scanner owns it and may still
     identify further nodes on it (an slcan port can be opened only once).
 
+    The node is addressed as ``settings`` records it (11-bit node number, or 29-bit normal fixed
+    address and tester address), so what the scan reports is exactly what connects later.
+
     Raises:
-        UnsupportedOperationError: the node answered in 29-bit addressing, which the client lacks.
         ProtocolError / LinkError: the client's own errors (no answer, malformed identity).
     """
     from bmsflasher.protocols.uds.target import UdsTarget
 
-    del timeout_s  # the client bounds every request with its own P2/P2* timing
-    if responder.addressing.extended_id:
-        raise UnsupportedOperationError(
-            "The node answers with 29-bit identifiers, which bmsflasher's UDS client does not speak yet."
-        )
-    target = UdsTarget(link, settings.node)
+    del timeout_s, responder  # the client bounds every request with its own P2/P2* timing
+    target = UdsTarget(
+        link, settings.node, addressing=settings.addressing, tester_address=settings.tester_address
+    )
     try:
         return target.identify()
     finally:

@@ -89,6 +89,8 @@ def _link_json(link: LinkSettings) -> dict[str, Any]:
         "data_bitrate": link.data_bitrate,
         "node": link.node,
         "fd": link.fd,
+        "addressing": link.addressing.value,
+        "tester_address": link.tester_address,
     }
 
 

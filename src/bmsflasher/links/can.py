@@ -22,6 +22,7 @@ from typing import Any, Final
 import can
 
 from bmsflasher.core.errors import (
+    ConfigValidationError,
     LinkError,
     LinkLostError,
     LinkTimeoutError,
@@ -30,6 +31,7 @@ from bmsflasher.core.errors import (
     PortPermissionError,
 )
 from bmsflasher.core.types import LinkSettings
+from bmsflasher.links.port_lock import AdapterLock
 
 #: The adapters the tool is documented and tested against; any other python-can interface name
 #: is still accepted (the registry is python-can's, extended by its entry points).
@@ -60,9 +62,30 @@ STANDARD_BITRATES: Final[tuple[int, ...]] = (
 #: reset on open. CANable-class adapters (and the emulated one) do not; 0.1 s is enough for them.
 DEFAULT_SLCAN_SLEEP_AFTER_OPEN_S: Final[float] = 0.1
 
+#: Nominal bit rates the slcan protocol can set (``S0``..``S8`` plus ``S9`` = 83.3 kbit/s), the
+#: same table as python-can's slcan driver.
+SLCAN_BITRATES: Final[tuple[int, ...]] = (*STANDARD_BITRATES[:3], 83_300, *STANDARD_BITRATES[3:])
+
+#: CAN-FD data-phase rates the slcan protocol can set: CANable 2.0 firmware's ``Y2`` and ``Y5``.
+SLCAN_DATA_BITRATES: Final[tuple[int, ...]] = (2_000_000, 5_000_000)
+
 _NOT_FOUND_ERRNOS: Final[frozenset[int]] = frozenset({errno.ENOENT, errno.ENODEV, errno.ENXIO})
 _BUSY_ERRNOS: Final[frozenset[int]] = frozenset({errno.EBUSY, errno.EAGAIN})
 _PERMISSION_ERRNOS: Final[frozenset[int]] = frozenset({errno.EACCES, errno.EPERM})
+#: How SocketCAN says "this kernel has no CAN support" (no AF_CAN protocol family: EAFNOSUPPORT).
+_NO_AF_CAN_HINT: Final = (
+    "This computer's kernel lacks SocketCAN support: load the 'can' and 'can_raw' modules "
+    "(sudo modprobe can can_raw), or use an slcan (CANable) or gs_usb (candleLight) adapter, "
+    "which need no kernel CAN support."
+)
+
+
+class CanSettingsError(ConfigValidationError, LinkError):
+    """An adapter setting the adapter cannot take (e.g. an slcan bit rate outside its table).
+
+    A configuration error for the exit code and the technician (fix the option), and still a
+    :class:`LinkError` for callers that treat every failure to open an adapter alike.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +137,8 @@ class CanLinkConfig:
         """One line for messages: ``slcan:/dev/ttyACM0 @ 500000 bit/s``."""
         where = f"{self.interface or 'configured'}:{self.channel or 'default'}"
         rate = f" @ {self.bitrate} bit/s" if self.bitrate else ""
+        if self.fd:
+            rate += f", CAN FD data {self.data_bitrate} bit/s" if self.data_bitrate else ", CAN FD"
         return f"{where}{rate}"
 
 
@@ -188,9 +213,36 @@ def translate_open_error(exc: BaseException, config: CanLinkConfig) -> LinkError
             f"The CAN adapter {where} was not found.",
             hint="Check that the adapter is plugged in and the channel name is right.",
         )
+    if code == errno.EAFNOSUPPORT:
+        return LinkError(
+            f"The CAN adapter {where} cannot be opened: this system does not support CAN sockets (AF_CAN).",
+            hint=_NO_AF_CAN_HINT,
+        )
     if isinstance(exc, ValueError):
         return LinkError(f"The CAN adapter {where} cannot be opened with these settings: {exc}.")
     return LinkError(f"The CAN adapter {where} could not be opened: {exc}.")
+
+
+def _check_slcan_fd(config: CanLinkConfig) -> None:
+    """Refuse an FD data rate slcan cannot set, in one sentence instead of python-can's ValueError."""
+    if config.interface != "slcan" or not config.fd or not config.data_bitrate:
+        return
+    if config.data_bitrate not in SLCAN_DATA_BITRATES:
+        offered = " or ".join(str(rate) for rate in SLCAN_DATA_BITRATES)
+        raise CanSettingsError(
+            f"An slcan adapter cannot run the CAN-FD data phase at {config.data_bitrate} bit/s;"
+            f" choose {offered} (the rates of CANable 2.0 firmware)."
+        )
+
+
+def _check_slcan_bitrate(config: CanLinkConfig) -> None:
+    """Refuse a nominal rate slcan cannot set, before the port is touched, naming the rates it can."""
+    if config.interface != "slcan" or not config.bitrate or config.bitrate in SLCAN_BITRATES:
+        return
+    offered = ", ".join(str(rate) for rate in sorted(SLCAN_BITRATES))
+    raise CanSettingsError(
+        f"An slcan adapter cannot run at {config.bitrate} bit/s; choose one of {offered} bit/s."
+    )
 
 
 def open_can_bus(config: CanLinkConfig) -> can.BusABC:
@@ -200,8 +252,11 @@ def open_can_bus(config: CanLinkConfig) -> can.BusABC:
         PortNotFoundError: the adapter or channel does not exist.
         PortBusyError: another program holds it.
         PortPermissionError: the OS refused access.
-        LinkError: any other failure (unknown interface, invalid bit rate...).
+        CanSettingsError: a bit rate the adapter cannot take (a configuration error).
+        LinkError: any other failure (unknown interface, no CAN support in the kernel...).
     """
+    _check_slcan_bitrate(config)
+    _check_slcan_fd(config)
     kwargs = _bus_kwargs(config)
     try:
         if config.interface:
@@ -209,10 +264,22 @@ def open_can_bus(config: CanLinkConfig) -> can.BusABC:
         else:
             bus = can.Bus(channel=config.channel or None, **kwargs)
         if config.interface == "slcan" and config.fd and config.data_bitrate:
-            bus.set_bitrate(config.bitrate, config.data_bitrate)  # type: ignore[attr-defined]
+            _set_slcan_data_bitrate(bus, config)
     except (can.CanError, ValueError, OSError, ImportError) as exc:
         raise translate_open_error(exc, config) from exc
     return bus
+
+
+def _set_slcan_data_bitrate(bus: can.BusABC, config: CanLinkConfig) -> None:
+    """Send ``Sn`` + ``Yn`` (python-can's slcan driver has no ``data_bitrate`` argument).
+
+    The port is released if the adapter refuses, so a failed open leaves nothing held.
+    """
+    try:
+        bus.set_bitrate(config.bitrate, config.data_bitrate)  # type: ignore[attr-defined]
+    except BaseException:
+        bus.shutdown()
+        raise
 
 
 @dataclass(slots=True)
@@ -233,9 +300,12 @@ class CanLink:
     :class:`LinkLostError` at once, so upper layers fail fast instead of waiting on timeouts.
     """
 
-    def __init__(self, config: CanLinkConfig, bus: can.BusABC) -> None:
+    def __init__(
+        self, config: CanLinkConfig, bus: can.BusABC, adapter_lock: AdapterLock | None = None
+    ) -> None:
         self._config = config
         self._bus = bus
+        self._adapter_lock = adapter_lock
         self._lost: LinkLostError | None = None
         self._closed = False
         self._lock = threading.Lock()
@@ -243,8 +313,20 @@ class CanLink:
 
     @classmethod
     def open(cls, config: CanLinkConfig) -> CanLink:
-        """Open the adapter described by ``config`` (see :func:`open_can_bus` for errors)."""
-        return cls(config, open_can_bus(config))
+        """Open the adapter described by ``config`` (see :func:`open_can_bus` for errors).
+
+        A serial-attached adapter (slcan) is locked first, so one another program holds is
+        reported as :class:`PortBusyError` without a byte sent to it, and is kept exclusive
+        while the link is open (see :mod:`bmsflasher.links.port_lock`).
+        """
+        adapter_lock = AdapterLock.acquire(config.interface, config.channel)
+        try:
+            bus = open_can_bus(config)
+        except BaseException:
+            adapter_lock.release()
+            raise
+        adapter_lock.seal()
+        return cls(config, bus, adapter_lock)
 
     @property
     def config(self) -> CanLinkConfig:
@@ -321,6 +403,9 @@ class CanLink:
         except (can.CanError, OSError, ValueError):
             # The adapter may already be gone (that is why we are closing); nothing to release.
             return
+        finally:
+            if self._adapter_lock is not None:
+                self._adapter_lock.release()
 
     def __enter__(self) -> CanLink:
         return self

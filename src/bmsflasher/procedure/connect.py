@@ -15,7 +15,7 @@ import platformdirs
 
 from bmsflasher.core.errors import ConfigValidationError, LinkError, NoResponseError
 from bmsflasher.core.target import Target
-from bmsflasher.core.types import LinkSettings
+from bmsflasher.core.types import CanAddressing, LinkSettings
 from bmsflasher.firmware.files import read_capped
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -84,13 +84,22 @@ def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> T
         # Name the settings that were tried, as the serial client does ("at 9600 baud"): a wrong
         # bitrate or node number is by far the most common cause of silence on CAN.
         raise NoResponseError(
-            f"No answer from node {link.node} on {link.interface}:{link.channel} at {link.bitrate} bit/s "
+            f"No answer from {_node_text(link)} on {link.interface}:{link.channel} at {link.bitrate} bit/s "
             f"({exc.message.rstrip('.')}).",
-            hint=exc.hint or "Check the bitrate, the node number and that the device is powered.",
+            hint=exc.hint
+            or "Check the bitrate, the node number, the addressing (--addressing 11bit or 29bit) "
+            "and that the device is powered.",
         ) from exc
     if not isinstance(target, Target):
         raise LinkError("the UDS client returned something that is not a device target")
     return target
+
+
+def _node_text(link: LinkSettings) -> str:
+    """``node 1`` or ``29-bit node 0x17``: how the technician named the node on the command line."""
+    if link.addressing is CanAddressing.NORMAL_FIXED_29BIT:
+        return f"29-bit node 0x{link.node:02X}"
+    return f"node {link.node}"
 
 
 def open_target(
@@ -99,7 +108,7 @@ def open_target(
     """Connect to the device behind ``link`` and return it as a protocol-neutral target.
 
     Args:
-        link: serial (port, baud) or CAN (interface, channel, bitrate, node) settings.
+        link: serial (port, baud) or CAN (interface, channel, bitrate, node, addressing) settings.
         security: UDS security master secret (CAN only); None uses the client's default.
         timeout_s: bound on waiting for a vanished port or a rebooting device inside the client.
 

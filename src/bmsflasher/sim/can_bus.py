@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import can
@@ -254,6 +254,11 @@ class BusStats:
     dropped: int = 0
     corrupted: int = 0
     error_frames: int = 0
+    #: CAN FD frames that went on the wire (of ``frames``), those with the bit-rate switch, and
+    #: FD frames by data length (CAN_DL): evidence that a transfer really used FD with BRS.
+    fd_frames: int = 0
+    brs_frames: int = 0
+    fd_lengths: dict[int, int] = field(default_factory=dict)
 
 
 def _flip(message: can.Message, bit: int) -> can.Message:
@@ -499,6 +504,8 @@ class CanBusTimeline:
             self.stats.error_frames += 1
             return
         self.stats.frames += 1
+        if slot.message.is_fd:
+            self._count_fd(slot.message)
         if not slot.sender.bitrate_ok:
             return  # a node at the wrong bit rate only produces error frames: nobody receives it
         if slot.dropped:
@@ -511,6 +518,13 @@ class CanBusTimeline:
         for port in self._ports:
             if port is not slot.sender and port.attached and port.bitrate_ok:
                 port.on_frame(message)
+
+    def _count_fd(self, message: can.Message) -> None:
+        stats = self.stats
+        stats.fd_frames += 1
+        stats.brs_frames += bool(message.bitrate_switch)
+        length = len(message.data)
+        stats.fd_lengths[length] = stats.fd_lengths.get(length, 0) + 1
 
     def _air_time(self, message: can.Message, destroyed_at: float | None) -> tuple[float, int]:
         """(seconds, bits) a frame holds the bus, or the part sent before an error frame destroyed it."""

@@ -27,22 +27,26 @@ from typing import Any, Final
 import can
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.types import CanAddressing
 from bmsflasher.sim.can_bus import BusPort, CanBusTimeline
 from bmsflasher.sim.frontend_options import FrontEndOptions
 from bmsflasher.sim.slcan_adapter import SlcanAdapter
 from bmsflasher.sim.uds_server import (
     FUNCTIONAL_REQUEST_ID,
     MAX_NODES,
+    ServerIds,
     UdsDevice,
     UdsServer,
     UdsServerConfig,
-    node_ids,
+    server_ids,
 )
 
 LINKS: Final = ("virtual", "slcan")
 _SLCAN_BITRATES: Final = frozenset(
     {10_000, 20_000, 50_000, 83_300, 100_000, 125_000, 250_000, 500_000, 750_000, 1_000_000}
 )
+#: CAN-FD data-phase rates of the slcan protocol (CANable 2.0 firmware ``Y2`` / ``Y5``).
+_SLCAN_DATA_BITRATES: Final = frozenset({2_000_000, 5_000_000})
 
 
 class _VirtualGateway:
@@ -96,12 +100,28 @@ class CanSimulation:
             "bitrate": self.bus.bitrate,
             "data_bitrate": self.bus.data_bitrate if self.servers and self.servers[0].config.fd else 0,
             "fd": bool(self.servers and self.servers[0].config.fd),
-            "functional_id": FUNCTIONAL_REQUEST_ID,
-            "nodes": [
-                {"node": s.config.node, "request_id": s.request_id, "response_id": s.response_id}
-                for s in self.servers
-            ],
+            "functional_id": self.servers[0].ids.functional_id if self.servers else FUNCTIONAL_REQUEST_ID,
+            "addressing": str(
+                self.servers[0].config.addressing if self.servers else CanAddressing.NORMAL_11BIT
+            ),
+            "nodes": [_node_json(server) for server in self.servers],
         }
+
+    def add_node(self, device: UdsDevice, config: UdsServerConfig) -> UdsServer:
+        """Put one more node on the running bus, in any addressing (a mixed 11-bit/29-bit bus).
+
+        The node is served until :meth:`close`; the caller keeps owning ``device``.
+
+        Raises:
+            BmsFlasherError: the node's identifiers are invalid or already taken on this bus.
+        """
+        ids = _checked_ids(config)
+        taken = {(s.ids.extended_id, s.request_id) for s in self.servers}
+        if (ids.extended_id, ids.request_id) in taken:
+            raise BmsFlasherError(f"a node already answers requests on 0x{ids.request_id:X}")
+        server = UdsServer(device, self.bus, config)
+        self.servers.append(server)
+        return server
 
     def close(self) -> None:
         """Stop serving, leave the bus, remove the adapter's pty. Safe to call twice."""
@@ -125,6 +145,22 @@ class CanSimulation:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _node_json(server: UdsServer) -> dict[str, object]:
+    """One node of the ``listening`` line; 29-bit nodes also name their addressing and tester.
+
+    11-bit entries keep their original three keys, so scripts written for them still match.
+    """
+    entry: dict[str, object] = {
+        "node": server.config.node,
+        "request_id": server.request_id,
+        "response_id": server.response_id,
+    }
+    if server.config.addressing is CanAddressing.NORMAL_FIXED_29BIT:
+        entry["addressing"] = str(server.config.addressing)
+        entry["tester_address"] = server.config.tester_address
+    return entry
 
 
 def _extra_devices(device: UdsDevice, options: FrontEndOptions) -> tuple[list[UdsDevice], list[Any]]:
@@ -164,11 +200,25 @@ def start(
     """
     if link not in LINKS:
         raise BmsFlasherError(f"the CAN link must be one of {', '.join(LINKS)}, not '{link}'")
-    if not options.nodes >= 1 or options.node_id + options.nodes - 1 > MAX_NODES or options.node_id < 1:
+    if options.addressing is CanAddressing.NORMAL_11BIT and (
+        not options.nodes >= 1 or options.node_id + options.nodes - 1 > MAX_NODES or options.node_id < 1
+    ):
         raise BmsFlasherError(f"UDS nodes must be numbered within 1..{MAX_NODES}")
     if link == "slcan" and options.bitrate not in _SLCAN_BITRATES:
         raise BmsFlasherError(f"an slcan adapter cannot run at {options.bitrate} bit/s")
-    base_config = server_config or UdsServerConfig(fd=options.fd, response_delay_s=options.response_delay_s)
+    if link == "slcan" and options.fd and options.data_bitrate not in _SLCAN_DATA_BITRATES:
+        raise BmsFlasherError(
+            f"an slcan adapter cannot run its CAN-FD data phase at {options.data_bitrate} bit/s"
+            " (CANable 2.0 offers 2000000 and 5000000)"
+        )
+    base_config = replace(
+        server_config or UdsServerConfig(fd=options.fd, response_delay_s=options.response_delay_s),
+        addressing=options.addressing,
+        tester_address=options.tester_address,
+    )
+    first = options.node_id if options.addressing is CanAddressing.NORMAL_11BIT else options.node_address
+    for index in range(options.nodes):
+        _checked_ids(replace(base_config, node=first + index))
     devices, owned = _extra_devices(device, options)
     bus = CanBusTimeline(
         options.bitrate,
@@ -180,9 +230,7 @@ def start(
     servers: list[UdsServer] = []
     try:
         for index, node_device in enumerate(devices):
-            config = replace(base_config, node=options.node_id + index)
-            node_ids(config.node)
-            servers.append(UdsServer(node_device, bus, config))
+            servers.append(UdsServer(node_device, bus, replace(base_config, node=first + index)))
         if link == "virtual":
             gateway = _VirtualGateway(bus, options.channel, options.fd)
             return CanSimulation(
@@ -212,6 +260,14 @@ def start(
         for extra in owned:
             extra.close()
         raise
+
+
+def _checked_ids(config: UdsServerConfig) -> ServerIds:
+    """The node's identifiers, or one clear sentence on why the node cannot be addressed."""
+    try:
+        return server_ids(config.addressing, config.node, config.tester_address)
+    except ValueError as exc:
+        raise BmsFlasherError(f"the UDS node cannot be served: {exc}") from exc
 
 
 def _frame_error_rate(bit_error_rate: float) -> float:
@@ -244,7 +300,11 @@ def run_slcan(
 def _serve(
     device: UdsDevice, options: FrontEndOptions, link: str, emit_json: EmitJson, stop: threading.Event
 ) -> None:
-    """Start, announce the connection with one ``listening`` event, serve until ``stop``."""
+    """Start, announce the connection with one ``listening`` event, serve until ``stop``.
+
+    On the way out one ``bus`` event reports what the bus carried (frames, CAN-FD and BRS frames
+    by data length), so a test in another process can check what really went over the wire.
+    """
     with start(device, options, link) as simulation:
         emit_json({"event": "listening", "link": link, **simulation.connection()})
         restore = _install_cable_signals(simulation)
@@ -253,6 +313,22 @@ def _serve(
                 pass
         finally:
             restore()
+        emit_json({"event": "bus", **_bus_summary(simulation)})
+
+
+def _bus_summary(simulation: CanSimulation) -> dict[str, object]:
+    """What the bus carried while serving (frames, FD/BRS frames by length): evidence for tests."""
+    stats = simulation.bus.stats
+    return {
+        "frames": stats.frames,
+        "bits": stats.bits,
+        "busy_s": round(stats.busy_s, 6),
+        "error_frames": stats.error_frames,
+        "dropped": stats.dropped,
+        "fd_frames": stats.fd_frames,
+        "brs_frames": stats.brs_frames,
+        "fd_lengths": {str(length): count for length, count in sorted(stats.fd_lengths.items())},
+    }
 
 
 def _install_cable_signals(simulation: CanSimulation) -> Callable[[], None]:

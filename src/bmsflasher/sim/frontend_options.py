@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
+
 if TYPE_CHECKING:
     from bmsflasher.sim.device import VirtualBms
 
@@ -25,7 +27,11 @@ class FrontEndOptions:
         data_bitrate: CAN-FD data-phase bit rate in bit/s (used only when ``fd``).
         fd: serve CAN-FD frames (ISO-TP with up to 64-byte frames).
         channel: python-can ``virtual`` channel name the UDS front-end joins.
-        node_id: UDS node number of ``device`` (addressing is the CAN front-end's business).
+        node_id: UDS node number of ``device`` with 11-bit addressing (1..8; nodes follow it).
+        addressing: UDS CAN addressing of every node: 11-bit normal or 29-bit normal fixed.
+        node_address: one-byte address of ``device`` with 29-bit addressing (0x00..0xFD); further
+            nodes take the following addresses.
+        tester_address: the tester's one-byte address the nodes answer (29-bit addressing only).
         nodes: number of nodes on the bus; ``device`` is the first, ``extra_devices`` the rest.
         extra_devices: further devices sharing the bus (a pack with several modules); may be empty.
         baud: serial line rate in baud for the pty (SMP) and the slcan adapter's host side.
@@ -41,6 +47,9 @@ class FrontEndOptions:
     fd: bool = False
     channel: str = DEFAULT_CAN_CHANNEL
     node_id: int = 1
+    addressing: CanAddressing = CanAddressing.NORMAL_11BIT
+    node_address: int = 0x01
+    tester_address: int = DEFAULT_TESTER_ADDRESS
     nodes: int = 1
     extra_devices: tuple[VirtualBms, ...] = ()
     baud: int = 115_200

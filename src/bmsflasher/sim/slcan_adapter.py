@@ -12,7 +12,8 @@ Implemented commands (what python-can's driver and common tools send):
 ``sBBBBBB``            SJA1000 BTR0/BTR1 register bit rate (8 MHz clock), e.g. ``s031C``
 ``Y2`` / ``Y5``        CAN-FD data bit rate 2 / 5 Mbit/s (CANable 2 firmware)
 ``V`` / ``v`` / ``N``  hardware+software version, firmware version, serial number
-``F``                  status flags (bit 3 = data overrun: frames lost towards the host)
+``F``                  status flags (bit 3 = data overrun: frames lost towards the host,
+                       bit 7 = bus error: a BRS frame at the wrong data rate)
 ``Z0``/``Z1``, ``M``,  timestamps off/on, acceptance code/mask: accepted, no effect
 ``m``, ``X``
 ``t`` ``T`` ``r``      classic data / remote frames (11/29-bit); silent like CANable firmware,
@@ -20,6 +21,10 @@ Implemented commands (what python-can's driver and common tools send):
 ``R`` ``d`` ``D``
 ``b`` ``B``            CAN-FD frames without / with bit-rate switch
 ====================  ==========================================================================
+
+CAN-FD frames with the bit-rate switch (``b``/``B``) need a data rate set with ``Y``: without one
+they are refused with BEL; at a data rate other than the bus's they never reach the bus (the
+status flags report a bus error) and the adapter hears no BRS frame from the bus either.
 
 A command is answered with ``\r`` (OK) or ``\a`` (error). Frames the adapter receives from the
 bus are written to the host only while the channel is open. A bit-rate mismatch with the bus
@@ -62,6 +67,7 @@ _DATA_BITRATE_CODES: Final[dict[str, int]] = {"2": 2_000_000, "5": 5_000_000}
 _FD_LENGTHS: Final[tuple[int, ...]] = (0, 1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
 _SJA1000_CLOCK_HZ: Final[int] = 8_000_000
 _FLAG_DATA_OVERRUN: Final[int] = 0x08
+_FLAG_BUS_ERROR: Final[int] = 0x80
 _WRITE_WAIT_S: Final[float] = 0.005
 _HOST_VERSION: Final[str] = "V1013"
 _FIRMWARE_VERSION: Final[str] = "v1013"
@@ -292,7 +298,11 @@ class SlcanAdapter:
             line = raw.decode("ascii", errors="replace").strip("\n")
             if line and line[0] in "tTrRdDbB" and self._open:
                 try:
-                    batch.append(parse_frame(line))
+                    message = parse_frame(line)
+                    if not self._data_phase_ok(message):
+                        replies += self._refuse_data_phase()
+                        continue
+                    batch.append(message)
                     if self._acknowledge:
                         replies += b"Z\r" if line[0] in "TRDB" else b"z\r"
                 except SlcanProtocolError:
@@ -376,8 +386,8 @@ class SlcanAdapter:
         if not self._open:
             return _ERROR
         message = parse_frame(line)
-        if message.is_fd and not self._data_bitrate and message.bitrate_switch:
-            return _ERROR
+        if not self._data_phase_ok(message):
+            return self._refuse_data_phase()
         port = self._port
         if port is None:
             return _ERROR
@@ -389,9 +399,28 @@ class SlcanAdapter:
             return b""
         return b"Z\r" if message.is_extended_id else b"z\r"
 
+    def _data_phase_ok(self, message: can.Message) -> bool:
+        """Can this adapter take part in ``message``'s data phase (FD with bit-rate switch)?
+
+        Frames without BRS run at the nominal rate only. With BRS the adapter needs a data rate
+        (``Y2``/``Y5``) equal to the bus's; a CANable at another data rate cannot sample the data
+        phase, so it neither sends such frames nor hears them.
+        """
+        if not (message.is_fd and message.bitrate_switch):
+            return True
+        bus_rate = self._bus.data_bitrate if self._bus.bitrate else 0
+        return bool(self._data_bitrate) and bus_rate in (self._data_bitrate, 0)
+
+    def _refuse_data_phase(self) -> bytes:
+        """A BRS frame the adapter cannot send: BEL without a data rate, else a bus error flag."""
+        if not self._data_bitrate:
+            return _ERROR
+        self._flags |= _FLAG_BUS_ERROR
+        return b""
+
     # --- adapter → host -----------------------------------------------------------------------
     def _on_bus_frame(self, message: can.Message) -> None:
-        if not self._open:
+        if not self._open or not self._data_phase_ok(message):
             return
         if self._write(format_frame(message), wait_s=_WRITE_WAIT_S):
             self.frames_to_host += 1

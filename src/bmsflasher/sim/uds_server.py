@@ -29,6 +29,7 @@ import isotp
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import (
+    CanAddressing,
     ConfigSnapshot,
     DeviceIdentity,
     DeviceMode,
@@ -61,6 +62,14 @@ FUNCTIONAL_REQUEST_ID: Final = 0x7DF
 PHYSICAL_REQUEST_BASE: Final = 0x7E0
 PHYSICAL_RESPONSE_BASE: Final = 0x7E8
 MAX_NODES: Final = 8
+# 29-bit normal fixed addressing (ISO 15765-2 §10.3.6): 0x18DA<TA><SA> physical, 0x18DB<TA><SA>
+# functional, where functional requests carry N_TA 0x33 (ISO 15765-4's "all ECUs").
+NORMAL_FIXED_PHYSICAL: Final = 0x18DA0000
+NORMAL_FIXED_FUNCTIONAL: Final = 0x18DB0000
+FUNCTIONAL_ADDRESS_29BIT: Final = 0x33
+DEFAULT_TESTER_ADDRESS_29BIT: Final = 0xF1
+#: One-byte addresses a node may take; 0xFE (null) and 0xFF (global) are reserved (SAE J1939-81).
+MAX_ADDRESS_29BIT: Final = 0xFD
 
 SESSION_DEFAULT: Final = 0x01
 SESSION_PROGRAMMING: Final = 0x02
@@ -162,6 +171,45 @@ def node_ids(node: int) -> tuple[int, int]:
     return PHYSICAL_REQUEST_BASE + node - 1, PHYSICAL_RESPONSE_BASE + node - 1
 
 
+@dataclass(frozen=True, slots=True)
+class ServerIds:
+    """The CAN identifiers one node listens and answers on.
+
+    Attributes:
+        extended_id: 29-bit identifiers (normal fixed addressing).
+        request_id: physical requests to this node.
+        response_id: this node's responses.
+        functional_id: functional requests this node obeys as well.
+    """
+
+    extended_id: bool
+    request_id: int
+    response_id: int
+    functional_id: int
+
+
+def server_ids(addressing: CanAddressing, node: int, tester_address: int) -> ServerIds:
+    """The identifiers of a node: ``node`` is 1..8 (11-bit) or the node's own address (29-bit).
+
+    Raises:
+        ValueError: the node or tester address is outside what the addressing mode allows.
+    """
+    if addressing is CanAddressing.NORMAL_11BIT:
+        request_id, response_id = node_ids(node)
+        return ServerIds(False, request_id, response_id, FUNCTIONAL_REQUEST_ID)
+    for what, value in (("node address", node), ("tester address", tester_address)):
+        if not 0 <= value <= MAX_ADDRESS_29BIT:
+            raise ValueError(f"the 29-bit {what} 0x{value:X} is outside 0x00..0x{MAX_ADDRESS_29BIT:02X}")
+    if node == tester_address:
+        raise ValueError(f"the node address 0x{node:02X} is the tester's address")
+    return ServerIds(
+        True,
+        request_id=NORMAL_FIXED_PHYSICAL | (node << 8) | tester_address,
+        response_id=NORMAL_FIXED_PHYSICAL | (tester_address << 8) | node,
+        functional_id=NORMAL_FIXED_FUNCTIONAL | (FUNCTIONAL_ADDRESS_29BIT << 8) | tester_address,
+    )
+
+
 class UploadStatusLike(Protocol):
     """What ``VirtualBms.upload_status()`` returns."""
 
@@ -209,7 +257,11 @@ class UdsServerConfig:
     """Timing and transport parameters of one node's server.
 
     Attributes:
-        node: node number 1..8 (decides the CAN identifiers).
+        node: node number 1..8 with 11-bit addressing, or the node's own one-byte address
+            (0x00..0xFD) with 29-bit normal fixed addressing; decides the CAN identifiers.
+        addressing: 11-bit normal (0x7E0+n-1 / 0x7E8+n-1, functional 0x7DF) or 29-bit normal
+            fixed (0x18DA<node><tester> / 0x18DA<tester><node>, functional 0x18DB33<tester>).
+        tester_address: the tester's one-byte address (29-bit only).
         fd: CAN-FD transport (64-byte frames, bit-rate switch when ``brs``).
         brs: use the bit-rate switch on FD frames.
         max_block_length: maxNumberOfBlockLength announced by RequestDownload (incl. SID+counter).
@@ -223,6 +275,8 @@ class UdsServerConfig:
     """
 
     node: int = 1
+    addressing: CanAddressing = CanAddressing.NORMAL_11BIT
+    tester_address: int = DEFAULT_TESTER_ADDRESS_29BIT
     fd: bool = False
     brs: bool = True
     max_block_length: int = 4095
@@ -258,13 +312,22 @@ class _BusTransport:
     def __init__(
         self, bus: CanBusTimeline, config: UdsServerConfig, on_functional: Callable[[bytes], None]
     ) -> None:
-        self.request_id, self.response_id = node_ids(config.node)
+        self.ids = server_ids(config.addressing, config.node, config.tester_address)
+        self.request_id, self.response_id = self.ids.request_id, self.ids.response_id
         self._frames: queue.Queue[can.Message] = queue.Queue()
         self._on_functional = on_functional
         self._block_next = False
         self.port: BusPort = bus.attach(f"uds-node-{config.node}", self._on_frame)
-        address = isotp.Address(
-            isotp.AddressingMode.Normal_11bits, txid=self.response_id, rxid=self.request_id
+        address = (
+            isotp.Address(
+                isotp.AddressingMode.NormalFixed_29bits,
+                target_address=config.tester_address,
+                source_address=config.node,
+            )
+            if self.ids.extended_id
+            else isotp.Address(
+                isotp.AddressingMode.Normal_11bits, txid=self.response_id, rxid=self.request_id
+            )
         )
         params = {
             "stmin": config.stmin,
@@ -291,11 +354,13 @@ class _BusTransport:
         )
 
     def _on_frame(self, message: can.Message) -> None:
-        if message.arbitration_id == self.request_id and not message.is_extended_id:
+        if message.is_extended_id != self.ids.extended_id:
+            return  # the other identifier format: 0x7E0 and 0x000007E0 are different frames
+        if message.arbitration_id == self.request_id:
             self._frames.put_nowait(message)
-        elif message.arbitration_id == FUNCTIONAL_REQUEST_ID and not message.is_extended_id:
+        elif message.arbitration_id == self.ids.functional_id:
             # Functional addressing carries single frames only (ISO 15765-2); anything
-            # else on 0x7DF, or a malformed single frame, is ignored.
+            # else on the functional ID, or a malformed single frame, is ignored.
             payload = single_frame_payload(bytes(message.data))
             if payload:
                 self._on_functional(payload)
@@ -445,6 +510,11 @@ class UdsServer:
     @property
     def response_id(self) -> int:
         return self._transport.response_id
+
+    @property
+    def ids(self) -> ServerIds:
+        """Every identifier this node uses (format, physical, functional)."""
+        return self._transport.ids
 
     @property
     def session(self) -> int:

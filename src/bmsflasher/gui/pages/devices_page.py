@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.core.types import CanAddressing, DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.icons import icon
@@ -41,6 +41,12 @@ from bmsflasher.gui.widgets.identity_view import IdentityView
 
 STANDARD_BAUDS: Final = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000)
 STANDARD_BITRATES: Final = (125000, 250000, 500000, 1000000)
+
+
+MAX_11BIT_NODE: Final = 8
+"""11-bit normal addressing numbers nodes 1..8 (0x7E0..0x7E7, ISO 15765-4)."""
+MAX_29BIT_ADDRESS: Final = 0xFD
+"""Highest one-byte ECU address; 0xFE and 0xFF are reserved (SAE J1939-81)."""
 
 
 class DevicesPage(RetranslateOnLanguageChange, QWidget):
@@ -112,14 +118,15 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         for bitrate in STANDARD_BITRATES:
             self.bitrate_combo.addItem(str(bitrate))
         self.bitrate_combo.setCurrentText("500000")
+        self.addressing_combo = QComboBox(self)
         self.node_spin = QSpinBox(self)
-        self.node_spin.setRange(0, 0x7FF)
+        self.node_spin.setRange(1, MAX_11BIT_NODE)
         self.node_spin.setDisplayIntegerBase(16)
         self.node_spin.setPrefix("0x")
         self.manual_connect_button = QPushButton(self)
         self.disconnect_button = QPushButton(self)
         self.manual_form = QFormLayout(self.manual_box)
-        self.manual_labels = [QLabel(self) for _ in range(7)]
+        self.manual_labels = [QLabel(self) for _ in range(8)]
         fields: list[QWidget] = [
             self.kind_combo,
             self.port_edit,
@@ -127,6 +134,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.interface_edit,
             self.channel_edit,
             self.bitrate_combo,
+            self.addressing_combo,
             self.node_spin,
         ]
         for label, field in zip(self.manual_labels, fields, strict=True):
@@ -169,6 +177,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_connect_button.clicked.connect(self._on_manual_connect)
         self.disconnect_button.clicked.connect(model.disconnect_device)
         self.kind_combo.currentIndexChanged.connect(self._update_manual_fields)
+        self.addressing_combo.currentIndexChanged.connect(self._update_node_range)
         model.sig_scan_running.connect(self._on_scan_running)
         model.sig_scan_result.connect(self._on_scan_result)
         model.sig_connection_changed.connect(self._on_connection)
@@ -218,6 +227,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("&Interface:"),
             self.tr("C&hannel:"),
             self.tr("Bit&rate:"),
+            self.tr("A&ddressing:"),
             self.tr("&Node:"),
         ]
         for label, text in zip(self.manual_labels, texts, strict=True):
@@ -227,6 +237,19 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.kind_combo.addItem(self.tr("Serial (USB, UART, RS485) — SMP"), "serial")
         self.kind_combo.addItem(self.tr("CAN — UDS"), "can")
         self.kind_combo.setCurrentIndex(max(current, 0))
+        addressing = self.addressing_combo.currentIndex()
+        self.addressing_combo.clear()
+        self.addressing_combo.addItem(
+            self.tr("11-bit normal (0x7E0 / 0x7E8)"), CanAddressing.NORMAL_11BIT.value
+        )
+        self.addressing_combo.addItem(
+            self.tr("29-bit normal fixed (0x18DA…, J1939-style buses)"),
+            CanAddressing.NORMAL_FIXED_29BIT.value,
+        )
+        self.addressing_combo.setCurrentIndex(max(addressing, 0))
+        self.addressing_combo.setToolTip(
+            self.tr("Which CAN identifiers the BMS answers on; a scan reports it for each battery found.")
+        )
         self.port_edit.setPlaceholderText(self.tr("/dev/ttyUSB0, COM3 or socket://host:port"))
         self.manual_connect_button.setText(self.tr("C&onnect"))
         self.disconnect_button.setText(self.tr("&Disconnect"))
@@ -393,6 +416,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             channel=channel,
             bitrate=int(self.bitrate_combo.currentText()),
             node=self.node_spin.value(),
+            addressing=CanAddressing(self.addressing_combo.currentData()),
         )
 
     @Slot()
@@ -402,10 +426,18 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self._model.connect_device(link)
 
     @Slot()
+    def _update_node_range(self) -> None:
+        """11-bit addressing numbers nodes 1..8; 29-bit takes the ECU's one-byte address."""
+        if self.addressing_combo.currentData() == CanAddressing.NORMAL_FIXED_29BIT.value:
+            self.node_spin.setRange(0, MAX_29BIT_ADDRESS)
+        else:
+            self.node_spin.setRange(1, MAX_11BIT_NODE)
+
+    @Slot()
     def _update_manual_fields(self) -> None:
         serial = self.kind_combo.currentData() != "can"
         can = not serial
-        for index, visible in enumerate((True, serial, serial, can, can, can, can)):
+        for index, visible in enumerate((True, serial, serial, can, can, can, can, can)):
             self.manual_labels[index].setVisible(visible)
             buddy = self.manual_labels[index].buddy()
             if buddy is not None:

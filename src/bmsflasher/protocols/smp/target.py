@@ -50,6 +50,12 @@ from bmsflasher.protocols.smp.upload import ImageUploader, UploadResult, max_mes
 
 DEFAULT_BAUD: Final = 115_200
 PROBE_ATTEMPTS: Final = 3
+IDEMPOTENT_WRITE_ATTEMPTS: Final = 5
+"""Tries for writes that are safe to repeat (state writes, settings, self-test, DTC clear).
+
+As many as a read gets: on a noisy line (bit error rate 1e-4 measured in tests/reliability) two
+tries lost the self-test answer often enough to roll back a healthy firmware for want of a reply.
+"""
 REOPEN_INTERVAL_S: Final = 0.1
 FALLBACK_BUF_SIZE: Final = 384
 """Zephyr's default ``CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE``, assumed when a device hides its params."""
@@ -313,12 +319,12 @@ class SmpTarget:
                 self._session.transact(
                     partial(msg.setting_write, key, raw),
                     f"write of setting {key}",
-                    attempts=2,
+                    attempts=IDEMPOTENT_WRITE_ATTEMPTS,
                 )
             except DeviceRejectedError as exc:
                 raise ConfigValidationError(f"The device rejected {value!r} for parameter {name}.") from exc
-        self._session.transact(msg.settings_commit, "settings commit", attempts=2)
-        self._session.transact(msg.settings_save, "settings save", attempts=2)
+        self._session.transact(msg.settings_commit, "settings commit", attempts=IDEMPOTENT_WRITE_ATTEMPTS)
+        self._session.transact(msg.settings_save, "settings save", attempts=IDEMPOTENT_WRITE_ATTEMPTS)
 
     # --- Target: firmware update (image group) ------------------------------------------------------
     def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
@@ -391,12 +397,14 @@ class SmpTarget:
         self._session.transact(
             lambda seq: msg.image_state_write(secondary.image_hash, False, seq),
             "image test request",
-            attempts=2,
+            attempts=IDEMPOTENT_WRITE_ATTEMPTS,
         )
 
     def confirm(self) -> None:
         self._session.transact(
-            lambda seq: msg.image_state_write(None, True, seq), "image confirm", attempts=2
+            lambda seq: msg.image_state_write(None, True, seq),
+            "image confirm",
+            attempts=IDEMPOTENT_WRITE_ATTEMPTS,
         )
 
     def rollback(self) -> None:
@@ -408,7 +416,7 @@ class SmpTarget:
             self._session.transact(
                 lambda seq: msg.image_state_write(secondary.image_hash, True, seq),
                 "rollback request",
-                attempts=2,
+                attempts=IDEMPOTENT_WRITE_ATTEMPTS,
             )
         elif primary is None or primary.confirmed:
             raise UnsupportedOperationError("The device holds no other image to roll back to.")
@@ -468,7 +476,9 @@ class SmpTarget:
     def _bms_write(self, command: BmsCommand, body: dict[str, object], what: str) -> SmpResponse:
         # Every BMS-group write is idempotent (self-test, balancing on/off, DTC clear): a lost
         # answer may safely be retried.
-        return self._session.transact(lambda seq: msg.bms_write(command, body, seq), what, attempts=2)
+        return self._session.transact(
+            lambda seq: msg.bms_write(command, body, seq), what, attempts=IDEMPOTENT_WRITE_ATTEMPTS
+        )
 
     def __enter__(self) -> SmpTarget:
         return self

@@ -7,12 +7,23 @@ silently agreeing with itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
+
+from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 
 FUNCTIONAL_REQUEST_ID: Final = 0x7DF
 PHYSICAL_REQUEST_BASE: Final = 0x7E0
 PHYSICAL_RESPONSE_BASE: Final = 0x7E8
 MAX_NODES: Final = 8
+
+# 29-bit normal fixed addressing (ISO 15765-2 §10.3.6): priority 6, data page 0, PF 0xDA / 0xDB.
+NORMAL_FIXED_PHYSICAL_BASE: Final = 0x18DA0000
+NORMAL_FIXED_FUNCTIONAL_BASE: Final = 0x18DB0000
+#: N_TA of functional requests: 0x33, the legislated-OBD "all ECUs" address (ISO 15765-4).
+FUNCTIONAL_TARGET_ADDRESS: Final = 0x33
+#: Highest usable one-byte address; 0xFE (null) and 0xFF (global) are reserved (SAE J1939-81).
+MAX_ADDRESS_29BIT: Final = 0xFD
 
 SESSION_DEFAULT: Final = 0x01
 SESSION_PROGRAMMING: Final = 0x02
@@ -84,3 +95,72 @@ def node_ids(node: int) -> tuple[int, int]:
     if not 1 <= node <= MAX_NODES:
         raise ValueError(f"UDS node {node} is outside 1..{MAX_NODES}")
     return PHYSICAL_REQUEST_BASE + node - 1, PHYSICAL_RESPONSE_BASE + node - 1
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    """The CAN identifiers the tool uses to reach one node.
+
+    Attributes:
+        addressing: 11-bit normal or 29-bit normal fixed.
+        node: the node number (11-bit, 1..8) or the ECU's target address (29-bit, 0x00..0xFD).
+        tester_address: the tool's source address (29-bit only; kept for logs otherwise).
+        request_id: physical requests go out on this identifier.
+        response_id: the node answers on this identifier.
+        functional_id: functional (all-nodes) requests go out on this identifier.
+    """
+
+    addressing: CanAddressing
+    node: int
+    tester_address: int
+    request_id: int
+    response_id: int
+    functional_id: int
+
+    @property
+    def extended_id(self) -> bool:
+        """True when the identifiers are 29-bit (CAN extended frame format)."""
+        return self.addressing is CanAddressing.NORMAL_FIXED_29BIT
+
+    def describe(self) -> str:
+        """``node 1 (0x7E0/0x7E8)`` or ``node 0x17 (0x18DA17F1/0x18DAF117)`` for messages."""
+        width = 8 if self.extended_id else 3
+        name = f"0x{self.node:02X}" if self.extended_id else str(self.node)
+        return f"node {name} (0x{self.request_id:0{width}X}/0x{self.response_id:0{width}X})"
+
+
+def node_address(
+    node: int,
+    addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
+    tester_address: int = DEFAULT_TESTER_ADDRESS,
+) -> NodeAddress:
+    """The identifiers of ``node`` in ``addressing``.
+
+    11-bit normal: node 1 is 0x7E0/0x7E8 … node 8 is 0x7E7/0x7EF, functional 0x7DF; node 0 means
+    node 1. 29-bit normal fixed (ISO 15765-2 §10.3.6): requests 0x18DA<TA><SA>, responses
+    0x18DA<SA><TA> (the ECU's source address is the tester's target), functional 0x18DB33<SA>.
+
+    Raises:
+        ValueError: the node or tester address is outside what the addressing mode allows.
+    """
+    if addressing is CanAddressing.NORMAL_11BIT:
+        request_id, response_id = node_ids(node)
+        return NodeAddress(
+            addressing, node or 1, tester_address, request_id, response_id, FUNCTIONAL_REQUEST_ID
+        )
+    if not 0 <= node <= MAX_ADDRESS_29BIT:
+        raise ValueError(f"the 29-bit node address 0x{node:X} is outside 0x00..0x{MAX_ADDRESS_29BIT:02X}")
+    if not 0 <= tester_address <= MAX_ADDRESS_29BIT:
+        raise ValueError(
+            f"the tester address 0x{tester_address:X} is outside 0x00..0x{MAX_ADDRESS_29BIT:02X}"
+        )
+    if node == tester_address:
+        raise ValueError(f"the node address 0x{node:02X} is the tester's own address")
+    return NodeAddress(
+        addressing,
+        node,
+        tester_address,
+        request_id=NORMAL_FIXED_PHYSICAL_BASE | (node << 8) | tester_address,
+        response_id=NORMAL_FIXED_PHYSICAL_BASE | (tester_address << 8) | node,
+        functional_id=NORMAL_FIXED_FUNCTIONAL_BASE | (FUNCTIONAL_TARGET_ADDRESS << 8) | tester_address,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from bmsflasher.core.errors import (
@@ -27,6 +27,8 @@ from bmsflasher.core.errors import (
 )
 from bmsflasher.core.target import LinkStats, ProgressCallback
 from bmsflasher.core.types import (
+    DEFAULT_TESTER_ADDRESS,
+    CanAddressing,
     ConfigSnapshot,
     DeviceIdentity,
     DeviceMode,
@@ -77,12 +79,17 @@ class UdsTarget:
         *,
         key_provider: SecurityKeyProvider | None = None,
         options: UdsOptions | None = None,
+        addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
+        tester_address: int = DEFAULT_TESTER_ADDRESS,
     ) -> None:
         self._link = link
-        self._node = node or 1
+        # 11-bit node 0 means node 1; a 29-bit node is an ECU address, where 0x00 is a real one.
+        self._node = node if addressing is CanAddressing.NORMAL_FIXED_29BIT else node or 1
+        self._addressing = addressing
+        self._tester_address = tester_address
         self._explicit_key = key_provider
         self.options = options or UdsOptions()
-        self._transport = IsoTpTransport(link, self._node)
+        self._transport = self._new_transport(link)
         self._client = UdsClient(self._transport, link.config.bitrate, key_provider)
         self._client.open()
         self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
@@ -98,8 +105,13 @@ class UdsTarget:
         *,
         key_provider: SecurityKeyProvider | None = None,
         options: UdsOptions | None = None,
+        addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
+        tester_address: int = DEFAULT_TESTER_ADDRESS,
     ) -> UdsTarget:
         """Open the adapter, start ISO-TP to ``node`` and negotiate transport parameters.
+
+        ``node`` is the node number (11-bit normal addressing) or the ECU's target address (29-bit
+        normal fixed addressing, with ``tester_address`` as the tool's source address).
 
         Raises:
             LinkError: the adapter cannot be opened (not found, busy, permission).
@@ -108,7 +120,14 @@ class UdsTarget:
         link = CanLink.open(config)
         target: UdsTarget | None = None
         try:
-            target = cls(link, node, key_provider=key_provider, options=options)
+            target = cls(
+                link,
+                node,
+                key_provider=key_provider,
+                options=options,
+                addressing=addressing,
+                tester_address=tester_address,
+            )
             target._negotiate()
         except BaseException:
             if target is not None:
@@ -125,7 +144,17 @@ class UdsTarget:
 
     @property
     def link(self) -> LinkSettings:
-        return self._link.config.to_settings(node=self._node)
+        return replace(
+            self._link.config.to_settings(node=self._node),
+            addressing=self._addressing,
+            tester_address=self._tester_address,
+        )
+
+    def _new_transport(self, link: CanLink) -> IsoTpTransport:
+        """An ISO-TP channel to this node on ``link``, in the node's addressing mode."""
+        return IsoTpTransport(
+            link, self._node, addressing=self._addressing, tester_address=self._tester_address
+        )
 
     @property
     def uses_fd(self) -> bool:
@@ -388,7 +417,7 @@ class UdsTarget:
         self._client.close()
         self._link.close()
         self._link = CanLink.open(config)
-        self._transport = IsoTpTransport(self._link, self._node)
+        self._transport = self._new_transport(self._link)
         provider = self._client.key_provider
         self._client = UdsClient(self._transport, config.bitrate, provider)
         self._client.open()
@@ -455,7 +484,14 @@ def open_uds_target(
     deadline = time.monotonic() + max(timeout_s, 0.0)
     while True:
         try:
-            return UdsTarget.open(config, link.node or 1, key_provider=provider, options=options)
+            return UdsTarget.open(
+                config,
+                link.node,
+                key_provider=provider,
+                options=options,
+                addressing=link.addressing,
+                tester_address=link.tester_address,
+            )
         except NoResponseError:
             if time.monotonic() >= deadline:
                 raise

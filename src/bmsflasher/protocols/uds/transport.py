@@ -10,6 +10,10 @@ frames (can-isotp obeys them), the frame data length (classic 8 or CAN-FD 64) fr
 transport-capability DID 0xFD03 via :meth:`IsoTpTransport.use_fd`, and the download block length
 from the RequestDownload response.
 
+Addressing is the node's: 11-bit normal (0x7E0+n-1 / 0x7E8+n-1) or 29-bit normal fixed (ISO 15765-2
+§10.3.6: 0x18DA<TA><SA> out, 0x18DA<SA><TA> in), through can-isotp's own address classes; frames
+in the other identifier format are never taken for the node's.
+
 Received frames pass :func:`screen_frame` first, which applies the ISO 15765-2 receive rules
 can-isotp 2.0 does not: a flow control with a reserved STmin means the longest STmin (127 ms), a
 reserved FlowStatus aborts the transmission, and malformed single/first frames or reserved N_PCI
@@ -28,9 +32,10 @@ import isotp
 from udsoncan.connections import BaseConnection
 from udsoncan.exceptions import TimeoutException
 
-from bmsflasher.core.errors import LinkError, LinkLostError
+from bmsflasher.core.errors import ConfigValidationError, LinkError, LinkLostError
+from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.links.can import CanLink
-from bmsflasher.protocols.uds.ids import node_ids
+from bmsflasher.protocols.uds.ids import NodeAddress, node_address
 
 #: Padding byte of classic CAN frames (ISO 15765-2 recommends padding to 8 bytes; 0xCC is common).
 PADDING: Final = 0xCC
@@ -163,10 +168,24 @@ class IsoTpConnection(BaseConnection):
 class IsoTpTransport:
     """One ISO-TP channel to one node, usable as a udsoncan connection via :attr:`connection`."""
 
-    def __init__(self, link: CanLink, node: int) -> None:
+    def __init__(
+        self,
+        link: CanLink,
+        node: int,
+        *,
+        addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
+        tester_address: int = DEFAULT_TESTER_ADDRESS,
+    ) -> None:
         self._link = link
         self.node = node
-        self.request_id, self.response_id = node_ids(node)
+        #: The node's identifiers: 11-bit 0x7E0+n-1/0x7E8+n-1 or 29-bit 0x18DA<TA><SA>/0x18DA<SA><TA>.
+        try:
+            self.address: NodeAddress = node_address(node, addressing, tester_address)
+        except ValueError as exc:
+            raise ConfigValidationError(f"The UDS node cannot be addressed: {exc}.") from exc
+        self.request_id, self.response_id = self.address.request_id, self.address.response_id
+        #: Where functional (all-nodes) requests go: 0x7DF, or 0x18DB33<SA> with 29-bit addressing.
+        self.functional_id = self.address.functional_id
         self._lost: LinkLostError | None = None
         self._lost_lock = threading.Lock()
         self.frames_sent = 0
@@ -174,13 +193,10 @@ class IsoTpTransport:
         self.frames_ignored = 0
         #: Set when the device answered a request's first frame with FC.OVFLW (request too long).
         self.overflowed = False
-        address = isotp.Address(
-            isotp.AddressingMode.Normal_11bits, txid=self.request_id, rxid=self.response_id
-        )
         self.stack = isotp.TransportLayer(
             rxfn=self._rxfn,
             txfn=self._txfn,
-            address=address,
+            address=isotp_address(self.address),
             error_handler=self._on_error,
             params=self._params(fd=False),
             read_timeout=0.02,
@@ -238,8 +254,8 @@ class IsoTpTransport:
             return None
         if message is None or message.is_error_frame or message.is_remote_frame:
             return None
-        if message.arbitration_id != self.response_id or message.is_extended_id:
-            return None  # normal addressing with 11-bit identifiers only
+        if message.arbitration_id != self.response_id or message.is_extended_id != self.address.extended_id:
+            return None  # another node's frame, or the same number in the other identifier format
         data = screen_frame(bytes(message.data))
         if data is None:
             self.frames_ignored += 1
@@ -300,6 +316,23 @@ class IsoTpTransport:
         """Stop can-isotp's threads (the CAN link is closed by its owner)."""
         if self.connection.is_open():
             self.connection.close()
+
+
+def isotp_address(address: NodeAddress) -> isotp.Address:
+    """can-isotp's view of a node's addressing, from the tester's side.
+
+    29-bit normal fixed uses can-isotp's ``NormalFixed_29bits`` with N_TA = the node and N_SA = the
+    tester, which yields exactly 0x18DA<TA><SA> out and 0x18DA<SA><TA> in (ISO 15765-2 §10.3.6).
+    """
+    if address.extended_id:
+        return isotp.Address(
+            isotp.AddressingMode.NormalFixed_29bits,
+            target_address=address.node,
+            source_address=address.tester_address,
+        )
+    return isotp.Address(
+        isotp.AddressingMode.Normal_11bits, txid=address.request_id, rxid=address.response_id
+    )
 
 
 def _single_frame_is_valid(data: bytes) -> bool:
