@@ -12,26 +12,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import io
 import json
 import struct
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import can
 import isotp
 import udsoncan
 from proc_support import DEMO_PUB, HEALTHY, package
-from uds_support import SimProcess, signed_image, sim_options, unique_channel
+from uds_support import (
+    RawDid,
+    SimProcess,
+    signed_image,
+    sim_options,
+    udsoncan_security_algo,
+    unique_channel,
+)
 from udsoncan.client import Client
 from udsoncan.common.MemoryLocation import MemoryLocation
 from udsoncan.connections import PythonIsoTpConnection
 
 from bmsflasher.cli.main import main
-from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import CanAddressing, FirmwareVersion, LinkSettings
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.sim import can_frontend
@@ -43,14 +47,7 @@ ECU = 0x17
 TESTER = 0xF1
 BITRATE = 1_000_000
 SLOT1 = 0x2000_0000
-MASTER = bytes.fromhex(resource_path("demo", "security-master.key").read_text().strip())
 TWENTY_NINE = CanAddressing.NORMAL_FIXED_29BIT
-
-
-def key_for(serial: str, seed: bytes) -> bytes:
-    """The documented seed/key: HMAC-SHA256(HMAC-SHA256(master, serial), seed)[:16]."""
-    secret = hmac.new(MASTER, serial.encode(), hashlib.sha256).digest()
-    return hmac.new(secret, seed, hashlib.sha256).digest()[:16]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -86,24 +83,6 @@ def sim_29bit(
 
 
 # --- (a) an independent peer: udsoncan + can-isotp NormalFixed_29bits ------------------------------
-class _Bytes(udsoncan.DidCodec):
-    """A DID read as raw bytes."""
-
-    def encode(self, *args: Any, **kwargs: Any) -> bytes:
-        return bytes(args[0])
-
-    def decode(self, payload: bytes) -> bytes:
-        return bytes(payload)
-
-    def __len__(self) -> int:
-        raise udsoncan.DidCodec.ReadAllRemainingData
-
-
-def _security_algo(level: int, seed: bytes, params: Any) -> bytes:
-    del level
-    return key_for(str(params), seed)
-
-
 def test_udsoncan_over_can_isotp_normal_fixed_reads_the_serial_and_downloads() -> None:
     image = signed_image("1.1.0", size=8 * 1024)
     with sim_29bit() as simulation:
@@ -115,8 +94,8 @@ def test_udsoncan_over_can_isotp_normal_fixed_reads_the_serial_and_downloads() -
         )
         stack = isotp.CanStack(bus, address=address, params={"tx_padding": 0xCC})
         settings = dict(udsoncan.configs.default_client_config)
-        settings["data_identifiers"] = {0xF18C: _Bytes, 0xFD05: _Bytes}
-        settings["security_algo"] = _security_algo
+        settings["data_identifiers"] = {0xF18C: RawDid, 0xFD05: RawDid}
+        settings["security_algo"] = udsoncan_security_algo
         settings["use_server_timing"] = False
         try:
             with Client(PythonIsoTpConnection(stack), config=settings) as client:  # type: ignore[arg-type]

@@ -15,7 +15,6 @@ busyRepeatRequest, FC.WAIT, reserved STmin, FC.OVFLW, 32-bit first frames, missi
 from __future__ import annotations
 
 import hashlib
-import hmac
 import itertools
 import os
 import queue
@@ -30,7 +29,7 @@ import can
 import isotp
 import pytest
 import udsoncan
-from uds_support import signed_image, sim_options, unique_channel
+from uds_support import RawDid, key_for, signed_image, sim_options, udsoncan_security_algo, unique_channel
 from udsoncan.client import Client
 from udsoncan.connections import PythonIsoTpConnection
 from udsoncan.exceptions import NegativeResponseException
@@ -57,12 +56,6 @@ SLOT1 = 0x2000_0000
 
 def nrc(sid: int, code: int) -> bytes:
     return bytes([0x7F, sid, code])
-
-
-def key_for(serial: str, seed: bytes) -> bytes:
-    """The documented seed/key: HMAC-SHA256(HMAC-SHA256(master, serial), seed)[:16]."""
-    secret = hmac.new(MASTER, serial.encode(), hashlib.sha256).digest()
-    return hmac.new(secret, seed, hashlib.sha256).digest()[:16]
 
 
 # --- the system under test: the virtual BMS on a python-can virtual channel ------------------------
@@ -217,24 +210,6 @@ class Wire:
         self.close()
 
 
-class _Bytes(udsoncan.DidCodec):
-    """A DID read as raw bytes (variable length: only alone in a request)."""
-
-    def encode(self, *args: Any, **kwargs: Any) -> bytes:
-        return bytes(args[0])
-
-    def decode(self, payload: bytes) -> bytes:
-        return bytes(payload)
-
-    def __len__(self) -> int:
-        raise udsoncan.DidCodec.ReadAllRemainingData
-
-
-def _security_algo(level: int, seed: bytes, params: Any) -> bytes:
-    del level
-    return key_for(str(params), seed)
-
-
 @contextmanager
 def uds_client(channel: str, **config: Any) -> Iterator[Client]:
     """udsoncan's Client with its default configuration plus DID codecs and the key algorithm.
@@ -253,11 +228,11 @@ def uds_client(channel: str, **config: Any) -> Iterator[Client]:
         0xFD00: "B",
         0xFD01: ">I",
         0xFD14: ">H",
-        0xF18C: _Bytes,
-        0xFD20: _Bytes,
-        0xFD05: _Bytes,
+        0xF18C: RawDid,
+        0xFD20: RawDid,
+        0xFD05: RawDid,
     }
-    settings["security_algo"] = _security_algo
+    settings["security_algo"] = udsoncan_security_algo
     settings["use_server_timing"] = False
     settings.update(config)
     try:
@@ -515,7 +490,7 @@ def test_write_data_by_identifier_echoes_the_identifier() -> None:
             writable = _writable_parameters(tester.ask(bytes.fromhex("22FD20"))[3:])
         did, _kind, minimum, _maximum = next(p for p in writable if p[1] == "i")
         value = int(minimum) + 1
-        with uds_client(channel, data_identifiers={did: ">i", 0xF18C: _Bytes}) as client:
+        with uds_client(channel, data_identifiers={did: ">i", 0xF18C: RawDid}) as client:
             client.change_session(3)
             client.unlock_security_access(1)
             response = client.write_data_by_identifier(did, value)

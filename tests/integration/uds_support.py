@@ -7,6 +7,8 @@ NRC tests check the server's answers byte for byte, independently of udsoncan's 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -18,9 +20,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import can
 import isotp
+import udsoncan
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
@@ -244,3 +248,32 @@ class SimProcess:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+# --- independent-peer helpers: the documented seed/key and raw DIDs for udsoncan's own client ------
+DEMO_MASTER_SECRET = bytes.fromhex(resource_path("demo", "security-master.key").read_text().strip())
+
+
+def key_for(serial: str, seed: bytes) -> bytes:
+    """The documented seed/key: HMAC-SHA256(HMAC-SHA256(master, serial), seed)[:16]."""
+    secret = hmac.new(DEMO_MASTER_SECRET, serial.encode(), hashlib.sha256).digest()
+    return hmac.new(secret, seed, hashlib.sha256).digest()[:16]
+
+
+class RawDid(udsoncan.DidCodec):
+    """A DID read as raw bytes (variable length: only alone in a request)."""
+
+    def encode(self, *args: Any, **kwargs: Any) -> bytes:
+        return bytes(args[0])
+
+    def decode(self, payload: bytes) -> bytes:
+        return bytes(payload)
+
+    def __len__(self) -> int:
+        raise udsoncan.DidCodec.ReadAllRemainingData
+
+
+def udsoncan_security_algo(level: int, seed: bytes, params: Any) -> bytes:
+    """udsoncan's ``security_algo`` hook: ``params`` is the device's serial number."""
+    del level
+    return key_for(str(params), seed)
