@@ -175,14 +175,23 @@ def test_target_options_ask_for_fd() -> None:
         link_from_args(_target_args(*base, "--fd", "--data-bitrate", "500"))
 
 
-def _read_frames(bus: can.BusABC, duration_s: float) -> list[can.Message]:
+def _read_frames(bus: can.BusABC, duration_s: float, *, expect: int | None = None) -> list[can.Message]:
+    """Frames heard within ``duration_s`` (returns early once ``expect`` frames arrived)."""
     frames = []
     deadline = time.monotonic() + duration_s
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (expect is None or len(frames) < expect):
         message = bus.recv(timeout=0.05)
         if message is not None:
             frames.append(message)
     return frames
+
+
+def _wait_open(*adapters: SlcanAdapter) -> None:
+    """python-can's slcan driver returns before the adapter has handled 'O': wait for the channel."""
+    deadline = time.monotonic() + 5.0
+    while not all(adapter.channel_open for adapter in adapters):
+        assert time.monotonic() < deadline, "the emulated adapters never opened their channel"
+        time.sleep(0.01)
 
 
 def test_adapter_at_another_data_rate_neither_sends_nor_hears_brs_frames() -> None:
@@ -194,13 +203,14 @@ def test_adapter_at_another_data_rate_neither_sends_nor_hears_brs_frames() -> No
     bad = CanLink.open(fd_config(wrong.path, data_bitrate=5_000_000))
     good_bus, bad_bus = good.bus, bad.bus
     try:
+        _wait_open(right, wrong)
         brs = can.Message(
             arbitration_id=0x123, data=bytes(64), is_fd=True, bitrate_switch=True, is_extended_id=False
         )
         no_brs = can.Message(arbitration_id=0x124, data=bytes(12), is_fd=True, is_extended_id=False)
         good_bus.send(brs)
         good_bus.send(no_brs)
-        heard = _read_frames(bad_bus, 0.3)
+        heard = _read_frames(bad_bus, 1.0)
         assert [m.arbitration_id for m in heard] == [0x124]  # only the frame without a data phase
         bad_bus.send(brs)
         assert _read_frames(good_bus, 0.3) == []  # its BRS frame never reached the bus
@@ -224,6 +234,7 @@ def test_fd_frames_of_every_length_class_cross_the_emulated_adapter() -> None:
     receiving = CanLink.open(fd_config(second.path))
     sender, receiver = sending.bus, receiving.bus
     try:
+        _wait_open(first, second)
         for length in (12, 20, 48, 64):
             sender.send(
                 can.Message(
@@ -234,7 +245,7 @@ def test_fd_frames_of_every_length_class_cross_the_emulated_adapter() -> None:
                     is_extended_id=False,
                 )
             )
-        frames = _read_frames(receiver, 0.3)
+        frames = _read_frames(receiver, 5.0, expect=4)
         assert [(len(m.data), m.is_fd, m.bitrate_switch) for m in frames] == [
             (12, True, True),
             (20, True, True),
