@@ -68,7 +68,11 @@ def smp_echo_handshake(link: SerialLink, timeout_s: float) -> HandshakeResult:
     link.reset_input()
     started = time.monotonic()
     deadline = started + timeout_s
-    link.write(encode_frame(request))
+    # A newline first ends whatever partial line the device's receiver holds: junk from our tries at
+    # other rates, or console output. Without it, junk plus our frame can overrun the device's line
+    # buffer (127 bytes in Zephyr) before our newline arrives, and the one echo at the right rate is
+    # dropped. An empty line is ignored by every MCUmgr serial receiver.
+    link.write(b"\n" + encode_frame(request))
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
