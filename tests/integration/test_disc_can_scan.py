@@ -172,3 +172,28 @@ def test_a_node_answering_non_uds_frames_on_response_ids_is_garbage(data_home: P
     assert report.status is AdapterStatus.GARBAGE
     assert "none is a valid UDS answer" in report.message
     assert not report.devices
+
+
+def test_warm_scan_stops_waiting_once_the_remembered_nodes_answered_yet_hears_a_new_one(
+    tmp_path: Path,
+) -> None:
+    """The warm path closes its answer window a short grace after the remembered node count has
+    answered; a node added since still answers within that grace and is found."""
+    from bmsflasher.sim.uds_server import UdsServerConfig
+
+    bench = start_bench(SEED, 250000, 1)
+    newcomer = VirtualBms.create(SimOptions(seed=SEED + 7))
+    try:
+        cache = ScanCache(tmp_path / "cache.json")
+        request = ScanRequest(can_channels=(bench.argument,), timeout_s=30.0, identify=False, can=PATIENT)
+        (cold,) = Scanner(cache).scan(request).reports
+        assert [device.link.node for device in cold.devices] == [1]
+        bench.simulation.add_node(newcomer, UdsServerConfig(node=2))
+        (warm,) = Scanner(ScanCache(tmp_path / "cache.json")).scan(request).reports
+    finally:
+        bench.simulation.close()
+        bench.device.close()
+        newcomer.close()
+    assert warm.used_cache
+    assert warm.attempts == 1
+    assert sorted(device.link.node for device in warm.devices) == [1, 2]

@@ -142,7 +142,7 @@ class _Run:
                 return ()
             window_s = self.context.bounded(self.settings.window_s(step))
             try:
-                scan = functional_tester_present(link, step.addressing, window_s)
+                scan = functional_tester_present(link, step.addressing, window_s, step.expected_nodes)
             except LinkTimeoutError:
                 return ()  # nobody acknowledges at a wrong bitrate: the adapter's queue stays full
             self.undecodable += scan.undecodable_frames

@@ -92,6 +92,8 @@ class CanStep:
     listen_only: bool
     addressing: tuple[UdsAddressing, ...] = DEFAULT_ADDRESSING
     from_cache: bool = False
+    expected_nodes: int | None = None
+    """How many servers answered last time (remembered steps only): once they have, stop waiting."""
 
     def describe(self) -> str:
         what = "listen for traffic" if self.listen_only else "UDS TesterPresent, functional"
@@ -145,6 +147,7 @@ def plan_can(
     fixed_bitrate: int | None = None,
     supports_listen_only: bool = False,
     addressing: tuple[UdsAddressing, ...] = DEFAULT_ADDRESSING,
+    cached_nodes: int | None = None,
 ) -> list[CanStep]:
     """Order the CAN attempts.
 
@@ -162,7 +165,13 @@ def plan_can(
     steps: list[CanStep] = []
     if cached_bitrate is not None:
         steps.append(
-            CanStep(bitrate=cached_bitrate, listen_only=False, addressing=addressing, from_cache=True)
+            CanStep(
+                bitrate=cached_bitrate,
+                listen_only=False,
+                addressing=addressing,
+                from_cache=True,
+                expected_nodes=cached_nodes,
+            )
         )
     if supports_listen_only:
         steps.extend(CanStep(bitrate=rate, listen_only=True, addressing=addressing) for rate in ordered)

@@ -168,6 +168,7 @@ def plan_for(
         can_set_bitrate=candidate.can_set_bitrate,
         fixed_bitrate=candidate.fixed_bitrate,
         supports_listen_only=candidate.supports_listen_only,
+        cached_nodes=(cached.node_count or None) if cached_bitrate is not None and cached else None,
     )
 
 

@@ -112,12 +112,17 @@ def _response_to_tester_present(data: bytes) -> tuple[bool, int] | None:
 
 
 def functional_tester_present(
-    link: CanLink, addressing: tuple[UdsAddressing, ...], window_s: float
+    link: CanLink,
+    addressing: tuple[UdsAddressing, ...],
+    window_s: float,
+    expected_nodes: int | None = None,
 ) -> FunctionalScan:
     """Send TesterPresent functionally in every addressing scheme; collect answers for ``window_s``.
 
     The window stretches by a short grace after each answer (up to twice its length), so a node that
-    answers a little after its neighbours is still counted.
+    answers a little after its neighbours is still counted. With ``expected_nodes`` (the count the
+    last scan found), the window closes one grace after that many have answered: the warm path then
+    costs one round trip, while a node added since still has the grace to be heard.
 
     Raises:
         LinkError: the adapter failed or could not send (bus-off at a wrong bitrate).
@@ -152,6 +157,8 @@ def functional_tester_present(
         found.add(key)
         # Answers are still arriving: give slower nodes (a loaded gateway) a little longer.
         deadline = min(latest, max(deadline, time.monotonic() + LATE_ANSWER_GRACE_S))
+        if expected_nodes is not None and len(found) >= expected_nodes:
+            deadline = min(deadline, time.monotonic() + LATE_ANSWER_GRACE_S)
         scan.responders.append(
             UdsResponder(
                 addressing=scheme_for_id,
