@@ -240,3 +240,14 @@ def test_socketcan_on_this_kernel_without_af_can_gives_the_hint(data_home: Path)
     assert code == LinkError.exit_code
     assert "AF_CAN" in err
     assert "can_raw" in err
+
+
+def test_an_impossible_setting_is_named_before_the_adapter_is_looked_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A wrong FD data rate is a configuration error whether or not the adapter is plugged in."""
+    from bmsflasher.links.can import CanLink, CanLinkConfig, CanSettingsError
+
+    config = CanLinkConfig(
+        interface="slcan", channel=str(tmp_path / "ttyACM9"), bitrate=500000, fd=True, data_bitrate=3_000_000
+    )
+    with pytest.raises(CanSettingsError, match="3000000"):
+        CanLink.open(config)

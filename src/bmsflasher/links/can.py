@@ -319,6 +319,8 @@ class CanLink:
         reported as :class:`PortBusyError` without a byte sent to it, and is kept exclusive
         while the link is open (see :mod:`bmsflasher.links.port_lock`).
         """
+        _check_slcan_bitrate(config)  # settings errors first: they hold whatever the adapter's state
+        _check_slcan_fd(config)
         adapter_lock = AdapterLock.acquire(config.interface, config.channel)
         try:
             bus = open_can_bus(config)

@@ -31,7 +31,6 @@ from bmsflasher.sim.pty_link import PtyPort
 BITS_PER_BYTE_8N1: Final = 10
 DEFAULT_RX_FIFO_BYTES: Final = 2048
 TICK_S: Final = 0.001
-_BAUD_POLL_S: Final = 0.0
 _MAX_IO_BYTES: Final = 65536
 _FIFO_SLICE_BYTES: Final = 64
 HOST_FIFO_BYTES: Final = 65536
@@ -197,8 +196,6 @@ class SerialWire:
         self._tx_empty = threading.Condition(self._tx_lock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._host_baud: int | None = None
-        self._host_baud_at = 0.0
 
     @property
     def device_baud(self) -> int:
@@ -256,7 +253,6 @@ class SerialWire:
                     rx_clock = tx_clock = time.monotonic()
                     self._fifo.clear()
                     self._host_side.clear()
-                    self._host_baud = None
                 active = False
                 if fd is None:
                     self.discard_tx()
@@ -272,11 +268,8 @@ class SerialWire:
             self._idle_wait(fd, active)
 
     def _current_host_baud(self) -> int:
-        now = time.monotonic()
-        if self._host_baud is None or now - self._host_baud_at >= _BAUD_POLL_S:
-            self._host_baud = self._port.host_baud() or self._device_baud
-            self._host_baud_at = now
-        return self._host_baud
+        """The host's rate right now (read from the pty every time: a scan changes it at any moment)."""
+        return self._port.host_baud() or self._device_baud
 
     def _receive(self, fd: int, host_baud: int, now: float, clock: float) -> tuple[float, bool]:
         """Take the bytes whose wire time has elapsed; returns (new clock, line busy)."""
