@@ -21,14 +21,15 @@ from bmsflasher.core.errors import LinkError, PreconditionError, ProtocolError
 from bmsflasher.core.events import Measurement
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
+from bmsflasher.procedure import compatibility
 from bmsflasher.procedure.package_facts import PackageFacts
 from bmsflasher.procedure.profiles import PreconditionLimits
 
-MODEL: Final = "model"
-HARDWARE_REVISION: Final = "hardware_revision"
+MODEL: Final = compatibility.MODEL
+HARDWARE_REVISION: Final = compatibility.HARDWARE_REVISION
 DEVICE_MODE: Final = "device_mode"
-BOOTLOADER_VERSION: Final = "bootloader_version"
-ANTI_ROLLBACK: Final = "anti_rollback"
+BOOTLOADER_VERSION: Final = compatibility.BOOTLOADER_VERSION
+ANTI_ROLLBACK: Final = compatibility.ANTI_ROLLBACK
 STATE_OF_CHARGE: Final = "state_of_charge"
 TEMPERATURE: Final = "temperature"
 LOAD_CURRENT: Final = "load_current"
@@ -66,26 +67,17 @@ def _gate(name: str, value: str, limit: str, passed: bool, why: str) -> Measurem
 
 
 # --- identity and package gates -------------------------------------------------------------------
+# Model, hardware revision, bootloader and anti-rollback are the package-compatibility gates that
+# ``verify`` and the GUI's package page use too: they live in :mod:`procedure.compatibility` so the
+# three front-ends cannot disagree. These wrappers keep the precondition vocabulary.
 def check_model(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
     """The device is the model the package was released for (safety gate)."""
-    return _gate(
-        MODEL,
-        identity.model,
-        f"= {package.model}",
-        identity.model == package.model,
-        "Firmware built for another model drives different hardware and can disable its protections.",
-    )
+    return compatibility.model_gate(identity.model, package)
 
 
 def check_hardware_revision(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
     """The board revision is one the package lists (safety gate)."""
-    return _gate(
-        HARDWARE_REVISION,
-        identity.hardware_revision,
-        "one of " + ", ".join(package.hardware_revisions),
-        identity.hardware_revision in package.hardware_revisions,
-        "The firmware was only released for these board revisions; others may boot-loop or mis-measure.",
-    )
+    return compatibility.hardware_revision_gate(identity.hardware_revision, package)
 
 
 def check_device_mode(identity: DeviceIdentity) -> Measurement:
@@ -104,31 +96,14 @@ def check_bootloader(
     identity: DeviceIdentity, package: PackageFacts, limits: PreconditionLimits
 ) -> Measurement:
     """The bootloader is new enough for the package and the profile (safety gate)."""
-    required = [v for v in (package.min_bootloader_version, limits.min_bootloader_version) if v is not None]
-    minimum = max(required) if required else None
-    actual = identity.bootloader_version
-    passed = minimum is None or (actual is not None and actual >= minimum)
-    return _gate(
-        BOOTLOADER_VERSION,
-        str(actual) if actual is not None else "unknown",
-        f">= {minimum}" if minimum is not None else "any",
-        passed,
-        "An older bootloader cannot verify or swap this image and could leave the battery unbootable.",
-    )
+    return compatibility.bootloader_gate(identity.bootloader_version, package, limits)
 
 
 def check_anti_rollback(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
     """The image's security counter is not below the device's (safety gate)."""
-    return _gate(
-        ANTI_ROLLBACK,
-        f"image {package.security_counter}, device {identity.security_counter}",
-        "image counter >= device counter",
-        package.security_counter >= identity.security_counter,
-        "The device refuses images below its security counter; older firmware may carry fixed flaws.",
-    )
+    return compatibility.anti_rollback_gate(identity.security_counter, package)
 
 
-# --- pack gates -------------------------------------------------------------------------------------
 def _span(values: Sequence[float], unit: str, fmt: str = "g") -> str:
     low, high = min(values), max(values)
     if low == high:
@@ -295,13 +270,8 @@ def evaluate(
     given = dict(overrides or {})
     validate_overrides(given)
     identity = inputs.identity
-    results: list[Measurement] = [
-        check_model(identity, package),
-        check_hardware_revision(identity, package),
-        check_device_mode(identity),
-        check_bootloader(identity, package, limits),
-        check_anti_rollback(identity, package),
-    ]
+    fit = compatibility.assess(package, compatibility.DeviceDescription.from_identity(identity), limits)
+    results: list[Measurement] = [*fit.checks[:2], check_device_mode(identity), *fit.checks[2:]]
     if inputs.samples:
         samples = inputs.samples
         results += [

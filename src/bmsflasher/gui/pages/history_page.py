@@ -136,7 +136,14 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if column == 4:
-                    good = session.outcome in {"updated", "ok", "restored", "rolled_back_manually"}
+                    good = session.outcome in {
+                        "updated",
+                        "ok",
+                        "restored",
+                        "backed_up",
+                        "config_written",
+                        "rolled_back_manually",
+                    }
                     item.setForeground(QColor(colors.good if good else colors.warning))
                 self.table.setItem(row, column, item)
         self.status.setText(fmt(self.tr("%1 session(s) recorded."), len(self._sessions)))

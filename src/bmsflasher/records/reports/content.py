@@ -17,7 +17,7 @@ from bmsflasher.records.codec import utc_now
 from bmsflasher.records.models import SessionDetail, TelemetryRecord
 from bmsflasher.records.reports.labels import Labels
 
-GOOD_OUTCOMES: Final = frozenset({"updated", "completed", "ok", "restored", "backed_up"})
+GOOD_OUTCOMES: Final = frozenset({"updated", "completed", "ok", "restored", "backed_up", "config_written"})
 """Outcomes shown as a success; every other recorded outcome is shown as a problem."""
 
 GOOD_FOR_KIND: Final = {"rollback": frozenset({"rolled_back"})}
