@@ -78,7 +78,8 @@ def test_unknown_facts_are_skipped_but_a_connected_device_must_report_its_bootlo
     offline = compat.assess(facts(), compat.DeviceDescription(), STRICT)
     assert offline.ok
     assert offline.checks == ()
-    connected = compat.assess(facts(), compat.DeviceDescription.from_identity(identity(bootloader_version=None)))
+    unknown = compat.DeviceDescription.from_identity(identity(bootloader_version=None))
+    connected = compat.assess(facts(), unknown)
     names = [m.name for m in connected.checks]
     assert names == list(compat.COMPATIBILITY_GATES)
     assert [m.name for m in connected.failures] == [compat.BOOTLOADER_VERSION]
