@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from bmsflasher.core.serialise import link_to_json
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
 
@@ -70,28 +71,12 @@ class FoundDevice:
             ),
             "protocol": self.protocol,
             "mode": self.mode.value,
-            "link": _link_json(self.link),
+            "link": link_to_json(self.link),
             "link_text": self.link.describe(),
             "adapter_key": self.adapter_key,
             "round_trip_s": round(self.round_trip_s, 4),
             "identify_error": self.identify_error,
         }
-
-
-def _link_json(link: LinkSettings) -> dict[str, Any]:
-    if link.kind == "serial":
-        return {"kind": "serial", "port": link.port, "baud": link.baud}
-    return {
-        "kind": link.kind,
-        "interface": link.interface,
-        "channel": link.channel,
-        "bitrate": link.bitrate,
-        "data_bitrate": link.data_bitrate,
-        "node": link.node,
-        "fd": link.fd,
-        "addressing": link.addressing.value,
-        "tester_address": link.tester_address,
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,8 +41,9 @@ from bmsflasher.core.events import (
     ThroughputMeter,
     discard,
 )
+from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json
 from bmsflasher.core.target import Target
-from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, FirmwareVersion
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import restore_snapshot, take_backup
 from bmsflasher.procedure.journal import Journal, JournalState
@@ -144,19 +145,6 @@ class _Run:
     failed_step: State | None = None
     error: BmsFlasherError | None = None
     pending_steps: list[tuple[str, bool | None, str]] = field(default_factory=list)
-
-
-def _dtc_to_json(dtc: Dtc) -> dict[str, Any]:
-    return {
-        "code": dtc.code,
-        "status": dtc.status,
-        "severity": dtc.severity.value,
-        "description": dtc.description,
-    }
-
-
-def _dtc_from_json(raw: Mapping[str, Any]) -> Dtc:
-    return Dtc(int(raw["code"]), int(raw["status"]), DtcSeverity(raw["severity"]), str(raw["description"]))
 
 
 class UpdateProcedure:
@@ -458,7 +446,7 @@ class UpdateProcedure:
         if inputs.samples and self._run.session_id is not None:
             self._records.log_telemetry(self._run.session_id, "before", inputs.samples[-1])
         if not self._run.resumed or "dtcs_before" not in self._journal.state.data:
-            self._journal.set_data("dtcs_before", [_dtc_to_json(d) for d in inputs.dtcs])
+            self._journal.set_data("dtcs_before", [dtc_to_record_json(d) for d in inputs.dtcs])
         if not report.passed:
             self._run.end_reason = f"Refused before anything was written: {report.summary()}."
             self._log(LogLevel.ERROR, self._run.end_reason)
@@ -556,7 +544,7 @@ class UpdateProcedure:
     def _self_test(self) -> State:
         profile = self._profile
         before_raw = self._journal.state.data.get("dtcs_before", [])
-        dtcs_before = tuple(_dtc_from_json(raw) for raw in before_raw)
+        dtcs_before = tuple(dtc_from_json(raw) for raw in before_raw)
         inputs = selftest.measure(self._target, profile.self_test, dtcs_before, self._options.reference_mv)
         report = selftest.evaluate(inputs, profile.self_test)
         self._run.self_test = report
