@@ -66,7 +66,7 @@ def frame_times(cells: int, folder: Path) -> tuple[list[float], list[float]]:
     from bmsflasher.gui.app_model import AppModel
     from bmsflasher.gui.engine import Engine
     from bmsflasher.gui.pages.live_page import LivePage
-    from bmsflasher.sim.device import VirtualBms
+    from bmsflasher.sim.device.virtual_bms import VirtualBms
     from bmsflasher.sim.options import SimOptions
 
     model = AppModel(Engine(db_path=folder / f"live-{cells}.sqlite3"))

@@ -52,10 +52,10 @@ from bmsflasher.firmware.demo_assets import demo_firmware_payload
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image
 from bmsflasher.firmware.package import PackageSpec, build_package, read_package
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 BAUD = 921_600
 UDS_BITRATE = 500_000
@@ -148,7 +148,7 @@ from PySide6.QtWidgets import QApplication
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import Engine
 from bmsflasher.gui.pages.live_page import LivePage
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
 app = QApplication([])
 page = LivePage(AppModel(Engine(db_path=Path(sys.argv[2]))))

@@ -16,11 +16,11 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bmsflasher.discovery import DEFAULT_BAUDS, DEFAULT_BITRATES, ScanCache, ScanRequest, scan
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 SERIAL_BAUDS = (9600, 460800, 115200, 38400)  # positions 8, 3, 1, 6 of the default table
 CAN_SETUPS = ((125000, 3), (250000, 1))  # (bitrate, nodes): positions 4 and 2 of the table

@@ -37,10 +37,10 @@ from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.protocols.smp.framing import framing_ceiling_bps
 from bmsflasher.protocols.smp.target import SmpTarget
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialDeviceSettings, SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialDeviceSettings, SerialFrontEnd
 
 CASES = ((115_200, 64 * 1024), (460_800, 128 * 1024), (921_600, 240 * 1024))  # (baud, image size)
 ERASE_S_PER_SECTOR = 0.005

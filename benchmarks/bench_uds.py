@@ -49,7 +49,7 @@ import can
 from benchmarks.uds_peer import peer_download
 from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
-from bmsflasher.sim.can_bus import frame_timing, isotp_classic_ceiling_bytes_per_s
+from bmsflasher.sim.wire.can_bus import frame_timing, isotp_classic_ceiling_bytes_per_s
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = ROOT / "resources" / "demo" / "factory-1.0.0.img"

@@ -6,10 +6,10 @@ import uuid
 
 from bmsflasher.core.types import CanAddressing
 from bmsflasher.gui.pages.devices_page import MAX_11BIT_NODE, MAX_29BIT_ADDRESS
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 from .conftest import GuiRig
 

@@ -168,7 +168,7 @@ def test_the_gui_imports_where_the_pty_modules_cannot(tmp_path: Path) -> None:
         "import importlib.abc, sys\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path, target=None):\n"
-        "        if name in ('bmsflasher.sim.pty_link', 'bmsflasher.sim.serial_frontend'):\n"
+        "        if name in ('bmsflasher.sim.wire.pty_link', 'bmsflasher.sim.wire.serial_frontend'):\n"
         "            raise ImportError('no ptys here: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import bmsflasher.gui.app, bmsflasher.gui.demo\n"

@@ -28,10 +28,10 @@ from bmsflasher.procedure import (
 )
 from bmsflasher.procedure.profiles import DeviceProfile
 from bmsflasher.records import RecordsDb
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 SMP_BAUD = 2_000_000
 HEALTHY = "VBMS-16-1.1.0.bmspkg"
@@ -130,7 +130,7 @@ UDS_BITRATE = 1_000_000
 @contextlib.contextmanager
 def uds_bench(workdir: Path, bitrate: int = UDS_BITRATE, **sim: object) -> Iterator[Bench]:
     """A virtual BMS served over UDS behind an emulated slcan USB-CAN adapter on a pty."""
-    from bmsflasher.sim.can_frontend import start
+    from bmsflasher.sim.wire.can_frontend import start
 
     device = VirtualBms.create(sim_options(workdir, **sim))
     try:

@@ -31,7 +31,7 @@ from bmsflasher.links.serial import SerialLink
 from bmsflasher.procedure import Journal, UpdateOptions, UpdateProcedure, package_loader
 from bmsflasher.procedure.states import State
 from bmsflasher.procedure.troubleshooting import FailureKind
-from bmsflasher.sim.scenarios import make_image
+from bmsflasher.sim.device.scenarios import make_image
 
 V = FirmwareVersion.parse
 

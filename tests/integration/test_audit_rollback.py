@@ -15,7 +15,7 @@ from proc_support import fast_profile, smp_bench
 from bmsflasher.core.errors import RollbackError
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.procedure.rollback import manual_rollback
-from bmsflasher.sim.scenarios import make_image, upload
+from bmsflasher.sim.device.scenarios import make_image, upload
 
 
 def test_rollback_refuses_the_newer_image_a_failed_update_left(tmp_path: Path) -> None:

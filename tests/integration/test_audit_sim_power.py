@@ -13,7 +13,7 @@ from pathlib import Path
 from proc_support import smp_bench
 
 from bmsflasher.core.types import FirmwareVersion
-from bmsflasher.sim.scenarios import make_image, upload
+from bmsflasher.sim.device.scenarios import make_image, upload
 
 
 def test_a_power_cut_during_an_smp_reset_leaves_a_device_that_answers_after_power_on(

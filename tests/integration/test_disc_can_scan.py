@@ -21,10 +21,10 @@ from bmsflasher.discovery.plan import DEFAULT_BITRATES
 from bmsflasher.discovery.results import AdapterStatus
 from bmsflasher.discovery.scanner import Scanner, ScanRequest, scan
 from bmsflasher.links.serial import SerialLink
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 PATIENT = CanProbeSettings(response_window_s=1.0)
 """The simulated nodes share this process with the scanner on a loaded CI machine; this file tests
@@ -179,7 +179,7 @@ def test_warm_scan_stops_waiting_once_the_remembered_nodes_answered_yet_hears_a_
 ) -> None:
     """The warm path closes its answer window a short grace after the remembered node count has
     answered; a node added since still answers within that grace and is found."""
-    from bmsflasher.sim.uds_server import UdsServerConfig
+    from bmsflasher.sim.uds.server import UdsServerConfig
 
     bench = start_bench(SEED, 250000, 1)
     newcomer = VirtualBms.create(SimOptions(seed=SEED + 7))

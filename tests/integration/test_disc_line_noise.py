@@ -13,10 +13,10 @@ import pytest
 
 from bmsflasher.discovery.smp_handshake import smp_echo_handshake
 from bmsflasher.links.serial import SerialLink
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 
 @pytest.mark.parametrize("junk_bytes", [60, 100, 120])

@@ -14,10 +14,10 @@ import pytest
 
 from bmsflasher.cli.main import main
 from bmsflasher.discovery import AdapterStatus, ScanCache, ScanRequest, SerialProbeSettings, scan
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 DELAY_S = 0.6
 """Longer than the default 0.25 s answer time, shorter than the remembered rate's 4 × 0.25 s."""

@@ -20,7 +20,7 @@ from bmsflasher.core.events import Progress
 from bmsflasher.core.types import DeviceMode, FirmwareVersion
 from bmsflasher.procedure import FailureKind, Journal, State
 from bmsflasher.procedure.reboot import BootOutcome
-from bmsflasher.sim.bootloader import MAX_BOOT_ATTEMPTS
+from bmsflasher.sim.flash.bootloader import MAX_BOOT_ATTEMPTS
 
 V = FirmwareVersion.parse
 BENCHES = {"smp": smp_bench, "uds": uds_bench}

@@ -2,7 +2,7 @@
 
 Two directions:
 
-* the virtual BMS (``sim/smp_server.py`` behind a real pty) is driven by the third-party
+* the virtual BMS (``sim/smp/server.py`` behind a real pty) is driven by the third-party
   ``smpclient`` (``SMPClient`` + ``SMPSerialTransport``) and by raw frames built with the ``smp``
   package's own models and header encoder, never by the tool's client;
 * the tool's client (``SmpTarget``) is pointed at a small, strictly-specified SMP server built here
@@ -78,10 +78,10 @@ from bmsflasher.core.types import DeviceMode, FirmwareVersion
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.protocols.smp.target import SmpTarget
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import FlashGeometry, SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 FAST_BAUD = 921_600
 SIM_OPTIONS = SimOptions(erase_time_s_per_sector=0.0, boot_time_s=0.0)

@@ -38,10 +38,10 @@ from udsoncan.connections import PythonIsoTpConnection
 from bmsflasher.cli.main import main
 from bmsflasher.core.types import CanAddressing, FirmwareVersion, LinkSettings
 from bmsflasher.procedure.connect import open_target
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
-from bmsflasher.sim.uds_server import UdsServerConfig
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.uds.server import UdsServerConfig
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 ECU = 0x17
 TESTER = 0xF1

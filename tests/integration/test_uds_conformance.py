@@ -42,10 +42,10 @@ from bmsflasher.protocols.uds.download import download
 from bmsflasher.protocols.uds.security import HmacKeyProvider
 from bmsflasher.protocols.uds.target import UdsTarget
 from bmsflasher.protocols.uds.transport import IsoTpTransport
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
-from bmsflasher.sim.uds_server import UdsServerConfig
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.uds.server import UdsServerConfig
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 REQ_ID, RSP_ID, FUNC_ID = 0x7E0, 0x7E8, 0x7DF
 PAD = 0xCC

@@ -25,8 +25,8 @@ from bmsflasher.core.errors import ConfigValidationError, LinkError
 from bmsflasher.core.resources import resource_path
 from bmsflasher.links.can import CanLink, CanLinkConfig, open_can_bus
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
-from bmsflasher.sim.can_bus import CanBusTimeline
-from bmsflasher.sim.slcan_adapter import SlcanAdapter
+from bmsflasher.sim.wire.can_bus import CanBusTimeline
+from bmsflasher.sim.wire.slcan_adapter import SlcanAdapter
 
 NOMINAL = 500_000
 DATA = 2_000_000

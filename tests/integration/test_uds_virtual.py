@@ -26,8 +26,8 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceMode
 from bmsflasher.protocols.uds.security import HmacKeyProvider
 from bmsflasher.protocols.uds.target import UdsOptions
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.uds_server import UdsServerConfig
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.uds.server import UdsServerConfig
 
 
 def test_identify_telemetry_config_dtcs_over_virtual_bus() -> None:
@@ -380,8 +380,8 @@ def test_can_fd_frames_are_negotiated_from_the_transport_did() -> None:
 
     from bmsflasher.links.can import CanLinkConfig
     from bmsflasher.protocols.uds.target import UdsTarget
-    from bmsflasher.sim import can_frontend
-    from bmsflasher.sim.frontend_options import FrontEndOptions
+    from bmsflasher.sim.wire import can_frontend
+    from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
     device = VirtualBms.create(sim_options())
     options = FrontEndOptions(bitrate=500_000, data_bitrate=2_000_000, fd=True, channel=unique_channel())

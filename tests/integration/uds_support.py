@@ -33,11 +33,11 @@ from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.uds_server import UdsServerConfig
+from bmsflasher.sim.uds.server import UdsServerConfig
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 REPO = Path(__file__).resolve().parents[2]
 _channel_counter = iter(range(1_000_000))

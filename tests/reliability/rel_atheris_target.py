@@ -64,9 +64,9 @@ _SERVER: list[object] = []
 
 def smp_server(data: bytes) -> None:
     if not _SERVER:
-        from bmsflasher.sim.device import VirtualBms
+        from bmsflasher.sim.device.virtual_bms import VirtualBms
         from bmsflasher.sim.options import SimOptions
-        from bmsflasher.sim.smp_server import SmpServer
+        from bmsflasher.sim.smp.server import SmpServer
 
         device = VirtualBms.create(SimOptions(erase_time_s_per_sector=0.0, time_scale=0.0))
         _SERVER.append(SmpServer(device))

@@ -53,12 +53,12 @@ from bmsflasher.procedure import (  # noqa: E402
     package_loader,
 )
 from bmsflasher.records import RecordsDb  # noqa: E402
-from bmsflasher.sim import can_frontend  # noqa: E402
-from bmsflasher.sim.can_frontend import CanSimulation  # noqa: E402
-from bmsflasher.sim.device import VirtualBms  # noqa: E402
-from bmsflasher.sim.frontend_options import FrontEndOptions  # noqa: E402
+from bmsflasher.sim.device.virtual_bms import VirtualBms  # noqa: E402
 from bmsflasher.sim.options import FlashGeometry, SimOptions  # noqa: E402
-from bmsflasher.sim.serial_frontend import SerialFrontEnd  # noqa: E402
+from bmsflasher.sim.wire import can_frontend  # noqa: E402
+from bmsflasher.sim.wire.can_frontend import CanSimulation  # noqa: E402
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions  # noqa: E402
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # noqa: E402
 
 MODEL: Final = "VBMS-16"
 DEMO_ED_PUB: Final = resource_path("demo", "demo-key-ed25519.pub.pem")

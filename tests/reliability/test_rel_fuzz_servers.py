@@ -31,12 +31,12 @@ from rel_figures import record
 
 from bmsflasher.protocols.smp.framing import encode_frame
 from bmsflasher.protocols.smp.target import SmpTarget
-from bmsflasher.sim import can_frontend
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
-from bmsflasher.sim.smp_server import SmpServer
+from bmsflasher.sim.smp.server import SmpServer
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 FAST_EXAMPLES = 150
 SLOW_EXAMPLES = 3000

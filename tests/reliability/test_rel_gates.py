@@ -28,7 +28,7 @@ from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.firmware.keys import Keyring, load_public_key_file
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
 from bmsflasher.procedure import State
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 
 sys.path.insert(0, str(REPO / "tests" / "unit"))
 from test_fw_corpus import CASES as CORPUS

@@ -20,10 +20,7 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.device import SimPoweredOffError, VirtualBms
-from bmsflasher.sim.images import parse_image
-from bmsflasher.sim.options import FlashGeometry
-from bmsflasher.sim.scenarios import (
+from bmsflasher.sim.device.scenarios import (
     UpdateTrace,
     fast_options,
     finish_update,
@@ -33,6 +30,9 @@ from bmsflasher.sim.scenarios import (
     trace_update,
     upload,
 )
+from bmsflasher.sim.device.virtual_bms import SimPoweredOffError, VirtualBms
+from bmsflasher.sim.flash.images import parse_image
+from bmsflasher.sim.options import FlashGeometry
 
 OLD_COUNTER = 3
 NEW_COUNTER = 4

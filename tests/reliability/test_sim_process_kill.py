@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.scenarios import fast_options, finish_update, make_image, small_geometry
+from bmsflasher.sim.device.scenarios import fast_options, finish_update, make_image, small_geometry
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 
 CHILD = r"""
 import sys, time
 from dataclasses import replace
 from pathlib import Path
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.scenarios import fast_options, full_update, small_geometry
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.device.scenarios import fast_options, full_update, small_geometry
 factory, state, image = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_bytes()
 options = replace(fast_options(factory, small_geometry()), state_file=state, erase_time_s_per_sector=0.004)
 device = VirtualBms.create(options)

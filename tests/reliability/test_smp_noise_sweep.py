@@ -15,10 +15,10 @@ from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.protocols.smp.target import SmpTarget
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.serial_frontend import SerialFrontEnd
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 CASES = [
     (921_600, 1e-5, 0.0),

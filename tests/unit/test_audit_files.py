@@ -31,9 +31,9 @@ from bmsflasher.firmware.policy import read_package_file
 from bmsflasher.procedure.connect import load_security_key
 from bmsflasher.records import RecordsDb
 from bmsflasher.records.reports import render_report
+from bmsflasher.sim.device.scenarios import small_geometry
 from bmsflasher.sim.errors import SimStateFileError
-from bmsflasher.sim.flash import Flash
-from bmsflasher.sim.scenarios import small_geometry
+from bmsflasher.sim.flash.memory import Flash
 
 DEMO_KEY = resource_path("demo", "demo-key.pem")
 

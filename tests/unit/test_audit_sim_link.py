@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.sim.errors import SimError
-from bmsflasher.sim.pty_link import PtyPort
+from bmsflasher.sim.wire.pty_link import PtyPort
 
 
 def _open_fds() -> int:

@@ -30,8 +30,8 @@ from bmsflasher.links.can import (
     CanSettingsError,
     translate_open_error,
 )
-from bmsflasher.sim.can_bus import CanBusTimeline
-from bmsflasher.sim.slcan_adapter import SlcanAdapter
+from bmsflasher.sim.wire.can_bus import CanBusTimeline
+from bmsflasher.sim.wire.slcan_adapter import SlcanAdapter
 
 _HOLD_EXCLUSIVELY = textwrap.dedent(
     """

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bmsflasher.sim.bootstate import BootState, BootStateStore, SwapRequest
-from bmsflasher.sim.faults import PowerCut
-from bmsflasher.sim.flash import Flash
+from bmsflasher.sim.flash.bootstate import BootState, BootStateStore, SwapRequest
+from bmsflasher.sim.flash.faults import PowerCut
+from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.options import FlashGeometry
 
 GEOMETRY = FlashGeometry(sector_size=512, write_size=8, slot_sectors=2)

@@ -12,9 +12,9 @@ import pytest
 
 from bmsflasher.cli import cmd_sim
 from bmsflasher.cli.main import main
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 
 def json_lines(text: str) -> list[dict[str, object]]:

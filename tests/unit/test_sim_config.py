@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.core.errors import ConfigValidationError
-from bmsflasher.sim.device import SimParameterError, SimPoweredOffError, VirtualBms
-from bmsflasher.sim.scenarios import fast_options, full_update, make_image, small_geometry
+from bmsflasher.sim.device.scenarios import fast_options, full_update, make_image, small_geometry
+from bmsflasher.sim.device.virtual_bms import SimParameterError, SimPoweredOffError, VirtualBms
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,9 @@ import pytest
 from bmsflasher.core.errors import DowngradeError, SignatureError
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode, FirmwareVersion
-from bmsflasher.sim.device import (
+from bmsflasher.sim.device.dtcs import BOOT_FAILURE_DTC
+from bmsflasher.sim.device.scenarios import fast_options, full_update, make_image, small_geometry, upload
+from bmsflasher.sim.device.virtual_bms import (
     SimDowngradeError,
     SimError,
     SimImageRejectedError,
@@ -24,9 +26,7 @@ from bmsflasher.sim.device import (
     SimUploadError,
     VirtualBms,
 )
-from bmsflasher.sim.dtcs import BOOT_FAILURE_DTC
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.scenarios import fast_options, full_update, make_image, small_geometry, upload
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.sim.errors import SimStateFileError
-from bmsflasher.sim.faults import PowerCut
-from bmsflasher.sim.flash import Flash, FlashProgramError
+from bmsflasher.sim.flash.faults import PowerCut
+from bmsflasher.sim.flash.memory import Flash, FlashProgramError
 from bmsflasher.sim.options import FlashGeometry
 
 GEOMETRY = FlashGeometry(sector_size=1024, write_size=8, slot_sectors=4)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.core.types import Alarm, DtcSeverity
-from bmsflasher.sim.device import SimParameterError, VirtualBms
+from bmsflasher.sim.device.pack import PackModel, PackScenario, ocv_mv, sensor_count
+from bmsflasher.sim.device.scenarios import fast_options, make_image, small_geometry
+from bmsflasher.sim.device.virtual_bms import SimParameterError, VirtualBms
 from bmsflasher.sim.options import Chemistry, SimOptions
-from bmsflasher.sim.pack import PackModel, PackScenario, ocv_mv, sensor_count
-from bmsflasher.sim.scenarios import fast_options, make_image, small_geometry
 
 
 @pytest.fixture(scope="module")

@@ -24,13 +24,8 @@ from smp import os_management as smpos
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.bootstate import SwapRequest
-from bmsflasher.sim.device import SimPoweredOffError, VirtualBms
-from bmsflasher.sim.dtcs import BOOT_FAILURE_DTC
-from bmsflasher.sim.flash import Flash
-from bmsflasher.sim.images import build_signed_image, parse_image
-from bmsflasher.sim.options import FlashGeometry
-from bmsflasher.sim.scenarios import (
+from bmsflasher.sim.device.dtcs import BOOT_FAILURE_DTC
+from bmsflasher.sim.device.scenarios import (
     demo_signing_key,
     fast_options,
     firmware_code,
@@ -38,8 +33,13 @@ from bmsflasher.sim.scenarios import (
     small_geometry,
     upload,
 )
-from bmsflasher.sim.smp_server import SmpServer
-from bmsflasher.sim.trailer import BOOT_MAGIC, max_image_size, read_request, trailer_erased
+from bmsflasher.sim.device.virtual_bms import SimPoweredOffError, VirtualBms
+from bmsflasher.sim.flash.bootstate import SwapRequest
+from bmsflasher.sim.flash.images import build_signed_image, parse_image
+from bmsflasher.sim.flash.memory import Flash
+from bmsflasher.sim.flash.trailer import BOOT_MAGIC, max_image_size, read_request, trailer_erased
+from bmsflasher.sim.options import FlashGeometry
+from bmsflasher.sim.smp.server import SmpServer
 
 GEOMETRY = small_geometry()  # 16 × 1 KiB slots, 8-byte writes
 OLD_COUNTER = 3

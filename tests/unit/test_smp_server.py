@@ -33,9 +33,9 @@ from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.smp_server import SmpServer
+from bmsflasher.sim.smp.server import SmpServer
 
 
 @pytest.fixture

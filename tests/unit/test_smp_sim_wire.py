@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import serial
 
-from bmsflasher.sim.pty_link import PtyPort, baud_of_fd
-from bmsflasher.sim.serial_port import FaultInjector, SerialWire, WireFaults, WireStats, uart_resample
-from bmsflasher.sim.smp_transport import FrameBufferPool, SmpSerialReceiver, encode_frame
+from bmsflasher.sim.smp.transport import FrameBufferPool, SmpSerialReceiver, encode_frame
+from bmsflasher.sim.wire.pty_link import PtyPort, baud_of_fd
+from bmsflasher.sim.wire.serial_port import FaultInjector, SerialWire, WireFaults, WireStats, uart_resample
 
 
 class _Collector:

@@ -16,7 +16,7 @@ from bmsflasher.discovery.results import FoundDevice
 from bmsflasher.discovery.uds_discovery import UdsResponder
 from bmsflasher.protocols.uds.ids import node_address
 from bmsflasher.protocols.uds.transport import isotp_address
-from bmsflasher.sim.uds_server import server_ids
+from bmsflasher.sim.uds.server import server_ids
 
 TWENTY_NINE = CanAddressing.NORMAL_FIXED_29BIT
 

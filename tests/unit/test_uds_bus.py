@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bmsflasher.sim.can_bus import (
+from bmsflasher.sim.wire.can_bus import (
     CanBusTimeline,
     count_stuff_bits,
     crc15_bits_then_bytes,

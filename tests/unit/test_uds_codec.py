@@ -1,6 +1,6 @@
 """Device-side encoders against tool-side decoders, key derivation and NRC translation.
 
-The two sides are written separately on purpose (sim/uds_codec.py, protocols/uds/codec.py); these
+The two sides are written separately on purpose (sim/uds/codec.py, protocols/uds/codec.py); these
 tests are where they must agree.
 """
 
@@ -35,10 +35,10 @@ from bmsflasher.protocols.uds import codec, ids
 from bmsflasher.protocols.uds.download import _BlockPlan
 from bmsflasher.protocols.uds.errors import translate
 from bmsflasher.protocols.uds.security import HmacKeyProvider, demo_key_provider, load_master_secret
-from bmsflasher.sim import uds_codec as device_codec
-from bmsflasher.sim import uds_server
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.uds import codec as device_codec
+from bmsflasher.sim.uds import server as uds_server
 
 
 def _telemetry(cells: tuple[int, ...], temps: tuple[float | None, ...]) -> PackTelemetry:

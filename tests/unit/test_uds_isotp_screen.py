@@ -1,6 +1,6 @@
 """The ISO 15765-2 receive rules applied before can-isotp, on both sides.
 
-The virtual BMS (``sim/isotp_frames.py``) and the tool (``protocols/uds/transport.py``) implement
+The virtual BMS (``sim/uds/isotp_frames.py``) and the tool (``protocols/uds/transport.py``) implement
 them separately on purpose; these tests pin the rules with examples and check that the two
 implementations agree on every frame hypothesis can think of.
 """
@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bmsflasher.protocols.uds.transport import screen_frame as client_screen
-from bmsflasher.sim.isotp_frames import screen_frame as server_screen
-from bmsflasher.sim.isotp_frames import single_frame_payload, stmin_is_reserved
+from bmsflasher.sim.uds.isotp_frames import screen_frame as server_screen
+from bmsflasher.sim.uds.isotp_frames import single_frame_payload, stmin_is_reserved
 
 CAN_LENGTHS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 20, 24, 32, 48, 64)
 

@@ -11,8 +11,8 @@ import pytest
 
 from bmsflasher.core.errors import LinkError, LinkLostError, PortNotFoundError
 from bmsflasher.links.can import CanLink, CanLinkConfig, open_can_bus
-from bmsflasher.sim.can_bus import CanBusTimeline
-from bmsflasher.sim.slcan_adapter import (
+from bmsflasher.sim.wire.can_bus import CanBusTimeline
+from bmsflasher.sim.wire.slcan_adapter import (
     SlcanAdapter,
     SlcanProtocolError,
     bitrate_from_btr,

@@ -30,9 +30,9 @@ from bmsflasher.procedure.engine import UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import build_keyring, package_loader
 from bmsflasher.procedure.states import State
 from bmsflasher.records import RecordsDb
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 DEMO_PACKAGES: Final = {
     "healthy": "VBMS-16-1.1.0.bmspkg",
@@ -70,7 +70,7 @@ def run_demo(
         DemoUnavailableError: this system has no pseudo-terminals (Windows).
     """
     check_demo_supported()
-    from bmsflasher.sim.serial_frontend import SerialFrontEnd  # POSIX only: imported once it can run
+    from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # POSIX only: imported once it can run
 
     device = VirtualBms.create(
         SimOptions(state_file=workdir / "vbms.state", soc_pct=soc_pct, erase_time_s_per_sector=0.002)

@@ -21,10 +21,10 @@ from types import FrameType
 from typing import Final, Protocol
 
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
-from bmsflasher.sim.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, SimOptions
+from bmsflasher.sim.wire.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
 
 EmitJson = Callable[[dict[str, object]], None]
 
@@ -38,9 +38,9 @@ class FrontEnd(Protocol):
 
 
 FRONT_ENDS: Final[dict[tuple[str, str], str]] = {
-    ("uds", "virtual"): "bmsflasher.sim.can_frontend:run_virtual",
-    ("uds", "slcan"): "bmsflasher.sim.can_frontend:run_slcan",
-    ("smp", "pty"): "bmsflasher.sim.serial_frontend:run",
+    ("uds", "virtual"): "bmsflasher.sim.wire.can_frontend:run_virtual",
+    ("uds", "slcan"): "bmsflasher.sim.wire.can_frontend:run_slcan",
+    ("smp", "pty"): "bmsflasher.sim.wire.serial_frontend:run",
 }
 DEFAULT_LINK: Final = {"uds": "slcan", "smp": "pty"}
 

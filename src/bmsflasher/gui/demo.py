@@ -35,12 +35,12 @@ from typing import TYPE_CHECKING, Final
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import LinkSettings
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.frontend_options import FrontEndOptions
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 if TYPE_CHECKING:
-    from bmsflasher.sim.serial_frontend import SerialFrontEnd
+    from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd
 
 DEMO_BAUD: Final = 921_600
 """Fast enough that a demo update takes seconds; the sim still paces bytes at this line rate."""
@@ -154,7 +154,7 @@ class DemoBench:
             raise
 
     def _start_in_process(self) -> str:
-        from bmsflasher.sim.serial_frontend import SerialFrontEnd  # POSIX only (ptys)
+        from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # POSIX only (ptys)
 
         s = self.scenario
         self.device = VirtualBms.create(

@@ -1,7 +1,7 @@
 """The upload/download functional unit: 0x34 RequestDownload, 0x36 TransferData, 0x37 RequestTransferExit.
 
 The request checks live here, in the order ISO 14229-1 prescribes; the block sequence counter, the
-streaming decompressor and the resume offset live in :class:`~bmsflasher.sim.uds_transfer.ActiveDownload`.
+streaming decompressor and the resume offset live in :class:`~bmsflasher.sim.uds.transfer.ActiveDownload`.
 What the routines announce (routine 0xF000 prepares a download) and what a session change ends
 is :class:`TransferState`, shared with the routine control unit.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 import struct
 
 from bmsflasher.core.errors import BmsFlasherError
-from bmsflasher.sim.uds_device_calls import DeviceCalls
-from bmsflasher.sim.uds_nrc import (
+from bmsflasher.sim.uds.device_calls import DeviceCalls
+from bmsflasher.sim.uds.nrc import (
     NRC_CONDITIONS_NOT_CORRECT,
     NRC_GENERAL_PROGRAMMING_FAILURE,
     NRC_INCORRECT_LENGTH,
@@ -23,9 +23,9 @@ from bmsflasher.sim.uds_nrc import (
     NegativeResponse,
     need_length,
 )
-from bmsflasher.sim.uds_server_config import UdsServerConfig
-from bmsflasher.sim.uds_services_session import SESSION_DEFAULT
-from bmsflasher.sim.uds_transfer import (
+from bmsflasher.sim.uds.server_config import UdsServerConfig
+from bmsflasher.sim.uds.services_session import SESSION_DEFAULT
+from bmsflasher.sim.uds.transfer import (
     SUPPORTED_COMPRESSION,
     ActiveDownload,
     DownloadDescriptor,

@@ -20,7 +20,7 @@ from typing import Final
 
 from bmsflasher.core.types import ConfigSnapshot, ParameterValue
 from bmsflasher.sim.errors import SimParameterError
-from bmsflasher.sim.flash import Flash
+from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.options import Chemistry
 
 SCHEMA_VERSION: Final = 1

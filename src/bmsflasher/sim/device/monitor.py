@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bmsflasher.core.types import Alarm, PackTelemetry, ParameterValue
-from bmsflasher.sim.behaviours import Behaviour
-from bmsflasher.sim.pack import PackReading
+from bmsflasher.sim.device.behaviours import Behaviour
+from bmsflasher.sim.device.pack import PackReading
 
 
 def _number(config: Mapping[str, ParameterValue], name: str, default: float) -> float:

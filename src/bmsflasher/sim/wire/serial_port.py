@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from bmsflasher.sim.pty_link import PtyPort
+from bmsflasher.sim.wire.pty_link import PtyPort
 
 BITS_PER_BYTE_8N1: Final = 10
 DEFAULT_RX_FIFO_BYTES: Final = 2048

@@ -9,7 +9,7 @@ erased → test swap; ``image_ok`` 0x01 → permanent swap; anything else (magic
 ``image_ok`` neither erased nor 0x01) → no swap.
 
 The virtual bootloader keeps the swap status and the primary slot's flags in its own power-safe
-boot-state log (:mod:`bmsflasher.sim.bootstate`), so it reads only the secondary slot's magic and
+boot-state log (:mod:`bmsflasher.sim.flash.bootstate`), so it reads only the secondary slot's magic and
 ``image_ok``. Its swap never copies trailer bytes and leaves the secondary trailer erased, as
 MCUboot's does, so a consumed request cannot fire again.
 """
@@ -19,8 +19,8 @@ from __future__ import annotations
 import struct
 from typing import Final
 
-from bmsflasher.sim.bootstate import SwapRequest
-from bmsflasher.sim.flash import ERASED, Flash
+from bmsflasher.sim.flash.bootstate import SwapRequest
+from bmsflasher.sim.flash.memory import ERASED, Flash
 from bmsflasher.sim.options import FlashGeometry
 
 MAGIC_SIZE: Final = 16

@@ -1,8 +1,8 @@
 """``bmsflasher sim --protocol smp --link pty``: the virtual BMS on a serial port.
 
-Wires the pieces together: the pty (:mod:`~bmsflasher.sim.pty_link`), the paced and faulty UART
-(:mod:`~bmsflasher.sim.serial_port`), the firmware's SMP receiver and frame buffers
-(:mod:`~bmsflasher.sim.smp_transport`) and the request handler (:mod:`~bmsflasher.sim.smp_server`),
+Wires the pieces together: the pty (:mod:`~bmsflasher.sim.wire.pty_link`), the paced and faulty UART
+(:mod:`~bmsflasher.sim.wire.serial_port`), the firmware's SMP receiver and frame buffers
+(:mod:`~bmsflasher.sim.smp.transport`) and the request handler (:mod:`~bmsflasher.sim.smp.server`),
 plus one worker thread that answers requests in order — the firmware's SMP thread. Flash work
 (uploads, erases, the swap at reset) runs there, so the UART keeps receiving meanwhile.
 
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Final
 
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimPoweredOffError
-from bmsflasher.sim.frontend_options import FrontEndOptions
-from bmsflasher.sim.pty_link import PtyPort
-from bmsflasher.sim.serial_port import DEFAULT_RX_FIFO_BYTES, SerialWire, WireFaults
-from bmsflasher.sim.smp_server import DEFAULT_BUF_COUNT, DEFAULT_BUF_SIZE, SmpServer
-from bmsflasher.sim.smp_transport import FrameBufferPool, SmpSerialReceiver, encode_frame
+from bmsflasher.sim.smp.server import DEFAULT_BUF_COUNT, DEFAULT_BUF_SIZE, SmpServer
+from bmsflasher.sim.smp.transport import FrameBufferPool, SmpSerialReceiver, encode_frame
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.pty_link import PtyPort
+from bmsflasher.sim.wire.serial_port import DEFAULT_RX_FIFO_BYTES, SerialWire, WireFaults
 
 REENUMERATION_DELAY_S: Final = 0.3
 """How long the port is gone while the device reboots (USB disconnect → enumerate)."""

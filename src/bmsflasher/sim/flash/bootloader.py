@@ -24,11 +24,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Final
 
-from bmsflasher.sim.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapKind, SwapRequest
-from bmsflasher.sim.flash import Flash
-from bmsflasher.sim.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
-from bmsflasher.sim.swap import run_swap
-from bmsflasher.sim.trailer import max_image_size, read_request
+from bmsflasher.sim.flash.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapKind, SwapRequest
+from bmsflasher.sim.flash.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
+from bmsflasher.sim.flash.memory import Flash
+from bmsflasher.sim.flash.swap import run_swap
+from bmsflasher.sim.flash.trailer import max_image_size, read_request
 
 MAX_BOOT_ATTEMPTS: Final = 3
 BOOT_LOOP_BEHAVIOUR: Final = "boot-loop"

@@ -2,7 +2,7 @@
 
 ``bmsflasher sim --protocol uds --link virtual|slcan`` calls :func:`run`; tests and the GUI demo call
 :func:`start` and keep the returned :class:`CanSimulation` (in-process). Both put every node and the
-host-side attachment on one :class:`~bmsflasher.sim.can_bus.CanBusTimeline`, so frames in both
+host-side attachment on one :class:`~bmsflasher.sim.wire.can_bus.CanBusTimeline`, so frames in both
 directions are paced at the configured bit rate.
 
 ``virtual``: the tool opens ``can.Bus(interface="virtual", channel=<channel>)`` in the same process;
@@ -28,10 +28,7 @@ import can
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import CanAddressing
-from bmsflasher.sim.can_bus import BusPort, CanBusTimeline
-from bmsflasher.sim.frontend_options import FrontEndOptions
-from bmsflasher.sim.slcan_adapter import SlcanAdapter
-from bmsflasher.sim.uds_server import (
+from bmsflasher.sim.uds.server import (
     FUNCTIONAL_REQUEST_ID,
     MAX_NODES,
     ServerIds,
@@ -40,6 +37,9 @@ from bmsflasher.sim.uds_server import (
     UdsServerConfig,
     server_ids,
 )
+from bmsflasher.sim.wire.can_bus import BusPort, CanBusTimeline
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.slcan_adapter import SlcanAdapter
 
 LINKS: Final = ("virtual", "slcan")
 _SLCAN_BITRATES: Final = frozenset(
@@ -169,7 +169,7 @@ def _extra_devices(device: UdsDevice, options: FrontEndOptions) -> tuple[list[Ud
     owned: list[Any] = []
     missing = options.nodes - len(devices)
     if missing > 0:
-        from bmsflasher.sim.device import VirtualBms
+        from bmsflasher.sim.device.virtual_bms import VirtualBms
 
         base = getattr(device, "options", None)
         if base is None:

@@ -31,12 +31,11 @@ from bmsflasher.core.types import (
     SelfTestCheck,
     SlotState,
 )
-from bmsflasher.sim import monitor
-from bmsflasher.sim.behaviours import SELFTEST_FAIL, Behaviour, parse_behaviour
-from bmsflasher.sim.bootloader import Bootloader, ResetReason, SlotImage, SlotInspector
-from bmsflasher.sim.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapRequest
-from bmsflasher.sim.config import SCHEMA, SCHEMA_VERSION, ConfigStore, ParameterSpec, factory_defaults
-from bmsflasher.sim.dtcs import DtcMemory
+from bmsflasher.sim.device import monitor
+from bmsflasher.sim.device.behaviours import SELFTEST_FAIL, Behaviour, parse_behaviour
+from bmsflasher.sim.device.config import SCHEMA, SCHEMA_VERSION, ConfigStore, ParameterSpec, factory_defaults
+from bmsflasher.sim.device.dtcs import DtcMemory
+from bmsflasher.sim.device.pack import PackModel, PackScenario
 from bmsflasher.sim.errors import (
     SimDowngradeError,
     SimError,
@@ -47,12 +46,13 @@ from bmsflasher.sim.errors import (
     SimStateError,
     SimUploadError,
 )
-from bmsflasher.sim.faults import PowerCut
-from bmsflasher.sim.flash import Flash
-from bmsflasher.sim.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
+from bmsflasher.sim.flash.bootloader import Bootloader, ResetReason, SlotImage, SlotInspector
+from bmsflasher.sim.flash.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapRequest
+from bmsflasher.sim.flash.faults import PowerCut
+from bmsflasher.sim.flash.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
+from bmsflasher.sim.flash.memory import Flash
+from bmsflasher.sim.flash.swap import erase_secondary_trailer
 from bmsflasher.sim.options import BOOTLOADER_VERSION, MAX_CELLS, MIN_CELLS, SimOptions
-from bmsflasher.sim.pack import PackModel, PackScenario
-from bmsflasher.sim.swap import erase_secondary_trailer
 
 __all__ = [
     "ParameterSpec",
@@ -871,7 +871,7 @@ def _self_test(
     reading: object,
     running: ImageInfo | None,
 ) -> DeviceSelfTest:
-    from bmsflasher.sim.pack import PackReading
+    from bmsflasher.sim.device.pack import PackReading
 
     assert isinstance(reading, PackReading)
     cells = monitor.measure_cells(reading, config, behaviour)

@@ -11,7 +11,7 @@ After a power cut the bootloader re-runs the step after the last recorded one. E
 reads a source that no earlier unrecorded step can have modified, so re-running it produces the
 same bytes, and no cut can lose either image.
 
-As in MCUboot, the slots' trailers (:mod:`bmsflasher.sim.trailer`) are not swapped: the copies of
+As in MCUboot, the slots' trailers (:mod:`bmsflasher.sim.flash.trailer`) are not swapped: the copies of
 a slot's last sector stop below the trailer, so both trailers end up erased when that sector is
 swapped; when the swap does not reach it (the usual case), a last step erases the secondary's
 last sector, which then holds no image byte, only the consumed request.
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bmsflasher.sim.bootstate import BootState, BootStateStore, SwapKind
-from bmsflasher.sim.flash import Flash
-from bmsflasher.sim.trailer import trailer_erased, trailer_size
+from bmsflasher.sim.flash.bootstate import BootState, BootStateStore, SwapKind
+from bmsflasher.sim.flash.memory import Flash
+from bmsflasher.sim.flash.trailer import trailer_erased, trailer_size
 
 
 def copy_sector(flash: Flash, source: int, destination: int, length: int | None = None) -> None:

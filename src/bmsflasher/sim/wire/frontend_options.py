@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 
 if TYPE_CHECKING:
-    from bmsflasher.sim.device import VirtualBms
+    from bmsflasher.sim.device.virtual_bms import VirtualBms
 
 DEFAULT_CAN_CHANNEL: Final = "bmsflasher-sim"
 

@@ -21,8 +21,8 @@ from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.uds_device_calls import DeviceCalls
-from bmsflasher.sim.uds_nrc import (
+from bmsflasher.sim.uds.device_calls import DeviceCalls
+from bmsflasher.sim.uds.nrc import (
     NRC_EXCEEDED_ATTEMPTS,
     NRC_INVALID_KEY,
     NRC_REQUEST_SEQUENCE_ERROR,
@@ -32,7 +32,7 @@ from bmsflasher.sim.uds_nrc import (
     NegativeResponse,
     need_length,
 )
-from bmsflasher.sim.uds_server_config import UdsServerConfig
+from bmsflasher.sim.uds.server_config import UdsServerConfig
 
 _log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Who one virtual UDS node is on the bus and what it drives: identifiers, configuration, device API.
 
-Kept apart from the server so the CAN front-end (``sim/can_frontend.py``) and the tests can work out
+Kept apart from the server so the CAN front-end (``sim/wire/can_frontend.py``) and the tests can work out
 a node's identifiers and build its configuration without starting a server. The 11-bit identifiers
 are the OBD-style 0x7E0+n-1 / 0x7E8+n-1 pairs with functional 0x7DF; the 29-bit ones follow
 ISO 15765-2 normal fixed addressing.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.sim.errors import SimStateFileError
-from bmsflasher.sim.faults import FaultPlan, PowerCut
+from bmsflasher.sim.flash.faults import FaultPlan, PowerCut
 from bmsflasher.sim.options import FlashGeometry
 
 ERASED: Final = 0xFF

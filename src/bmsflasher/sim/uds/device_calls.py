@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.uds_nrc import NRC_CONDITIONS_NOT_CORRECT, NegativeResponse
-from bmsflasher.sim.uds_server_config import UdsDevice
+from bmsflasher.sim.uds.nrc import NRC_CONDITIONS_NOT_CORRECT, NegativeResponse
+from bmsflasher.sim.uds.server_config import UdsDevice
 
 #: Delay before the first 0x78 (well inside P2server) and between repeats (well inside P2*server).
 _PENDING_FIRST_S: Final = 0.025

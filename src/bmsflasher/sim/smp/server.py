@@ -38,7 +38,7 @@ import cbor2
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceMode, FirmwareVersion, SlotState
-from bmsflasher.sim.device import VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import (
     SimDowngradeError,
     SimImageRejectedError,

@@ -7,16 +7,16 @@ negative response codes are written from the standard, not from the tool's clien
 and this server must agree only because both follow ``docs/protocols/uds.md``).
 
 This module is the server itself: the serving thread and its lifecycle, the general request
-checks in the standard's order (``sim/uds_rules.py``), the service dispatch table and what a
+checks in the standard's order (``sim/uds/rules.py``), the service dispatch table and what a
 device reset ends. The parts live next to it, one reason to change each:
 
-* ``uds_server_config.py``: CAN identifiers, :class:`UdsServerConfig`, the device protocol;
-* ``uds_bus_transport.py``: the ISO-TP endpoint on the simulated bus (classic CAN and CAN-FD);
-* ``uds_nrc.py`` / ``uds_device_calls.py``: negative responses, calling the device (0x78 pending);
-* ``uds_services_session.py``: 0x10, 0x11, 0x27, 0x3E, S3 and the security lockout;
-* ``uds_services_data.py``: 0x22, 0x2E, 0x19, 0x14;
-* ``uds_services_routines.py``: 0x31 and the routines;
-* ``uds_services_download.py``: 0x34, 0x36, 0x37 (``uds_transfer.py`` holds the block state).
+* ``server_config.py``: CAN identifiers, :class:`UdsServerConfig`, the device protocol;
+* ``bus_transport.py``: the ISO-TP endpoint on the simulated bus (classic CAN and CAN-FD);
+* ``nrc.py`` / ``device_calls.py``: negative responses, calling the device (0x78 pending);
+* ``services_session.py``: 0x10, 0x11, 0x27, 0x3E, S3 and the security lockout;
+* ``services_data.py``: 0x22, 0x2E, 0x19, 0x14;
+* ``services_routines.py``: 0x31 and the routines;
+* ``services_download.py``: 0x34, 0x36, 0x37 (``transfer.py`` holds the block state).
 
 Recovery (and bootloader) mode answers the programming subset only, like a real bootloader.
 """
@@ -28,10 +28,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from bmsflasher.sim.can_bus import CanBusTimeline
-from bmsflasher.sim.uds_bus_transport import BusTransport
-from bmsflasher.sim.uds_device_calls import DeviceCalls, DeviceSilent
-from bmsflasher.sim.uds_nrc import (
+from bmsflasher.sim.uds.bus_transport import BusTransport, CanMedium
+from bmsflasher.sim.uds.device_calls import DeviceCalls, DeviceSilent
+from bmsflasher.sim.uds.nrc import (
     FUNCTIONAL_SUPPRESSED,
     NRC_CONDITIONS_NOT_CORRECT,
     NRC_EXCEEDED_ATTEMPTS,
@@ -49,8 +48,8 @@ from bmsflasher.sim.uds_nrc import (
     NRC_UPLOAD_DOWNLOAD_NOT_ACCEPTED,
     NegativeResponse,
 )
-from bmsflasher.sim.uds_rules import APPLICATION_RULES, BOOTLOADER_RULES
-from bmsflasher.sim.uds_server_config import (
+from bmsflasher.sim.uds.rules import APPLICATION_RULES, BOOTLOADER_RULES
+from bmsflasher.sim.uds.server_config import (
     DEFAULT_TESTER_ADDRESS_29BIT,
     FUNCTIONAL_ADDRESS_29BIT,
     FUNCTIONAL_REQUEST_ID,
@@ -67,9 +66,9 @@ from bmsflasher.sim.uds_server_config import (
     node_ids,
     server_ids,
 )
-from bmsflasher.sim.uds_services_data import DataServices
-from bmsflasher.sim.uds_services_download import DownloadServices, TransferState
-from bmsflasher.sim.uds_services_routines import (
+from bmsflasher.sim.uds.services_data import DataServices
+from bmsflasher.sim.uds.services_download import DownloadServices, TransferState
+from bmsflasher.sim.uds.services_routines import (
     PRECONDITION_LOAD,
     PRECONDITION_SOC_HIGH,
     PRECONDITION_SOC_LOW,
@@ -91,7 +90,7 @@ from bmsflasher.sim.uds_services_routines import (
     RID_SET_BALANCING,
     RoutineServices,
 )
-from bmsflasher.sim.uds_services_session import (
+from bmsflasher.sim.uds.services_session import (
     KEY_LENGTH,
     MAX_KEY_ATTEMPTS,
     SECURITY_LEVEL_KEY,
@@ -174,7 +173,7 @@ class UdsServer:
     session state (session, security access) and the transfer state (announced image, download).
     """
 
-    def __init__(self, device: UdsDevice, bus: CanBusTimeline, config: UdsServerConfig) -> None:
+    def __init__(self, device: UdsDevice, bus: CanMedium, config: UdsServerConfig) -> None:
         self.device = device
         self.config = config
         self._lock = threading.RLock()
@@ -294,7 +293,7 @@ class UdsServer:
             self._do_reset()
 
     def _dispatch(self, sid: int, request: bytes) -> bytes | None:
-        """General checks in the standard's order (sim/uds_rules.py), then the service handler.
+        """General checks in the standard's order (sim/uds/rules.py), then the service handler.
 
         The suppressPosRspMsgIndicationBit suppresses positive responses only, and not even those
         once a 0x78 response-pending was sent for the request (ISO 14229-1).

@@ -15,8 +15,8 @@ from typing import Final
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode
-from bmsflasher.sim.device import VirtualBms
-from bmsflasher.sim.images import build_signed_image, parse_image
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.flash.images import build_signed_image, parse_image
 from bmsflasher.sim.options import FlashGeometry, SimOptions
 
 DEFAULT_CHUNK_BYTES: Final = 512

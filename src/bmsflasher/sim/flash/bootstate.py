@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
-from bmsflasher.sim.flash import Flash
+from bmsflasher.sim.flash.memory import Flash
 
 _MAGIC: Final = 0xB007
 _RECORD_HEAD: Final = struct.Struct("<HHI")  # magic, payload length, sequence

@@ -2,8 +2,12 @@
 
 It turns the frames of the bus timeline into complete UDS requests and responses into frames,
 with can-isotp's own segmentation logic, after screening each received frame against the
-standard's receive rules (``sim/isotp_frames.py``). It knows the node's identifiers (11-bit
+standard's receive rules (``sim/uds/isotp_frames.py``). It knows the node's identifiers (11-bit
 normal or 29-bit normal fixed addressing, classic CAN or CAN-FD) and nothing about services.
+
+It reaches the bus through :class:`CanMedium`, the little it needs of one (attach a node, send a
+frame, leave), so the UDS layer does not import the wire that sits above it in the sim's layers:
+:class:`~bmsflasher.sim.wire.can_bus.CanBusTimeline` satisfies it, and so would a test double.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 import can
 import isotp
 
-from bmsflasher.sim.can_bus import BusPort, CanBusTimeline
-from bmsflasher.sim.isotp_frames import screen_frame, single_frame_payload
-from bmsflasher.sim.uds_server_config import UdsServerConfig, server_ids
+from bmsflasher.sim.uds.isotp_frames import screen_frame, single_frame_payload
+from bmsflasher.sim.uds.server_config import UdsServerConfig, server_ids
 
 _log = logging.getLogger(__name__)
 _ISOTP_LOGGER: Final = "bmsflasher.sim.isotp"
@@ -37,6 +40,26 @@ _ISOTP_SEND_WAIT_S: Final = 40.0
 _MAX_WAIT_FRAMES: Final = 32
 
 
+class CanNodePort(Protocol):
+    """One node's attachment to the bus: a transmit queue and a way to leave."""
+
+    def send(self, message: can.Message, timeout_s: float = ...) -> bool:
+        """Queue one frame; False if the transmit queue stayed full for ``timeout_s``."""
+        ...
+
+    def detach(self) -> None:
+        """Leave the bus (node powered off); queued frames are discarded."""
+        ...
+
+
+class CanMedium(Protocol):
+    """The shared CAN bus a node attaches to (the wire's ``CanBusTimeline``)."""
+
+    def attach(self, name: str, on_frame: Callable[[can.Message], None]) -> CanNodePort:
+        """Join the bus as ``name``; ``on_frame`` receives every frame other nodes send."""
+        ...
+
+
 class BusTransport:
     """can-isotp's transport logic wired to one port of the bus timeline, run by the server thread.
 
@@ -46,14 +69,14 @@ class BusTransport:
     """
 
     def __init__(
-        self, bus: CanBusTimeline, config: UdsServerConfig, on_functional: Callable[[bytes], None]
+        self, bus: CanMedium, config: UdsServerConfig, on_functional: Callable[[bytes], None]
     ) -> None:
         self.ids = server_ids(config.addressing, config.node, config.tester_address)
         self.request_id, self.response_id = self.ids.request_id, self.ids.response_id
         self._frames: queue.Queue[can.Message] = queue.Queue()
         self._on_functional = on_functional
         self._block_next = False
-        self.port: BusPort = bus.attach(f"uds-node-{config.node}", self._on_frame)
+        self.port: CanNodePort = bus.attach(f"uds-node-{config.node}", self._on_frame)
         address = (
             isotp.Address(
                 isotp.AddressingMode.NormalFixed_29bits,

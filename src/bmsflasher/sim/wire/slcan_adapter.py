@@ -2,7 +2,7 @@ r"""An emulated LAWICEL/slcan USB-CAN adapter (CANable-like) on a pseudo-termina
 
 The tool opens the pty's slave path with python-can's real ``slcan`` driver, exactly as it would
 open ``/dev/ttyACM0`` with a CANable plugged in; this side answers the ASCII protocol and moves
-frames between the pty and the shared :class:`~bmsflasher.sim.can_bus.CanBusTimeline`.
+frames between the pty and the shared :class:`~bmsflasher.sim.wire.can_bus.CanBusTimeline`.
 
 Implemented commands (what python-can's driver and common tools send):
 
@@ -47,7 +47,7 @@ from typing import Final
 
 import can
 
-from bmsflasher.sim.can_bus import BusPort, CanBusTimeline
+from bmsflasher.sim.wire.can_bus import BusPort, CanBusTimeline
 
 _OK: Final[bytes] = b"\r"
 _ERROR: Final[bytes] = b"\a"

@@ -2,7 +2,7 @@
 
 The data identifiers are the device's identification (0xF180–0xF19F, ISO 14229-1 Annex C), its
 own records (mode, slots, transport, telemetry, configuration schema, self-test; specified in
-``docs/protocols/uds.md``, encoded by ``sim/uds_codec.py``) and one DID per configuration
+``docs/protocols/uds.md``, encoded by ``sim/uds/codec.py``) and one DID per configuration
 parameter from 0xFE00. The bootloader serves only the identification and programming DIDs.
 """
 
@@ -14,9 +14,9 @@ from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceIdentity, DeviceSelfTest, Dtc
-from bmsflasher.sim import uds_codec as codec
-from bmsflasher.sim.uds_device_calls import DeviceCalls
-from bmsflasher.sim.uds_nrc import (
+from bmsflasher.sim.uds import codec
+from bmsflasher.sim.uds.device_calls import DeviceCalls
+from bmsflasher.sim.uds.nrc import (
     NRC_CONDITIONS_NOT_CORRECT,
     NRC_INCORRECT_LENGTH,
     NRC_REQUEST_OUT_OF_RANGE,
@@ -25,9 +25,9 @@ from bmsflasher.sim.uds_nrc import (
     NegativeResponse,
     need_length,
 )
-from bmsflasher.sim.uds_server_config import UdsServerConfig
-from bmsflasher.sim.uds_services_session import SessionState
-from bmsflasher.sim.uds_transfer import SUPPORTED_COMPRESSION
+from bmsflasher.sim.uds.server_config import UdsServerConfig
+from bmsflasher.sim.uds.services_session import SessionState
+from bmsflasher.sim.uds.transfer import SUPPORTED_COMPRESSION
 
 #: The data identifiers the bootloader (and recovery) serves; every other one is left out there.
 BOOTLOADER_DIDS: Final = frozenset(

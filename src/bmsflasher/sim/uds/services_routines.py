@@ -17,9 +17,9 @@ from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceMode, DeviceSelfTest, PackTelemetry
-from bmsflasher.sim import uds_codec as codec
-from bmsflasher.sim.uds_device_calls import DeviceCalls
-from bmsflasher.sim.uds_nrc import (
+from bmsflasher.sim.uds import codec
+from bmsflasher.sim.uds.device_calls import DeviceCalls
+from bmsflasher.sim.uds.nrc import (
     NRC_CONDITIONS_NOT_CORRECT,
     NRC_GENERAL_PROGRAMMING_FAILURE,
     NRC_INCORRECT_LENGTH,
@@ -28,9 +28,9 @@ from bmsflasher.sim.uds_nrc import (
     NegativeResponse,
     need_length,
 )
-from bmsflasher.sim.uds_services_download import TransferState
-from bmsflasher.sim.uds_services_session import SESSION_EXTENDED, SESSION_PROGRAMMING, SessionState
-from bmsflasher.sim.uds_transfer import (
+from bmsflasher.sim.uds.services_download import TransferState
+from bmsflasher.sim.uds.services_session import SESSION_EXTENDED, SESSION_PROGRAMMING, SessionState
+from bmsflasher.sim.uds.transfer import (
     SLOT_BASE_ADDRESS,
     DownloadDescriptor,
     TransferRefused,
