@@ -286,3 +286,33 @@ def test_recovery_of_a_battery_that_runs_firmware_is_refused_and_recorded(
     sessions = rig.model.engine.sessions()
     assert (sessions[0].kind, sessions[0].outcome) == ("recovery", "failed")
     dialog.close()
+
+
+def test_gui_backup_and_restore_appear_in_history_with_their_sessions(rig: GuiRig, qtbot) -> None:
+    """Issue 13: the GUI called the backup primitives without a session, so History never showed them."""
+    rig.connect()
+    rig.window.show_page(CONFIG)
+    page = rig.window.config_page
+    qtbot.waitUntil(lambda: page.table.rowCount() > 5, timeout=10000)
+    with qtbot.waitSignal(rig.model.sig_backup_done, timeout=10000) as backup_signal:
+        page.backup_button.click()
+    backup = backup_signal.args[0]
+    assert backup.session_id is not None
+    qtbot.waitUntil(lambda: page.backups_table.rowCount() >= 1, timeout=10000)
+    page.backups_table.selectRow(0)
+    with qtbot.waitSignal(rig.model.sig_config_written, timeout=10000):
+        page.restore_button.click()
+
+    rig.window.show_page(HISTORY)
+    history = rig.window.history_page
+    rig.model.load_history()
+    qtbot.waitUntil(lambda: history.table.rowCount() >= 2, timeout=10000)
+    kinds = [history.table.item(row, 3).text() for row in range(history.table.rowCount())]
+    assert kinds[:2] == ["restore", "backup"], kinds
+    sessions = rig.model.engine.sessions()
+    by_kind = {s.kind: s for s in sessions}
+    assert by_kind["backup"].id == backup.session_id
+    assert by_kind["backup"].outcome == "backed_up"
+    assert by_kind["backup"].details["front_end"] == "gui"
+    assert by_kind["restore"].outcome == "restored"
+    assert by_kind["restore"].details["backup_id"] == backup.id

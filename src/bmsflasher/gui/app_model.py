@@ -21,6 +21,7 @@ from bmsflasher.core.target import LinkStats, Target
 from bmsflasher.core.types import (
     DeviceIdentity,
     DeviceMode,
+    Dtc,
     LinkSettings,
     PackTelemetry,
     ParameterValue,
@@ -28,7 +29,7 @@ from bmsflasher.core.types import (
 from bmsflasher.gui import pyside_source_scan, qt_compat  # noqa: F401 - pyside_source_scan acts on import
 from bmsflasher.gui.csv_recorder import CsvRecorder
 from bmsflasher.gui.device_worker import DeviceWorker
-from bmsflasher.gui.engine import Engine, PackageCheck, UpdateOptions, UpdateOutcome
+from bmsflasher.gui.engine import BackupRecord, Engine, PackageCheck, ScanResult, UpdateOptions, UpdateOutcome
 from bmsflasher.gui.task_runner import TaskRunner
 
 SHUTDOWN_TIMEOUT_S: Final = 15.0
@@ -86,7 +87,7 @@ class AppModel(QObject):
         self.identity: DeviceIdentity | None = None
         self.link: LinkSettings | None = None
         self.latest_telemetry: PackTelemetry | None = None
-        self.last_scan: Any = None
+        self.last_scan: ScanResult | None = None
         self.package: PackageCheck | None = None
         self.last_outcome: UpdateOutcome | None = None
         self.theme_name = "light"
@@ -312,7 +313,7 @@ class AppModel(QObject):
         """Read every parameter, store it in the records database, verify it, and list backups."""
         self._run_device_job("backup", self.engine.backup_config, self._backup_done)
 
-    def _backup_done(self, backup: Any) -> None:
+    def _backup_done(self, backup: BackupRecord) -> None:
         self.sig_backup_done.emit(backup)
         self.list_backups()
 
@@ -338,7 +339,7 @@ class AppModel(QObject):
         self._run_device_job("read_dtcs", lambda t: t.read_dtcs(), self.sig_dtcs.emit)
 
     def clear_dtcs(self) -> None:
-        def clear_and_read(target: Target) -> list[Any]:
+        def clear_and_read(target: Target) -> list[Dtc]:
             target.clear_dtcs()
             return target.read_dtcs()
 

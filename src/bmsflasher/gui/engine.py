@@ -7,33 +7,62 @@ them in one small module means the AppModel and the pages depend on a handful of
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Final, Literal
 
 from bmsflasher.core.errors import BmsFlasherError, PackageError
 from bmsflasher.core.events import EventSink, Measurement
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceSelfTest, LinkSettings, ParameterValue
 from bmsflasher.discovery.can_probe import CanProbeSettings
+from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
 from bmsflasher.discovery.serial_probe import SerialProbeSettings
-from bmsflasher.firmware.policy import read_package_file, verify_package
-from bmsflasher.procedure import preconditions
+from bmsflasher.procedure import config_service, preconditions
+from bmsflasher.procedure.compatibility import DeviceDescription
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions as ProcedureOptions
 from bmsflasher.procedure.engine import UpdateProcedure
-from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, facts_of, load_package
-from bmsflasher.procedure.profiles import profile_for_model
+from bmsflasher.procedure.package_check import PackageVerdict, check_package_file
+from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, load_package
 from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import UpdateResult
 from bmsflasher.procedure.rollback import manual_rollback_recorded
-from bmsflasher.procedure.troubleshooting import FailureKind
+from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
+
+__all__ = [
+    "Advice",
+    "BackupRecord",
+    "DriverGuidance",
+    "Engine",
+    "FailureKind",
+    "PackageCheck",
+    "ScanResult",
+    "SessionDetail",
+    "SessionRecord",
+    "UpdateOptions",
+    "UpdateOutcome",
+    "troubleshooting_advice",
+]
+"""Types the pages may use: they reach the lower layers only through this module (an import contract)."""
+
+FRONT_END: Final = "gui"
+"""Recorded in every service session the GUI starts, so History tells the front-ends apart."""
+
+OutcomeKind = Literal["updated", "rolled_back", "refused", "cancelled", "failed"]
+
+
+def troubleshooting_advice(kind: FailureKind | str) -> Advice | None:
+    """The troubleshooting row for a failure kind, in English (the GUI translates it); None if unknown."""
+    try:
+        return advice(FailureKind(kind))
+    except (ValueError, BmsFlasherError):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +79,8 @@ class PackageCheck:
         release_notes: the manufacturer's notes.
         message: why it was refused (one sentence), "" when ok.
         hint: what to do about it.
-        failure_kind: the troubleshooting row that applies (a ``FailureKind`` value), "" if none.
-        native: the engine's own verified-package object, handed back to the procedure.
+        failure_kind: the troubleshooting row that applies, None if none.
+        package: the verified package, handed back to the procedure (None when refused on the host).
     """
 
     path: Path
@@ -65,8 +94,40 @@ class PackageCheck:
     release_notes: str = ""
     message: str = ""
     hint: str = ""
-    failure_kind: str = ""
-    native: Any = None
+    failure_kind: FailureKind | None = None
+    package: UpdatePackage | None = None
+
+
+def package_check_of(verdict: PackageVerdict) -> PackageCheck:
+    """The wizard's view of the shared package verdict."""
+    error = verdict.error
+    verified = verdict.verified
+    if verified is None:
+        return PackageCheck(
+            verdict.path,
+            ok=False,
+            checks=verdict.checks,
+            message=error.message if error is not None else "",
+            hint=(error.hint or "") if error is not None else "",
+            failure_kind=FailureKind.AUTHENTICATION_REJECTION,
+        )
+    manifest = verified.manifest
+    signer = verified.manifest_signer
+    failed = [m for m in verdict.checks if not m.passed]
+    return PackageCheck(
+        verdict.path,
+        ok=verdict.ok,
+        checks=verdict.checks,
+        version=str(manifest.version),
+        model=manifest.model,
+        hardware_revisions=tuple(manifest.hardware_revisions),
+        security_counter=manifest.security_counter,
+        signer=f"{signer.key_id[:16]} ({Path(signer.source).name})",
+        release_notes=manifest.release_notes,
+        message="; ".join(f"{m.name.replace('_', ' ')} is {m.value} (needs {m.limit})" for m in failed),
+        failure_kind=FailureKind.BOOT_LOOP if failed else None,
+        package=verdict.package,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +142,12 @@ class UpdateOptions:
 
 @dataclass(frozen=True, slots=True)
 class UpdateOutcome:
-    """How an update (or rollback) ended, for the wizard's result and failure pages.
+    """How an update (or rollback) ended, for the wizard's result and failure pages."""
 
-    ``result`` is ``updated``, ``rolled_back``, ``refused`` or ``failed``.
-    """
-
-    result: str
+    result: OutcomeKind
     message: str = ""
     hint: str = ""
-    failure_kind: str = ""
+    failure_kind: FailureKind | None = None
     failed_step: str = ""
     identity: DeviceIdentity | None = None
     session_id: int | None = None
@@ -136,6 +194,8 @@ class Engine:
         self.keys_dir = keys_dir
         self.journal_dir = journal_dir
         self.report_language = "en"
+        self.operator = ""
+        """The technician's name, recorded in every session the GUI starts."""
         self.scan_timeout_s = 10.0
         self.scan_answer_timeout_s = SerialProbeSettings().attempt_timeout_s
         self._db: RecordsDb | None = None
@@ -169,33 +229,32 @@ class Engine:
     def open_target(self, link: LinkSettings) -> Target:
         return open_target(link)
 
-    # --- configuration --------------------------------------------------------------------------
+    # --- configuration (recorded as service sessions, as the CLI's) -------------------------------
     def write_config(self, target: Target, values: Mapping[str, ParameterValue]) -> ConfigSnapshot:
-        """Write changed parameters on top of the device's current set and read the result back."""
-        current = target.read_config()
-        merged = dict(current.parameters)
-        merged.update(values)
-        target.write_config(ConfigSnapshot(current.schema_version, merged))
-        return target.read_config()
+        """Write the changed parameters (a recorded session) and return what the device holds after."""
+        outcome = config_service.write_parameters_recorded(
+            target, self.records(), values, operator=self.operator, front_end=FRONT_END
+        )
+        return outcome.after
 
     def backup_config(self, target: Target) -> BackupRecord:
-        """Store every parameter in the history (verified on read-back by the records layer)."""
-        from bmsflasher.procedure.backup import take_backup
-
-        identity = target.identify()
-        db = self.records()
-        db.upsert_device(identity)
-        return take_backup(target, db, identity.serial_number)
+        """Store every parameter as a recorded backup session (verified on read-back)."""
+        outcome = config_service.backup_recorded(
+            target, self.records(), operator=self.operator, front_end=FRONT_END
+        )
+        return outcome.record
 
     def list_backups(self, serial: str) -> list[BackupRecord]:
         return self.records().list_backups(serial)
 
     def restore_config(self, target: Target, backup_id: int) -> ConfigSnapshot:
-        """Write a stored backup to the device and return what the device holds afterwards."""
-        from bmsflasher.procedure.backup import restore_snapshot
+        """Write a backup of *this* device back (a recorded session) and return the device's configuration.
 
-        backup = self.records().get_backup(backup_id)
-        restore_snapshot(target, backup.snapshot, f"backup #{backup_id}")
+        A backup of another serial number is refused before anything is written.
+        """
+        db = self.records()
+        plan = config_service.plan_restore(target, db, backup_id)
+        config_service.restore_recorded(target, db, plan, operator=self.operator, front_end=FRONT_END)
         return target.read_config()
 
     def diff_with_device(
@@ -206,92 +265,39 @@ class Engine:
 
     # --- update ---------------------------------------------------------------------------------
     def check_package(self, path: Path, identity: DeviceIdentity | None) -> PackageCheck:
-        """Verify signature, hashes and expiry, then compatibility with ``identity`` (if connected)."""
+        """Verify signature, hashes and expiry, then compatibility with ``identity`` (if connected).
+
+        The same verdict as ``bmsflasher verify`` and ``flash``'s precondition gates
+        (:mod:`bmsflasher.procedure.package_check`).
+        """
         try:
             keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
-            data = read_package_file(path)
-            verified = verify_package(data, keyring)
         except PackageError as exc:
-            failed = Measurement("signature", "rejected", "signed by a trusted key", False, exc.message)
-            return PackageCheck(
+            verdict = PackageVerdict(
                 path,
-                ok=False,
-                checks=(failed,),
-                message=exc.message,
-                hint=exc.hint or "",
-                failure_kind=FailureKind.AUTHENTICATION_REJECTION.value,
+                (Measurement("signature", "no trusted keys", "a trusted key", False, exc.message),),
+                exc,
             )
-        facts = facts_of(verified, hashlib.sha256(data).hexdigest())
-        manifest = verified.manifest
-        signer = verified.manifest_signer
-        checks: list[Measurement] = [
-            Measurement(
-                "signature",
-                f"key {signer.key_id[:16]}",
-                "a key in the trusted keyring",
-                True,
-                "Only firmware signed by the manufacturer may run on a battery's protection circuits.",
-            ),
-            Measurement(
-                "image_hash",
-                verified.file_sha256.hex()[:16] + "…",
-                "= manifest",
-                True,
-                "A corrupted or altered image would be refused by the bootloader half-way.",
-            ),
-            Measurement(
-                "expiry",
-                manifest.expires.date().isoformat() if manifest.expires else "none",
-                "not passed",
-                True,
-                "Expired releases may carry known flaws the manufacturer has withdrawn.",
-            ),
-        ]
-        if identity is not None:
-            limits = profile_for_model(identity.model).preconditions
-            checks += [
-                preconditions.check_model(identity, facts),
-                preconditions.check_hardware_revision(identity, facts),
-                preconditions.check_bootloader(identity, facts, limits),
-                preconditions.check_anti_rollback(identity, facts),
-            ]
-        failed_checks = [m for m in checks if not m.passed]
-        return PackageCheck(
-            path,
-            ok=not failed_checks,
-            checks=tuple(checks),
-            version=str(manifest.version),
-            model=manifest.model,
-            hardware_revisions=tuple(manifest.hardware_revisions),
-            security_counter=manifest.security_counter,
-            signer=f"{signer.key_id[:16]} ({Path(signer.source).name})",
-            release_notes=manifest.release_notes,
-            message="; ".join(
-                f"{m.name.replace('_', ' ')} is {m.value} (needs {m.limit})" for m in failed_checks
-            ),
-            failure_kind=FailureKind.BOOT_LOOP.value if failed_checks else "",
-            native=UpdatePackage(facts, verified.image_bytes, str(path), manifest.release_notes),
-        )
+        else:
+            device = DeviceDescription.from_identity(identity) if identity is not None else None
+            verdict = check_package_file(path, keyring, device)
+        return package_check_of(verdict)
 
     def check_preconditions(self, target: Target, package: PackageCheck) -> list[Measurement]:
         """Measure every precondition gate now (read-only), exactly as the procedure will."""
-        native = package.native
-        if not isinstance(native, UpdatePackage):
+        if package.package is None:
             raise PackageError("choose and verify a package first")
-        identity = target.identify()
-        limits = profile_for_model(identity.model).preconditions
-        inputs = preconditions.measure(target, identity, limits)
-        return list(preconditions.evaluate(inputs, native.facts, limits).results)
+        return list(preconditions.preview(target, package.package.facts).results)
 
     def run_update(
         self, target: Target, package: PackageCheck, options: UpdateOptions, sink: EventSink
     ) -> UpdateOutcome:
         """Run the whole procedure on ``target`` (already open; the procedure reconnects it as needed)."""
-        native = package.native
-        if not isinstance(native, UpdatePackage):
+        native = package.package
+        if native is None:
             raise PackageError("choose and verify a package first")
         procedure_options = ProcedureOptions(
-            operator=options.operator,
+            operator=options.operator or self.operator,
             overrides=dict(options.overrides),
             reference_mv=options.reference_pack_voltage_mv,
             journal_dir=self.journal_dir,
@@ -309,7 +315,9 @@ class Engine:
 
     def rollback(self, target: Target, sink: EventSink) -> DeviceIdentity:
         """Manual rollback to the other slot, recorded as its own session (as ``bmsflasher rollback``)."""
-        report = manual_rollback_recorded(target, self.records(), sink, journal_folder=self.journal_dir)
+        report = manual_rollback_recorded(
+            target, self.records(), sink, operator=self.operator, journal_folder=self.journal_dir
+        )
         return report.identity
 
     def recover(self, link: LinkSettings, package_path: Path, sink: EventSink) -> DeviceIdentity:
@@ -349,14 +357,24 @@ class Engine:
         return str(render_report(self.records(), session_id, fmt, path, self.report_language))
 
 
+_OUTCOMES: Final[dict[str, OutcomeKind]] = {
+    "updated": "updated",
+    "rolled_back": "rolled_back",
+    "refused": "refused",
+    "cancelled": "cancelled",
+    "failed": "failed",
+}
+
+
 def outcome_of(result: UpdateResult, identity: DeviceIdentity | None) -> UpdateOutcome:
     """The GUI's view of the procedure's result."""
     error = result.error
+    kind: OutcomeKind = _OUTCOMES.get(result.outcome.value, "failed")
     return UpdateOutcome(
-        result=result.outcome.value,
+        result=kind,
         message=result.reason,
         hint=(error.hint or "") if error is not None else "",
-        failure_kind=result.advice.kind.value if result.advice is not None else "",
+        failure_kind=result.advice.kind if result.advice is not None else None,
         failed_step=result.failed_step.value if result.failed_step is not None else "",
         identity=identity,
         session_id=result.session_id,

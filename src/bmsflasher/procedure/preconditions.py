@@ -23,7 +23,7 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
 from bmsflasher.procedure import compatibility
 from bmsflasher.procedure.package_facts import PackageFacts
-from bmsflasher.procedure.profiles import PreconditionLimits
+from bmsflasher.procedure.profiles import PreconditionLimits, profile_for_model
 
 MODEL: Final = compatibility.MODEL
 HARDWARE_REVISION: Final = compatibility.HARDWARE_REVISION
@@ -327,3 +327,19 @@ def measure(target: Target, identity: DeviceIdentity, limits: PreconditionLimits
     samples = sample_telemetry(target, limits.stability.samples, limits.stability.interval_s)
     dtcs = tuple(target.read_dtcs())
     return PreconditionInputs(identity, samples, dtcs, round_trips)
+
+
+def preview(
+    target: Target, package: PackageFacts, limits: PreconditionLimits | None = None
+) -> PreconditionReport:
+    """Measure and evaluate every gate now, read-only, exactly as the update will before writing.
+
+    The GUI shows this before the technician presses "Update"; the procedure runs the same
+    :func:`measure` and :func:`evaluate` again at the start of the update (the battery may have
+    changed in between).
+    """
+    identity = target.identify()
+    if limits is None:
+        limits = profile_for_model(identity.model).preconditions
+    return evaluate(measure(target, identity, limits), package, limits)
+

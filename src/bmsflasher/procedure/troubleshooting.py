@@ -25,7 +25,7 @@ from bmsflasher.core.errors import (
 from bmsflasher.core.resources import resource_path
 
 
-class FailureKind(enum.Enum):
+class FailureKind(enum.StrEnum):
     """Rows of the troubleshooting table."""
 
     AUTHENTICATION_REJECTION = "authentication_rejection"

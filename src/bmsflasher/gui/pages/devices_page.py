@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.core.types import CanAddressing, DeviceIdentity, DeviceMode, LinkSettings
-from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine import DriverGuidance
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut

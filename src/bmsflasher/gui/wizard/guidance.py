@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-from bmsflasher.core.errors import BmsFlasherError
-from bmsflasher.procedure.troubleshooting import FailureKind, advice
+from bmsflasher.gui.engine import troubleshooting_advice
 
 CONTEXT = "Troubleshooting"
 
@@ -81,11 +80,10 @@ class Guidance:
     resolution: str
 
 
-def guidance_for(kind_value: str) -> Guidance | None:
-    """The translated row for a failure kind (``FailureKind`` value); None if unknown."""
-    try:
-        row = advice(FailureKind(kind_value))
-    except (ValueError, BmsFlasherError):
+def guidance_for(kind_value: str | None) -> Guidance | None:
+    """The translated row for a failure kind (a ``FailureKind`` or its value); None if none or unknown."""
+    row = troubleshooting_advice(kind_value) if kind_value else None
+    if row is None:
         return None
     return Guidance(
         QCoreApplication.translate(CONTEXT, row.pattern),

@@ -177,7 +177,7 @@ class ResultPage(RetranslateOnLanguageChange, QWizardPage):
     def _update_buttons(self) -> None:
         outcome = self.outcome
         idle = not self._busy and not self._model.update_running
-        updated = outcome is not None and outcome.result == "updated"  # else the old firmware already runs
+        updated = outcome is not None and outcome.ok  # else the old firmware already runs
         self.rollback_button.setEnabled(idle and updated and self._model.connected)
         self.restore_button.setEnabled(
             idle and outcome is not None and outcome.backup_id is not None and self._model.connected
