@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +119,73 @@ def test_journal_survives_sigkill_between_writes(tmp_path: Path) -> None:
     loaded = Journal.load("SN", tmp_path)
     assert loaded is not None
     assert loaded.state.data["i"] == 150
+
+
+_KILLED_INSIDE_WRITE_PRELUDE = """
+import os, resource, signal, sys
+from pathlib import Path
+from bmsflasher.procedure.journal import Journal, JournalState
+old = JournalState(serial='SN', package_sha256='a' * 64, state='transfer', data={'generation': 'old'})
+journal = Journal.create(old, Path(sys.argv[1]))
+"""
+
+_NEW_STATE = "journal.set_data('generation', 'new' + 'x' * 2_000_000)\nprint('survived', flush=True)\n"
+
+
+def _run_killed_writer(folder: Path, arm: str) -> subprocess.CompletedProcess[str]:
+    script = _KILLED_INSIDE_WRITE_PRELUDE + arm + _NEW_STATE
+    return subprocess.run(
+        [sys.executable, "-c", script, str(folder)], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def _assert_old_state_whole(folder: Path) -> None:
+    loaded = Journal.load("SN", folder)  # a torn file raises JournalError ("not valid JSON")
+    assert loaded is not None
+    assert loaded.state.data == {"generation": "old"}
+    assert loaded.state.state == "transfer"
+
+
+def test_journal_killed_inside_the_write_keeps_the_old_state_whole(tmp_path: Path) -> None:
+    """The kernel kills the writer halfway through the bytes of a large new state (no hook involved).
+
+    RLIMIT_FSIZE lets the old journal fit but not the new 2 MB one; with SIGXFSZ at its default
+    action the write that crosses the limit kills the process, leaving whatever reached the disk.
+    An atomic write leaves that in a temporary file; a plain ``write_bytes`` tears the journal.
+    """
+    arm = (
+        "limit = journal.path.stat().st_size + 64 * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+    )
+    proc = _run_killed_writer(tmp_path, arm)
+    assert proc.returncode == -signal.SIGXFSZ, proc.stdout + proc.stderr
+    assert "survived" not in proc.stdout
+    _assert_old_state_whole(tmp_path)
+    leftovers = [p for p in tmp_path.iterdir() if p.name != "SN.json"]
+    assert leftovers  # the new state was being written to a temporary file when the kill came
+    assert all(p.stat().st_size > 64 * 1024 for p in leftovers)
+    journal = Journal.load("SN", tmp_path)
+    assert journal is not None
+    journal.set_data("generation", "after")  # the next run writes over the debris
+    loaded = Journal.load("SN", tmp_path)
+    assert loaded is not None
+    assert loaded.state.data["generation"] == "after"
+
+
+def test_journal_killed_between_temp_file_and_rename_keeps_the_old_state(tmp_path: Path) -> None:
+    """SIGKILL the moment the new content is about to take the journal's name: the old state stays."""
+    arm = (
+        "def kill_instead(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "os.replace = kill_instead\n"
+        "os.rename = kill_instead\n"
+    )
+    proc = _run_killed_writer(tmp_path, arm)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
+    assert "survived" not in proc.stdout
+    _assert_old_state_whole(tmp_path)
 
 
 def test_journal_default_folder_is_the_user_state_dir(data_home: Path) -> None:

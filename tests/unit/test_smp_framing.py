@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import hashlib
 import random
 
@@ -68,7 +70,7 @@ def test_crc_is_xmodem_over_the_message() -> None:
     # CRC-16/XMODEM check value of "123456789" is 0x31C3 (the catalogue's standard check).
     assert smppacket.crc16_func(b"123456789") == 0x31C3
     wire = encode_frame(b"123456789")
-    decoded = __import__("base64").b64decode(wire[2:-1])
+    decoded = base64.b64decode(wire[2:-1])
     assert decoded[-2:] == b"\x31\xc3"
     assert decoded[:2] == (9 + 2).to_bytes(2, "big")
 
@@ -102,6 +104,38 @@ def test_start_delimiter_restarts_a_half_frame() -> None:
     decoder = FrameDecoder()
     out = list(decoder.feed(truncated + b"\n" + encode_frame(b"ok")))
     assert out == [b"ok"]
+
+
+@pytest.mark.parametrize(
+    "decoded",
+    [b"\x00\x00", b"\x00\x01A", b"\x00\x00A"],
+    ids=["length-0-empty", "length-1-one-byte", "length-0-one-byte"],
+)
+def test_fuzz_crash_frame_shorter_than_its_crc_is_dropped(decoded: bytes) -> None:
+    """The `make reliability` atheris crash: a well-formed line whose body cannot hold its CRC.
+
+    smp's decoder raised ``struct.error`` ("unpack requires a buffer of 2 bytes") on it; noise on
+    the line can produce it mid-update, so the frame decoder must drop and count it, and the next
+    frame must still arrive.
+    """
+    line = smppacket.START_DELIMITER + base64.b64encode(decoded) + b"\n"
+    decoder = FrameDecoder()
+    assert list(decoder.feed(line)) == []
+    assert decoder.stats.bad_frames == 1
+    assert list(decoder.feed(encode_frame(b"next"))) == [b"next"]
+
+
+@given(st.integers(0, 12), st.binary(max_size=6), st.lists(st.binary(max_size=6), max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_short_and_garbled_frames_raise_nothing(declared: int, body: bytes, rest: list[bytes]) -> None:
+    """Whatever a short frame declares and carries, only messages or nothing leave the decoder."""
+    first = declared.to_bytes(2, "big") + body
+    stream = smppacket.START_DELIMITER + base64.b64encode(first) + b"\n"
+    stream += b"".join(smppacket.CONTINUE_DELIMITER + base64.b64encode(part) + b"\n" for part in rest)
+    decoder = FrameDecoder()
+    for message in decoder.feed(stream):
+        with contextlib.suppress(MalformedResponseError):
+            decode_response(message)
 
 
 def test_standard_requests_are_the_smp_models_bytes() -> None:
