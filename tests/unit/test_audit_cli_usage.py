@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bmsflasher.cli import cmd_device
+from bmsflasher.cli import render
 from bmsflasher.cli.main import USAGE_EXIT_CODE, build_parser, main
 from bmsflasher.core.resources import resource_path
 from bmsflasher.procedure.results import UpdateResult
@@ -78,7 +78,7 @@ def test_the_service_record_hint_is_a_command_that_works() -> None:
     out = io.StringIO()
     result = UpdateResult(outcome=State.UPDATED, reason="The device was updated.", session_id=7)
     with contextlib.redirect_stdout(out):
-        cmd_device._print_result(Console(file=out, width=300), result)
+        render.print_update_result(Console(file=out, width=300), result)
     assert "bmsflasher report 7 --out report-7.html" in out.getvalue()
     parsed = build_parser().parse_args(["report", "7", "--out", "report-7.html"])
     assert parsed.session_id == 7

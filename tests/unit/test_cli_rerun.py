@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from bmsflasher.cli.cmd_device import _rerun_command
+from bmsflasher.cli.cmd_update import _rerun_command
 from bmsflasher.cli.main import build_parser
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bmsflasher.cli import cmd_device
+from bmsflasher.cli import cmd_update
 from bmsflasher.cli.main import main
+from bmsflasher.cli.render import EventRenderer
 from bmsflasher.cli.target_args import add_target_arguments, add_trust_argument, link_from_args
 from bmsflasher.core.errors import ConfigValidationError, KeyFileError
 from bmsflasher.core.events import LogLevel, LogLine, Measurement, Progress, StepFinished, StepStarted
@@ -54,12 +55,12 @@ def test_bad_target_options_are_one_sentence(argv: tuple[str, ...], message: str
 
 
 def test_override_parsing() -> None:
-    assert cmd_device._parse_overrides(["link_quality=long cable", " supply_stability = generator "]) == {
+    assert cmd_update._parse_overrides(["link_quality=long cable", " supply_stability = generator "]) == {
         "link_quality": "long cable",
         "supply_stability": "generator",
     }
     with pytest.raises(ConfigValidationError, match="GATE=REASON"):
-        cmd_device._parse_overrides(["link_quality"])
+        cmd_update._parse_overrides(["link_quality"])
 
 
 def test_keyring_without_keys_says_where_to_put_one(tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ def test_security_key_file_is_validated(tmp_path: Path, data_home: Path) -> None
 def test_renderer_shows_steps_measurements_progress_and_failures() -> None:
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
-    render = cmd_device.EventRenderer(console)
+    render = EventRenderer(console)
     render(StepStarted("preconditions", "Check the preconditions"))
     render(Measurement("state_of_charge", "15.0 %", "20..80 %", False, "why"))
     render(Progress("transfer", 512, 1024, 2048.0, 0.25))
@@ -105,7 +106,7 @@ def test_renderer_shows_steps_measurements_progress_and_failures() -> None:
 
 def test_quiet_renderer_prints_nothing() -> None:
     out = io.StringIO()
-    render = cmd_device.EventRenderer(Console(file=out), quiet=True)
+    render = EventRenderer(Console(file=out), quiet=True)
     render(StepStarted("identify", "Identify the device"))
     assert out.getvalue() == ""
 
@@ -137,5 +138,5 @@ def test_the_command_line_demo_refuses_without_ptys_in_one_sentence(
 def test_recover_is_listed_with_its_module_so_only_that_module_loads() -> None:
     from bmsflasher.cli.main import COMMAND_MODULES, _modules_for
 
-    assert "recover" in COMMAND_MODULES["bmsflasher.cli.cmd_device"]
-    assert _modules_for(["recover", "pkg.bmspkg"]) == ["bmsflasher.cli.cmd_device"]
+    assert "recover" in COMMAND_MODULES["bmsflasher.cli.cmd_update"]
+    assert _modules_for(["recover", "pkg.bmspkg"]) == ["bmsflasher.cli.cmd_update"]

@@ -19,7 +19,7 @@ from typing import Final
 from rich.console import Console
 from rich.markup import escape
 
-from bmsflasher.cli.cmd_device import EventRenderer, identity_json
+from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.target import Target

@@ -7,97 +7,79 @@ A BMS on 29-bit identifiers (ISO 15765-2 normal fixed addressing, common on J193
 industrial buses) adds ``--addressing 29bit`` and gives its address as ``--node 0x17``.
 A CAN FD bus adds ``--fd`` (and ``--data-bitrate N`` for a data phase other than 2 Mbit/s): the tool
 then uses 64-byte ISO-TP frames with the bit-rate switch if the BMS offers CAN FD (DID 0xFD03).
+
+The link options are the rows of :data:`bmsflasher.core.link_options.LINK_OPTIONS`, the same rows
+that write a link back as options for the command that resumes an update; this module adds the
+parser around them, the range checks that turn them into :class:`LinkSettings`, and the other
+options device commands share (``--json``, ``--db``, ``--operator``, ``--yes``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.link_options import (
+    BAUD_RANGE,
+    BITRATE_RANGE,
+    DATA_BITRATE_RANGE,
+    DEFAULT_DATA_BITRATE,
+    LINK_OPTIONS,
+    MAX_11BIT_NODE,
+    MAX_29BIT_ADDRESS,
+    LinkOption,
+)
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.procedure.connect import DEFAULT_TIMEOUT_S, load_security_key, open_target
 from bmsflasher.procedure.package_loading import build_keyring
+from bmsflasher.records import RecordsDb
 
-DEFAULT_BAUD: Final = 115_200
-DEFAULT_BITRATE: Final = 500_000
-DEFAULT_NODE: Final = 1
-BAUD_RANGE: Final = (50, 12_000_000)
-"""Serial rates a UART or USB bridge can run at (the same bounds as ``scan --bauds``)."""
-BITRATE_RANGE: Final = (5_000, 1_000_000)
-"""CAN nominal bitrates (the same bounds as ``scan --bitrates``; CAN FD's data phase is separate)."""
-DEFAULT_DATA_BITRATE: Final = 2_000_000
-DATA_BITRATE_RANGE: Final = (1_000_000, 12_000_000)
-"""CAN FD data-phase bitrates controllers offer (an slcan CANable 2.0 sets only 2 or 5 Mbit/s)."""
 MAX_TIMEOUT_S: Final = 3600.0
-MAX_11BIT_NODE: Final = 8
-"""11-bit normal addressing numbers nodes 1..8 (0x7E0..0x7E7 / 0x7E8..0x7EF, ISO 15765-4)."""
-MAX_29BIT_ADDRESS: Final = 0xFD
-"""Highest one-byte address; 0xFE (null) and 0xFF (global) are reserved (SAE J1939-81)."""
 
 
-def _whole_number(text: str) -> int:
-    """A whole number in decimal or with a 0x/0o/0b prefix (ECU addresses are usually hex)."""
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number (e.g. 1 or 0x17)") from None
+def _argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse`` as an argparse type: its ValueError sentence becomes the usage error as is.
+
+    Built-in types keep argparse's own wording ("invalid int value: 'abc'").
+    """
+    if parse in (int, float, str):
+        return parse
+
+    def typed(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = getattr(parse, "__name__", "value")
+    return typed
+
+
+def _add_link_option(group: argparse._ArgumentGroup, option: LinkOption) -> None:
+    if option.value is None:
+        group.add_argument(option.flag, action="store_true", help=option.help)
+        return
+    group.add_argument(
+        option.flag,
+        type=_argparse_type(option.value),
+        default=option.default,
+        metavar=option.metavar,
+        choices=option.choices,
+        help=option.help,
+    )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the serial and CAN target options (exactly one of ``--port`` / ``--interface``)."""
     group = parser.add_argument_group("device (serial: --port; CAN: --interface and --channel)")
-    group.add_argument("--port", metavar="PATH", help="serial port or pyserial URL of an SMP device")
-    group.add_argument(
-        "--baud", type=int, default=DEFAULT_BAUD, help=f"serial baud rate (default {DEFAULT_BAUD})"
-    )
-    group.add_argument(
-        "--interface", metavar="NAME", help="python-can interface: socketcan, slcan, pcan, virtual…"
-    )
-    group.add_argument("--channel", metavar="CH", help="CAN channel (e.g. can0, /dev/ttyACM0, PCAN_USBBUS1)")
-    group.add_argument(
-        "--bitrate",
-        type=int,
-        default=DEFAULT_BITRATE,
-        help=f"CAN bitrate in bit/s (default {DEFAULT_BITRATE})",
-    )
-    group.add_argument(
-        "--node",
-        type=_whole_number,
-        default=DEFAULT_NODE,
-        help="BMS node on the CAN bus: number 1..8 with 11-bit addressing (default 1), "
-        "or the ECU's address (e.g. 0x17) with --addressing 29bit",
-    )
-    group.add_argument(
-        "--addressing",
-        choices=[mode.value for mode in CanAddressing],
-        default=CanAddressing.NORMAL_11BIT.value,
-        help="UDS CAN identifiers: 11bit normal (0x7E0/0x7E8, default) or 29bit normal fixed "
-        "(0x18DA<node><tester> / 0x18DA<tester><node>)",
-    )
-    group.add_argument(
-        "--tester-address",
-        type=_whole_number,
-        default=DEFAULT_TESTER_ADDRESS,
-        metavar="ADDR",
-        help=f"the tool's own address with --addressing 29bit (default 0x{DEFAULT_TESTER_ADDRESS:02X})",
-    )
-    group.add_argument(
-        "--fd",
-        action="store_true",
-        help="open the CAN adapter in CAN FD mode (64-byte frames when the BMS offers them)",
-    )
-    group.add_argument(
-        "--data-bitrate",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"CAN FD data-phase bitrate, with bit-rate switch (default {DEFAULT_DATA_BITRATE}; "
-        "slcan: 2000000 or 5000000)",
-    )
+    for option in LINK_OPTIONS:
+        _add_link_option(group, option)
     group.add_argument("--security-key", type=Path, metavar="FILE", help="UDS security master secret (hex)")
     group.add_argument(
         "--timeout",
@@ -107,6 +89,32 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"seconds to wait for a port that vanished to come back (default {DEFAULT_TIMEOUT_S:g}; "
         "an update's reboot waits follow the device profile)",
     )
+
+
+def add_json_argument(parser: argparse.ArgumentParser, help_text: str = "print JSON instead of text") -> None:
+    """Add ``--json``."""
+    parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def add_device_arguments(
+    parser: argparse.ArgumentParser, *, json_help: str = "print JSON instead of text"
+) -> None:
+    """The options of every device command: the target and ``--json``."""
+    add_target_arguments(parser)
+    add_json_argument(parser, json_help)
+
+
+def add_history_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--db`` and ``--operator``: where the service record goes and who did the work."""
+    parser.add_argument(
+        "--db", type=Path, metavar="FILE", help="service history database (default: user data folder)"
+    )
+    parser.add_argument("--operator", default="", help="technician's name for the service record")
+
+
+def add_yes_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--yes`` (answer every confirmation with yes; needed without a terminal)."""
+    parser.add_argument("--yes", action="store_true", help="run without prompts")
 
 
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:
@@ -218,3 +226,23 @@ def keyring_from_args(args: argparse.Namespace) -> Keyring:
     """The user's keyring plus the ``--trust`` keys."""
     extra: list[Path] = list(args.trust)
     return build_keyring(extra)
+
+
+@contextlib.contextmanager
+def opened_target(args: argparse.Namespace) -> Iterator[Target]:
+    """The device the options name, closed when the block ends (also on an error or Ctrl-C)."""
+    target = open_from_args(args)
+    try:
+        yield target
+    finally:
+        target.close()
+
+
+@contextlib.contextmanager
+def opened_records(args: argparse.Namespace) -> Iterator[RecordsDb]:
+    """The service history ``--db`` names (the user's default one without it), closed at the end."""
+    db = RecordsDb.open(args.db)
+    try:
+        yield db
+    finally:
+        db.close()

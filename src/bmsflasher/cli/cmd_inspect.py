@@ -1,0 +1,185 @@
+"""Looking at a battery without changing it: ``info``, ``monitor``, ``dtc``, ``config show|diff``.
+
+(``dtc --clear`` is the one write: it clears the stored trouble codes after reading them.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Final
+
+from bmsflasher.cli.cmd_backup import pick_backup
+from bmsflasher.cli.render import (
+    identity_json,
+    make_console,
+    print_config,
+    print_diff,
+    print_dtcs,
+    print_identity,
+    print_json,
+    print_json_line,
+    telemetry_line,
+)
+from bmsflasher.cli.target_args import (
+    add_device_arguments,
+    add_history_arguments,
+    opened_records,
+    opened_target,
+)
+from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.serialise import dtc_to_json, snapshot_to_json, telemetry_to_json
+from bmsflasher.procedure.backup import diff_snapshots
+
+EXIT_OK: Final = 0
+MAX_MONITOR_INTERVAL_S: Final = 3600.0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    with opened_target(args) as target:
+        identity = target.identify()
+        link = target.link.describe()
+        protocol = target.protocol
+    if args.json:
+        print_json({**identity_json(identity), "protocol": protocol, "link": link})
+    else:
+        print_identity(make_console(), identity, link, protocol)
+    return EXIT_OK
+
+
+def _check_monitor_bounds(args: argparse.Namespace) -> float | None:
+    """Validate --interval/--count/--duration; returns the duration in seconds (None: no limit)."""
+    if not (0 < args.interval <= MAX_MONITOR_INTERVAL_S):  # also false for NaN
+        raise ConfigValidationError(
+            f"--interval must be between 0 and {MAX_MONITOR_INTERVAL_S:g} s, not {args.interval}"
+        )
+    if args.count < 0:
+        raise ConfigValidationError(f"--count must be 0 (no limit) or more, not {args.count}")
+    if args.duration is None:
+        return None
+    if not (0 < args.duration < math.inf):
+        raise ConfigValidationError(f"--duration must be a positive number of seconds, not {args.duration}")
+    duration_s: float = args.duration
+    return duration_s
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    duration_s = _check_monitor_bounds(args)
+    console = make_console()
+    with opened_target(args) as target:
+        deadline = None if duration_s is None else time.monotonic() + duration_s  # from the connection
+        shown = 0
+        while args.count == 0 or shown < args.count:
+            if shown:
+                pause_s = args.interval
+                if deadline is not None:
+                    pause_s = min(pause_s, deadline - time.monotonic())
+                    if pause_s < 0:
+                        break
+                time.sleep(pause_s)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            sample = target.read_telemetry()
+            shown += 1
+            if args.json:
+                print_json_line(telemetry_to_json(sample))
+            else:
+                console.print(telemetry_line(sample), highlight=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def _cmd_dtc(args: argparse.Namespace) -> int:
+    with opened_target(args) as target:
+        dtcs = target.read_dtcs()
+        cleared = False
+        if args.clear:
+            target.clear_dtcs()
+            cleared = True
+            remaining = target.read_dtcs()
+        else:
+            remaining = dtcs
+    if args.json:
+        print_json(
+            {
+                "dtcs": [dtc_to_json(d) for d in dtcs],
+                "cleared": cleared,
+                "remaining": [dtc_to_json(d) for d in remaining],
+            }
+        )
+        return EXIT_OK
+    console = make_console()
+    print_dtcs(console, dtcs)
+    if cleared:
+        console.print(f"Cleared; {len(remaining)} codes remain.")
+    return EXIT_OK
+
+
+def _cmd_config_diff(args: argparse.Namespace) -> int:
+    with opened_records(args) as db:
+        if args.against is not None:
+            if args.backup is None:
+                raise ConfigValidationError("--against needs --backup: the diff compares two backups")
+            old = db.get_backup(args.backup)
+            new = db.get_backup(args.against)
+            diff = diff_snapshots(old.snapshot, new.snapshot, f"backup {old.id}", f"backup {new.id}")
+        else:
+            with opened_target(args) as target:
+                identity = target.identify()
+                record = pick_backup(db, identity.serial_number, args.backup)
+                diff = diff_snapshots(record.snapshot, target.read_config(), f"backup {record.id}", "device")
+    if args.json:
+        print_json(diff.to_json())
+    else:
+        print_diff(make_console(), diff)
+    return EXIT_OK
+
+
+def _cmd_config_show(args: argparse.Namespace) -> int:
+    with opened_target(args) as target:
+        snapshot = target.read_config()
+    if args.json:
+        print_json(snapshot_to_json(snapshot))
+    else:
+        print_config(make_console(), snapshot)
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``info``, ``monitor``, ``dtc`` and ``config``."""
+    info = subparsers.add_parser("info", help="identify a device: model, serial, versions, slots")
+    add_device_arguments(info)
+    info.set_defaults(func=_cmd_info)
+
+    monitor = subparsers.add_parser("monitor", help="show live pack telemetry")
+    add_device_arguments(monitor, json_help="print one JSON object per sample")
+    monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples")
+    monitor.add_argument(
+        "--count", type=int, default=0, metavar="N", help="stop after N samples (0: no limit)"
+    )
+    monitor.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stop after S seconds (default: run until --count samples or Ctrl-C)",
+    )
+    monitor.set_defaults(func=_cmd_monitor)
+
+    dtc = subparsers.add_parser("dtc", help="read (and optionally clear) diagnostic trouble codes")
+    add_device_arguments(dtc)
+    dtc.add_argument("--clear", action="store_true", help="clear the stored codes after reading them")
+    dtc.set_defaults(func=_cmd_dtc)
+
+    config = subparsers.add_parser("config", help="show the configuration or diff it against a backup")
+    actions = config.add_subparsers(dest="config_action", metavar="ACTION", required=True)
+    diff = actions.add_parser("diff", help="differences between a backup and the device, or two backups")
+    add_device_arguments(diff)
+    add_history_arguments(diff)
+    diff.add_argument("--backup", type=int, metavar="ID", help="backup id (default: the device's latest)")
+    diff.add_argument(
+        "--against", type=int, metavar="ID", help="compare with this backup instead of the device"
+    )
+    diff.set_defaults(func=_cmd_config_diff)
+    show = actions.add_parser("show", help="print every configuration parameter")
+    add_device_arguments(show)
+    show.set_defaults(func=_cmd_config_show)

@@ -1,0 +1,252 @@
+"""Changing a battery's firmware: ``flash`` (the safe update), ``recover`` and ``rollback``.
+
+Thin over the procedure engine: each command opens the target the shared options name, calls one
+engine function, renders its events and returns an exit code. ``flash`` exit codes: 0 updated,
+2 refused by a precondition, 10 rolled back, 3 package rejected, 4 link failure, 5 protocol
+failure, 6 other procedure failure, 1 cancelled, 130 interrupted (with the command that resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+from typing import Final
+
+from rich.console import Console
+
+from bmsflasher.cli.render import (
+    EventRenderer,
+    ask,
+    identity_json,
+    make_console,
+    print_json,
+    print_update_result,
+    progress_console,
+    require_interactive_or_yes,
+)
+from bmsflasher.cli.resume import command_argv, report_interrupt
+from bmsflasher.cli.target_args import (
+    add_device_arguments,
+    add_history_arguments,
+    add_trust_argument,
+    add_yes_argument,
+    keyring_from_args,
+    open_from_args,
+    opened_records,
+    opened_target,
+)
+from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.events import Event, StepStarted
+from bmsflasher.core.target import Target
+from bmsflasher.procedure.engine import Approval, UpdateOptions, UpdateProcedure
+from bmsflasher.procedure.package_loading import load_package, package_loader
+from bmsflasher.procedure.preconditions import PreconditionReport
+from bmsflasher.procedure.recovery import recover_recorded
+from bmsflasher.procedure.results import EXIT_ROLLED_BACK, UpdateResult
+from bmsflasher.procedure.rollback import RollbackReport, manual_rollback_recorded, other_slot
+from bmsflasher.procedure.states import State
+from bmsflasher.records import RecordsDb
+
+EXIT_OK: Final = 0
+EXIT_DECLINED: Final = 1
+
+
+# --- flash ------------------------------------------------------------------------------------------------
+def _parse_overrides(items: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in items:
+        name, sep, reason = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigValidationError(f"--override takes GATE=REASON, not '{item}'")
+        overrides[name.strip()] = reason.strip()
+    return overrides
+
+
+def _approval(console: Console) -> Approval:
+    def approve(report: PreconditionReport) -> bool:
+        overridden = f" ({len(report.overrides)} overridden)" if report.overrides else ""
+        console.print(f"All preconditions passed{overridden}.")
+        return ask("Write the new firmware to the device now?")
+
+    return approve
+
+
+def _rollback_with_records(
+    console: Console, args: argparse.Namespace, db: RecordsDb, target: Target
+) -> RollbackReport:
+    report = manual_rollback_recorded(target, db, operator=args.operator)
+    if not args.json:
+        console.print(f"Rolled back from {report.from_version} to {report.to_version}.", highlight=False)
+    return report
+
+
+def _offer_rollback(
+    console: Console, args: argparse.Namespace, db: RecordsDb, target: Target, result: UpdateResult
+) -> RollbackReport | None:
+    if not ask(f"Keep firmware {result.to_version}? Answer 'n' to roll back now."):
+        return _rollback_with_records(console, args, db, target)
+    return None
+
+
+def _rerun_command(args: argparse.Namespace) -> str:
+    """The ``flash`` command that resumes this run: package, link, keys, history, operator, overrides."""
+    return shlex.join(command_argv(["flash"], _add_flash_arguments, args))
+
+
+def _cmd_flash(args: argparse.Namespace) -> int:
+    package_path: Path = args.package
+    keyring = keyring_from_args(args)
+    overrides = _parse_overrides(args.override)
+    if args.reference_mv is not None and args.reference_mv <= 0:
+        raise ConfigValidationError(f"--reference-mv must be positive, not {args.reference_mv}")
+    require_interactive_or_yes(args, "flash")
+    console = progress_console(args.json)  # with --json stdout carries nothing but the result object
+    renderer = EventRenderer(console)
+    opened: list[Target] = []
+
+    def connect() -> Target:
+        target = open_from_args(args)
+        opened.append(target)
+        return target
+
+    options = UpdateOptions(
+        operator=args.operator,
+        overrides=overrides,
+        reference_mv=args.reference_mv,
+        approve=None if args.yes else _approval(console),
+        details={"package_file": package_path.name},
+    )
+    manual: RollbackReport | None = None
+    steps: list[str] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, StepStarted):
+            steps.append(event.step)
+        renderer(event)
+
+    with opened_records(args) as db:
+        try:
+            result = UpdateProcedure(package_loader(package_path, keyring), connect, db, sink, options).run()
+            renderer.close()
+            if result.outcome is State.UPDATED and not args.yes and not args.json and opened:
+                manual = _offer_rollback(console, args, db, opened[0], result)
+        except KeyboardInterrupt:
+            renderer.close()
+            for target in opened:
+                target.close()
+            return report_interrupt(args, steps[-1] if steps else None, _rerun_command(args))
+        finally:
+            renderer.close()
+            for target in opened:
+                target.close()
+    if args.json:
+        payload = result.to_json()
+        if manual is not None:
+            payload["manual_rollback"] = {
+                "to_version": str(manual.to_version),
+                "actions": list(manual.actions),
+            }
+        print_json(payload)
+    else:
+        print_update_result(console, result)
+    if manual is not None:
+        return EXIT_ROLLED_BACK
+    return result.exit_code
+
+
+# --- recover / rollback -----------------------------------------------------------------------------------
+def _cmd_recover(args: argparse.Namespace) -> int:
+    package_path: Path = args.package
+    keyring = keyring_from_args(args)
+    update = load_package(package_path, keyring)  # verified before the device is touched
+    require_interactive_or_yes(args, "recover")
+    console = progress_console(args.json)
+    renderer = EventRenderer(console)  # with --json on stderr: stdout carries only the result
+    with opened_records(args) as db, opened_target(args) as target:
+        before = target.identify()
+        question = f"Flash {update.facts.version} into the device in {before.mode.value} mode?"
+        if not args.yes and not ask(question):
+            return EXIT_DECLINED
+        try:
+            report = recover_recorded(target, update, db, renderer, operator=args.operator, before=before)
+        finally:
+            renderer.close()
+    if args.json:
+        print_json({"recovered": True, "device": identity_json(report.after)})
+    else:
+        console.print(f"Recovered: the device runs {report.after.firmware_version}.", highlight=False)
+    return EXIT_OK
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    require_interactive_or_yes(args, "rollback")
+    console = make_console()
+    with opened_records(args) as db, opened_target(args) as target:
+        if not args.yes:
+            identity = target.identify()
+            previous = other_slot(identity)
+            to = f" to {previous.version}" if previous is not None and previous.version else ""
+            if not ask(f"Roll device {identity.serial_number} back from {identity.firmware_version}{to}?"):
+                console.print("Rollback cancelled.")
+                return EXIT_DECLINED
+        report = _rollback_with_records(console, args, db, target)
+    if args.json:
+        print_json(
+            {
+                "from_version": str(report.from_version),
+                "to_version": str(report.to_version),
+                "actions": list(report.actions),
+                "device": identity_json(report.identity),
+            }
+        )
+    return EXIT_OK
+
+
+# --- registration -----------------------------------------------------------------------------------------
+def _add_flash_arguments(flash: argparse.ArgumentParser) -> None:
+    """Every option of ``flash``; also what the resume command is written from."""
+    flash.add_argument("package", type=Path, metavar="PKG", help="the .bmspkg release package")
+    add_device_arguments(flash, json_help="print the result as JSON on stdout (progress goes to stderr)")
+    add_trust_argument(flash)
+    add_history_arguments(flash)
+    add_yes_argument(flash)
+    flash.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="GATE=REASON",
+        help="accept a failed overridable precondition (link_quality, supply_stability, "
+        "cell_voltage_stability) with a recorded reason",
+    )
+    flash.add_argument("--reference-mv", type=int, metavar="MV", help="pack voltage measured with a meter")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``flash``, ``recover`` and ``rollback``."""
+    flash = subparsers.add_parser(
+        "flash",
+        help="update a device's firmware safely (exit 0 updated, 2 refused, 10 rolled back)",
+        description="Verify the package, check the preconditions, back up the configuration, transfer, "
+        "test-boot, self-test and confirm, or roll back automatically. Exit codes: 0 updated, "
+        "2 refused by a precondition, 10 rolled back, 3 package rejected, 4 link failure, "
+        "5 protocol failure, 6 procedure failure, 1 cancelled.",
+    )
+    _add_flash_arguments(flash)
+    flash.set_defaults(func=_cmd_flash)
+
+    recover = subparsers.add_parser(
+        "recover", help="emergency recovery: flash a device that is stuck in its bootloader or recovery mode"
+    )
+    recover.add_argument("package", type=Path, metavar="PKG", help="the .bmspkg release package")
+    add_device_arguments(recover)
+    add_trust_argument(recover)
+    add_history_arguments(recover)
+    add_yes_argument(recover)
+    recover.set_defaults(func=_cmd_recover)
+
+    rollback = subparsers.add_parser("rollback", help="return to the firmware in the other slot")
+    add_device_arguments(rollback)
+    add_history_arguments(rollback)
+    add_yes_argument(rollback)
+    rollback.set_defaults(func=_cmd_rollback)

@@ -1,0 +1,115 @@
+"""After Ctrl-C: where the update stopped, what state the battery is in, and the command that goes on.
+
+The printed command must run as it is. It once dropped ``--db`` and ``--operator`` (the resumed run
+then looked for its session in another history: "there is no session 6") and, before that, the
+29-bit addressing (it reached the wrong node). So it is not written by hand: the link part comes
+from :func:`bmsflasher.core.link_options.link_argv` (the link the options describe, written back
+the way the parser reads it) and every other option from the command's own parser, so an option
+added to the command later is repeated without anyone remembering to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Final
+
+from rich.markup import escape
+
+from bmsflasher.cli.render import make_console, print_json
+from bmsflasher.cli.target_args import link_from_args
+from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.link_options import LINK_OPTIONS, link_argv, option_words
+from bmsflasher.procedure.states import WRITES_DEVICE, State
+
+EXIT_INTERRUPTED: Final = 130
+"""Ctrl-C (SIGINT), as shells report it: 128 + signal 2."""
+PROGRAM: Final = "bmsflasher"
+_LINK_DESTS: Final = frozenset(option.field for option in LINK_OPTIONS)
+
+
+def _flag(action: argparse.Action) -> str:
+    return next((s for s in action.option_strings if s.startswith("--")), action.option_strings[0])
+
+
+def _positional(value: object) -> str:
+    text = str(value)
+    if text.startswith("-") and isinstance(value, Path):
+        return f"./{text}"  # the same file, not read as an option
+    return text
+
+
+def _option_argv(action: argparse.Action, value: object) -> list[str]:
+    """The words that give ``action`` the value ``value`` (none when it is the default)."""
+    if value == action.default or value is None:
+        return []
+    flag = _flag(action)
+    if action.nargs == 0:  # store_true and friends: the flag alone
+        return [flag]
+    if isinstance(value, list):  # a repeatable option: once per value
+        return [word for item in value for word in option_words(flag, str(item))]
+    return option_words(flag, str(value))
+
+
+def command_argv(
+    command: Sequence[str], add_arguments: Callable[[argparse.ArgumentParser], None], args: argparse.Namespace
+) -> list[str]:
+    """``bmsflasher COMMAND …`` with every option ``args`` holds that is not the default.
+
+    ``add_arguments`` is the function that adds the command's options to its parser; the words
+    parse back to the same options (the link options to an equal link).
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    actions = [action for action in parser._actions if action.dest not in _LINK_DESTS]
+    words = [PROGRAM, *command]
+    words += [_positional(getattr(args, a.dest)) for a in actions if not a.option_strings]
+    # A run stopped before its options were checked has no link; its rerun says what is wrong.
+    with contextlib.suppress(ConfigValidationError):
+        words += link_argv(link_from_args(args))
+    for action in actions:
+        if action.option_strings:
+            words += _option_argv(action, getattr(args, action.dest, action.default))
+    return words
+
+
+def report_interrupt(args: argparse.Namespace, step: str | None, rerun: str) -> int:
+    """Say where Ctrl-C stopped the update, what state the device is in, and how to go on."""
+    state = State(step) if step in {s.value for s in State} else None
+    if state is None or state not in WRITES_DEVICE:
+        where = f"during '{state.title}'" if state else "before the update started"
+        reason = f"Interrupted {where}; nothing was written to the device, its firmware is unchanged."
+        resume = f"Run it again to start over: {rerun}"
+    elif state is State.TRANSFER:
+        reason = (
+            "Interrupted during the transfer; the device still runs its previous firmware (the new "
+            "image goes to its spare slot) and will return to normal operation by itself."
+        )
+        resume = f"Run the same command again to resume the transfer where it stopped: {rerun}"
+    else:
+        reason = (
+            f"Interrupted during '{state.title}'; the device's bootloader keeps a bootable "
+            "firmware (a new image that is not confirmed is reverted at its next reset)."
+        )
+        resume = (
+            f"Run the same command again to finish from the journal: {rerun} — or return to the "
+            "previous firmware with 'bmsflasher rollback' and the same device options."
+        )
+    if args.json:
+        print_json(
+            {
+                "outcome": "interrupted",
+                "exit_code": EXIT_INTERRUPTED,
+                "step": step,
+                "reason": reason,
+                "resume": resume,
+                "command": rerun,
+            }
+        )
+    else:
+        err = make_console(stderr=True)
+        err.print(f"[bold red]✗[/bold red] {escape(reason)}", highlight=False, soft_wrap=True)
+        err.print(f"  {resume}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_INTERRUPTED

@@ -1,0 +1,169 @@
+"""The link options, defined once: what each fills in :class:`LinkSettings` and how it is written back.
+
+The command line reaches a device with ``--port``/``--baud`` (serial) or ``--interface``,
+``--channel``, ``--bitrate``, ``--node``, ``--addressing``, ``--tester-address``, ``--fd`` and
+``--data-bitrate`` (CAN). Two things need that list: the parser that reads the options, and the
+advice after an interrupted update, which must print a command that reaches the *same* device
+the *same* way. When each kept its own list they drifted (a new option was parsed but not
+repeated, so the printed command talked to node 1 at 11-bit instead of ECU 0x17 at 29-bit).
+:data:`LINK_OPTIONS` is the one list; :func:`link_argv` renders a :class:`LinkSettings` back to
+options, and ``cli/target_args.py`` builds the parser from the same rows. A new link option is one
+new row here.
+
+Pure: no argparse, no I/O. A value parser raises ``ValueError`` with a sentence for the technician.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
+
+DEFAULT_BAUD: Final = 115_200
+DEFAULT_BITRATE: Final = 500_000
+DEFAULT_NODE: Final = 1
+DEFAULT_DATA_BITRATE: Final = 2_000_000
+BAUD_RANGE: Final = (50, 12_000_000)
+"""Serial rates a UART or USB bridge can run at (the same bounds as ``scan --bauds``)."""
+BITRATE_RANGE: Final = (5_000, 1_000_000)
+"""CAN nominal bitrates (the same bounds as ``scan --bitrates``; CAN FD's data phase is separate)."""
+DATA_BITRATE_RANGE: Final = (1_000_000, 12_000_000)
+"""CAN FD data-phase bitrates controllers offer (an slcan CANable 2.0 sets only 2 or 5 Mbit/s)."""
+MAX_11BIT_NODE: Final = 8
+"""11-bit normal addressing numbers nodes 1..8 (0x7E0..0x7E7 / 0x7E8..0x7EF, ISO 15765-4)."""
+MAX_29BIT_ADDRESS: Final = 0xFD
+"""Highest one-byte address; 0xFE (null) and 0xFF (global) are reserved (SAE J1939-81)."""
+
+SERIAL: Final = "serial"
+CAN: Final = "can"
+
+
+def whole_number(text: str) -> int:
+    """A whole number in decimal or with a 0x/0o/0b prefix (ECU addresses are usually hex)."""
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a whole number (e.g. 1 or 0x17)") from None
+
+
+def _is_29bit(link: LinkSettings) -> bool:
+    return link.addressing is CanAddressing.NORMAL_FIXED_29BIT
+
+
+def _address(value: int) -> str:
+    """A one-byte CAN address as people write it (``0x17``); :func:`whole_number` reads it back."""
+    return f"0x{value:02X}" if value >= 0 else str(value)
+
+
+RenderedValue = str | bool | None
+"""What an option contributes to argv: a value, True for a bare flag, None (or False) for nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkOption:
+    """One command-line option that fills one :class:`LinkSettings` field.
+
+    Attributes:
+        flag: the option as typed (``--data-bitrate``); its argparse destination is ``field``.
+        field: the :class:`LinkSettings` attribute it fills.
+        kind: the link kind that uses it (``"serial"`` or ``"can"``); the other kind ignores it.
+        help: the help text.
+        render: the option's text for a given link, or None when the command leaves it out (the
+            parser's default then gives the same value back). A bare flag renders True.
+        value: parses the typed text (None: a flag that takes no value).
+        default: what the parsed options hold when the option is absent.
+        metavar: the value's name in the usage line.
+        choices: the only accepted values, when there is a fixed set.
+    """
+
+    flag: str
+    field: str
+    kind: str
+    help: str
+    render: Callable[[LinkSettings], RenderedValue]
+    value: Callable[[str], object] | None = None
+    default: object = None
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+
+
+LINK_OPTIONS: Final[tuple[LinkOption, ...]] = (
+    LinkOption(
+        "--port", "port", SERIAL, "serial port or pyserial URL of an SMP device",
+        render=lambda link: link.port, value=str, metavar="PATH",
+    ),
+    LinkOption(
+        "--baud", "baud", SERIAL, f"serial baud rate (default {DEFAULT_BAUD})",
+        render=lambda link: str(link.baud), value=int, default=DEFAULT_BAUD,
+    ),
+    LinkOption(
+        "--interface", "interface", CAN, "python-can interface: socketcan, slcan, pcan, virtual…",
+        render=lambda link: link.interface, value=str, metavar="NAME",
+    ),
+    LinkOption(
+        "--channel", "channel", CAN, "CAN channel (e.g. can0, /dev/ttyACM0, PCAN_USBBUS1)",
+        render=lambda link: link.channel, value=str, metavar="CH",
+    ),
+    LinkOption(
+        "--bitrate", "bitrate", CAN, f"CAN bitrate in bit/s (default {DEFAULT_BITRATE})",
+        render=lambda link: str(link.bitrate), value=int, default=DEFAULT_BITRATE,
+    ),
+    LinkOption(
+        "--node", "node", CAN,
+        "BMS node on the CAN bus: number 1..8 with 11-bit addressing (default 1), "
+        "or the ECU's address (e.g. 0x17) with --addressing 29bit",
+        render=lambda link: _address(link.node) if _is_29bit(link) else str(link.node),
+        value=whole_number, default=DEFAULT_NODE,
+    ),
+    LinkOption(
+        "--addressing", "addressing", CAN,
+        "UDS CAN identifiers: 11bit normal (0x7E0/0x7E8, default) or 29bit normal fixed "
+        "(0x18DA<node><tester> / 0x18DA<tester><node>)",
+        render=lambda link: link.addressing.value if _is_29bit(link) else None,
+        value=str, default=CanAddressing.NORMAL_11BIT.value,
+        choices=tuple(mode.value for mode in CanAddressing),
+    ),
+    LinkOption(
+        "--tester-address", "tester_address", CAN,
+        f"the tool's own address with --addressing 29bit (default 0x{DEFAULT_TESTER_ADDRESS:02X})",
+        render=lambda link: _address(link.tester_address)
+        if _is_29bit(link) or link.tester_address != DEFAULT_TESTER_ADDRESS
+        else None,
+        value=whole_number, default=DEFAULT_TESTER_ADDRESS, metavar="ADDR",
+    ),
+    LinkOption(
+        "--fd", "fd", CAN, "open the CAN adapter in CAN FD mode (64-byte frames when the BMS offers them)",
+        render=lambda link: link.fd, default=False,
+    ),
+    LinkOption(
+        "--data-bitrate", "data_bitrate", CAN,
+        f"CAN FD data-phase bitrate, with bit-rate switch (default {DEFAULT_DATA_BITRATE}; "
+        "slcan: 2000000 or 5000000)",
+        render=lambda link: str(link.data_bitrate)
+        if link.fd and link.data_bitrate != DEFAULT_DATA_BITRATE
+        else None,
+        value=int, metavar="N",
+    ),
+)  # fmt: skip
+"""Every link option, in the order ``--help`` lists them and :func:`link_argv` writes them."""
+
+
+def option_words(flag: str, value: str) -> list[str]:
+    """``[flag, value]``, or ``[flag=value]`` when the value starts with '-' (it would read as an option)."""
+    return [f"{flag}={value}"] if value.startswith("-") else [flag, value]
+
+
+def link_argv(link: LinkSettings) -> list[str]:
+    """The options that reach ``link`` again: parsing them gives back an equal :class:`LinkSettings`."""
+    words: list[str] = []
+    for option in LINK_OPTIONS:
+        if option.kind != link.kind:
+            continue
+        rendered = option.render(link)
+        if rendered is True:
+            words.append(option.flag)
+        elif isinstance(rendered, str):
+            words += option_words(option.flag, rendered)
+    return words
