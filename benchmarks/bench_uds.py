@@ -47,12 +47,13 @@ from types import TracebackType
 import can
 
 from benchmarks.uds_peer import peer_download
+from bmsflasher.core.resources import resource_path
 from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
 from bmsflasher.sim.wire.can_bus import frame_timing, isotp_classic_ceiling_bytes_per_s
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE = ROOT / "resources" / "demo" / "factory-1.0.0.img"
+IMAGE = resource_path("demo", "factory-1.0.0.img")
 TARGET_RATIO = 0.85
 #: Runs per case, tool and peer alternating, each on a fresh virtual BMS. The fastest counts (on a
 #: shared host interference only ever slows a run down); every run's rate is listed with it.

@@ -4,7 +4,8 @@
 failure:
 
 1. compile the GUI translations (``.qm``) so the bundle ships them (``.ts`` sources stay out);
-2. render the application icon (``.ico``, ``.icns``, ``.png``) from ``resources/icons/app.svg``;
+2. render the application icon (``.ico``, ``.icns``, ``.png``) from the package's
+   ``resources/icons/app.svg``;
 3. run PyInstaller on ``installer/bmsflasher.spec`` (one folder, two programs);
 4. check the bundle: every by-name module of ``installer/manifest.py`` is in its archive, the
    resources and driver guidance are present, and the frozen ``bmsflasher --version`` answers;
@@ -80,8 +81,8 @@ def _run(command: Sequence[str], what: str, timeout_s: float = TOOL_TIMEOUT_S, *
 
 
 def compile_translations() -> list[Path]:
-    """Build ``resources/i18n/*.qm`` from the ``.ts`` sources; returns the ``.qm`` files present."""
-    i18n = ROOT / "resources" / "i18n"
+    """Build the package's ``resources/i18n/*.qm`` from the ``.ts`` sources; returns the ``.qm`` present."""
+    i18n = ROOT / manifest.PACKAGE_RESOURCES / "i18n"
     sources = sorted(i18n.glob("*.ts")) if i18n.is_dir() else []
     if sources:
         _run([sys.executable, "-m", "bmsflasher.gui.i18n_build"], "compile translations", cwd=ROOT)
@@ -96,7 +97,7 @@ def compile_translations() -> list[Path]:
 def render_icons(work_dir: Path) -> Path:
     """Render the icon set into ``work_dir/icons`` (read by the spec through BMSFLASHER_ICON_DIR)."""
     out_dir = work_dir / "icons"
-    icons.write_icons(ROOT / "resources" / "icons" / "app.svg", out_dir)
+    icons.write_icons(ROOT / manifest.PACKAGE_RESOURCES / "icons" / "app.svg", out_dir)
     print(f"==> icons: {out_dir}")
     return out_dir
 
@@ -164,7 +165,7 @@ def check_bundle(bundle_dir: Path) -> list[str]:
     ]
     if dangling:
         problems.append(f"links to files that were left out: {', '.join(sorted(dangling))}")
-    leaked = [p.name for p in (meipass / "resources").rglob("*.ts")]
+    leaked = [p.name for p in (meipass / manifest.BUNDLED_RESOURCES).rglob("*.ts")]
     if leaked:
         problems.append(f"translation sources leaked into the bundle: {', '.join(leaked)}")
     for name in (manifest.APP_NAME, manifest.GUI_NAME):

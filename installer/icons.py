@@ -1,4 +1,4 @@
-"""Render the application icon for every OS from the one source drawing, ``resources/icons/app.svg``.
+"""Render the application icon for every OS from one drawing, ``src/bmsflasher/resources/icons/app.svg``.
 
 Windows wants ``.ico``, macOS ``.icns``, Linux desktops a PNG (plus the SVG itself). Both container
 formats accept PNG-compressed images (Windows Vista and later, macOS 10.7 and later), so the

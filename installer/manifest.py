@@ -271,10 +271,14 @@ QT_TRANSLATION_LANGUAGES: Final[tuple[str, ...]] = ("en", "fr", "nl")
 QT_TRANSLATION_DOMAINS: Final[tuple[str, ...]] = ("qt", "qtbase")
 
 # Folders shipped as data: (source relative to the repository, destination inside the bundle).
-# ``resources`` is where ``bmsflasher.core.resources`` looks (``sys._MEIPASS/resources``);
-# ``drivers`` sits beside it so the app can link to the per-OS guidance (drivers/guidance.json).
+# The package data keep their place in the package, ``_internal/bmsflasher/resources``, where
+# PyInstaller's resource reader serves ``importlib.resources.files("bmsflasher")`` (the same lookup as
+# an editable or wheel install). ``drivers`` sits at the bundle root (``sys._MEIPASS``, see
+# ``bmsflasher.core.resources.install_root``) so the app can link to the per-OS guidance.
+PACKAGE_RESOURCES: Final = "src/bmsflasher/resources"
+BUNDLED_RESOURCES: Final = "bmsflasher/resources"
 DATA_TREES: Final[tuple[tuple[str, str], ...]] = (
-    ("resources", "resources"),
+    (PACKAGE_RESOURCES, BUNDLED_RESOURCES),
     ("drivers", "drivers"),
 )
 

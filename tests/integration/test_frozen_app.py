@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "installer"
-DEMO = ROOT / "resources" / "demo"
+RESOURCES = ROOT / "src" / "bmsflasher" / "resources"
+DEMO = RESOURCES / "demo"
 START_TIMEOUT_S = 90.0
 COMMAND_TIMEOUT_S = 180.0
 
@@ -164,10 +165,11 @@ def test_bundle_holds_every_module_imported_by_name(frozen: FrozenBuild) -> None
 
 def test_bundle_ships_translations_but_not_their_sources(frozen: FrozenBuild) -> None:
     internal = frozen.build.internal_dir(frozen.bundle)
-    sources = sorted((ROOT / "resources" / "i18n").glob("*.ts"))
+    sources = sorted((RESOURCES / "i18n").glob("*.ts"))
+    bundled = internal / "bmsflasher" / "resources"  # where importlib.resources finds them when frozen
     for ts in sources:
-        assert (internal / "resources" / "i18n" / ts.with_suffix(".qm").name).is_file()
-    assert not list((internal / "resources").rglob("*.ts"))
+        assert (bundled / "i18n" / ts.with_suffix(".qm").name).is_file()
+    assert not list(bundled.rglob("*.ts"))
     qt_translations = {p.name for p in (internal / "PySide6" / "Qt" / "translations").glob("*.qm")}
     assert {"qtbase_nl.qm", "qtbase_fr.qm"} <= qt_translations
     assert "qtbase_de.qm" not in qt_translations

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = ROOT / "installer"
 DRIVERS = ROOT / "drivers"
 RULES = DRIVERS / "linux" / "60-bmsflasher.rules"
+RESOURCES = ROOT / "src" / "bmsflasher" / "resources"
 OS_NAMES = {"linux", "windows", "macos"}
 
 
@@ -225,7 +226,12 @@ def test_spec_builds_a_console_and_a_windowed_program_in_one_folder() -> None:
 def test_data_files_ship_resources_and_driver_guidance_but_not_translation_sources() -> None:
     pairs = manifest.data_files()
     destinations = {(Path(src).name, dest) for src, dest in pairs}
-    assert ("adapters.json", "resources/adapters") in destinations
+    # Package data keep their place in the package: importlib.resources finds them there when frozen.
+    assert ("adapters.json", "bmsflasher/resources/adapters") in destinations
+    for path in RESOURCES.rglob("*"):
+        if path.is_file() and path.suffix not in {".ts", ".qm"}:
+            relative = path.relative_to(RESOURCES).parent
+            assert (path.name, (Path("bmsflasher/resources") / relative).as_posix()) in destinations, path
     assert ("guidance.json", "drivers") in destinations
     assert ("60-bmsflasher.rules", "drivers/linux") in destinations
     assert ("README.md", "drivers/windows") in destinations
@@ -253,7 +259,7 @@ def test_data_files_ship_resources_and_driver_guidance_but_not_translation_sourc
         ("PySide6/Qt/translations/qt_fr.qm", False),
         ("PySide6/Qt/translations/qtbase_de.qm", True),
         ("PySide6/Qt/translations/qtmultimedia_fr.qm", True),
-        ("resources/i18n/bmsflasher_nl.qm", False),
+        ("bmsflasher/resources/i18n/bmsflasher_nl.qm", False),
         ("libcrypto.so.3", False),
     ],
 )
@@ -406,7 +412,7 @@ def _covered(ids: list[tuple[str, str | None]], vid: str, pid: str | None) -> bo
 
 
 def _adapter_rows() -> list[Mapping[str, Any]]:
-    data = json.loads((ROOT / "resources" / "adapters" / "adapters.json").read_text(encoding="utf-8"))
+    data = json.loads((RESOURCES / "adapters" / "adapters.json").read_text(encoding="utf-8"))
     rows: list[Mapping[str, Any]] = data["adapters"]
     return rows
 
@@ -771,7 +777,7 @@ def test_icns_container_round_trips() -> None:
 
 
 def test_icons_render_from_the_app_drawing(tmp_path: Path) -> None:
-    outputs = icons.write_icons(ROOT / "resources" / "icons" / "app.svg", tmp_path)
+    outputs = icons.write_icons(RESOURCES / "icons" / "app.svg", tmp_path)
     png = outputs["png"].read_bytes()
     assert png.startswith(icons.PNG_SIGNATURE)
     assert struct.unpack(">II", png[16:24]) == (icons.LINUX_PNG_SIZE, icons.LINUX_PNG_SIZE)

@@ -9,20 +9,20 @@ full sweeps are ``slow``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bmsflasher.core.errors import PackageError
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.keys import Keyring, load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image, parse_image, verify_image
 from bmsflasher.firmware.package import PackageSpec, build_package, read_package
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO = resource_path("demo")
 KEY = load_private_key_file(DEMO / "demo-key.pem")
 KEYRING = Keyring()
 KEYRING.add(KEY)

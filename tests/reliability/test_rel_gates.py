@@ -25,6 +25,7 @@ from rel_figures import record
 from rel_support import REPO, Release, Rig, make_rig, signed_image, small_release, write_package
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.keys import Keyring, load_public_key_file
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
 from bmsflasher.procedure import State
@@ -207,7 +208,7 @@ def test_every_gate_stops_before_first_write(tmp_path: Path, release: Release, p
 def tool_keyring() -> Keyring:
     keyring = Keyring()
     for name in ("demo-key.pub.pem", "demo-key-ed25519.pub.pem"):
-        keyring.add(load_public_key_file(REPO / "resources" / "demo" / name), name)
+        keyring.add(load_public_key_file(resource_path("demo", name)), name)
     return keyring
 
 

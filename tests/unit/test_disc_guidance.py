@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bmsflasher.core.resources import resources_dir
+from bmsflasher.core.resources import install_root
 from bmsflasher.discovery import (
     AdapterReport,
     AdapterStatus,
@@ -39,14 +39,15 @@ PTY = AdapterFacts(kind="unknown")
 @pytest.fixture(scope="module")
 def shipped() -> GuidanceTable:
     table = load_guidance()
-    assert table.entries, "drivers/guidance.json was not found beside resources/"
+    assert table.entries, "drivers/guidance.json was not found in the installation root"
     return table
 
 
-def test_the_file_is_found_beside_the_resources_folder() -> None:
+def test_the_file_is_found_in_the_installation_root() -> None:
     path = guidance_path()
-    assert path == resources_dir().parent / "drivers" / "guidance.json"
-    assert path is not None
+    root = install_root()
+    assert root is not None  # the tests run from a source checkout
+    assert path == root / "drivers" / "guidance.json"
     assert path.is_file()
 
 
@@ -87,7 +88,9 @@ def test_doc_resolves_to_the_installed_guide_and_its_section(shipped: GuidanceTa
     guidance = guidance_for("permission", PTY, shipped, "linux")
     assert guidance is not None
     assert guidance.doc == "drivers/linux/README.md#permission-denied"
-    assert guidance.doc_path == resources_dir().parent / "drivers" / "linux" / "README.md"
+    root = install_root()
+    assert root is not None
+    assert guidance.doc_path == root / "drivers" / "linux" / "README.md"
     assert guidance.anchor == "permission-denied"
     assert guidance.doc_location.endswith("README.md#permission-denied")
     assert guidance.doc_url.startswith("file://")

@@ -14,12 +14,12 @@ import pytest
 from intelhex import IntelHex
 
 from bmsflasher.cli.main import main
+from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.keys import load_private_key_file, load_public_key_file
 from bmsflasher.firmware.mcuboot import TlvType, parse_image
 from bmsflasher.firmware.package import read_package
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "resources" / "demo"
+DEMO = resource_path("demo")
 IMGTOOL = str(Path(sys.executable).parent / "imgtool")
 
 

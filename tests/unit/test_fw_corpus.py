@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from bmsflasher.core.errors import BmsFlasherError, BootloaderTooOldError, PackageError
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware import errors as fe
 from bmsflasher.firmware.keys import (
@@ -42,8 +43,7 @@ from bmsflasher.firmware.mcuboot import TlvType, build_image, parse_image
 from bmsflasher.firmware.package import PackageSpec, build_manifest, build_package
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "resources" / "demo"
+DEMO = resource_path("demo")
 TRUSTED = load_private_key_file(DEMO / "demo-key.pem")
 TRUSTED_ED = load_private_key_file(DEMO / "demo-key-ed25519.pem")
 ATTACKER = generate_key(KeyType.ECDSA_P256)

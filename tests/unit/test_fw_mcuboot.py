@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware import errors as fe
 from bmsflasher.firmware.keys import (
@@ -29,8 +30,7 @@ from bmsflasher.firmware.mcuboot import (
     verify_image,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "resources" / "demo"
+DEMO = resource_path("demo")
 IMGTOOL = str(Path(sys.executable).parent / "imgtool")
 PAYLOAD = bytes(range(256)) * 40 + b"firmware tail"
 V123 = FirmwareVersion(1, 2, 3, 7)

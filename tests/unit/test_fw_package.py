@@ -12,6 +12,7 @@ import pytest
 from intelhex import IntelHex
 
 from bmsflasher.core.errors import BootloaderTooOldError
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion
 from bmsflasher.firmware import errors as fe
 from bmsflasher.firmware.behaviour import parse_sim_behaviour, voltage_offset_pct
@@ -32,8 +33,7 @@ from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.firmware.package import PackageSpec, build_package, parse_manifest, read_package
 from bmsflasher.firmware.policy import DeviceFacts, check_device, read_package_file, verify_package
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "resources" / "demo"
+DEMO = resource_path("demo")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 V = FirmwareVersion(3, 1, 4)
 SPEC = PackageSpec(

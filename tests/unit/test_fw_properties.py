@@ -8,19 +8,19 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bmsflasher.core.errors import PackageError
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.keys import Keyring, load_private_key_file, sign_message
 from bmsflasher.firmware.mcuboot import build_image, parse_image, verify_image
 from bmsflasher.firmware.package import PackageSpec, build_package, parse_manifest, read_package
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
+DEMO = resource_path("demo")
 KEY = load_private_key_file(DEMO / "demo-key.pem")
 KEYRING = Keyring()
 KEYRING.add(KEY)

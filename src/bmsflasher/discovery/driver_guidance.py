@@ -19,11 +19,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from bmsflasher.core.errors import BmsFlasherError
-from bmsflasher.core.resources import resources_dir
+from bmsflasher.core.resources import install_root
 
 GUIDANCE_FILE: Final = ("drivers", "guidance.json")
-"""Where the file sits below the folder holding ``resources/`` (repository root or ``_internal``)."""
+"""Where the file sits below the installation's root (repository root or ``_internal``)."""
 
 GUIDED_STATUSES: Final = frozenset({"no_driver", "permission", "busy"})
 """Adapter verdicts (``AdapterStatus`` values) that the file can explain."""
@@ -181,11 +180,9 @@ EMPTY_TABLE: Final = GuidanceTable()
 
 
 def guidance_path() -> Path | None:
-    """``drivers/guidance.json`` beside ``resources/``; None when the resources cannot be found."""
-    try:
-        return resources_dir().parent.joinpath(*GUIDANCE_FILE)
-    except BmsFlasherError:
-        return None
+    """``drivers/guidance.json`` in the installation's root; None when it has none (a bare wheel)."""
+    root = install_root()
+    return root.joinpath(*GUIDANCE_FILE) if root is not None else None
 
 
 def load_guidance(path: Path | None = None) -> GuidanceTable:

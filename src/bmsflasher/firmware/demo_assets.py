@@ -1,7 +1,8 @@
-"""Reproducible generator of the DEMO firmware images and packages under ``resources/demo/``.
+"""Reproducible generator of the DEMO firmware images and packages in the package's ``resources/demo/``.
 
-Run ``python -m bmsflasher.firmware.demo_assets [--out resources/demo]``. Everything it writes is
-signed with the public demo keys and is **never for production**: anyone can sign with them.
+Run ``python -m bmsflasher.firmware.demo_assets [--out src/bmsflasher/resources/demo]``. Everything
+it writes is signed with the public demo keys and is **never for production**: anyone can sign
+with them.
 
 The payloads look like Cortex-M firmware (vector table, Thumb-like code, string tables, zero-filled
 data) so that transfer times, compression ratios and hex dumps in the demo behave like the real
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.keys import PrivateKey, load_private_key_file
 from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image
@@ -168,7 +170,7 @@ def write_demo_assets(demo_dir: Path) -> list[Path]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry: regenerate the demo assets."""
     parser = argparse.ArgumentParser(description="Regenerate the DEMO firmware images and packages.")
-    default_dir = Path(__file__).resolve().parents[3] / "resources" / "demo"
+    default_dir = resource_path("demo")
     parser.add_argument("--out", type=Path, default=default_dir, help="the demo folder holding demo-key.pem")
     args = parser.parse_args(argv)
     for path in write_demo_assets(args.out):

@@ -1,9 +1,9 @@
 """Switch the GUI language at run time (English, Dutch, French).
 
 Qt's own dialogs and the wizard buttons ("Next", "Back") are translated by Qt's ``qtbase`` catalogue,
-our text by ``resources/i18n/bmsflasher_<lang>.qm``. Installing a translator makes Qt send every
-widget a ``LanguageChange`` event; each page re-reads its text in ``retranslate()``, so the switch
-needs no restart.
+our text by ``bmsflasher_<lang>.qm`` (in the package's ``resources/i18n`` or the user's cache).
+Installing a translator makes Qt send every widget a ``LanguageChange`` event; each page re-reads
+its text in ``retranslate()``, so the switch needs no restart.
 """
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ def _cache_dir() -> Path:
 def ensure_compiled(language: str) -> Path | None:
     """Return an up-to-date ``.qm`` for ``language``, building it when missing or stale.
 
-    The shipped resources folder is tried first; when it is read-only (a system install) the
-    file is built into the user's cache folder. ``None`` means the language stays English.
+    A current catalogue in the package's resources is used as is (the frozen bundle ships only
+    those; ``make translations`` builds them in a checkout). Otherwise the ``.ts`` source is
+    compiled into the user's cache folder, never into the installed package: a wheel's record
+    would not know the file (``pip uninstall`` would leave it behind) and a system install is
+    read-only. ``None`` means the language stays English.
     """
     if language == DEFAULT_LANGUAGE:
         return None
@@ -53,10 +56,7 @@ def ensure_compiled(language: str) -> Path | None:
         cache = _cache_dir()
         if not i18n_build.is_stale(language, cache):
             return i18n_build.qm_path(language, cache)
-        try:
-            return i18n_build.build([language])[0]
-        except (BmsFlasherError, OSError):
-            return i18n_build.build([language], out_dir=cache)[0]
+        return i18n_build.build([language], out_dir=cache)[0]
     except (BmsFlasherError, OSError) as exc:
         _log.warning("the %s translation is unavailable: %s", language, exc)
         return None

@@ -1,9 +1,11 @@
 """Build the GUI's compiled translations (.qm) from the Qt Linguist sources (.ts).
 
-Only the ``.ts`` files are committed: they are text a translator can review in a pull request. The
-binary ``.qm`` files are built by ``make translations`` (this module), and the application builds
-any missing or stale one at start-up, so a fresh checkout running ``make demo`` is translated
-without an extra step.
+Only the ``.ts`` files are committed (in the package's ``resources/i18n``): they are text a
+translator can review in a pull request. The binary ``.qm`` files are built next to them by
+``make translations`` (this module) and by ``make dist``, whose bundle ships only the ``.qm``. The
+wheel ships the ``.ts`` sources and no ``.qm``; wherever a catalogue is missing or stale the
+application compiles it into the user's cache at start-up (PySide6 carries ``lrelease``), so a
+fresh checkout running ``make demo`` or a ``pip install`` is translated without an extra step.
 
 ``python -m bmsflasher.gui.i18n_build`` compiles; ``--update`` first re-extracts the source strings
 with ``pyside6-lupdate`` (keeping existing translations), for developers who changed GUI text.
