@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from bmsflasher.core.types import DeviceMode, LinkSettings
 from bmsflasher.gui.demo import DemoScenario
 from bmsflasher.gui.main_window import CONFIG, DEVICES, DIAGNOSTICS, HISTORY, LIVE
+from bmsflasher.gui.recovery_dialog import RecoveryDialog
 from bmsflasher.gui.theme import DARK, LIGHT
 
 from .conftest import FAST_BAUD, GuiRig, _rig
@@ -238,8 +239,12 @@ def test_keyboard_navigation_theme_and_recovery_mark(rig: GuiRig, qtbot) -> None
     with qtbot.waitSignal(rig.model.sig_recovery_requested, timeout=2000) as requested:
         devices.recover_button.click()
     assert requested.args[0] == link
-    dialog = window.findChild(type(window), "recovery_dialog")
-    assert dialog is None or dialog.isVisible()
+    # the button must open the dialog for this battery (open_recovery runs on the signal, same thread)
+    dialog = window.findChild(RecoveryDialog, "recovery_dialog")
+    assert isinstance(dialog, RecoveryDialog), "pressing Recover opened no recovery dialog"
+    assert dialog.isVisible()
+    assert link.describe() in dialog.explanation.text()
+    dialog.close()
 
 
 @pytest.fixture
