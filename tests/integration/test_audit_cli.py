@@ -176,7 +176,11 @@ def test_a_downgrade_is_not_told_to_bring_the_battery_into_range(tmp_path: Path)
         result = bench.flash("VBMS-16-0.9.0-downgrade.bmspkg")
     assert result.outcome is State.REFUSED
     assert "anti rollback" in result.reason
-    assert result.advice is None
+    # Issue 14: advice follows the cause — the anti-rollback row, never "bring the battery into range"
+    # nor the boot-loop row's "roll back to the last stable version".
+    assert result.advice is not None
+    assert result.advice.kind is FailureKind.DOWNGRADE_REFUSED
+    assert "roll back" not in result.advice.resolution.lower()
 
 
 def test_a_battery_gate_refusal_keeps_its_advice(tmp_path: Path) -> None:

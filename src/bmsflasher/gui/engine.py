@@ -32,7 +32,7 @@ from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, l
 from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import UpdateResult
 from bmsflasher.procedure.rollback import manual_rollback_recorded
-from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice
+from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
 
 __all__ = [
@@ -109,7 +109,7 @@ def package_check_of(verdict: PackageVerdict) -> PackageCheck:
             checks=verdict.checks,
             message=error.message if error is not None else "",
             hint=(error.hint or "") if error is not None else "",
-            failure_kind=FailureKind.AUTHENTICATION_REJECTION,
+            failure_kind=kind_for_error(error) if error is not None else None,
         )
     manifest = verified.manifest
     signer = verified.manifest_signer
@@ -125,7 +125,7 @@ def package_check_of(verdict: PackageVerdict) -> PackageCheck:
         signer=f"{signer.key_id[:16]} ({Path(signer.source).name})",
         release_notes=manifest.release_notes,
         message="; ".join(f"{m.name.replace('_', ' ')} is {m.value} (needs {m.limit})" for m in failed),
-        failure_kind=FailureKind.BOOT_LOOP if failed else None,
+        failure_kind=kind_for_error(error) if error is not None else None,
         package=verdict.package,
     )
 

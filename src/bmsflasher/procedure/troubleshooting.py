@@ -16,11 +16,25 @@ from functools import cache
 
 from bmsflasher.core.errors import (
     BmsFlasherError,
+    BootloaderTooOldError,
+    ConfigValidationError,
+    DowngradeError,
+    IncompatibleDeviceError,
+    KeyFileError,
     LinkError,
+    LinkLostError,
+    LinkTimeoutError,
     NoResponseError,
+    PackageError,
+    PortBusyError,
+    PortNotFoundError,
+    PortPermissionError,
     PreconditionError,
+    ProtocolError,
     SecurityAccessDeniedError,
+    SelfTestError,
     SignatureError,
+    StorageError,
 )
 from bmsflasher.core.resources import resource_path
 
@@ -34,6 +48,17 @@ class FailureKind(enum.StrEnum):
     SELF_TEST_FAILURE = "self_test_failure"
     STUCK_IN_RECOVERY = "stuck_in_recovery"
     PRECONDITION_REFUSED = "precondition_refused"
+    PORT_NOT_FOUND = "port_not_found"
+    PORT_BUSY = "port_busy"
+    PORT_PERMISSION = "port_permission"
+    ADAPTER_UNUSABLE = "adapter_unusable"
+    INVALID_SETTINGS = "invalid_settings"
+    LINK_LOST = "link_lost"
+    PACKAGE_REJECTED = "package_rejected"
+    INCOMPATIBLE_PACKAGE = "incompatible_package"
+    DOWNGRADE_REFUSED = "downgrade_refused"
+    DEVICE_ERROR = "device_error"
+    STORAGE_PROBLEM = "storage_problem"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +107,31 @@ def all_advice() -> list[Advice]:
     return list(_table().values())
 
 
+_BY_ERROR_CLASS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], FailureKind], ...] = (
+    # Most specific first: the first class that matches decides the row.
+    ((SignatureError, KeyFileError, SecurityAccessDeniedError), FailureKind.AUTHENTICATION_REJECTION),
+    (DowngradeError, FailureKind.DOWNGRADE_REFUSED),
+    ((IncompatibleDeviceError, BootloaderTooOldError), FailureKind.INCOMPATIBLE_PACKAGE),
+    (PackageError, FailureKind.PACKAGE_REJECTED),
+    (PreconditionError, FailureKind.PRECONDITION_REFUSED),
+    (SelfTestError, FailureKind.SELF_TEST_FAILURE),
+    (PortNotFoundError, FailureKind.PORT_NOT_FOUND),
+    (PortBusyError, FailureKind.PORT_BUSY),
+    (PortPermissionError, FailureKind.PORT_PERMISSION),
+    (LinkLostError, FailureKind.LINK_LOST),
+    ((LinkTimeoutError, NoResponseError), FailureKind.TRANSFER_TIMEOUT),
+    (ConfigValidationError, FailureKind.INVALID_SETTINGS),
+    (LinkError, FailureKind.ADAPTER_UNUSABLE),
+    (ProtocolError, FailureKind.DEVICE_ERROR),
+    (StorageError, FailureKind.STORAGE_PROBLEM),
+)
+"""Advice follows the error's class, never the step it happened in: a typo'd port during the
+transfer step is still a typo'd port, not a worn cable."""
+
+
 def kind_for_error(error: BaseException) -> FailureKind | None:
-    """Which row applies to an error, if any (used when the procedure stops on an exception)."""
-    if isinstance(error, SignatureError | SecurityAccessDeniedError):
-        return FailureKind.AUTHENTICATION_REJECTION
-    if isinstance(error, PreconditionError):
-        return FailureKind.PRECONDITION_REFUSED
-    if isinstance(error, LinkError | NoResponseError):
-        return FailureKind.TRANSFER_TIMEOUT
+    """Which row applies to an error (None for errors that are not the project's own)."""
+    for classes, kind in _BY_ERROR_CLASS:
+        if isinstance(error, classes):
+            return kind
     return None

@@ -1547,6 +1547,138 @@
         <source>Bring the battery into range (charge or discharge, let it cool or warm, disconnect loads), then start again.</source>
         <translation>Ramenez la batterie dans la plage (chargez ou déchargez-la, laissez-la refroidir ou se réchauffer, déconnectez les charges), puis recommencez.</translation>
     </message>
+    <message>
+        <source>Port or adapter not found</source>
+        <translation>Port ou adaptateur introuvable</translation>
+    </message>
+    <message>
+        <source>The named port or adapter does not exist: check its name against the adapters the scan lists, and that the adapter is plugged in and powered.</source>
+        <translation>Le port ou l&apos;adaptateur indiqué n&apos;existe pas : comparez son nom avec les adaptateurs listés par la recherche et vérifiez que l&apos;adaptateur est branché et alimenté.</translation>
+    </message>
+    <message>
+        <source>Plug the adapter in or correct the port name, then start again; nothing was written to the battery.</source>
+        <translation>Branchez l&apos;adaptateur ou corrigez le nom du port, puis recommencez ; rien n&apos;a été écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>Port in use by another program</source>
+        <translation>Port utilisé par un autre programme</translation>
+    </message>
+    <message>
+        <source>Another program (a terminal, a second copy of this tool, a vendor tool) holds the port or adapter.</source>
+        <translation>Un autre programme (un terminal, une deuxième instance de cet outil, un outil du fabricant) occupe le port ou l&apos;adaptateur.</translation>
+    </message>
+    <message>
+        <source>Close the other program or choose another adapter, then start again; nothing was written to the battery.</source>
+        <translation>Fermez l&apos;autre programme ou choisissez un autre adaptateur, puis recommencez ; rien n&apos;a été écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>No permission to open the port</source>
+        <translation>Pas d&apos;autorisation d&apos;ouvrir le port</translation>
+    </message>
+    <message>
+        <source>The operating system refused access to the port: on Linux the user must be in the dialout group or the udev rules shipped with the tool must be installed.</source>
+        <translation>Le système d&apos;exploitation refuse l&apos;accès au port : sous Linux, l&apos;utilisateur doit faire partie du groupe dialout ou les règles udev fournies avec l&apos;outil doivent être installées.</translation>
+    </message>
+    <message>
+        <source>Grant access (log out and in again after joining the group), then start again; nothing was written to the battery.</source>
+        <translation>Accordez l&apos;accès (déconnectez-vous puis reconnectez-vous après l&apos;ajout au groupe), puis recommencez ; rien n&apos;a été écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>The port is not a usable adapter</source>
+        <translation>Le port n&apos;est pas un adaptateur utilisable</translation>
+    </message>
+    <message>
+        <source>The named port or CAN interface cannot be driven as a serial adapter or CAN interface (for example a file such as /dev/null, or an interface name the CAN library does not know).</source>
+        <translation>Le port ou l&apos;interface CAN indiqué ne peut pas être piloté comme adaptateur série ou interface CAN (par exemple un fichier comme /dev/null, ou un nom d&apos;interface inconnu de la bibliothèque CAN).</translation>
+    </message>
+    <message>
+        <source>Choose the port of the USB, RS485 or CAN adapter the battery is connected to, then start again.</source>
+        <translation>Choisissez le port de l&apos;adaptateur USB, RS485 ou CAN auquel la batterie est reliée, puis recommencez.</translation>
+    </message>
+    <message>
+        <source>An option or file is not valid</source>
+        <translation>Une option ou un fichier n&apos;est pas valide</translation>
+    </message>
+    <message>
+        <source>An option, file or value given to the tool is not valid; the message names it.</source>
+        <translation>Une option, un fichier ou une valeur donné à l&apos;outil n&apos;est pas valide ; le message l&apos;indique.</translation>
+    </message>
+    <message>
+        <source>Correct the named option or file, then start again; nothing was written to the battery.</source>
+        <translation>Corrigez l&apos;option ou le fichier indiqué, puis recommencez ; rien n&apos;a été écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>Connection lost during the operation</source>
+        <translation>Connexion perdue pendant l&apos;opération</translation>
+    </message>
+    <message>
+        <source>The cable or adapter disconnected while the tool was talking to the battery: a pulled USB plug, a loose RS485 or CAN connector, or a laptop going to sleep.</source>
+        <translation>Le câble ou l&apos;adaptateur s&apos;est déconnecté pendant que l&apos;outil communiquait avec la batterie : une prise USB arrachée, un connecteur RS485 ou CAN desserré, ou un ordinateur portable passé en veille.</translation>
+    </message>
+    <message>
+        <source>Reconnect the cable and run the update again: it resumes where it stopped.</source>
+        <translation>Rebranchez le câble et relancez la mise à jour : elle reprend là où elle s&apos;est arrêtée.</translation>
+    </message>
+    <message>
+        <source>Package damaged or altered</source>
+        <translation>Paquet endommagé ou modifié</translation>
+    </message>
+    <message>
+        <source>The package failed an integrity check (format, size, hash or expiry) before anything was written to the battery.</source>
+        <translation>Le paquet a échoué à un contrôle d&apos;intégrité (format, taille, empreinte ou date d&apos;expiration) avant que quoi que ce soit ne soit écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>Download the package again from the manufacturer; never use a copy that fails this check.</source>
+        <translation>Téléchargez à nouveau le paquet auprès du fabricant ; n&apos;utilisez jamais une copie qui échoue à ce contrôle.</translation>
+    </message>
+    <message>
+        <source>Package not made for this battery</source>
+        <translation>Paquet non destiné à cette batterie</translation>
+    </message>
+    <message>
+        <source>The package&apos;s model, hardware revisions or minimum bootloader do not match the device; the failed check names which.</source>
+        <translation>Le modèle, les révisions matérielles ou le chargeur d&apos;amorçage minimal du paquet ne correspondent pas à l&apos;appareil ; le contrôle échoué indique lequel.</translation>
+    </message>
+    <message>
+        <source>Use the release built for this model and hardware revision; nothing was written to the battery.</source>
+        <translation>Utilisez la version construite pour ce modèle et cette révision matérielle ; rien n&apos;a été écrit dans la batterie.</translation>
+    </message>
+    <message>
+        <source>Downgrade blocked by anti-rollback</source>
+        <translation>Retour en arrière bloqué par l&apos;anti-rollback</translation>
+    </message>
+    <message>
+        <source>The package&apos;s security counter is below the device&apos;s: the battery has accepted a newer security fix and refuses older firmware.</source>
+        <translation>Le compteur de sécurité du paquet est inférieur à celui de l&apos;appareil : la batterie a accepté un correctif de sécurité plus récent et refuse un micrologiciel plus ancien.</translation>
+    </message>
+    <message>
+        <source>Install the current release or a newer one; older releases can no longer be installed on this battery.</source>
+        <translation>Installez la version actuelle ou une plus récente ; les versions plus anciennes ne peuvent plus être installées sur cette batterie.</translation>
+    </message>
+    <message>
+        <source>The device refused or answered garbage</source>
+        <translation>L&apos;appareil a refusé ou répondu n&apos;importe quoi</translation>
+    </message>
+    <message>
+        <source>The device rejected a request or gave an answer its protocol does not allow: firmware that does not support this operation, or noise on the line.</source>
+        <translation>L&apos;appareil a rejeté une requête ou donné une réponse que son protocole n&apos;autorise pas : un micrologiciel qui ne prend pas en charge cette opération, ou du bruit sur la ligne.</translation>
+    </message>
+    <message>
+        <source>Check that the device&apos;s firmware supports this tool and look at the cabling, then try again.</source>
+        <translation>Vérifiez que le micrologiciel de l&apos;appareil prend en charge cet outil et contrôlez le câblage, puis réessayez.</translation>
+    </message>
+    <message>
+        <source>Cannot write the service record or journal</source>
+        <translation>Impossible d&apos;écrire le dossier de service ou le journal</translation>
+    </message>
+    <message>
+        <source>The disk is full, or the history database or the journal folder is not writable.</source>
+        <translation>Le disque est plein, ou la base d&apos;historique ou le dossier du journal n&apos;est pas accessible en écriture.</translation>
+    </message>
+    <message>
+        <source>Free disk space or fix the folder&apos;s permissions, then run the same operation again.</source>
+        <translation>Libérez de l&apos;espace disque ou corrigez les droits du dossier, puis relancez la même opération.</translation>
+    </message>
 </context>
 <context>
     <name>UpdatePage</name>

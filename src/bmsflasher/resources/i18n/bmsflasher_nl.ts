@@ -1547,6 +1547,138 @@
         <source>Bring the battery into range (charge or discharge, let it cool or warm, disconnect loads), then start again.</source>
         <translation>Breng de batterij binnen het bereik (laden of ontladen, laten afkoelen of opwarmen, belasting loskoppelen) en begin opnieuw.</translation>
     </message>
+    <message>
+        <source>Port or adapter not found</source>
+        <translation>Poort of adapter niet gevonden</translation>
+    </message>
+    <message>
+        <source>The named port or adapter does not exist: check its name against the adapters the scan lists, and that the adapter is plugged in and powered.</source>
+        <translation>De opgegeven poort of adapter bestaat niet: vergelijk de naam met de adapters die de scan toont, en controleer of de adapter is aangesloten en voeding heeft.</translation>
+    </message>
+    <message>
+        <source>Plug the adapter in or correct the port name, then start again; nothing was written to the battery.</source>
+        <translation>Sluit de adapter aan of verbeter de poortnaam en begin opnieuw; er is niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
+        <source>Port in use by another program</source>
+        <translation>Poort in gebruik door een ander programma</translation>
+    </message>
+    <message>
+        <source>Another program (a terminal, a second copy of this tool, a vendor tool) holds the port or adapter.</source>
+        <translation>Een ander programma (een terminal, een tweede exemplaar van deze tool, een tool van de fabrikant) houdt de poort of adapter bezet.</translation>
+    </message>
+    <message>
+        <source>Close the other program or choose another adapter, then start again; nothing was written to the battery.</source>
+        <translation>Sluit het andere programma of kies een andere adapter en begin opnieuw; er is niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
+        <source>No permission to open the port</source>
+        <translation>Geen toestemming om de poort te openen</translation>
+    </message>
+    <message>
+        <source>The operating system refused access to the port: on Linux the user must be in the dialout group or the udev rules shipped with the tool must be installed.</source>
+        <translation>Het besturingssysteem weigert toegang tot de poort: onder Linux moet de gebruiker in de groep dialout zitten of moeten de udev-regels van de tool geïnstalleerd zijn.</translation>
+    </message>
+    <message>
+        <source>Grant access (log out and in again after joining the group), then start again; nothing was written to the battery.</source>
+        <translation>Geef toegang (meld je af en weer aan na het toevoegen aan de groep) en begin opnieuw; er is niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
+        <source>The port is not a usable adapter</source>
+        <translation>De poort is geen bruikbare adapter</translation>
+    </message>
+    <message>
+        <source>The named port or CAN interface cannot be driven as a serial adapter or CAN interface (for example a file such as /dev/null, or an interface name the CAN library does not know).</source>
+        <translation>De opgegeven poort of CAN-interface kan niet als seriële adapter of CAN-interface worden gebruikt (bijvoorbeeld een bestand zoals /dev/null, of een interfacenaam die de CAN-bibliotheek niet kent).</translation>
+    </message>
+    <message>
+        <source>Choose the port of the USB, RS485 or CAN adapter the battery is connected to, then start again.</source>
+        <translation>Kies de poort van de USB-, RS485- of CAN-adapter waarop de batterij is aangesloten en begin opnieuw.</translation>
+    </message>
+    <message>
+        <source>An option or file is not valid</source>
+        <translation>Een optie of bestand is ongeldig</translation>
+    </message>
+    <message>
+        <source>An option, file or value given to the tool is not valid; the message names it.</source>
+        <translation>Een optie, bestand of waarde die aan de tool is gegeven, is ongeldig; de melding noemt ze.</translation>
+    </message>
+    <message>
+        <source>Correct the named option or file, then start again; nothing was written to the battery.</source>
+        <translation>Verbeter de genoemde optie of het genoemde bestand en begin opnieuw; er is niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
+        <source>Connection lost during the operation</source>
+        <translation>Verbinding verbroken tijdens de bewerking</translation>
+    </message>
+    <message>
+        <source>The cable or adapter disconnected while the tool was talking to the battery: a pulled USB plug, a loose RS485 or CAN connector, or a laptop going to sleep.</source>
+        <translation>De kabel of adapter werd losgekoppeld terwijl de tool met de batterij communiceerde: een uitgetrokken USB-stekker, een losse RS485- of CAN-connector, of een laptop die in slaapstand ging.</translation>
+    </message>
+    <message>
+        <source>Reconnect the cable and run the update again: it resumes where it stopped.</source>
+        <translation>Sluit de kabel opnieuw aan en start de update opnieuw: ze gaat verder waar ze stopte.</translation>
+    </message>
+    <message>
+        <source>Package damaged or altered</source>
+        <translation>Pakket beschadigd of gewijzigd</translation>
+    </message>
+    <message>
+        <source>The package failed an integrity check (format, size, hash or expiry) before anything was written to the battery.</source>
+        <translation>Het pakket faalde voor een integriteitscontrole (formaat, grootte, hash of vervaldatum) voordat er iets naar de batterij werd geschreven.</translation>
+    </message>
+    <message>
+        <source>Download the package again from the manufacturer; never use a copy that fails this check.</source>
+        <translation>Download het pakket opnieuw bij de fabrikant; gebruik nooit een kopie die voor deze controle faalt.</translation>
+    </message>
+    <message>
+        <source>Package not made for this battery</source>
+        <translation>Pakket niet gemaakt voor deze batterij</translation>
+    </message>
+    <message>
+        <source>The package&apos;s model, hardware revisions or minimum bootloader do not match the device; the failed check names which.</source>
+        <translation>Het model, de hardwarerevisies of de minimale bootloader van het pakket passen niet bij het apparaat; de mislukte controle zegt welke.</translation>
+    </message>
+    <message>
+        <source>Use the release built for this model and hardware revision; nothing was written to the battery.</source>
+        <translation>Gebruik de release die voor dit model en deze hardwarerevisie is gebouwd; er is niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
+        <source>Downgrade blocked by anti-rollback</source>
+        <translation>Downgrade geblokkeerd door anti-rollback</translation>
+    </message>
+    <message>
+        <source>The package&apos;s security counter is below the device&apos;s: the battery has accepted a newer security fix and refuses older firmware.</source>
+        <translation>De beveiligingsteller van het pakket ligt lager dan die van het apparaat: de batterij heeft een nieuwere beveiligingsfix aanvaard en weigert oudere firmware.</translation>
+    </message>
+    <message>
+        <source>Install the current release or a newer one; older releases can no longer be installed on this battery.</source>
+        <translation>Installeer de huidige of een nieuwere release; oudere releases kunnen niet meer op deze batterij worden geïnstalleerd.</translation>
+    </message>
+    <message>
+        <source>The device refused or answered garbage</source>
+        <translation>Het apparaat weigerde of antwoordde onzin</translation>
+    </message>
+    <message>
+        <source>The device rejected a request or gave an answer its protocol does not allow: firmware that does not support this operation, or noise on the line.</source>
+        <translation>Het apparaat weigerde een verzoek of gaf een antwoord dat het protocol niet toelaat: firmware die deze bewerking niet ondersteunt, of storing op de lijn.</translation>
+    </message>
+    <message>
+        <source>Check that the device&apos;s firmware supports this tool and look at the cabling, then try again.</source>
+        <translation>Controleer of de firmware van het apparaat deze tool ondersteunt en kijk de bekabeling na, en probeer het daarna opnieuw.</translation>
+    </message>
+    <message>
+        <source>Cannot write the service record or journal</source>
+        <translation>Kan het servicerapport of het journaal niet schrijven</translation>
+    </message>
+    <message>
+        <source>The disk is full, or the history database or the journal folder is not writable.</source>
+        <translation>De schijf is vol, of de historiekdatabase of de journaalmap is niet beschrijfbaar.</translation>
+    </message>
+    <message>
+        <source>Free disk space or fix the folder&apos;s permissions, then run the same operation again.</source>
+        <translation>Maak schijfruimte vrij of herstel de rechten van de map, en voer dezelfde bewerking opnieuw uit.</translation>
+    </message>
 </context>
 <context>
     <name>UpdatePage</name>
