@@ -10,6 +10,13 @@ import argparse
 
 
 def _run(args: argparse.Namespace) -> int:
+    import os
+
+    from bmsflasher.gui.display_check import display_problem, this_machine
+
+    problem = display_problem(this_machine(os.environ))  # before Qt loads: it would abort the process
+    if problem is not None:
+        raise problem
     from bmsflasher.gui.app import run
 
     return run(args)

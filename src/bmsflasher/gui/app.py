@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.gui import pyside_source_scan, qt_compat  # noqa: F401 - pyside_source_scan acts on import
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.demo import DemoBench, DemoScenario, DemoUnavailableError
+from bmsflasher.gui.display_check import display_problem, this_machine
 from bmsflasher.gui.engine import Engine
 from bmsflasher.gui.file_open import FileOpenHandler
 from bmsflasher.gui.i18n import LanguageSwitcher, system_language
@@ -125,6 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run the application until its window closes."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if QApplication.instance() is None:
+        problem = display_problem(this_machine(os.environ))
+        if problem is not None:  # Qt would abort the process (core dump) or blame the wrong library
+            print(f"error: {problem.message}", file=sys.stderr)
+            return problem.exit_code
     qt_compat.apply()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
