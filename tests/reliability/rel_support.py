@@ -59,6 +59,7 @@ from bmsflasher.sim.wire import can_frontend  # noqa: E402
 from bmsflasher.sim.wire.can_frontend import CanSimulation  # noqa: E402
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions  # noqa: E402
 from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # noqa: E402
+from wait_support import wait_until  # noqa: E402
 
 MODEL: Final = "VBMS-16"
 DEMO_ED_PUB: Final = resource_path("demo", "demo-key-ed25519.pub.pem")
@@ -234,6 +235,8 @@ class Rig:
     device: VirtualBms | None = None
     restarts: int = 0
     boot_checks: list[bool] = field(default_factory=list)
+    pulls: list[float] = field(default_factory=list)
+    """When (monotonic) each cable pull reached the device's link: the proof that a pull happened."""
     _serial: SerialFrontEnd | None = None
     _can: CanSimulation | None = None
     _opened: list[Target] = field(default_factory=list)
@@ -369,11 +372,13 @@ class Rig:
         with self._lock:
             if self._serial is not None:
                 self._serial.pull_cable(replug_after_s=replug_after_s)
+                self.pulls.append(time.monotonic())
                 return
             assert self._can is not None
             assert self._can.adapter is not None
             adapter = self._can.adapter
             adapter.unplug()
+            self.pulls.append(time.monotonic())
         timer = threading.Timer(replug_after_s, adapter.replug)
         timer.name = "rel-replug"
         timer.start()
@@ -385,6 +390,12 @@ class Rig:
         timer.name = "rel-pull"
         timer.start()
         self._timers.append(timer)
+
+    def wait_for_port(self, timeout_s: float = 10.0) -> None:
+        """Wait until the port's stable name is back (it vanishes while the cable is out)."""
+        assert self.protocol == "smp" or self.can_link == "slcan", "only a USB port can be pulled"
+        port = Path(self.link.port if self.protocol == "smp" else str(self.link.channel))
+        wait_until(port.exists, timeout_s, f"the port {port} came back")
 
     def join_timers(self) -> None:
         for timer in self._timers:

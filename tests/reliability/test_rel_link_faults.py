@@ -19,6 +19,7 @@ import pytest
 from rel_figures import record
 from rel_support import Release, Verdict, make_rig, small_release, verdict
 
+from bmsflasher.core.events import Event, LogLevel, LogLine, Progress
 from bmsflasher.procedure import State
 
 BIT_ERROR_RATES = (1e-5, 1e-4, 1e-3)
@@ -33,6 +34,9 @@ class Case:
     outcomes: tuple[State, ...]
     verdict: Verdict
     elapsed_s: float
+    pulls: int = 0
+    pulled_mid_run: bool = False
+    tool_noticed: bool = False
 
     @property
     def problems(self) -> list[str]:
@@ -63,19 +67,52 @@ def faulty_update(workdir: Path, protocol: str, release: Release, label: str, **
     return Case(label, tuple(r.outcome for r in results), seen, time.monotonic() - started)
 
 
-def pulled_update(workdir: Path, protocol: str, release: Release, delay_s: float) -> Case:
+def pulled_update(
+    workdir: Path,
+    protocol: str,
+    release: Release,
+    delay_s: float | None = None,
+    *,
+    mid_transfer: bool = False,
+) -> Case:
+    """One update with one cable pull: ``delay_s`` after the run starts, or during the transfer.
+
+    The case records whether the pull reached the device's link while the first run was going,
+    and whether the tool noticed (a warning or error logged, or the run failed): a pull that
+    landed after the update ended, or was lost, proves nothing about surviving one.
+    """
     started = time.monotonic()
     with make_rig(workdir, protocol, release) as rig:
         config = rig.customise()
-        rig.pull_cable_later(delay_s, REPLUG_AFTER_S)
-        first = rig.flash(release.package)
+        sink = None
+        if mid_transfer:
+
+            def sink(event: Event) -> None:
+                rig.events.append(event)
+                if isinstance(event, Progress) and not rig.pulls and 0 < event.done < event.total:
+                    rig.pull_cable(REPLUG_AFTER_S)  # synchronously, from inside the transfer
+
+        else:
+            assert delay_s is not None
+            rig.pull_cable_later(delay_s, REPLUG_AFTER_S)
+        run_started = time.monotonic()
+        first = rig.flash(release.package, sink)
+        run_ended = time.monotonic()
         rig.join_timers()
-        time.sleep(REPLUG_AFTER_S)  # the cable is back in before the technician retries
+        pulled_mid_run = any(run_started <= at <= run_ended for at in rig.pulls)
+        noticed = first.error is not None or any(
+            isinstance(e, LogLine) and e.level in (LogLevel.WARNING, LogLevel.ERROR) for e in rig.events
+        )
+        if rig.pulls:
+            rig.wait_for_port()  # the cable is back in before the technician retries
         outcomes = [first.outcome]
         if first.outcome not in (State.UPDATED, State.ROLLED_BACK):
             outcomes += [r.outcome for r in rig.flash_until_settled(release.package)]
         seen = verdict(rig.dev, release, config)
-    return Case(f"pull at {delay_s:.2f} s", tuple(outcomes), seen, time.monotonic() - started)
+    label = "pull during the transfer" if mid_transfer else f"pull at {delay_s:.2f} s"
+    return Case(
+        label, tuple(outcomes), seen, time.monotonic() - started, len(rig.pulls), pulled_mid_run, noticed
+    )
 
 
 def clean_duration_s(workdir: Path, protocol: str, release: Release) -> float:
@@ -99,7 +136,13 @@ def publish(figure: str, claim: str, cases: list[Case], started: float) -> list[
         f"completed in the first run {first_run}, "
         f"corrupted images accepted {sum(c.verdict.corrupt_accepted for c in cases)}, "
         f"configurations lost {sum(not c.verdict.config_intact for c in cases)}, "
-        f"longest case {max((c.elapsed_s for c in cases), default=0):.1f} s",
+        f"longest case {max((c.elapsed_s for c in cases), default=0):.1f} s"
+        + (
+            f", pulls that landed while a run was going {sum(c.pulled_mid_run for c in cases)}, "
+            f"noticed by the tool {sum(c.tool_noticed for c in cases)}"
+            if any(c.pulls for c in cases)
+            else ""
+        ),
         elapsed_s=time.monotonic() - started,
     )
     return failures
@@ -115,7 +158,10 @@ def test_serial_bit_errors_fast(tmp_path: Path, release: Release) -> None:
 
 
 def test_cable_pull_mid_update_fast(tmp_path: Path, release: Release) -> None:
-    case = pulled_update(tmp_path, "smp", release, delay_s=1.0)
+    case = pulled_update(tmp_path, "smp", release, mid_transfer=True)
+    assert case.pulls == 1, "the cable was never pulled"
+    assert case.pulled_mid_run, "the pull did not land while the update ran"
+    assert case.tool_noticed, "the tool never saw the link break: was the cable really pulled?"
     assert not case.problems, (case.outcomes, case.problems)
 
 
