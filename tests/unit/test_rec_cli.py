@@ -141,3 +141,51 @@ def test_corrupt_history_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureF
     err = capsys.readouterr().err
     assert "corrupt or not a bmsflasher database" in err
     assert "hint:" in err
+
+
+@pytest.mark.parametrize("name", ["report.docx", "report.txt", "report"])
+def test_report_refuses_unknown_extensions_and_writes_nothing(
+    db_path: Path, tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 14: ``report --out x.docx`` silently wrote HTML into a .docx file."""
+    out = tmp_path / name
+    code = main(["report", "1", "--out", str(out), "--db", str(db_path)])
+    assert code == 8
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert ".html or .pdf" in err
+
+
+def test_report_format_and_suffix_must_agree(db_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["report", "1", "--format", "pdf", "--out", str(out), "--db", str(db_path)]) == 8
+    assert not out.exists()
+
+
+def test_pdf_export_does_not_flood_the_log_with_font_tool_lines(
+    db_path: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: with the GUI's INFO logging, saving a PDF printed fontTools' subsetting chatter."""
+    import logging
+
+    from bmsflasher.records.reports import render_report
+
+    caplog.set_level(logging.DEBUG)  # what a root logger at DEBUG/INFO would let through
+    logging.getLogger().setLevel(logging.INFO)
+    with RecordsDb.open(db_path) as db:
+        render_report(db, 1, "pdf", tmp_path / "r.pdf")
+    chatter = [r for r in caplog.records if r.name.startswith("fontTools") and r.levelno < logging.WARNING]
+    assert not chatter, chatter[:3]
+
+
+def test_reports_default_to_the_documents_folder_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bmsflasher.records.report_files import default_reports_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DOCUMENTS_DIR", str(tmp_path / "Docs"))
+    monkeypatch.chdir(tmp_path)
+    folder = default_reports_dir()
+    assert folder == tmp_path / "Docs" / "bmsflasher reports"
+    assert folder.is_dir()

@@ -22,6 +22,7 @@ from rich.text import Text
 from bmsflasher.core.errors import RecordsTamperedError, StorageError
 from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
 from bmsflasher.records.db import default_db_path
+from bmsflasher.records.report_files import report_format_for
 
 FORMATS: Final = ("html", "pdf")
 """Report formats (as ``records.reports.FORMATS``; the renderer and its PDF library load on use)."""
@@ -262,7 +263,7 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """Write one session's report."""
     out: Path = args.out
-    fmt: str = args.fmt or ("pdf" if out.suffix.lower() == ".pdf" else "html")
+    fmt = report_format_for(out, args.fmt)  # "x.docx" is refused, not written as HTML
     path = _existing_history(args.db)
     if path is None:
         raise StorageError(f"there is no service history at {default_db_path()} yet")

@@ -471,6 +471,10 @@ class AppModel(QObject):
         )
 
     # --- history -------------------------------------------------------------------------------
+    def reports_folder(self) -> Path:
+        """The folder save dialogs start in (reports and recordings), created on first use."""
+        return self.engine.reports_folder()
+
     def load_history(self) -> None:
         self._run_task("history", self.engine.sessions, self.sig_history.emit)
 

@@ -34,6 +34,7 @@ from bmsflasher.procedure.results import UpdateResult
 from bmsflasher.procedure.rollback import manual_rollback_recorded
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
+from bmsflasher.records.report_files import default_reports_dir, report_format_for
 
 __all__ = [
     "Advice",
@@ -353,8 +354,12 @@ class Engine:
         # imported here: the PDF renderer (fpdf, fontTools) costs ~20 MiB and most sessions never export
         from bmsflasher.records.reports import render_report
 
-        fmt = "pdf" if path.suffix.lower() == ".pdf" else "html"
+        fmt = report_format_for(path)  # "x.docx" is refused, not silently written as HTML
         return str(render_report(self.records(), session_id, fmt, path, self.report_language))
+
+    def reports_folder(self) -> Path:
+        """Where the save dialogs propose reports and recordings (the user's documents, not the cwd)."""
+        return default_reports_dir()
 
 
 _OUTCOMES: Final[dict[str, OutcomeKind]] = {

@@ -194,7 +194,8 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
         session = self.selected_session()
         if session is None:
             return
-        suggested = f"bmsflasher-report-{session.serial}-{session.id}.html"
+        name = f"bmsflasher-report-{session.serial}-{session.id}.html"
+        suggested = str(self._model.reports_folder() / name)
         path, _filter = QFileDialog.getSaveFileName(
             self, self.tr("Save service report"), suggested, self.tr("Service reports (*.html *.pdf)")
         )

@@ -216,7 +216,8 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         if self._model.recording_path:
             self._model.stop_recording()
             return
-        suggested = f"bmsflasher-live-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        name = f"bmsflasher-live-{datetime.now():%Y%m%d-%H%M%S}.csv"
+        suggested = str(self._model.reports_folder() / name)
         path, _filter = QFileDialog.getSaveFileName(
             self, self.tr("Record live data"), suggested, self.tr("CSV files (*.csv)")
         )

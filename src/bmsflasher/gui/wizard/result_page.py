@@ -223,7 +223,8 @@ class ResultPage(RetranslateOnLanguageChange, QWizardPage):
         outcome = self.outcome
         if outcome is None or outcome.session_id is None:
             return
-        suggested = f"bmsflasher-report-{datetime.now():%Y%m%d-%H%M%S}.html"
+        name = f"bmsflasher-report-{datetime.now():%Y%m%d-%H%M%S}.html"
+        suggested = str(self._model.reports_folder() / name)
         path, _filter = QFileDialog.getSaveFileName(
             self, self.tr("Save service report"), suggested, self.tr("Service reports (*.html *.pdf)")
         )

@@ -8,6 +8,7 @@ replaced, so a report is always produced.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,9 @@ from fpdf.errors import FPDFException
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.records.reports.chart import ChartLayout, layout_chart
 from bmsflasher.records.reports.content import Chart, ReportContent, Table
+
+# fontTools logs every table it subsets at INFO; the GUI's INFO logging flooded the terminal with it.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 PAGE_MARGIN_MM: Final = 15.0
 CHART_HEIGHT_MM: Final = 80.0

@@ -1,0 +1,50 @@
+"""Where service reports go and which format a file name asks for — shared by the CLI and the GUI.
+
+Kept apart from the renderers so choosing a file costs no PDF machinery: ``fpdf`` and its fonts load
+only when a report is actually written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final, Literal
+
+import platformdirs
+
+from bmsflasher.core.errors import ConfigValidationError
+
+ReportFormat = Literal["html", "pdf"]
+SUFFIXES: Final[dict[str, ReportFormat]] = {".html": "html", ".htm": "html", ".pdf": "pdf"}
+REPORTS_FOLDER_NAME: Final = "bmsflasher reports"
+
+
+def report_format_for(out: Path, fmt: str | None = None) -> ReportFormat:
+    """The format to write ``out`` in: the one asked for, else the file name's suffix.
+
+    Raises:
+        ConfigValidationError: the suffix is neither .html nor .pdf (``x.docx`` used to be written
+            as HTML without a word), or it contradicts the format asked for.
+    """
+    suffix = out.suffix.lower()
+    by_name = SUFFIXES.get(suffix)
+    if fmt is not None:
+        if fmt not in ("html", "pdf"):
+            raise ConfigValidationError(f"'{fmt}' is not a report format; choose html or pdf")
+        chosen: ReportFormat = "pdf" if fmt == "pdf" else "html"
+        if suffix and by_name != chosen:
+            raise ConfigValidationError(
+                f"{out.name} does not end in .{chosen}; name the file .{chosen} or leave out --format"
+            )
+        return chosen
+    if by_name is None:
+        raise ConfigValidationError(
+            f"{out.name} is not a report file name: reports are written as .html or .pdf"
+        )
+    return by_name
+
+
+def default_reports_dir() -> Path:
+    """``<Documents>/bmsflasher reports``, created on first use (not wherever the program started)."""
+    folder = Path(platformdirs.user_documents_dir()) / REPORTS_FOLDER_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
