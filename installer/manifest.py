@@ -72,6 +72,7 @@ SERIAL_URL_HANDLER_MODULES: Final[tuple[str, ...]] = (
 # there, so the freeze must name them (the test compares with COMMAND_MODULES).
 BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.cli.cmd_firmware",
+    "bmsflasher.cli.cmd_verify",
     "bmsflasher.cli.cmd_sim",
     "bmsflasher.cli.cmd_scan",
     "bmsflasher.cli.cmd_inspect",

@@ -124,7 +124,9 @@ def test_package_then_verify(vendor: Path, firmware: Path, tmp_path: Path) -> No
         (["--model", "VBMS-8"], "is for model VBMS-16, not VBMS-8"),
         (["--hw-rev", "A"], "not revision A"),
         (["--security-counter", "5"], "anti-rollback"),
-        (["--bootloader-version", "0.0.0"], None),
+        (["--bootloader-version", "1.0.0"], None),
+        # The package asks for 0.0.0 but the VBMS-16 profile 1.0.0: flash refused it, so verify does too.
+        (["--bootloader-version", "0.0.0"], "profile needs bootloader 1.0.0 or newer; the device has 0.0.0"),
     ],
 )
 def test_verify_refusals_are_one_sentence(
@@ -134,7 +136,7 @@ def test_verify_refusals_are_one_sentence(
     assert cli(*package_args(firmware, vendor / "vendor.pem", out)).returncode == 0
     result = cli("verify", out, "--trust", vendor / "vendor.pub.pem", *extra)
     if phrase is None:
-        assert result.returncode == 0, result.stderr  # default --min-bootloader is 0.0.0
+        assert result.returncode == 0, result.stderr  # default --min-bootloader is 0.0.0; the profile's 1.0.0
         return
     assert_one_sentence_error(result, phrase)
     assert result.returncode == 3

@@ -2,7 +2,9 @@
 
 A backup stores every parameter with its schema version and SHA-256 as a ``backup`` session; a
 restore writes a backup of the same device back (the latest one unless ``--backup ID`` names
-another), shows the differences and asks first, and is recorded as a ``restore`` session.
+another), shows the differences and asks first, and is recorded as a ``restore`` session. Both
+flows are :mod:`bmsflasher.procedure.config_service`'s (the GUI records them the same way); this
+module only asks, prints and maps the outcome to an exit code.
 """
 
 from __future__ import annotations
@@ -17,40 +19,15 @@ from bmsflasher.cli.target_args import (
     opened_records,
     opened_target,
 )
-from bmsflasher.core.errors import ConfigValidationError, ProcedureError
-from bmsflasher.procedure.backup import diff_snapshots, restore_snapshot, take_backup
-from bmsflasher.records import BackupRecord, RecordsDb
+from bmsflasher.procedure.config_service import backup_recorded, plan_restore, restore_recorded
 
 EXIT_OK = 0
 EXIT_DECLINED = 1
 
 
-def pick_backup(db: RecordsDb, serial: str, backup_id: int | None) -> BackupRecord:
-    """The backup ``backup_id`` names (it must be this device's), or the device's latest one."""
-    if backup_id is not None:
-        record = db.get_backup(backup_id)
-        if record.serial != serial:
-            raise ConfigValidationError(f"backup {backup_id} belongs to device {record.serial}, not {serial}")
-        return record
-    backups = db.list_backups(serial)
-    if not backups:
-        raise ConfigValidationError(
-            f"there is no configuration backup of device {serial}; run 'bmsflasher backup'"
-        )
-    return backups[0]
-
-
 def _cmd_backup(args: argparse.Namespace) -> int:
     with opened_records(args) as db, opened_target(args) as target:
-        identity = target.identify()
-        db.upsert_device(identity)
-        session = db.start_session(
-            identity.serial_number, "backup", args.operator, None, {"link": target.link.describe()}
-        )
-        record = take_backup(target, db, identity.serial_number, session)
-        db.log_step(session, "backup", True, f"backup {record.id} sha256 {record.sha256}")
-        version = str(identity.firmware_version) if identity.firmware_version else None
-        db.finish_session(session, "backed_up", version, version)
+        record = backup_recorded(target, db, operator=args.operator).record
     if args.json:
         print_json(
             {
@@ -74,29 +51,16 @@ def _cmd_backup(args: argparse.Namespace) -> int:
 def _cmd_restore(args: argparse.Namespace) -> int:
     require_interactive_or_yes(args, "restore")
     with opened_records(args) as db, opened_target(args) as target:
-        identity = target.identify()
-        record = pick_backup(db, identity.serial_number, args.backup)
-        before = diff_snapshots(record.snapshot, target.read_config(), f"backup {record.id}", "device")
+        plan = plan_restore(target, db, args.backup)
         if not args.yes:
-            print_diff(make_console(), before)
-            if not ask(f"Write backup {record.id} to device {identity.serial_number}?"):
+            print_diff(make_console(), plan.diff)
+            if not ask(f"Write backup {plan.record.id} to device {plan.identity.serial_number}?"):
                 return EXIT_DECLINED
-        session = db.start_session(
-            identity.serial_number, "restore", args.operator, None, {"backup_id": record.id}
-        )
-        try:
-            result = restore_snapshot(target, record.snapshot, f"backup {record.id}")
-        except ProcedureError as exc:
-            db.log_step(session, "restore", False, exc.message)
-            db.finish_session(session, "failed", None, None)
-            raise
-        db.log_step(session, "restore", True, f"wrote {', '.join(result.written) or 'nothing'}")
-        version = str(identity.firmware_version) if identity.firmware_version else None
-        db.finish_session(session, "restored", version, version)
+        result = restore_recorded(target, db, plan, operator=args.operator).result
     if args.json:
         print_json(
             {
-                "backup_id": record.id,
+                "backup_id": plan.record.id,
                 "written": list(result.written),
                 "skipped": list(result.skipped),
                 "diff_after": result.after.to_json(),
@@ -104,7 +68,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         )
     else:
         make_console().print(
-            f"Restored backup {record.id}: wrote {len(result.written)} parameters"
+            f"Restored backup {plan.record.id}: wrote {len(result.written)} parameters"
             + (f", skipped {', '.join(result.skipped)}" if result.skipped else "")
             + ".",
             highlight=False,

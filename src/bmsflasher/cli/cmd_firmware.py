@@ -1,4 +1,4 @@
-"""``keygen``, ``package`` and ``verify``: the manufacturer's and technician's firmware commands.
+"""``keygen`` and ``package``: the manufacturer's release commands (the technician's check is ``verify``).
 
 Thin over :mod:`bmsflasher.firmware`: argument parsing, file writing (atomic, private keys 0600)
 and output. Every refusal is one of the project's errors, printed by ``cli.main`` as one sentence.
@@ -7,16 +7,22 @@ and output. Every refusal is one of the project's errors, printed by ``cli.main`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-from bmsflasher.core.errors import BmsFlasherError, PackageError
+from bmsflasher.cli.firmware_args import (
+    behaviour_arg,
+    counter_arg,
+    header_size_arg,
+    revisions_arg,
+    version_arg,
+)
+from bmsflasher.core.errors import PackageError
 from bmsflasher.core.types import FirmwareVersion
-from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP, parse_sim_behaviour
+from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP
 from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError, UntrustedKeyError
 from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.inputs import read_firmware_file
@@ -36,54 +42,10 @@ from bmsflasher.firmware.keys import (
 )
 from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image, is_mcuboot_image, parse_image
 from bmsflasher.firmware.package import MAX_RELEASE_NOTES_CHARS, PACKAGE_SUFFIX, PackageSpec, build_package
-from bmsflasher.firmware.policy import DeviceFacts, VerifiedPackage, read_package_file, verify_package
+from bmsflasher.firmware.policy import verify_package
 
 DEFAULT_VALIDITY_DAYS: Final = 3 * 365
 PRIVATE_KEY_MODE: Final = 0o600
-
-
-# --- argument types: one clear sentence per bad value ----------------------------------------------
-def _version_arg(text: str) -> FirmwareVersion:
-    try:
-        return FirmwareVersion.parse(text)
-    except BmsFlasherError as exc:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD"
-        ) from exc
-
-
-def _counter_arg(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a security counter (a whole number 0..4294967295)")
-    return value
-
-
-def _revisions_arg(text: str) -> tuple[str, ...]:
-    revisions = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not revisions:
-        raise argparse.ArgumentTypeError("give at least one hardware revision, e.g. B or B,C")
-    return revisions
-
-
-def _behaviour_arg(text: str) -> str:
-    try:
-        return parse_sim_behaviour(text)
-    except FirmwareInputError as exc:
-        raise argparse.ArgumentTypeError(exc.message.rstrip(".")) from exc
-
-
-def _header_size_arg(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        value = -1
-    if not 32 <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a header size between 32 and 0xffff")
-    return value
 
 
 def parse_expiry(text: str, now: datetime) -> datetime | None:
@@ -305,67 +267,9 @@ def run_package(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- verify ----------------------------------------------------------------------------------------
-def _summary(package: VerifiedPackage) -> dict[str, Any]:
-    return {
-        "valid": True,
-        "manifest": package.manifest.to_dict(),
-        "manifest_key_id": package.manifest_signer.key_id,
-        "image_key_id": package.image_signer.key_id,
-        "image_hash": package.image_hash.hex(),
-        "image_sha256": package.file_sha256.hex(),
-    }
-
-
-def _verify_keyring(trust: list[str]) -> Keyring:
-    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does)."""
-    if trust:
-        return Keyring.from_paths(Path(p) for p in trust)
-    from bmsflasher.procedure.package_loading import build_keyring  # only on this path: 0.4 s to import
-
-    return build_keyring()
-
-
-def run_verify(args: argparse.Namespace) -> int:
-    """Verify a package against trusted keys and optional device facts; exit 0 only when valid."""
-    try:
-        keyring = _verify_keyring(args.trust)
-        device = DeviceFacts(
-            model=args.model,
-            hardware_revision=args.hw_rev,
-            security_counter=args.security_counter,
-            bootloader_version=args.bootloader_version,
-        )
-        package = verify_package(read_package_file(Path(args.package)), keyring, device)
-    except BmsFlasherError as exc:
-        if not args.json:
-            raise
-        report = {
-            "valid": False,
-            "error": type(exc).__name__,
-            "message": exc.message,
-            "package": args.package,
-        }
-        print(json.dumps(report, indent=2))
-        return exc.exit_code
-    if args.json:
-        print(json.dumps({"package": args.package, **_summary(package)}, indent=2))
-        return 0
-    m = package.manifest
-    expiry = "never" if m.expires is None else f"{m.expires:%Y-%m-%d %H:%M} UTC"
-    print(
-        f"Valid: {m.model} {m.version} for hardware {', '.join(m.hardware_revisions)}, security counter "
-        f"{m.security_counter}, needs bootloader {m.min_bootloader_version}+, expires {expiry}."
-    )
-    print(
-        f"Manifest key {package.manifest_signer.key_id[:16]}, image key {package.image_signer.key_id[:16]}."
-    )
-    return 0
-
-
 # --- registration ----------------------------------------------------------------------------------
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``keygen``, ``package`` and ``verify`` to the top-level parser."""
+    """Add ``keygen`` and ``package`` to the top-level parser."""
     keygen = subparsers.add_parser("keygen", help="generate a signing key pair (NAME.pem + NAME.pub.pem)")
     keygen.add_argument(
         "--out", required=True, metavar="DIR/NAME", help="where to write NAME.pem and NAME.pub.pem"
@@ -387,21 +291,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     package.add_argument(
         "--hw-rev",
         required=True,
-        type=_revisions_arg,
+        type=revisions_arg,
         metavar="REV[,REV...]",
         help="hardware revisions it was released for, e.g. B,C",
     )
     package.add_argument(
         "--version",
         required=True,
-        type=_version_arg,
+        type=version_arg,
         metavar="X.Y.Z",
         help="firmware version (X.Y.Z[+BUILD])",
     )
     package.add_argument(
         "--security-counter",
         required=True,
-        type=_counter_arg,
+        type=counter_arg,
         metavar="N",
         help="anti-rollback counter: devices refuse images below their stored counter",
     )
@@ -417,38 +321,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     package.add_argument(
         "--min-bootloader",
-        type=_version_arg,
+        type=version_arg,
         default=FirmwareVersion(0, 0, 0),
         metavar="X.Y.Z",
         help="oldest device bootloader the image runs on (default 0.0.0)",
     )
-    package.add_argument("--sim-behaviour", type=_behaviour_arg, metavar="BEHAVIOUR", help=BEHAVIOUR_HELP)
+    package.add_argument("--sim-behaviour", type=behaviour_arg, metavar="BEHAVIOUR", help=BEHAVIOUR_HELP)
     package.add_argument(
         "--header-size",
-        type=_header_size_arg,
+        type=header_size_arg,
         default=DEFAULT_HEADER_SIZE,
         metavar="BYTES",
         help="MCUboot header size (default 0x200, as imgtool --header-size)",
     )
     package.add_argument("--out", required=True, metavar="FILE.bmspkg", help="the package file to write")
     package.set_defaults(func=run_package)
-
-    verify = subparsers.add_parser("verify", help="check a package's signatures, integrity and compatibility")
-    verify.add_argument("package", metavar="FILE.bmspkg", help="the release package to check")
-    verify.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="PUB.pem",
-        help="trusted public key file or folder (repeatable; default: the user's keyring)",
-    )
-    verify.add_argument("--model", help="also check it fits a device of this model")
-    verify.add_argument("--hw-rev", metavar="REV", help="also check it fits this hardware revision")
-    verify.add_argument(
-        "--security-counter", type=_counter_arg, metavar="N", help="the device's stored counter"
-    )
-    verify.add_argument(
-        "--bootloader-version", type=_version_arg, metavar="X.Y.Z", help="the device's bootloader version"
-    )
-    verify.add_argument("--json", action="store_true", help="print a JSON object either way")
-    verify.set_defaults(func=run_verify)

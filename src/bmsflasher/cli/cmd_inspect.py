@@ -10,7 +10,6 @@ import math
 import time
 from typing import Final
 
-from bmsflasher.cli.cmd_backup import pick_backup
 from bmsflasher.cli.render import (
     identity_json,
     make_console,
@@ -31,6 +30,7 @@ from bmsflasher.cli.target_args import (
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.serialise import dtc_to_json, snapshot_to_json, telemetry_to_json
 from bmsflasher.procedure.backup import diff_snapshots
+from bmsflasher.procedure.config_service import plan_restore
 
 EXIT_OK: Final = 0
 MAX_MONITOR_INTERVAL_S: Final = 3600.0
@@ -124,10 +124,8 @@ def _cmd_config_diff(args: argparse.Namespace) -> int:
             new = db.get_backup(args.against)
             diff = diff_snapshots(old.snapshot, new.snapshot, f"backup {old.id}", f"backup {new.id}")
         else:
-            with opened_target(args) as target:
-                identity = target.identify()
-                record = pick_backup(db, identity.serial_number, args.backup)
-                diff = diff_snapshots(record.snapshot, target.read_config(), f"backup {record.id}", "device")
+            with opened_target(args) as target:  # what a restore would change: the backup vs the device
+                diff = plan_restore(target, db, args.backup).diff
     if args.json:
         print_json(diff.to_json())
     else:

@@ -19,7 +19,8 @@ from bmsflasher import __version__
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
-    "bmsflasher.cli.cmd_firmware": ("keygen", "package", "verify"),
+    "bmsflasher.cli.cmd_firmware": ("keygen", "package"),
+    "bmsflasher.cli.cmd_verify": ("verify",),
     "bmsflasher.cli.cmd_sim": ("sim",),
     "bmsflasher.cli.cmd_scan": ("scan",),
     "bmsflasher.cli.cmd_inspect": ("info", "monitor", "dtc", "config"),

@@ -1,5 +1,9 @@
 """After Ctrl-C: where the update stopped, what state the battery is in, and the command that goes on.
 
+What the interruption means for the battery is decided once, by
+:func:`bmsflasher.procedure.interruption.advise_interruption` (the GUI shows the same advice); this
+module adds what only a terminal needs: the exact command.
+
 The printed command must run as it is. It once dropped ``--db`` and ``--operator`` (the resumed run
 then looked for its session in another history: "there is no session 6") and, before that, the
 29-bit addressing (it reached the wrong node). So it is not written by hand: the link part comes
@@ -22,7 +26,7 @@ from bmsflasher.cli.render import make_console, print_json
 from bmsflasher.cli.target_args import link_from_args
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.link_options import LINK_OPTIONS, link_argv, option_words
-from bmsflasher.procedure.states import WRITES_DEVICE, State
+from bmsflasher.procedure.interruption import advise_interruption
 
 EXIT_INTERRUPTED: Final = 130
 """Ctrl-C (SIGINT), as shells report it: 128 + signal 2."""
@@ -77,39 +81,21 @@ def command_argv(
 
 def report_interrupt(args: argparse.Namespace, step: str | None, rerun: str) -> int:
     """Say where Ctrl-C stopped the update, what state the device is in, and how to go on."""
-    state = State(step) if step in {s.value for s in State} else None
-    if state is None or state not in WRITES_DEVICE:
-        where = f"during '{state.title}'" if state else "before the update started"
-        reason = f"Interrupted {where}; nothing was written to the device, its firmware is unchanged."
-        resume = f"Run it again to start over: {rerun}"
-    elif state is State.TRANSFER:
-        reason = (
-            "Interrupted during the transfer; the device still runs its previous firmware (the new "
-            "image goes to its spare slot) and will return to normal operation by itself."
-        )
-        resume = f"Run the same command again to resume the transfer where it stopped: {rerun}"
-    else:
-        reason = (
-            f"Interrupted during '{state.title}'; the device's bootloader keeps a bootable "
-            "firmware (a new image that is not confirmed is reverted at its next reset)."
-        )
-        resume = (
-            f"Run the same command again to finish from the journal: {rerun} — or return to the "
-            "previous firmware with 'bmsflasher rollback' and the same device options."
-        )
+    advice = advise_interruption(step)
+    resume = advice.next_step(rerun)
     if args.json:
         print_json(
             {
                 "outcome": "interrupted",
                 "exit_code": EXIT_INTERRUPTED,
                 "step": step,
-                "reason": reason,
+                "reason": advice.reason,
                 "resume": resume,
                 "command": rerun,
             }
         )
     else:
         err = make_console(stderr=True)
-        err.print(f"[bold red]✗[/bold red] {escape(reason)}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]✗[/bold red] {escape(advice.reason)}", highlight=False, soft_wrap=True)
         err.print(f"  {resume}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_INTERRUPTED

@@ -1,0 +1,141 @@
+"""``verify``: would this package be accepted — by this tool, and by this device?
+
+The verdict is :func:`bmsflasher.procedure.package_check.check_package_file`, the same check
+``flash`` runs before it writes and the GUI shows on its package page, so the three can no longer
+disagree (``verify`` once passed a package ``flash`` refused for its minimum bootloader). The device
+is described by the facts typed on the command line (``--model``, ``--hw-rev``,
+``--security-counter``, ``--bootloader-version``) or read from the connected device itself
+(``--port`` / ``--interface``: identify only, nothing is written).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bmsflasher.cli.firmware_args import counter_arg, version_arg
+from bmsflasher.cli.render import EventRenderer, identity_json, make_console, print_json
+from bmsflasher.cli.target_args import add_json_argument, add_target_arguments, opened_target
+from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.types import DeviceIdentity
+from bmsflasher.firmware.keys import Keyring
+from bmsflasher.firmware.policy import VerifiedPackage
+from bmsflasher.procedure.compatibility import DeviceDescription
+from bmsflasher.procedure.package_check import PackageVerdict, check_package_file
+from bmsflasher.procedure.package_loading import build_keyring
+from bmsflasher.procedure.results import measurements_json
+
+EXIT_VALID = 0
+
+
+def _keyring(trust: list[str]) -> Keyring:
+    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does)."""
+    if trust:
+        return Keyring.from_paths(Path(p) for p in trust)
+    return build_keyring()
+
+
+def _device(args: argparse.Namespace) -> tuple[DeviceDescription, DeviceIdentity | None]:
+    """The device to check against: typed facts, or what the connected device says about itself."""
+    typed = DeviceDescription(
+        model=args.model,
+        hardware_revision=args.hw_rev,
+        security_counter=args.security_counter,
+        bootloader_version=args.bootloader_version,
+    )
+    if not (args.port or args.interface):
+        return typed, None
+    if typed != DeviceDescription():
+        raise ConfigValidationError(
+            "give either the device's facts (--model, --hw-rev, --security-counter, --bootloader-version) "
+            "or the device itself (--port / --interface), not both"
+        )
+    with opened_target(args) as target:
+        identity = target.identify()
+    return DeviceDescription.from_identity(identity), identity
+
+
+def _summary(package: VerifiedPackage) -> dict[str, Any]:
+    return {
+        "valid": True,
+        "manifest": package.manifest.to_dict(),
+        "manifest_key_id": package.manifest_signer.key_id,
+        "image_key_id": package.image_signer.key_id,
+        "image_hash": package.image_hash.hex(),
+        "image_sha256": package.file_sha256.hex(),
+    }
+
+
+def _print_valid(verdict: PackageVerdict, package: VerifiedPackage, identity: DeviceIdentity | None) -> None:
+    m = package.manifest
+    expiry = "never" if m.expires is None else f"{m.expires:%Y-%m-%d %H:%M} UTC"
+    print(
+        f"Valid: {m.model} {m.version} for hardware {', '.join(m.hardware_revisions)}, security counter "
+        f"{m.security_counter}, needs bootloader {m.min_bootloader_version}+, expires {expiry}."
+    )
+    print(
+        f"Manifest key {package.manifest_signer.key_id[:16]}, image key {package.image_signer.key_id[:16]}."
+    )
+    if verdict.compatibility is not None and verdict.compatibility.checks:
+        whom = f"device {identity.serial_number}" if identity is not None else "the device described"
+        print(f"Fits {whom}:")
+        show = EventRenderer(make_console())
+        for check in verdict.compatibility.checks:
+            show(check)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify a package against trusted keys and a device; exit 0 only when it would be accepted."""
+    identity: DeviceIdentity | None = None
+    try:
+        keyring = _keyring(args.trust)
+        device, identity = _device(args)
+        verdict = check_package_file(Path(args.package), keyring, device)
+        verdict.raise_if_refused()
+    except BmsFlasherError as exc:
+        if not args.json:
+            raise
+        error = type(exc).__name__
+        print_json({"valid": False, "error": error, "message": exc.message, "package": args.package})
+        return exc.exit_code
+    assert verdict.verified is not None  # a verdict without a refusal holds the verified package
+    if args.json:
+        payload = {"package": args.package, **_summary(verdict.verified)}
+        payload["checks"] = measurements_json(verdict.checks)
+        if identity is not None:
+            payload["device"] = identity_json(identity)
+        print_json(payload)
+    else:
+        _print_valid(verdict, verdict.verified, identity)
+    return EXIT_VALID
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``verify``."""
+    verify = subparsers.add_parser(
+        "verify",
+        help="check a package's signatures, integrity and compatibility",
+        description="Check a release package's signatures and integrity, and that it fits a device: "
+        "the one the --model/--hw-rev/--security-counter/--bootloader-version facts describe, or the "
+        "connected one (--port or --interface; it is only identified, nothing is written).",
+    )
+    verify.add_argument("package", metavar="FILE.bmspkg", help="the release package to check")
+    verify.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="PUB.pem",
+        help="trusted public key file or folder (repeatable; default: the user's keyring)",
+    )
+    verify.add_argument("--model", help="also check it fits a device of this model")
+    verify.add_argument("--hw-rev", metavar="REV", help="also check it fits this hardware revision")
+    verify.add_argument(
+        "--security-counter", type=counter_arg, metavar="N", help="the device's stored counter"
+    )
+    verify.add_argument(
+        "--bootloader-version", type=version_arg, metavar="X.Y.Z", help="the device's bootloader version"
+    )
+    add_target_arguments(verify)
+    add_json_argument(verify, "print a JSON object either way")
+    verify.set_defaults(func=run_verify)
