@@ -93,7 +93,7 @@ def run_demo(
             if not quiet:
                 console.print(f"Virtual BMS {device.serial_number} is listening on {port} at {baud} baud.")
             keyring = build_keyring(
-                [resource_path("demo", "demo-key.pub.pem")], folder=workdir / "trusted-keys"
+                [resource_path("demo", "demo-key.pub.pem")], folder=workdir / "trusted-keys", demo=True
             )
             options = UpdateOptions(operator="demo", journal_dir=workdir / "journal", details={"demo": True})
             result = UpdateProcedure(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
@@ -223,9 +224,19 @@ def open_from_args(args: argparse.Namespace) -> Target:
 
 
 def keyring_from_args(args: argparse.Namespace) -> Keyring:
-    """The user's keyring plus the ``--trust`` keys."""
+    """The user's keyring plus the ``--trust`` keys, announced on stderr (:func:`print_trusted_keys`)."""
     extra: list[Path] = list(args.trust)
-    return build_keyring(extra)
+    keyring = build_keyring(extra)
+    print_trusted_keys(keyring, json_mode=getattr(args, "json", False))
+    return keyring
+
+
+def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:
+    """On stderr: one line per trusted key (text mode), then a warning per demo key outside a demo."""
+    for line in [] if json_mode else keyring.describe():
+        print(line, file=sys.stderr)
+    for warning in keyring.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 @contextlib.contextmanager

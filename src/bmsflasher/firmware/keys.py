@@ -6,12 +6,18 @@ MCUboot's KEYHASH TLV holds, so one id names the key in manifests, images, logs 
 
 Parsing works on bytes; the only file access is in the thin ``*_file`` / ``from_paths`` helpers so
 callers (CLI, GUI, tests) decide where keys come from.
+
+What may be trusted (``docs/trust-model.md``, "Keyring hygiene"): public keys only, one per file,
+from files and folders no other account can change (:mod:`bmsflasher.firmware.keyring_folder`).
+A keyring knows which of its keys are the public demo keys and whether its caller declared demo
+mode, and says so in :attr:`Keyring.warnings` for the CLI and the GUI to show.
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +27,10 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS, demo_key_warning, is_demo_key
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.files import read_capped
+from bmsflasher.firmware.keyring_folder import check_not_writable_by_others, key_files_in
 
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 PRIVATE_KEY_TYPES: Final = (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
@@ -31,6 +39,12 @@ PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 MAX_KEY_FILE_BYTES: Final = 64 * 1024
 PUBLIC_KEY_SUFFIX: Final = ".pub.pem"
+_PEM_KEY_LABEL: Final = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)KEY-----")
+"""A PEM key block's label: PUBLIC, PRIVATE, EC PRIVATE, ENCRYPTED PRIVATE... (not EC PARAMETERS)."""
+
+
+class PrivateKeyTrustedError(KeyFileError):
+    """A private key was offered where only public keys belong (``--trust``, the keyring folder)."""
 
 
 class KeyType(enum.Enum):
@@ -95,10 +109,45 @@ def public_key_pem(key: PrivateKey | PublicKey) -> bytes:
     return public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def _key_labels(data: bytes) -> list[bytes]:
+    """The labels of the PEM key blocks in ``data`` (``b"PUBLIC "``, ``b"EC PRIVATE "``...)."""
+    return _PEM_KEY_LABEL.findall(data)
+
+
+def is_private_key_pem(data: bytes) -> bool:
+    """True when a PEM blob holds a private key block (PKCS#8, traditional, encrypted or OpenSSH)."""
+    return any(b"PRIVATE" in label for label in _key_labels(data))
+
+
+def _require_one_key(data: bytes, source: str) -> None:
+    """Refuse a file with several keys: a parser would silently take the first one."""
+    count = len(_key_labels(data))
+    if count > 1:
+        raise KeyFileError(
+            f"{source} holds {count} keys; put one key per file (a keyring folder may hold several files)."
+        )
+
+
+def _public_half_name(source: str) -> str:
+    """Where ``bmsflasher keygen`` wrote the public half of the private key file ``source``."""
+    if source.endswith(".pem") and not source.endswith(PUBLIC_KEY_SUFFIX):
+        return source[: -len(".pem")] + PUBLIC_KEY_SUFFIX
+    return f"NAME{PUBLIC_KEY_SUFFIX}, written beside it by bmsflasher keygen"
+
+
+def refuse_private_key(source: str) -> PrivateKeyTrustedError:
+    """The refusal for a private key offered as a trusted key (the error, for the caller to raise)."""
+    return PrivateKeyTrustedError(
+        f"{source} is a private key; trust its public half ({_public_half_name(source)}) "
+        "— a private key must never leave the release machine."
+    )
+
+
 def load_private_key_pem(data: bytes, *, source: str = "the key file") -> PrivateKey:
     """Parse an unencrypted PEM private key (PKCS#8 or traditional); raises KeyFileError."""
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{source} is too large to be a key file.")
+    _require_one_key(data, source)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:
@@ -118,12 +167,19 @@ def load_private_key_pem(data: bytes, *, source: str = "the key file") -> Privat
 
 
 def load_public_key_pem(data: bytes, *, source: str = "the key file") -> PublicKey:
-    """Parse a PEM public key; a private key PEM is accepted and reduced to its public half."""
+    """Parse a PEM file holding exactly one public key.
+
+    Raises:
+        PrivateKeyTrustedError: the file holds a private key. Whoever reads a key to *trust* it
+            must never be handed the key that signs: a private key on a workshop laptop is a
+            leaked release key, whatever its public half would have been.
+        KeyFileError: several keys in one file (which one was meant?), or not a supported key.
+    """
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"{source} is too large to be a key file.")
-    if b"PRIVATE KEY" in data:
-        private = load_private_key_pem(data, source=source)
-        return private.public_key()
+    if is_private_key_pem(data):
+        raise refuse_private_key(source)
+    _require_one_key(data, source)
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -206,20 +262,49 @@ class TrustedKey:
     def key_type(self) -> KeyType:
         return key_type_of(self.key)
 
+    @property
+    def is_demo(self) -> bool:
+        """True for one of bmsflasher's public demo keys (whose private halves anyone has)."""
+        return is_demo_key(self.key_id)
+
+    def describe(self) -> str:
+        """One line for the technician: key id prefix, type and source file."""
+        kind = f"{self.key_type.value}, public demo key" if self.is_demo else self.key_type.value
+        return f"Trusted key {self.key_id[:KEY_ID_DISPLAY_CHARS]} ({kind}) from {self.source}"
+
+
+def _read_trusted_key_file(path: Path) -> PublicKey:
+    """A key file of a trusted folder or ``--trust``: public, one key, readable."""
+    return load_public_key_pem(_read_key_file(path), source=str(path))
+
+
+def _is_private_key_file(path: Path) -> bool:
+    return is_private_key_pem(_read_key_file(path))
+
 
 class Keyring:
     """The set of public keys the host trusts to sign packages and images.
 
     Lookup is by key id (SHA-256 of the DER public key), the same value as the MCUboot KEYHASH.
+
+    Args:
+        keys: keys to start with.
+        demo: the caller runs a demo (``bmsflasher demo``, ``gui --demo``, the demo bench), so the
+            public demo keys are expected: :attr:`warnings` stays quiet about them.
     """
 
-    def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
+    def __init__(self, keys: Iterable[TrustedKey] = (), *, demo: bool = False) -> None:
         self._by_id: dict[str, TrustedKey] = {}
+        self.demo = demo
         for trusted in keys:
             self._by_id.setdefault(trusted.key_id, trusted)
 
     def add(self, key: PublicKey | PrivateKey, source: str = "memory") -> TrustedKey:
-        """Trust a key (a private key is reduced to its public half)."""
+        """Trust a key (a private key is reduced to its public half).
+
+        For keys already in memory, e.g. the key ``bmsflasher package`` just signed with; key
+        *files* go through :meth:`add_path` or :meth:`add_keyring_folder`, which refuse private keys.
+        """
         public = (
             key.public_key()
             if isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey)
@@ -231,28 +316,73 @@ class Keyring:
         return self._by_id[trusted.key_id]
 
     def add_pem(self, data: bytes, source: str) -> TrustedKey:
-        """Trust the key in a PEM blob."""
+        """Trust the one public key in a PEM blob (a private key is refused)."""
         return self.add(load_public_key_pem(data, source=source), source)
 
+    def add_path(self, path: Path) -> list[TrustedKey]:
+        """Trust a key file or a folder of keys that the technician named for this run (``--trust``).
+
+        A file must hold one public key. A folder contributes every ``*.pem`` file in it; a private
+        key beside its own public half (``NAME.pem`` next to ``NAME.pub.pem``: the release
+        machine's key folder, as ``keygen`` writes it) is skipped, any other private key is refused.
+        The path and what is read from it must pass :mod:`~bmsflasher.firmware.keyring_folder`'s
+        checks; a named path may be a link (its target is checked).
+
+        Raises:
+            KeyFileError: a missing path, a folder without key files, a private key, several keys
+                in one file, or a file or folder another account could change.
+        """
+        if not path.is_dir():
+            check_not_writable_by_others(path, follow_link=True)
+            return [self.add(_read_trusted_key_file(path), str(path))]
+        files = key_files_in(path, follow_folder_link=True)
+        if not files:
+            raise KeyFileError(f"The folder {path} holds no .pem key files.")
+        names = {file.name for file in files}
+        added: list[TrustedKey] = []
+        for file in files:
+            pair_public = file.name[: -len(".pem")] + PUBLIC_KEY_SUFFIX
+            if pair_public in names and pair_public != file.name and _is_private_key_file(file):
+                continue
+            added.append(self.add(_read_trusted_key_file(file), str(file)))
+        return added
+
+    def add_keyring_folder(self, folder: Path) -> list[TrustedKey]:
+        """Trust the keys of the user's keyring folder: every ``*.pem`` in it, all public.
+
+        Stricter than :meth:`add_path`, because this folder is trusted on every run without being
+        named: the folder may not be a link, and any private key in it is refused (a private key
+        on a workshop laptop has leaked from the release machine). A missing folder adds nothing.
+        """
+        if not folder.exists() and not folder.is_symlink():
+            return []
+        return [
+            self.add(_read_trusted_key_file(file), str(file))
+            for file in key_files_in(folder, follow_folder_link=False)
+        ]
+
     @classmethod
-    def from_paths(cls, paths: Iterable[Path]) -> Keyring:
-        """Build a keyring from key files and folders (``*.pem`` files in a folder; thin I/O helper).
+    def from_paths(cls, paths: Iterable[Path], *, demo: bool = False) -> Keyring:
+        """Build a keyring from key files and folders named for this run (see :meth:`add_path`).
 
         Raises KeyFileError when a path is missing or a folder holds no usable key, so a typo in
         ``--trust`` is never silently "trust nothing".
         """
-        ring = cls()
+        ring = cls(demo=demo)
         for path in paths:
-            if path.is_dir():
-                found = sorted(p for p in path.iterdir() if p.suffix == ".pem" and p.is_file())
-                publics = [p for p in found if p.name.endswith(PUBLIC_KEY_SUFFIX)] or found
-                if not publics:
-                    raise KeyFileError(f"The folder {path} holds no .pem key files.")
-                for file in publics:
-                    ring.add(load_public_key_file(file), str(file))
-            else:
-                ring.add(load_public_key_file(path), str(path))
+            ring.add_path(path)
         return ring
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Sentences the front-end must show: a public demo key trusted outside demo mode."""
+        if self.demo:
+            return ()
+        return tuple(demo_key_warning(k.key_id, k.source) for k in self if k.is_demo)
+
+    def describe(self) -> list[str]:
+        """One line per trusted key (id prefix, type, source file), for the technician."""
+        return [trusted.describe() for trusted in self]
 
     def get(self, key_id_hex: str) -> TrustedKey | None:
         """The trusted key with this id, or None."""

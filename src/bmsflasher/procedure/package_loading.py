@@ -39,27 +39,40 @@ PackageLoader = Callable[[], UpdatePackage]
 
 
 def user_keyring_dir() -> Path:
-    """Folder of the user's trusted public keys: ``<user config dir>/trusted-keys``."""
+    """Folder of the user's trusted public keys: ``<user config dir>/trusted-keys``.
+
+    Its contents are trusted on every run without being named, so it is read strictly: public keys
+    only, and nothing another account could have written (see :meth:`Keyring.add_keyring_folder`).
+    """
     return Path(platformdirs.user_config_dir("bmsflasher")) / TRUSTED_KEYS_FOLDER
 
 
-def build_keyring(extra: Sequence[Path] = (), folder: Path | None = None) -> Keyring:
+def build_keyring(extra: Sequence[Path] = (), folder: Path | None = None, *, demo: bool = False) -> Keyring:
     """The user's trusted keys plus ``extra`` key files for this run.
 
-    Raises KeyFileError when the result is empty: verifying against nothing would reject every
-    package with a confusing "untrusted key" message, so say what to do instead.
+    Args:
+        extra: ``--trust`` paths (files or folders) for this run.
+        folder: the user's keyring folder; None for :func:`user_keyring_dir`.
+        demo: the caller runs a demo, so trusting a public demo key is expected; otherwise the
+            keyring's :attr:`~Keyring.warnings` say so, for the CLI and the GUI to show.
+
+    Raises:
+        KeyFileError: the result is empty (verifying against nothing would reject every package
+            with a confusing "untrusted key" message, so say what to do instead), or a key or
+            folder is refused: a private key, several keys in one file, or a file or folder
+            another account of this computer could have changed.
     """
     keys_dir = folder or user_keyring_dir()
-    paths: list[Path] = []
-    if keys_dir.is_dir() and any(p.suffix == ".pem" for p in keys_dir.iterdir()):
-        paths.append(keys_dir)
-    paths.extend(extra)
-    if not paths:
+    keyring = Keyring(demo=demo)
+    keyring.add_keyring_folder(keys_dir)
+    for path in extra:
+        keyring.add_path(path)
+    if not len(keyring):
         raise KeyFileError(
-            f"No trusted keys: put the manufacturer's public key (.pem) into {keys_dir} "
+            f"No trusted keys: put the manufacturer's public key (.pub.pem) into {keys_dir} "
             "or pass --trust PUB.pem."
         )
-    return Keyring.from_paths(paths)
+    return keyring
 
 
 def facts_of(verified: VerifiedPackage, package_sha256: str) -> PackageFacts:

@@ -1,0 +1,35 @@
+"""The public demo keys: their ids, and the warning when one is trusted outside a demo.
+
+The demo key pairs ship with every copy of bmsflasher (``resources/demo/demo-key*.pem``) and
+their private halves are public, so a keyring that trusts one accepts firmware from anyone. They
+are recognised by key id (SHA-256 of the DER public key), not by file name or location: a copy
+renamed ``acme.pub.pem`` in the keyring folder is still the demo key, and the check holds where
+the demo resources are not installed. ``tests/unit/test_trust_demo_key.py`` pins these ids to the
+shipped files.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEMO_KEY_IDS: Final = frozenset(
+    {
+        "b15e1b6cd29c2e1f3c33a5cc2c99339a6dc940da0a3a5a38fcc2419a44b7baf0",  # demo-key.pub.pem (P-256)
+        "4732c98940f94d2d9380f93e050594ab78029b3dfd0ed4067b2d09396b2703d6",  # demo-key-ed25519.pub.pem
+    }
+)
+KEY_ID_DISPLAY_CHARS: Final = 16
+"""Key ids are shown by their first 16 hex digits (64 bits), as ``verify`` prints them."""
+
+
+def is_demo_key(key_id_hex: str) -> bool:
+    """True for the key id of one of bmsflasher's public demo keys."""
+    return key_id_hex.lower() in DEMO_KEY_IDS
+
+
+def demo_key_warning(key_id_hex: str, source: str) -> str:
+    """The one-sentence warning for a demo key trusted outside demo mode."""
+    return (
+        f"{source} is bmsflasher's public demo key {key_id_hex[:KEY_ID_DISPLAY_CHARS]}: anyone can sign "
+        "firmware with it, so trust it only for a demo, never for a real battery."
+    )
