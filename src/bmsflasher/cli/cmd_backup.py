@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from bmsflasher.cli.render import ask, make_console, print_diff, print_json, require_interactive_or_yes
+from bmsflasher.cli.console import ask, make_console, print_json, require_interactive_or_yes
+from bmsflasher.cli.render import print_diff
 from bmsflasher.cli.target_args import (
     add_device_arguments,
     add_history_arguments,

@@ -8,17 +8,16 @@ the audit trail does not verify, so scripts and auditors can rely on the exit st
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from bmsflasher.cli.console import make_console, print_json
 from bmsflasher.core.errors import RecordsTamperedError, StorageError
 from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
 from bmsflasher.records.db import default_db_path
@@ -112,9 +111,9 @@ def run_history(args: argparse.Namespace) -> int:
             empty: dict[str, Any] = {"sessions": []}
             if serial:
                 empty.update(device=None, backups=[])
-            print(json.dumps(empty, indent=2))
+            print_json(empty)
         else:
-            Console().print("No service sessions are recorded yet.")
+            make_console().print("No service sessions are recorded yet.")
         return 0
     with RecordsDb.open(path) as db:
         sessions = db.sessions(serial)
@@ -125,9 +124,9 @@ def run_history(args: argparse.Namespace) -> int:
         if serial:
             payload["device"] = device_json(device) if device else None
             payload["backups"] = [backup_json(b) for b in backups]
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        print_json(payload, ensure_ascii=False)
         return 0
-    console = Console(emoji=False)  # recorded text (operator names, device strings) is shown as is
+    console = make_console()  # recorded text (operator names, device strings) is shown as is
     if serial and device is None and not sessions:
         console.print(f"No device with serial number {escape(serial)} is in the service history.")
         return 0
@@ -236,19 +235,16 @@ def run_verify(args: argparse.Namespace) -> int:
         report = db.verify_chain()
         path = db.path
     if getattr(args, "json", False):
-        print(
-            json.dumps(
-                {
-                    "ok": report.ok,
-                    "rows_checked": report.rows_checked,
-                    "first_bad_row": report.first_bad_row,
-                    "record": report.record,
-                    "reason": report.reason,
-                    "head_hash": report.head_hash,
-                    "database": str(path),
-                },
-                indent=2,
-            )
+        print_json(
+            {
+                "ok": report.ok,
+                "rows_checked": report.rows_checked,
+                "first_bad_row": report.first_bad_row,
+                "record": report.record,
+                "reason": report.reason,
+                "head_hash": report.head_hash,
+                "database": str(path),
+            }
         )
     elif report.ok:
         print(f"The audit trail of {path} is intact: {report.rows_checked} audit records verified.")

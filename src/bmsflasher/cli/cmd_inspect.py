@@ -10,15 +10,13 @@ import math
 import time
 from typing import Final
 
+from bmsflasher.cli.console import make_console, print_json, print_json_line
 from bmsflasher.cli.render import (
     identity_json,
-    make_console,
     print_config,
     print_diff,
     print_dtcs,
     print_identity,
-    print_json,
-    print_json_line,
     telemetry_line,
 )
 from bmsflasher.cli.target_args import (

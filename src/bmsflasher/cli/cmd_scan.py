@@ -8,7 +8,6 @@ Exit code 0 when at least one device was found, 1 when none was.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Final
@@ -19,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
+from bmsflasher.cli.console import print_json
 from bmsflasher.core.events import Event, StepFinished
 from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.discovery import (
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = scanner.scan(request, inventory=inventory)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print_json(result.to_json())
     else:
         _print_result(result, out)
     return 0 if result.devices else NOTHING_FOUND_EXIT
@@ -266,7 +266,7 @@ def _print_inventory(
             row["plan"] = [step.describe() for step in plan_for(candidate, request, cache)]
         rows.append(row)
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print_json(rows)
         return 0
     if not rows:
         out.print("No serial ports or CAN adapters were found on this computer.")

@@ -15,16 +15,8 @@ from typing import Final
 
 from rich.console import Console
 
-from bmsflasher.cli.render import (
-    EventRenderer,
-    ask,
-    identity_json,
-    make_console,
-    print_json,
-    print_update_result,
-    progress_console,
-    require_interactive_or_yes,
-)
+from bmsflasher.cli.console import ask, make_console, print_json, progress_console, require_interactive_or_yes
+from bmsflasher.cli.render import EventRenderer, identity_json, print_update_result
 from bmsflasher.cli.resume import command_argv, report_interrupt
 from bmsflasher.cli.target_args import (
     add_device_arguments,

@@ -14,8 +14,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from bmsflasher.cli.console import make_console, print_json
 from bmsflasher.cli.firmware_args import counter_arg, version_arg
-from bmsflasher.cli.render import EventRenderer, identity_json, make_console, print_json
+from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.cli.target_args import add_json_argument, add_target_arguments, opened_target
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.types import DeviceIdentity

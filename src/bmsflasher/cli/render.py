@@ -1,16 +1,13 @@
-"""How the commands show things on a terminal: consoles, JSON, questions, events, tables, results.
+"""How the device commands show a battery and a procedure: events, identity, DTCs, telemetry, results.
 
-Every command module renders through here, so a device's text is shown the same way everywhere
-(as plain text: a serial number "[/b]" or a DTC text ":x:" is printed as is, never read as rich
-markup or emoji), JSON goes to stdout alone (questions and progress go to stderr with ``--json``),
-and the procedure's events look the same in ``flash``, ``recover`` and ``demo``.
+The procedure's events look the same in ``flash``, ``recover``, ``verify`` and ``demo``; device text
+is shown as plain text (a serial number "[/b]" or a DTC text ":x:" is printed as is, never read as
+rich markup). Consoles, JSON and questions are :mod:`bmsflasher.cli.console` (commands that never
+touch a device, such as ``history`` and ``scan``, use only that and do not load the procedure).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
 from typing import Final
 
@@ -20,7 +17,6 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 from rich.table import Table
 from rich.text import Text
 
-from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, LogLevel, LogLine, Measurement, StepFinished, StepStarted
 from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.core.serialise import identity_to_json
@@ -40,48 +36,6 @@ _LEVEL_STYLE: Final = {
     LogLevel.ERROR: "bold red",
 }
 _SLOT_FLAGS: Final = ("active", "confirmed", "pending", "bootable", "permanent")
-
-
-# --- consoles, JSON, questions ----------------------------------------------------------------------------
-def make_console(*, stderr: bool = False) -> Console:
-    """A console that shows device and user text as is (no emoji codes, no number highlighting)."""
-    return Console(highlight=False, emoji=False, stderr=stderr)
-
-
-def progress_console(as_json: bool) -> Console:
-    """Where a command's progress goes: stdout, or stderr when stdout carries the ``--json`` result."""
-    return make_console(stderr=as_json)
-
-
-def print_json(value: object, *, ensure_ascii: bool = True) -> None:
-    """One indented JSON document on stdout."""
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=ensure_ascii) + "\n")
-
-
-def print_json_line(value: object) -> None:
-    """One compact JSON object per line, flushed at once (a stream a script reads while it runs)."""
-    sys.stdout.write(json.dumps(value) + "\n")
-    sys.stdout.flush()
-
-
-def ask(question: str) -> bool:
-    """Ask a yes/no question on the terminal; anything but y/yes is no.
-
-    The question goes to stderr, so ``--json`` output on stdout stays one clean JSON document.
-    """
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    try:
-        answer = input()
-    except EOFError:
-        return False
-    return answer.strip().lower() in ("y", "yes")
-
-
-def require_interactive_or_yes(args: argparse.Namespace, what: str) -> None:
-    """Refuse up front when ``what`` would ask a question nobody can answer (no terminal, no --yes)."""
-    if not args.yes and not sys.stdin.isatty():
-        raise ConfigValidationError(f"{what} asks for confirmation; pass --yes to run without a terminal")
 
 
 # --- procedure events -------------------------------------------------------------------------------------

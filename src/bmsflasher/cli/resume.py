@@ -22,7 +22,7 @@ from typing import Final
 
 from rich.markup import escape
 
-from bmsflasher.cli.render import make_console, print_json
+from bmsflasher.cli.console import make_console, print_json
 from bmsflasher.cli.target_args import link_from_args
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.link_options import LINK_OPTIONS, link_argv, option_words
