@@ -1,4 +1,13 @@
-"""Property tests: random bytes and random mutations never escape the project's own errors."""
+"""Property tests: random bytes and random mutations never escape the project's own errors.
+
+And they are *refused*, not merely survived: a mutated image or package that verifies must carry
+exactly the signed content of the original. What a mutation may change and still verify is only
+what carries no meaning for what gets flashed: ZIP bookkeeping outside the members' bytes (file
+times, "version made by", external attributes, comments) and, in an image, bytes outside the
+signed region that the bootloader also ignores (e.g. the padding of an ECDSA signature TLV).
+Mutations aimed at the signed regions themselves (the image's hashed region; the manifest and
+image inside a correctly rebuilt ZIP) must always be refused.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +15,11 @@ import contextlib
 import hashlib
 import io
 import json
+import struct
 import zipfile
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +49,8 @@ SPEC = PackageSpec(
     expires=datetime(2030, 1, 1, tzinfo=UTC),
 )
 PACKAGE = build_package(SPEC, IMAGE, KEY)
+ORIGINAL = read_package(PACKAGE)
+SIGNED_REGION = parse_image(IMAGE).hashed_region
 DEVICE = DeviceFacts(model="VBMS-16", hardware_revision="B", security_counter=1)
 FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -67,24 +80,34 @@ def mutations(draw: st.DrawFn, base: bytes) -> bytes:
     return bytes(data)
 
 
-def _image_checks(data: bytes) -> None:
+def _image_checks(data: bytes) -> bool:
+    """True when refused; an accepted image must hold the original's signed region, byte for byte."""
     try:
         image = parse_image(data)
         verify_image(image, KEYRING)
     except PackageError:
-        pass
+        return True
+    assert image.hashed_region == SIGNED_REGION, "a mutated image verified with different signed bytes"
+    assert image.body == PAYLOAD
+    return False
 
 
-def _package_checks(data: bytes) -> None:
-    with contextlib.suppress(PackageError):
-        verify_package(data, KEYRING, DEVICE, now=NOW)
+def _package_checks(data: bytes) -> bool:
+    """True when refused; an accepted package must hold the original manifest and image, exactly."""
+    try:
+        verified = verify_package(data, KEYRING, DEVICE, now=NOW)
+    except PackageError:
+        return True
+    assert verified.manifest_bytes == ORIGINAL.manifest_bytes, "a mutated manifest verified"
+    assert verified.image_bytes == ORIGINAL.image_bytes, "a mutated image verified inside a package"
+    return False
 
 
 @FAST
 @given(st.binary(max_size=2048))
 def test_random_bytes_as_image(data: bytes) -> None:
-    _image_checks(data)
-    _image_checks(b"\x3d\xb8\xf3\x96" + data)  # past the magic check
+    assert _image_checks(data)  # random bytes never carry a trusted signature
+    assert _image_checks(b"\x3d\xb8\xf3\x96" + data)  # past the magic check
 
 
 @FAST
@@ -96,8 +119,32 @@ def test_mutated_images(data: bytes) -> None:
 @FAST
 @given(st.binary(max_size=2048))
 def test_random_bytes_as_package(data: bytes) -> None:
-    _package_checks(data)
-    _package_checks(b"PK\x03\x04" + data)
+    assert _package_checks(data)
+    assert _package_checks(b"PK\x03\x04" + data)
+
+
+@FAST
+@given(st.integers(0, len(SIGNED_REGION) - 1), st.integers(1, 255))
+def test_any_change_in_the_images_signed_region_is_refused(offset: int, mask: int) -> None:
+    data = bytearray(IMAGE)
+    data[offset] ^= mask
+    assert _image_checks(bytes(data)), f"byte {offset} of the signed region changed (^{mask:#x}) and verified"
+
+
+@FAST
+@given(mutations(ORIGINAL.manifest_bytes))
+def test_a_changed_manifest_in_a_well_formed_zip_is_refused(manifest: bytes) -> None:
+    """The ZIP layer cannot catch this one (the archive is rebuilt cleanly): the signature must."""
+    data = _zip(manifest, ORIGINAL.image_bytes, signature=ORIGINAL.signature)
+    assert _package_checks(data) or manifest == ORIGINAL.manifest_bytes
+
+
+@FAST
+@given(mutations(IMAGE))
+def test_a_changed_image_in_a_well_formed_signed_package_is_refused(image: bytes) -> None:
+    """The manifest and its signature are the original's: the manifest's SHA-256 must catch it."""
+    data = _zip(ORIGINAL.manifest_bytes, image, signature=ORIGINAL.signature)
+    assert _package_checks(data) or image == IMAGE
 
 
 @FAST
@@ -106,11 +153,12 @@ def test_mutated_packages(data: bytes) -> None:
     _package_checks(data)
 
 
-def _zip(manifest: bytes, image: bytes) -> bytes:
+def _zip(manifest: bytes, image: bytes, *, signature: bytes | None = None) -> bytes:
+    """A clean ZIP of the three members; the manifest is freshly signed unless ``signature`` is given."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", manifest)
-        archive.writestr("manifest.sig", sign_message(KEY, manifest))
+        archive.writestr("manifest.sig", signature if signature is not None else sign_message(KEY, manifest))
         archive.writestr("VBMS-16-2.0.1.img", image)
     return buffer.getvalue()
 
@@ -131,6 +179,39 @@ def test_mutated_images_inside_correctly_signed_packages(image: bytes) -> None:
     except PackageError:
         return
     assert image == IMAGE or parse_image(image).body == PAYLOAD
+
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _malleated(image: bytes) -> bytes:
+    """The same image with its ECDSA signature (r, s) replaced by the equally valid (r, n - s).
+
+    No key is needed for this, and the signed region is untouched, so the image verifies on its
+    own: the unprotected TLV area is the one part of an image file its signature cannot pin.
+    """
+    signed = len(parse_image(image).hashed_region)
+    magic, total = struct.unpack_from("<HH", image, signed)
+    tlvs: list[tuple[int, bytes]] = []
+    position = signed + 4
+    while position < signed + total:
+        kind, length = struct.unpack_from("<HH", image, position)
+        value = image[position + 4 : position + 4 + length]
+        if kind == 0x22:  # ECDSA_SIG
+            r, s = decode_dss_signature(value)
+            value = encode_dss_signature(r, P256_ORDER - s)
+        tlvs.append((kind, value))
+        position += 4 + length
+    area = b"".join(struct.pack("<HH", kind, len(value)) + value for kind, value in tlvs)
+    return image[:signed] + struct.pack("<HH", magic, 4 + len(area)) + area
+
+
+def test_a_malleated_image_signature_is_refused_by_the_manifest_hash() -> None:
+    """What the image signature cannot pin, the signed manifest's SHA-256 of the whole file does."""
+    malleated = _malleated(IMAGE)
+    assert malleated != IMAGE
+    assert not _image_checks(malleated)  # alone it verifies: same signed region, valid signature
+    assert _package_checks(_zip(ORIGINAL.manifest_bytes, malleated, signature=ORIGINAL.signature))
 
 
 json_values = st.recursive(
