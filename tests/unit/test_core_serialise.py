@@ -153,7 +153,8 @@ def test_the_documented_keys_do_not_move() -> None:
     }  # fmt: skip
     can = LinkSettings("can", interface="slcan", channel="/dev/ttyACM0", bitrate=500_000, node=1)
     assert list(serialise.link_to_json(can)) == [
-        "kind", "interface", "channel", "bitrate", "data_bitrate", "node", "fd", "addressing", "tester_address",
+        "kind", "interface", "channel", "bitrate", "data_bitrate", "node", "fd", "addressing",
+        "tester_address",
     ]  # fmt: skip
 
 
