@@ -102,3 +102,30 @@ def test_flash_json_keeps_stdout_json_and_still_warns_on_stderr(
     json.loads(captured.out)  # nothing but the result object
     assert "Trusted key" not in captured.err  # the listing is for people reading text
     assert f"warning: {DEMO_PUB} is bmsflasher's public demo key" in captured.err
+
+
+def test_verify_lists_the_trusted_keys_after_a_valid_package(
+    data_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", str(PACKAGE), "--trust", str(DEMO_PUB)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Valid: VBMS-16 1.1.0")
+    assert captured.err.splitlines() == [
+        f"Trusted key {DEMO_ID[:16]} (ecdsa-p256, public demo key) from {DEMO_PUB}",
+        f"warning: {Keyring.from_paths([DEMO_PUB]).warnings[0]}",
+    ]
+    assert main(["verify", str(PACKAGE), "--trust", str(DEMO_PUB), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["valid"] is True
+    assert "Trusted key" not in captured.err
+
+
+def test_a_verify_refusal_stays_one_sentence_even_with_the_demo_key(
+    tmp_path: Path, data_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other.pub.pem"
+    other.write_bytes(public_key_pem(generate_key()))
+    other.chmod(0o644)
+    assert main(["verify", str(PACKAGE), "--trust", str(other), "--trust", str(DEMO_ED_PUB)]) == 3
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ")

@@ -17,7 +17,12 @@ from typing import Any
 from bmsflasher.cli.console import make_console, print_json
 from bmsflasher.cli.firmware_args import counter_arg, version_arg
 from bmsflasher.cli.render import EventRenderer, identity_json
-from bmsflasher.cli.target_args import add_json_argument, add_target_arguments, opened_target
+from bmsflasher.cli.target_args import (
+    add_json_argument,
+    add_target_arguments,
+    opened_target,
+    print_trusted_keys,
+)
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.types import DeviceIdentity
 from bmsflasher.firmware.keys import Keyring
@@ -101,6 +106,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print_json({"valid": False, "error": error, "message": exc.message, "package": args.package})
         return exc.exit_code
     assert verdict.verified is not None  # a verdict without a refusal holds the verified package
+    print_trusted_keys(keyring, json_mode=args.json)  # after the verdict: a refusal stays one sentence
     if args.json:
         payload = {"package": args.package, **_summary(verdict.verified)}
         payload["checks"] = measurements_json(verdict.checks)
