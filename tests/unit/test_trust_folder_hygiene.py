@@ -183,3 +183,11 @@ def test_an_unsafe_keyring_folder_stops_flash_in_one_sentence(
     err = capsys.readouterr().err
     assert err.startswith(f"error: {folder / 'sneaky.pub.pem'} is a symbolic link")
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
+def test_a_device_named_as_a_key_is_refused_as_a_device_not_with_chmod_advice() -> None:
+    """/dev/null is world-writable, but "chmod go-w /dev/null" would be the wrong advice."""
+    with pytest.raises(KeyFileError) as refused:
+        Keyring.from_paths([Path("/dev/null")])
+    assert refused.value.message == "The key file /dev/null cannot be read: a device, not a file."

@@ -96,6 +96,8 @@ def check_not_writable_by_others(path: Path, *, follow_link: bool) -> None:
             f'replace it with the file it points to (cp --remove-destination "$(readlink -f {quoted})" '
             f"{quoted})."
         )
+    if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
+        return  # a device is refused by the reader; a pipe (--trust <(...)) comes from the user's shell
     if not POSIX_CHECKS or is_installed_resource(path):
         return
     if follow_link and path.is_symlink():
