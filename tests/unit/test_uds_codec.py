@@ -98,6 +98,8 @@ def test_device_configuration_schema_and_values_round_trip() -> None:
             assert param.kind is spec.kind
             assert param.writable == spec.writable
             assert param.unit == spec.unit
+            assert param.minimum == spec.minimum  # None (NaN on the wire) for text and booleans
+            assert param.maximum == spec.maximum
             value = snapshot.parameters[param.name]
             encoded = device_codec.encode_param(param.kind, value)
             assert codec.decode_param(param.kind, encoded, param.name) == value
