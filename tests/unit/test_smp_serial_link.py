@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -49,13 +53,47 @@ def test_permission_error_points_at_udev_rules() -> None:
     assert "dialout" in error.hint
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_unreadable_port_is_permission_denied(tmp_path: Path) -> None:
-    path = tmp_path / "ttyS9"
-    path.write_bytes(b"")
-    path.chmod(0)
-    with pytest.raises(PortPermissionError):
-        SerialLink.open(str(path), 115200)
+_OPEN_AS_UNPRIVILEGED_USER = """
+import os, sys
+from bmsflasher.core.errors import PortPermissionError
+from bmsflasher.links.serial import SerialLink
+if os.geteuid() == 0:  # root bypasses file modes: drop to 'nobody' (everything is imported by now)
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+try:
+    SerialLink.open(sys.argv[1], 115200).close()
+except PortPermissionError as exc:
+    print("PortPermissionError", exc.hint is not None)
+else:
+    print("opened")
+"""
+
+
+def test_unreadable_port_is_permission_denied() -> None:
+    """The OS's own "permission denied" for a mode-000 port, also when the suite runs as root (CI).
+
+    The open runs in a child process that, when started as root, drops to the unprivileged user
+    before opening: the refusal then comes from the file's mode, as on a technician's laptop
+    without the udev rule, instead of being skipped.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="bmsflasher-perm-"))  # not under pytest's 0700 folder
+    try:
+        folder.chmod(0o755)
+        path = folder / "ttyS9"
+        path.write_bytes(b"")
+        path.chmod(0)
+        done = subprocess.run(
+            [sys.executable, "-c", _OPEN_AS_UNPRIVILEGED_USER, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "PortPermissionError True"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_read_is_bounded_and_returns_data(pty_pair) -> None:
