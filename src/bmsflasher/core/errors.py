@@ -105,6 +105,14 @@ class LinkTimeoutError(LinkError):
     """Nothing arrived within the allowed time."""
 
 
+class ReconnectTimeoutError(LinkTimeoutError):
+    """The device did not come back within the reconnect deadline (after a reboot or a cable pull).
+
+    The one error every protocol's ``Target.reconnect`` raises, so "the device did not come back"
+    is the same failure, with the same exit code, over CAN and over serial.
+    """
+
+
 # --- protocols -------------------------------------------------------------------------------
 class ProtocolError(BmsFlasherError):
     """The device's answer broke the protocol or refused the request."""
@@ -180,3 +188,11 @@ class ConfigValidationError(BmsFlasherError):
     """A configuration value is out of range or of the wrong type."""
 
     exit_code = 8
+
+
+class UnknownParameterError(ConfigValidationError):
+    """A configuration write names a parameter the device does not have (nothing was written)."""
+
+
+class ReadOnlyParameterError(ConfigValidationError):
+    """A configuration write would change a read-only parameter (nothing was written)."""

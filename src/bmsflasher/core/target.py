@@ -3,14 +3,19 @@
 The UDS client (CAN) and the SMP client (serial) both implement :class:`Target`, so the procedure,
 the CLI and the GUI never know which wire they talk over. Implementations translate every vendor
 exception into :mod:`bmsflasher.core.errors` and bound every wait with a timeout.
+
+Both derive from ``bmsflasher.protocols.base.TargetBase``, which owns the behaviour the two must
+share (write policy, slot choice, the reconnect deadline and its error, the one retry layer around
+a transfer, link statistics); this module stays the interface the rest of the tool sees.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
+from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import (
     ConfigSnapshot,
     DeviceIdentity,
@@ -36,15 +41,50 @@ class LinkStats:
     bytes_sent: int = 0
     bytes_received: int = 0
 
+    def combined_with(self, later: LinkStats) -> LinkStats:
+        """These counters followed by ``later``'s (a link reopened after a pull keeps its history)."""
+        return LinkStats(
+            requests=self.requests + later.requests,
+            retries=self.retries + later.retries,
+            timeouts=self.timeouts + later.timeouts,
+            errors=self.errors + later.errors,
+            last_round_trip_s=later.last_round_trip_s if later.requests else self.last_round_trip_s,
+            bytes_sent=self.bytes_sent + later.bytes_sent,
+            bytes_received=self.bytes_received + later.bytes_received,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePolicy:
+    """How :meth:`Target.upload_image` rides out a link that breaks mid-transfer.
+
+    This is the one retry layer around a transfer: the target reconnects (within
+    ``reconnect_timeout_s``) and resumes at the offset the device holds, at most ``attempts`` times;
+    callers do not loop around ``upload_image`` themselves.
+
+    Attributes:
+        attempts: how many breaks one transfer may survive (0: the first break is raised).
+        reconnect_timeout_s: how long each reconnect may wait for the port or adapter to return.
+        on_break: told about each break before the reconnect (the procedure logs it).
+    """
+
+    attempts: int = 0
+    reconnect_timeout_s: float = 0.0
+    on_break: Callable[[BmsFlasherError], None] | None = None
+
+
+NO_RESUME: Final = ResumePolicy()
+"""Raise the first link break of a transfer (the caller decides what happens next)."""
+
 
 @runtime_checkable
 class Target(Protocol):
     """A connected BMS, whatever protocol it speaks.
 
-    Upload semantics follow MCUboot: :meth:`upload_image` writes the secondary slot (or the primary
-    slot in recovery mode), :meth:`mark_for_test` asks the bootloader to boot it once, :meth:`reset`
-    reboots, :meth:`confirm` makes the running image permanent, :meth:`rollback` reverts to the
-    other slot.
+    Upload semantics follow MCUboot: :meth:`upload_image` writes the secondary slot (or, when only
+    the bootloader answers, the primary slot it boots), :meth:`mark_for_test` asks the bootloader to
+    boot it once, :meth:`reset` reboots, :meth:`confirm` makes the running image permanent,
+    :meth:`rollback` reverts to the other slot.
     """
 
     @property
@@ -70,7 +110,13 @@ class Target(Protocol):
         ...
 
     def write_config(self, snapshot: ConfigSnapshot) -> None:
-        """Write the given parameters and make them persistent on the device."""
+        """Write the parameters whose value differs from the device's and make them persistent.
+
+        Raises:
+            UnknownParameterError / ReadOnlyParameterError: a name the device lacks, or a change to a
+                read-only parameter; checked before anything is written.
+            ConfigValidationError: the device refused a value (out of range, wrong type).
+        """
         ...
 
     def read_dtcs(self) -> list[Dtc]:
@@ -85,8 +131,18 @@ class Target(Protocol):
         """One round trip that changes nothing; returns its duration in seconds."""
         ...
 
-    def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
-        """Transfer an MCUboot image, resuming where a broken transfer of the same image stopped."""
+    def upload_image(
+        self,
+        image: bytes,
+        on_progress: ProgressCallback | None = None,
+        *,
+        resume: ResumePolicy | None = None,
+    ) -> None:
+        """Transfer an MCUboot image, resuming where a broken transfer of the same image stopped.
+
+        ``resume`` says how many link breaks to ride out by reconnecting (None: the policy the
+        target was opened with).
+        """
         ...
 
     def mark_for_test(self) -> None:
@@ -98,7 +154,11 @@ class Target(Protocol):
         ...
 
     def reconnect(self, timeout_s: float) -> DeviceIdentity:
-        """Reopen the link after a reboot (ports may re-enumerate) and identify the device."""
+        """Reopen the link after a reboot (ports may re-enumerate) and identify the device.
+
+        Raises:
+            ReconnectTimeoutError: the device did not come back within ``timeout_s``.
+        """
         ...
 
     def run_self_test(self) -> DeviceSelfTest:

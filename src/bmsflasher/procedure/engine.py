@@ -23,9 +23,6 @@ from bmsflasher.core.errors import (
     BmsFlasherError,
     DeviceRejectedError,
     JournalError,
-    LinkLostError,
-    LinkTimeoutError,
-    NoResponseError,
     ProcedureError,
     RollbackError,
     SignatureError,
@@ -42,7 +39,7 @@ from bmsflasher.core.events import (
     discard,
 )
 from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json
-from bmsflasher.core.target import Target
+from bmsflasher.core.target import ResumePolicy, Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import restore_snapshot, take_backup
@@ -96,7 +93,6 @@ Approval = Callable[[PreconditionReport], bool]
 
 SESSION_KIND: Final = "update"
 REPORT_STEP: Final = "report"
-_TRANSFER_RETRY_ERRORS: Final = (LinkLostError, LinkTimeoutError, NoResponseError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,21 +488,15 @@ class UpdateProcedure:
             rate, eta = meter.update(done, total)
             self._sink(Progress(State.TRANSFER.value, done, total, rate, eta))
 
-        attempts = 0
-        while True:
-            try:
-                self._target.upload_image(package.image, on_progress)
-                break
-            except _TRANSFER_RETRY_ERRORS as exc:
-                attempts += 1
-                if attempts > limits.max_resume_attempts:
-                    raise
-                self._log(
-                    LogLevel.WARNING,
-                    f"The link broke during the transfer ({exc.message}); reconnecting to resume.",
-                )
-                self._target.reconnect(limits.reconnect_timeout_s)
-                resuming = first = True
+        def on_break(exc: BmsFlasherError) -> None:
+            nonlocal resuming, first
+            message = f"The link broke during the transfer ({exc.message}); reconnecting to resume."
+            self._log(LogLevel.WARNING, message)
+            resuming = first = True
+
+        # The target is the one retry layer (it reconnects and resumes); the profile sets its limits.
+        resume = ResumePolicy(limits.max_resume_attempts, limits.reconnect_timeout_s, on_break)
+        self._target.upload_image(package.image, on_progress, resume=resume)
         try:
             self._target.mark_for_test()
         except DeviceRejectedError as exc:

@@ -76,6 +76,9 @@ def recover(
 
     sink(StepStarted("transfer", "Transfer the firmware"))
     target.upload_image(package.image, on_progress)
+    # The target chose the slot: the primary one boots as it is (nothing to mark), an upload beside
+    # an intact application (a UDS bootloader session) is test-booted and confirmed below.
+    target.mark_for_test()
     sink(StepFinished("transfer", True))
     sink(StepStarted("reboot", "Reboot into the new firmware"))
     reset_device(target)

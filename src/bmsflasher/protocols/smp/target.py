@@ -6,12 +6,15 @@ any Zephyr/MCUboot device; pack data (identity details, telemetry, DTCs, self-te
 comes from the BMS vendor group (72). When a device answers only the bootloader's subset (MCUboot
 serial recovery), the target reports ``DeviceMode.RECOVERY`` (no valid image) or
 ``DeviceMode.BOOTLOADER`` and uploads go to the primary slot: that is emergency USB recovery.
+The policy shared with every protocol (write only changed values, slot choice, reconnect and
+resume) lives in :class:`~bmsflasher.protocols.base.TargetBase`; this class supplies the raw SMP
+operations.
 """
 
 from __future__ import annotations
 
 import contextlib
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Final
@@ -22,11 +25,6 @@ from bmsflasher.core.errors import (
     DeviceRejectedError,
     ImageFormatError,
     IntegrityError,
-    LinkError,
-    LinkLostError,
-    NoResponseError,
-    PortBusyError,
-    PortNotFoundError,
     UnsupportedOperationError,
 )
 from bmsflasher.core.target import LinkStats, ProgressCallback
@@ -43,6 +41,7 @@ from bmsflasher.core.types import (
 )
 from bmsflasher.firmware.mcuboot import parse_image
 from bmsflasher.links.serial import SerialLink
+from bmsflasher.protocols.base import PRIMARY_SLOT, SECONDARY_SLOT, TargetBase, resume_within
 from bmsflasher.protocols.smp import messages as msg
 from bmsflasher.protocols.smp.codec import BmsCommand, SmpResponse
 from bmsflasher.protocols.smp.session import SmpSession
@@ -56,7 +55,6 @@ IDEMPOTENT_WRITE_ATTEMPTS: Final = 5
 As many as a read gets: on a noisy line (bit error rate 1e-4 measured in tests/reliability) two
 tries lost the self-test answer often enough to roll back a healthy firmware for want of a reply.
 """
-REOPEN_INTERVAL_S: Final = 0.1
 FALLBACK_BUF_SIZE: Final = 384
 """Zephyr's default ``CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE``, assumed when a device hides its params."""
 FALLBACK_BUF_COUNT: Final = 2
@@ -76,13 +74,14 @@ class McumgrParams:
     buf_count: int
 
 
-class SmpTarget:
+class SmpTarget(TargetBase):
     """A BMS spoken to with MCUmgr SMP over a serial port. Create with :meth:`connect`.
 
     Args:
         link: the open port.
         reconnect_timeout_s: during :meth:`upload_image`, how long to wait for a port that vanished
-            to come back before giving up (0 disables the automatic reconnect-and-resume).
+            to come back before giving up (0 disables the automatic reconnect-and-resume). It makes
+            the default resume policy (:func:`~bmsflasher.protocols.base.resume_within`).
         window: chunks in flight during uploads; None sizes it from the device's ``buf_count``.
     """
 
@@ -94,15 +93,14 @@ class SmpTarget:
         window: int | None = None,
         exclusive: bool = True,
     ) -> None:
+        super().__init__(resume=resume_within(reconnect_timeout_s))
         self._port = link.port
         self._baud = link.baud
         self._exclusive = exclusive
         self._session = SmpSession(link)
-        self._reconnect_timeout_s = reconnect_timeout_s
         self._window_override = window
         self._params: McumgrParams | None = None
         self._mode: DeviceMode | None = None
-        self._closed = False
         self.last_upload: UploadResult | None = None
 
     @classmethod
@@ -243,13 +241,11 @@ class SmpTarget:
             raise DeviceRejectedError("The device echoed something other than what was sent.")
         return self._session.counters.last_round_trip_s
 
-    def link_stats(self) -> LinkStats:
-        return self._session.stats()
+    def _link_counters(self) -> LinkStats:
+        return self._session.stats()  # the session keeps counting across reopened ports
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._session.link.close()
+    def _close_link(self) -> None:
+        self._session.link.close()
 
     # --- Target: pack data ---------------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:
@@ -305,14 +301,13 @@ class SmpTarget:
             values[name] = msg.decode_setting_value(key, response.body.get("val"))
         return ConfigSnapshot(schema_version=version, parameters=values)
 
-    def write_config(self, snapshot: ConfigSnapshot) -> None:
+    def _parameter_access(self) -> Mapping[str, bool]:
         _version, schema = self.config_schema()
-        unknown = sorted(set(snapshot.parameters) - set(schema))
-        if unknown:
-            raise ConfigValidationError(f"The device has no parameter named {unknown[0]}.")
-        for name, value in snapshot.parameters.items():
-            if schema[name].get("writable") is False:
-                continue  # device facts (serial, capacity as built) are read-only; skip, do not fail
+        return {name: spec.get("writable") is not False for name, spec in schema.items()}
+
+    def _write_parameters(self, changes: Mapping[str, ParameterValue]) -> None:
+        """One settings write per changed key, then commit and save (all safe to repeat)."""
+        for name, value in changes.items():
             key = msg.SETTINGS_PREFIX + name
             raw = msg.encode_setting_value(value)
             try:
@@ -327,45 +322,49 @@ class SmpTarget:
         self._session.transact(msg.settings_save, "settings save", attempts=IDEMPOTENT_WRITE_ATTEMPTS)
 
     # --- Target: firmware update (image group) ------------------------------------------------------
-    def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
-        self.upload(image, on_progress)
-
     def upload(self, image: bytes, on_progress: ProgressCallback | None = None) -> UploadResult:
-        """Upload (pipelined, resumable) and verify; returns the transfer figures.
-
-        In recovery mode the device writes the primary slot; otherwise the secondary slot.
-        A port that vanishes mid-transfer is reopened (within ``reconnect_timeout_s``) and the
-        transfer resumes at the offset the device holds.
+        """:meth:`upload_image` with the default resume policy; returns the last transfer's figures.
 
         Raises:
             ImageFormatError: the file is not an MCUboot image.
             IntegrityError: the device holds a different image hash after the transfer.
             NoResponseError / LinkLostError: the device stopped answering for good.
         """
+        self.last_upload = None
+        self.upload_image(image, on_progress)
+        if self.last_upload is None:  # pragma: no cover - upload_image returns only after a transfer
+            raise DeviceRejectedError("The upload finished without a result.")
+        return self.last_upload
+
+    def _update_beside_application(self) -> bool:
+        """Only a running application takes the secondary slot.
+
+        MCUboot's serial recovery writes the primary slot, whatever it holds.
+        """
+        return self.mode() is DeviceMode.APPLICATION
+
+    def _upload_to_slot(self, slot: int, image: bytes, on_progress: ProgressCallback | None) -> None:
+        """Upload (pipelined, resumable at the device's offset) and verify the slot's image hash.
+
+        The device picks the slot itself (MCUboot's serial recovery writes the primary slot, an
+        application the secondary): a ``slot`` it would not write is refused before sending.
+        """
         expected_hash = self._image_hash(image)
-        params = self.params()
-        window = self._window_override or window_for(params.buf_count)
-        deadline = time.monotonic() + self._reconnect_timeout_s
-        while True:
-            uploader = ImageUploader(
-                self._session,
-                image,
-                max_message=max_message_bytes(params.buf_size),
-                window=window,
-                on_progress=on_progress,
+        device_slot = SECONDARY_SLOT if self.mode() is DeviceMode.APPLICATION else PRIMARY_SLOT
+        if slot != device_slot:
+            raise UnsupportedOperationError(
+                f"In {self.mode().value} mode the device writes slot {device_slot}, not slot {slot}."
             )
-            try:
-                result = uploader.run()
-                break
-            except LinkLostError:
-                remaining = deadline - time.monotonic()
-                if self._reconnect_timeout_s <= 0 or remaining <= 0:
-                    raise
-                self.reconnect(remaining)
-                deadline = time.monotonic() + self._reconnect_timeout_s
-        self.last_upload = result
-        self._verify_upload(expected_hash)
-        return result
+        params = self.params()
+        uploader = ImageUploader(
+            self._session,
+            image,
+            max_message=max_message_bytes(params.buf_size),
+            window=self._window_override or window_for(params.buf_count),
+            on_progress=on_progress,
+        )
+        self.last_upload = uploader.run()
+        self._verify_upload(expected_hash, slot)
 
     def _image_hash(self, image: bytes) -> bytes:
         try:
@@ -375,9 +374,8 @@ class SmpTarget:
         except (ValueError, IndexError) as exc:
             raise ImageFormatError("The file to upload is not an MCUboot image.") from exc
 
-    def _verify_upload(self, expected_hash: bytes) -> None:
+    def _verify_upload(self, expected_hash: bytes, target_slot: int) -> None:
         slots = self._slots()
-        target_slot = 0 if self.mode() in (DeviceMode.RECOVERY, DeviceMode.BOOTLOADER) else 1
         slot = next((s for s in slots if s.slot == target_slot), None)
         if slot is None or not slot.image_hash:
             return  # the device does not report hashes (MCUboot built without them): `match` decided
@@ -388,7 +386,7 @@ class SmpTarget:
                 hint="The device may have rejected the image (signature, downgrade); upload it again.",
             )
 
-    def mark_for_test(self) -> None:
+    def _mark_for_test(self) -> None:
         if self.mode() is not DeviceMode.APPLICATION:
             raise UnsupportedOperationError("Test-boot marking is not available while the bootloader runs.")
         secondary = self._slot(1)
@@ -407,8 +405,8 @@ class SmpTarget:
             attempts=IDEMPOTENT_WRITE_ATTEMPTS,
         )
 
-    def rollback(self) -> None:
-        """Make the other slot's image permanent and reboot into it (standard MCUmgr state write)."""
+    def _request_rollback(self) -> None:
+        """Make the other slot's image permanent (standard MCUmgr state write); the base reboots."""
         slots = self._slots()
         secondary = next((s for s in slots if s.slot == 1), None)
         primary = next((s for s in slots if s.slot == 0), None)
@@ -421,47 +419,28 @@ class SmpTarget:
         elif primary is None or primary.confirmed:
             raise UnsupportedOperationError("The device holds no other image to roll back to.")
         # An unconfirmed test image is reverted by MCUboot at the next reset anyway.
-        self.reset()
 
-    def reset(self) -> None:
-        # The device may reboot before its answer leaves the wire; the reboot is what matters.
-        with contextlib.suppress(LinkLostError, NoResponseError):
+    def _reset(self) -> None:
+        # The device may reboot before its answer leaves the wire; the base ignores a lost answer.
+        try:
             self._session.transact(msg.reset, "reset", attempts=1)
-        self._mode = None
+        finally:
+            self._mode = None
+            self._params = None
+            self._session.link.close()
+
+    def _reopen_link(self) -> None:
+        """Reopen the port (it may vanish and re-enumerate while the device reboots) and probe it."""
+        self._session.link.close()
+        link = SerialLink.open(self._port, self._baud, exclusive=self._exclusive)
+        self._session.replace_link(link)
         self._params = None
-        self._session.link.close()
-
-    def reconnect(self, timeout_s: float) -> DeviceIdentity:
-        """Reopen the port (it may vanish and re-enumerate while the device reboots) and identify.
-
-        Raises:
-            NoResponseError: the device did not come back within ``timeout_s``.
-        """
-        deadline = time.monotonic() + max(timeout_s, 0.0)
-        self._session.link.close()
-        last_error: BmsFlasherError | None = None
-        while True:
-            try:
-                link = SerialLink.open(self._port, self._baud, exclusive=self._exclusive)
-            except (PortNotFoundError, PortBusyError, LinkError) as exc:
-                last_error = exc
-            else:
-                self._session.replace_link(link)
-                self._params = None
-                self._mode = None
-                try:
-                    self.params()
-                    return self.identify()
-                except (NoResponseError, LinkLostError) as exc:
-                    last_error = exc
-                    link.close()
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(REOPEN_INTERVAL_S)
-        raise NoResponseError(
-            f"The device did not come back on {self._port} within {timeout_s:.0f} s.",
-            hint=str(last_error) if last_error else None,
-        ) from last_error
+        self._mode = None
+        try:
+            self.params()
+        except BaseException:
+            link.close()
+            raise
 
     # --- helpers -----------------------------------------------------------------------------------
     def _slots(self) -> tuple[SlotState, ...]:
@@ -479,9 +458,3 @@ class SmpTarget:
         return self._session.transact(
             lambda seq: msg.bms_write(command, body, seq), what, attempts=IDEMPOTENT_WRITE_ATTEMPTS
         )
-
-    def __enter__(self) -> SmpTarget:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()

@@ -3,29 +3,29 @@
 The procedure, CLI and GUI drive a BMS through ``Target`` without knowing it speaks UDS; this class
 maps each operation onto the services and identifiers of ``docs/protocols/uds.md``: identity and
 telemetry DIDs in the default session, configuration writes and image-state routines in the
-extended session with security access, and the download in the programming session.
+extended session with security access, and the download in the programming session. The policy
+shared with every protocol (write only changed values, slot choice, reconnect and resume) lives in
+:class:`~bmsflasher.protocols.base.TargetBase`; this class supplies the raw UDS operations.
 """
 
 from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
 from bmsflasher.core.errors import (
-    BmsFlasherError,
     ConfigValidationError,
     DeviceRejectedError,
     DowngradeError,
-    LinkError,
-    LinkTimeoutError,
     MalformedResponseError,
     NoResponseError,
     SignatureError,
     UnsupportedOperationError,
 )
-from bmsflasher.core.target import LinkStats, ProgressCallback
+from bmsflasher.core.target import NO_RESUME, LinkStats, ProgressCallback, ResumePolicy
 from bmsflasher.core.types import (
     DEFAULT_TESTER_ADDRESS,
     CanAddressing,
@@ -39,6 +39,7 @@ from bmsflasher.core.types import (
     ParameterValue,
 )
 from bmsflasher.links.can import CanLink, CanLinkConfig
+from bmsflasher.protocols.base import TargetBase, resume_within
 from bmsflasher.protocols.uds import codec, ids
 from bmsflasher.protocols.uds.client import UdsClient, answered
 from bmsflasher.protocols.uds.download import DownloadReport, download
@@ -66,10 +67,12 @@ class UdsOptions:
     reports: list[DownloadReport] = field(default_factory=list)
 
 
-class UdsTarget:
+class UdsTarget(TargetBase):
     """A BMS node reached over UDS on ISO-TP on CAN.
 
     Open with :meth:`open`; the instance owns the CAN link it opened and closes it in :meth:`close`.
+    ``resume`` is the default :class:`ResumePolicy` of :meth:`upload_image` (none: a pulled adapter
+    is raised to the caller).
     """
 
     def __init__(
@@ -81,7 +84,9 @@ class UdsTarget:
         options: UdsOptions | None = None,
         addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
         tester_address: int = DEFAULT_TESTER_ADDRESS,
+        resume: ResumePolicy = NO_RESUME,
     ) -> None:
+        super().__init__(resume=resume)
         self._link = link
         # 11-bit node 0 means node 1; a 29-bit node is an ECU address, where 0x00 is a real one.
         self._node = node if addressing is CanAddressing.NORMAL_FIXED_29BIT else node or 1
@@ -94,8 +99,6 @@ class UdsTarget:
         self._client.open()
         self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
         self._compression: frozenset[int] | None = None
-        self._last_upload_slot = 1
-        self._closed = False
 
     @classmethod
     def open(
@@ -107,6 +110,7 @@ class UdsTarget:
         options: UdsOptions | None = None,
         addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
         tester_address: int = DEFAULT_TESTER_ADDRESS,
+        resume: ResumePolicy = NO_RESUME,
     ) -> UdsTarget:
         """Open the adapter, start ISO-TP to ``node`` and negotiate transport parameters.
 
@@ -127,6 +131,7 @@ class UdsTarget:
                 options=options,
                 addressing=addressing,
                 tester_address=tester_address,
+                resume=resume,
             )
             target._negotiate()
         except BaseException:
@@ -255,19 +260,14 @@ class UdsTarget:
             values[param.name] = codec.decode_param(param.kind, raw, param.name)
         return ConfigSnapshot(schema_version=version, parameters=values)
 
-    def write_config(self, snapshot: ConfigSnapshot) -> None:
+    def _parameter_access(self) -> Mapping[str, bool]:
+        _version, params = self._config_schema()
+        return {param.name: param.writable for param in params}
+
+    def _write_parameters(self, changes: Mapping[str, ParameterValue]) -> None:
+        """WriteDataByIdentifier per changed parameter (extended session, unlocked), then save."""
         _version, params = self._config_schema()
         by_name = {p.name: p for p in params}
-        unknown = sorted(set(snapshot.parameters) - set(by_name))
-        if unknown:
-            raise ConfigValidationError(f"The device has no parameter named '{unknown[0]}'.")
-        current = self.read_config().parameters
-        changes = {n: v for n, v in snapshot.parameters.items() if current.get(n) != v}
-        for name in changes:
-            if not by_name[name].writable:
-                raise ConfigValidationError(f"The parameter '{name}' is read-only on this device.")
-        if not changes:
-            return
         self._enter_service_session()
         for name, value in changes.items():
             param = by_name[name]
@@ -316,7 +316,7 @@ class UdsTarget:
     def ping(self) -> float:
         return self._client.tester_present()
 
-    def link_stats(self) -> LinkStats:
+    def _link_counters(self) -> LinkStats:
         return self._client.link_stats()
 
     # --- sessions --------------------------------------------------------------------------------
@@ -327,27 +327,36 @@ class UdsTarget:
             self._client.change_session(ids.SESSION_EXTENDED)
         self._client.unlock()
 
-    def _enter_programming(self) -> DeviceMode:
+    def _read_mode(self) -> DeviceMode:
+        return codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
+
+    def _enter_programming(self) -> None:
         self._ensure_identity()
-        mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
         if self._client.session != ids.SESSION_PROGRAMMING:
-            if mode is DeviceMode.APPLICATION and self._client.session == ids.SESSION_DEFAULT:
+            if self._read_mode() is DeviceMode.APPLICATION and self._client.session == ids.SESSION_DEFAULT:
                 self._client.change_session(ids.SESSION_EXTENDED)
             self._client.change_session(ids.SESSION_PROGRAMMING)
         self._client.unlock()
-        return mode
 
-    # --- Target: update --------------------------------------------------------------------------
-    def upload_image(self, image: bytes, on_progress: ProgressCallback | None = None) -> None:
+    # --- raw operations: update --------------------------------------------------------------------
+    def _update_beside_application(self) -> bool:
+        """Anything but recovery: the programming session writes either slot.
+
+        ``BOOTLOADER`` is that session, reached only from the application, which stays intact
+        behind it; so an update keeps the old image to revert to.
+        """
+        self._ensure_identity()
+        return self._read_mode() is not DeviceMode.RECOVERY
+
+    def _upload_to_slot(self, slot: int, image: bytes, on_progress: ProgressCallback | None) -> None:
+        """Download into ``slot`` (resuming at the device's offset), then CheckMemory."""
         if not image:
             raise ValueError("the image is empty")
-        mode = self._enter_programming()
-        slot = 0 if mode is DeviceMode.RECOVERY else 1
+        self._enter_programming()
         methods = self._compression or frozenset()
         compress = self.options.compression and ids.COMPRESSION_ZLIB in methods
         report = download(self._client, image, slot, compress=compress, on_progress=on_progress)
         self.options.reports.append(report)
-        self._last_upload_slot = slot
         status = self._client.routine(ids.RID_CHECK_MEMORY, "verify the uploaded image", bytes([slot]))
         if len(status) > 1 and status[0] != 0 and status[1] == ids.REASON_DOWNGRADE:
             raise DowngradeError(
@@ -377,46 +386,35 @@ class UdsTarget:
             raise UnsupportedOperationError(f"The device cannot {what} in its current mode.")
         raise DeviceRejectedError(f"The device refused to {what} in its current state.")
 
-    def mark_for_test(self) -> None:
-        if self._last_upload_slot == 0:
-            return  # a recovery upload went straight to the primary slot: nothing to swap
+    def _mark_for_test(self) -> None:
         if self._client.session not in (ids.SESSION_PROGRAMMING, ids.SESSION_EXTENDED):
             self._enter_service_session()
         self._client.unlock()
         self._image_routine(ids.RID_MARK_FOR_TEST, "mark the new image for a test boot", b"\x00")
 
-    def reset(self) -> None:
-        self._client.ecu_reset()
-        self._schema = None
-
-    def reconnect(self, timeout_s: float) -> DeviceIdentity:
-        """Wait for the device to answer again (reopening the adapter if it vanished)."""
-        deadline = time.monotonic() + timeout_s
-        last: BmsFlasherError | None = None
-        while time.monotonic() < deadline:
-            try:
-                if self._transport.lost is not None:
-                    self._reopen_link()
-                self._client.tester_present()
-                self._client.forget_session()
-                identity = self.identify()
-                self._negotiate()
-                return identity
-            except (LinkError, NoResponseError) as exc:
-                last = exc
-                time.sleep(_RECONNECT_POLL_S)
-        reason = last.message if last else "no answer"
-        raise LinkTimeoutError(
-            f"The device did not come back within {timeout_s:.0f} s ({reason}).",
-            hint="Check the adapter and the device's power, then reconnect.",
-        )
+    def _reset(self) -> None:
+        try:
+            self._client.ecu_reset()
+        finally:
+            self._client.forget_session()
+            self._schema = None
 
     def _reopen_link(self) -> None:
+        """Reopen the adapter if it vanished, check the node answers, renegotiate its capabilities."""
+        if self._transport.lost is not None:
+            self._replace_link()
+        self._client.tester_present()
+        self._client.forget_session()
+        self._negotiate()
+
+    def _replace_link(self) -> None:
         """The adapter vanished (cable pull): reopen the same channel, then a new ISO-TP stack."""
         config = self._link.config
         self._client.close()
         self._link.close()
-        self._link = CanLink.open(config)
+        link = CanLink.open(config)  # raises while the adapter is away: the next try comes back here
+        self._retire_link_counters(self._client.link_stats())
+        self._link = link
         self._transport = self._new_transport(self._link)
         provider = self._client.key_provider
         self._client = UdsClient(self._transport, config.bitrate, provider)
@@ -445,15 +443,11 @@ class UdsTarget:
         self._enter_service_session()
         self._image_routine(ids.RID_CONFIRM, "confirm the running image")
 
-    def rollback(self) -> None:
+    def _request_rollback(self) -> None:
         self._enter_service_session()
         self._image_routine(ids.RID_ROLLBACK, "roll back to the previous image")
-        self.reset()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _close_link(self) -> None:
         try:
             self._client.close()
         finally:
@@ -472,7 +466,8 @@ def open_uds_target(
     Args:
         link: CAN settings (interface, channel, bitrate, node; ``fd`` and ``data_bitrate`` for CAN-FD).
         security: the workshop's UDS master secret; None uses the DEMO secret for demo devices only.
-        timeout_s: how long to keep trying when nothing answers at first (a device still booting).
+        timeout_s: how long to keep trying when nothing answers at first (a device still booting),
+            and how long an upload waits for a pulled adapter to return (as the serial client does).
         options: client choices (compression, CAN-FD, demo key); defaults when None.
 
     Raises:
@@ -481,6 +476,7 @@ def open_uds_target(
     """
     provider = HmacKeyProvider(security) if security is not None else None
     config = CanLinkConfig.from_settings(link)
+    resume = resume_within(timeout_s)
     deadline = time.monotonic() + max(timeout_s, 0.0)
     while True:
         try:
@@ -491,6 +487,7 @@ def open_uds_target(
                 options=options,
                 addressing=link.addressing,
                 tester_address=link.tester_address,
+                resume=resume,
             )
         except NoResponseError:
             if time.monotonic() >= deadline:
