@@ -14,6 +14,7 @@ reaches its end (updated, rolled back, refused) the journal is removed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -37,11 +38,30 @@ def journal_dir() -> Path:
     return Path(platformdirs.user_state_dir("bmsflasher")) / "journal"
 
 
+MAX_NAME_CHARS: Final = 64
+"""Longest serial kept readable in a journal's file name (file systems allow 255 bytes)."""
+
+
+def journal_name(serial: str) -> str:
+    """A file name that belongs to exactly one serial number.
+
+    A serial that is already a safe, short file name is used as it is (so journals written by
+    earlier versions are still found). Anything else — ``A/B``, which would otherwise share
+    ``A_B.json`` with the real serial ``A_B``, or a 300-character serial no file system accepts —
+    keeps a readable prefix and adds a digest of the exact serial.
+    """
+    safe = _SAFE_NAME.sub("_", serial)
+    if safe == serial and len(serial) <= MAX_NAME_CHARS and not serial.startswith("."):
+        return f"{serial}.json"
+    digest = hashlib.sha256(serial.encode("utf-8")).hexdigest()[:16]
+    return f"{safe.lstrip('.')[:MAX_NAME_CHARS]}~{digest}.json"  # "~" never occurs in a safe serial
+
+
 def journal_path(serial: str, folder: Path | None = None) -> Path:
-    """Path of the journal of one device; the serial is made safe for any file system."""
+    """Path of the journal of one device (see :func:`journal_name`)."""
     if not serial:
         raise JournalError("a journal needs the device's serial number")
-    return (folder or journal_dir()) / f"{_SAFE_NAME.sub('_', serial)}.json"
+    return (folder or journal_dir()) / journal_name(serial)
 
 
 @dataclass(frozen=True, slots=True)

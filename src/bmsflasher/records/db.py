@@ -16,6 +16,7 @@ Design choices, and why:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -422,6 +423,22 @@ class RecordsDb:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+PRIVATE_FILE_MODE: Final = 0o600
+"""A new history is readable by its owner only: it names batteries, sites, technicians and their
+configurations, which other accounts on a shared workshop laptop have no business reading. SQLite
+gives its -wal and -shm files the database file's permissions."""
+PRIVATE_FOLDER_MODE: Final = 0o700
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty database file that only its owner can read (an existing file is left as it is)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(descriptor)
+
+
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     """Open the SQLite connection in autocommit mode (transactions are explicit)."""
     try:
@@ -440,7 +457,8 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
             raise StorageError(
                 f"the service history {path} is not a regular file", hint="Give --db a file name."
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+        _create_private(path)
         return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     except OSError as exc:
         raise StorageError(
