@@ -20,13 +20,23 @@ def _sleeper(seconds: float, value: int):  # type: ignore[no-untyped-def]
 
 
 def test_jobs_run_in_parallel_and_keep_their_order() -> None:
-    started = time.monotonic()
-    outcomes = run_parallel([_sleeper(0.5, n) for n in range(6)], budget_s=10.0)
-    elapsed = time.monotonic() - started
+    # Parallelism is proven by a barrier all six must reach together, not by a wall-clock bound
+    # (a loaded 2-core CI machine stretches any time): one after another, the first would wait in
+    # vain and the barrier would break.
+    together = threading.Barrier(6, timeout=8.0)
+
+    def job(n: int):  # type: ignore[no-untyped-def]
+        def run(context: ProbeContext) -> int:
+            together.wait()
+            time.sleep(0.5)
+            return n
+
+        return run
+
+    outcomes = run_parallel([job(n) for n in range(6)], budget_s=10.0)
+    assert [outcome.error for outcome in outcomes] == [None] * 6, "the jobs did not all run at once"
     assert [outcome.result for outcome in outcomes] == list(range(6))
-    # One after another would take 3 s; in parallel 0.5 s plus scheduling, even on a loaded machine.
-    assert elapsed < 2.0, f"6 x 0.5 s jobs took {elapsed:.2f} s: not parallel"
-    assert all(0.45 < outcome.elapsed_s < 2.0 for outcome in outcomes)
+    assert all(outcome.elapsed_s > 0.45 for outcome in outcomes)  # each job's own time is measured
 
 
 def test_max_workers_caps_parallelism() -> None:
@@ -69,7 +79,7 @@ def test_cooperative_jobs_stop_at_the_deadline() -> None:
 
     started = time.monotonic()
     outcomes = run_parallel([looping, looping], budget_s=0.4)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # they stop; never running on is what the results show
     assert all(outcome.result is not None and outcome.result > 2 for outcome in outcomes)
 
 
@@ -77,14 +87,14 @@ def test_a_job_that_ignores_the_deadline_is_abandoned_not_waited_on() -> None:
     release = threading.Event()
 
     def stuck(context: ProbeContext) -> int:
-        release.wait(5.0)
+        release.wait(60.0)
         return 1
 
     started = time.monotonic()
     outcomes = run_parallel([stuck, _sleeper(0.0, 2)], budget_s=0.2, grace_s=0.2)
     elapsed = time.monotonic() - started
     release.set()  # let the abandoned thread end so the test leaks nothing
-    assert elapsed < 1.0
+    assert elapsed < 10.0  # far below the 60 s the stuck job would have been waited on
     assert outcomes[0].abandoned
     assert outcomes[1].result == 2
 

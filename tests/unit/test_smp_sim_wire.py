@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ import serial
 from bmsflasher.sim.smp.transport import FrameBufferPool, SmpSerialReceiver, encode_frame
 from bmsflasher.sim.wire.pty_link import PtyPort, baud_of_fd
 from bmsflasher.sim.wire.serial_port import FaultInjector, SerialWire, WireFaults, WireStats, uart_resample
+from wait_support import wait_until
 
 
 class _Collector:
@@ -32,6 +36,11 @@ def port(tmp_path: Path) -> Iterator[PtyPort]:
     pty.plug()
     yield pty
     pty.close()
+
+
+def _pending_bytes(fd: int) -> int:
+    """Bytes waiting to be read on ``fd`` (FIONREAD)."""
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
 
 
 def _wire(port: PtyPort, consumer, baud: int = 115_200, **kwargs) -> SerialWire:
@@ -90,7 +99,8 @@ def test_baud_mismatch_gives_junk_not_silence(port: PtyPort) -> None:
         with serial.Serial(port.path, 9600, timeout=1) as host:
             frame = encode_frame(b"\x02\x00\x00\x00\x00\x00\x01\x00")
             host.write(frame)
-            time.sleep(len(frame) * 10 / 9600 + 0.1)
+            # a 9600-baud frame read at 115200 comes out as more (junk) bytes than were sent
+            wait_until(lambda: len(collector.data) >= len(frame), 10.0, "the device heard the frame's time")
             wire.send(frame)
             wire.wait_tx_drained(1)
             received = host.read(4096)
@@ -150,7 +160,11 @@ def test_receiver_stalls_without_free_buffers_and_fifo_overruns(port: PtyPort) -
         with serial.Serial(port.path, 921_600) as host:
             for index in range(4):
                 host.write(encode_frame(bytes([index]) * 300))
-            time.sleep(0.2)
+            wait_until(
+                lambda: delivered and receiver.stats.stalls > 0 and wire.stats.rx_overrun_bytes > 0,
+                10.0,
+                "one frame delivered, the receiver stalled and the FIFO overran",
+            )
         assert delivered == [bytes([0]) * 300]  # one buffer: the others could not start
         assert receiver.stats.stalls > 0
         assert wire.stats.rx_overrun_bytes > 0  # and the FIFO overflowed: bytes lost
@@ -169,7 +183,8 @@ def test_bytes_are_judged_at_the_rate_in_force_when_they_were_read_not_a_stale_o
         request = encode_frame(b"\x02\x00\x00\x07\x00\x00\x2a\x00\xa1\x61\x64\x63abc")
         host.write(request)
         host.flush()
-        time.sleep(0.05)
+        master = port.master_fd
+        wait_until(lambda: _pending_bytes(master) >= len(request), 10.0, "the request reached the pty")
         stale_baud = 460_800  # what the thread read before the host reopened at 230400
         started = time.monotonic() - 1.0  # a second of line time: every byte has arrived
         wire._receive(port.master_fd, stale_baud, time.monotonic(), started)
