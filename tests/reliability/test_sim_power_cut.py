@@ -30,7 +30,8 @@ from bmsflasher.sim.device.scenarios import (
     trace_update,
     upload,
 )
-from bmsflasher.sim.device.virtual_bms import SimPoweredOffError, VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import SimPoweredOffError
 from bmsflasher.sim.flash.images import parse_image
 from bmsflasher.sim.options import FlashGeometry
 

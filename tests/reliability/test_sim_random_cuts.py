@@ -28,13 +28,8 @@ from hypothesis.stateful import (
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode
 from bmsflasher.sim.device.scenarios import fast_options, make_image, small_geometry, upload
-from bmsflasher.sim.device.virtual_bms import (
-    SimImageRejectedError,
-    SimModeError,
-    SimPoweredOffError,
-    SimStateError,
-    VirtualBms,
-)
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import SimImageRejectedError, SimModeError, SimPoweredOffError, SimStateError
 from bmsflasher.sim.flash.images import parse_image
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="vbms-hypothesis-"))

@@ -9,7 +9,8 @@ import pytest
 
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.sim.device.scenarios import fast_options, full_update, make_image, small_geometry
-from bmsflasher.sim.device.virtual_bms import SimParameterError, SimPoweredOffError, VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import SimParameterError, SimPoweredOffError
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,8 @@ from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode, FirmwareVersion
 from bmsflasher.sim.device.dtcs import BOOT_FAILURE_DTC
 from bmsflasher.sim.device.scenarios import fast_options, full_update, make_image, small_geometry, upload
-from bmsflasher.sim.device.virtual_bms import (
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import (
     SimDowngradeError,
     SimError,
     SimImageRejectedError,
@@ -24,7 +25,6 @@ from bmsflasher.sim.device.virtual_bms import (
     SimPoweredOffError,
     SimStateError,
     SimUploadError,
-    VirtualBms,
 )
 from bmsflasher.sim.options import SimOptions
 

@@ -11,7 +11,8 @@ import pytest
 from bmsflasher.core.types import Alarm, DtcSeverity
 from bmsflasher.sim.device.pack import PackModel, PackScenario, ocv_mv, sensor_count
 from bmsflasher.sim.device.scenarios import fast_options, make_image, small_geometry
-from bmsflasher.sim.device.virtual_bms import SimParameterError, VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import SimParameterError
 from bmsflasher.sim.options import Chemistry, SimOptions
 
 

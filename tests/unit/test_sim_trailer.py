@@ -33,7 +33,8 @@ from bmsflasher.sim.device.scenarios import (
     small_geometry,
     upload,
 )
-from bmsflasher.sim.device.virtual_bms import SimPoweredOffError, VirtualBms
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.errors import SimPoweredOffError
 from bmsflasher.sim.flash.bootstate import SwapRequest
 from bmsflasher.sim.flash.images import build_signed_image, parse_image
 from bmsflasher.sim.flash.memory import Flash

@@ -253,3 +253,49 @@ class ConfigStore:
         if not isinstance(values, dict):
             return None
         return sequence, ConfigSnapshot(schema_version=schema, parameters=MappingProxyType(values))
+
+
+class ConfigInEffect:
+    """The configuration the firmware runs with: the saved record plus changes staged since.
+
+    A reset reloads it from flash (staged changes are lost, as on a real device that was not told
+    to save); :meth:`stage` checks every value before any is staged; :meth:`save` persists what is
+    staged as one A/B record.
+
+    Args:
+        store: the A/B records in the flash's configuration area.
+    """
+
+    def __init__(self, store: ConfigStore) -> None:
+        self._store = store
+        self.saved: dict[str, ParameterValue] = {}
+        self.staged: dict[str, ParameterValue] = {}
+
+    def reload(self, defaults: Mapping[str, ParameterValue]) -> None:
+        """Boot: the stored values over ``defaults`` (unknown stored names are ignored), nothing staged."""
+        stored = self._store.load()
+        self.saved = dict(defaults)
+        if stored is not None:
+            self.saved.update({k: v for k, v in stored.parameters.items() if k in SCHEMA})
+        self.staged = dict(self.saved)
+
+    def stage(self, values: Mapping[str, ParameterValue]) -> None:
+        """Validate all values, then stage them (nothing is staged if any one is invalid)."""
+        checked: dict[str, ParameterValue] = {}
+        for name, value in values.items():
+            spec = SCHEMA.get(name)
+            if spec is None:
+                raise SimParameterError(name, f"there is no parameter '{name}'")
+            checked[name] = spec.validate(value)
+        merged = {**self.staged, **checked}
+        if int(merged["cell_undervoltage_mv"]) >= int(merged["cell_overvoltage_mv"]):
+            raise SimParameterError(
+                "cell_undervoltage_mv",
+                "parameter 'cell_undervoltage_mv' must be below 'cell_overvoltage_mv'",
+            )
+        self.staged = merged
+
+    def save(self) -> None:
+        """Persist the staged values atomically (a power cut keeps the previous record whole)."""
+        self._store.save(ConfigSnapshot(SCHEMA_VERSION, dict(self.staged)))
+        self.saved = dict(self.staged)
