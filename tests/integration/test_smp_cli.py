@@ -16,6 +16,7 @@ import pytest
 from bmsflasher.core.errors import LinkLostError, NoResponseError
 from bmsflasher.core.types import DeviceMode
 from bmsflasher.protocols.smp.target import SmpTarget
+from wait_support import wait_until
 
 BAUD = 921_600
 
@@ -77,7 +78,7 @@ def test_sigusr1_pulls_the_cable_and_the_port_comes_back(sim_process) -> None:
     with SmpTarget.connect(port, BAUD, reconnect_timeout_s=0.0) as target:
         target.ping()
         process.send_signal(signal.SIGUSR1)
-        time.sleep(0.2)
+        wait_until(lambda: not os.path.exists(port), 10.0, "SIGUSR1 pulled the cable (the port vanished)")
         with pytest.raises((LinkLostError, NoResponseError)):
             target.ping()
         identity = target.reconnect(10.0)

@@ -106,6 +106,19 @@ class RawTester:
                 continue
             return answer
 
+    def ask_until(self, payload: bytes, expected: bytes, timeout_s: float = 10.0) -> bool:
+        """Repeat ``payload`` until it is answered ``expected`` (a rebooting device drops requests)."""
+        deadline = time.monotonic() + timeout_s
+        answers: list[bytes | None] = []
+        while time.monotonic() < deadline:
+            self.send(payload)
+            answers.append(self.recv(0.25))
+            if answers[-1] == expected:
+                while self.recv(0.05) is not None:  # late answers to earlier tries: not the next ask's
+                    pass
+                return True
+        raise AssertionError(f"{payload.hex()} never answered {expected.hex()}: {answers[-3:]}")
+
     def silent(self, payload: bytes, wait_s: float = 0.1) -> None:
         """``payload`` gets no answer at all."""
         self.send(payload)
@@ -421,7 +434,11 @@ def test_session_control_reports_p2_and_p2_star() -> None:
 
 
 def test_s3_timeout_returns_to_the_default_session_and_relocks() -> None:
-    with sim(s3_timeout_s=0.5) as (_device, channel), uds_client(channel) as client:
+    # Time passing is the behaviour under test. S3 (1 s) is five keep-alive gaps (0.2 s) long, so a
+    # loaded machine stretching a gap does not end the session; the expiry wait is S3 + 0.3 s and
+    # only ever errs long, which cannot make the check pass wrongly.
+    s3_s = 1.0
+    with sim(s3_timeout_s=s3_s) as (_device, channel), uds_client(channel) as client:
         client.change_session(3)
         client.unlock_security_access(1)
         for _ in range(3):  # TesterPresent (answered or suppressed) keeps the session alive
@@ -432,7 +449,7 @@ def test_s3_timeout_returns_to_the_default_session_and_relocks() -> None:
             client.tester_present()
         time.sleep(0.2)
         assert client.read_data_by_identifier_first(0xF186) == (3,)
-        time.sleep(0.7)
+        time.sleep(s3_s + 0.3)
         assert client.read_data_by_identifier_first(0xF186) == (1,)  # S3 expired: default session
         with pytest.raises(NegativeResponseException) as info:
             client.request_seed(1)
@@ -630,8 +647,8 @@ def test_ecu_reset_answers_before_resetting() -> None:
         assert tester.ask(b"\x10\x03")[:2] == b"\x50\x03"
         boots_before = device.identity()
         assert tester.ask(b"\x11\x01") == b"\x51\x01"
-        time.sleep(0.1)
-        assert tester.ask(bytes.fromhex("22F186")) == bytes.fromhex("62F18601")
+        # after the reset (requests sent while it reboots are dropped): the default session again
+        assert tester.ask_until(bytes.fromhex("22F186"), bytes.fromhex("62F18601"))
         assert device.identity().serial_number == boots_before.serial_number
         assert tester.ask(b"\x11\x03") == b"\x51\x03"
 
@@ -659,9 +676,10 @@ def test_response_pending_then_final_response_within_p2_star() -> None:
             response = client.routine_control(0xFF00, 1, erase)
             finished = time.monotonic()
             # The first 0x78 leaves 25 ms after the request, within P2 (50 ms); the bound allows
-            # for host scheduling. The erase itself takes 300 ms.
+            # for host scheduling on a loaded machine and still lies below the 300 ms erase, so a
+            # device that sent no 0x78 until the erase ended fails it.
             assert pending
-            assert pending[0] - started < 0.1
+            assert pending[0] - started < 0.25
             assert finished - started < 5.0  # the final answer within P2* (5 s)
             assert response.service_data.routine_status_record == b"\x00"
     finally:

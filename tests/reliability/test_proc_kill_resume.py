@@ -58,9 +58,12 @@ def killer(kind: str, where: str, events: list[Event]):  # type: ignore[no-untyp
     return sink
 
 
-def wait_for_port(port: Path, timeout_s: float = 5.0) -> None:
-    """The USB port re-enumerates after the battery's reset; a technician reruns once it is back."""
-    time.sleep(0.1)
+def wait_for_port(port: Path, timeout_s: float = 10.0) -> None:
+    """The USB port re-enumerates after the battery's reset; a technician reruns once it is back.
+
+    The reset unplugs the port before ``power_cycle`` returns (checked by the caller), so the port
+    existing again means it came back: no guessed sleep for it to vanish first.
+    """
     deadline = time.monotonic() + timeout_s
     while not port.exists():
         assert time.monotonic() < deadline, "the port did not come back"
@@ -78,6 +81,7 @@ def run_kill_case(tmp_path: Path, kind: str, where: str, power_cycle: bool, prot
         if power_cycle:
             bench.device.power_cycle()
             if protocol == "smp":
+                assert not Path(bench.link.port).exists(), "the reset did not re-enumerate the port"
                 wait_for_port(Path(bench.link.port))
         bench.events.clear()
         bench.sink = bench.events.append  # type: ignore[method-assign]
