@@ -14,6 +14,7 @@ from test_smp_pty import FAST_BAUD, Bench, signed_image
 
 from bmsflasher.core.errors import LinkLostError, NoResponseError
 from bmsflasher.protocols.smp.target import SmpTarget
+from wait_support import wait_until
 
 
 def test_power_cut_during_the_swap_at_an_smp_reset_leaves_the_server_alive(tmp_path: Path) -> None:
@@ -29,7 +30,9 @@ def test_power_cut_during_the_swap_at_an_smp_reset_leaves_the_server_alive(tmp_p
             while bench.device.powered and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert not bench.device.powered  # the cut hit the swap
-            time.sleep(0.5)  # the reset handler has run into the outage by now
+            # the cut came from inside the front end's reboot handler: wait until it has returned
+            front = bench.front
+            wait_until(lambda: not front._rebooting.is_set(), 10.0, "the reboot handler ran into the outage")
             worker = bench.front._worker
             assert worker is not None
             assert worker.is_alive()
