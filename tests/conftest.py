@@ -51,5 +51,26 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Every failure of a module that draws a random ``SEED`` says which one (setup errors too).
+
+    Assertion messages of such modules name the seed only where someone remembered to; this puts
+    it in every failed or errored report (and in the JUnit XML properties), so any red run can be
+    replayed with ``BMSFLASHER_TEST_SEED``.
+    """
+    outcome = yield
+    seed = getattr(getattr(item, "module", None), "SEED", None)
+    if seed is None:
+        return
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if call.when == "setup":
+        item.user_properties.append(("BMSFLASHER_TEST_SEED", seed))
+    if report.failed:
+        report.sections.append(
+            ("random seed", f"BMSFLASHER_TEST_SEED={seed} replays this run's random choices")
+        )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "allow_thread_leak: the test owns a process-wide thread on purpose")

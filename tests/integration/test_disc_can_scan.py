@@ -1,7 +1,8 @@
 """Scan emulated slcan adapters (real python-can slcan driver on ptys) with virtual BMS nodes behind them.
 
-Bitrates and node counts are picked at random (seed printed on failure) and must come back from
-the scanner; the warm scan must go straight to the remembered bitrate.
+Bitrates and node counts are picked at random (the seed is in every failure report, added by
+``tests/conftest.py``) and must come back from the scanner; the warm scan must go straight to the
+remembered bitrate.
 """
 
 from __future__ import annotations

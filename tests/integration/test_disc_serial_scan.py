@@ -1,8 +1,9 @@
 """``bmsflasher scan`` against virtual BMS processes on ptys at bauds picked at random.
 
 The sims are real subprocesses (``bmsflasher sim --protocol smp --json``) pacing bytes at their own
-baud rate and garbling them on a mismatch, exactly like a UART; the scan is the real CLI. Seeds are
-printed in assertion messages so a failure can be replayed with BMSFLASHER_TEST_SEED.
+baud rate and garbling them on a mismatch, exactly like a UART; the scan is the real CLI. The seed
+is in every failure report (``tests/conftest.py`` adds it for any module with a ``SEED``), so a
+failure can be replayed with BMSFLASHER_TEST_SEED.
 """
 
 from __future__ import annotations
