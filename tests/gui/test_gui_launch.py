@@ -21,12 +21,12 @@ import pytest
 from PySide6.QtGui import QFileOpenEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from bmsflasher.gui import demo as demo_module
 from bmsflasher.gui.app import DESKTOP_FILE_NAME, build_session, prepare_application, run
 from bmsflasher.gui.file_open import FileOpenHandler
 from bmsflasher.gui.main_window import UPDATE
 from bmsflasher.gui.options import add_arguments, quit_after_ms
 from bmsflasher.gui.wizard import page_ids
+from bmsflasher.sim import demo_bench as demo_module
 
 from .conftest import GuiRig, wait_until
 

@@ -124,9 +124,9 @@ def test_flash_without_terminal_needs_yes(capsys: pytest.CaptureFixture[str], tm
 def test_the_command_line_demo_refuses_without_ptys_in_one_sentence(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_home: Path
 ) -> None:
-    from bmsflasher.gui import demo
+    from bmsflasher.sim import demo_bench
 
-    monkeypatch.setattr(demo, "_os_name", lambda: "nt")  # what os.name is on Windows
+    monkeypatch.setattr(demo_bench, "_os_name", lambda: "nt")  # what os.name is on Windows
     code = main(["demo", "--workdir", str(data_home / "demo")])
     err = capsys.readouterr().err
     assert code == 1

@@ -21,32 +21,20 @@ from rich.markup import escape
 
 from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.core.errors import ConfigValidationError
-from bmsflasher.core.resources import resource_path
 from bmsflasher.core.target import Target
-from bmsflasher.core.types import LinkSettings
-from bmsflasher.gui.demo import check_demo_supported
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import build_keyring, package_loader
 from bmsflasher.procedure.states import State
 from bmsflasher.records import RecordsDb
-from bmsflasher.sim.device.virtual_bms import VirtualBms
-from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.demo_bench import DEMO_PACKAGES, DemoBench, DemoScenario
 
-DEMO_PACKAGES: Final = {
-    "healthy": "VBMS-16-1.1.0.bmspkg",
-    "selftest-fail": "VBMS-16-1.2.0-selftest-fail.bmspkg",
-    "boot-loop": "VBMS-16-1.2.1-boot-loop.bmspkg",
-    "voltage-offset": "VBMS-16-1.3.0-voltage-offset-2.0.bmspkg",
-    "downgrade": "VBMS-16-0.9.0-downgrade.bmspkg",
-}
 EXIT_DEMO_OK: Final = 0
 
 
 def _package_path(choice: str) -> Path:
     if choice in DEMO_PACKAGES:
-        return resource_path("demo", "packages", DEMO_PACKAGES[choice])
+        return DemoBench.package(choice)
     path = Path(choice)
     if not path.is_file():
         names = ", ".join(DEMO_PACKAGES)
@@ -69,46 +57,42 @@ def run_demo(
     Raises:
         DemoUnavailableError: this system has no pseudo-terminals (Windows).
     """
-    check_demo_supported()
-    from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # POSIX only: imported once it can run
-
-    device = VirtualBms.create(
-        SimOptions(state_file=workdir / "vbms.state", soc_pct=soc_pct, erase_time_s_per_sector=0.002)
-    )
     renderer = EventRenderer(console, quiet=quiet)
     opened: list[Target] = []
 
-    def connect(port: str) -> Callable[[], Target]:
+    def connect(bench: DemoBench) -> Callable[[], Target]:
         def open_it() -> Target:
-            target = open_target(LinkSettings(kind="serial", port=port, baud=baud), timeout_s=10.0)
+            target = open_target(bench.link, timeout_s=10.0)
             opened.append(target)
             return target
 
         return open_it
 
-    try:
-        front_end = SerialFrontEnd(device, FrontEndOptions(baud=baud))
-        with front_end, RecordsDb.open(workdir / "history.sqlite3") as db:
-            port = front_end.port
-            if not quiet:
-                console.print(f"Virtual BMS {device.serial_number} is listening on {port} at {baud} baud.")
-            keyring = build_keyring(
-                [resource_path("demo", "demo-key.pub.pem")], folder=workdir / "trusted-keys", demo=True
-            )
-            options = UpdateOptions(operator="demo", journal_dir=workdir / "journal", details={"demo": True})
-            result = UpdateProcedure(
-                package_loader(package, keyring), connect(port), db, renderer, options
-            ).run()
+    # The bench refuses first, in one sentence, where there are no ptys (Windows).
+    with DemoBench(DemoScenario(soc_pct=soc_pct, baud=baud), workdir, in_process=True) as bench:
+        try:
+            with RecordsDb.open(bench.history_path) as db:
+                device = bench.device  # in process: the bench holds the device
+                if not quiet and device is not None:
+                    console.print(
+                        f"Virtual BMS {device.serial_number} is listening on {bench.port} at {baud} baud."
+                    )
+                keyring = build_keyring([bench.trusted_key()], folder=bench.trusted_keys_dir, demo=True)
+                options = UpdateOptions(
+                    operator="demo", journal_dir=bench.journal_dir, details={"demo": True}
+                )
+                result = UpdateProcedure(
+                    package_loader(package, keyring), connect(bench), db, renderer, options
+                ).run()
+                renderer.close()
+                after = opened[0].identify() if opened and result.outcome is not State.FAILED else None
+                for target in opened:
+                    target.close()
+                opened.clear()
+        finally:
             renderer.close()
-            after = opened[0].identify() if opened and result.outcome is not State.FAILED else None
             for target in opened:
                 target.close()
-            opened.clear()
-    finally:
-        renderer.close()
-        for target in opened:
-            target.close()
-        device.close()
     if not quiet:
         style = "bold green" if result.outcome is State.UPDATED else "bold red"
         console.print(f"[{style}]{result.outcome.title}[/{style}]: {escape(result.reason)}", highlight=False)
