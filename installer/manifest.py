@@ -6,7 +6,9 @@ ever imported *by name at run time* and vanish silently from a freeze unless lis
 * python-can backends (``can.interfaces.<name>``), imported when the user picks an adapter;
 * pyserial URL handlers (``serial.urlhandler.protocol_<scheme>``), imported for ``socket://``,
   ``rfc2217://``, ``loop://``, ``spy://``, ``hwgrep://``... URLs;
-* bmsflasher's own CLI subcommands (``bmsflasher.cli.cmd_*``), listed in ``COMMAND_MODULES``.
+* bmsflasher's own CLI subcommands (``bmsflasher.cli.cmd_*``), listed in ``COMMAND_MODULES``;
+* the virtual BMS's front-ends (``bmsflasher.sim.wire.*_frontend``), listed in
+  ``bmsflasher.cli.cmd_sim.FRONT_ENDS`` and started by ``bmsflasher sim`` (the GUI demo's device).
 
 The lists are written out, not computed, on purpose: ``tests/integration/test_frozen_spec.py``
 compares them with the installed libraries, so a python-can or pyserial upgrade that adds a backend
@@ -82,6 +84,14 @@ BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.cli.cmd_gui",
     "bmsflasher.cli.cmd_demo",
     "bmsflasher.gui.app",
+)
+
+# Imported by name by ``bmsflasher.cli.cmd_sim.FRONT_ENDS`` ("module:function"); the test compares
+# them with FRONT_ENDS. The rest of ``bmsflasher.sim`` is reached by imports (and collected whole
+# below), but these two are where ``bmsflasher sim`` and the GUI demo's child device start.
+SIM_FRONT_END_MODULES: Final[tuple[str, ...]] = (
+    "bmsflasher.sim.wire.can_frontend",
+    "bmsflasher.sim.wire.serial_frontend",
 )
 
 # Package prefixes whose every submodule is collected: protocol libraries with lazily imported
@@ -289,7 +299,12 @@ EXCLUDED_DATA_SUFFIXES: Final[tuple[str, ...]] = (".ts", ".pyc", ".orig", ".rej"
 
 def required_frozen_modules() -> tuple[str, ...]:
     """Every module the built archive must contain, checked after each build."""
-    return (*CAN_BACKEND_MODULES, *SERIAL_URL_HANDLER_MODULES, *BMSFLASHER_DYNAMIC_MODULES)
+    return (
+        *CAN_BACKEND_MODULES,
+        *SERIAL_URL_HANDLER_MODULES,
+        *BMSFLASHER_DYNAMIC_MODULES,
+        *SIM_FRONT_END_MODULES,
+    )
 
 
 def hidden_imports() -> tuple[str, ...]:

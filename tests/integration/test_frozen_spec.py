@@ -80,6 +80,15 @@ def test_cli_subcommands_imported_by_name_are_listed() -> None:
         assert importlib.util.find_spec(name) is not None, f"{name} is listed but does not exist"
 
 
+def test_sim_front_ends_imported_by_name_are_listed() -> None:
+    from bmsflasher.cli.cmd_sim import FRONT_ENDS
+
+    assert {target.partition(":")[0] for target in FRONT_ENDS.values()} == set(manifest.SIM_FRONT_END_MODULES)
+    for name in manifest.SIM_FRONT_END_MODULES:
+        assert importlib.util.find_spec(name) is not None, f"{name} is listed but does not exist"
+    assert set(manifest.SIM_FRONT_END_MODULES) <= set(manifest.required_frozen_modules())
+
+
 # Modules that run ``sys.executable`` only where a frozen bundle never goes, with the reason.
 _CHILD_PROCESS_ALLOWED = {
     "gui/i18n_build.py": "compiles .ts sources, which the bundle does not ship (it ships .qm only)",
