@@ -20,7 +20,17 @@ from bmsflasher.protocols.uds.target import UdsTarget
 
 ARCHITECTURE: Final = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 POLICY: Final = frozenset(
-    {"write_config", "upload_image", "mark_for_test", "reset", "rollback", "reconnect", "link_stats", "close"}
+    {
+        "identify",
+        "write_config",
+        "upload_image",
+        "mark_for_test",
+        "reset",
+        "rollback",
+        "reconnect",
+        "link_stats",
+        "close",
+    }
 )
 
 

@@ -41,6 +41,7 @@ from bmsflasher.core.errors import (
     NoResponseError,
     ReconnectTimeoutError,
 )
+from bmsflasher.core.identity_checks import validate_identity
 from bmsflasher.core.target import NO_RESUME, LinkStats, ProgressCallback, ResumePolicy, Target
 from bmsflasher.core.types import (
     ConfigSnapshot,
@@ -100,8 +101,18 @@ class TargetBase(Target):
 
     # Operations with no policy to share: each protocol implements them as the interface says.
     @abstractmethod
+    def _read_identity(self) -> DeviceIdentity:
+        """Read model, serial number, hardware revision, versions, mode and slot states (raw)."""
+
+    @final
     def identify(self) -> DeviceIdentity:
-        """Read model, serial number, hardware revision, versions, mode and slot states."""
+        """The device's identity, refused when a field is implausible (:mod:`core.identity_checks`).
+
+        Owned here so every protocol's claims are checked where they are parsed: control
+        characters, oversize text and impossible security counters never reach the terminal, the
+        history, file names or the anti-rollback gate.
+        """
+        return validate_identity(self._read_identity())
 
     @abstractmethod
     def read_telemetry(self) -> PackTelemetry:

@@ -25,6 +25,7 @@ from bmsflasher.core.errors import (
     DeviceRejectedError,
     ImageFormatError,
     IntegrityError,
+    MalformedResponseError,
     UnsupportedOperationError,
 )
 from bmsflasher.core.target import LinkStats, ProgressCallback
@@ -159,7 +160,7 @@ class SmpTarget(TargetBase):
                     self._params = McumgrParams(size, count)
         return self._params
 
-    def identify(self) -> DeviceIdentity:
+    def _read_identity(self) -> DeviceIdentity:
         slots = self._slots()
         try:
             body = self._bms_read(BmsCommand.IDENTITY, "identity read").body
@@ -169,7 +170,13 @@ class SmpTarget(TargetBase):
             return self._bootloader_identity(slots)
         mode = msg.parse_mode(body.get("mode", DeviceMode.APPLICATION.value))
         self._mode = mode
-        counter = body.get("security_counter", 0)
+        counter = body.get("security_counter")
+        if isinstance(counter, bool) or not isinstance(counter, int):
+            # a missing counter used to become 0, which passes every anti-rollback check
+            raise MalformedResponseError(
+                "the device's identity does not report its security counter, so anti-rollback "
+                "cannot be checked"
+            )
         return DeviceIdentity(
             model=str(body.get("model", "")),
             serial_number=str(body.get("serial", "")),
@@ -178,7 +185,7 @@ class SmpTarget(TargetBase):
             bootloader_version=msg.parse_version(body.get("bl_version")),
             mode=mode,
             slots=slots,
-            security_counter=counter if isinstance(counter, int) else 0,
+            security_counter=counter,
         )
 
     def _generic_identity(self, slots: tuple[SlotState, ...]) -> DeviceIdentity:

@@ -197,7 +197,7 @@ class UdsTarget(TargetBase):
     def _text(self, did: int, what: str) -> str:
         return codec.ascii_text(self._client.read_did(did, what))
 
-    def identify(self) -> DeviceIdentity:
+    def _read_identity(self) -> DeviceIdentity:
         serial = self._text(ids.DID_SERIAL_NUMBER, "serial number")
         model = self._text(ids.DID_SPARE_PART_NUMBER, "part number")
         self._client.serial_number, self._client.model = serial, model
