@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QApplication
 
 from bmsflasher.core.types import DeviceMode, LinkSettings
 from bmsflasher.gui.demo import DemoScenario
+from bmsflasher.gui.engine_text import capitalised
 from bmsflasher.gui.main_window import CONFIG, DEVICES, DIAGNOSTICS, HISTORY, LIVE
+from bmsflasher.gui.pages.config_page import NAME_ROLE
 from bmsflasher.gui.recovery_dialog import RecoveryDialog
 from bmsflasher.gui.theme import DARK, LIGHT
 
@@ -113,8 +115,8 @@ def test_config_edit_validate_backup_diff_restore(rig: GuiRig, qtbot) -> None:
     rig.window.show_page(CONFIG)
     page = rig.window.config_page
     qtbot.waitUntil(lambda: page.table.rowCount() > 5, timeout=10000)
-    names = [page.table.item(row, 0).text() for row in range(page.table.rowCount())]
-    row = names.index("balance_start_mv")
+    names = [page.table.item(row, 0).data(NAME_ROLE) for row in range(page.table.rowCount())]
+    row = names.index("balance_start_mv")  # the cell shows the translated name; the role keeps the id
     original = int(page.table.item(row, 1).text())
 
     with qtbot.waitSignal(rig.model.sig_backup_done, timeout=10000) as backup_signal:
@@ -285,7 +287,7 @@ def test_recovery_of_a_battery_that_runs_firmware_is_refused_and_recorded(
     message, hint = rig.errors[0]
     assert message == "the device runs firmware 1.0.0, so it needs an update, not a recovery"
     assert "update wizard" in hint
-    assert message in dialog.status.text()
+    assert capitalised(message) in dialog.status.text()  # shown as a sentence: capital first letter
     assert dialog.recover_button.isEnabled()
     assert str(rig.bench.device.identity().firmware_version) == "1.0.0"  # nothing was written
     sessions = rig.model.engine.sessions()

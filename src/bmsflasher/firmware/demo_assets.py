@@ -60,7 +60,11 @@ _STRINGS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class DemoRelease:
-    """One demo package: version, anti-rollback counter and the virtual BMS behaviour it carries."""
+    """One demo package: version, anti-rollback counter and the virtual BMS behaviour it carries.
+
+    A release that keeps the factory counter (1.0.1) can be rolled back; one that raises it (1.1.0)
+    shows the anti-rollback refusal of a rollback; one below it (0.9.0) is refused before a write.
+    """
 
     version: str
     security_counter: int
@@ -76,7 +80,20 @@ class DemoRelease:
 
 DEMO_RELEASES: Final = (
     DemoRelease("1.0.0", 1, "healthy", "DEMO factory firmware."),
-    DemoRelease("1.1.0", 2, "healthy", "DEMO: improved balancing thresholds; healthy update."),
+    DemoRelease(
+        "1.0.1",
+        1,
+        "healthy",
+        "DEMO: bug-fix release that keeps the factory security counter (1); after it, Roll back returns "
+        "to 1.0.0.",
+    ),
+    DemoRelease(
+        "1.1.0",
+        2,
+        "healthy",
+        "DEMO: improved balancing thresholds and a security fix that raises the security counter to 2; "
+        "once it is confirmed the battery refuses to roll back to 1.0.0 (anti-rollback).",
+    ),
     DemoRelease("1.2.0", 3, "selftest-fail", "DEMO: fails its post-update self-test; the update rolls back."),
     DemoRelease(
         "1.2.1", 3, "boot-loop", "DEMO: never confirms itself; the bootloader reverts after failed boots."

@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Qt, Signal, Slot
 
 from bmsflasher.core.errors import BmsFlasherError, StorageError
 from bmsflasher.core.target import LinkStats, Target
 from bmsflasher.core.types import (
+    ConfigSnapshot,
     DeviceIdentity,
     DeviceMode,
     Dtc,
@@ -27,9 +28,21 @@ from bmsflasher.core.types import (
     ParameterValue,
 )
 from bmsflasher.gui import pyside_source_scan, qt_compat  # noqa: F401 - pyside_source_scan acts on import
+from bmsflasher.gui.config_rules import check_values
 from bmsflasher.gui.csv_recorder import CsvRecorder
 from bmsflasher.gui.device_worker import DeviceWorker
-from bmsflasher.gui.engine import BackupRecord, Engine, PackageCheck, ScanResult, UpdateOptions, UpdateOutcome
+from bmsflasher.gui.engine import (
+    BackupRecord,
+    ConfigSchema,
+    Engine,
+    PackageCheck,
+    RollbackBlocker,
+    ScanResult,
+    UpdateOptions,
+    UpdateOutcome,
+    rollback_blocker,
+)
+from bmsflasher.gui.engine_text import later
 from bmsflasher.gui.task_runner import TaskRunner
 
 SHUTDOWN_TIMEOUT_S: Final = 15.0
@@ -39,17 +52,28 @@ qt_compat.apply()  # before any widget or model emits a signal (see qt_compat)
 _log = logging.getLogger(__name__)
 
 
+def same_port(a: LinkSettings, b: LinkSettings) -> bool:
+    """Both links need the same serial port or CAN adapter, which only one connection can hold."""
+    if a.kind != b.kind:
+        return False
+    if a.kind == "serial":
+        return a.port == b.port
+    return (a.interface, a.channel) == (b.interface, b.channel)
+
+
 class AppModel(QObject):
     """Application state, device access and engine calls for the whole GUI."""
 
     # connection and live data
     sig_connection_changed = Signal(object)  # DeviceIdentity | None
     sig_connecting = Signal(str)  # link description
+    sig_connect_failed = Signal(str)  # link description; the previous connection (if any) is kept
     sig_telemetry = Signal(object)  # PackTelemetry
-    sig_link_problem = Signal(str)  # one sentence; the device did not answer a poll
+    sig_link_problem = Signal(object)  # one sentence (engine text); the device did not answer a poll
     sig_recording_changed = Signal(str)  # path, "" when stopped
     # device data on request
     sig_config = Signal(object)  # ConfigSnapshot
+    sig_config_schema = Signal(object)  # ConfigSchema | None (None: the device gives no schema)
     sig_config_written = Signal(object)  # ConfigSnapshot now on the device
     sig_dtcs = Signal(list)  # list[Dtc]
     sig_link_stats = Signal(object)  # LinkStats
@@ -66,6 +90,7 @@ class AppModel(QObject):
     sig_update_event = Signal(object)  # core.events.Event
     sig_update_finished = Signal(object)  # UpdateOutcome
     sig_rollback_finished = Signal(object)  # DeviceIdentity after the rollback
+    sig_rollback_failed = Signal(object, object)  # message, hint (engine text): nothing changed
     sig_recovery_requested = Signal(object)  # LinkSettings of a device in recovery mode
     sig_recovery_finished = Signal(object)  # DeviceIdentity after emergency recovery
     # history
@@ -73,8 +98,8 @@ class AppModel(QObject):
     sig_report_saved = Signal(str)  # path
     sig_session_detail = Signal(object)  # records SessionDetail
     # application
-    sig_error = Signal(str, str)  # message, hint
-    sig_status = Signal(str)
+    sig_error = Signal(object, object)  # message, hint: engine Text, GuiText or str (shown translated)
+    sig_status = Signal(object)  # a passing sentence for the status bar (GuiText)
     sig_busy = Signal(str)  # name of the running operation, "" when idle
     sig_theme_changed = Signal(str)
     sig_language_changed = Signal(str)
@@ -92,6 +117,9 @@ class AppModel(QObject):
         self.last_outcome: UpdateOutcome | None = None
         self.theme_name = "light"
         self.language = "en"
+        self.config_schema: ConfigSchema | None = None
+        self._schema_known = False
+        self._connecting: LinkSettings | None = None
         self._worker: DeviceWorker | None = None
         self._closing: list[DeviceWorker] = []
         self._tasks = TaskRunner()
@@ -119,8 +147,15 @@ class AppModel(QObject):
             return
         _log.error("unexpected error: %s", "".join(traceback.format_exception(error)))
         self.sig_error.emit(
-            self.tr("Unexpected error: %1").replace("%1", f"{type(error).__name__}: {error}"),
-            self.tr("This is a bug in bmsflasher; the details are in the log."),
+            later(
+                "AppModel",
+                QT_TRANSLATE_NOOP("AppModel", "Unexpected error: %1"),
+                f"{type(error).__name__}: {error}",
+            ),
+            later(
+                "AppModel",
+                QT_TRANSLATE_NOOP("AppModel", "This is a bug in bmsflasher; the details are in the log."),
+            ),
         )
 
     def _run_task(self, name: str, task: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
@@ -135,7 +170,7 @@ class AppModel(QObject):
     ) -> bool:
         worker = self._worker
         if worker is None:
-            self.sig_error.emit(self.tr("No device is connected."), self.tr("Connect a device first."))
+            self._not_connected()
             return False
         self.sig_busy.emit(name)
 
@@ -149,6 +184,12 @@ class AppModel(QObject):
 
         worker.submit(name, job, self._on_gui(done), self._on_gui(failed))
         return True
+
+    def _not_connected(self) -> None:
+        self.sig_error.emit(
+            later("AppModel", QT_TRANSLATE_NOOP("AppModel", "No device is connected.")),
+            later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Connect a device first.")),
+        )
 
     @property
     def connected(self) -> bool:
@@ -175,12 +216,30 @@ class AppModel(QObject):
         ports = tuple(extra_ports)
         self._tasks.start("scan", lambda: self.engine.scan(ports), self._on_gui(done), self._on_gui(failed))
 
-    def connect_device(self, link: LinkSettings) -> None:
-        """Open the device behind ``link`` (in a task thread), then start polling its telemetry."""
+    def connect_device(self, link: LinkSettings, *, restoring: bool = False) -> None:
+        """Open the device behind ``link`` (in a task thread), then start polling its telemetry.
+
+        A working connection is kept until the new device has answered: a connect that fails leaves
+        the battery that was connected connected (when both links share one port, which cannot be
+        open twice, that battery is reopened), so the window always shows one true state.
+        """
         if self._update_running:
-            self.sig_error.emit(self.tr("An update is running."), self.tr("Wait until it has finished."))
+            self.sig_error.emit(
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "An update is running.")),
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Wait until it has finished.")),
+            )
             return
-        self.disconnect_device()
+        if self._connecting is not None:
+            self.sig_error.emit(
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "A connection is being opened already.")),
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Wait until it has answered or failed.")),
+            )
+            return
+        previous = self.link if self.connected else None
+        shares_port = previous is not None and same_port(previous, link)
+        if shares_port:
+            self.disconnect_device()  # one port cannot be open twice; reopened below if the new link fails
+        self._connecting = link
         self.sig_connecting.emit(link.describe())
 
         closing = list(self._closing)
@@ -191,19 +250,31 @@ class AppModel(QObject):
             target = self.engine.open_target(link)
             try:
                 return target, target.identify()
-            except BmsFlasherError:
+            except BaseException:
                 target.close()
                 raise
 
         def opened(result: tuple[Target, DeviceIdentity]) -> None:
+            self._connecting = None
             target, identity = result
+            self.disconnect_device(announce=False)  # the battery connected before, if any
             self._attach(target, identity)
 
         def failed(error: BaseException) -> None:
-            self.sig_connection_changed.emit(None)
+            self._connecting = None
+            self.sig_connect_failed.emit(link.describe())
             self.report_error(error)
+            if shares_port and previous is not None and not restoring:
+                self.connect_device(previous, restoring=True)  # give back the connection that worked
+            else:
+                self.sig_connection_changed.emit(self.identity)  # whatever is connected now, or None
 
         self._tasks.start("connect", open_and_identify, self._on_gui(opened), self._on_gui(failed))
+
+    @property
+    def connecting(self) -> bool:
+        """A connection is being opened (the previous one, if any, still works)."""
+        return self._connecting is not None
 
     def attach_target(self, target: Target) -> None:
         """Adopt an already-open target (demo mode, tests); identification runs on the device thread."""
@@ -229,9 +300,12 @@ class AppModel(QObject):
             self._worker.set_polling(False)  # a bootloader has no pack telemetry to poll
         self.sig_connection_changed.emit(identity)
         self.sig_status.emit(
-            self.tr("Connected to %1 (serial %2)")
-            .replace("%1", identity.model)
-            .replace("%2", identity.serial_number)
+            later(
+                "AppModel",
+                QT_TRANSLATE_NOOP("AppModel", "Connected to %1 (serial %2)"),
+                identity.model,
+                identity.serial_number,
+            )
         )
 
     @Slot(object)
@@ -248,8 +322,11 @@ class AppModel(QObject):
         """Read the identity again (after an update or rollback)."""
         self._run_device_job("identify", lambda t: t.identify(), self._identified)
 
-    def disconnect_device(self) -> None:
-        """Stop polling and close the device. The worker finishes its current request first."""
+    def disconnect_device(self, *, announce: bool = True) -> None:
+        """Stop polling and close the device. The worker finishes its current request first.
+
+        ``announce=False`` when another device takes its place at once (no "not connected" flash).
+        """
         worker, self._worker = self._worker, None
         if worker is None:
             return
@@ -258,7 +335,10 @@ class AppModel(QObject):
         self._closing = [w for w in self._closing if w.alive] + [worker]
         self.identity = None
         self.latest_telemetry = None
-        self.sig_connection_changed.emit(None)
+        self.config_schema = None
+        self._schema_known = False
+        if announce:
+            self.sig_connection_changed.emit(None)
 
     # --- live data -----------------------------------------------------------------------------
     def set_polling(self, enabled: bool) -> None:
@@ -269,7 +349,7 @@ class AppModel(QObject):
     def start_recording(self, path: Path) -> None:
         """Record every telemetry sample to a CSV file until :meth:`stop_recording`."""
         if self._worker is None:
-            self.sig_error.emit(self.tr("No device is connected."), self.tr("Connect a device first."))
+            self._not_connected()
             return
         try:
             recorder = CsvRecorder(path)
@@ -300,11 +380,43 @@ class AppModel(QObject):
 
     # --- configuration -------------------------------------------------------------------------
     def read_config(self) -> None:
-        self._run_device_job("read_config", lambda t: t.read_config(), self.sig_config.emit)
+        """Read every parameter (and, once per connection, the schema they are checked against)."""
+        need_schema = not self._schema_known
+
+        def read(target: Target) -> tuple[bool, ConfigSchema | None, ConfigSnapshot]:
+            schema = self.engine.config_schema(target) if need_schema else self.config_schema
+            return need_schema, schema, target.read_config()
+
+        def done(result: tuple[bool, ConfigSchema | None, ConfigSnapshot]) -> None:
+            fresh, schema, snapshot = result
+            if fresh and self._worker is not None:
+                self.config_schema, self._schema_known = schema, True
+                self.sig_config_schema.emit(schema)
+            self.sig_config.emit(snapshot)
+
+        self._run_device_job("read_config", read, done)
 
     def write_config(self, changes: Mapping[str, ParameterValue]) -> None:
-        """Write changed parameters (validated by the engine first) and read the result back."""
+        """Write changed parameters and read the result back.
+
+        Every value is checked against the device's schema first; a value outside it is refused
+        here, before anything is sent (the engine then refuses unknown and read-only names).
+        """
         values = dict(changes)
+        schema = self.config_schema
+        problems = check_values(values, dict(schema.rules) if schema is not None else None)
+        if problems:
+            self.sig_error.emit(
+                later(
+                    "AppModel",
+                    QT_TRANSLATE_NOOP(
+                        "AppModel", "Nothing was written: %1 is outside what the battery accepts."
+                    ),
+                    ", ".join(sorted(problems)),
+                ),
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Correct the values marked in red.")),
+            )
+            return
         self._run_device_job(
             "write_config", lambda t: self.engine.write_config(t, values), self.sig_config_written.emit
         )
@@ -367,7 +479,9 @@ class AppModel(QObject):
         """Measure every precondition gate now (nothing is written)."""
         package = self.package
         if package is None or not package.ok:
-            self.sig_error.emit(self.tr("Choose a valid package first."), "")
+            self.sig_error.emit(
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Choose a valid package first.")), ""
+            )
             return
         self._run_device_job(
             "preconditions",
@@ -387,10 +501,10 @@ class AppModel(QObject):
         def finished(outcome: UpdateOutcome) -> None:
             self._update_running = False
             self.last_outcome = outcome
+            if outcome.identity is not None:
+                self._identified(outcome.identity)  # first: the result page reads the slots from it
             self.sig_update_running.emit(False)
             self.sig_update_finished.emit(outcome)
-            if outcome.identity is not None:
-                self._identified(outcome.identity)
 
         def failed(error: BaseException) -> None:
             self._update_running = False
@@ -426,18 +540,36 @@ class AppModel(QObject):
             self._update_running = False
             self.sig_update_running.emit(False)
             self._identified(identity)
+            self.resume_polling()
             self.sig_rollback_finished.emit(identity)
 
         def failed(error: BaseException) -> None:
             self._update_running = False
             self.sig_update_running.emit(False)
+            if isinstance(error, BmsFlasherError):
+                self.sig_rollback_failed.emit(error.message, error.hint or "")
+            else:
+                self.sig_rollback_failed.emit(
+                    later(
+                        "AppModel",
+                        QT_TRANSLATE_NOOP("AppModel", "The rollback stopped with an unexpected error."),
+                    ),
+                    "",
+                )
             self.report_error(error)
+            if self._worker is not None:
+                self.refresh_identity()  # what the device runs now, whatever the refusal said
+                self.resume_polling()
 
         if self._worker is not None:
             self._worker.set_polling(False)
         if not self._run_device_job("rollback", lambda t: self.engine.rollback(t, sink), done, failed):
             self._update_running = False
             self.sig_update_running.emit(False)
+
+    def rollback_blocker(self) -> RollbackBlocker | None:
+        """Why the connected battery cannot roll back now (read from its identity), None when it can."""
+        return rollback_blocker(self.identity)
 
     def request_recovery(self, link: LinkSettings) -> None:
         """Ask the window to open the recovery dialog for the device behind ``link``."""

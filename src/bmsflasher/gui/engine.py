@@ -8,15 +8,23 @@ them in one small module means the AppModel and the pages depend on a handful of
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from bmsflasher.core.errors import BmsFlasherError, PackageError
+from bmsflasher.core.errors import BmsFlasherError, PackageError, ProtocolError
 from bmsflasher.core.events import EventSink, Measurement
 from bmsflasher.core.target import Target
-from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceSelfTest, LinkSettings, ParameterValue
+from bmsflasher.core.types import (
+    ConfigSnapshot,
+    DeviceIdentity,
+    DeviceMode,
+    DeviceSelfTest,
+    FirmwareVersion,
+    LinkSettings,
+    ParameterValue,
+)
 from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.discovery.results import ScanResult
@@ -31,7 +39,7 @@ from bmsflasher.procedure.package_check import PackageVerdict, check_package_fil
 from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, load_package
 from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.results import UpdateResult
-from bmsflasher.procedure.rollback import manual_rollback_recorded
+from bmsflasher.procedure.rollback import manual_rollback_recorded, other_slot
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
 from bmsflasher.records.report_files import default_reports_dir, report_format_for
@@ -39,15 +47,19 @@ from bmsflasher.records.report_files import default_reports_dir, report_format_f
 __all__ = [
     "Advice",
     "BackupRecord",
+    "ConfigSchema",
     "DriverGuidance",
     "Engine",
     "FailureKind",
     "PackageCheck",
+    "ParameterRule",
+    "RollbackBlocker",
     "ScanResult",
     "SessionDetail",
     "SessionRecord",
     "UpdateOptions",
     "UpdateOutcome",
+    "rollback_blocker",
     "troubleshooting_advice",
 ]
 """Types the pages may use: they reach the lower layers only through this module (an import contract)."""
@@ -78,7 +90,8 @@ class PackageCheck:
         model: model it was released for.
         signer: which trusted key signed it.
         release_notes: the manufacturer's notes.
-        message: why it was refused (one sentence), "" when ok.
+        message: why a package that could not be read or verified was refused (one sentence); ""
+            when it was verified (the failed ``checks`` say why it does not fit this device).
         hint: what to do about it.
         failure_kind: the troubleshooting row that applies, None if none.
         package: the verified package, handed back to the procedure (None when refused on the host).
@@ -114,7 +127,6 @@ def package_check_of(verdict: PackageVerdict) -> PackageCheck:
         )
     manifest = verified.manifest
     signer = verified.manifest_signer
-    failed = [m for m in verdict.checks if not m.passed]
     return PackageCheck(
         verdict.path,
         ok=verdict.ok,
@@ -125,7 +137,7 @@ def package_check_of(verdict: PackageVerdict) -> PackageCheck:
         security_counter=manifest.security_counter,
         signer=f"{signer.key_id[:16]} ({Path(signer.source).name})",
         release_notes=manifest.release_notes,
-        message="; ".join(f"{m.name.replace('_', ' ')} is {m.value} (needs {m.limit})" for m in failed),
+        message="",  # the failed checks say why, each in the technician's language (verify page)
         failure_kind=kind_for_error(error) if error is not None else None,
         package=verdict.package,
     )
@@ -169,6 +181,141 @@ class UpdateOutcome:
         if isinstance(error, BmsFlasherError):
             return cls(result="failed", message=error.message, hint=error.hint or "")
         return cls(result="failed", message=f"{type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRule:
+    """What the device says one configuration parameter accepts (its schema entry).
+
+    Attributes:
+        name: the device's identifier.
+        kind: ``int``, ``float``, ``bool`` or ``str``.
+        unit: display unit ("mV", "°C"; "" for none).
+        minimum: lowest allowed value (numbers), None when the device gives none.
+        maximum: highest allowed value (numbers), None when the device gives none.
+        choices: the only values allowed, when the device lists them.
+        writable: False for values set at the factory.
+        description: the device's own sentence (English, device text).
+    """
+
+    name: str
+    kind: type
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[ParameterValue, ...] = ()
+    writable: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigSchema:
+    """The device's description of its parameters: what the configuration page validates against."""
+
+    version: int
+    rules: Mapping[str, ParameterRule]
+
+
+_KINDS: Final[dict[str, type]] = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _rule_of(entry: object) -> ParameterRule | None:
+    """One schema entry as a rule: an SMP mapping or a UDS ``ParameterInfo``-like record; None if unusable."""
+    if isinstance(entry, Mapping):
+        name, kind = entry.get("name"), _KINDS.get(str(entry.get("type")))
+        unit, description = entry.get("unit", ""), entry.get("description", "")
+        minimum, maximum = _number(entry.get("min")), _number(entry.get("max"))
+        raw_choices, writable = entry.get("choices", ()), entry.get("writable", True) is not False
+    else:
+        name, kind = getattr(entry, "name", None), getattr(entry, "kind", None)
+        unit, description = getattr(entry, "unit", ""), getattr(entry, "description", "")
+        minimum, maximum = _number(getattr(entry, "minimum", None)), _number(getattr(entry, "maximum", None))
+        raw_choices, writable = getattr(entry, "choices", ()), getattr(entry, "writable", True) is not False
+    if not isinstance(name, str) or not isinstance(kind, type) or kind not in _KINDS.values():
+        return None
+    choices = (
+        tuple(c for c in raw_choices if isinstance(c, int | float | str))
+        if isinstance(raw_choices, list | tuple)
+        else ()
+    )
+    return ParameterRule(
+        name=name,
+        kind=kind,
+        unit=unit if isinstance(unit, str) else "",
+        minimum=minimum,
+        maximum=maximum,
+        choices=choices,
+        writable=writable,
+        description=description if isinstance(description, str) else "",
+    )
+
+
+def schema_of(version: int, entries: object) -> ConfigSchema:
+    """The GUI's view of a device's configuration schema (entries as a mapping or a sequence)."""
+    values = entries.values() if isinstance(entries, Mapping) else entries
+    rules: dict[str, ParameterRule] = {}
+    for entry in values if isinstance(values, Iterable) else ():
+        rule = _rule_of(entry)
+        if rule is not None:
+            rules[rule.name] = rule
+    return ConfigSchema(version, rules)
+
+
+RollbackBlockerKind = Literal["not_running", "no_image", "refused_by_bootloader", "newer"]
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackBlocker:
+    """Why the Roll back button cannot work on this battery now (read from its identity, nothing sent).
+
+    Attributes:
+        kind: ``not_running`` (no application runs), ``no_image`` (the other slot is empty),
+            ``refused_by_bootloader`` (the other image is there but the bootloader would not start
+            it: its security counter is below the battery's, or it is damaged), ``newer`` (the other
+            slot holds a newer image that was never confirmed: a failed update).
+        mode: the device's mode.
+        other_version: the image in the other slot, if any.
+        running_version: the firmware running now.
+        device_counter: the battery's security counter.
+    """
+
+    kind: RollbackBlockerKind
+    mode: DeviceMode = DeviceMode.APPLICATION
+    other_version: FirmwareVersion | None = None
+    running_version: FirmwareVersion | None = None
+    device_counter: int = 0
+
+
+def rollback_blocker(identity: DeviceIdentity | None) -> RollbackBlocker | None:
+    """Why a manual rollback would be refused, or None when it can go ahead.
+
+    The same checks, in the same order, as the procedure's ``manual_rollback`` makes before it
+    writes anything, so the button says beforehand what pressing it would say afterwards.
+    """
+    if identity is None:
+        return RollbackBlocker("not_running", DeviceMode.RECOVERY)
+
+    def blocked(kind: RollbackBlockerKind, other: FirmwareVersion | None = None) -> RollbackBlocker:
+        return RollbackBlocker(
+            kind, identity.mode, other, identity.firmware_version, identity.security_counter
+        )
+
+    if identity.mode is not DeviceMode.APPLICATION:
+        return blocked("not_running")
+    previous = other_slot(identity)
+    if previous is None or previous.version is None:
+        stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
+        return blocked("refused_by_bootloader", stored.version) if stored is not None else blocked("no_image")
+    running = identity.firmware_version
+    if running is not None and previous.version > running:
+        return blocked("newer", previous.version)
+    return None
 
 
 class Engine:
@@ -231,6 +378,23 @@ class Engine:
         return open_target(link)
 
     # --- configuration (recorded as service sessions, as the CLI's) -------------------------------
+    def config_schema(self, target: Target) -> ConfigSchema | None:
+        """The device's parameter schema (units, ranges, choices), or None when the target gives none.
+
+        The SMP client reads the schema a page at a time (``config_schema()``); a target without
+        that call, or a device that refuses it, leaves the GUI to check only each value's type.
+        """
+        reader = getattr(target, "config_schema", None)
+        if not callable(reader):
+            return None
+        try:
+            answer = reader()
+        except ProtocolError:
+            return None
+        if not isinstance(answer, tuple) or len(answer) != 2 or not isinstance(answer[0], int):
+            return None
+        return schema_of(answer[0], answer[1])
+
     def write_config(self, target: Target, values: Mapping[str, ParameterValue]) -> ConfigSnapshot:
         """Write the changed parameters (a recorded session) and return what the device holds after."""
         outcome = config_service.write_parameters_recorded(

@@ -3,7 +3,8 @@
 Qt's own dialogs and the wizard buttons ("Next", "Back") are translated by Qt's ``qtbase`` catalogue,
 our text by ``bmsflasher_<lang>.qm`` (in the package's ``resources/i18n`` or the user's cache).
 Installing a translator makes Qt send every widget a ``LanguageChange`` event; each page re-reads
-its text in ``retranslate()``, so the switch needs no restart.
+its text in ``retranslate()``, so the switch needs no restart. The engine's sentences follow the same
+switch (``engine_text.set_language``): they are rendered from their templates whenever shown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import platformdirs
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from bmsflasher.core.errors import BmsFlasherError
-from bmsflasher.gui import i18n_build
+from bmsflasher.gui import engine_text, i18n_build
 
 LANGUAGE_NAMES: Final = {"en": "English", "nl": "Nederlands", "fr": "Français"}
 """Each language named in itself (endonym), so anyone can find their own in the menu."""
@@ -81,6 +82,7 @@ class LanguageSwitcher:
         self._installed = []
         self.language = language
         QLocale.setDefault(QLocale(language))
+        engine_text.set_language(DEFAULT_LANGUAGE)
         if language == DEFAULT_LANGUAGE:
             return True
         qt_catalogue = QTranslator(self._app)
@@ -92,6 +94,7 @@ class LanguageSwitcher:
         compiled = ensure_compiled(language)
         if compiled is None or not ours.load(str(compiled)):
             return False
+        engine_text.set_language(language)  # before the LanguageChange events: widgets re-render in it
         self._app.installTranslator(ours)
         self._installed.append(ours)
         return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QSize, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QRect, QSize, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import later, plain_label, shown
 from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.pages.config_page import ConfigPage
@@ -48,6 +49,20 @@ from bmsflasher.gui.wizard.update_wizard import UpdateWizard
 PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history")
 DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
 PACKAGE_SUFFIX: Final = ".bmspkg"
+PREFERRED_SIZE: Final = QSize(1280, 820)
+SCREEN_SHARE: Final = 0.92
+"""At most this share of the screen's free area, so the title bar and edges stay in reach."""
+STATUS_MESSAGE_MS: Final = 8000
+
+
+def fitted_size(available: QRect, preferred: QSize = PREFERRED_SIZE) -> QSize:
+    """The window size for a screen: the preferred size, shrunk to fit its free area (taskbar excluded).
+
+    A 1366×768 laptop has about 1366×728 free; 1280×820 would put the status bar below the screen.
+    """
+    width = min(preferred.width(), int(available.width() * SCREEN_SHARE))
+    height = min(preferred.height(), int(available.height() * SCREEN_SHARE))
+    return QSize(width, height)
 
 
 class MainWindow(RetranslateOnLanguageChange, QMainWindow):
@@ -68,7 +83,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.wizard: UpdateWizard | None = None
         self.pending_package: Path | None = None
         self._open_when_connected = False
-        self.resize(1280, 820)
+        self._status_message: object = None
 
         self.devices_page = DevicesPage(model, self)
         self.live_page = LivePage(model, self)
@@ -103,7 +118,8 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         layout.addLayout(right, 1)
         self.setCentralWidget(central)
 
-        self.connection_label = QLabel(self)
+        self.connection_label = plain_label(QLabel(self), device=False)  # holds model and serial
+        self.connection_label.setObjectName("connection_label")
         self.busy_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.busy_label)
         self.statusBar().addPermanentWidget(self.connection_label)
@@ -112,13 +128,16 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.update_page.sig_start_wizard.connect(self.open_update_wizard)
         model.sig_error.connect(self.banner.show_error)
-        model.sig_status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        model.sig_status.connect(self._show_status)
         model.sig_connection_changed.connect(self._on_connection)
+        model.sig_connecting.connect(self._on_connecting)
+        model.sig_connect_failed.connect(lambda _link: self._on_connection(self.model.identity))
         model.sig_busy.connect(self._on_busy)
         model.sig_theme_changed.connect(self._on_theme)
         model.sig_language_changed.connect(self._on_language)
         model.sig_recovery_requested.connect(self.open_recovery)
         self.nav.setCurrentRow(DEVICES)
+        self.fit_to_screen()
         self.retranslate()
         self._on_theme(model.theme_name)
         self._on_connection(model.identity)
@@ -197,7 +216,22 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.scan_action.setText(self.tr("&Scan for batteries"))
         self.update_action.setText(self.tr("&Update firmware…"))
         self.disconnect_action.setText(self.tr("&Disconnect"))
-        self._on_connection(self.model.identity)
+        self._on_connection(self.model.identity, announce=False)
+        if self._status_message is not None and self.statusBar().currentMessage():
+            self.statusBar().showMessage(shown(self._status_message), STATUS_MESSAGE_MS)
+
+    def fit_to_screen(self) -> None:
+        """Size the window to its screen's free area (never larger than the screen)."""
+        screen = self.screen()
+        if screen is not None:
+            self.resize(fitted_size(screen.availableGeometry()))
+        else:
+            self.resize(PREFERRED_SIZE)
+
+    @Slot(object)
+    def _show_status(self, message: object) -> None:
+        self._status_message = message
+        self.statusBar().showMessage(shown(message), STATUS_MESSAGE_MS)
 
     # --- reactions -------------------------------------------------------------------------------
     def show_page(self, index: int) -> None:
@@ -227,14 +261,25 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
     def _on_language(self, language: str) -> None:
         if self._languages is not None and not self._languages.set_language(language):
             self.banner.show_error(
-                self.tr("The translation could not be loaded; the interface stays in English."), ""
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP(
+                        "MainWindow", "The translation could not be loaded; the interface stays in English."
+                    ),
+                ),
+                "",
             )
         self.model.engine.report_language = language
         self.language_actions[language].setChecked(True)
 
+    @Slot(str)
+    def _on_connecting(self, description: str) -> None:
+        if not self.model.connected:  # a working connection stays the state shown until replaced
+            self.connection_label.setText(fmt(self.tr("Connecting to %1…"), description))
+
     @Slot(object)
-    def _on_connection(self, identity: DeviceIdentity | None) -> None:
-        if identity is None:
+    def _on_connection(self, identity: DeviceIdentity | None, announce: bool = True) -> None:
+        if identity is None or not self.model.connected:
             self.connection_label.setText(self.tr("Not connected"))
             return
         self.connection_label.setText(
@@ -246,6 +291,8 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
                 mode_text(identity.mode),
             )
         )
+        if not announce:
+            return
         if self.pending_package is not None and self._open_when_connected and self._can_update():
             self.open_update_wizard()
             return
@@ -261,7 +308,10 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
     def open_update_wizard(self) -> UpdateWizard | None:
         """Open the update wizard (non-modal, so the live page stays visible behind it)."""
         if not self.model.connected or self.model.update_running:
-            self.banner.show_error(self.tr("Connect a battery before updating it."), "")
+            self.banner.show_error(
+                later("MainWindow", QT_TRANSLATE_NOOP("MainWindow", "Connect a battery before updating it.")),
+                "",
+            )
             return None
         if self.wizard is not None:
             self.wizard.close()
@@ -284,13 +334,25 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         path = path.expanduser().absolute()
         if path.suffix.lower() != PACKAGE_SUFFIX:
             self.banner.show_error(
-                fmt(self.tr("%1 is not a firmware package (.bmspkg)."), path.name),
-                self.tr("Open a .bmspkg file from the battery's manufacturer."),
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP("MainWindow", "%1 is not a firmware package (.bmspkg)."),
+                    path.name,
+                ),
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP("MainWindow", "Open a .bmspkg file from the battery's manufacturer."),
+                ),
             )
             return
         if not path.is_file():
             self.banner.show_error(
-                fmt(self.tr("The package %1 does not exist or cannot be read."), str(path)), ""
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP("MainWindow", "The package %1 does not exist or cannot be read."),
+                    str(path),
+                ),
+                "",
             )
             return
         self._open_when_connected = open_when_connected
@@ -323,7 +385,14 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.model.update_running:
             self.banner.show_error(
-                self.tr("An update is running: the window closes when it has reached a safe end."), ""
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP(
+                        "MainWindow",
+                        "An update is running: the window closes when it has reached a safe end.",
+                    ),
+                ),
+                "",
             )
             event.ignore()
             return

@@ -7,6 +7,7 @@ goes to the primary slot through the bootloader's serial recovery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.events import Event, LogLine, Progress
 from bmsflasher.core.types import DeviceIdentity, LinkSettings
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import plain_label, sentence
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES
@@ -46,7 +48,7 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self._link = link
         self._packages_dir = packages_dir
         self._running = False
-        self.explanation = QLabel(self)
+        self.explanation = plain_label(QLabel(self), device=False)  # names the port
         self.explanation.setWordWrap(True)
         self.path_edit = QLineEdit(self)
         self.browse_button = QPushButton(self)
@@ -57,8 +59,9 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self.progress.setRange(0, 1000)
         self.log = LogView(self)
         self.log.apply_theme(THEMES[model.theme_name])
-        self.status = QLabel(self)
+        self.status = plain_label(QLabel(self), device=False)  # engine sentences may quote device text
         self.status.setWordWrap(True)
+        self._status: Callable[[], str] | None = None
         self.buttons = QDialogButtonBox(self)
         self.recover_button = self.buttons.addButton("", QDialogButtonBox.ButtonRole.AcceptRole)
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -89,6 +92,13 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self.path_edit.setPlaceholderText(self.tr("the last stable package (.bmspkg)"))
         self.browse_button.setText(self.tr("&Browse…"))
         self.recover_button.setText(self.tr("&Recover"))
+        if self._status is not None:
+            self.status.setText(self._status())
+
+    def _set_status(self, render: Callable[[], str]) -> None:
+        """A status line written again in the new language after a switch."""
+        self._status = render
+        self.status.setText(render())
 
     @Slot()
     def _on_browse(self) -> None:
@@ -103,11 +113,11 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
     def _on_recover(self) -> None:
         path = Path(self.path_edit.text().strip())
         if not path.is_file():
-            self.status.setText(self.tr("Choose an existing package file first."))
+            self._set_status(lambda: self.tr("Choose an existing package file first."))
             return
         self._running = True
         self.recover_button.setEnabled(False)
-        self.status.setText(self.tr("Recovering…"))
+        self._set_status(lambda: self.tr("Recovering…"))
         self._model.recover(self._link, path)
 
     @Slot(object)
@@ -123,16 +133,15 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
     def _on_finished(self, identity: DeviceIdentity) -> None:
         self._running = False
         self.progress.setValue(1000)
-        self.status.setText(
-            fmt(self.tr("Recovered: the battery runs firmware %1 again."), identity.firmware_version or "?")
-        )
+        version = identity.firmware_version or "?"
+        self._set_status(lambda: fmt(self.tr("Recovered: the battery runs firmware %1 again."), version))
 
-    @Slot(str, str)
-    def _on_error(self, message: str, hint: str) -> None:
+    @Slot(object, object)
+    def _on_error(self, message: object, hint: object) -> None:
         if self._running:
             self._running = False
             self.recover_button.setEnabled(True)
-            self.status.setText(message + (f"\n{hint}" if hint else ""))
+            self._set_status(lambda: sentence(message) + (f"\n{sentence(hint)}" if hint else ""))
 
     def reject(self) -> None:
         if not self._running:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
-from bmsflasher.core.types import Alarm, DeviceMode, DtcSeverity
+from bmsflasher.core.types import Alarm, DeviceIdentity, DeviceMode, DtcSeverity
+from bmsflasher.gui.engine import RollbackBlocker
+from bmsflasher.gui.parameter_texts import device_check_name, readable
 
 
 def mode_text(mode: DeviceMode) -> str:
@@ -92,13 +94,17 @@ _MEASUREMENT_NAMES = {
 }
 
 
+DEVICE_CHECK_PREFIX = "device_"
+"""The procedure prefixes the battery's own self-test checks with this (their values are device text)."""
+
+
 def measurement_name(name: str) -> str:
     """Translated name of a package check, precondition gate or self-test check."""
     source = _MEASUREMENT_NAMES.get(name)
     if source is None:
-        if name.startswith("device_"):
-            return fmt(QCoreApplication.translate("Texts", "Device: %1"), name.removeprefix("device_"))
-        return name.replace("_", " ")
+        if name.startswith(DEVICE_CHECK_PREFIX):
+            return device_check_name(name.removeprefix(DEVICE_CHECK_PREFIX))
+        return readable(name)
     return QCoreApplication.translate("Texts", str(source))
 
 
@@ -155,3 +161,47 @@ def session_kind_text(kind: str) -> str:
     """Translated kind of a service session (update, rollback, recovery...)."""
     source = _SESSION_KINDS.get(kind)
     return QCoreApplication.translate("Texts", str(source)) if source else kind
+
+
+def rollback_text(blocker: RollbackBlocker | None, identity: DeviceIdentity | None) -> str:
+    """What the Roll back button would do, or why it cannot: shown before it is pressed."""
+    translate = QCoreApplication.translate
+    if identity is None:
+        return translate("Texts", "Connect a battery first.")
+    if blocker is None:
+        other = next((s for s in identity.slots if not s.active and s.version is not None), None)
+        version = str(other.version) if other is not None else "?"
+        return fmt(
+            translate("Texts", "Roll back returns to firmware %1 in slot 1; the battery reboots into it."),
+            version,
+        )
+    other_version = str(blocker.other_version) if blocker.other_version else "?"
+    running = str(blocker.running_version) if blocker.running_version else "?"
+    if blocker.kind == "not_running":
+        return fmt(
+            translate(
+                "Texts", "Roll back is not possible: the battery is in %1 mode, not running its firmware."
+            ),
+            mode_text(blocker.mode),
+        )
+    if blocker.kind == "no_image":
+        return translate("Texts", "Roll back is not possible: slot 1 is empty, there is no other firmware.")
+    if blocker.kind == "refused_by_bootloader":
+        return fmt(
+            translate(
+                "Texts",
+                "Roll back is not possible: the bootloader refuses firmware %1 in slot 1 (anti-rollback: its "
+                "security counter is below the battery's, %2; or the image is damaged).",
+            ),
+            other_version,
+            blocker.device_counter,
+        )
+    return fmt(
+        translate(
+            "Texts",
+            "Roll back is not possible: slot 1 holds %1, newer than the running %2 and never confirmed "
+            "(an update that failed); a rollback only returns to older firmware.",
+        ),
+        other_version,
+        running,
+    )

@@ -8,9 +8,11 @@ the alarm colour with a "Recover" button, because that is the one thing to do wi
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Slot
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.types import CanAddressing, DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import DriverGuidance
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, later, plain_label, sentence, shown
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
@@ -49,6 +52,31 @@ MAX_29BIT_ADDRESS: Final = 0xFD
 """Highest one-byte ECU address; 0xFE and 0xFF are reserved (SAE J1939-81)."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One battery in the table: one found by the scan, or the one connected now."""
+
+    serial: str
+    model: str
+    mode: DeviceMode
+    firmware: str
+    protocol: str
+    link: LinkSettings
+    connected: bool = False
+
+
+def _row_of_found(device: Any) -> DeviceRow:
+    identity: DeviceIdentity | None = device.identity
+    return DeviceRow(
+        serial=device.serial_number or "",
+        model=identity.model if identity else "",
+        mode=device.mode,
+        firmware=str(identity.firmware_version) if identity and identity.firmware_version else "—",
+        protocol=device.protocol.upper(),
+        link=device.link,
+    )
+
+
 class DevicesPage(RetranslateOnLanguageChange, QWidget):
     """Scan results, manual connection and the connected device's identity."""
 
@@ -58,12 +86,18 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self._model = model
         self._found: list[Any] = []
         self._reports: list[Any] = []
+        self._scanned = False
+        self._elapsed_s = 0.0
+        self._shown_rows: list[DeviceRow] = []
 
         self.title = QLabel(self)
         self.title.setObjectName("page_title")
         self.scan_button = QPushButton(self)
-        self.scan_status = QLabel(self)
+        self.scan_status = plain_label(QLabel(self), device=False)
+        self.scan_status.setObjectName("scan_status")
         self.scan_status.setWordWrap(True)
+        self._scan_text: Callable[[], str] | None = None
+        self._connecting_to = ""
 
         self.devices_box = QGroupBox(self)
         self.devices_table = QTableWidget(0, 6, self)
@@ -147,8 +181,13 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_form.addRow(manual_buttons)
 
         self.identity_box = QGroupBox(self)
+        self.connection_status = plain_label(QLabel(self), device=False)  # names device text
+        self.connection_status.setObjectName("connection_status")
+        self.connection_status.setWordWrap(True)
         self.identity_view = IdentityView(self)
-        QVBoxLayout(self.identity_box).addWidget(self.identity_view)
+        identity_layout = QVBoxLayout(self.identity_box)
+        identity_layout.addWidget(self.connection_status)
+        identity_layout.addWidget(self.identity_view)
 
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -182,6 +221,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         model.sig_scan_result.connect(self._on_scan_result)
         model.sig_connection_changed.connect(self._on_connection)
         model.sig_connecting.connect(self._on_connecting)
+        model.sig_connect_failed.connect(self._on_connect_failed)
         model.sig_theme_changed.connect(lambda _name: self._apply_theme())
 
         self.setTabOrder(self.scan_button, self.devices_table)
@@ -254,8 +294,11 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_connect_button.setText(self.tr("C&onnect"))
         self.disconnect_button.setText(self.tr("&Disconnect"))
         self.identity_box.setTitle(self.tr("Connected battery"))
-        if self._reports or self._found:
+        if self._reports or self._found or self._scanned:
             self._fill_tables()
+        if self._scan_text is not None:
+            self.scan_status.setText(self._scan_text())
+        self._show_connection()
 
     def _apply_theme(self) -> None:
         colors = THEMES[self._model.theme_name]
@@ -277,47 +320,86 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
     def _on_scan_running(self, running: bool) -> None:
         self.scan_button.setEnabled(not running)
         if running:
-            self.scan_status.setText(self.tr("Scanning every adapter…"))
+            self._set_scan_text(lambda: self.tr("Scanning every adapter…"))
+
+    def _set_scan_text(self, render: Callable[[], str]) -> None:
+        self._scan_text = render
+        self.scan_status.setText(render())
 
     @Slot(object)
     def _on_scan_result(self, result: Any) -> None:
         self._found = list(getattr(result, "devices", ()))
         self._reports = list(getattr(result, "reports", ()))
-        elapsed = f"{getattr(result, 'elapsed_s', 0.0):.1f}"
-        self.scan_status.setText(fmt(self.tr("%1 battery(ies) found in %2 s."), len(self._found), elapsed))
+        self._scanned = True
+        self._elapsed_s = float(getattr(result, "elapsed_s", 0.0))
         self._fill_tables()
-        if self._found:
+        if self.devices_table.rowCount():
             self.devices_table.selectRow(0)
+
+    def rows(self) -> list[DeviceRow]:
+        """The batteries to list: the connected one first (a scan cannot open its port), then the scan's."""
+        found = [_row_of_found(device) for device in self._found]
+        identity, link = self._model.identity, self._model.link
+        if identity is None or link is None or not self._model.connected:
+            return found
+        connected = DeviceRow(
+            serial=identity.serial_number,
+            model=identity.model,
+            mode=identity.mode,
+            firmware=str(identity.firmware_version) if identity.firmware_version else "—",
+            protocol="UDS" if link.kind == "can" else "SMP",
+            link=link,
+            connected=True,
+        )
+        return [connected, *(row for row in found if row.serial != identity.serial_number)]
+
+    def _scan_summary(self) -> str:
+        rows = self.rows()
+        elapsed = f"{self._elapsed_s:.1f}"
+        count = len(rows)
+        if any(row.connected for row in rows):
+            return fmt(
+                self.tr("%n battery(ies) found in %1 s, the connected one included.", "", count), elapsed
+            )
+        return fmt(self.tr("%n battery(ies) found in %1 s.", "", count), elapsed)
 
     def _fill_tables(self) -> None:
         colors = THEMES[self._model.theme_name]
         table = self.devices_table
-        table.setRowCount(len(self._found))
-        for row, device in enumerate(self._found):
-            identity: DeviceIdentity | None = device.identity
+        rows = self.rows() if self._scanned else []
+        self._shown_rows = rows
+        table.setRowCount(len(rows))
+        for index, device in enumerate(rows):
             recovery = device.mode is DeviceMode.RECOVERY
             values = [
-                device.serial_number or self.tr("(unknown)"),
-                identity.model if identity else "",
+                device.serial or self.tr("(unknown)"),
+                device.model,
                 mode_text(device.mode),
-                str(identity.firmware_version) if identity and identity.firmware_version else "—",
-                device.protocol.upper(),
+                device.firmware,
+                device.protocol,
                 device.link.describe(),
             ]
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if recovery:
-                    item.setForeground(QColor(colors.bad))
+                if column in (0, 1) and value and device.serial:
+                    item.setData(DEVICE_TEXT_ROLE, True)  # the battery's own serial and model
+                if recovery or device.connected:
                     font = QFont(item.font())
                     font.setBold(True)
                     item.setFont(font)
+                if recovery:
+                    item.setForeground(QColor(colors.bad))
                     item.setToolTip(self.tr("No bootable firmware: use Recover."))
-                table.setItem(row, column, item)
+                elif device.connected:
+                    item.setToolTip(self.tr("This battery is connected now."))
+                table.setItem(index, column, item)
+        if self._scanned:
+            self._set_scan_text(self._scan_summary)
         adapters = self.adapters_table
         adapters.setRowCount(len(self._reports))
         for row, report in enumerate(self._reports):
             status = str(getattr(report.status, "value", report.status))
-            details = report.message + (f" — {report.hint}" if report.hint else "")
+            details = sentence(report.message) + (f" — {sentence(report.hint)}" if report.hint else "")
             cells = (f"{report.label} ({report.adapter_name})", adapter_status_text(status), details)
             for column, value in enumerate(cells):
                 item = QTableWidgetItem(value)
@@ -347,8 +429,8 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.guidance_view.hide()
             return
         guidance: DriverGuidance = report.guidance
-        title = f"<b>{html.escape(report.label)}: {html.escape(guidance.title)}</b>"
-        steps = "".join(f"<li>{html.escape(step)}</li>" for step in guidance.steps)
+        title = f"<b>{html.escape(report.label)}: {html.escape(shown(guidance.title))}</b>"
+        steps = "".join(f"<li>{html.escape(shown(step))}</li>" for step in guidance.steps)
         guide_label = html.escape(self.tr("Driver guide:"))
         download_label = html.escape(self.tr("Download:"))
         references: list[str] = []
@@ -362,17 +444,17 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.guidance_view.setText(f"{title}<ol>{steps}</ol>{'<br>'.join(references)}")
         self.guidance_view.show()
 
-    def _selected_device(self) -> Any | None:
+    def _selected_device(self) -> DeviceRow | None:
         rows = self.devices_table.selectionModel().selectedRows()
-        if not rows or rows[0].row() >= len(self._found):
+        if not rows or rows[0].row() >= len(self._shown_rows):
             return None
-        return self._found[rows[0].row()]
+        return self._shown_rows[rows[0].row()]
 
     @Slot()
     def _update_buttons(self) -> None:
         device = self._selected_device()
         recovery = device is not None and device.mode is DeviceMode.RECOVERY
-        self.connect_button.setEnabled(device is not None)
+        self.connect_button.setEnabled(device is not None and not device.connected)
         self.recover_button.setVisible(recovery)
         self.disconnect_button.setEnabled(self._model.connected)
 
@@ -395,20 +477,35 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         if kind == "serial":
             port = self.port_edit.text().strip()
             if not port:
-                self._model.sig_error.emit(self.tr("Type the serial port or URL first."), "")
+                self._model.sig_error.emit(
+                    later(
+                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Type the serial port or URL first.")
+                    ),
+                    "",
+                )
                 return None
             baud_text = self.baud_combo.currentText().strip()
             if not baud_text.isdigit() or int(baud_text) <= 0:
                 self._model.sig_error.emit(
-                    self.tr("'%1' is not a baud rate.").replace("%1", baud_text),
-                    self.tr("Use a whole number such as 115200."),
+                    later(
+                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "'%1' is not a baud rate."), baud_text
+                    ),
+                    later(
+                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Use a whole number such as 115200.")
+                    ),
                 )
                 return None
             return LinkSettings(kind="serial", port=port, baud=int(baud_text))
         interface = self.interface_edit.text().strip()
         channel = self.channel_edit.text().strip()
         if not interface or not channel:
-            self._model.sig_error.emit(self.tr("Type the CAN interface and channel first."), "")
+            self._model.sig_error.emit(
+                later(
+                    "DevicesPage",
+                    QT_TRANSLATE_NOOP("DevicesPage", "Type the CAN interface and channel first."),
+                ),
+                "",
+            )
             return None
         return LinkSettings(
             kind="can",
@@ -445,17 +542,43 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
 
     @Slot(str)
     def _on_connecting(self, description: str) -> None:
-        self.scan_status.setText(self.tr("Connecting to %1…").replace("%1", description))
+        self._connecting_to = description
+        self._show_connection()
+
+    @Slot(str)
+    def _on_connect_failed(self, _description: str) -> None:
+        self._connecting_to = ""
+        self._show_connection()
+
+    def _show_connection(self) -> None:
+        """One line, one state: connecting, connected (to which battery), or not connected."""
+        identity = self._model.identity if self._model.connected else None
+        if identity is not None:
+            text = fmt(self.tr("Connected to %1, serial %2."), identity.model, identity.serial_number)
+        elif self._model.connected:
+            text = self.tr("Connected; identifying the battery…")
+        else:
+            text = self.tr("Not connected.")
+        if self._connecting_to:
+            text = (
+                fmt(self.tr("Connecting to %1…"), self._connecting_to)
+                + " "
+                + (
+                    fmt(self.tr("Still connected to %1 until it answers."), identity.serial_number)
+                    if identity is not None
+                    else ""
+                )
+            )
+        self.connection_status.setText(text.strip())
 
     @Slot(object)
     def _on_connection(self, identity: DeviceIdentity | None) -> None:
+        if not self._model.connecting:
+            self._connecting_to = ""
         self.identity_view.show_identity(identity)
-        if identity is not None:
-            self.scan_status.setText(
-                self.tr("Connected to %1, serial %2.")
-                .replace("%1", identity.model)
-                .replace("%2", identity.serial_number)
-            )
+        self._show_connection()
+        if self._scanned:
+            self._fill_tables()  # the connected battery is listed with the scan's
         self._update_buttons()
 
     def keyPressEvent(self, event: Any) -> None:

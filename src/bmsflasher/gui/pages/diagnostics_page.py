@@ -28,10 +28,11 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.target import LinkStats
 from bmsflasher.core.types import DeviceIdentity, Dtc, DtcSeverity
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
-from bmsflasher.gui.texts import fmt, severity_text
+from bmsflasher.gui.texts import severity_text
 from bmsflasher.gui.theme import THEMES
 
 STATS_REFRESH_MS: Final = 2000
@@ -138,13 +139,15 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
             texts = (dtc.code_text, severity_text(dtc.severity), f"0x{dtc.status:02X}", dtc.description)
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
+                if column == 3:
+                    item.setData(DEVICE_TEXT_ROLE, True)  # the battery's own description
                 if dtc.severity is DtcSeverity.CRITICAL:
                     item.setForeground(QColor(colors.bad))
                 elif dtc.severity is DtcSeverity.WARNING:
                     item.setForeground(QColor(colors.warning))
                 self.dtc_table.setItem(row, column, item)
         if self._model.connected:
-            self.status.setText(fmt(self.tr("%1 stored trouble code(s)."), len(self._dtcs)))
+            self.status.setText(self.tr("%n stored trouble code(s).", "", len(self._dtcs)))
 
     @Slot(object)
     def show_link_stats(self, stats: LinkStats) -> None:

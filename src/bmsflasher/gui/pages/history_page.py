@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, measured, sentence
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
-from bmsflasher.gui.texts import fmt, outcome_text, session_kind_text, step_title
+from bmsflasher.gui.texts import fmt, measurement_name, outcome_text, session_kind_text, step_title
 from bmsflasher.gui.theme import THEMES
 
 
@@ -44,6 +45,7 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
         self.setObjectName("history_page")
         self._model = model
         self._sessions: list[Any] = []
+        self._detail: Any | None = None
 
         self.title = QLabel(self)
         self.title.setObjectName("page_title")
@@ -105,6 +107,8 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
         )
         if self._sessions:
             self.show_sessions(self._sessions)
+        if self._detail is not None:
+            self.show_detail(self._detail)
 
     def _apply_theme(self) -> None:
         colors = THEMES[self._model.theme_name]
@@ -135,6 +139,8 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
             )
             for column, text in enumerate(texts):
                 item = QTableWidgetItem(text)
+                if column == 2:
+                    item.setData(DEVICE_TEXT_ROLE, True)  # the battery's serial number
                 if column == 4:
                     good = session.outcome in {
                         "updated",
@@ -146,7 +152,7 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
                     }
                     item.setForeground(QColor(colors.good if good else colors.warning))
                 self.table.setItem(row, column, item)
-        self.status.setText(fmt(self.tr("%1 session(s) recorded."), len(self._sessions)))
+        self.status.setText(self.tr("%n session(s) recorded.", "", len(self._sessions)))
         self._update_buttons()
 
     def selected_session(self) -> Any | None:
@@ -165,6 +171,7 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
     @Slot(object)
     def show_detail(self, detail: Any) -> None:
         """Steps and measurements of one session as plain text (copyable into an e-mail)."""
+        self._detail = detail
         session = detail.session
         lines = [
             fmt(
@@ -181,12 +188,14 @@ class HistoryPage(RetranslateOnLanguageChange, QWidget):
                 continue  # a start line whose end was recorded: show only the end
             mark = "…" if step.ok is None else ("✔" if step.ok else "✘")
             when = step.at.astimezone().strftime("%H:%M:%S")
-            lines.append(f"  {when} {mark} {step_title(step.step)} {step.detail}".rstrip())
+            lines.append(f"  {when} {mark} {step_title(step.step)} {sentence(step.detail)}".rstrip())
         if detail.measurements:
             lines += ["", self.tr("Measurements:")]
             for m in detail.measurements:
                 mark = "✔" if m.passed else "✘"
-                lines.append(f"  {mark} {m.name}: {m.value} ({m.limit})")
+                lines.append(
+                    f"  {mark} {measurement_name(m.name)}: {measured(m.value)} ({measured(m.limit)})"
+                )
         self.detail.setPlainText("\n".join(lines))
 
     @Slot()

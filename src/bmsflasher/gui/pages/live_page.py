@@ -8,6 +8,7 @@ data rate from the paint rate keeps the GUI responsive even if a fast link deliv
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -26,10 +27,12 @@ from PySide6.QtWidgets import (
 
 from bmsflasher.core.types import DeviceIdentity, PackTelemetry
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import plain_label, sentence
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
 from bmsflasher.gui.telemetry_buffer import TelemetryHistory
+from bmsflasher.gui.texts import fmt
 from bmsflasher.gui.theme import THEMES, ThemeColors
 from bmsflasher.gui.widgets.alarm_panel import AlarmPanel
 from bmsflasher.gui.widgets.cell_bars import CellBarsWidget
@@ -59,8 +62,9 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.pause_button.setCheckable(True)
         self.record_button = QPushButton(self)
         self.record_button.setCheckable(True)
-        self.status = QLabel(self)
+        self.status = plain_label(QLabel(self), device=False)  # names the battery's model and serial
         self.status.setWordWrap(True)
+        self._status: Callable[[], str] | None = None
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.title)
         toolbar.addStretch(1)
@@ -136,7 +140,14 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
             )
         )
         if not self._model.connected:
-            self.status.setText(self.tr("No device connected: go to Devices and connect one."))
+            self._set_status(lambda: self.tr("No device connected: go to Devices and connect one."))
+        elif self._status is not None:
+            self.status.setText(self._status())
+
+    def _set_status(self, render: Callable[[], str]) -> None:
+        """A status line written again in the new language after a switch."""
+        self._status = render
+        self.status.setText(render())
 
     def apply_theme(self, colors: ThemeColors) -> None:
         for widget in (self.bars, self.heatmap, self.trends, self.summary, self.alarms):
@@ -191,19 +202,16 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.bars.clear_cells()
         self.summary.clear()
         if identity is None:
-            self.status.setText(self.tr("No device connected: go to Devices and connect one."))
+            self._set_status(lambda: self.tr("No device connected: go to Devices and connect one."))
         else:
-            self.status.setText(
-                self.tr("%1, serial %2, firmware %3")
-                .replace("%1", identity.model)
-                .replace("%2", identity.serial_number)
-                .replace("%3", str(identity.firmware_version or "?"))
-            )
+            model, serial = identity.model, identity.serial_number
+            firmware = str(identity.firmware_version or "?")
+            self._set_status(lambda: fmt(self.tr("%1, serial %2, firmware %3"), model, serial, firmware))
         self.retranslate()
 
-    @Slot(str)
-    def _on_link_problem(self, message: str) -> None:
-        self.status.setText(self.tr("The device did not answer: %1").replace("%1", message))
+    @Slot(object)
+    def _on_link_problem(self, message: object) -> None:
+        self._set_status(lambda: fmt(self.tr("The device did not answer: %1"), sentence(message)))
 
     @Slot(bool)
     def _on_pause(self, paused: bool) -> None:
@@ -230,5 +238,5 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
     def _on_recording(self, path: str) -> None:
         self.record_button.setChecked(bool(path))
         if path:
-            self.status.setText(self.tr("Recording to %1").replace("%1", path))
+            self._set_status(lambda: fmt(self.tr("Recording to %1"), path))
         self.retranslate()

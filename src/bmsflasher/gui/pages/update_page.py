@@ -6,6 +6,7 @@ they start it, see the two image slots, and find the Roll back button outside an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
@@ -13,10 +14,11 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import plain_label, sentence
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
-from bmsflasher.gui.texts import fmt
+from bmsflasher.gui.texts import fmt, rollback_text
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.identity_view import IdentityView
 
@@ -40,13 +42,19 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
         self.start_button = QPushButton(self)
         self.start_button.setObjectName("start_update_button")
         self.rollback_button = QPushButton(self)
-        self.status = QLabel(self)
+        self.rollback_button.setObjectName("rollback_button")
+        self.rollback_note = plain_label(QLabel(self), device=False)
+        self.rollback_note.setObjectName("rollback_note")
+        self.rollback_note.setWordWrap(True)
+        self.status = plain_label(QLabel(self), device=False)
         self.status.setWordWrap(True)
-        self.pending_label = QLabel(self)
+        self._status: Callable[[], str] | None = None
+        self.pending_label = plain_label(QLabel(self), device=False)  # holds a file name
         self.pending_label.setObjectName("pending_package")
         self.pending_label.setWordWrap(True)
         self.pending_label.hide()
         self._pending: Path | None = None
+        self._rolling_back = False
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
         buttons.addWidget(self.rollback_button)
@@ -57,6 +65,7 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
         layout.addWidget(self.identity_box)
         layout.addWidget(self.pending_label)
         layout.addLayout(buttons)
+        layout.addWidget(self.rollback_note)
         layout.addWidget(self.status)
         layout.addStretch(1)
 
@@ -65,6 +74,7 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
         model.sig_connection_changed.connect(self._on_connection)
         model.sig_update_running.connect(lambda _running: self._update_buttons())
         model.sig_rollback_finished.connect(self._on_rolled_back)
+        model.sig_rollback_failed.connect(self._on_rollback_failed)
         model.sig_theme_changed.connect(lambda _name: self._apply_theme())
         bind_shortcut(self.start_button, "Ctrl+U", self)
         self.retranslate()
@@ -84,8 +94,10 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
         self.identity_box.setTitle(self.tr("The battery now"))
         self.start_button.setText(self.tr("&Update firmware… (Ctrl+U)"))
         self.rollback_button.setText(self.tr("Roll &back to the other slot"))
-        self.rollback_button.setToolTip(self.tr("Return to the firmware kept in the other slot."))
         self.show_pending_package(self._pending)
+        self._update_buttons()
+        if self._status is not None:
+            self.status.setText(self._status())
 
     def show_pending_package(self, path: Path | None) -> None:
         """Announce a package opened from outside that the wizard will preselect (None: hide it)."""
@@ -113,15 +125,34 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
         self.identity_view.show_identity(identity)
         self._update_buttons()
 
+    def _set_status(self, render: Callable[[], str] | None) -> None:
+        """Show a status line that is written again in the new language after a switch."""
+        self._status = render
+        self.status.setText(render() if render is not None else "")
+
     @Slot()
     def _on_rollback(self) -> None:
-        self.status.setText(self.tr("Rolling back: the battery reboots into its other firmware…"))
+        self._rolling_back = True
+        self._set_status(lambda: self.tr("Rolling back: the battery reboots into its other firmware…"))
         self._model.rollback()
 
     @Slot(object)
     def _on_rolled_back(self, identity: DeviceIdentity) -> None:
-        self.status.setText(
-            fmt(self.tr("Rolled back: the battery runs firmware %1."), identity.firmware_version)
+        self._rolling_back = False
+        version = identity.firmware_version or "?"
+        self._set_status(lambda: fmt(self.tr("Rolled back: the battery runs firmware %1."), version))
+
+    @Slot(object, object)
+    def _on_rollback_failed(self, message: object, hint: object) -> None:
+        """A refused rollback replaces "Rolling back…" with what happened: nothing changed."""
+        if not self._rolling_back:
+            return
+        self._rolling_back = False
+        self._set_status(
+            lambda: (
+                fmt(self.tr("Nothing was rolled back: %1"), sentence(message))
+                + (f"\n{sentence(hint)}" if hint else "")
+            )
         )
 
     def _update_buttons(self) -> None:
@@ -131,5 +162,9 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
             and identity.mode is DeviceMode.APPLICATION
             and not self._model.update_running
         )
+        blocker = self._model.rollback_blocker()
+        reason = rollback_text(blocker, identity)
         self.start_button.setEnabled(ready)
-        self.rollback_button.setEnabled(ready)
+        self.rollback_button.setEnabled(ready and blocker is None)
+        self.rollback_button.setToolTip(reason)
+        self.rollback_note.setText(reason)

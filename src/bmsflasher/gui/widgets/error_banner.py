@@ -1,5 +1,8 @@
 """A dismissable banner for errors: one sentence, the hint under it, never a modal box.
 
+The message may be an engine sentence or the GUI's own: it is kept as given and shown again in the
+new language after a switch, with a capital first letter (engine sentences may start lower-case).
+
 Modal message boxes stop a technician's hands (and automated tests); a banner at the top of the
 window says the same thing and goes away with Esc or its close button.
 """
@@ -11,6 +14,7 @@ from html import escape
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
+from bmsflasher.gui.engine_text import sentence
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.theme import LIGHT, ThemeColors
@@ -36,12 +40,16 @@ class ErrorBanner(RetranslateOnLanguageChange, QFrame):
         self.close_button.clicked.connect(self.hide)
         self._colors = LIGHT
         self.message = ""
+        """The message as shown now (translated, capitalised)."""
+        self._raw: tuple[object, object] = ("", "")
         self.hide()
         self.retranslate()
 
     def retranslate(self) -> None:
         self.close_button.setText("✕")
         self.close_button.setToolTip(self.tr("Dismiss (Esc)"))
+        if self._raw != ("", ""):
+            self._render()
 
     def apply_theme(self, colors: ThemeColors) -> None:
         self._colors = colors
@@ -51,12 +59,17 @@ class ErrorBanner(RetranslateOnLanguageChange, QFrame):
         )
         self.icon.setPixmap(icon("warning", colors.bad).pixmap(22, 22))
 
-    @Slot(str, str)
-    def show_error(self, message: str, hint: str) -> None:
-        """Show one error; the newest replaces the previous one."""
+    @Slot(object, object)
+    def show_error(self, message: object, hint: object) -> None:
+        """Show one error (engine or GUI sentence, kept to be shown again after a language switch)."""
+        self._raw = (message, hint)
+        self._render()
+        self.show()
+
+    def _render(self) -> None:
+        message, hint = (sentence(part) for part in self._raw)
         self.message = message
         body = f"<b>{escape(message)}</b>"
         if hint:
             body += f"<br>{escape(hint)}"
         self.text.setText(body)
-        self.show()

@@ -6,10 +6,13 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from bmsflasher.core.types import DeviceIdentity, SlotState
+from bmsflasher.gui.engine_text import plain_label
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import mode_text
 
 _EMPTY = "—"
+_DEVICE_ROWS = 3
+"""Model, serial number and hardware revision: the device's own words."""
 
 
 def slot_text(slot: SlotState) -> str:
@@ -38,7 +41,8 @@ class IdentityView(RetranslateOnLanguageChange, QWidget):
         self._form = QFormLayout(self)
         self._captions = [QLabel(self) for _ in range(9)]
         self.values = [QLabel(_EMPTY, self) for _ in range(9)]
-        for caption, value in zip(self._captions, self.values, strict=True):
+        for index, (caption, value) in enumerate(zip(self._captions, self.values, strict=True)):
+            plain_label(value, device=index < _DEVICE_ROWS)  # a serial like "<b>…" is not markup
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             value.setWordWrap(True)  # French slot flags ("confirmée, amorçable") wrap, not clip
             self._form.addRow(caption, value)

@@ -1,7 +1,9 @@
 """A table of measured values against their limits: preconditions, package checks, self-test.
 
 Every row says what was measured, the limit, pass or fail, and *why it matters*, so a refusal is
-something the technician can act on rather than a red cross.
+something the technician can act on rather than a red cross. The engine's words are shown in the
+technician's language when the row is drawn (and again after a language switch); a check the
+battery ran itself keeps its own words, which are the same in every language.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from bmsflasher.core.events import Measurement
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, measured, sentence
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
-from bmsflasher.gui.texts import measurement_name
+from bmsflasher.gui.texts import DEVICE_CHECK_PREFIX, measurement_name
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 COL_NAME, COL_VALUE, COL_LIMIT, COL_RESULT, COL_WHY = range(5)
@@ -40,7 +43,27 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         header.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Stretch)
         self._rows: list[Measurement] = []
         self._colors = LIGHT
+        self._fit_rows = 0
         self.retranslate()
+
+    def fit_rows(self, rows: int) -> None:
+        """Grow to show up to ``rows`` rows without scrolling (the result page's checks stay in view)."""
+        self._fit_rows = rows
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self._fit_rows:
+            return
+        shown = min(self.rowCount(), self._fit_rows)
+        height = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth() + 2
+        height += sum(self.rowHeight(row) for row in range(shown))
+        self.setMinimumHeight(height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._fit_rows:
+            self.resizeRowsToContents()  # wrapped "why" texts change height with the width
+            self._fit()
 
     def retranslate(self) -> None:
         self.setHorizontalHeaderLabels(
@@ -69,6 +92,7 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         for row, m in enumerate(self._rows):
             self._fill_row(row, m)
         self.resizeRowsToContents()
+        self._fit()
 
     def add_measurement(self, measurement: Measurement) -> None:
         """Append one row (live self-test results)."""
@@ -76,6 +100,7 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         self.setRowCount(len(self._rows))
         self._fill_row(len(self._rows) - 1, measurement)
         self.resizeRowToContents(len(self._rows) - 1)
+        self._fit()
 
     def _fill_row(self, row: int, m: Measurement) -> None:
         color = self._colors.good if m.passed else self._colors.bad
@@ -85,10 +110,14 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
             result = self.tr("fail (may be overridden)")
         else:
             result = self.tr("FAIL")
-        cells = (measurement_name(m.name), m.value, m.limit, result, m.why)
+        why = sentence(m.why)
+        cells = (measurement_name(m.name), measured(m.value), measured(m.limit), result, why)
+        from_device = m.name.startswith(DEVICE_CHECK_PREFIX)  # the battery's own words and values
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setToolTip(m.why)
+            item.setToolTip(why)
+            if from_device and column in (COL_VALUE, COL_LIMIT, COL_WHY):
+                item.setData(DEVICE_TEXT_ROLE, True)
             if column == COL_RESULT:
                 item.setForeground(QColor(color))
                 item.setIcon(icon("ok" if m.passed else "fail", color))

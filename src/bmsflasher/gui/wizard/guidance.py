@@ -68,38 +68,101 @@ SOURCE_SENTENCES = (
         "Bring the battery into range (charge or discharge, let it cool or warm, disconnect loads), then start again.",
     ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Port or adapter not found"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The named port or adapter does not exist: check its name against the adapters the scan lists, and that the adapter is plugged in and powered."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Plug the adapter in or correct the port name, then start again; nothing was written to the battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The named port or adapter does not exist: check its name against the adapters the scan lists, and that the adapter is plugged in and powered.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Plug the adapter in or correct the port name, then start again; nothing was written to the battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Port in use by another program"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Another program (a terminal, a second copy of this tool, a vendor tool) holds the port or adapter."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Close the other program or choose another adapter, then start again; nothing was written to the battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Another program (a terminal, a second copy of this tool, a vendor tool) holds the port or adapter.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Close the other program or choose another adapter, then start again; nothing was written to the battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "No permission to open the port"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The operating system refused access to the port: on Linux the user must be in the dialout group or the udev rules shipped with the tool must be installed."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Grant access (log out and in again after joining the group), then start again; nothing was written to the battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The operating system refused access to the port: on Linux the user must be in the dialout group or the udev rules shipped with the tool must be installed.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Grant access (log out and in again after joining the group), then start again; nothing was written to the battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "The port is not a usable adapter"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The named port or CAN interface cannot be driven as a serial adapter or CAN interface (for example a file such as /dev/null, or an interface name the CAN library does not know)."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Choose the port of the USB, RS485 or CAN adapter the battery is connected to, then start again."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The named port or CAN interface cannot be driven as a serial adapter or CAN interface (for example a file such as /dev/null, or an interface name the CAN library does not know).",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Choose the port of the USB, RS485 or CAN adapter the battery is connected to, then start again.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "An option or file is not valid"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "An option, file or value given to the tool is not valid; the message names it."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Correct the named option or file, then start again; nothing was written to the battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting", "An option, file or value given to the tool is not valid; the message names it."
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Correct the named option or file, then start again; nothing was written to the battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Connection lost during the operation"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The cable or adapter disconnected while the tool was talking to the battery: a pulled USB plug, a loose RS485 or CAN connector, or a laptop going to sleep."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Reconnect the cable and run the update again: it resumes where it stopped."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The cable or adapter disconnected while the tool was talking to the battery: a pulled USB plug, a loose RS485 or CAN connector, or a laptop going to sleep.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting", "Reconnect the cable and run the update again: it resumes where it stopped."
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Package damaged or altered"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The package failed an integrity check (format, size, hash or expiry) before anything was written to the battery."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Download the package again from the manufacturer; never use a copy that fails this check."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The package failed an integrity check (format, size, hash or expiry) before anything was written to the battery.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Download the package again from the manufacturer; never use a copy that fails this check.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Package not made for this battery"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The package's model, hardware revisions or minimum bootloader do not match the device; the failed check names which."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Use the release built for this model and hardware revision; nothing was written to the battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The package's model, hardware revisions or minimum bootloader do not match the device; the failed check names which.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Use the release built for this model and hardware revision; nothing was written to the battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Downgrade blocked by anti-rollback"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The package's security counter is below the device's: the battery has accepted a newer security fix and refuses older firmware."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Install the current release or a newer one; older releases can no longer be installed on this battery."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The package's security counter is below the device's: the battery has accepted a newer security fix and refuses older firmware.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Install the current release or a newer one; older releases can no longer be installed on this battery.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "The device refused or answered garbage"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The device rejected a request or gave an answer its protocol does not allow: firmware that does not support this operation, or noise on the line."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Check that the device's firmware supports this tool and look at the cabling, then try again."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The device rejected a request or gave an answer its protocol does not allow: firmware that does not support this operation, or noise on the line.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Check that the device's firmware supports this tool and look at the cabling, then try again.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Cannot write the service record or journal"),
-    QT_TRANSLATE_NOOP("Troubleshooting", "The disk is full, or the history database or the journal folder is not writable."),
-    QT_TRANSLATE_NOOP("Troubleshooting", "Free disk space or fix the folder's permissions, then run the same operation again."),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting", "The disk is full, or the history database or the journal folder is not writable."
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Free disk space or fix the folder's permissions, then run the same operation again.",
+    ),
 )
 """The English sentences of the troubleshooting table, marked for translation."""
 

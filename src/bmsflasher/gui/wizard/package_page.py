@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
+from bmsflasher.gui.texts import fmt
 
 PACKAGE_SUFFIX = ".bmspkg"
 
@@ -32,7 +34,7 @@ class PackagePage(RetranslateOnLanguageChange, QWizardPage):
         self.setObjectName("wizard_package_page")
         self._model = model
         self._packages_dir = packages_dir
-        self.intro = QLabel(self)
+        self.intro = plain_label(QLabel(self), device=False)  # names the battery's model and serial
         self.intro.setWordWrap(True)
         self.path_label = QLabel(self)
         self.path_edit = QLineEdit(self)
@@ -63,10 +65,12 @@ class PackagePage(RetranslateOnLanguageChange, QWizardPage):
         identity = self._model.identity
         if identity is not None:
             self.intro.setText(
-                self.tr("Battery %1 (serial %2) runs firmware %3. Choose the package to install.")
-                .replace("%1", identity.model)
-                .replace("%2", identity.serial_number)
-                .replace("%3", str(identity.firmware_version or "?"))
+                fmt(
+                    self.tr("Battery %1 (serial %2) runs firmware %3. Choose the package to install."),
+                    identity.model,
+                    identity.serial_number,
+                    str(identity.firmware_version or "?"),
+                )
             )
         self.path_label.setText(self.tr("&Package file:"))
         self.browse_button.setText(self.tr("&Browse…"))
@@ -78,8 +82,9 @@ class PackagePage(RetranslateOnLanguageChange, QWizardPage):
         if folder is None or not folder.is_dir():
             return
         for path in sorted(folder.glob(f"*{PACKAGE_SUFFIX}")):
-            item = QListWidgetItem(path.name, self.package_list)
+            item = QListWidgetItem(path.name, self.package_list)  # a file name, shown as it is
             item.setData(Qt.ItemDataRole.UserRole, str(path))
+            item.setData(DEVICE_TEXT_ROLE, True)
 
     @Slot()
     def _on_browse(self) -> None:

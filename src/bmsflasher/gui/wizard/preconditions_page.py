@@ -9,8 +9,9 @@ recorded in the service history.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.events import Measurement
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import UpdateOptions
+from bmsflasher.gui.engine_text import plain_label, sentence
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.texts import fmt, measurement_name
 from bmsflasher.gui.theme import THEMES
@@ -62,10 +64,12 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
 
         self.verdict = QLabel(self)
         self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.RichText)
+        self._error: tuple[object, object] | None = None
         self.table = MeasurementTable(self)
         self.overrides_box = QGroupBox(self)
         self.overrides_layout = QFormLayout(self.overrides_box)
-        self.guidance = QLabel(self)
+        self.guidance = plain_label(QLabel(self), device=False)
         self.guidance.setWordWrap(True)
         self.operator_label = QLabel(self)
         self.operator_edit = QLineEdit(self)
@@ -100,6 +104,10 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
         self.remeasure_button.setText(self.tr("&Measure again"))
         if self.results:
             self._show(self.results)
+        elif self._error is not None:
+            self._show_error(*self._error)
+        elif self._measuring:
+            self.verdict.setText(escape(self.tr("Measuring the battery (a few seconds)…")))
 
     def initializePage(self) -> None:
         self.measure()
@@ -108,12 +116,13 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
     def measure(self) -> None:
         """Measure every gate again (read-only)."""
         self.results = []
+        self._error = None
         self._measuring = True
         self.table.apply_theme(THEMES[self._model.theme_name])
         self.table.show_measurements([])
         self._clear_overrides()
         self.guidance.clear()
-        self.verdict.setText(self.tr("Measuring the battery (a few seconds)…"))
+        self.verdict.setText(escape(self.tr("Measuring the battery (a few seconds)…")))
         self.remeasure_button.setEnabled(False)
         self.completeChanged.emit()
         self._model.check_preconditions()
@@ -126,13 +135,17 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
         self._show(self.results)
         self.completeChanged.emit()
 
-    @Slot(str, str)
-    def _on_error(self, message: str, hint: str) -> None:
+    @Slot(object, object)
+    def _on_error(self, message: object, hint: object) -> None:
         if self._measuring and self.isVisible():
             self._measuring = False
             self.remeasure_button.setEnabled(True)
-            self.verdict.setText(fmt(self.tr("The battery could not be measured: %1"), message))
-            self.guidance.setText(hint)
+            self._error = (message, hint)
+            self._show_error(message, hint)
+
+    def _show_error(self, message: object, hint: object) -> None:
+        self.verdict.setText(escape(fmt(self.tr("The battery could not be measured: %1"), sentence(message))))
+        self.guidance.setText(sentence(hint))
 
     def _clear_overrides(self) -> None:
         while self.overrides_layout.rowCount():
@@ -165,7 +178,7 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
             names = ", ".join(measurement_name(m.name) for m in safety)
             self.verdict.setText(
                 f'<span style="color:{colors.bad}"><b>'
-                + fmt(self.tr("The update is refused: %1 outside the safe range."), names)
+                + escape(fmt(self.tr("The update is refused: %1 outside the safe range."), names))
                 + "</b></span>"
             )
             advice = guidance_for("precondition_refused")
@@ -178,15 +191,18 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
         elif failed:
             self.verdict.setText(
                 f'<span style="color:{colors.warning}"><b>'
-                + self.tr(
-                    "Some quality checks failed. Override them with a reason, or fix them and measure again."
+                + escape(
+                    self.tr(
+                        "Some quality checks failed. Override them with a reason, or fix them and "
+                        "measure again."
+                    )
                 )
                 + "</b></span>"
             )
         else:
             self.verdict.setText(
                 f'<span style="color:{colors.good}"><b>'
-                + self.tr("Every precondition is met. Press Start update to begin.")
+                + escape(self.tr("Every precondition is met. Press Start update to begin."))
                 + "</b></span>"
             )
 

@@ -18,14 +18,20 @@ class ProcedurePageBody:
     """The part every progress page shares: explanation, checklist, and the live log slot."""
 
     def __init__(
-        self, page: QWizardPage, steps: tuple[str, ...], run_state: UpdateRunState, log: LogView
+        self,
+        page: QWizardPage,
+        steps: tuple[str, ...],
+        run_state: UpdateRunState,
+        log: LogView,
+        *,
+        only_if_run: tuple[str, ...] = (),
     ) -> None:
         self.page = page
         self.run_state = run_state
         self.log = log
         self.explanation = QLabel(page)
         self.explanation.setWordWrap(True)
-        self.checklist = StepChecklist(steps, run_state, page)
+        self.checklist = StepChecklist(steps, run_state, page, only_if_run=only_if_run)
         self.layout = QVBoxLayout(page)
         self.layout.addWidget(self.explanation)
         self.layout.addWidget(self.checklist)

@@ -20,6 +20,8 @@ class SelfTestPage(RetranslateOnLanguageChange, QWizardPage):
     """Step 7: self-test, then confirm — or roll back automatically when a check fails."""
 
     STEPS = ("self_test", "confirm", "config_check", "rollback", "config_restore")
+    ONLY_IF_RUN = ("rollback", "config_restore")
+    """Listed only once the procedure starts them: a healthy update never rolls back or restores."""
 
     def __init__(
         self, model: AppModel, run_state: UpdateRunState, log: LogView, parent: QWidget | None = None
@@ -27,7 +29,7 @@ class SelfTestPage(RetranslateOnLanguageChange, QWizardPage):
         super().__init__(parent)
         self.setObjectName("wizard_selftest_page")
         self._model = model
-        self.body = ProcedurePageBody(self, self.STEPS, run_state, log)
+        self.body = ProcedurePageBody(self, self.STEPS, run_state, log, only_if_run=self.ONLY_IF_RUN)
         self.table = MeasurementTable(self)
         self.body.layout.addWidget(self.table, 1)
         run_state.sig_measurement.connect(self._on_measurement)

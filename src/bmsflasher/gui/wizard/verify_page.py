@@ -6,15 +6,17 @@ passed. A refusal says which check failed and what to do (the troubleshooting ta
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget, QWizardPage
 
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import PackageCheck
+from bmsflasher.gui.engine_text import measured, plain_label, sentence
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
-from bmsflasher.gui.texts import fmt
+from bmsflasher.gui.texts import fmt, measurement_name
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.measurement_table import MeasurementTable
 from bmsflasher.gui.wizard.guidance import guidance_for
@@ -31,15 +33,17 @@ class VerifyPage(RetranslateOnLanguageChange, QWizardPage):
         self._checking = False
         self.verdict = QLabel(self)
         self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.RichText)  # coloured; package text in it is escaped
         self.facts = QFormLayout()
         self._fact_captions = [QLabel(self) for _ in range(5)]
-        self.fact_values = [QLabel("—", self) for _ in range(5)]
+        self.fact_values = [plain_label(QLabel("—", self)) for _ in range(5)]  # the package's words
         for caption, value in zip(self._fact_captions, self.fact_values, strict=True):
             value.setWordWrap(True)
             self.facts.addRow(caption, value)
         self.table = MeasurementTable(self)
-        self.guidance = QLabel(self)
+        self.guidance = plain_label(QLabel(self), device=False)
         self.guidance.setWordWrap(True)
+        self._error: tuple[object, object] | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
         layout.addLayout(self.facts)
@@ -63,9 +67,12 @@ class VerifyPage(RetranslateOnLanguageChange, QWizardPage):
             caption.setText(text)
         if self.check is not None:
             self._show(self.check)
+        elif self._error is not None:
+            self._show_error(*self._error)
 
     def initializePage(self) -> None:
         self.check = None
+        self._error = None
         self._checking = True
         self.table.show_measurements([])
         self.guidance.clear()
@@ -82,12 +89,28 @@ class VerifyPage(RetranslateOnLanguageChange, QWizardPage):
         self._show(check)
         self.completeChanged.emit()
 
-    @Slot(str, str)
-    def _on_error(self, message: str, hint: str) -> None:
+    @Slot(object, object)
+    def _on_error(self, message: object, hint: object) -> None:
         if self._checking and self.isVisible():
             self._checking = False
-            self.verdict.setText(fmt(self.tr("The package cannot be checked: %1"), message))
-            self.guidance.setText(hint)
+            self._error = (message, hint)
+            self._show_error(message, hint)
+
+    def _show_error(self, message: object, hint: object) -> None:
+        self.verdict.setText(escape(fmt(self.tr("The package cannot be checked: %1"), sentence(message))))
+        self.guidance.setText(sentence(hint))
+
+    def _refusal(self, check: PackageCheck) -> str:
+        """Why the package is refused, in the technician's language: each failed check, or the error."""
+        failed = [m for m in check.checks if not m.passed]
+        if check.message or not failed:  # not even readable: the error says why (it may name a member)
+            return sentence(check.message)
+        return "; ".join(
+            fmt(
+                self.tr("%1 is %2 (needs %3)"), measurement_name(m.name), measured(m.value), measured(m.limit)
+            )
+            for m in failed
+        )
 
     def _show(self, check: PackageCheck) -> None:
         colors = THEMES[self._model.theme_name]
@@ -104,18 +127,18 @@ class VerifyPage(RetranslateOnLanguageChange, QWizardPage):
         if check.ok:
             self.verdict.setText(
                 f'<span style="color:{colors.good}"><b>'
-                + self.tr("The package is genuine and made for this battery.")
+                + escape(self.tr("The package is genuine and made for this battery."))
                 + "</b></span>"
             )
             self.guidance.clear()
             return
         self.verdict.setText(
             f'<span style="color:{colors.bad}"><b>'
-            + fmt(self.tr("This package must not be installed: %1"), check.message)
+            + escape(fmt(self.tr("This package must not be installed: %1"), self._refusal(check)))
             + "</b></span>"
         )
         advice = guidance_for(check.failure_kind)
-        lines = [check.hint] if check.hint else []
+        lines = [sentence(check.hint)] if check.hint else []
         if advice is not None:
             lines.append(fmt(self.tr("What to check: %1"), advice.diagnostic))
             lines.append(fmt(self.tr("What to do: %1"), advice.resolution))

@@ -43,12 +43,32 @@
         <translation>Attendez qu’elle soit terminée.</translation>
     </message>
     <message>
+        <source>A connection is being opened already.</source>
+        <translation>Une connexion est déjà en cours d’ouverture.</translation>
+    </message>
+    <message>
+        <source>Wait until it has answered or failed.</source>
+        <translation>Attendez qu’elle réponde ou échoue.</translation>
+    </message>
+    <message>
         <source>Connected to %1 (serial %2)</source>
         <translation>Connecté à %1 (numéro de série %2)</translation>
     </message>
     <message>
+        <source>Nothing was written: %1 is outside what the battery accepts.</source>
+        <translation>Rien n’a été écrit : %1 sort de ce que la batterie accepte.</translation>
+    </message>
+    <message>
+        <source>Correct the values marked in red.</source>
+        <translation>Corrigez les valeurs marquées en rouge.</translation>
+    </message>
+    <message>
         <source>Choose a valid package first.</source>
         <translation>Choisissez d’abord un paquet valide.</translation>
+    </message>
+    <message>
+        <source>The rollback stopped with an unexpected error.</source>
+        <translation>Le retour arrière s’est arrêté sur une erreur inattendue.</translation>
     </message>
 </context>
 <context>
@@ -85,8 +105,8 @@
         <translation>É&amp;crire les modifications</translation>
     </message>
     <message>
-        <source>Write the edited parameters to the battery (Ctrl+S).</source>
-        <translation>Écrire les paramètres modifiés dans la batterie (Ctrl+S).</translation>
+        <source>Write the edited parameters to the battery (Ctrl+S); values marked in red are never sent.</source>
+        <translation>Écrire les paramètres modifiés dans la batterie (Ctrl+S) ; les valeurs marquées en rouge ne sont jamais envoyées.</translation>
     </message>
     <message>
         <source>&amp;Back up</source>
@@ -103,6 +123,14 @@
     <message>
         <source>Value</source>
         <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>Unité</translation>
+    </message>
+    <message>
+        <source>Allowed</source>
+        <translation>Autorisé</translation>
     </message>
     <message>
         <source>Backups of this battery</source>
@@ -129,24 +157,82 @@
         <translation>Com&amp;parer avec la batterie</translation>
     </message>
     <message>
+        <source>This battery does not describe its parameters: only the type of each value is checked here; the battery checks the range when the value is written.</source>
+        <translation>Cette batterie ne décrit pas ses paramètres : seul le type de chaque valeur est vérifié ici ; la batterie vérifie la plage lorsque la valeur est écrite.</translation>
+    </message>
+    <message>
+        <source>read-only</source>
+        <translation>lecture seule</translation>
+    </message>
+    <message>
+        <source>%1 to %2</source>
+        <translation>%1 à %2</translation>
+    </message>
+    <message>
+        <source>at least %1</source>
+        <translation>au moins %1</translation>
+    </message>
+    <message>
+        <source>at most %1</source>
+        <translation>au plus %1</translation>
+    </message>
+    <message>
+        <source>Set at the factory: it cannot be changed here.</source>
+        <translation>Réglé en usine : il ne peut pas être modifié ici.</translation>
+    </message>
+    <message>
+        <source>Allowed: %1</source>
+        <translation>Autorisé : %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n parameter(s), schema version %1.</source>
+        <translation>
+            <numerusform>%n paramètre, version du schéma %1.</numerusform>
+            <numerusform>%n paramètres, version du schéma %1.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Type a number, for example 3.5.</source>
+        <translation>Saisissez un nombre, par exemple 3,5.</translation>
+    </message>
+    <message>
+        <source>Type a whole number.</source>
+        <translation>Saisissez un nombre entier.</translation>
+    </message>
+    <message>
+        <source>Tick or untick the box.</source>
+        <translation>Cochez ou décochez la case.</translation>
+    </message>
+    <message>
+        <source>Too low: the battery accepts at least %1.</source>
+        <translation>Trop bas : la batterie accepte au moins %1.</translation>
+    </message>
+    <message>
+        <source>Too high: the battery accepts at most %1.</source>
+        <translation>Trop haut : la batterie accepte au plus %1.</translation>
+    </message>
+    <message>
+        <source>Not allowed: choose one of %1.</source>
+        <translation>Non autorisé : choisissez l’une de ces valeurs : %1.</translation>
+    </message>
+    <message>
+        <source>Nothing was written: correct %1 first.</source>
+        <translation>Rien n’a été écrit : corrigez d’abord %1.</translation>
+    </message>
+    <message>
         <source>Differences (backup → battery now):</source>
         <translation>Différences (sauvegarde → batterie maintenant) :</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n parameter(s) differ (backup → battery now):</source>
+        <translation>
+            <numerusform>%n paramètre diffère (sauvegarde → batterie maintenant) :</numerusform>
+            <numerusform>%n paramètres diffèrent (sauvegarde → batterie maintenant) :</numerusform>
+        </translation>
     </message>
     <message>
         <source>Battery</source>
         <translation>Batterie</translation>
-    </message>
-    <message>
-        <source>%1 parameters, schema version %2.</source>
-        <translation>%1 paramètres, version de schéma %2.</translation>
-    </message>
-    <message>
-        <source>Not a valid value: %1</source>
-        <translation>Valeur non valide : %1</translation>
-    </message>
-    <message>
-        <source>Fix the invalid values first: %1.</source>
-        <translation>Corrigez d’abord les valeurs non valides : %1.</translation>
     </message>
     <message>
         <source>The battery accepted the configuration.</source>
@@ -159,10 +245,6 @@
     <message>
         <source>No differences: the battery matches the backup.</source>
         <translation>Aucune différence : la batterie correspond à la sauvegarde.</translation>
-    </message>
-    <message>
-        <source>%1 parameter(s) differ (backup → battery now):</source>
-        <translation>%1 paramètre(s) diffèrent (sauvegarde → batterie maintenant) :</translation>
     </message>
 </context>
 <context>
@@ -311,9 +393,23 @@
         <source>Scanning every adapter…</source>
         <translation>Recherche sur tous les adaptateurs…</translation>
     </message>
+    <message numerus="yes">
+        <source>%n battery(ies) found in %1 s, the connected one included.</source>
+        <translation>
+            <numerusform>%n batterie trouvée en %1 s, celle qui est connectée comprise.</numerusform>
+            <numerusform>%n batteries trouvées en %1 s, celle qui est connectée comprise.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n battery(ies) found in %1 s.</source>
+        <translation>
+            <numerusform>%n batterie trouvée en %1 s.</numerusform>
+            <numerusform>%n batteries trouvées en %1 s.</numerusform>
+        </translation>
+    </message>
     <message>
-        <source>%1 battery(ies) found in %2 s.</source>
-        <translation>%1 batterie(s) trouvée(s) en %2 s.</translation>
+        <source>Still connected to %1 until it answers.</source>
+        <translation>Toujours connecté à %1 jusqu’à sa réponse.</translation>
     </message>
     <message>
         <source>(unknown)</source>
@@ -322,6 +418,10 @@
     <message>
         <source>No bootable firmware: use Recover.</source>
         <translation>Aucun micrologiciel amorçable : utilisez Récupérer.</translation>
+    </message>
+    <message>
+        <source>This battery is connected now.</source>
+        <translation>Cette batterie est connectée.</translation>
     </message>
     <message>
         <source>Driver guide:</source>
@@ -346,6 +446,14 @@
     <message>
         <source>Type the CAN interface and channel first.</source>
         <translation>Saisissez d’abord l’interface CAN et le canal.</translation>
+    </message>
+    <message>
+        <source>Connected; identifying the battery…</source>
+        <translation>Connecté ; identification de la batterie…</translation>
+    </message>
+    <message>
+        <source>Not connected.</source>
+        <translation>Non connecté.</translation>
     </message>
     <message>
         <source>Connecting to %1…</source>
@@ -434,9 +542,71 @@
         <source>Bytes received:</source>
         <translation>Octets reçus :</translation>
     </message>
+    <message numerus="yes">
+        <source>%n stored trouble code(s).</source>
+        <translation>
+            <numerusform>%n code de défaut enregistré.</numerusform>
+            <numerusform>%n codes de défaut enregistrés.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>EngineText</name>
     <message>
-        <source>%1 stored trouble code(s).</source>
-        <translation>%1 code(s) défaut enregistré(s).</translation>
+        <source>the update wizard (Update page)</source>
+        <translation>l’assistant de mise à jour (page Mise à jour)</translation>
+    </message>
+    <message>
+        <source>Roll back on the Update page</source>
+        <translation>Revenir en arrière sur la page Mise à jour</translation>
+    </message>
+    <message>
+        <source>Recover… on the Devices page</source>
+        <translation>Récupérer… sur la page Appareils</translation>
+    </message>
+    <message>
+        <source>Scan on the Devices page</source>
+        <translation>Rechercher sur la page Appareils</translation>
+    </message>
+    <message>
+        <source>the History page</source>
+        <translation>la page Historique</translation>
+    </message>
+    <message>
+        <source>Restore selected on the Configuration page</source>
+        <translation>Restaurer la sélection sur la page Configuration</translation>
+    </message>
+    <message>
+        <source>Back up on the Configuration page</source>
+        <translation>Sauvegarder sur la page Configuration</translation>
+    </message>
+    <message>
+        <source>the Configuration page</source>
+        <translation>la page Configuration</translation>
+    </message>
+    <message>
+        <source>Update it with the update wizard (Update page): it checks the battery first.</source>
+        <translation>Mettez-la à jour avec l’assistant de mise à jour (page Mise à jour) : il vérifie d’abord la batterie.</translation>
+    </message>
+    <message>
+        <source>To install a newer release, open the update wizard (Update page): the package is verified, self-tested and rolled back automatically if it fails.</source>
+        <translation>Pour installer une version plus récente, ouvrez l’assistant de mise à jour (page Mise à jour) : le paquet est vérifié, autotesté et annulé automatiquement en cas d’échec.</translation>
+    </message>
+    <message>
+        <source>Run the update again with that package to finish it, or press Roll back on the Update page.</source>
+        <translation>Relancez la mise à jour avec ce paquet pour la terminer, ou appuyez sur Revenir en arrière sur la page Mise à jour.</translation>
+    </message>
+    <message>
+        <source>The service history was changed outside this application: keep the file for inspection and tell whoever looks after this computer.</source>
+        <translation>L’historique d’entretien a été modifié en dehors de cette application : conservez le fichier pour examen et prévenez la personne qui gère cet ordinateur.</translation>
+    </message>
+    <message>
+        <source>The device is in recovery mode with no bootable firmware, so the battery cannot be measured; bring it back with Recover… on the Devices page first.</source>
+        <translation>L’appareil est en mode de récupération sans micrologiciel amorçable, la batterie ne peut donc pas être mesurée ; récupérez-la d’abord avec Récupérer… sur la page Appareils.</translation>
+    </message>
+    <message>
+        <source>the matching page of this window</source>
+        <translation>la page correspondante de cette fenêtre</translation>
     </message>
 </context>
 <context>
@@ -496,9 +666,12 @@
         <source>Firmware</source>
         <translation>Micrologiciel</translation>
     </message>
-    <message>
-        <source>%1 session(s) recorded.</source>
-        <translation>%1 session(s) enregistrée(s).</translation>
+    <message numerus="yes">
+        <source>%n session(s) recorded.</source>
+        <translation>
+            <numerusform>%n session enregistrée.</numerusform>
+            <numerusform>%n sessions enregistrées.</numerusform>
+        </translation>
     </message>
     <message>
         <source>Session #%1 — %2 on %3</source>
@@ -770,6 +943,10 @@
         <translation>La traduction n’a pas pu être chargée ; l’interface reste en anglais.</translation>
     </message>
     <message>
+        <source>Connecting to %1…</source>
+        <translation>Connexion à %1…</translation>
+    </message>
+    <message>
         <source>Not connected</source>
         <translation>Non connecté</translation>
     </message>
@@ -949,6 +1126,189 @@
     </message>
 </context>
 <context>
+    <name>ParameterTexts</name>
+    <message>
+        <source>Cell over-voltage limit</source>
+        <translation>Seuil de surtension de cellule</translation>
+    </message>
+    <message>
+        <source>Cell voltage above which charging stops.</source>
+        <translation>Tension de cellule au-dessus de laquelle la charge s’arrête.</translation>
+    </message>
+    <message>
+        <source>Cell under-voltage limit</source>
+        <translation>Seuil de sous-tension de cellule</translation>
+    </message>
+    <message>
+        <source>Cell voltage below which discharging stops.</source>
+        <translation>Tension de cellule en dessous de laquelle la décharge s’arrête.</translation>
+    </message>
+    <message>
+        <source>Over-temperature limit</source>
+        <translation>Seuil de surchauffe</translation>
+    </message>
+    <message>
+        <source>Temperature above which the pack disconnects.</source>
+        <translation>Température au-dessus de laquelle le pack se déconnecte.</translation>
+    </message>
+    <message>
+        <source>Under-temperature limit</source>
+        <translation>Seuil de température basse</translation>
+    </message>
+    <message>
+        <source>Temperature below which charging stops.</source>
+        <translation>Température en dessous de laquelle la charge s’arrête.</translation>
+    </message>
+    <message>
+        <source>Charge current limit</source>
+        <translation>Limite du courant de charge</translation>
+    </message>
+    <message>
+        <source>Largest charge current before an alarm.</source>
+        <translation>Courant de charge maximal avant une alarme.</translation>
+    </message>
+    <message>
+        <source>Discharge current limit</source>
+        <translation>Limite du courant de décharge</translation>
+    </message>
+    <message>
+        <source>Largest discharge current before an alarm.</source>
+        <translation>Courant de décharge maximal avant une alarme.</translation>
+    </message>
+    <message>
+        <source>Cell balancing</source>
+        <translation>Équilibrage des cellules</translation>
+    </message>
+    <message>
+        <source>Whether passive balancing runs.</source>
+        <translation>Indique si l’équilibrage passif fonctionne.</translation>
+    </message>
+    <message>
+        <source>Balancing start voltage</source>
+        <translation>Tension de début d’équilibrage</translation>
+    </message>
+    <message>
+        <source>Cells above this voltage may be balanced.</source>
+        <translation>Les cellules au-dessus de cette tension peuvent être équilibrées.</translation>
+    </message>
+    <message>
+        <source>Balancing threshold</source>
+        <translation>Seuil d’équilibrage</translation>
+    </message>
+    <message>
+        <source>Imbalance from the lowest cell that starts balancing.</source>
+        <translation>Écart par rapport à la cellule la plus basse qui déclenche l’équilibrage.</translation>
+    </message>
+    <message>
+        <source>Rated capacity</source>
+        <translation>Capacité nominale</translation>
+    </message>
+    <message>
+        <source>Rated capacity used for state-of-charge counting.</source>
+        <translation>Capacité nominale utilisée pour le calcul de l’état de charge.</translation>
+    </message>
+    <message>
+        <source>Voltage calibration gain</source>
+        <translation>Gain d’étalonnage de la tension</translation>
+    </message>
+    <message>
+        <source>Cell-voltage calibration gain.</source>
+        <translation>Gain d’étalonnage de la tension des cellules.</translation>
+    </message>
+    <message>
+        <source>Voltage calibration offset</source>
+        <translation>Décalage d’étalonnage de la tension</translation>
+    </message>
+    <message>
+        <source>Cell-voltage calibration offset.</source>
+        <translation>Décalage d’étalonnage de la tension des cellules.</translation>
+    </message>
+    <message>
+        <source>Current calibration gain</source>
+        <translation>Gain d’étalonnage du courant</translation>
+    </message>
+    <message>
+        <source>Current-sensor calibration gain.</source>
+        <translation>Gain d’étalonnage du capteur de courant.</translation>
+    </message>
+    <message>
+        <source>CAN bit rate</source>
+        <translation>Débit CAN</translation>
+    </message>
+    <message>
+        <source>CAN bus bit rate.</source>
+        <translation>Débit binaire du bus CAN.</translation>
+    </message>
+    <message>
+        <source>CAN node number</source>
+        <translation>Numéro de nœud CAN</translation>
+    </message>
+    <message>
+        <source>Node number on the CAN bus.</source>
+        <translation>Numéro de nœud sur le bus CAN.</translation>
+    </message>
+    <message>
+        <source>Serial baud rate</source>
+        <translation>Débit série</translation>
+    </message>
+    <message>
+        <source>Serial (USB/RS485) line rate.</source>
+        <translation>Débit de la liaison série (USB/RS485).</translation>
+    </message>
+    <message>
+        <source>Number of cells</source>
+        <translation>Nombre de cellules</translation>
+    </message>
+    <message>
+        <source>Series cells the BMS monitors.</source>
+        <translation>Cellules en série surveillées par le BMS.</translation>
+    </message>
+    <message>
+        <source>Serial number</source>
+        <translation>Numéro de série</translation>
+    </message>
+    <message>
+        <source>Serial number set at the factory.</source>
+        <translation>Numéro de série défini en usine.</translation>
+    </message>
+    <message>
+        <source>Hardware revision</source>
+        <translation>Révision matérielle</translation>
+    </message>
+    <message>
+        <source>Hardware revision set at the factory.</source>
+        <translation>Révision matérielle définie en usine.</translation>
+    </message>
+    <message>
+        <source>voltage calibration</source>
+        <translation>étalonnage de la tension</translation>
+    </message>
+    <message>
+        <source>temperature sensors</source>
+        <translation>capteurs de température</translation>
+    </message>
+    <message>
+        <source>balancing circuit</source>
+        <translation>circuit d’équilibrage</translation>
+    </message>
+    <message>
+        <source>firmware integrity</source>
+        <translation>intégrité du micrologiciel</translation>
+    </message>
+    <message>
+        <source>reference voltage</source>
+        <translation>tension de référence</translation>
+    </message>
+    <message>
+        <source>communication</source>
+        <translation>communication</translation>
+    </message>
+    <message>
+        <source>Battery self-test: %1</source>
+        <translation>Autotest de la batterie : %1</translation>
+    </message>
+</context>
+<context>
     <name>PreconditionsPage</name>
     <message>
         <source>Preconditions</source>
@@ -1088,10 +1448,6 @@
         <translation>&amp;Revenir en arrière</translation>
     </message>
     <message>
-        <source>Return to the firmware in the other slot; the battery reboots into it (Ctrl+Shift+Z).</source>
-        <translation>Revenir au micrologiciel de l’autre emplacement ; la batterie redémarre dessus (Ctrl+Maj+Z).</translation>
-    </message>
-    <message>
         <source>Restore &amp;config</source>
         <translation>Restaurer la &amp;configuration</translation>
     </message>
@@ -1102,6 +1458,14 @@
     <message>
         <source>&amp;Save service report…</source>
         <translation>Enregistrer le rapport d’i&amp;ntervention…</translation>
+    </message>
+    <message>
+        <source>Hide the &amp;log</source>
+        <translation>Masquer le &amp;journal</translation>
+    </message>
+    <message>
+        <source>Show the &amp;log</source>
+        <translation>Afficher le &amp;journal</translation>
     </message>
     <message>
         <source>Firmware updated to %1.</source>
@@ -1146,6 +1510,10 @@
     <message>
         <source>Rolled back: the battery runs firmware %1.</source>
         <translation>Retour arrière effectué : la batterie exécute le micrologiciel %1.</translation>
+    </message>
+    <message>
+        <source>Nothing was rolled back: %1</source>
+        <translation>Aucun retour arrière n’a été effectué : %1</translation>
     </message>
     <message>
         <source>Restoring the configuration backup…</source>
@@ -1338,8 +1706,28 @@
         <translation>Nouveaux codes défaut</translation>
     </message>
     <message>
-        <source>Device: %1</source>
-        <translation>Appareil : %1</translation>
+        <source>Connect a battery first.</source>
+        <translation>Connectez d’abord une batterie.</translation>
+    </message>
+    <message>
+        <source>Roll back returns to firmware %1 in slot 1; the battery reboots into it.</source>
+        <translation>Revenir en arrière rétablit le micrologiciel %1 de l’emplacement 1 ; la batterie redémarre dessus.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: the battery is in %1 mode, not running its firmware.</source>
+        <translation>Le retour arrière est impossible : la batterie est en mode %1 et n’exécute pas son micrologiciel.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: slot 1 is empty, there is no other firmware.</source>
+        <translation>Le retour arrière est impossible : l’emplacement 1 est vide, il n’y a pas d’autre micrologiciel.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: the bootloader refuses firmware %1 in slot 1 (anti-rollback: its security counter is below the battery&apos;s, %2; or the image is damaged).</source>
+        <translation>Le retour arrière est impossible : le chargeur d’amorçage refuse le micrologiciel %1 de l’emplacement 1 (anti-rollback : son compteur de sécurité est inférieur à celui de la batterie, %2 ; ou l’image est endommagée).</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: slot 1 holds %1, newer than the running %2 and never confirmed (an update that failed); a rollback only returns to older firmware.</source>
+        <translation>Le retour arrière est impossible : l’emplacement 1 contient %1, plus récent que le %2 en cours et jamais confirmé (une mise à jour qui a échoué) ; un retour arrière ne ramène qu’à un micrologiciel plus ancien.</translation>
     </message>
     <message>
         <source>Verify the package</source>
@@ -1703,8 +2091,8 @@
         <translation>&amp;Revenir à l’autre emplacement</translation>
     </message>
     <message>
-        <source>Return to the firmware kept in the other slot.</source>
-        <translation>Revenir au micrologiciel conservé dans l’autre emplacement.</translation>
+        <source>Nothing was rolled back: %1</source>
+        <translation>Aucun retour arrière n’a été effectué : %1</translation>
     </message>
     <message>
         <source>Package %1 is ready to install: connect a battery, then open the update wizard.</source>
@@ -1763,6 +2151,10 @@
     <message>
         <source>The package cannot be checked: %1</source>
         <translation>Le paquet ne peut pas être vérifié : %1</translation>
+    </message>
+    <message>
+        <source>%1 is %2 (needs %3)</source>
+        <translation>%1 vaut %2 (requis : %3)</translation>
     </message>
     <message>
         <source>The package is genuine and made for this battery.</source>

@@ -43,12 +43,32 @@
         <translation>Wacht tot die klaar is.</translation>
     </message>
     <message>
+        <source>A connection is being opened already.</source>
+        <translation>Er wordt al een verbinding geopend.</translation>
+    </message>
+    <message>
+        <source>Wait until it has answered or failed.</source>
+        <translation>Wacht tot ze antwoordt of mislukt.</translation>
+    </message>
+    <message>
         <source>Connected to %1 (serial %2)</source>
         <translation>Verbonden met %1 (serienummer %2)</translation>
     </message>
     <message>
+        <source>Nothing was written: %1 is outside what the battery accepts.</source>
+        <translation>Er is niets geschreven: %1 valt buiten wat de batterij aanvaardt.</translation>
+    </message>
+    <message>
+        <source>Correct the values marked in red.</source>
+        <translation>Verbeter de rood gemarkeerde waarden.</translation>
+    </message>
+    <message>
         <source>Choose a valid package first.</source>
         <translation>Kies eerst een geldig pakket.</translation>
+    </message>
+    <message>
+        <source>The rollback stopped with an unexpected error.</source>
+        <translation>Het terugdraaien stopte met een onverwachte fout.</translation>
     </message>
 </context>
 <context>
@@ -85,8 +105,8 @@
         <translation>&amp;Wijzigingen schrijven</translation>
     </message>
     <message>
-        <source>Write the edited parameters to the battery (Ctrl+S).</source>
-        <translation>De gewijzigde parameters naar de batterij schrijven (Ctrl+S).</translation>
+        <source>Write the edited parameters to the battery (Ctrl+S); values marked in red are never sent.</source>
+        <translation>De gewijzigde parameters naar de batterij schrijven (Ctrl+S); rood gemarkeerde waarden worden nooit verzonden.</translation>
     </message>
     <message>
         <source>&amp;Back up</source>
@@ -103,6 +123,14 @@
     <message>
         <source>Value</source>
         <translation>Waarde</translation>
+    </message>
+    <message>
+        <source>Unit</source>
+        <translation>Eenheid</translation>
+    </message>
+    <message>
+        <source>Allowed</source>
+        <translation>Toegestaan</translation>
     </message>
     <message>
         <source>Backups of this battery</source>
@@ -129,24 +157,82 @@
         <translation>Vergelijken met &amp;batterij</translation>
     </message>
     <message>
+        <source>This battery does not describe its parameters: only the type of each value is checked here; the battery checks the range when the value is written.</source>
+        <translation>Deze batterij beschrijft haar parameters niet: hier wordt alleen het type van elke waarde gecontroleerd; de batterij controleert het bereik wanneer de waarde wordt geschreven.</translation>
+    </message>
+    <message>
+        <source>read-only</source>
+        <translation>alleen-lezen</translation>
+    </message>
+    <message>
+        <source>%1 to %2</source>
+        <translation>%1 tot %2</translation>
+    </message>
+    <message>
+        <source>at least %1</source>
+        <translation>minstens %1</translation>
+    </message>
+    <message>
+        <source>at most %1</source>
+        <translation>hoogstens %1</translation>
+    </message>
+    <message>
+        <source>Set at the factory: it cannot be changed here.</source>
+        <translation>In de fabriek ingesteld: hier niet te wijzigen.</translation>
+    </message>
+    <message>
+        <source>Allowed: %1</source>
+        <translation>Toegestaan: %1</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n parameter(s), schema version %1.</source>
+        <translation>
+            <numerusform>%n parameter, schemaversie %1.</numerusform>
+            <numerusform>%n parameters, schemaversie %1.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Type a number, for example 3.5.</source>
+        <translation>Typ een getal, bijvoorbeeld 3,5.</translation>
+    </message>
+    <message>
+        <source>Type a whole number.</source>
+        <translation>Typ een geheel getal.</translation>
+    </message>
+    <message>
+        <source>Tick or untick the box.</source>
+        <translation>Vink het vakje aan of uit.</translation>
+    </message>
+    <message>
+        <source>Too low: the battery accepts at least %1.</source>
+        <translation>Te laag: de batterij aanvaardt minstens %1.</translation>
+    </message>
+    <message>
+        <source>Too high: the battery accepts at most %1.</source>
+        <translation>Te hoog: de batterij aanvaardt ten hoogste %1.</translation>
+    </message>
+    <message>
+        <source>Not allowed: choose one of %1.</source>
+        <translation>Niet toegestaan: kies een van %1.</translation>
+    </message>
+    <message>
+        <source>Nothing was written: correct %1 first.</source>
+        <translation>Er is niets geschreven: verbeter eerst %1.</translation>
+    </message>
+    <message>
         <source>Differences (backup → battery now):</source>
         <translation>Verschillen (back-up → batterij nu):</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n parameter(s) differ (backup → battery now):</source>
+        <translation>
+            <numerusform>%n parameter verschilt (back-up → batterij nu):</numerusform>
+            <numerusform>%n parameters verschillen (back-up → batterij nu):</numerusform>
+        </translation>
     </message>
     <message>
         <source>Battery</source>
         <translation>Batterij</translation>
-    </message>
-    <message>
-        <source>%1 parameters, schema version %2.</source>
-        <translation>%1 parameters, schemaversie %2.</translation>
-    </message>
-    <message>
-        <source>Not a valid value: %1</source>
-        <translation>Geen geldige waarde: %1</translation>
-    </message>
-    <message>
-        <source>Fix the invalid values first: %1.</source>
-        <translation>Corrigeer eerst de ongeldige waarden: %1.</translation>
     </message>
     <message>
         <source>The battery accepted the configuration.</source>
@@ -159,10 +245,6 @@
     <message>
         <source>No differences: the battery matches the backup.</source>
         <translation>Geen verschillen: de batterij komt overeen met de back-up.</translation>
-    </message>
-    <message>
-        <source>%1 parameter(s) differ (backup → battery now):</source>
-        <translation>%1 parameter(s) verschillen (back-up → batterij nu):</translation>
     </message>
 </context>
 <context>
@@ -311,9 +393,23 @@
         <source>Scanning every adapter…</source>
         <translation>Alle adapters worden doorzocht…</translation>
     </message>
+    <message numerus="yes">
+        <source>%n battery(ies) found in %1 s, the connected one included.</source>
+        <translation>
+            <numerusform>%n batterij gevonden in %1 s, de verbonden batterij inbegrepen.</numerusform>
+            <numerusform>%n batterijen gevonden in %1 s, de verbonden batterij inbegrepen.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n battery(ies) found in %1 s.</source>
+        <translation>
+            <numerusform>%n batterij gevonden in %1 s.</numerusform>
+            <numerusform>%n batterijen gevonden in %1 s.</numerusform>
+        </translation>
+    </message>
     <message>
-        <source>%1 battery(ies) found in %2 s.</source>
-        <translation>%1 batterij(en) gevonden in %2 s.</translation>
+        <source>Still connected to %1 until it answers.</source>
+        <translation>Nog verbonden met %1 tot ze antwoordt.</translation>
     </message>
     <message>
         <source>(unknown)</source>
@@ -322,6 +418,10 @@
     <message>
         <source>No bootable firmware: use Recover.</source>
         <translation>Geen opstartbare firmware: gebruik Herstellen.</translation>
+    </message>
+    <message>
+        <source>This battery is connected now.</source>
+        <translation>Deze batterij is nu verbonden.</translation>
     </message>
     <message>
         <source>Driver guide:</source>
@@ -346,6 +446,14 @@
     <message>
         <source>Type the CAN interface and channel first.</source>
         <translation>Typ eerst de CAN-interface en het kanaal.</translation>
+    </message>
+    <message>
+        <source>Connected; identifying the battery…</source>
+        <translation>Verbonden; de batterij wordt geïdentificeerd…</translation>
+    </message>
+    <message>
+        <source>Not connected.</source>
+        <translation>Niet verbonden.</translation>
     </message>
     <message>
         <source>Connecting to %1…</source>
@@ -434,9 +542,71 @@
         <source>Bytes received:</source>
         <translation>Ontvangen bytes:</translation>
     </message>
+    <message numerus="yes">
+        <source>%n stored trouble code(s).</source>
+        <translation>
+            <numerusform>%n opgeslagen foutcode.</numerusform>
+            <numerusform>%n opgeslagen foutcodes.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>EngineText</name>
     <message>
-        <source>%1 stored trouble code(s).</source>
-        <translation>%1 opgeslagen foutcode(s).</translation>
+        <source>the update wizard (Update page)</source>
+        <translation>de update-assistent (pagina Update)</translation>
+    </message>
+    <message>
+        <source>Roll back on the Update page</source>
+        <translation>Terugdraaien op de pagina Update</translation>
+    </message>
+    <message>
+        <source>Recover… on the Devices page</source>
+        <translation>Herstellen… op de pagina Apparaten</translation>
+    </message>
+    <message>
+        <source>Scan on the Devices page</source>
+        <translation>Zoeken op de pagina Apparaten</translation>
+    </message>
+    <message>
+        <source>the History page</source>
+        <translation>de pagina Historiek</translation>
+    </message>
+    <message>
+        <source>Restore selected on the Configuration page</source>
+        <translation>Selectie terugzetten op de pagina Configuratie</translation>
+    </message>
+    <message>
+        <source>Back up on the Configuration page</source>
+        <translation>Back-up maken op de pagina Configuratie</translation>
+    </message>
+    <message>
+        <source>the Configuration page</source>
+        <translation>de pagina Configuratie</translation>
+    </message>
+    <message>
+        <source>Update it with the update wizard (Update page): it checks the battery first.</source>
+        <translation>Update ze met de update-assistent (pagina Update): die controleert eerst de batterij.</translation>
+    </message>
+    <message>
+        <source>To install a newer release, open the update wizard (Update page): the package is verified, self-tested and rolled back automatically if it fails.</source>
+        <translation>Open de update-assistent (pagina Update) om een nieuwere versie te installeren: het pakket wordt gecontroleerd, zelf getest en automatisch teruggedraaid als het faalt.</translation>
+    </message>
+    <message>
+        <source>Run the update again with that package to finish it, or press Roll back on the Update page.</source>
+        <translation>Voer de update opnieuw uit met dat pakket om ze af te werken, of druk op Terugdraaien op de pagina Update.</translation>
+    </message>
+    <message>
+        <source>The service history was changed outside this application: keep the file for inspection and tell whoever looks after this computer.</source>
+        <translation>De servicehistoriek is buiten deze toepassing gewijzigd: bewaar het bestand voor onderzoek en verwittig wie deze computer beheert.</translation>
+    </message>
+    <message>
+        <source>The device is in recovery mode with no bootable firmware, so the battery cannot be measured; bring it back with Recover… on the Devices page first.</source>
+        <translation>Het apparaat staat in herstelmodus zonder opstartbare firmware, dus de batterij kan niet worden gemeten; breng ze eerst terug met Herstellen… op de pagina Apparaten.</translation>
+    </message>
+    <message>
+        <source>the matching page of this window</source>
+        <translation>de overeenkomstige pagina van dit venster</translation>
     </message>
 </context>
 <context>
@@ -496,9 +666,12 @@
         <source>Firmware</source>
         <translation>Firmware</translation>
     </message>
-    <message>
-        <source>%1 session(s) recorded.</source>
-        <translation>%1 sessie(s) geregistreerd.</translation>
+    <message numerus="yes">
+        <source>%n session(s) recorded.</source>
+        <translation>
+            <numerusform>%n sessie geregistreerd.</numerusform>
+            <numerusform>%n sessies geregistreerd.</numerusform>
+        </translation>
     </message>
     <message>
         <source>Session #%1 — %2 on %3</source>
@@ -770,6 +943,10 @@
         <translation>De vertaling kon niet worden geladen; de interface blijft in het Engels.</translation>
     </message>
     <message>
+        <source>Connecting to %1…</source>
+        <translation>Verbinden met %1…</translation>
+    </message>
+    <message>
         <source>Not connected</source>
         <translation>Niet verbonden</translation>
     </message>
@@ -949,6 +1126,189 @@
     </message>
 </context>
 <context>
+    <name>ParameterTexts</name>
+    <message>
+        <source>Cell over-voltage limit</source>
+        <translation>Maximale celspanning</translation>
+    </message>
+    <message>
+        <source>Cell voltage above which charging stops.</source>
+        <translation>Celspanning waarboven het laden stopt.</translation>
+    </message>
+    <message>
+        <source>Cell under-voltage limit</source>
+        <translation>Minimale celspanning</translation>
+    </message>
+    <message>
+        <source>Cell voltage below which discharging stops.</source>
+        <translation>Celspanning waaronder het ontladen stopt.</translation>
+    </message>
+    <message>
+        <source>Over-temperature limit</source>
+        <translation>Maximale temperatuur</translation>
+    </message>
+    <message>
+        <source>Temperature above which the pack disconnects.</source>
+        <translation>Temperatuur waarboven het pakket zich loskoppelt.</translation>
+    </message>
+    <message>
+        <source>Under-temperature limit</source>
+        <translation>Minimale temperatuur</translation>
+    </message>
+    <message>
+        <source>Temperature below which charging stops.</source>
+        <translation>Temperatuur waaronder het laden stopt.</translation>
+    </message>
+    <message>
+        <source>Charge current limit</source>
+        <translation>Maximale laadstroom</translation>
+    </message>
+    <message>
+        <source>Largest charge current before an alarm.</source>
+        <translation>Grootste laadstroom voor een alarm.</translation>
+    </message>
+    <message>
+        <source>Discharge current limit</source>
+        <translation>Maximale ontlaadstroom</translation>
+    </message>
+    <message>
+        <source>Largest discharge current before an alarm.</source>
+        <translation>Grootste ontlaadstroom voor een alarm.</translation>
+    </message>
+    <message>
+        <source>Cell balancing</source>
+        <translation>Celbalancering</translation>
+    </message>
+    <message>
+        <source>Whether passive balancing runs.</source>
+        <translation>Of passieve balancering actief is.</translation>
+    </message>
+    <message>
+        <source>Balancing start voltage</source>
+        <translation>Startspanning balancering</translation>
+    </message>
+    <message>
+        <source>Cells above this voltage may be balanced.</source>
+        <translation>Cellen boven deze spanning mogen gebalanceerd worden.</translation>
+    </message>
+    <message>
+        <source>Balancing threshold</source>
+        <translation>Balanceringsdrempel</translation>
+    </message>
+    <message>
+        <source>Imbalance from the lowest cell that starts balancing.</source>
+        <translation>Afwijking ten opzichte van de laagste cel waarbij balancering start.</translation>
+    </message>
+    <message>
+        <source>Rated capacity</source>
+        <translation>Nominale capaciteit</translation>
+    </message>
+    <message>
+        <source>Rated capacity used for state-of-charge counting.</source>
+        <translation>Nominale capaciteit voor het berekenen van de laadtoestand.</translation>
+    </message>
+    <message>
+        <source>Voltage calibration gain</source>
+        <translation>Versterking spanningskalibratie</translation>
+    </message>
+    <message>
+        <source>Cell-voltage calibration gain.</source>
+        <translation>Kalibratieversterking van de celspanning.</translation>
+    </message>
+    <message>
+        <source>Voltage calibration offset</source>
+        <translation>Offset spanningskalibratie</translation>
+    </message>
+    <message>
+        <source>Cell-voltage calibration offset.</source>
+        <translation>Kalibratie-offset van de celspanning.</translation>
+    </message>
+    <message>
+        <source>Current calibration gain</source>
+        <translation>Versterking stroomkalibratie</translation>
+    </message>
+    <message>
+        <source>Current-sensor calibration gain.</source>
+        <translation>Kalibratieversterking van de stroomsensor.</translation>
+    </message>
+    <message>
+        <source>CAN bit rate</source>
+        <translation>CAN-bitsnelheid</translation>
+    </message>
+    <message>
+        <source>CAN bus bit rate.</source>
+        <translation>Bitsnelheid van de CAN-bus.</translation>
+    </message>
+    <message>
+        <source>CAN node number</source>
+        <translation>CAN-knooppuntnummer</translation>
+    </message>
+    <message>
+        <source>Node number on the CAN bus.</source>
+        <translation>Knooppuntnummer op de CAN-bus.</translation>
+    </message>
+    <message>
+        <source>Serial baud rate</source>
+        <translation>Seriële baudrate</translation>
+    </message>
+    <message>
+        <source>Serial (USB/RS485) line rate.</source>
+        <translation>Lijnsnelheid van de seriële verbinding (USB/RS485).</translation>
+    </message>
+    <message>
+        <source>Number of cells</source>
+        <translation>Aantal cellen</translation>
+    </message>
+    <message>
+        <source>Series cells the BMS monitors.</source>
+        <translation>In serie geschakelde cellen die het BMS bewaakt.</translation>
+    </message>
+    <message>
+        <source>Serial number</source>
+        <translation>Serienummer</translation>
+    </message>
+    <message>
+        <source>Serial number set at the factory.</source>
+        <translation>Serienummer, in de fabriek ingesteld.</translation>
+    </message>
+    <message>
+        <source>Hardware revision</source>
+        <translation>Hardwarerevisie</translation>
+    </message>
+    <message>
+        <source>Hardware revision set at the factory.</source>
+        <translation>Hardwarerevisie, in de fabriek ingesteld.</translation>
+    </message>
+    <message>
+        <source>voltage calibration</source>
+        <translation>spanningskalibratie</translation>
+    </message>
+    <message>
+        <source>temperature sensors</source>
+        <translation>temperatuursensoren</translation>
+    </message>
+    <message>
+        <source>balancing circuit</source>
+        <translation>balanceercircuit</translation>
+    </message>
+    <message>
+        <source>firmware integrity</source>
+        <translation>integriteit van de firmware</translation>
+    </message>
+    <message>
+        <source>reference voltage</source>
+        <translation>referentiespanning</translation>
+    </message>
+    <message>
+        <source>communication</source>
+        <translation>communicatie</translation>
+    </message>
+    <message>
+        <source>Battery self-test: %1</source>
+        <translation>Zelftest van de batterij: %1</translation>
+    </message>
+</context>
+<context>
     <name>PreconditionsPage</name>
     <message>
         <source>Preconditions</source>
@@ -1088,10 +1448,6 @@
         <translation>&amp;Terugdraaien</translation>
     </message>
     <message>
-        <source>Return to the firmware in the other slot; the battery reboots into it (Ctrl+Shift+Z).</source>
-        <translation>Terug naar de firmware in het andere slot; de batterij herstart daarin (Ctrl+Shift+Z).</translation>
-    </message>
-    <message>
         <source>Restore &amp;config</source>
         <translation>&amp;Configuratie terugzetten</translation>
     </message>
@@ -1102,6 +1458,14 @@
     <message>
         <source>&amp;Save service report…</source>
         <translation>Service&amp;rapport opslaan…</translation>
+    </message>
+    <message>
+        <source>Hide the &amp;log</source>
+        <translation>&amp;Logboek verbergen</translation>
+    </message>
+    <message>
+        <source>Show the &amp;log</source>
+        <translation>&amp;Logboek tonen</translation>
     </message>
     <message>
         <source>Firmware updated to %1.</source>
@@ -1146,6 +1510,10 @@
     <message>
         <source>Rolled back: the battery runs firmware %1.</source>
         <translation>Teruggedraaid: de batterij draait firmware %1.</translation>
+    </message>
+    <message>
+        <source>Nothing was rolled back: %1</source>
+        <translation>Er is niets teruggedraaid: %1</translation>
     </message>
     <message>
         <source>Restoring the configuration backup…</source>
@@ -1338,8 +1706,28 @@
         <translation>Nieuwe foutcodes</translation>
     </message>
     <message>
-        <source>Device: %1</source>
-        <translation>Apparaat: %1</translation>
+        <source>Connect a battery first.</source>
+        <translation>Verbind eerst een batterij.</translation>
+    </message>
+    <message>
+        <source>Roll back returns to firmware %1 in slot 1; the battery reboots into it.</source>
+        <translation>Terugdraaien keert terug naar firmware %1 in slot 1; de batterij herstart erin.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: the battery is in %1 mode, not running its firmware.</source>
+        <translation>Terugdraaien is niet mogelijk: de batterij staat in de modus %1 en draait haar firmware niet.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: slot 1 is empty, there is no other firmware.</source>
+        <translation>Terugdraaien is niet mogelijk: slot 1 is leeg, er is geen andere firmware.</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: the bootloader refuses firmware %1 in slot 1 (anti-rollback: its security counter is below the battery&apos;s, %2; or the image is damaged).</source>
+        <translation>Terugdraaien is niet mogelijk: de bootloader weigert firmware %1 in slot 1 (anti-rollback: haar beveiligingsteller ligt onder die van de batterij, %2; of de image is beschadigd).</translation>
+    </message>
+    <message>
+        <source>Roll back is not possible: slot 1 holds %1, newer than the running %2 and never confirmed (an update that failed); a rollback only returns to older firmware.</source>
+        <translation>Terugdraaien is niet mogelijk: slot 1 bevat %1, nieuwer dan de draaiende %2 en nooit bevestigd (een mislukte update); terugdraaien keert alleen terug naar oudere firmware.</translation>
     </message>
     <message>
         <source>Verify the package</source>
@@ -1703,8 +2091,8 @@
         <translation>&amp;Terugdraaien naar het andere slot</translation>
     </message>
     <message>
-        <source>Return to the firmware kept in the other slot.</source>
-        <translation>Terug naar de firmware die in het andere slot bewaard is.</translation>
+        <source>Nothing was rolled back: %1</source>
+        <translation>Er is niets teruggedraaid: %1</translation>
     </message>
     <message>
         <source>Package %1 is ready to install: connect a battery, then open the update wizard.</source>
@@ -1763,6 +2151,10 @@
     <message>
         <source>The package cannot be checked: %1</source>
         <translation>Het pakket kan niet worden gecontroleerd: %1</translation>
+    </message>
+    <message>
+        <source>%1 is %2 (needs %3)</source>
+        <translation>%1 is %2 (vereist: %3)</translation>
     </message>
     <message>
         <source>The package is genuine and made for this battery.</source>
