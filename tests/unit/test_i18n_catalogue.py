@@ -2,7 +2,9 @@
 
 Sentences are marked with ``bmsflasher.core.i18n.t("...")``; this test finds every such call in
 ``src/`` by parsing the code (not by running it), so a sentence added without a translation fails
-here, and a translation that drops or invents a ``{field}`` fails too.
+here, and a translation that drops or invents a ``{field}`` fails too. Two tables of sentences are
+data rather than code and are read the same way: the troubleshooting rows
+(``resources/troubleshooting.json``) and the driver guidance (``drivers/guidance.json``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from bmsflasher.core import i18n
 from bmsflasher.core.i18n import Text, catalogue, language_from_environment, localise, t, template_fields
 from bmsflasher.core.resources import resource_path
+from bmsflasher.discovery.driver_guidance import guidance_path
 
 SRC = Path(i18n.__file__).resolve().parents[1]
 
@@ -37,6 +40,24 @@ def marked_templates() -> dict[str, str]:
                 and isinstance(node.args[0].value, str)
             ):
                 found.setdefault(node.args[0].value, f"{path.relative_to(SRC)}:{node.lineno}")
+    for sentence, where in data_sentences().items():
+        found.setdefault(sentence, where)
+    return found
+
+
+def data_sentences() -> dict[str, str]:
+    """The sentences of the data tables the code wraps in ``t(...)`` when it reads them."""
+    found: dict[str, str] = {}
+    table = json.loads(resource_path("troubleshooting.json").read_text(encoding="utf-8"))
+    for entry in table["entries"]:
+        for key in ("pattern", "diagnostic", "resolution"):
+            found.setdefault(entry[key], f"troubleshooting.json:{entry['id']}.{key}")
+    guidance = guidance_path()
+    if guidance is not None and guidance.is_file():
+        for entry in json.loads(guidance.read_text(encoding="utf-8"))["entries"]:
+            found.setdefault(entry["title"], f"guidance.json:{entry['id']}.title")
+            for number, step in enumerate(entry.get("steps", []), 1):
+                found.setdefault(step, f"guidance.json:{entry['id']}.step{number}")
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from bmsflasher.cli.console import ask, make_console, print_json, require_interactive_or_yes
+from bmsflasher.cli.console import ask, make_console, print_json, require_interactive_or_yes, say
 from bmsflasher.cli.render import print_diff
 from bmsflasher.cli.target_args import (
     add_device_arguments,
@@ -20,6 +20,7 @@ from bmsflasher.cli.target_args import (
     opened_records,
     opened_target,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.procedure.config_service import backup_recorded, plan_restore, restore_recorded
 
 EXIT_OK = 0
@@ -41,11 +42,15 @@ def _cmd_backup(args: argparse.Namespace) -> int:
             }
         )
     else:
-        make_console().print(
-            f"Backup {record.id} of {record.serial}: {len(record.snapshot.parameters)} parameters, "
-            f"schema {record.snapshot.schema_version}, SHA-256 {record.sha256}",
-            highlight=False,
+        line = t(
+            "Backup {backup_id} of {serial}: {count} parameters, schema {schema}, SHA-256 {sha256}",
+            backup_id=record.id,
+            serial=record.serial,
+            count=len(record.snapshot.parameters),
+            schema=record.snapshot.schema_version,
+            sha256=record.sha256,
         )
+        make_console().print(say(line), highlight=False, markup=False)
     return EXIT_OK
 
 
@@ -55,7 +60,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         plan = plan_restore(target, db, args.backup)
         if not args.yes:
             print_diff(make_console(), plan.diff)
-            if not ask(f"Write backup {plan.record.id} to device {plan.identity.serial_number}?"):
+            question = t(
+                "Write backup {backup_id} to device {serial}?",
+                backup_id=plan.record.id,
+                serial=plan.identity.serial_number,
+            )
+            if not ask(question):
                 return EXIT_DECLINED
         result = restore_recorded(target, db, plan, operator=args.operator).result
     if args.json:
@@ -68,12 +78,20 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             }
         )
     else:
-        make_console().print(
-            f"Restored backup {plan.record.id}: wrote {len(result.written)} parameters"
-            + (f", skipped {', '.join(result.skipped)}" if result.skipped else "")
-            + ".",
-            highlight=False,
-        )
+        if result.skipped:
+            line = t(
+                "Restored backup {backup_id}: wrote {count} parameters, skipped {skipped}.",
+                backup_id=plan.record.id,
+                count=len(result.written),
+                skipped=", ".join(result.skipped),
+            )
+        else:
+            line = t(
+                "Restored backup {backup_id}: wrote {count} parameters.",
+                backup_id=plan.record.id,
+                count=len(result.written),
+            )
+        make_console().print(say(line), highlight=False, markup=False)
     return EXIT_OK
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Final
 
 from rich.console import Console
-from rich.markup import escape
 
-from bmsflasher.cli.render import EventRenderer, identity_json
+from bmsflasher.cli.console import say
+from bmsflasher.cli.render import EventRenderer, identity_json, print_advice, print_outcome
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions, UpdateProcedure
@@ -38,7 +39,13 @@ def _package_path(choice: str) -> Path:
     path = Path(choice)
     if not path.is_file():
         names = ", ".join(DEMO_PACKAGES)
-        raise ConfigValidationError(f"'{choice}' is neither a demo package ({names}) nor a package file")
+        raise ConfigValidationError(
+            t(
+                "'{choice}' is neither a demo package ({names}) nor a package file",
+                choice=choice,
+                names=names,
+            )
+        )
     return path
 
 
@@ -75,7 +82,14 @@ def run_demo(
                 device = bench.device  # in process: the bench holds the device
                 if not quiet and device is not None:
                     console.print(
-                        f"Virtual BMS {device.serial_number} is listening on {bench.port} at {baud} baud."
+                        say(
+                            t(
+                                "Virtual BMS {serial_number} is listening on {port} at {baud} baud.",
+                                serial_number=device.serial_number,
+                                port=bench.port,
+                                baud=baud,
+                            )
+                        )
                     )
                 keyring = build_keyring([bench.trusted_key()], folder=bench.trusted_keys_dir, demo=True)
                 options = UpdateOptions(
@@ -94,22 +108,29 @@ def run_demo(
             for target in opened:
                 target.close()
     if not quiet:
-        style = "bold green" if result.outcome is State.UPDATED else "bold red"
-        console.print(f"[{style}]{result.outcome.title}[/{style}]: {escape(result.reason)}", highlight=False)
-        if result.advice is not None:
-            console.print(f"  What to check: {result.advice.diagnostic}", highlight=False)
-            console.print(f"  What to do: {result.advice.resolution}", highlight=False)
+        print_outcome(console, result)
+        print_advice(console, result.advice)
         if after is not None:
             info = identity_json(after)
             console.print(
-                f"The device now runs {info['firmware_version']} "
-                f"(security counter {info['security_counter']}).",
+                say(
+                    t(
+                        "The device now runs {version} (security counter {counter}).",
+                        version=info["firmware_version"],
+                        counter=info["security_counter"],
+                    )
+                ),
                 highlight=False,
             )
         if result.session_id is not None and keep:
             console.print(
-                f"Service report: bmsflasher report {result.session_id} --db {workdir / 'history.sqlite3'} "
-                f"--out report.html",
+                say(
+                    t(
+                        "Service report: bmsflasher report {session_id} --db {db} --out report.html",
+                        session_id=result.session_id,
+                        db=bench.history_path,
+                    )
+                ),
                 highlight=False,
             )
     return result.exit_code
@@ -118,7 +139,7 @@ def run_demo(
 def _cmd_demo(args: argparse.Namespace) -> int:
     package = _package_path(args.package)
     if args.baud <= 0:
-        raise ConfigValidationError(f"--baud must be positive, not {args.baud}")
+        raise ConfigValidationError(t("--baud must be positive, not {baud}", baud=args.baud))
     console = Console(highlight=False)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)

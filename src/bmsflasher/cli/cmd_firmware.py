@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.cli.console import say
 from bmsflasher.cli.firmware_args import (
     behaviour_arg,
     counter_arg,
@@ -21,6 +22,7 @@ from bmsflasher.cli.firmware_args import (
     version_arg,
 )
 from bmsflasher.core.errors import PackageError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP
 from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError, UntrustedKeyError
@@ -62,7 +64,10 @@ def parse_expiry(text: str, now: datetime) -> datetime | None:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except (ValueError, OverflowError) as exc:
         raise FirmwareInputError(
-            f"'{text}' is not an expiry; use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, +DAYS or never."
+            t(
+                "'{text}' is not an expiry; use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, +DAYS or never.",
+                text=text,
+            )
         ) from exc
 
 
@@ -76,21 +81,35 @@ def _make_folder(folder: Path) -> None:
     try:
         folder.mkdir(exist_ok=True)
     except FileNotFoundError as exc:
-        raise KeyFileError(f"The folder {folder.parent} does not exist; create it first.") from exc
+        raise KeyFileError(
+            t("The folder {folder} does not exist; create it first.", folder=folder.parent)
+        ) from exc
     except OSError as exc:
-        raise KeyFileError(f"Cannot create the folder {folder}: {exc.strerror or exc}.") from exc
+        raise KeyFileError(
+            t(
+                "Cannot create the folder {folder}: {reason}.",
+                folder=folder,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
 
 
 def _keygen_paths(out: Path) -> tuple[Path, Path]:
     if out.is_dir():
-        raise KeyFileError(f"{out} is a folder; name the key inside it, e.g. --out {out / 'vendor'}.")
+        raise KeyFileError(
+            t(
+                "{path} is a folder; name the key inside it, e.g. --out {example}.",
+                path=out,
+                example=out / "vendor",
+            )
+        )
     name = out.name
     for suffix in (".pub.pem", ".pem"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
     if not name:
-        raise KeyFileError(f"'{out}' does not name a key; use --out DIR/NAME.")
+        raise KeyFileError(t("'{path}' does not name a key; use --out DIR/NAME.", path=out))
     return out.with_name(f"{name}.pem"), out.with_name(f"{name}.pub.pem")
 
 
@@ -100,9 +119,13 @@ def _write_new_file(path: Path, data: bytes, mode: int, force: bool) -> None:
     try:
         fd = os.open(path, flags, mode)
     except FileExistsError as exc:
-        raise KeyFileError(f"{path} already exists; choose another name or pass --force.") from exc
+        raise KeyFileError(
+            t("{path} already exists; choose another name or pass --force.", path=path)
+        ) from exc
     except OSError as exc:
-        raise KeyFileError(f"Cannot create {path}: {exc.strerror or exc}.") from exc
+        raise KeyFileError(
+            t("Cannot create {path}: {reason}.", path=path, reason=exc.strerror or exc)
+        ) from exc
     try:
         os.fchmod(fd, mode)
         os.write(fd, data)
@@ -117,12 +140,22 @@ def run_keygen(args: argparse.Namespace) -> int:
     if not args.force:
         for path in (private_path, public_path):
             if path.exists():
-                raise KeyFileError(f"{path} already exists; choose another name or pass --force.")
+                raise KeyFileError(
+                    t("{path} already exists; choose another name or pass --force.", path=path)
+                )
     key = generate_key(KeyType(args.type))
     _write_new_file(private_path, private_key_pem(key), PRIVATE_KEY_MODE, args.force)
     _write_new_file(public_path, public_key_pem(key), 0o644, args.force)
-    print(f"Wrote private key {private_path} (mode 0600: keep it offline) and public key {public_path}.")
-    print(f"Key type {args.type}, key id {key_id(key)}.")
+    print(
+        say(
+            t(
+                "Wrote private key {private_path} (mode 0600: keep it offline) and public key {public_path}.",
+                private_path=private_path,
+                public_path=public_path,
+            )
+        )
+    )
+    print(say(t("Key type {key_type}, key id {key_id}.", key_type=args.type, key_id=key_id(key))))
     return 0
 
 
@@ -142,13 +175,27 @@ def _presigned_image(args: argparse.Namespace, data: bytes) -> bytes:
     """An image already signed (e.g. by imgtool in the firmware build), kept byte for byte."""
     image = parse_image(data)
     if image.version != args.version:
-        raise FirmwareInputError(f"{args.firmware} is version {image.version}, not {args.version}.")
+        raise FirmwareInputError(
+            t(
+                "{firmware} is version {version}, not {wanted}.",
+                firmware=args.firmware,
+                version=image.version,
+                wanted=args.version,
+            )
+        )
     if image.security_counter != args.security_counter:
         raise FirmwareInputError(
-            f"{args.firmware} carries security counter {image.security_counter}, not {args.security_counter}."
+            t(
+                "{firmware} carries security counter {security_counter}, not {wanted}.",
+                firmware=args.firmware,
+                security_counter=image.security_counter,
+                wanted=args.security_counter,
+            )
         )
     if args.sim_behaviour is not None and (image.sim_behaviour or "healthy") != args.sim_behaviour:
-        raise FirmwareInputError(f"{args.firmware} already carries another sim behaviour.")
+        raise FirmwareInputError(
+            t("{firmware} already carries another sim behaviour.", firmware=args.firmware)
+        )
     return image.data
 
 
@@ -159,7 +206,12 @@ def _image_from_input(args: argparse.Namespace, key: PrivateKey) -> tuple[bytes,
     if is_mcuboot_image(firmware.data):
         return _presigned_image(args, firmware.data), signer
     if not isinstance(signer, PRIVATE_KEY_TYPES):
-        raise KeyFileError(f"{args.image_key} is a public key; signing the image needs its private key.")
+        raise KeyFileError(
+            t(
+                "{key} is a public key; signing the image needs its private key.",
+                key=args.image_key,
+            )
+        )
     image = build_image(
         firmware.data,
         version=args.version,
@@ -180,29 +232,47 @@ def _release_notes(text: str | None) -> str:
             raw = read_capped(path, 4 * MAX_RELEASE_NOTES_CHARS)  # UTF-8: at most 4 bytes a character
             if raw is None:
                 raise FirmwareInputError(
-                    f"The release notes file {path} is longer than {MAX_RELEASE_NOTES_CHARS} characters."
+                    t(
+                        "The release notes file {path} is longer than {limit} characters.",
+                        path=path,
+                        limit=MAX_RELEASE_NOTES_CHARS,
+                    )
                 )
             return raw.decode("utf-8")
         except FileNotFoundError as exc:
-            raise FirmwareInputError(f"The release notes file {path} does not exist.") from exc
+            raise FirmwareInputError(t("The release notes file {path} does not exist.", path=path)) from exc
         except IsADirectoryError as exc:
-            raise FirmwareInputError(f"The release notes file {path} is a folder.") from exc
+            raise FirmwareInputError(t("The release notes file {path} is a folder.", path=path)) from exc
         except (OSError, UnicodeDecodeError) as exc:
-            raise FirmwareInputError(f"The release notes file {path} cannot be read as UTF-8 text.") from exc
+            raise FirmwareInputError(
+                t("The release notes file {path} cannot be read as UTF-8 text.", path=path)
+            ) from exc
     return text
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder, so a crash never leaves half a package."""
     if path.is_dir():
-        raise PackageError(f"{path} is a folder; --out names the package file to write.")
+        raise PackageError(t("{path} is a folder; --out names the package file to write.", path=path))
     try:
         path.parent.mkdir(exist_ok=True)  # one missing level (dist/); a deeper one is likely a typo
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except FileNotFoundError as exc:
-        raise PackageError(f"Cannot write {path}: the folder {path.parent.parent} does not exist.") from exc
+        raise PackageError(
+            t(
+                "Cannot write {path}: the folder {folder} does not exist.",
+                path=path,
+                folder=path.parent.parent,
+            )
+        ) from exc
     except OSError as exc:
-        raise PackageError(f"Cannot write to {path.parent}: {exc.strerror or exc}.") from exc
+        raise PackageError(
+            t(
+                "Cannot write to {folder}: {reason}.",
+                folder=path.parent,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as stream:
@@ -213,7 +283,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
         tmp.replace(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise PackageError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+        raise PackageError(
+            t("Cannot write {path}: {reason}.", path=path, reason=exc.strerror or exc)
+        ) from exc
 
 
 def run_package(args: argparse.Namespace) -> int:
@@ -221,7 +293,11 @@ def run_package(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != PACKAGE_SUFFIX:
         raise FirmwareInputError(
-            f"The output file must end in {PACKAGE_SUFFIX}, not '{out.suffix or out.name}'."
+            t(
+                "The output file must end in {suffix}, not '{given}'.",
+                suffix=PACKAGE_SUFFIX,
+                given=out.suffix or out.name,
+            )
         )
     key = load_private_key_file(Path(args.key))
     now = datetime.now(UTC).replace(microsecond=0)
@@ -246,24 +322,44 @@ def run_package(args: argparse.Namespace) -> int:
         verified = verify_package(data, keyring, now=now)  # never ship something our own gate refuses
     except UntrustedKeyError as exc:  # only the image's signer can be unknown here
         raise FirmwareInputError(
-            f"{args.firmware} is already signed by another key ({exc.message.rstrip('.')}); name the key "
-            "that signed it with --image-key (its .pub.pem is enough)."
+            t(
+                "{firmware} is already signed by another key; name the key that signed it with --image-key "
+                "(its .pub.pem is enough). {error}",
+                firmware=args.firmware,
+                error=exc.message,
+            )
         ) from exc
     if args.image_key and verified.image_signer.key_id != key_id(image_signer):
         raise FirmwareInputError(
-            f"{args.firmware} is already signed by key {verified.image_signer.key_id[:16]}, not by "
-            f"--image-key {args.image_key}; name the key that signed it."
+            t(
+                "{firmware} is already signed by key {key_id}, not by --image-key {image_key}; name the "
+                "key that signed it.",
+                firmware=args.firmware,
+                key_id=verified.image_signer.key_id[:16],
+                image_key=args.image_key,
+            )
         )
     _write_atomically(out, data)
     manifest = verified.manifest
-    expiry = "never" if manifest.expires is None else f"{manifest.expires:%Y-%m-%d}"
+    expiry = t("never") if manifest.expires is None else f"{manifest.expires:%Y-%m-%d}"
     revisions = ", ".join(manifest.hardware_revisions)
     print(
-        f"Wrote {out}: {manifest.model} {manifest.version} for hardware {revisions}, "
-        f"security counter {manifest.security_counter}, image {manifest.image.size} bytes, expires {expiry}."
+        say(
+            t(
+                "Wrote {path}: {model} {version} for hardware {revisions}, security counter "
+                "{security_counter}, image {size} bytes, expires {expiry}.",
+                path=out,
+                model=manifest.model,
+                version=manifest.version,
+                revisions=revisions,
+                security_counter=manifest.security_counter,
+                size=manifest.image.size,
+                expiry=expiry,
+            )
+        )
     )
-    print(f"Manifest signed by key {verified.manifest_signer.key_id}.")
-    print(f"Image signed by key {verified.image_signer.key_id}.")
+    print(say(t("Manifest signed by key {key_id}.", key_id=verified.manifest_signer.key_id)))
+    print(say(t("Image signed by key {key_id}.", key_id=verified.image_signer.key_id)))
     return 0
 
 

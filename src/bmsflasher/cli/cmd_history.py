@@ -17,8 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bmsflasher.cli.console import make_console, print_json
+from bmsflasher.cli.console import language, make_console, print_json, say
 from bmsflasher.core.errors import RecordsTamperedError, StorageError
+from bmsflasher.core.i18n import t
 from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
 from bmsflasher.records.db import default_db_path
 from bmsflasher.records.report_files import report_format_for
@@ -26,6 +27,28 @@ from bmsflasher.records.report_files import report_format_for
 FORMATS: Final = ("html", "pdf")
 """Report formats (as ``records.reports.FORMATS``; the renderer and its PDF library load on use)."""
 LANGUAGES: Final = ("en", "fr", "nl")
+
+_OUTCOMES: Final = {
+    "updated": t("updated"),
+    "refused": t("refused"),
+    "rolled_back": t("rolled back"),
+    "failed": t("failed"),
+    "cancelled": t("cancelled"),
+    "recovered": t("recovered"),
+    "backed_up": t("backed up"),
+    "restored": t("restored"),
+    "config_written": t("configuration written"),
+}
+"""A session's recorded outcome (a stable key) → its word in the table (JSON keeps the key)."""
+_KINDS: Final = {
+    "update": t("update"),
+    "rollback": t("rollback"),
+    "recovery": t("recovery"),
+    "backup": t("backup"),
+    "restore": t("restore"),
+    "config_write": t("configuration change"),
+}
+"""A session's kind → its word in the table."""
 
 _DB_HELP: Final = "service history file (default: history.sqlite3 in the user data folder)"
 
@@ -68,7 +91,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--out", type=Path, required=True, metavar="FILE", help="file to write (.html or .pdf)"
     )
     report.add_argument(
-        "--lang", choices=sorted(LANGUAGES), default="en", help="report language (default en)"
+        "--lang",
+        choices=sorted(LANGUAGES),
+        dest="language",
+        default=argparse.SUPPRESS,
+        help="language of the report and the output (default: bmsflasher's --lang, else BMSFLASHER_LANG, "
+        "then LANG)",
     )
     report.add_argument("--db", type=Path, help=_DB_HELP)
     report.set_defaults(func=run_report)
@@ -80,7 +108,9 @@ def _session_id_arg(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a session id (a whole number from 1)")
+        raise argparse.ArgumentTypeError(
+            say(t("'{text}' is not a session id (a whole number from 1)", text=text))
+        )
     return value
 
 
@@ -97,7 +127,9 @@ def _existing_history(db_arg: Path | None) -> Path | None:
     if path.exists():
         return path
     if db_arg is not None:
-        raise StorageError(f"the service history {path} does not exist", hint="Check the --db path.")
+        raise StorageError(
+            t("the service history {path} does not exist", path=path), hint=t("Check the --db path.")
+        )
     return None
 
 
@@ -113,7 +145,7 @@ def run_history(args: argparse.Namespace) -> int:
                 empty.update(device=None, backups=[])
             print_json(empty)
         else:
-            make_console().print("No service sessions are recorded yet.")
+            make_console().print(say(t("No service sessions are recorded yet.")))
         return 0
     with RecordsDb.open(path) as db:
         sessions = db.sessions(serial)
@@ -128,14 +160,23 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     console = make_console()  # recorded text (operator names, device strings) is shown as is
     if serial and device is None and not sessions:
-        console.print(f"No device with serial number {escape(serial)} is in the service history.")
+        console.print(
+            escape(say(t("No device with serial number {serial} is in the service history.", serial=serial)))
+        )
         return 0
     if device is not None:
         console.print(
             f"[bold]{escape(device.serial)}[/] "
             + escape(
-                f"{device.model}, hardware {device.hardware_revision}, "
-                f"firmware {device.firmware_version or '?'}, last seen {_when(device.last_seen)}"
+                say(
+                    t(
+                        "{model}, hardware {hardware}, firmware {firmware}, last seen {when}",
+                        model=device.model,
+                        hardware=device.hardware_revision,
+                        firmware=device.firmware_version or "?",
+                        when=_when(device.last_seen),
+                    )
+                )
             )
         )
     console.print(_sessions_table(sessions))
@@ -146,25 +187,37 @@ def run_history(args: argparse.Namespace) -> int:
 
 def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
     if not sessions:
-        return "No service sessions are recorded yet."
-    table = Table(title="Service sessions", title_justify="left")
-    for column in ("id", "started", "serial", "service", "operator", "outcome", "firmware"):
-        table.add_column(column)
+        return say(t("No service sessions are recorded yet."))
+    table = Table(title=say(t("Service sessions")), title_justify="left")
+    for column in (
+        t("id"),
+        t("started"),
+        t("serial"),
+        t("service"),
+        t("operator"),
+        t("outcome"),
+        t("firmware"),
+    ):
+        table.add_column(say(column))
     for s in sessions:
         versions = (
             f"{s.from_version or '?'} → {s.to_version or '?'}" if s.from_version or s.to_version else ""
         )
-        outcome = Text(s.outcome) if s.outcome else Text("interrupted", style="yellow")
-        cells = (str(s.id), _when(s.started), s.serial, s.kind, s.operator)
+        outcome = (
+            Text(say(_OUTCOMES.get(s.outcome, s.outcome)))
+            if s.outcome
+            else Text(say(t("interrupted")), style="yellow")
+        )
+        cells = (str(s.id), _when(s.started), s.serial, say(_KINDS.get(s.kind, s.kind)), s.operator)
         # Text cells: a recorded "[/bold]" must print as itself, not break the table as markup.
         table.add_row(*(Text(cell) for cell in cells), outcome, Text(versions))
     return table
 
 
 def _backups_table(backups: list[BackupRecord]) -> Table:
-    table = Table(title="Configuration backups", title_justify="left")
-    for column in ("id", "created", "schema", "parameters", "sha256"):
-        table.add_column(column)
+    table = Table(title=say(t("Configuration backups")), title_justify="left")
+    for column in (t("id"), t("created"), t("schema"), t("parameters"), "sha256"):
+        table.add_column(say(column))
     for b in backups:
         table.add_row(
             str(b.id),
@@ -229,7 +282,7 @@ def run_verify(args: argparse.Namespace) -> int:
     """Verify the audit chain; exit 0 when intact, the storage exit code when a record was changed."""
     path = _existing_history(getattr(args, "db", None))
     if path is None:
-        print(f"There is no service history at {default_db_path()} yet; nothing to verify.")
+        print(say(t("There is no service history at {path} yet; nothing to verify.", path=default_db_path())))
         return 0
     with RecordsDb.open(path) as db:
         report = db.verify_chain()
@@ -247,11 +300,29 @@ def run_verify(args: argparse.Namespace) -> int:
             }
         )
     elif report.ok:
-        print(f"The audit trail of {path} is intact: {report.rows_checked} audit records verified.")
-        print(f"Head hash: {report.head_hash}")
+        print(
+            say(
+                t(
+                    "The audit trail of {path} is intact: {count} audit records verified.",
+                    path=path,
+                    count=report.rows_checked,
+                )
+            )
+        )
+        print(say(t("Head hash: {hash}", hash=report.head_hash)))
     else:
-        where = f"audit row {report.first_bad_row}" if report.first_bad_row is not None else report.record
-        print(f"The audit trail of {path} is broken at {where}: {report.reason}.", file=sys.stderr)
+        where = (
+            t("audit row {row}", row=report.first_bad_row)
+            if report.first_bad_row is not None
+            else report.record
+        )
+        broken = t(
+            "The audit trail of {path} is broken at {where}: {reason}.",
+            path=path,
+            where=where,
+            reason=report.reason,
+        )
+        print(say(broken), file=sys.stderr)
     return 0 if report.ok else RecordsTamperedError.exit_code
 
 
@@ -262,10 +333,19 @@ def run_report(args: argparse.Namespace) -> int:
     fmt = report_format_for(out, args.fmt)  # "x.docx" is refused, not written as HTML
     path = _existing_history(args.db)
     if path is None:
-        raise StorageError(f"there is no service history at {default_db_path()} yet")
+        raise StorageError(t("there is no service history at {path} yet", path=default_db_path()))
     from bmsflasher.records.reports import render_report  # fpdf and its font machinery: ~1 s to import
 
     with RecordsDb.open(path) as db:
-        written = render_report(db, args.session_id, fmt, out, args.lang)
-    print(f"Wrote the {fmt.upper()} report of session {args.session_id} to {written}.")
+        written = render_report(db, args.session_id, fmt, out, language())
+    print(
+        say(
+            t(
+                "Wrote the {format} report of session {session} to {path}.",
+                format=fmt.upper(),
+                session=args.session_id,
+                path=written,
+            )
+        )
+    )
     return 0

@@ -10,7 +10,7 @@ import math
 import time
 from typing import Final
 
-from bmsflasher.cli.console import make_console, print_json, print_json_line
+from bmsflasher.cli.console import make_console, print_json, print_json_line, say
 from bmsflasher.cli.render import (
     identity_json,
     print_config,
@@ -26,6 +26,7 @@ from bmsflasher.cli.target_args import (
     opened_target,
 )
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.serialise import dtc_to_json, snapshot_to_json, telemetry_to_json
 from bmsflasher.procedure.backup import diff_snapshots
 from bmsflasher.procedure.config_service import plan_restore
@@ -50,14 +51,20 @@ def _check_monitor_bounds(args: argparse.Namespace) -> float | None:
     """Validate --interval/--count/--duration; returns the duration in seconds (None: no limit)."""
     if not (0 < args.interval <= MAX_MONITOR_INTERVAL_S):  # also false for NaN
         raise ConfigValidationError(
-            f"--interval must be between 0 and {MAX_MONITOR_INTERVAL_S:g} s, not {args.interval}"
+            t(
+                "--interval must be between 0 and {high:g} s, not {value}",
+                high=MAX_MONITOR_INTERVAL_S,
+                value=args.interval,
+            )
         )
     if args.count < 0:
-        raise ConfigValidationError(f"--count must be 0 (no limit) or more, not {args.count}")
+        raise ConfigValidationError(t("--count must be 0 (no limit) or more, not {value}", value=args.count))
     if args.duration is None:
         return None
     if not (0 < args.duration < math.inf):
-        raise ConfigValidationError(f"--duration must be a positive number of seconds, not {args.duration}")
+        raise ConfigValidationError(
+            t("--duration must be a positive number of seconds, not {value}", value=args.duration)
+        )
     duration_s: float = args.duration
     return duration_s
 
@@ -109,7 +116,7 @@ def _cmd_dtc(args: argparse.Namespace) -> int:
     console = make_console()
     print_dtcs(console, dtcs)
     if cleared:
-        console.print(f"Cleared; {len(remaining)} codes remain.")
+        console.print(say(t("Cleared; {count} codes remain.", count=len(remaining))))
     return EXIT_OK
 
 
@@ -117,10 +124,15 @@ def _cmd_config_diff(args: argparse.Namespace) -> int:
     with opened_records(args) as db:
         if args.against is not None:
             if args.backup is None:
-                raise ConfigValidationError("--against needs --backup: the diff compares two backups")
+                raise ConfigValidationError(t("--against needs --backup: the diff compares two backups"))
             old = db.get_backup(args.backup)
             new = db.get_backup(args.against)
-            diff = diff_snapshots(old.snapshot, new.snapshot, f"backup {old.id}", f"backup {new.id}")
+            diff = diff_snapshots(
+                old.snapshot,
+                new.snapshot,
+                t("backup {backup_id}", backup_id=old.id),
+                t("backup {backup_id}", backup_id=new.id),
+            )
         else:
             with opened_target(args) as target:  # what a restore would change: the backup vs the device
                 diff = plan_restore(target, db, args.backup).diff

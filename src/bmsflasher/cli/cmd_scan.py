@@ -18,9 +18,11 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 from rich.text import Text
 
-from bmsflasher.cli.console import print_json
+from bmsflasher.cli.console import print_json, say
 from bmsflasher.core.events import Event, StepFinished
 from bmsflasher.core.events import Progress as ProgressEvent
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.discovery import (
     DEFAULT_BAUDS,
     DEFAULT_BITRATES,
@@ -48,6 +50,19 @@ MIN_ANSWER_S: Final = 0.05
 MAX_ANSWER_S: Final = 10.0
 """Bounds of ``--answer-timeout-s``: below 50 ms even a USB latency timer misses answers."""
 
+_STATUS_WORDS: Final = {
+    AdapterStatus.FOUND: t("found"),
+    AdapterStatus.NO_DEVICE: t("no device"),
+    AdapterStatus.GARBAGE: t("garbage"),
+    AdapterStatus.BUSY: t("busy"),
+    AdapterStatus.PERMISSION: t("permission"),
+    AdapterStatus.NO_DRIVER: t("no driver"),
+    AdapterStatus.NOT_FOUND: t("not found"),
+    AdapterStatus.TIMED_OUT: t("timed out"),
+    AdapterStatus.ERROR: t("error"),
+}
+"""An adapter verdict in words, as the verdict column shows it (JSON keeps the status value)."""
+
 _STATUS_STYLE: Final[dict[AdapterStatus, str]] = {
     AdapterStatus.FOUND: "green",
     AdapterStatus.NO_DEVICE: "yellow",
@@ -71,10 +86,10 @@ def _rates(text: str) -> list[int]:
             rates.append(int(float(part[:-1]) * 1000) if part.lower().endswith("k") else int(part, 10))
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"'{part}' is not a rate in bit/s, e.g. 115200 or 500k"
+                say(t("'{part}' is not a rate in bit/s, e.g. 115200 or 500k", part=part))
             ) from None
     if not rates:
-        raise argparse.ArgumentTypeError("give at least one rate, e.g. 115200")
+        raise argparse.ArgumentTypeError(say(t("give at least one rate, e.g. 115200")))
     return rates
 
 
@@ -82,7 +97,7 @@ def _timeout(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+        raise argparse.ArgumentTypeError(say(t("'{text}' is not a number of seconds", text=text))) from None
     return value
 
 
@@ -90,7 +105,13 @@ def _answer_timeout(text: str) -> float:
     value = _timeout(text)
     if not MIN_ANSWER_S <= value <= MAX_ANSWER_S:
         raise argparse.ArgumentTypeError(
-            f"--answer-timeout-s must be between {MIN_ANSWER_S} and {MAX_ANSWER_S} seconds"
+            say(
+                t(
+                    "--answer-timeout-s must be between {low} and {high} seconds",
+                    low=MIN_ANSWER_S,
+                    high=MAX_ANSWER_S,
+                )
+            )
         )
     return value
 
@@ -224,18 +245,20 @@ def _scan_with_progress(
         transient=True,
     ) as progress:
         tasks: dict[str, TaskID] = {
-            f"scan:{candidate.cache_key}": progress.add_task(candidate.label, total=1, state="waiting")
+            f"scan:{candidate.cache_key}": progress.add_task(
+                candidate.label, total=1, state=say(t("waiting"))
+            )
             for candidate in inventory.candidates
         }
 
         def on_event(event: Event) -> None:
             if isinstance(event, ProgressEvent) and event.step in tasks:
                 progress.update(
-                    tasks[event.step], completed=event.done, total=event.total or 1, state="probing"
+                    tasks[event.step], completed=event.done, total=event.total or 1, state=say(t("probing"))
                 )
             elif isinstance(event, StepFinished) and event.step in tasks:
                 task = tasks[event.step]
-                progress.update(task, completed=1, total=1, state="found" if event.ok else "done")
+                progress.update(task, completed=1, total=1, state=say(t("found") if event.ok else t("done")))
 
         return scanner.scan(request, on_event, inventory=inventory)
 
@@ -269,11 +292,11 @@ def _print_inventory(
         print_json(rows)
         return 0
     if not rows:
-        out.print("No serial ports or CAN adapters were found on this computer.")
+        out.print(say(t("No serial ports or CAN adapters were found on this computer.")))
         return 0
-    table = Table(title="Adapters")
-    for column in ("adapter", "name", "usb_id", "usb_serial", "class"):
-        table.add_column(column.replace("_", " "))
+    table = Table(title=say(t("Adapters")))
+    for heading in (t("adapter"), t("name"), t("usb id"), t("usb serial"), t("class")):
+        table.add_column(say(heading))
     for row in rows:
         columns = ("adapter", "name", "usb_id", "usb_serial", "class")
         table.add_row(*(Text(str(row[column])) for column in columns))
@@ -290,42 +313,46 @@ def _print_inventory(
 
 def _print_result(result: ScanResult, out: Console) -> None:
     if result.devices:
-        table = Table(title=f"Devices found ({result.elapsed_s:.1f} s)")
-        for column in ("serial number", "model", "mode", "protocol", "link"):
-            table.add_column(column)
+        table = Table(title=say(t("Devices found ({seconds:.1f} s)", seconds=result.elapsed_s)))
+        for heading in (t("serial number"), t("model"), t("mode"), t("protocol"), t("link")):
+            table.add_column(say(heading))
         for device in result.devices:
             identity = device.identity
+            unknown = t("(not reported)") if identity else t("(unidentified)")
             table.add_row(  # Text cells: what a device reports is never read as markup
-                Text(device.serial_number or ("(not reported)" if identity else "(unidentified)")),
+                Text(device.serial_number or say(unknown)),
                 Text(identity.model if identity else ""),
-                device.mode.value,
+                say(mode_name(device.mode.value)),
                 device.protocol.upper(),
                 Text(device.link.describe()),
             )
         out.print(table)
     else:
-        out.print(f"No device found ({result.elapsed_s:.1f} s).")
+        out.print(say(t("No device found ({seconds:.1f} s).", seconds=result.elapsed_s)))
     for report in result.reports:
         style = _STATUS_STYLE[report.status]
+        status = say(_STATUS_WORDS[report.status])
         out.print(
-            f"[{style}]{report.status.value:>10}[/{style}]  {escape(report.label)}: {escape(report.message)}"
+            f"[{style}]{escape(status):>10}[/{style}]  {escape(report.label)}: {escape(say(report.message))}"
         )
         if report.hint and report.status is not AdapterStatus.FOUND:
-            out.print(f"            hint: {escape(report.hint)}")
+            out.print("            " + escape(say(t("hint: {hint}", hint=report.hint))))
         if report.guidance is not None:
             _print_guidance(report.guidance, out)
         for device in report.devices:
             if device.identify_error:
-                out.print(f"            note: {escape(device.identify_error)}")
+                out.print("            " + escape(say(t("note: {note}", note=device.identify_error))))
 
 
 def _print_guidance(guidance: DriverGuidance, out: Console) -> None:
     """The driver guide's advice under an adapter's verdict: title, numbered steps, guide, downloads."""
     indent = " " * 12
-    out.print(f"{indent}[bold]{escape(guidance.title)}[/bold]", highlight=False)
+    out.print(f"{indent}[bold]{escape(say(guidance.title))}[/bold]", highlight=False)
     for number, step in enumerate(guidance.steps, 1):
-        out.print(f"{indent}  {number}. {escape(step)}", highlight=False)
+        out.print(f"{indent}  {number}. {escape(say(step))}", highlight=False)
     if guidance.doc_location:
-        out.print(f"{indent}guide: {escape(guidance.doc_location)}", highlight=False)
+        out.print(
+            indent + escape(say(t("guide: {location}", location=guidance.doc_location))), highlight=False
+        )
     for link in guidance.links:
-        out.print(f"{indent}download: {escape(link)}", highlight=False)
+        out.print(indent + escape(say(t("download: {link}", link=link))), highlight=False)

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Final, Protocol
 
+from bmsflasher.cli.console import say
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
@@ -50,14 +52,27 @@ def load_front_end(protocol: str, link: str) -> FrontEnd:
     target = FRONT_ENDS.get((protocol, link))
     if target is None:
         offered = ", ".join(f"{p} over {k}" for p, k in sorted(FRONT_ENDS))
-        raise SimError(f"the virtual BMS does not serve {protocol} over {link}; it offers {offered}")
+        raise SimError(
+            t(
+                "the virtual BMS does not serve {protocol} over {link}; it offers {offered}",
+                protocol=protocol,
+                link=link,
+                offered=offered,
+            )
+        )
     module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        raise SimError(f"the {protocol} front-end over {link} is not part of this build") from exc
+        raise SimError(
+            t(
+                "the {protocol} front-end over {link} is not part of this build",
+                protocol=protocol,
+                link=link,
+            )
+        ) from exc
     launcher: FrontEnd = getattr(module, function)
     return launcher
 
@@ -67,9 +82,11 @@ def _int_range(low: int, high: int) -> Callable[[str], int]:
         try:
             value = int(text, 0)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+            raise argparse.ArgumentTypeError(say(t("'{text}' is not a whole number", text=text))) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+            raise argparse.ArgumentTypeError(
+                say(t("{number} is outside {low}..{high}", number=value, low=low, high=high))
+            )
         return value
 
     return parse
@@ -80,9 +97,11 @@ def _float_range(low: float, high: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+            raise argparse.ArgumentTypeError(say(t("'{text}' is not a number", text=text))) from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+            raise argparse.ArgumentTypeError(
+                say(t("{number} is outside {low}..{high}", number=value, low=low, high=high))
+            )
         return value
 
     return parse
@@ -206,18 +225,18 @@ def _sim_options(args: argparse.Namespace) -> SimOptions:
         boot_time_s=0.2,
     )
     if args.trust is not None:
-        options = replace(options, trusted_key=_existing_file(args.trust, "trusted key"))
+        options = replace(options, trusted_key=_existing_file(args.trust, t("trusted key file")))
     if args.factory_image is not None:
-        options = replace(options, factory_image=_existing_file(args.factory_image, "factory image"))
+        options = replace(options, factory_image=_existing_file(args.factory_image, t("factory image")))
     return options
 
 
 def _existing_file(path: Path, what: str) -> Path:
     """``path`` if it is a regular file; a device node (/dev/zero) would be read forever."""
     if not path.exists():
-        raise SimError(f"the {what} {path} does not exist")
+        raise SimError(t("the {what} {path} does not exist", what=what, path=path))
     if not path.is_file():
-        raise SimError(f"the {what} {path} is not a regular file")
+        raise SimError(t("the {what} {path} is not a regular file", what=what, path=path))
     return path
 
 

@@ -15,7 +15,14 @@ from typing import Final
 
 from rich.console import Console
 
-from bmsflasher.cli.console import ask, make_console, print_json, progress_console, require_interactive_or_yes
+from bmsflasher.cli.console import (
+    ask,
+    make_console,
+    print_json,
+    progress_console,
+    require_interactive_or_yes,
+    say,
+)
 from bmsflasher.cli.render import EventRenderer, identity_json, print_update_result
 from bmsflasher.cli.resume import command_argv, report_interrupt
 from bmsflasher.cli.target_args import (
@@ -30,6 +37,8 @@ from bmsflasher.cli.target_args import (
 )
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, StepStarted
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import Target
 from bmsflasher.procedure.engine import Approval, UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import load_package, package_loader
@@ -50,16 +59,21 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, reason = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigValidationError(f"--override takes GATE=REASON, not '{item}'")
+            raise ConfigValidationError(t("--override takes GATE=REASON, not '{item}'", item=item))
         overrides[name.strip()] = reason.strip()
     return overrides
 
 
 def _approval(console: Console) -> Approval:
     def approve(report: PreconditionReport) -> bool:
-        overridden = f" ({len(report.overrides)} overridden)" if report.overrides else ""
-        console.print(f"All preconditions passed{overridden}.")
-        return ask("Write the new firmware to the device now?")
+        if report.overrides:
+            console.print(
+                say(t("All preconditions passed ({count} overridden).", count=len(report.overrides))),
+                highlight=False,
+            )
+        else:
+            console.print(say(t("All preconditions passed.")), highlight=False)
+        return ask(t("Write the new firmware to the device now?"))
 
     return approve
 
@@ -69,14 +83,17 @@ def _rollback_with_records(
 ) -> RollbackReport:
     report = manual_rollback_recorded(target, db, operator=args.operator)
     if not args.json:
-        console.print(f"Rolled back from {report.from_version} to {report.to_version}.", highlight=False)
+        console.print(
+            say(t("Rolled back from {old} to {new}.", old=report.from_version, new=report.to_version)),
+            highlight=False,
+        )
     return report
 
 
 def _offer_rollback(
     console: Console, args: argparse.Namespace, db: RecordsDb, target: Target, result: UpdateResult
 ) -> RollbackReport | None:
-    if not ask(f"Keep firmware {result.to_version}? Answer 'n' to roll back now."):
+    if not ask(t("Keep firmware {version}? Answer 'n' to roll back now.", version=result.to_version)):
         return _rollback_with_records(console, args, db, target)
     return None
 
@@ -91,7 +108,9 @@ def _cmd_flash(args: argparse.Namespace) -> int:
     keyring = keyring_from_args(args)
     overrides = _parse_overrides(args.override)
     if args.reference_mv is not None and args.reference_mv <= 0:
-        raise ConfigValidationError(f"--reference-mv must be positive, not {args.reference_mv}")
+        raise ConfigValidationError(
+            t("--reference-mv must be positive, not {value}", value=args.reference_mv)
+        )
     require_interactive_or_yes(args, "flash")
     console = progress_console(args.json)  # with --json stdout carries nothing but the result object
     renderer = EventRenderer(console)
@@ -157,7 +176,11 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     renderer = EventRenderer(console)  # with --json on stderr: stdout carries only the result
     with opened_records(args) as db, opened_target(args) as target:
         before = target.identify()
-        question = f"Flash {update.facts.version} into the device in {before.mode.value} mode?"
+        question = t(
+            "Flash {version} into the device in {mode} mode?",
+            version=update.facts.version,
+            mode=mode_name(before.mode.value),
+        )
         if not args.yes and not ask(question):
             return EXIT_DECLINED
         try:
@@ -167,7 +190,10 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"recovered": True, "device": identity_json(report.after)})
     else:
-        console.print(f"Recovered: the device runs {report.after.firmware_version}.", highlight=False)
+        console.print(
+            say(t("Recovered: the device runs {version}.", version=report.after.firmware_version)),
+            highlight=False,
+        )
     return EXIT_OK
 
 
@@ -178,9 +204,21 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
         if not args.yes:
             identity = target.identify()
             previous = other_slot(identity)
-            to = f" to {previous.version}" if previous is not None and previous.version else ""
-            if not ask(f"Roll device {identity.serial_number} back from {identity.firmware_version}{to}?"):
-                console.print("Rollback cancelled.")
+            if previous is not None and previous.version:
+                question = t(
+                    "Roll device {serial} back from {running} to {previous}?",
+                    serial=identity.serial_number,
+                    running=identity.firmware_version,
+                    previous=previous.version,
+                )
+            else:
+                question = t(
+                    "Roll device {serial} back from {running}?",
+                    serial=identity.serial_number,
+                    running=identity.firmware_version,
+                )
+            if not ask(question):
+                console.print(say(t("Rollback cancelled.")))
                 return EXIT_DECLINED
         report = _rollback_with_records(console, args, db, target)
     if args.json:

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bmsflasher.cli.console import make_console, print_json
+from bmsflasher.cli.console import make_console, print_json, say
 from bmsflasher.cli.firmware_args import counter_arg, version_arg
 from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.cli.target_args import (
@@ -24,6 +24,7 @@ from bmsflasher.cli.target_args import (
     print_trusted_keys,
 )
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
@@ -54,8 +55,10 @@ def _device(args: argparse.Namespace) -> tuple[DeviceDescription, DeviceIdentity
         return typed, None
     if typed != DeviceDescription():
         raise ConfigValidationError(
-            "give either the device's facts (--model, --hw-rev, --security-counter, --bootloader-version) "
-            "or the device itself (--port / --interface), not both"
+            t(
+                "give either the device's facts (--model, --hw-rev, --security-counter, "
+                "--bootloader-version) or the device itself (--port / --interface), not both"
+            )
         )
     with opened_target(args) as target:
         identity = target.identify()
@@ -75,17 +78,29 @@ def _summary(package: VerifiedPackage) -> dict[str, Any]:
 
 def _print_valid(verdict: PackageVerdict, package: VerifiedPackage, identity: DeviceIdentity | None) -> None:
     m = package.manifest
-    expiry = "never" if m.expires is None else f"{m.expires:%Y-%m-%d %H:%M} UTC"
-    print(
-        f"Valid: {m.model} {m.version} for hardware {', '.join(m.hardware_revisions)}, security counter "
-        f"{m.security_counter}, needs bootloader {m.min_bootloader_version}+, expires {expiry}."
+    expiry = t("never") if m.expires is None else f"{m.expires:%Y-%m-%d %H:%M} UTC"
+    valid = t(
+        "Valid: {model} {version} for hardware {revisions}, security counter {counter}, needs bootloader "
+        "{bootloader}+, expires {expiry}.",
+        model=m.model,
+        version=m.version,
+        revisions=", ".join(m.hardware_revisions),
+        counter=m.security_counter,
+        bootloader=m.min_bootloader_version,
+        expiry=expiry,
     )
-    print(
-        f"Manifest key {package.manifest_signer.key_id[:16]}, image key {package.image_signer.key_id[:16]}."
+    print(say(valid))
+    keys = t(
+        "Manifest key {manifest_key}, image key {image_key}.",
+        manifest_key=package.manifest_signer.key_id[:16],
+        image_key=package.image_signer.key_id[:16],
     )
+    print(say(keys))
     if verdict.compatibility is not None and verdict.compatibility.checks:
-        whom = f"device {identity.serial_number}" if identity is not None else "the device described"
-        print(f"Fits {whom}:")
+        if identity is not None:
+            print(say(t("Fits device {serial}:", serial=identity.serial_number)))
+        else:
+            print(say(t("Fits the device described:")))
         show = EventRenderer(make_console())
         for check in verdict.compatibility.checks:
             show(check)

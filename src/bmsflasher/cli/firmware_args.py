@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from bmsflasher.cli.console import say
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.behaviour import parse_sim_behaviour
 from bmsflasher.firmware.errors import FirmwareInputError
@@ -20,7 +22,7 @@ def version_arg(text: str) -> FirmwareVersion:
         return FirmwareVersion.parse(text)
     except BmsFlasherError as exc:
         raise argparse.ArgumentTypeError(
-            f"'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD"
+            say(t("'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD", text=text))
         ) from exc
 
 
@@ -31,7 +33,9 @@ def counter_arg(text: str) -> int:
     except ValueError:
         value = -1
     if not 0 <= value <= 0xFFFFFFFF:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a security counter (a whole number 0..4294967295)")
+        raise argparse.ArgumentTypeError(
+            say(t("'{text}' is not a security counter (a whole number 0..4294967295)", text=text))
+        )
     return value
 
 
@@ -39,7 +43,7 @@ def revisions_arg(text: str) -> tuple[str, ...]:
     """Hardware revisions separated by commas (``B`` or ``B,C``)."""
     revisions = tuple(part.strip() for part in text.split(",") if part.strip())
     if not revisions:
-        raise argparse.ArgumentTypeError("give at least one hardware revision, e.g. B or B,C")
+        raise argparse.ArgumentTypeError(say(t("give at least one hardware revision, e.g. B or B,C")))
     return revisions
 
 
@@ -48,7 +52,7 @@ def behaviour_arg(text: str) -> str:
     try:
         return parse_sim_behaviour(text)
     except FirmwareInputError as exc:
-        raise argparse.ArgumentTypeError(exc.message.rstrip(".")) from exc
+        raise argparse.ArgumentTypeError(say(exc.message).rstrip(".")) from exc
 
 
 def header_size_arg(text: str) -> int:
@@ -58,5 +62,7 @@ def header_size_arg(text: str) -> int:
     except ValueError:
         value = -1
     if not 32 <= value <= 0xFFFF:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a header size between 32 and 0xffff")
+        raise argparse.ArgumentTypeError(
+            say(t("'{text}' is not a header size between 32 and 0xffff", text=text))
+        )
     return value

@@ -4,6 +4,10 @@ Subcommands live in their own small modules (``cmd_*.py``); each exposes ``regis
 which adds its parser and sets ``func`` to a callable taking the parsed namespace and returning an
 exit code. Errors from the project's own tree are printed as one sentence (plus a hint), never as a
 traceback; anything else is a bug and keeps its traceback.
+
+``--lang en|nl|fr`` (before or after the command; default ``BMSFLASHER_LANG``, then the locale
+variables) chooses the language of everything printed for a person, argparse's usage errors
+included; ``--json`` output stays English (see docs/i18n.md).
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ from collections.abc import Sequence
 from typing import Final, NoReturn
 
 from bmsflasher import __version__
+from bmsflasher.cli.console import say, set_language
+from bmsflasher.cli.usage_text import LANG_HELP, add_language_option, localised_argparse
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.i18n import LANGUAGES, language_from_environment, t
 
 COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bmsflasher.cli.cmd_firmware": ("keygen", "package"),
@@ -51,7 +58,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(USAGE_EXIT_CODE, f"{self.prog}: error: {message}\n")
+        self.exit(USAGE_EXIT_CODE, say(t("{prog}: error: {message}", prog=self.prog, message=message)) + "\n")
 
 
 def _modules_for(argv: Sequence[str]) -> list[str]:
@@ -69,6 +76,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         description="Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.",
     )
     parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
+    parser.add_argument("--lang", choices=LANGUAGES, dest="language", default=None, help=LANG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _modules_for(argv):
         try:
@@ -78,24 +86,43 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                 raise
             continue
         module.register(subparsers)
+    add_language_option(subparsers)
     return parser
+
+
+def _language_in(argv: Sequence[str]) -> str:
+    """The output language: the last valid ``--lang`` in ``argv``, else the environment's.
+
+    Read before parsing, so that argparse's own usage errors are already in that language.
+    """
+    chosen = None
+    for index, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--lang" and index + 1 < len(argv):
+            chosen = argv[index + 1]
+        elif word.startswith("--lang="):
+            chosen = word.partition("=")[2]
+    return chosen if chosen in LANGUAGES else language_from_environment()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(arguments)
-    args = parser.parse_args(arguments)
-    func = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 0
+    set_language(_language_in(arguments))
+    with localised_argparse():
+        parser = build_parser(arguments)
+        args = parser.parse_args(arguments)
+        func = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 0
     try:
         code: int = func(args)
     except BmsFlasherError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(say(t("error: {message}", message=exc.message)), file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(say(t("hint: {hint}", hint=exc.hint)), file=sys.stderr)
         if getattr(args, "json", False):  # a script reading stdout gets the failure as JSON too
             error = {
                 "ok": False,
@@ -107,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write(json.dumps(error) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(say(t("interrupted")), file=sys.stderr)
         return 130
     return code
 

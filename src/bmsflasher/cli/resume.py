@@ -22,7 +22,7 @@ from typing import Final
 
 from rich.markup import escape
 
-from bmsflasher.cli.console import make_console, print_json
+from bmsflasher.cli.console import make_console, print_json, say
 from bmsflasher.cli.target_args import link_from_args
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.link_options import LINK_OPTIONS, link_argv, option_words
@@ -96,6 +96,6 @@ def report_interrupt(args: argparse.Namespace, step: str | None, rerun: str) -> 
         )
     else:
         err = make_console(stderr=True)
-        err.print(f"[bold red]✗[/bold red] {escape(advice.reason)}", highlight=False, soft_wrap=True)
-        err.print(f"  {resume}", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"[bold red]✗[/bold red] {escape(say(advice.reason))}", highlight=False, soft_wrap=True)
+        err.print(f"  {say(resume)}", highlight=False, markup=False, soft_wrap=True)
     return EXIT_INTERRUPTED

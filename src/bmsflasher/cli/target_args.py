@@ -23,7 +23,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.cli.console import say
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.link_options import (
     BAUD_RANGE,
     BITRATE_RANGE,
@@ -135,22 +137,34 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
     port: str | None = args.port
     interface: str | None = args.interface
     if port and interface:
-        raise ConfigValidationError("give either --port (serial) or --interface (CAN), not both")
+        raise ConfigValidationError(t("give either --port (serial) or --interface (CAN), not both"))
     if port:
         low, high = BAUD_RANGE
         if not low <= args.baud <= high:
-            raise ConfigValidationError(f"--baud must be between {low} and {high}, not {args.baud}")
+            raise ConfigValidationError(
+                t(
+                    "--baud must be between {low} and {high}, not {baud}",
+                    low=low,
+                    high=high,
+                    baud=args.baud,
+                )
+            )
         return LinkSettings(kind="serial", port=port, baud=args.baud)
     if interface:
         if not args.channel:
-            raise ConfigValidationError("a CAN target needs --channel as well as --interface")
+            raise ConfigValidationError(t("a CAN target needs --channel as well as --interface"))
         low, high = BITRATE_RANGE
         if not low <= args.bitrate <= high:
             raise ConfigValidationError(
-                f"--bitrate must be between {low} and {high} bit/s, not {args.bitrate}"
+                t(
+                    "--bitrate must be between {low} and {high} bit/s, not {bitrate}",
+                    low=low,
+                    high=high,
+                    bitrate=args.bitrate,
+                )
             )
         if not 0 <= args.node <= 0xFF:
-            raise ConfigValidationError(f"--node must be 0..255, not {args.node}")
+            raise ConfigValidationError(t("--node must be 0..255, not {node}", node=args.node))
         addressing = CanAddressing(getattr(args, "addressing", CanAddressing.NORMAL_11BIT))
         tester: int = getattr(args, "tester_address", DEFAULT_TESTER_ADDRESS)
         _check_node(args.node, addressing, tester)
@@ -166,7 +180,7 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
             fd=fd,
             data_bitrate=data_bitrate,
         )
-    raise ConfigValidationError("choose a device with --port PATH or --interface NAME --channel CH")
+    raise ConfigValidationError(t("choose a device with --port PATH or --interface NAME --channel CH"))
 
 
 def _check_node(node: int, addressing: CanAddressing, tester: int) -> None:
@@ -174,18 +188,30 @@ def _check_node(node: int, addressing: CanAddressing, tester: int) -> None:
     if addressing is CanAddressing.NORMAL_11BIT:
         if node > MAX_11BIT_NODE:
             raise ConfigValidationError(
-                f"--node must be 1..{MAX_11BIT_NODE} with 11-bit addressing, not {node}; "
-                "for a 29-bit ECU address add --addressing 29bit"
+                t(
+                    "--node must be 1..{high} with 11-bit addressing, not {node}; for a 29-bit ECU "
+                    "address add --addressing 29bit",
+                    high=MAX_11BIT_NODE,
+                    node=node,
+                )
             )
         return
     for option, value in (("--node", node), ("--tester-address", tester)):
         if not 0 <= value <= MAX_29BIT_ADDRESS:
             raise ConfigValidationError(
-                f"{option} must be 0x00..0x{MAX_29BIT_ADDRESS:02X} with 29-bit addressing, not 0x{value:X}"
+                t(
+                    "{option} must be 0x00..0x{high:02X} with 29-bit addressing, not 0x{value:X}",
+                    option=option,
+                    high=MAX_29BIT_ADDRESS,
+                    value=value,
+                )
             )
     if node == tester:
         raise ConfigValidationError(
-            f"--node 0x{node:02X} is the tester's own address; give the ECU's address"
+            t(
+                "--node 0x{node:02X} is the tester's own address; give the ECU's address",
+                node=node,
+            )
         )
 
 
@@ -195,14 +221,19 @@ def _fd_from_args(args: argparse.Namespace) -> tuple[bool, int]:
     data_bitrate: int | None = getattr(args, "data_bitrate", None)
     if not fd:
         if data_bitrate is not None:
-            raise ConfigValidationError("--data-bitrate needs --fd (it sets the CAN FD data phase)")
+            raise ConfigValidationError(t("--data-bitrate needs --fd (it sets the CAN FD data phase)"))
         return False, 0
     if data_bitrate is None:
         return True, DEFAULT_DATA_BITRATE
     low, high = DATA_BITRATE_RANGE
     if not low <= data_bitrate <= high:
         raise ConfigValidationError(
-            f"--data-bitrate must be between {low} and {high} bit/s, not {data_bitrate}"
+            t(
+                "--data-bitrate must be between {low} and {high} bit/s, not {data_bitrate}",
+                low=low,
+                high=high,
+                data_bitrate=data_bitrate,
+            )
         )
     return True, data_bitrate
 
@@ -211,7 +242,13 @@ def timeout_from_args(args: argparse.Namespace) -> float:
     """``--timeout`` checked: a finite number of seconds, above zero (NaN or inf would never end)."""
     timeout_s: float = args.timeout
     if not (0 < timeout_s <= MAX_TIMEOUT_S):  # also false for NaN
-        raise ConfigValidationError(f"--timeout must be between 0 and {MAX_TIMEOUT_S:g} s, not {timeout_s}")
+        raise ConfigValidationError(
+            t(
+                "--timeout must be between 0 and {high:g} s, not {value}",
+                high=MAX_TIMEOUT_S,
+                value=timeout_s,
+            )
+        )
     return timeout_s
 
 
@@ -234,9 +271,9 @@ def keyring_from_args(args: argparse.Namespace) -> Keyring:
 def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:
     """On stderr: one line per trusted key (text mode), then a warning per demo key outside a demo."""
     for line in [] if json_mode else keyring.describe():
-        print(line, file=sys.stderr)
+        print(say(line), file=sys.stderr)
     for warning in keyring.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(say(t("warning: {warning}", warning=warning)), file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Final
-
-from bmsflasher.core.resources import resource_path
 
 LANGUAGES: Final = ("en", "nl", "fr")
 """The seeds' languages; English is the source language."""
@@ -56,6 +54,27 @@ def t(template: str, /, **params: object) -> Text:
     return Text(template, params)
 
 
+def joined(parts: Iterable[object], separator: str = "; ") -> Text:
+    """``parts`` joined by ``"; "`` or ``", "`` into one sentence that stays translatable.
+
+    ``"; ".join(...)`` over :class:`Text` parts gives a plain ``str`` (English for ever); this nests
+    the parts in a translated list template instead, so each part is translated and the separator
+    follows the language's typography (French writes `` ; ``).
+    """
+    items = list(parts)
+    if not items:
+        return Text("", {})
+    result = items[0] if isinstance(items[0], Text) else Text("{item}", {"item": items[0]})
+    for item in items[1:]:
+        if separator == "; ":
+            result = t("{first}; {second}", first=result, second=item)
+        elif separator == ", ":
+            result = t("{first}, {second}", first=result, second=item)
+        else:
+            raise ValueError(f"joined() knows '; ' and ', ', not {separator!r}")
+    return result
+
+
 def template_fields(template: str) -> frozenset[str]:
     """The ``{names}`` a template uses (a translation must use the same ones)."""
     return frozenset(name for _lit, name, _spec, _conv in _FORMATTER.parse(template) if name)
@@ -66,6 +85,8 @@ def catalogue(language: str) -> Mapping[str, str]:
     """English template → translation for ``language`` (empty for English or a missing catalogue)."""
     if language == "en" or language not in LANGUAGES:
         return {}
+    from bmsflasher.core.resources import resource_path  # resources' own errors are sentences too
+
     path = resource_path("i18n", f"messages.{language}.json")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 
 PACKAGE: Final = "bmsflasher"
 RESOURCES_FOLDER: Final = "resources"
@@ -37,7 +38,10 @@ def packaged_resources_dir() -> Path:
     folder = importlib.resources.files(PACKAGE).joinpath(RESOURCES_FOLDER)
     if not isinstance(folder, Path):
         raise BmsFlasherError(
-            f"bmsflasher's resources are not plain files ({folder!r}); install it unzipped (pip install)"
+            t(
+                "bmsflasher's resources are not plain files ({folder!r}); install it unzipped (pip install)",
+                folder=folder,
+            )
         )
     return folder
 
@@ -53,7 +57,12 @@ def resources_dir() -> Path:
         if candidate.is_dir():
             return candidate
     looked = ", ".join(str(c) for c in candidates)
-    raise BmsFlasherError(f"the resources folder is missing (looked in {looked}); reinstall bmsflasher")
+    raise BmsFlasherError(
+        t(
+            "the resources folder is missing (looked in {looked}); reinstall bmsflasher",
+            looked=looked,
+        )
+    )
 
 
 def resource_path(*parts: str) -> Path:

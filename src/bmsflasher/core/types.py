@@ -15,6 +15,7 @@ from functools import total_ordering
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 
 _VERSION_RE = re.compile(r"^\s*(\d{1,3})\.(\d{1,3})\.(\d{1,5})(?:\+(\d{1,10}))?\s*$")
 
@@ -37,14 +38,16 @@ class FirmwareVersion:
         limits = ((self.major, 0xFF), (self.minor, 0xFF), (self.revision, 0xFFFF), (self.build, 0xFFFFFFFF))
         for value, limit in limits:
             if not 0 <= value <= limit:
-                raise BmsFlasherError(f"version field {value} is out of range 0..{limit}")
+                raise BmsFlasherError(
+                    t("version field {number} is out of range 0..{limit}", number=value, limit=limit)
+                )
 
     @classmethod
     def parse(cls, text: str) -> FirmwareVersion:
         """Parse ``X.Y.Z`` or ``X.Y.Z+B``; raises BmsFlasherError with the offending text."""
         match = _VERSION_RE.match(text)
         if match is None:
-            raise BmsFlasherError(f"'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD")
+            raise BmsFlasherError(t("'{text}' is not a version of the form X.Y.Z or X.Y.Z+BUILD", text=text))
         major, minor, revision, build = match.groups()
         return cls(int(major), int(minor), int(revision), int(build or 0))
 

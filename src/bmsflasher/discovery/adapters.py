@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
 
 
@@ -70,15 +71,33 @@ def _hex_id(value: object, field: str, index: int) -> int | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigValidationError(f"adapter table row {index}: {field} must be a hex string or null")
+        raise ConfigValidationError(
+            t(
+                "adapter table row {index}: {field} must be a hex string or null",
+                index=index,
+                field=field,
+            )
+        )
     try:
         number = int(value, 16)
     except ValueError as exc:
         raise ConfigValidationError(
-            f"adapter table row {index}: {field} {value!r} is not hexadecimal"
+            t(
+                "adapter table row {index}: {field} {value!r} is not hexadecimal",
+                index=index,
+                field=field,
+                value=value,
+            )
         ) from exc
     if not 0 <= number <= 0xFFFF:
-        raise ConfigValidationError(f"adapter table row {index}: {field} {value!r} is not a 16-bit USB ID")
+        raise ConfigValidationError(
+            t(
+                "adapter table row {index}: {field} {value!r} is not a 16-bit USB ID",
+                index=index,
+                field=field,
+                value=value,
+            )
+        )
     return number
 
 
@@ -88,10 +107,12 @@ def _parse_row(row: Mapping[str, Any], index: int) -> AdapterClass:
         vendor = str(row["vendor"])
         name = str(row["name"])
     except (KeyError, ValueError) as exc:
-        raise ConfigValidationError(f"adapter table row {index} lacks a valid kind, vendor or name") from exc
+        raise ConfigValidationError(
+            t("adapter table row {index} lacks a valid kind, vendor or name", index=index)
+        ) from exc
     vid = _hex_id(row.get("vid"), "vid", index)
     if vid is None:
-        raise ConfigValidationError(f"adapter table row {index} has no vendor ID")
+        raise ConfigValidationError(t("adapter table row {index} has no vendor ID", index=index))
     return AdapterClass(
         vid=vid,
         pid=_hex_id(row.get("pid"), "pid", index),
@@ -117,14 +138,24 @@ def load_adapter_table(path: Path | None = None) -> tuple[AdapterClass, ...]:
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigValidationError(f"the adapter table {source} cannot be read: {exc.strerror}") from exc
+        raise ConfigValidationError(
+            t(
+                "the adapter table {source} cannot be read: {reason}",
+                source=source,
+                reason=exc.strerror,
+            )
+        ) from exc
     except json.JSONDecodeError as exc:
         raise ConfigValidationError(
-            f"the adapter table {source} is not valid JSON (line {exc.lineno})"
+            t(
+                "the adapter table {source} is not valid JSON (line {lineno})",
+                source=source,
+                lineno=exc.lineno,
+            )
         ) from exc
     rows = document.get("adapters") if isinstance(document, dict) else None
     if not isinstance(rows, list):
-        raise ConfigValidationError(f"the adapter table {source} has no 'adapters' list")
+        raise ConfigValidationError(t("the adapter table {source} has no 'adapters' list", source=source))
     return tuple(_parse_row(row, index) for index, row in enumerate(rows))
 
 

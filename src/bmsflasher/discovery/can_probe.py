@@ -22,6 +22,7 @@ from bmsflasher.core.errors import (
     PortPermissionError,
 )
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, Progress
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import (
     DEFAULT_TESTER_ADDRESS,
     CanAddressing,
@@ -221,8 +222,12 @@ def probe_can(
                     return CanProbeOutcome(
                         report(
                             AdapterStatus.TIMED_OUT,
-                            f"The scan time ran out on {candidate.label} after {run.attempts} attempts.",
-                            "Scan again with a longer --timeout-s or fewer --bitrates.",
+                            t(
+                                "The scan time ran out on {label} after {attempts} attempts.",
+                                label=candidate.label,
+                                attempts=run.attempts,
+                            ),
+                            t("Scan again with a longer --timeout-s or fewer --bitrates."),
                         ),
                         None,
                     )
@@ -281,8 +286,16 @@ def _port_guard(candidate: CanCandidate) -> Iterator[None]:
 
 
 def _found_sentence(candidate: CanCandidate, step: CanStep, found: tuple[FoundDevice, ...]) -> str:
-    nodes = "1 UDS server answers" if len(found) == 1 else f"{len(found)} UDS servers answer"
-    return f"{nodes} on {candidate.label} at {step.bitrate} bit/s."
+    if len(found) == 1:
+        return t(
+            "1 UDS server answers on {label} at {bitrate} bit/s.", label=candidate.label, bitrate=step.bitrate
+        )
+    return t(
+        "{count} UDS servers answer on {label} at {bitrate} bit/s.",
+        count=len(found),
+        label=candidate.label,
+        bitrate=step.bitrate,
+    )
 
 
 def _nothing_found(
@@ -295,24 +308,36 @@ def _nothing_found(
     if tally.undecodable:
         return report(
             AdapterStatus.GARBAGE,
-            f"Frames arrive on {candidate.label} from UDS response IDs but none is a valid UDS answer.",
-            "Check the addressing the BMS uses and that it speaks ISO 14229 UDS.",
+            t(
+                "Frames arrive on {label} from UDS response IDs but none is a valid UDS answer.",
+                label=candidate.label,
+            ),
+            t("Check the addressing the BMS uses and that it speaks ISO 14229 UDS."),
         )
     if tally.traffic_bitrate is not None:
         return report(
             AdapterStatus.NO_DEVICE,
-            f"The bus on {candidate.label} carries traffic at {tally.traffic_bitrate} bit/s, "
-            "but no UDS server answered.",
-            "The BMS may use other diagnostic IDs or need a gateway; check its documentation.",
+            t(
+                "The bus on {label} carries traffic at {traffic_bitrate} bit/s, but no UDS server answered.",
+                label=candidate.label,
+                traffic_bitrate=tally.traffic_bitrate,
+            ),
+            t("The BMS may use other diagnostic IDs or need a gateway; check its documentation."),
         )
     return report(
         AdapterStatus.NO_DEVICE,
-        f"No UDS server answered on {candidate.label} at {rates} bit/s.",
-        "Check that the BMS is powered, CAN-H/CAN-L are not swapped "
-        "and the bus is terminated (120 Ω at each end).",
+        t(
+            "No UDS server answered on {label} at {rates} bit/s.",
+            label=candidate.label,
+            rates=rates,
+        ),
+        t(
+            "Check that the BMS is powered, CAN-H/CAN-L are not swapped and the bus is terminated "
+            "(120 Ω at each end)."
+        ),
     )
 
 
 def _sentence(exc: BmsFlasherError) -> str:
-    text = exc.message.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    text = exc.message
+    return text if text.strip().endswith((".", "!", "?")) else t("{message}.", message=text)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, replace
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.discovery.adapters import UNKNOWN_ADAPTER, AdapterClass, AdapterKind, classify_usb
 
 
@@ -139,7 +140,7 @@ def parse_port_argument(text: str) -> SerialCandidate:
     """
     port = text.strip()
     if not port:
-        raise ConfigValidationError("--port needs a device path such as /dev/ttyUSB0, COM3 or a URL")
+        raise ConfigValidationError(t("--port needs a device path such as /dev/ttyUSB0, COM3 or a URL"))
     return SerialCandidate(port=port, description="added by the user", user_added=True)
 
 
@@ -154,7 +155,10 @@ def parse_can_argument(text: str) -> CanCandidate:
     channel = channel.strip()
     if not sep or not interface or not channel:
         raise ConfigValidationError(
-            f"--can {text!r} must be INTERFACE:CHANNEL, for example slcan:/dev/ttyACM0 or socketcan:can0"
+            t(
+                "--can {text!r} must be INTERFACE:CHANNEL, for example slcan:/dev/ttyACM0 or socketcan:can0",
+                text=text,
+            )
         )
     kind = AdapterKind.SLCAN if interface == "slcan" else AdapterKind.NATIVE_CAN
     adapter = AdapterClass(vid=None, pid=None, vendor="", name=f"{interface} CAN adapter", kind=kind)
@@ -210,7 +214,13 @@ def check_interface_name(interface: str, valid: frozenset[str]) -> None:
     """Refuse an unknown python-can interface name with one clear sentence."""
     if interface not in valid:
         names = ", ".join(sorted(valid))
-        raise ConfigValidationError(f"unknown CAN interface {interface!r}; use one of: {names}")
+        raise ConfigValidationError(
+            t(
+                "unknown CAN interface {interface!r}; use one of: {names}",
+                interface=interface,
+                names=names,
+            )
+        )
 
 
 def channel_is_path(interface: str) -> bool:

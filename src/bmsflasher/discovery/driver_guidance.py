@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import install_root
 
 GUIDANCE_FILE: Final = ("drivers", "guidance.json")
@@ -89,7 +90,7 @@ class DriverGuidance:
     Attributes:
         id: the entry's id in the file (stable, for tests and support).
         title: one line naming the problem.
-        steps: English sentences to follow in order.
+        steps: sentences to follow in order (English, translatable: :func:`~bmsflasher.core.i18n.localise`).
         doc: the guide and section, relative to the install folder (``drivers/linux/README.md#...``).
         doc_path: the guide's file on this computer, when it exists.
         links: vendor download pages.
@@ -158,10 +159,12 @@ class GuidanceTable:
         if doc and self.base_dir is not None:
             candidate = self.base_dir / doc.partition("#")[0]
             doc_path = candidate if candidate.is_file() else None
+        # Title and steps are catalogue templates like any t("...") in the code (the catalogue test
+        # reads them from the shipped file): the CLI and the GUI show them in the technician's language.
         return DriverGuidance(
             id=str(entry.get("id", "")),
-            title=str(entry.get("title", "")),
-            steps=_strings(entry.get("steps")),
+            title=t(str(entry.get("title", ""))),
+            steps=tuple(t(step) for step in _strings(entry.get("steps"))),
             doc=doc,
             doc_path=doc_path,
             links=_strings(entry.get("links")),

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.core.i18n import t
 from bmsflasher.discovery.adapters import AdapterClass, AdapterKind, classify_usb, shipped_adapter_table
 from bmsflasher.discovery.candidates import (
     CanCandidate,
@@ -194,8 +195,11 @@ def unusable_can_adapters(
                         label=label,
                         adapter=adapter,
                         usb=usb,
-                        reason=f"the CAN interface {down[0]} is down",
-                        hint=f"bring it up: sudo ip link set {down[0]} up type can bitrate 500000",
+                        reason=t("the CAN interface {interface} is down", interface=down[0]),
+                        hint=t(
+                            "bring it up: sudo ip link set {interface} up type can bitrate 500000",
+                            interface=down[0],
+                        ),
                     )
                 )
             else:
@@ -204,8 +208,11 @@ def unusable_can_adapters(
                         label=label,
                         adapter=adapter,
                         usb=usb,
-                        reason="no CAN network interface appeared for it",
-                        hint=f"load its kernel driver ({adapter.driver}); see drivers/linux/README.md",
+                        reason=t("no CAN network interface appeared for it"),
+                        hint=t(
+                            "load its kernel driver ({driver}); see drivers/linux/README.md",
+                            driver=adapter.driver,
+                        ),
                     )
                 )
         elif adapter.python_can_interface not in reachable_interfaces:
@@ -214,8 +221,8 @@ def unusable_can_adapters(
                     label=label,
                     adapter=adapter,
                     usb=usb,
-                    reason="its driver or library is not installed",
-                    hint=f"install {adapter.driver}",
+                    reason=t("its driver or library is not installed"),
+                    hint=t("install {driver}", driver=adapter.driver),
                 )
             )
     return found

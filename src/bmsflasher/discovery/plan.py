@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 
 DEFAULT_BAUDS: Final[tuple[int, ...]] = (115200, 921600, 460800, 230400, 57600, 38400, 19200, 9600)
 """Serial rates in order of how often Zephyr/MCUboot BMS ship with them (115200 is Zephyr's default)."""
@@ -104,23 +105,37 @@ class CanStep:
 def check_bauds(bauds: Sequence[int]) -> tuple[int, ...]:
     """Validate a user's baud list (positive, plausible, no repeats kept)."""
     if not bauds:
-        raise ConfigValidationError("the baud list is empty; give at least one rate such as 115200")
+        raise ConfigValidationError(t("the baud list is empty; give at least one rate such as 115200"))
     for baud in bauds:
         if not 50 <= baud <= MAX_SERIAL_BAUD:
-            raise ConfigValidationError(f"baud rate {baud} is outside 50…{MAX_SERIAL_BAUD}")
+            raise ConfigValidationError(
+                t(
+                    "baud rate {baud} is outside 50…{max_baud}",
+                    baud=baud,
+                    max_baud=MAX_SERIAL_BAUD,
+                )
+            )
     return tuple(dict.fromkeys(bauds))
 
 
 def check_bitrates(bitrates: Sequence[int], *, slcan: bool = False) -> tuple[int, ...]:
     """Validate a user's bitrate list; slcan adapters only offer the ``Sn`` rates."""
     if not bitrates:
-        raise ConfigValidationError("the bitrate list is empty; give at least one rate such as 500000")
+        raise ConfigValidationError(t("the bitrate list is empty; give at least one rate such as 500000"))
     for bitrate in bitrates:
         if not 5000 <= bitrate <= 1_000_000:
-            raise ConfigValidationError(f"CAN bitrate {bitrate} is outside 5000…1000000 bit/s")
+            raise ConfigValidationError(
+                t("CAN bitrate {bitrate} is outside 5000…1000000 bit/s", bitrate=bitrate)
+            )
         if slcan and bitrate not in SLCAN_BITRATES:
             allowed = ", ".join(str(rate) for rate in sorted(SLCAN_BITRATES))
-            raise ConfigValidationError(f"slcan adapters cannot run at {bitrate} bit/s; use one of {allowed}")
+            raise ConfigValidationError(
+                t(
+                    "slcan adapters cannot run at {bitrate} bit/s; use one of {allowed}",
+                    bitrate=bitrate,
+                    allowed=allowed,
+                )
+            )
     return tuple(dict.fromkeys(bitrates))
 
 

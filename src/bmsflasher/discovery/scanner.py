@@ -14,6 +14,7 @@ from threading import Event
 
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, StepFinished, StepStarted, discard
+from bmsflasher.core.i18n import t
 from bmsflasher.discovery.adapters import AdapterKind
 from bmsflasher.discovery.cache import ScanCache
 from bmsflasher.discovery.can_probe import (
@@ -94,7 +95,11 @@ class ScanRequest:
         """Check the request's numbers; raises ConfigValidationError with one clear sentence."""
         if not MIN_TIMEOUT_S <= self.timeout_s <= MAX_TIMEOUT_S:
             raise ConfigValidationError(
-                f"--timeout-s must be between {MIN_TIMEOUT_S} and {MAX_TIMEOUT_S} seconds"
+                t(
+                    "--timeout-s must be between {low} and {high} seconds",
+                    low=MIN_TIMEOUT_S,
+                    high=MAX_TIMEOUT_S,
+                )
             )
         return replace(self, bauds=check_bauds(self.bauds), bitrates=check_bitrates(self.bitrates))
 
@@ -295,7 +300,7 @@ class Scanner:
         if report is None:
             return
         level = LogLevel.INFO if report.status is AdapterStatus.FOUND else LogLevel.WARNING
-        on_event(LogLine(level, f"{report.label}: {report.message}"))
+        on_event(LogLine(level, t("{label}: {message}", label=report.label, message=report.message)))
         on_event(
             StepFinished(f"scan:{report.key}", ok=report.status is AdapterStatus.FOUND, detail=report.message)
         )
@@ -322,8 +327,12 @@ def _report_of(candidate: Candidate, outcome: JobOutcome[AdapterReport], budget_
         adapter_name=name,
         key=candidate.cache_key,
         status=AdapterStatus.TIMED_OUT,
-        message=f"{candidate.label} did not finish within the {budget_s:.1f} s budget and was abandoned.",
-        hint="Unplug and replug the adapter; if it keeps hanging its driver may be faulty.",
+        message=t(
+            "{label} did not finish within the {budget_s:.1f} s budget and was abandoned.",
+            label=candidate.label,
+            budget_s=budget_s,
+        ),
+        hint=t("Unplug and replug the adapter; if it keeps hanging its driver may be faulty."),
         elapsed_s=budget_s,
     )
 
@@ -347,7 +356,11 @@ def _unusable_report(adapter: UnusableAdapter) -> AdapterReport:
         adapter_name=f"{adapter.adapter.vendor} {adapter.adapter.name}".strip(),
         key=f"usb:{adapter.usb.id_text}@{adapter.usb.location or ''}",
         status=AdapterStatus.NO_DRIVER,
-        message=f"{adapter.label} is plugged in but cannot be used: {adapter.reason}.",
+        message=t(
+            "{label} is plugged in but cannot be used: {reason}.",
+            label=adapter.label,
+            reason=adapter.reason,
+        ),
         hint=adapter.hint,
     )
 

@@ -19,6 +19,7 @@ from bmsflasher.core.errors import (
     PortPermissionError,
 )
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, Progress
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.discovery.cache import CachedSetting
 from bmsflasher.discovery.candidates import SerialCandidate
@@ -28,7 +29,7 @@ from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevi
 from bmsflasher.discovery.smp_handshake import HandshakeResult, smp_echo_handshake
 from bmsflasher.links.serial import SerialLink
 
-PERMISSION_HINT = (
+PERMISSION_HINT = t(
     "On Linux install the udev rules and join the group described in drivers/linux/README.md, "
     "then unplug and replug the adapter."
 )
@@ -111,8 +112,13 @@ def probe_serial(
             return SerialProbeOutcome(
                 report(
                     AdapterStatus.TIMED_OUT,
-                    f"The scan time ran out on {candidate.label} after {attempts} of {len(steps)} rates.",
-                    "Scan again with a longer --timeout-s or fewer --bauds.",
+                    t(
+                        "The scan time ran out on {label} after {attempts} of {count} rates.",
+                        label=candidate.label,
+                        attempts=attempts,
+                        count=len(steps),
+                    ),
+                    t("Scan again with a longer --timeout-s or fewer --bauds."),
                 ),
                 None,
             )
@@ -148,7 +154,11 @@ def probe_serial(
         return SerialProbeOutcome(
             report(
                 AdapterStatus.FOUND,
-                f"An SMP device answers on {candidate.label} at {step.baud} baud.",
+                t(
+                    "An SMP device answers on {label} at {baud} baud.",
+                    label=candidate.label,
+                    baud=step.baud,
+                ),
                 devices=(device,),
             ),
             remember,
@@ -160,18 +170,29 @@ def probe_serial(
         return SerialProbeOutcome(
             report(
                 AdapterStatus.GARBAGE,
-                f"{candidate.label} sends data ({garbage_bytes} bytes) "
-                f"but never a valid SMP answer at {rates} baud.",
-                "Check that the device speaks MCUmgr SMP, the RS485 A/B wiring and the termination, "
-                "or try other --bauds.",
+                t(
+                    "{label} sends data ({garbage_bytes} bytes) but never a valid SMP answer at {rates} "
+                    "baud.",
+                    label=candidate.label,
+                    garbage_bytes=garbage_bytes,
+                    rates=rates,
+                ),
+                t(
+                    "Check that the device speaks MCUmgr SMP, the RS485 A/B wiring and the termination, or "
+                    "try other --bauds."
+                ),
             ),
             None,
         )
     return SerialProbeOutcome(
         report(
             AdapterStatus.NO_DEVICE,
-            f"Nothing answered on {candidate.label} at {rates} baud.",
-            "Check that the BMS is powered and wired to this adapter, or try other --bauds.",
+            t(
+                "Nothing answered on {label} at {rates} baud.",
+                label=candidate.label,
+                rates=rates,
+            ),
+            t("Check that the BMS is powered and wired to this adapter, or try other --bauds."),
         ),
         None,
     )
@@ -195,7 +216,7 @@ def _found(
         except BmsFlasherError as exc:
             error = _sentence(exc)
     elif not result.echo_supported:
-        error = "The device answered SMP but refused echo; identification is not available."
+        error = t("The device answered SMP but refused echo; identification is not available.")
     return FoundDevice(
         identity=identity,
         link=link,
@@ -213,5 +234,5 @@ def _adapter_name(candidate: SerialCandidate) -> str:
 
 
 def _sentence(exc: BmsFlasherError) -> str:
-    text = exc.message.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."
+    text = exc.message
+    return text if text.strip().endswith((".", "!", "?")) else t("{message}.", message=text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from bmsflasher.core.i18n import t
 from bmsflasher.firmware.errors import FirmwareInputError
 
 HEALTHY: Final = "healthy"
@@ -31,7 +32,13 @@ def parse_sim_behaviour(text: str) -> str:
         pct = float(match.group(1))
         if abs(pct) <= MAX_VOLTAGE_OFFSET_PCT:
             return f"voltage-offset:{pct:g}" if pct != int(pct) else f"voltage-offset:{pct:.1f}"
-    raise FirmwareInputError(f"'{text}' is not a sim behaviour; use {BEHAVIOUR_HELP}.")
+    raise FirmwareInputError(
+        t(
+            "'{text}' is not a sim behaviour; use {choices}.",
+            text=text,
+            choices=BEHAVIOUR_HELP,
+        )
+    )
 
 
 def voltage_offset_pct(behaviour: str) -> float:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bmsflasher.core.i18n import t
+
 DEMO_KEY_IDS: Final = frozenset(
     {
         "b15e1b6cd29c2e1f3c33a5cc2c99339a6dc940da0a3a5a38fcc2419a44b7baf0",  # demo-key.pub.pem (P-256)
@@ -29,7 +31,9 @@ def is_demo_key(key_id_hex: str) -> bool:
 
 def demo_key_warning(key_id_hex: str, source: str) -> str:
     """The one-sentence warning for a demo key trusted outside demo mode."""
-    return (
-        f"{source} is bmsflasher's public demo key {key_id_hex[:KEY_ID_DISPLAY_CHARS]}: anyone can sign "
-        "firmware with it, so trust it only for a demo, never for a real battery."
+    return t(
+        "{source} is bmsflasher's public demo key {key_id}: anyone can sign firmware with it, so trust "
+        "it only for a demo, never for a real battery.",
+        source=source,
+        key_id=key_id_hex[:KEY_ID_DISPLAY_CHARS],
     )

@@ -15,6 +15,7 @@ from typing import Final
 
 from intelhex import IntelHex, IntelHexError
 
+from bmsflasher.core.i18n import t
 from bmsflasher.firmware.errors import FirmwareInputError
 from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.package import MAX_IMAGE_BYTES
@@ -37,9 +38,15 @@ def firmware_from_bytes(raw: bytes, name: str) -> FirmwareInput:
     if name.lower().endswith(HEX_SUFFIXES):
         return _from_hex(raw, name)
     if not raw:
-        raise FirmwareInputError(f"The firmware file {name} is empty.")
+        raise FirmwareInputError(t("The firmware file {name} is empty.", name=name))
     if len(raw) > MAX_IMAGE_BYTES:
-        raise FirmwareInputError(f"The firmware file {name} is over the {MAX_IMAGE_BYTES}-byte limit.")
+        raise FirmwareInputError(
+            t(
+                "The firmware file {name} is over the {limit}-byte limit.",
+                name=name,
+                limit=MAX_IMAGE_BYTES,
+            )
+        )
     return FirmwareInput(raw, None, name)
 
 
@@ -47,20 +54,33 @@ def _from_hex(raw: bytes, name: str) -> FirmwareInput:
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:
-        raise FirmwareInputError(f"The Intel HEX file {name} contains non-ASCII bytes.") from exc
+        raise FirmwareInputError(t("The Intel HEX file {name} contains non-ASCII bytes.", name=name)) from exc
     hex_file = IntelHex()
     try:
         hex_file.loadhex(io.StringIO(text))
     except IntelHexError as exc:
-        raise FirmwareInputError(f"The Intel HEX file {name} is malformed: {str(exc).rstrip('.')}.") from exc
+        raise FirmwareInputError(
+            t(
+                "The Intel HEX file {name} is malformed: {error}.",
+                name=name,
+                error=str(exc).rstrip("."),
+            )
+        ) from exc
     low, high = hex_file.minaddr(), hex_file.maxaddr()
     if low is None or high is None:
-        raise FirmwareInputError(f"The Intel HEX file {name} holds no data.")
+        raise FirmwareInputError(t("The Intel HEX file {name} holds no data.", name=name))
     span = high - low + 1
     if span > MAX_IMAGE_BYTES:
         raise FirmwareInputError(
-            f"The Intel HEX file {name} spans {span} bytes (0x{low:x}..0x{high:x}), "
-            f"over the {MAX_IMAGE_BYTES}-byte limit."
+            t(
+                "The Intel HEX file {name} spans {span} bytes (0x{low:x}..0x{high:x}), over the "
+                "{limit}-byte limit.",
+                name=name,
+                span=span,
+                low=low,
+                high=high,
+                limit=MAX_IMAGE_BYTES,
+            )
         )
     hex_file.padding = 0xFF
     return FirmwareInput(bytes(hex_file.tobinstr(start=low, end=high)), low, name)
@@ -73,14 +93,23 @@ def read_firmware_file(path: Path) -> FirmwareInput:
         capped = None if size > MAX_HEX_FILE_BYTES else read_capped(path, MAX_HEX_FILE_BYTES)
         if capped is None:
             raise FirmwareInputError(
-                f"The firmware file {path} is {max(size, MAX_HEX_FILE_BYTES + 1)} bytes or more, "
-                "far over the image size limit."
+                t(
+                    "The firmware file {path} is {size} bytes or more, far over the image size limit.",
+                    path=path,
+                    size=max(size, MAX_HEX_FILE_BYTES + 1),
+                )
             )
         raw = capped
     except FileNotFoundError as exc:
-        raise FirmwareInputError(f"The firmware file {path} does not exist.") from exc
+        raise FirmwareInputError(t("The firmware file {path} does not exist.", path=path)) from exc
     except IsADirectoryError as exc:
-        raise FirmwareInputError(f"{path} is a folder, not a firmware file.") from exc
+        raise FirmwareInputError(t("{path} is a folder, not a firmware file.", path=path)) from exc
     except OSError as exc:
-        raise FirmwareInputError(f"The firmware file {path} cannot be read: {exc.strerror or exc}.") from exc
+        raise FirmwareInputError(
+            t(
+                "The firmware file {path} cannot be read: {reason}.",
+                path=path,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
     return firmware_from_bytes(raw, str(path))

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resources_dir
 from bmsflasher.firmware.errors import KeyFileError
 
@@ -73,7 +74,8 @@ def is_installed_resource(path: Path) -> bool:
 
 
 def _describe(path: Path, is_folder: bool) -> str:
-    return f"the {'folder' if is_folder else 'key file'} {path}"
+    """The subject that starts a refusal: 'The folder X' or 'The key file X'."""
+    return t("The folder {path}", path=path) if is_folder else t("The key file {path}", path=path)
 
 
 def check_not_writable_by_others(path: Path, *, follow_link: bool) -> None:
@@ -86,15 +88,21 @@ def check_not_writable_by_others(path: Path, *, follow_link: bool) -> None:
     try:
         status = path.stat() if follow_link else path.lstat()
     except FileNotFoundError as exc:
-        raise KeyFileError(f"The key file {path} does not exist.") from exc
+        raise KeyFileError(t("The key file {path} does not exist.", path=path)) from exc
     except OSError as exc:
-        raise KeyFileError(f"{path} cannot be examined: {exc.strerror or exc}.") from exc
+        raise KeyFileError(
+            t("{path} cannot be examined: {reason}.", path=path, reason=exc.strerror or exc)
+        ) from exc
     quoted = shlex.quote(str(path))
     if stat.S_ISLNK(status.st_mode):
         raise UnsafeKeyPathError(
-            f"{path} is a symbolic link, and a link can bring in a key someone else controls; "
-            f'replace it with the file it points to (cp --remove-destination "$(readlink -f {quoted})" '
-            f"{quoted})."
+            t(
+                "{path} is a symbolic link, and a link can bring in a key someone else controls; replace "
+                'it with the file it points to (cp --remove-destination "$(readlink -f {quoted})" '
+                "{quoted}).",
+                path=path,
+                quoted=quoted,
+            )
         )
     if not (stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode)):
         return  # a device is refused by the reader; a pipe (--trust <(...)) comes from the user's shell
@@ -106,18 +114,30 @@ def check_not_writable_by_others(path: Path, *, follow_link: bool) -> None:
     is_folder = stat.S_ISDIR(status.st_mode)
     what = _describe(path, is_folder)
     if status.st_mode & WRITABLE_BY_OTHERS:
-        who = "all users" if status.st_mode & stat.S_IWOTH else "its group"
+        who = t("all users") if status.st_mode & stat.S_IWOTH else t("its group")
         raise UnsafeKeyPathError(
-            f"{what[0].upper()}{what[1:]} is writable by {who}, so another account could plant or "
-            f"swap a trusted key there; fix it with: chmod go-w {quoted}"
+            t(
+                "{what} is writable by {who}, so another account could plant or swap a trusted "
+                "key there; fix it with: chmod go-w {quoted}",
+                what=what,
+                who=who,
+                quoted=quoted,
+            )
         )
     me = os.geteuid()
     if status.st_uid not in (me, ROOT_UID):
         owner = _user_name(status.st_uid)
         raise UnsafeKeyPathError(
-            f"{what[0].upper()}{what[1:]} belongs to user {owner} (uid {status.st_uid}), not to you "
-            f"({_user_name(me)}), so that account could swap the key; fix it with: "
-            f"sudo chown {shlex.quote(_user_name(me))} {quoted}"
+            t(
+                "{what} belongs to user {owner} (uid {uid}), not to you ({user_name}), so that "
+                "account could swap the key; fix it with: sudo chown {user_quoted} {quoted}",
+                what=what,
+                owner=owner,
+                uid=status.st_uid,
+                user_name=_user_name(me),
+                user_quoted=shlex.quote(_user_name(me)),
+                quoted=quoted,
+            )
         )
 
 
@@ -125,7 +145,13 @@ def _entries(folder: Path) -> Iterator[Path]:
     try:
         yield from sorted(folder.iterdir())
     except OSError as exc:
-        raise KeyFileError(f"The folder {folder} cannot be read: {exc.strerror or exc}.") from exc
+        raise KeyFileError(
+            t(
+                "The folder {folder} cannot be read: {reason}.",
+                folder=folder,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
 
 
 def key_files_in(folder: Path, *, follow_folder_link: bool) -> list[Path]:

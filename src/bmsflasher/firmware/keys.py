@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from bmsflasher.core.i18n import t
 from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS, demo_key_warning, is_demo_key
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.files import read_capped
@@ -65,7 +66,7 @@ def key_type_of(key: PrivateKey | PublicKey) -> KeyType:
     if isinstance(key, ed25519.Ed25519PrivateKey | ed25519.Ed25519PublicKey):
         return KeyType.ED25519
     if not isinstance(key.curve, ec.SECP256R1):
-        raise KeyFileError(f"ECDSA keys must use the P-256 curve, not {key.curve.name}.")
+        raise KeyFileError(t("ECDSA keys must use the P-256 curve, not {curve}.", curve=key.curve.name))
     return KeyType.ECDSA_P256
 
 
@@ -124,7 +125,12 @@ def _require_one_key(data: bytes, source: str) -> None:
     count = len(_key_labels(data))
     if count > 1:
         raise KeyFileError(
-            f"{source} holds {count} keys; put one key per file (a keyring folder may hold several files)."
+            t(
+                "{source} holds {count} keys; put one key per file (a keyring folder may hold several "
+                "files).",
+                source=source,
+                count=count,
+            )
         )
 
 
@@ -132,35 +138,49 @@ def _public_half_name(source: str) -> str:
     """Where ``bmsflasher keygen`` wrote the public half of the private key file ``source``."""
     if source.endswith(".pem") and not source.endswith(PUBLIC_KEY_SUFFIX):
         return source[: -len(".pem")] + PUBLIC_KEY_SUFFIX
-    return f"NAME{PUBLIC_KEY_SUFFIX}, written beside it by bmsflasher keygen"
+    return t("NAME{suffix}, written beside it by bmsflasher keygen", suffix=PUBLIC_KEY_SUFFIX)
 
 
 def refuse_private_key(source: str) -> PrivateKeyTrustedError:
     """The refusal for a private key offered as a trusted key (the error, for the caller to raise)."""
     return PrivateKeyTrustedError(
-        f"{source} is a private key; trust its public half ({_public_half_name(source)}) "
-        "— a private key must never leave the release machine."
+        t(
+            "{source} is a private key; trust its public half ({public_half}) — a private key "
+            "must never leave the release machine.",
+            source=source,
+            public_half=_public_half_name(source),
+        )
     )
 
 
 def load_private_key_pem(data: bytes, *, source: str = "the key file") -> PrivateKey:
     """Parse an unencrypted PEM private key (PKCS#8 or traditional); raises KeyFileError."""
     if len(data) > MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{source} is too large to be a key file.")
+        raise KeyFileError(t("{source} is too large to be a key file.", source=source))
     _require_one_key(data, source)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError as exc:
-        raise KeyFileError(f"{source} is password-protected; give an unencrypted key.") from exc
+        raise KeyFileError(
+            t("{source} is password-protected; give an unencrypted key.", source=source)
+        ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         if b"PUBLIC KEY-----" in data:
             raise KeyFileError(
-                f"{source} holds a public key; signing needs the private key (NAME.pem, not NAME.pub.pem)."
+                t(
+                    "{source} holds a public key; signing needs the private key (NAME.pem, not "
+                    "NAME.pub.pem).",
+                    source=source,
+                )
             ) from exc
-        raise KeyFileError(f"{source} is not a readable PEM private key.") from exc
+        raise KeyFileError(t("{source} is not a readable PEM private key.", source=source)) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
         raise KeyFileError(
-            f"{source} holds a {type(key).__name__}; only ECDSA P-256 and Ed25519 are supported."
+            t(
+                "{source} holds a {key_type}; only ECDSA P-256 and Ed25519 are supported.",
+                source=source,
+                key_type=type(key).__name__,
+            )
         )
     key_type_of(key)
     return key
@@ -176,17 +196,21 @@ def load_public_key_pem(data: bytes, *, source: str = "the key file") -> PublicK
         KeyFileError: several keys in one file (which one was meant?), or not a supported key.
     """
     if len(data) > MAX_KEY_FILE_BYTES:
-        raise KeyFileError(f"{source} is too large to be a key file.")
+        raise KeyFileError(t("{source} is too large to be a key file.", source=source))
     if is_private_key_pem(data):
         raise refuse_private_key(source)
     _require_one_key(data, source)
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise KeyFileError(f"{source} is not a readable PEM public key.") from exc
+        raise KeyFileError(t("{source} is not a readable PEM public key.", source=source)) from exc
     if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise KeyFileError(
-            f"{source} holds a {type(key).__name__}; only ECDSA P-256 and Ed25519 are supported."
+            t(
+                "{source} holds a {key_type}; only ECDSA P-256 and Ed25519 are supported.",
+                source=source,
+                key_type=type(key).__name__,
+            )
         )
     key_type_of(key)
     return key
@@ -209,14 +233,20 @@ def _read_key_file(path: Path) -> bytes:
     try:
         data = None if path.stat().st_size > MAX_KEY_FILE_BYTES else read_capped(path, MAX_KEY_FILE_BYTES)
         if data is None:
-            raise KeyFileError(f"{path} is too large to be a key file.")
+            raise KeyFileError(t("{path} is too large to be a key file.", path=path))
         return data
     except FileNotFoundError as exc:
-        raise KeyFileError(f"The key file {path} does not exist.") from exc
+        raise KeyFileError(t("The key file {path} does not exist.", path=path)) from exc
     except IsADirectoryError as exc:
-        raise KeyFileError(f"{path} is a folder, not a key file.") from exc
+        raise KeyFileError(t("{path} is a folder, not a key file.", path=path)) from exc
     except OSError as exc:
-        raise KeyFileError(f"The key file {path} cannot be read: {exc.strerror or exc}.") from exc
+        raise KeyFileError(
+            t(
+                "The key file {path} cannot be read: {reason}.",
+                path=path,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
 
 
 def load_private_key_file(path: Path) -> PrivateKey:
@@ -269,8 +299,19 @@ class TrustedKey:
 
     def describe(self) -> str:
         """One line for the technician: key id prefix, type and source file."""
-        kind = f"{self.key_type.value}, public demo key" if self.is_demo else self.key_type.value
-        return f"Trusted key {self.key_id[:KEY_ID_DISPLAY_CHARS]} ({kind}) from {self.source}"
+        if self.is_demo:
+            return t(
+                "Trusted key {key_id} ({key_type}, public demo key) from {source}",
+                key_id=self.key_id[:KEY_ID_DISPLAY_CHARS],
+                key_type=self.key_type.value,
+                source=self.source,
+            )
+        return t(
+            "Trusted key {key_id} ({key_type}) from {source}",
+            key_id=self.key_id[:KEY_ID_DISPLAY_CHARS],
+            key_type=self.key_type.value,
+            source=self.source,
+        )
 
 
 def _read_trusted_key_file(path: Path) -> PublicKey:
@@ -337,7 +378,7 @@ class Keyring:
             return [self.add(_read_trusted_key_file(path), str(path))]
         files = key_files_in(path, follow_folder_link=True)
         if not files:
-            raise KeyFileError(f"The folder {path} holds no .pem key files.")
+            raise KeyFileError(t("The folder {path} holds no .pem key files.", path=path))
         names = {file.name for file in files}
         added: list[TrustedKey] = []
         for file in files:

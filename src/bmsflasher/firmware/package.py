@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.behaviour import parse_sim_behaviour
 from bmsflasher.firmware.errors import (
@@ -152,7 +153,7 @@ class Manifest:
 def format_timestamp(moment: datetime) -> str:
     """UTC ISO-8601 with a ``Z`` suffix and whole seconds, the manifest's only timestamp form."""
     if moment.tzinfo is None:
-        raise FirmwareInputError("Timestamps must carry a time zone.")
+        raise FirmwareInputError(t("Timestamps must carry a time zone."))
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -160,34 +161,46 @@ def parse_timestamp(text: str, field_name: str) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SSZ``; raises ManifestSchemaError naming the field."""
     if not _TIMESTAMP_RE.match(text):
         raise ManifestSchemaError(
-            f"Manifest field '{field_name}' must be a UTC time like 2025-01-31T12:00:00Z."
+            t(
+                "Manifest field '{name}' must be a UTC time like 2025-01-31T12:00:00Z.",
+                name=field_name,
+            )
         )
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise ManifestSchemaError(f"Manifest field '{field_name}' is not a real date and time.") from exc
+        raise ManifestSchemaError(
+            t(
+                "Manifest field '{name}' is not a real date and time.",
+                name=field_name,
+            )
+        ) from exc
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, value in pairs:
         if name in result:
-            raise ManifestSchemaError(f"The manifest defines '{name}' more than once.")
+            raise ManifestSchemaError(t("The manifest defines '{name}' more than once.", name=name))
         result[name] = value
     return result
 
 
 def _reject_constant(name: str) -> Any:
-    raise ManifestSchemaError(f"The manifest contains the non-JSON number {name}.")
+    raise ManifestSchemaError(t("The manifest contains the non-JSON number {name}.", name=name))
 
 
 def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
     value = doc.get(name)
     if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ManifestSchemaError(f"Manifest field '{name}' must be an integer.")
+        raise ManifestSchemaError(t("Manifest field '{name}' must be an integer.", name=name))
     if not isinstance(value, kind):
         raise ManifestSchemaError(
-            f"Manifest field '{name}' must be a {kind.__name__ if kind is not str else 'string'}."
+            t(
+                "Manifest field '{name}' must be a {type_name}.",
+                name=name,
+                type_name=kind.__name__ if kind is not str else "string",
+            )
         )
     return value
 
@@ -195,95 +208,123 @@ def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
 def _label(value: Any, name: str, max_chars: int) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= max_chars or not _LABEL_RE.match(value):
         raise ManifestSchemaError(
-            f"Manifest field '{name}' must be 1 to {max_chars} letters, digits or . _ + / - characters."
+            t(
+                "Manifest field '{name}' must be 1 to {max_chars} letters, digits or . _ + / - characters.",
+                name=name,
+                max_chars=max_chars,
+            )
         )
     return value
 
 
 def _version(value: Any, name: str) -> FirmwareVersion:
     if not isinstance(value, str):
-        raise ManifestSchemaError(f"Manifest field '{name}' must be a version string like 1.2.3.")
+        raise ManifestSchemaError(
+            t("Manifest field '{name}' must be a version string like 1.2.3.", name=name)
+        )
     try:
         return FirmwareVersion.parse(value)
     except BmsFlasherError as exc:
         raise ManifestSchemaError(
-            f"Manifest field '{name}' is not a version of the form X.Y.Z[+BUILD]."
+            t("Manifest field '{name}' is not a version of the form X.Y.Z[+BUILD].", name=name)
         ) from exc
 
 
 def parse_manifest(data: bytes) -> Manifest:
     """Parse and validate ``manifest.json`` bytes; raises ManifestSchemaError naming the field."""
     if len(data) > MAX_MANIFEST_BYTES:
-        raise PackageTooLargeError(f"The manifest is larger than {MAX_MANIFEST_BYTES} bytes.")
+        raise PackageTooLargeError(
+            t(
+                "The manifest is larger than {limit} bytes.",
+                limit=MAX_MANIFEST_BYTES,
+            )
+        )
     try:
         text = data.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
-        raise ManifestSchemaError("The manifest is not UTF-8 text.") from exc
+        raise ManifestSchemaError(t("The manifest is not UTF-8 text.")) from exc
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise ManifestSchemaError("The manifest is not valid JSON.") from exc
+        raise ManifestSchemaError(t("The manifest is not valid JSON.")) from exc
     if not isinstance(doc, dict):
-        raise ManifestSchemaError("The manifest must be a JSON object.")
+        raise ManifestSchemaError(t("The manifest must be a JSON object."))
     if doc.get("format") != FORMAT_NAME:
-        raise ManifestSchemaError(f"The manifest's 'format' must be '{FORMAT_NAME}'.")
+        raise ManifestSchemaError(t("The manifest's 'format' must be '{name}'.", name=FORMAT_NAME))
     if _field(doc, "format_version", int) != FORMAT_VERSION:
         raise ManifestSchemaError(
-            f"Manifest format version {doc['format_version']} is not supported "
-            f"(this tool reads {FORMAT_VERSION})."
+            t(
+                "Manifest format version {version} is not supported (this tool reads {supported}).",
+                version=doc["format_version"],
+                supported=FORMAT_VERSION,
+            )
         )
     unknown = sorted(set(doc) - _MANIFEST_FIELDS)
     if unknown:
-        raise ManifestSchemaError(f"The manifest has unknown field '{unknown[0]}'.")
+        raise ManifestSchemaError(t("The manifest has unknown field '{field}'.", field=unknown[0]))
     missing = sorted(_MANIFEST_FIELDS - _OPTIONAL_FIELDS - set(doc))
     if missing:
-        raise ManifestSchemaError(f"The manifest lacks required field '{missing[0]}'.")
+        raise ManifestSchemaError(t("The manifest lacks required field '{field}'.", field=missing[0]))
 
     model = _label(doc["model"], "model", MAX_MODEL_CHARS)
     revisions_raw = _field(doc, "hardware_revisions", list)
     if not 0 < len(revisions_raw) <= MAX_HW_REVISIONS:
         raise ManifestSchemaError(
-            f"Manifest field 'hardware_revisions' must list 1 to {MAX_HW_REVISIONS} revisions."
+            t(
+                "Manifest field 'hardware_revisions' must list 1 to {limit} revisions.",
+                limit=MAX_HW_REVISIONS,
+            )
         )
     revisions = tuple(_label(rev, "hardware_revisions", MAX_HW_REV_CHARS) for rev in revisions_raw)
     if len(set(revisions)) != len(revisions):
-        raise ManifestSchemaError("Manifest field 'hardware_revisions' lists a revision twice.")
+        raise ManifestSchemaError(t("Manifest field 'hardware_revisions' lists a revision twice."))
     counter = _field(doc, "security_counter", int)
     if not 0 <= counter <= 0xFFFFFFFF:
-        raise ManifestSchemaError("Manifest field 'security_counter' must be between 0 and 4294967295.")
+        raise ManifestSchemaError(t("Manifest field 'security_counter' must be between 0 and 4294967295."))
 
     image_doc = _field(doc, "image", dict)
     if set(image_doc) != _IMAGE_FIELDS:
-        raise ManifestSchemaError("Manifest field 'image' must hold exactly 'file', 'sha256' and 'size'.")
+        raise ManifestSchemaError(t("Manifest field 'image' must hold exactly 'file', 'sha256' and 'size'."))
     file_name = _field(image_doc, "file", str)
     if not is_safe_member_name(file_name) or file_name in (MANIFEST_NAME, SIGNATURE_NAME):
-        raise ManifestSchemaError("Manifest field 'image.file' is not a plain, safe file name.")
+        raise ManifestSchemaError(t("Manifest field 'image.file' is not a plain, safe file name."))
     digest = _field(image_doc, "sha256", str)
     if not _SHA256_RE.match(digest):
-        raise ManifestSchemaError("Manifest field 'image.sha256' must be 64 lowercase hex digits.")
+        raise ManifestSchemaError(t("Manifest field 'image.sha256' must be 64 lowercase hex digits."))
     size = _field(image_doc, "size", int)
     if not 0 < size <= MAX_IMAGE_BYTES:
         raise PackageTooLargeError(
-            f"The manifest declares a {size}-byte image; the limit is 1 to {MAX_IMAGE_BYTES} bytes."
+            t(
+                "The manifest declares a {size}-byte image; the limit is 1 to {limit} bytes.",
+                size=size,
+                limit=MAX_IMAGE_BYTES,
+            )
         )
     notes = _field(doc, "release_notes", str)
     if len(notes) > MAX_RELEASE_NOTES_CHARS:
-        raise ManifestSchemaError(f"The release notes are longer than {MAX_RELEASE_NOTES_CHARS} characters.")
+        raise ManifestSchemaError(
+            t(
+                "The release notes are longer than {limit} characters.",
+                limit=MAX_RELEASE_NOTES_CHARS,
+            )
+        )
     created = parse_timestamp(_field(doc, "created", str), "created")
     expires_raw = doc["expires"]
     if expires_raw is not None and not isinstance(expires_raw, str):
-        raise ManifestSchemaError("Manifest field 'expires' must be a UTC time or null.")
+        raise ManifestSchemaError(t("Manifest field 'expires' must be a UTC time or null."))
     expires = None if expires_raw is None else parse_timestamp(expires_raw, "expires")
     if expires is not None and expires <= created:
-        raise ManifestSchemaError("The manifest expires before it was created.")
+        raise ManifestSchemaError(t("The manifest expires before it was created."))
     signer = _field(doc, "signing_key_id", str)
     if not _SHA256_RE.match(signer):
-        raise ManifestSchemaError("Manifest field 'signing_key_id' must be 64 lowercase hex digits.")
+        raise ManifestSchemaError(t("Manifest field 'signing_key_id' must be 64 lowercase hex digits."))
     behaviour: str | None = None
     if "sim_behaviour" in doc:
         try:
             behaviour = parse_sim_behaviour(_field(doc, "sim_behaviour", str))
         except FirmwareInputError as exc:
-            raise ManifestSchemaError(f"Manifest field 'sim_behaviour' is invalid: {exc.message}") from exc
+            raise ManifestSchemaError(
+                t("Manifest field 'sim_behaviour' is invalid: {error}", error=exc.message)
+            ) from exc
     return Manifest(
         model=model,
         hardware_revisions=revisions,
@@ -339,18 +380,40 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) ->
                 held += len(block)
     except zipfile.BadZipFile as exc:
         if "CRC" in str(exc):
-            raise NotAZipError(f"The package member '{info.filename}' is corrupted (CRC mismatch).") from exc
+            raise NotAZipError(
+                t(
+                    "The package member '{filename}' is corrupted (CRC mismatch).",
+                    filename=info.filename,
+                )
+            ) from exc
         raise NotAZipError(
-            f"The package member '{info.filename}' cannot be read: the ZIP is corrupted."
+            t(
+                "The package member '{filename}' cannot be read: the ZIP is corrupted.",
+                filename=info.filename,
+            )
         ) from exc
     except (zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         raise NotAZipError(
-            f"The package member '{info.filename}' cannot be decompressed: the ZIP is corrupted."
+            t(
+                "The package member '{filename}' cannot be decompressed: the ZIP is corrupted.",
+                filename=info.filename,
+            )
         ) from exc
     if held > limit:
-        raise ZipBombError(f"The package member '{info.filename}' expands beyond {limit} bytes.")
+        raise ZipBombError(
+            t(
+                "The package member '{filename}' expands beyond {limit} bytes.",
+                filename=info.filename,
+                limit=limit,
+            )
+        )
     if held != info.file_size:
-        raise NotAZipError(f"The package member '{info.filename}' is shorter than its declared size.")
+        raise NotAZipError(
+            t(
+                "The package member '{filename}' is shorter than its declared size.",
+                filename=info.filename,
+            )
+        )
     return b"".join(blocks)
 
 
@@ -362,39 +425,61 @@ def _check_entries(infos: Sequence[zipfile.ZipInfo]) -> None:
         if not is_safe_member_name(name) or name != info.orig_filename:
             shown = name if len(name) <= 40 else name[:40] + "..."
             raise UnsafeMemberNameError(
-                f"The package member name {shown!r} is not a plain file name (path traversal?)."
+                t(
+                    "The package member name {shown!r} is not a plain file name (path traversal?).",
+                    shown=shown,
+                )
             )
         if name in names:
-            raise DuplicateMemberError(f"The package holds '{name}' more than once.")
+            raise DuplicateMemberError(t("The package holds '{name}' more than once.", name=name))
         names.append(name)
         if info.flag_bits & 0x1:
             raise UnsupportedZipFeatureError(
-                f"The package member '{name}' is encrypted, which the format does not allow."
+                t(
+                    "The package member '{name}' is encrypted, which the format does not allow.",
+                    name=name,
+                )
             )
         if info.compress_type not in _ALLOWED_COMPRESSION:
             raise UnsupportedZipFeatureError(
-                f"The package member '{name}' uses compression method {info.compress_type}; only stored "
-                "and deflated are allowed."
+                t(
+                    "The package member '{name}' uses compression method {compress_type}; only stored and "
+                    "deflated are allowed.",
+                    name=name,
+                    compress_type=info.compress_type,
+                )
             )
         limit = _MEMBER_LIMITS.get(name, MAX_IMAGE_BYTES)
         if info.file_size > limit:
-            what = {MANIFEST_NAME: "The manifest", SIGNATURE_NAME: "The manifest signature"}.get(
-                name, f"The package member '{name}'"
+            what = {MANIFEST_NAME: t("The manifest"), SIGNATURE_NAME: t("The manifest signature")}.get(
+                name, t("The package member '{name}'", name=name)
             )
             raise PackageTooLargeError(
-                f"{what} declares {info.file_size} bytes, over the {limit}-byte limit."
+                t(
+                    "{what} declares {file_size} bytes, over the {limit}-byte limit.",
+                    what=what,
+                    file_size=info.file_size,
+                    limit=limit,
+                )
             )
         if info.file_size > RATIO_CHECK_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(
             info.compress_size, 1
         ):
             raise ZipBombError(
-                f"The package member '{name}' claims a {info.file_size // max(info.compress_size, 1)}:1 "
-                "compression ratio (ZIP bomb?)."
+                t(
+                    "The package member '{name}' claims a {ratio}:1 compression ratio (ZIP bomb?).",
+                    name=name,
+                    ratio=info.file_size // max(info.compress_size, 1),
+                )
             )
         total += info.file_size
     if total > MAX_TOTAL_UNCOMPRESSED_BYTES:
         raise ZipBombError(
-            f"The package would expand to {total} bytes, over the {MAX_TOTAL_UNCOMPRESSED_BYTES}-byte limit."
+            t(
+                "The package would expand to {total} bytes, over the {limit}-byte limit.",
+                total=total,
+                limit=MAX_TOTAL_UNCOMPRESSED_BYTES,
+            )
         )
 
 
@@ -407,7 +492,11 @@ def read_package(data: bytes) -> PackageContents:
     """
     if len(data) > MAX_PACKAGE_BYTES:
         raise PackageTooLargeError(
-            f"The package is {len(data)} bytes, over the {MAX_PACKAGE_BYTES}-byte limit."
+            t(
+                "The package is {size} bytes, over the {limit}-byte limit.",
+                size=len(data),
+                limit=MAX_PACKAGE_BYTES,
+            )
         )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -420,29 +509,44 @@ def read_package(data: bytes) -> PackageContents:
         NotImplementedError,
     ) as exc:
         raise NotAZipError(
-            "The package is not a complete ZIP archive (truncated, corrupted or not a package)."
+            t("The package is not a complete ZIP archive (truncated, corrupted or not a package).")
         ) from exc
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_MEMBERS_EXAMINED:
             _check_entries(infos[:MAX_MEMBERS_EXAMINED])  # a traversal or duplicate name says more
             raise UnexpectedMemberError(
-                f"The package holds {len(infos)} members; the format defines exactly 3."
+                t(
+                    "The package holds {count} members; the format defines exactly 3.",
+                    count=len(infos),
+                )
             )
         _check_entries(infos)
         by_name = {info.filename: info for info in infos}
         if MANIFEST_NAME not in by_name:
-            raise MissingMemberError(f"The package has no {MANIFEST_NAME}.")
+            raise MissingMemberError(t("The package has no {member}.", member=MANIFEST_NAME))
         if SIGNATURE_NAME not in by_name:
-            raise MissingMemberError(f"The package has no {SIGNATURE_NAME}; it is unsigned.")
+            raise MissingMemberError(
+                t(
+                    "The package has no {member}; it is unsigned.",
+                    member=SIGNATURE_NAME,
+                )
+            )
         manifest_info = by_name[MANIFEST_NAME]
         manifest_bytes = _read_member(archive, manifest_info, MAX_MANIFEST_BYTES)
         image_name = _image_name_hint(manifest_bytes, by_name)
         extra = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME, image_name})
         if extra:
-            raise UnexpectedMemberError(f"The package holds an unexpected member '{extra[0]}'.")
+            raise UnexpectedMemberError(
+                t("The package holds an unexpected member '{member}'.", member=extra[0])
+            )
         if image_name not in by_name:
-            raise MissingMemberError(f"The package lacks the image file '{image_name}' its manifest names.")
+            raise MissingMemberError(
+                t(
+                    "The package lacks the image file '{image_name}' its manifest names.",
+                    image_name=image_name,
+                )
+            )
         signature = _read_member(archive, by_name[SIGNATURE_NAME], MAX_SIGNATURE_BYTES)
         image_bytes = _read_member(archive, by_name[image_name], MAX_IMAGE_BYTES)
     return PackageContents(manifest_bytes, signature, image_name, image_bytes)
@@ -460,9 +564,9 @@ def _image_name_hint(manifest_bytes: bytes, by_name: dict[str, zipfile.ZipInfo])
         return name
     others = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME})
     if not others:
-        raise MissingMemberError("The package holds no image file.")
+        raise MissingMemberError(t("The package holds no image file."))
     if len(others) > 1:
-        raise UnexpectedMemberError(f"The package holds an unexpected member '{others[1]}'.")
+        raise UnexpectedMemberError(t("The package holds an unexpected member '{member}'.", member=others[1]))
     return others[0]
 
 

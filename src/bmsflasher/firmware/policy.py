@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bmsflasher.core.errors import BootloaderTooOldError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion
 from bmsflasher.firmware.errors import (
     DowngradeError,
@@ -112,19 +113,27 @@ def verify_manifest_signature(contents: PackageContents, keyring: Keyring) -> Tr
         ManifestSignatureError: the named signer is trusted but the signature does not verify.
     """
     if not contents.signature:
-        raise MissingSignatureError("The package's manifest signature is empty.")
+        raise MissingSignatureError(t("The package's manifest signature is empty."))
     for trusted in keyring:
         if verify_message(trusted.key, contents.signature, contents.manifest_bytes):
             return trusted
     claimed = peek_signing_key_id(contents.manifest_bytes)
     if claimed is not None and claimed in keyring:
         raise ManifestSignatureError(
-            f"The manifest signature does not verify with trusted key {claimed[:16]}: "
-            "the manifest was altered."
+            t(
+                "The manifest signature does not verify with trusted key {claimed}: the manifest was "
+                "altered.",
+                claimed=claimed[:16],
+            )
         )
     if claimed is not None:
-        raise UntrustedKeyError(f"The package is signed by key {claimed[:16]}, which is not a trusted key.")
-    raise UntrustedKeyError("The package's manifest signature does not verify with any trusted key.")
+        raise UntrustedKeyError(
+            t(
+                "The package is signed by key {claimed}, which is not a trusted key.",
+                claimed=claimed[:16],
+            )
+        )
+    raise UntrustedKeyError(t("The package's manifest signature does not verify with any trusted key."))
 
 
 def check_image_against_manifest(
@@ -133,32 +142,48 @@ def check_image_against_manifest(
     """Size, hash, MCUboot structure and signature of the image, and its agreement with the manifest."""
     if len(image_bytes) != manifest.image.size:
         raise SizeMismatchError(
-            f"The image is {len(image_bytes)} bytes but the manifest declares {manifest.image.size}."
+            t(
+                "The image is {count} bytes but the manifest declares {size}.",
+                count=len(image_bytes),
+                size=manifest.image.size,
+            )
         )
     if hashlib.sha256(image_bytes).digest() != manifest.image.sha256:
         raise ImageHashMismatchError(
-            "The image's SHA-256 differs from the manifest's: the image was altered."
+            t("The image's SHA-256 differs from the manifest's: the image was altered.")
         )
     image = parse_image(image_bytes)
     signer = verify_image(image, keyring).signer
     if image.version != manifest.version:
         raise ManifestMismatchError(
-            f"The image header says version {image.version} but the manifest says {manifest.version}."
+            t(
+                "The image header says version {version} but the manifest says {manifest_version}.",
+                version=image.version,
+                manifest_version=manifest.version,
+            )
         )
     if image.security_counter is None:
         raise ManifestMismatchError(
-            "The image has no security counter TLV, so anti-rollback cannot protect it."
+            t("The image has no security counter TLV, so anti-rollback cannot protect it.")
         )
     if image.security_counter != manifest.security_counter:
         raise ManifestMismatchError(
-            f"The image's security counter is {image.security_counter} but the manifest says "
-            f"{manifest.security_counter}."
+            t(
+                "The image's security counter is {security_counter} but the manifest says "
+                "{manifest_counter}.",
+                security_counter=image.security_counter,
+                manifest_counter=manifest.security_counter,
+            )
         )
     image_behaviour = image.sim_behaviour or "healthy"
     if manifest.sim_behaviour is not None and manifest.sim_behaviour != image_behaviour:
         raise ManifestMismatchError(
-            f"The manifest says sim behaviour '{manifest.sim_behaviour}' "
-            f"but the image carries '{image_behaviour}'."
+            t(
+                "The manifest says sim behaviour '{sim_behaviour}' but the image carries "
+                "'{image_behaviour}'.",
+                sim_behaviour=manifest.sim_behaviour,
+                image_behaviour=image_behaviour,
+            )
         )
     return image, signer
 
@@ -168,28 +193,48 @@ def check_expiry(manifest: Manifest, now: datetime | None = None) -> None:
     moment = now or datetime.now(UTC)
     if manifest.expires is not None and moment >= manifest.expires:
         raise ExpiredPackageError(
-            f"The package expired on {manifest.expires:%Y-%m-%d %H:%M} UTC and may no longer be installed."
+            t(
+                "The package expired on {expires:%Y-%m-%d %H:%M} UTC and may no longer be installed.",
+                expires=manifest.expires,
+            )
         )
 
 
 def check_device(manifest: Manifest, device: DeviceFacts) -> None:
     """Model, hardware revision, anti-rollback and bootloader checks against one device."""
     if device.model is not None and device.model != manifest.model:
-        raise WrongModelError(f"The package is for model {manifest.model}, not {device.model}.")
+        raise WrongModelError(
+            t(
+                "The package is for model {package_model}, not {device_model}.",
+                package_model=manifest.model,
+                device_model=device.model,
+            )
+        )
     if device.hardware_revision is not None and device.hardware_revision not in manifest.hardware_revisions:
         raise WrongHardwareRevisionError(
-            f"The package supports hardware revisions {', '.join(manifest.hardware_revisions)}, "
-            f"not revision {device.hardware_revision}."
+            t(
+                "The package supports hardware revisions {hardware_revisions}, not revision "
+                "{hardware_revision}.",
+                hardware_revisions=", ".join(manifest.hardware_revisions),
+                hardware_revision=device.hardware_revision,
+            )
         )
     if device.security_counter is not None and manifest.security_counter < device.security_counter:
         raise DowngradeError(
-            f"The package's security counter {manifest.security_counter} is below the device's "
-            f"{device.security_counter}; anti-rollback forbids this downgrade."
+            t(
+                "The package's security counter {security_counter} is below the device's "
+                "{device_counter}; anti-rollback forbids this downgrade.",
+                security_counter=manifest.security_counter,
+                device_counter=device.security_counter,
+            )
         )
     if device.bootloader_version is not None and device.bootloader_version < manifest.min_bootloader_version:
         raise BootloaderTooOldError(
-            f"The package needs bootloader {manifest.min_bootloader_version} or newer; the device has "
-            f"{device.bootloader_version}."
+            t(
+                "The package needs bootloader {required} or newer; the device has {actual}.",
+                required=manifest.min_bootloader_version,
+                actual=device.bootloader_version,
+            )
         )
 
 
@@ -215,7 +260,7 @@ def verify_package(
     manifest_signer = verify_manifest_signature(contents, keyring)
     manifest = parse_manifest(contents.manifest_bytes)
     if manifest.image.file != contents.image_name:
-        raise ManifestMismatchError("The manifest names a different image file than the package holds.")
+        raise ManifestMismatchError(t("The manifest names a different image file than the package holds."))
     image, image_signer = check_image_against_manifest(manifest, contents.image_bytes, keyring)
     check_expiry(manifest, now)
     if device is not None:
@@ -232,13 +277,23 @@ def read_package_file(path: Path) -> bytes:
         data = None if size > MAX_PACKAGE_BYTES else read_capped(path, MAX_PACKAGE_BYTES)
         if data is None:
             raise PackageTooLargeError(
-                f"{path} is {max(size, MAX_PACKAGE_BYTES + 1)} bytes or more, over the "
-                f"{MAX_PACKAGE_BYTES}-byte package limit."
+                t(
+                    "{path} is {size} bytes or more, over the {limit}-byte package limit.",
+                    path=path,
+                    size=max(size, MAX_PACKAGE_BYTES + 1),
+                    limit=MAX_PACKAGE_BYTES,
+                )
             )
         return data
     except FileNotFoundError as exc:
-        raise PackageFormatError(f"The package file {path} does not exist.") from exc
+        raise PackageFormatError(t("The package file {path} does not exist.", path=path)) from exc
     except IsADirectoryError as exc:
-        raise PackageFormatError(f"{path} is a folder, not a package file.") from exc
+        raise PackageFormatError(t("{path} is a folder, not a package file.", path=path)) from exc
     except OSError as exc:
-        raise PackageFormatError(f"The package file {path} cannot be read: {exc.strerror or exc}.") from exc
+        raise PackageFormatError(
+            t(
+                "The package file {path} cannot be read: {reason}.",
+                path=path,
+                reason=exc.strerror or exc,
+            )
+        ) from exc

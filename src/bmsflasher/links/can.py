@@ -30,6 +30,7 @@ from bmsflasher.core.errors import (
     PortNotFoundError,
     PortPermissionError,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.links.port_lock import AdapterLock
 
@@ -195,32 +196,46 @@ def translate_open_error(exc: BaseException, config: CanLinkConfig) -> LinkError
     text = _text_of(exc)
     if isinstance(exc, can.CanInterfaceNotImplementedError) or "unknown interface" in text:
         return LinkError(
-            f"The CAN interface '{config.interface}' is not available on this computer ({exc}).",
-            hint="Install the adapter's driver or choose another interface.",
+            t(
+                "The CAN interface '{interface}' is not available on this computer ({error}).",
+                interface=config.interface,
+                error=exc,
+            ),
+            hint=t("Install the adapter's driver or choose another interface."),
         )
     if code in _PERMISSION_ERRNOS or "permission denied" in text or "access is denied" in text:
         return PortPermissionError(
-            f"The operating system refused access to the CAN adapter {where}.",
-            hint="On Linux, install the udev rules from drivers/ or add yourself to the 'dialout' group.",
+            t("The operating system refused access to the CAN adapter {where}.", where=where),
+            hint=t("On Linux, install the udev rules from drivers/ or add yourself to the 'dialout' group."),
         )
     if code in _BUSY_ERRNOS or "busy" in text or "could not exclusively lock" in text:
         return PortBusyError(
-            f"The CAN adapter {where} is in use by another program.",
-            hint="Close the other program (e.g. a CAN monitor) and try again.",
+            t("The CAN adapter {where} is in use by another program.", where=where),
+            hint=t("Close the other program (e.g. a CAN monitor) and try again."),
         )
     if code in _NOT_FOUND_ERRNOS or "no such file" in text or "no such device" in text or "not found" in text:
         return PortNotFoundError(
-            f"The CAN adapter {where} was not found.",
-            hint="Check that the adapter is plugged in and the channel name is right.",
+            t("The CAN adapter {where} was not found.", where=where),
+            hint=t("Check that the adapter is plugged in and the channel name is right."),
         )
     if code == errno.EAFNOSUPPORT:
         return LinkError(
-            f"The CAN adapter {where} cannot be opened: this system does not support CAN sockets (AF_CAN).",
+            t(
+                "The CAN adapter {where} cannot be opened: this system does not support CAN sockets "
+                "(AF_CAN).",
+                where=where,
+            ),
             hint=_NO_AF_CAN_HINT,
         )
     if isinstance(exc, ValueError):
-        return LinkError(f"The CAN adapter {where} cannot be opened with these settings: {exc}.")
-    return LinkError(f"The CAN adapter {where} could not be opened: {exc}.")
+        return LinkError(
+            t(
+                "The CAN adapter {where} cannot be opened with these settings: {error}.",
+                where=where,
+                error=exc,
+            )
+        )
+    return LinkError(t("The CAN adapter {where} could not be opened: {error}.", where=where, error=exc))
 
 
 def _check_slcan_fd(config: CanLinkConfig) -> None:
@@ -230,8 +245,12 @@ def _check_slcan_fd(config: CanLinkConfig) -> None:
     if config.data_bitrate not in SLCAN_DATA_BITRATES:
         offered = " or ".join(str(rate) for rate in SLCAN_DATA_BITRATES)
         raise CanSettingsError(
-            f"An slcan adapter cannot run the CAN-FD data phase at {config.data_bitrate} bit/s;"
-            f" choose {offered} (the rates of CANable 2.0 firmware)."
+            t(
+                "An slcan adapter cannot run the CAN-FD data phase at {data_bitrate} bit/s; choose "
+                "{offered} (the rates of CANable 2.0 firmware).",
+                data_bitrate=config.data_bitrate,
+                offered=offered,
+            )
         )
 
 
@@ -241,7 +260,11 @@ def _check_slcan_bitrate(config: CanLinkConfig) -> None:
         return
     offered = ", ".join(str(rate) for rate in sorted(SLCAN_BITRATES))
     raise CanSettingsError(
-        f"An slcan adapter cannot run at {config.bitrate} bit/s; choose one of {offered} bit/s."
+        t(
+            "An slcan adapter cannot run at {bitrate} bit/s; choose one of {offered} bit/s.",
+            bitrate=config.bitrate,
+            offered=offered,
+        )
     )
 
 
@@ -348,8 +371,12 @@ class CanLink:
         with self._lock:
             if self._lost is None:
                 self._lost = LinkLostError(
-                    f"The CAN adapter {self._config.describe()} stopped responding ({exc}).",
-                    hint="Check the USB cable and the adapter, then reconnect.",
+                    t(
+                        "The CAN adapter {adapter} stopped responding ({error}).",
+                        adapter=self._config.describe(),
+                        error=exc,
+                    ),
+                    hint=t("Check the USB cable and the adapter, then reconnect."),
                 )
             return self._lost
 
@@ -363,13 +390,17 @@ class CanLink:
         if self._lost is not None:
             raise self._lost
         if self._closed:
-            raise LinkLostError(f"The CAN link {self._config.describe()} is closed.")
+            raise LinkLostError(t("The CAN link {adapter} is closed.", adapter=self._config.describe()))
         try:
             self._bus.send(message, timeout=timeout_s)
         except can.CanTimeoutError as exc:
             self.counters.send_errors += 1
             raise LinkTimeoutError(
-                f"The CAN adapter {self._config.describe()} could not send a frame within {timeout_s:.1f} s."
+                t(
+                    "The CAN adapter {adapter} could not send a frame within {timeout_s:.1f} s.",
+                    adapter=self._config.describe(),
+                    timeout_s=timeout_s,
+                )
             ) from exc
         except (can.CanError, OSError, ValueError) as exc:
             self.counters.send_errors += 1
@@ -385,7 +416,7 @@ class CanLink:
         if self._lost is not None:
             raise self._lost
         if self._closed:
-            raise LinkLostError(f"The CAN link {self._config.describe()} is closed.")
+            raise LinkLostError(t("The CAN link {adapter} is closed.", adapter=self._config.describe()))
         try:
             message = self._bus.recv(timeout=timeout_s)
         except (can.CanError, OSError, ValueError, TypeError) as exc:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.errors import LinkError, PortBusyError, PortNotFoundError, PortPermissionError
+from bmsflasher.core.i18n import t
 
 try:  # POSIX only; on Windows the OS already opens a COM port exclusively.
     import fcntl
@@ -72,17 +73,25 @@ def serial_device_of(interface: str, channel: str) -> str | None:
 def _open_error(exc: OSError, device: str) -> LinkError:
     if exc.errno in (errno.ENOENT, errno.ENODEV, errno.ENXIO):
         return PortNotFoundError(
-            f"The CAN adapter {device} was not found.",
-            hint="Check that the adapter is plugged in and the channel name is right.",
+            t("The CAN adapter {device} was not found.", device=device),
+            hint=t("Check that the adapter is plugged in and the channel name is right."),
         )
     if exc.errno in (errno.EACCES, errno.EPERM):
         return PortPermissionError(
-            f"The operating system refused access to the CAN adapter {device}.",
-            hint="On Linux, install the udev rules from drivers/ or add yourself to the 'dialout' group.",
+            t("The operating system refused access to the CAN adapter {device}.", device=device),
+            hint=t("On Linux, install the udev rules from drivers/ or add yourself to the 'dialout' group."),
         )
     if exc.errno in (errno.EBUSY, errno.EAGAIN):
-        return PortBusyError(f"The CAN adapter {device} is in use by another program.", hint=_BUSY_HINT)
-    return LinkError(f"The CAN adapter {device} could not be opened: {exc.strerror or exc}.")
+        return PortBusyError(
+            t("The CAN adapter {device} is in use by another program.", device=device), hint=_BUSY_HINT
+        )
+    return LinkError(
+        t(
+            "The CAN adapter {device} could not be opened: {reason}.",
+            device=device,
+            reason=exc.strerror or exc,
+        )
+    )
 
 
 def _acquire(device: str, *, for_link: bool) -> None:
@@ -91,8 +100,8 @@ def _acquire(device: str, *, for_link: bool) -> None:
         if held is not None:
             if for_link and held.link_open:
                 raise PortBusyError(
-                    f"The CAN adapter {device} is already open in this program.",
-                    hint="Close the other connection to it (or wait for the scan to finish) first.",
+                    t("The CAN adapter {device} is already open in this program.", device=device),
+                    hint=t("Close the other connection to it (or wait for the scan to finish) first."),
                 )
             held.users += 1
             held.link_open = held.link_open or for_link
@@ -108,7 +117,8 @@ def _acquire(device: str, *, for_link: bool) -> None:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise PortBusyError(
-                    f"The CAN adapter {device} is in use by another program.", hint=_BUSY_HINT
+                    t("The CAN adapter {device} is in use by another program.", device=device),
+                    hint=_BUSY_HINT,
                 ) from exc
             raise _open_error(exc, device) from exc
         _held[device] = _Held(fd=fd, users=1, link_open=for_link)

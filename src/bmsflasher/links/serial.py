@@ -31,6 +31,7 @@ from bmsflasher.core.errors import (
     PortNotFoundError,
     PortPermissionError,
 )
+from bmsflasher.core.i18n import t
 
 DEFAULT_WRITE_TIMEOUT_S: Final = 5.0
 """A write that cannot drain into the OS buffer within this time means the port is stuck."""
@@ -84,37 +85,46 @@ def translate_open_error(exc: BaseException, port: str) -> LinkError:
     code = _find_errno(exc)
     text = str(exc)
     if code in _NOT_FOUND_ERRNOS or "FileNotFoundError" in text:
-        return PortNotFoundError(f"Serial port {port} does not exist.", hint=_NOT_FOUND_HINT)
+        return PortNotFoundError(t("Serial port {port} does not exist.", port=port), hint=_NOT_FOUND_HINT)
     if code in _BUSY_ERRNOS:
-        return PortBusyError(f"Serial port {port} is already in use by another program.", hint=_BUSY_HINT)
+        return PortBusyError(
+            t("Serial port {port} is already in use by another program.", port=port), hint=_BUSY_HINT
+        )
     if code in _PERMISSION_ERRNOS or "PermissionError" in text:
         if sys.platform == "win32":  # Windows reports a port held by another program as "access denied"
-            return PortBusyError(f"Serial port {port} is in use or access was denied.", hint=_BUSY_HINT)
+            return PortBusyError(
+                t("Serial port {port} is in use or access was denied.", port=port), hint=_BUSY_HINT
+            )
         return PortPermissionError(
-            f"Permission denied opening serial port {port}.",
+            t("Permission denied opening serial port {port}.", port=port),
             hint=_PERMISSION_HINT,
         )
     if code == errno.ECONNREFUSED:
-        return PortNotFoundError(f"Nothing is listening at {port} (connection refused).")
+        return PortNotFoundError(t("Nothing is listening at {port} (connection refused).", port=port))
     if code == errno.EISDIR:
-        return PortNotFoundError(f"{port} is a folder, not a serial port.", hint=_NOT_FOUND_HINT)
+        return PortNotFoundError(t("{port} is a folder, not a serial port.", port=port), hint=_NOT_FOUND_HINT)
     if code == errno.ENOTTY or "Inappropriate ioctl" in text:
         # A regular file, /dev/null, a pipe: opening works, configuring the line does not.
-        return PortNotFoundError(f"{port} is not a serial port.", hint=_NOT_FOUND_HINT)
-    return LinkError(f"Could not open serial port {port}: {text}.")
+        return PortNotFoundError(t("{port} is not a serial port.", port=port), hint=_NOT_FOUND_HINT)
+    return LinkError(t("Could not open serial port {port}: {text}.", port=port, text=text))
 
 
 def translate_io_error(exc: BaseException, port: str) -> LinkError:
     """Turn an error raised while reading or writing an open port into the project's link error."""
     if isinstance(exc, SerialTimeoutException):
-        return LinkTimeoutError(f"Writing to serial port {port} timed out; the port is not draining.")
+        return LinkTimeoutError(
+            t("Writing to serial port {port} timed out; the port is not draining.", port=port)
+        )
     code = _find_errno(exc)
     if code is None or code in _LOST_ERRNOS or isinstance(exc, _IO_ERRORS):
         return LinkLostError(
-            f"Serial port {port} went away (cable pulled, adapter unplugged or device re-enumerated).",
+            t(
+                "Serial port {port} went away (cable pulled, adapter unplugged or device re-enumerated).",
+                port=port,
+            ),
             hint=_NOT_FOUND_HINT,
         )
-    return LinkError(f"Serial port {port} failed: {exc}.")
+    return LinkError(t("Serial port {port} failed: {error}.", port=port, error=exc))
 
 
 def _select_fd(handle: serial.SerialBase) -> int | None:
@@ -164,9 +174,9 @@ class SerialLink:
             LinkError: the baud rate or URL is invalid, or another open failure.
         """
         if not port:
-            raise PortNotFoundError("No serial port was given.")
+            raise PortNotFoundError(t("No serial port was given."))
         if baud <= 0:
-            raise LinkError(f"{baud} is not a valid baud rate.")
+            raise LinkError(t("{baud} is not a valid baud rate.", baud=baud))
         use_exclusive = exclusive and os.name == "posix" and not is_url(port)
         try:
             handle = serial.serial_for_url(
@@ -178,11 +188,15 @@ class SerialLink:
                 exclusive=True if use_exclusive else None,
             )
         except (ValueError, OverflowError) as exc:
-            raise LinkError(f"Cannot use {port!r} at {baud} baud: {exc}.") from exc
+            raise LinkError(
+                t("Cannot use {port!r} at {baud} baud: {error}.", port=port, baud=baud, error=exc)
+            ) from exc
         try:
             handle.open()
         except (ValueError, OverflowError) as exc:  # OverflowError: a baud the OS cannot represent
-            raise LinkError(f"Cannot use {port!r} at {baud} baud: {exc}.") from exc
+            raise LinkError(
+                t("Cannot use {port!r} at {baud} baud: {error}.", port=port, baud=baud, error=exc)
+            ) from exc
         except _IO_ERRORS as exc:
             raise translate_open_error(exc, port) from exc
         link = cls(port, baud, handle)
@@ -282,7 +296,7 @@ class SerialLink:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise LinkLostError(f"Serial port {self._port} is closed.")
+            raise LinkLostError(t("Serial port {port} is closed.", port=self._port))
 
     def __enter__(self) -> SerialLink:
         return self

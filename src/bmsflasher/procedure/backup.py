@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bmsflasher.core.errors import ProcedureError, StorageError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, ParameterValue
 from bmsflasher.records import BackupRecord, RecordsDb
@@ -59,7 +60,7 @@ class ConfigDiff:
         """The diff as lines a technician reads (``name: old → new``)."""
         out = [f"--- {self.old_label}", f"+++ {self.new_label}"]
         if self.old_schema != self.new_schema:
-            out.append(f"schema version: {self.old_schema} → {self.new_schema}")
+            out.append(t("schema version: {old} → {new}", old=self.old_schema, new=self.new_schema))
         for change in self.changes:
             if change.kind is ChangeKind.CHANGED:
                 out.append(f"~ {change.name}: {change.old!r} → {change.new!r}")
@@ -68,7 +69,7 @@ class ConfigDiff:
             else:
                 out.append(f"+ {change.name}: {change.new!r}")
         if self.empty:
-            out.append("no differences")
+            out.append(t("no differences"))
         return out
 
     def to_json(self) -> dict[str, object]:
@@ -85,7 +86,7 @@ class ConfigDiff:
 
 
 def diff_snapshots(
-    old: ConfigSnapshot, new: ConfigSnapshot, old_label: str = "backup", new_label: str = "device"
+    old: ConfigSnapshot, new: ConfigSnapshot, old_label: str = "", new_label: str = ""
 ) -> ConfigDiff:
     """Every parameter that differs between ``old`` and ``new``, sorted by name."""
     changes: list[ParameterChange] = []
@@ -97,7 +98,13 @@ def diff_snapshots(
         else:
             kind = ChangeKind.CHANGED
         changes.append(ParameterChange(name, kind, before, after))
-    return ConfigDiff(old_label, new_label, old.schema_version, new.schema_version, tuple(changes))
+    return ConfigDiff(
+        old_label or t("backup"),
+        new_label or t("device"),
+        old.schema_version,
+        new.schema_version,
+        tuple(changes),
+    )
 
 
 def take_backup(target: Target, db: RecordsDb, serial: str, session_id: int | None = None) -> BackupRecord:
@@ -111,13 +118,22 @@ def take_backup(target: Target, db: RecordsDb, serial: str, session_id: int | No
     record = db.store_backup(serial, snapshot, session_id=session_id)
     if not diff_snapshots(record.snapshot, snapshot).empty:
         raise StorageError(
-            f"backup {record.id} of {serial} was not stored exactly as read; it cannot be trusted"
+            t(
+                "backup {backup_id} of {serial} was not stored exactly as read; it cannot be trusted",
+                backup_id=record.id,
+                serial=serial,
+            )
         )
     second = target.read_config()
-    unstable = diff_snapshots(snapshot, second, "first read", "second read")
+    unstable = diff_snapshots(snapshot, second, t("first read"), t("second read"))
     if not unstable.empty:
-        names = ", ".join(c.name for c in unstable.changes) or "schema version"
-        raise ProcedureError(f"the device's configuration changed while it was backed up ({names})")
+        names = ", ".join(c.name for c in unstable.changes) or t("schema version")
+        raise ProcedureError(
+            t(
+                "the device's configuration changed while it was backed up ({names})",
+                names=names,
+            )
+        )
     return record
 
 
@@ -143,7 +159,7 @@ def _restorable(
     return to_write, skipped
 
 
-def restore_snapshot(target: Target, backup: ConfigSnapshot, label: str = "backup") -> RestoreResult:
+def restore_snapshot(target: Target, backup: ConfigSnapshot, label: str = "") -> RestoreResult:
     """Write back every backed-up parameter that differs on the device, then verify by reading.
 
     A backup from another schema version restores the parameters both schemas share; parameters
@@ -152,19 +168,24 @@ def restore_snapshot(target: Target, backup: ConfigSnapshot, label: str = "backu
     Raises:
         ProcedureError: after writing, the device still differs from the backup.
     """
+    label = label or t("backup")
     device = target.read_config()
     to_write, skipped = _restorable(backup, device)
     if to_write:
         target.write_config(ConfigSnapshot(device.schema_version, to_write))
     after = target.read_config()
-    remaining = [
-        c for c in diff_snapshots(backup, after, label, "device").changes if c.kind is ChangeKind.CHANGED
-    ]
+    remaining = [c for c in diff_snapshots(backup, after, label).changes if c.kind is ChangeKind.CHANGED]
     if remaining:
         names = ", ".join(c.name for c in remaining)
-        raise ProcedureError(f"the device did not take back these parameters from the {label}: {names}")
+        raise ProcedureError(
+            t(
+                "the device did not take back these parameters from the {label}: {names}",
+                label=label,
+                names=names,
+            )
+        )
     return RestoreResult(
-        tuple(sorted(to_write)), tuple(sorted(skipped)), diff_snapshots(backup, after, label, "device")
+        tuple(sorted(to_write)), tuple(sorted(skipped)), diff_snapshots(backup, after, label)
     )
 
 

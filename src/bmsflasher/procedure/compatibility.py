@@ -19,6 +19,7 @@ from typing import Final
 
 from bmsflasher.core.errors import BootloaderTooOldError, PackageError
 from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion
 from bmsflasher.firmware.errors import DowngradeError, WrongHardwareRevisionError, WrongModelError
 from bmsflasher.procedure.package_facts import PackageFacts
@@ -75,7 +76,7 @@ def model_gate(model: str, package: PackageFacts) -> Measurement:
         model,
         f"= {package.model}",
         model == package.model,
-        "Firmware built for another model drives different hardware and can disable its protections.",
+        t("Firmware built for another model drives different hardware and can disable its protections."),
     )
 
 
@@ -84,9 +85,9 @@ def hardware_revision_gate(revision: str, package: PackageFacts) -> Measurement:
     return _gate(
         HARDWARE_REVISION,
         revision,
-        "one of " + ", ".join(package.hardware_revisions),
+        t("one of {revisions}", revisions=", ".join(package.hardware_revisions)),
         revision in package.hardware_revisions,
-        "The firmware was only released for these board revisions; others may boot-loop or mis-measure.",
+        t("The firmware was only released for these board revisions; others may boot-loop or mis-measure."),
     )
 
 
@@ -104,10 +105,10 @@ def bootloader_gate(
     passed = minimum is None or (actual is not None and actual >= minimum)
     return _gate(
         BOOTLOADER_VERSION,
-        str(actual) if actual is not None else "unknown",
-        f">= {minimum}" if minimum is not None else "any",
+        str(actual) if actual is not None else t("unknown"),
+        f">= {minimum}" if minimum is not None else t("any"),
         passed,
-        "An older bootloader cannot verify or swap this image and could leave the battery unbootable.",
+        t("An older bootloader cannot verify or swap this image and could leave the battery unbootable."),
     )
 
 
@@ -115,10 +116,14 @@ def anti_rollback_gate(device_counter: int, package: PackageFacts) -> Measuremen
     """The image's security counter is not below the device's (safety gate)."""
     return _gate(
         ANTI_ROLLBACK,
-        f"image {package.security_counter}, device {device_counter}",
-        "image counter >= device counter",
+        t(
+            "image {security_counter}, device {device_counter}",
+            security_counter=package.security_counter,
+            device_counter=device_counter,
+        ),
+        t("image counter >= device counter"),
         package.security_counter >= device_counter,
-        "The device refuses images below its security counter; older firmware may carry fixed flaws.",
+        t("The device refuses images below its security counter; older firmware may carry fixed flaws."),
     )
 
 
@@ -144,28 +149,51 @@ class CompatibilityReport:
         package, device = self.package, self.device
         for failed in self.failures:
             if failed.name == MODEL:
-                return WrongModelError(f"The package is for model {package.model}, not {device.model}.")
+                return WrongModelError(
+                    t(
+                        "The package is for model {package_model}, not {device_model}.",
+                        package_model=package.model,
+                        device_model=device.model,
+                    )
+                )
             if failed.name == HARDWARE_REVISION:
                 return WrongHardwareRevisionError(
-                    f"The package supports hardware revisions {', '.join(package.hardware_revisions)}, "
-                    f"not revision {device.hardware_revision}."
+                    t(
+                        "The package supports hardware revisions {hardware_revisions}, not revision "
+                        "{hardware_revision}.",
+                        hardware_revisions=", ".join(package.hardware_revisions),
+                        hardware_revision=device.hardware_revision,
+                    )
                 )
             if failed.name == BOOTLOADER_VERSION:
                 actual = device.bootloader_version
-                has = f"the device has {actual}" if actual is not None else "the device does not report one"
+                has = (
+                    t("the device has {version}", version=actual)
+                    if actual is not None
+                    else t("the device does not report one")
+                )
                 whose = (
-                    "The package"
+                    t("The package")
                     if package.min_bootloader_version is not None
                     and package.min_bootloader_version == self.required_bootloader
-                    else f"Model {package.model}'s profile"
+                    else t("Model {model}'s profile", model=package.model)
                 )
                 return BootloaderTooOldError(
-                    f"{whose} needs bootloader {self.required_bootloader} or newer; {has}."
+                    t(
+                        "{whose} needs bootloader {required} or newer; {has}.",
+                        whose=whose,
+                        required=self.required_bootloader,
+                        has=has,
+                    )
                 )
             if failed.name == ANTI_ROLLBACK:
                 return DowngradeError(
-                    f"The package's security counter {package.security_counter} is below the device's "
-                    f"{device.security_counter}; anti-rollback forbids this downgrade."
+                    t(
+                        "The package's security counter {security_counter} is below the device's "
+                        "{device_counter}; anti-rollback forbids this downgrade.",
+                        security_counter=package.security_counter,
+                        device_counter=device.security_counter,
+                    )
                 )
         return None
 

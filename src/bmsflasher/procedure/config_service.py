@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, ParameterValue
 from bmsflasher.procedure.backup import (
@@ -82,11 +83,23 @@ def choose_backup(db: RecordsDb, serial: str, backup_id: int | None) -> BackupRe
     if backup_id is not None:
         record = db.get_backup(backup_id)
         if record.serial != serial:
-            raise ConfigValidationError(f"backup {backup_id} belongs to device {record.serial}, not {serial}")
+            raise ConfigValidationError(
+                t(
+                    "backup {backup_id} belongs to device {device_serial}, not {serial}",
+                    backup_id=backup_id,
+                    device_serial=record.serial,
+                    serial=serial,
+                )
+            )
         return record
     backups = db.list_backups(serial)
     if not backups:
-        raise ConfigValidationError(f"there is no configuration backup of device {serial}; back it up first")
+        raise ConfigValidationError(
+            t(
+                "there is no configuration backup of device {serial}; back it up first",
+                serial=serial,
+            )
+        )
     return backups[0]
 
 
@@ -104,7 +117,7 @@ def plan_restore(target: Target, db: RecordsDb, backup_id: int | None) -> Restor
     """Pick the backup (this device's only) and diff it against the device; writes nothing."""
     identity = target.identify()
     record = choose_backup(db, identity.serial_number, backup_id)
-    diff = diff_snapshots(record.snapshot, target.read_config(), f"backup {record.id}", "device")
+    diff = diff_snapshots(record.snapshot, target.read_config(), t("backup {backup_id}", backup_id=record.id))
     return RestorePlan(identity, record, diff)
 
 
@@ -132,7 +145,12 @@ def restore_recorded(
     identity = target.identify()
     if identity.serial_number != plan.record.serial:
         raise ConfigValidationError(
-            f"backup {plan.record.id} belongs to device {plan.record.serial}, not {identity.serial_number}"
+            t(
+                "backup {backup_id} belongs to device {device_serial}, not {serial}",
+                backup_id=plan.record.id,
+                device_serial=plan.record.serial,
+                serial=identity.serial_number,
+            )
         )
     session = db.start_session(
         identity.serial_number,
@@ -143,7 +161,9 @@ def restore_recorded(
     )
     version = _version_text(identity)
     try:
-        result = restore_snapshot(target, plan.record.snapshot, f"backup {plan.record.id}")
+        result = restore_snapshot(
+            target, plan.record.snapshot, t("backup {backup_id}", backup_id=plan.record.id)
+        )
     except BmsFlasherError as exc:
         db.log_step(session, "restore", False, exc.message)
         db.finish_session(session, "failed", version, version)

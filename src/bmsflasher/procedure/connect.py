@@ -14,6 +14,7 @@ from typing import Final, Protocol, cast
 import platformdirs
 
 from bmsflasher.core.errors import ConfigValidationError, LinkError, NoResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import CanAddressing, LinkSettings
 from bmsflasher.firmware.files import read_capped
@@ -47,24 +48,34 @@ def load_security_key(path: Path | None = None) -> bytes | None:
     try:
         raw = read_capped(chosen, MAX_SECURITY_KEY_FILE_BYTES)
         if raw is None:
-            raise ConfigValidationError(f"the security key file {chosen} is too large to hold a secret")
+            raise ConfigValidationError(
+                t("the security key file {path} is too large to hold a secret", path=chosen)
+            )
         text = raw.decode("ascii").strip()
     except FileNotFoundError:
         if path is not None:
-            raise ConfigValidationError(f"the security key file {path} does not exist") from None
+            raise ConfigValidationError(t("the security key file {path} does not exist", path=path)) from None
         return None
     except OSError as exc:
         raise ConfigValidationError(
-            f"the security key file {chosen} cannot be read: {exc.strerror or exc}"
+            t(
+                "the security key file {path} cannot be read: {reason}",
+                path=chosen,
+                reason=exc.strerror or exc,
+            )
         ) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigValidationError(f"the security key file {chosen} must hold a hex secret") from exc
+        raise ConfigValidationError(
+            t("the security key file {path} must hold a hex secret", path=chosen)
+        ) from exc
     try:
         secret = bytes.fromhex(text)
     except ValueError:
-        raise ConfigValidationError(f"the security key file {chosen} must hold a hex secret") from None
+        raise ConfigValidationError(
+            t("the security key file {path} must hold a hex secret", path=chosen)
+        ) from None
     if len(secret) < 16:
-        raise ConfigValidationError(f"the security key in {chosen} is shorter than 16 bytes")
+        raise ConfigValidationError(t("the security key in {path} is shorter than 16 bytes", path=chosen))
     return secret
 
 
@@ -84,22 +95,30 @@ def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> T
         # Name the settings that were tried, as the serial client does ("at 9600 baud"): a wrong
         # bitrate or node number is by far the most common cause of silence on CAN.
         raise NoResponseError(
-            f"No answer from {_node_text(link)} on {link.interface}:{link.channel} at {link.bitrate} bit/s "
-            f"({exc.message.rstrip('.')}).",
+            t(
+                "No answer from {node} on {interface}:{channel} at {bitrate} bit/s. {error}",
+                node=_node_text(link),
+                interface=link.interface,
+                channel=link.channel,
+                bitrate=link.bitrate,
+                error=exc.message,
+            ),
             hint=exc.hint
-            or "Check the bitrate, the node number, the addressing (--addressing 11bit or 29bit) "
-            "and that the device is powered.",
+            or t(
+                "Check the bitrate, the node number, the addressing (--addressing 11bit or 29bit) "
+                "and that the device is powered."
+            ),
         ) from exc
     if not isinstance(target, Target):
-        raise LinkError("the UDS client returned something that is not a device target")
+        raise LinkError(t("the UDS client returned something that is not a device target"))
     return target
 
 
 def _node_text(link: LinkSettings) -> str:
     """``node 1`` or ``29-bit node 0x17``: how the technician named the node on the command line."""
     if link.addressing is CanAddressing.NORMAL_FIXED_29BIT:
-        return f"29-bit node 0x{link.node:02X}"
-    return f"node {link.node}"
+        return t("29-bit node 0x{node:02X}", node=link.node)
+    return t("node {node}", node=link.node)
 
 
 def open_target(
@@ -118,10 +137,10 @@ def open_target(
     """
     if link.kind in SERIAL_KINDS:
         if not link.port:
-            raise ConfigValidationError("a serial target needs --port")
+            raise ConfigValidationError(t("a serial target needs --port"))
         return _open_serial(link, timeout_s)
     if link.kind in CAN_KINDS:
         if not link.interface or not link.channel:
-            raise ConfigValidationError("a CAN target needs --interface and --channel")
+            raise ConfigValidationError(t("a CAN target needs --interface and --channel"))
         return _open_can(link, security, timeout_s)
-    raise ConfigValidationError(f"unknown link kind '{link.kind}'; expected serial or can")
+    raise ConfigValidationError(t("unknown link kind '{kind}'; expected serial or can", kind=link.kind))

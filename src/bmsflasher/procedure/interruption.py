@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from bmsflasher.core.i18n import t
 from bmsflasher.procedure.states import WRITES_DEVICE, State
 
 
@@ -46,12 +47,15 @@ class InterruptionAdvice:
     def next_step(self, rerun: str) -> str:
         """The sentence saying what to do, with ``rerun`` (a command or a button label) filled in."""
         if self.action is ResumeAction.START_OVER:
-            return f"Run it again to start over: {rerun}"
+            return t("Run it again to start over: {rerun}", rerun=rerun)
         if self.action is ResumeAction.RESUME_TRANSFER:
-            return f"Run the same command again to resume the transfer where it stopped: {rerun}"
-        return (
-            f"Run the same command again to finish from the journal: {rerun} — or return to the "
-            "previous firmware with 'bmsflasher rollback' and the same device options."
+            return t(
+                "Run the same command again to resume the transfer where it stopped: {rerun}", rerun=rerun
+            )
+        return t(
+            "Run the same command again to finish from the journal: {rerun} — or return to the "
+            "previous firmware with 'bmsflasher rollback' and the same device options.",
+            rerun=rerun,
         )
 
 
@@ -59,10 +63,13 @@ def advise_interruption(step: str | None) -> InterruptionAdvice:
     """Advice for an update interrupted during ``step`` (the last step started, or None)."""
     state = State(step) if step in {s.value for s in State} else None
     if state is None or state not in WRITES_DEVICE:
-        where = f"during '{state.title}'" if state else "before the update started"
+        where = t("during '{step}'", step=state.title) if state else t("before the update started")
         return InterruptionAdvice(
             step,
-            f"Interrupted {where}; nothing was written to the device, its firmware is unchanged.",
+            t(
+                "Interrupted {where}; nothing was written to the device, its firmware is unchanged.",
+                where=where,
+            ),
             ResumeAction.START_OVER,
             firmware_unchanged=True,
             rollback_possible=False,
@@ -70,16 +77,21 @@ def advise_interruption(step: str | None) -> InterruptionAdvice:
     if state is State.TRANSFER:
         return InterruptionAdvice(
             step,
-            "Interrupted during the transfer; the device still runs its previous firmware (the new "
-            "image goes to its spare slot) and will return to normal operation by itself.",
+            t(
+                "Interrupted during the transfer; the device still runs its previous firmware (the new "
+                "image goes to its spare slot) and will return to normal operation by itself."
+            ),
             ResumeAction.RESUME_TRANSFER,
             firmware_unchanged=True,
             rollback_possible=False,
         )
     return InterruptionAdvice(
         step,
-        f"Interrupted during '{state.title}'; the device's bootloader keeps a bootable "
-        "firmware (a new image that is not confirmed is reverted at its next reset).",
+        t(
+            "Interrupted during '{step}'; the device's bootloader keeps a bootable firmware (a new "
+            "image that is not confirmed is reverted at its next reset).",
+            step=state.title,
+        ),
         ResumeAction.FINISH_FROM_JOURNAL,
         firmware_unchanged=False,
         rollback_possible=True,

@@ -28,6 +28,7 @@ from typing import Any, Final
 import platformdirs
 
 from bmsflasher.core.errors import JournalError
+from bmsflasher.core.i18n import t
 
 JOURNAL_FORMAT: Final = 1
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -60,7 +61,7 @@ def journal_name(serial: str) -> str:
 def journal_path(serial: str, folder: Path | None = None) -> Path:
     """Path of the journal of one device (see :func:`journal_name`)."""
     if not serial:
-        raise JournalError("a journal needs the device's serial number")
+        raise JournalError(t("a journal needs the device's serial number"))
     return (folder or journal_dir()) / journal_name(serial)
 
 
@@ -124,7 +125,13 @@ class JournalState:
     @classmethod
     def from_json(cls, raw: Any, where: str) -> JournalState:
         if not isinstance(raw, dict) or raw.get("format") != JOURNAL_FORMAT:
-            raise JournalError(f"the journal {where} is not a bmsflasher journal of format {JOURNAL_FORMAT}")
+            raise JournalError(
+                t(
+                    "the journal {where} is not a bmsflasher journal of format {format}",
+                    where=where,
+                    format=JOURNAL_FORMAT,
+                )
+            )
         try:
             history = tuple(
                 JournalEntry(str(e["step"]), e["ok"], str(e["detail"]), float(e["at_s"]))
@@ -145,7 +152,13 @@ class JournalState:
                 created_s=float(raw.get("created_s", 0.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise JournalError(f"the journal {where} is damaged ({exc}); delete it to start over") from exc
+            raise JournalError(
+                t(
+                    "the journal {where} is damaged ({error}); delete it to start over",
+                    where=where,
+                    error=exc,
+                )
+            ) from exc
 
     def last_started(self) -> str | None:
         """The last step that started, whether or not it ended."""
@@ -187,7 +200,13 @@ def write_atomically(path: Path, payload: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise JournalError(f"cannot write the journal {path}: {exc.strerror or exc}") from exc
+        raise JournalError(
+            t(
+                "cannot write the journal {path}: {reason}",
+                path=path,
+                reason=exc.strerror or exc,
+            )
+        ) from exc
     _fsync_dir(path.parent)
 
 
@@ -219,14 +238,25 @@ class Journal:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise JournalError(f"cannot read the journal {path}: {exc.strerror or exc}") from exc
+            raise JournalError(
+                t("cannot read the journal {path}: {reason}", path=path, reason=exc.strerror or exc)
+            ) from exc
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise JournalError(f"the journal {path} is not valid JSON; delete it to start over") from exc
+            raise JournalError(
+                t("the journal {path} is not valid JSON; delete it to start over", path=path)
+            ) from exc
         state = JournalState.from_json(raw, str(path))
         if state.serial != serial:
-            raise JournalError(f"the journal {path} belongs to device {state.serial}, not {serial}")
+            raise JournalError(
+                t(
+                    "the journal {path} belongs to device {owner}, not {serial}",
+                    path=path,
+                    owner=state.serial,
+                    serial=serial,
+                )
+            )
         return cls(path, state)
 
     @classmethod
@@ -275,5 +305,11 @@ class Journal:
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise JournalError(f"cannot remove the journal {self._path}: {exc.strerror or exc}") from exc
+            raise JournalError(
+                t(
+                    "cannot remove the journal {path}: {reason}",
+                    path=self._path,
+                    reason=exc.strerror or exc,
+                )
+            ) from exc
         _fsync_dir(self._path.parent)

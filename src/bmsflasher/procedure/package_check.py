@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bmsflasher.core.errors import PackageError
 from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import t
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage, read_package_file, verify_package
 from bmsflasher.procedure.compatibility import CompatibilityReport, DeviceDescription, assess
@@ -62,24 +63,24 @@ def _host_checks(verified: VerifiedPackage) -> list[Measurement]:
     return [
         Measurement(
             SIGNATURE_CHECK,
-            f"key {signer.key_id[:16]}",
-            "a key in the trusted keyring",
+            t("key {key_id}", key_id=signer.key_id[:16]),
+            t("a key in the trusted keyring"),
             True,
-            "Only firmware signed by the manufacturer may run on a battery's protection circuits.",
+            t("Only firmware signed by the manufacturer may run on a battery's protection circuits."),
         ),
         Measurement(
             IMAGE_HASH_CHECK,
             verified.file_sha256.hex()[:16] + "…",
-            "= manifest",
+            t("= manifest"),
             True,
-            "A corrupted or altered image would be refused by the bootloader half-way.",
+            t("A corrupted or altered image would be refused by the bootloader half-way."),
         ),
         Measurement(
             EXPIRY_CHECK,
-            manifest.expires.date().isoformat() if manifest.expires else "none",
-            "not passed",
+            manifest.expires.date().isoformat() if manifest.expires else t("none"),
+            t("not passed"),
             True,
-            "Expired releases may carry known flaws the manufacturer has withdrawn.",
+            t("Expired releases may carry known flaws the manufacturer has withdrawn."),
         ),
     ]
 
@@ -96,7 +97,9 @@ def check_package_bytes(
     try:
         verified = verify_package(data, keyring, now=now)
     except PackageError as exc:
-        refused = Measurement(SIGNATURE_CHECK, "rejected", "signed by a trusted key", False, exc.message)
+        refused = Measurement(
+            SIGNATURE_CHECK, t("rejected"), t("signed by a trusted key"), False, exc.message
+        )
         return PackageVerdict(path, (refused,), exc)
     facts = facts_of(verified, hashlib.sha256(data).hexdigest())
     package = UpdatePackage(facts, verified.image_bytes, str(path), verified.manifest.release_notes)
@@ -115,6 +118,8 @@ def check_package_file(
     try:
         data = read_package_file(path)
     except PackageError as exc:
-        refused = Measurement(SIGNATURE_CHECK, "unreadable", "a readable package file", False, exc.message)
+        refused = Measurement(
+            SIGNATURE_CHECK, t("unreadable"), t("a readable package file"), False, exc.message
+        )
         return PackageVerdict(path, (refused,), exc)
     return check_package_bytes(data, keyring, device, path=path, now=now)

@@ -18,6 +18,7 @@ from typing import Any, Final
 import platformdirs
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DtcSeverity, FirmwareVersion
 
@@ -122,25 +123,41 @@ class DeviceProfile:
 def _section(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     value = data.get(key)
     if not isinstance(value, Mapping):
-        raise ProfileError(f"profile {where} lacks the '{key}' section")
+        raise ProfileError(t("profile {where} lacks the '{key}' section", where=where, key=key))
     return value
 
 
 def _number(data: Mapping[str, Any], key: str, where: str, *, minimum: float | None = None) -> float:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProfileError(f"profile {where}: '{key}' must be a number")
+        raise ProfileError(t("profile {where}: '{key}' must be a number", where=where, key=key))
     if minimum is not None and value < minimum:
-        raise ProfileError(f"profile {where}: '{key}' must be at least {minimum:g}, not {value:g}")
+        raise ProfileError(
+            t(
+                "profile {where}: '{key}' must be at least {minimum:g}, not {value:g}",
+                where=where,
+                key=key,
+                minimum=minimum,
+                value=value,
+            )
+        )
     return float(value)
 
 
 def _integer(data: Mapping[str, Any], key: str, where: str, *, minimum: int = 0) -> int:
     value = data.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ProfileError(f"profile {where}: '{key}' must be a whole number")
+        raise ProfileError(t("profile {where}: '{key}' must be a whole number", where=where, key=key))
     if value < minimum:
-        raise ProfileError(f"profile {where}: '{key}' must be at least {minimum}, not {value}")
+        raise ProfileError(
+            t(
+                "profile {where}: '{key}' must be at least {minimum}, not {value}",
+                where=where,
+                key=key,
+                minimum=minimum,
+                value=value,
+            )
+        )
     return value
 
 
@@ -149,7 +166,15 @@ def _range(data: Mapping[str, Any], key: str, where: str) -> Range:
     low = _number(section, "min", f"{where}.{key}")
     high = _number(section, "max", f"{where}.{key}")
     if low > high:
-        raise ProfileError(f"profile {where}: '{key}' has min {low:g} above max {high:g}")
+        raise ProfileError(
+            t(
+                "profile {where}: '{key}' has min {low:g} above max {high:g}",
+                where=where,
+                key=key,
+                low=low,
+                high=high,
+            )
+        )
     return Range(low, high)
 
 
@@ -162,7 +187,13 @@ def _preconditions(data: Mapping[str, Any], where: str) -> PreconditionLimits:
     try:
         severity = DtcSeverity(severity_text)
     except ValueError:
-        raise ProfileError(f"profile {where}: unknown DTC severity '{severity_text}'") from None
+        raise ProfileError(
+            t(
+                "profile {where}: unknown DTC severity '{severity}'",
+                where=where,
+                severity=severity_text,
+            )
+        ) from None
     return PreconditionLimits(
         soc_pct=_range(data, "soc_pct", where),
         temperature_c=_range(data, "temperature_c", where),
@@ -198,13 +229,20 @@ def _self_test(data: Mapping[str, Any], where: str) -> SelfTestLimits:
 def parse_profile(data: Mapping[str, Any], source: str = "<memory>") -> DeviceProfile:
     """Build a profile from decoded JSON, naming the file and field of any mistake."""
     if data.get("format") != PROFILE_FORMAT:
-        raise ProfileError(f"profile {source} has format {data.get('format')!r}; expected {PROFILE_FORMAT}")
+        raise ProfileError(
+            t(
+                "profile {source} has format {found!r}; expected {expected}",
+                source=source,
+                found=data.get("format"),
+                expected=PROFILE_FORMAT,
+            )
+        )
     name = data.get("name")
     if not isinstance(name, str) or not name:
-        raise ProfileError(f"profile {source} has no name")
+        raise ProfileError(t("profile {source} has no name", source=source))
     models = data.get("models", [])
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
-        raise ProfileError(f"profile {source}: 'models' must be a list of model names")
+        raise ProfileError(t("profile {source}: 'models' must be a list of model names", source=source))
     reboot = _section(data, "reboot", source)
     transfer = _section(data, "transfer", source)
     return DeviceProfile(
@@ -231,11 +269,15 @@ def load_profile_file(path: Path) -> DeviceProfile:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror or exc}") from exc
+        raise ProfileError(
+            t("cannot read profile {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from exc
     except json.JSONDecodeError as exc:
-        raise ProfileError(f"profile {path} is not valid JSON (line {exc.lineno})") from exc
+        raise ProfileError(
+            t("profile {path} is not valid JSON (line {lineno})", path=path, lineno=exc.lineno)
+        ) from exc
     if not isinstance(data, dict):
-        raise ProfileError(f"profile {path} must hold a JSON object")
+        raise ProfileError(t("profile {path} must hold a JSON object", path=path))
     return parse_profile(data, str(path))
 
 
@@ -265,4 +307,9 @@ def profile_for_model(model: str, dirs: list[Path] | None = None) -> DeviceProfi
     for profile in profiles:
         if profile.name == DEFAULT_PROFILE:
             return profile
-    raise ProfileError(f"no device profile matches model '{model}' and no default profile is installed")
+    raise ProfileError(
+        t(
+            "no device profile matches model '{model}' and no default profile is installed",
+            model=model,
+        )
+    )

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bmsflasher.core.errors import LinkError, NoResponseError, ProcedureError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure.package_facts import PackageFacts
@@ -39,16 +40,60 @@ class BootReport:
     waited_s: float
 
     def describe(self) -> str:
+        """What came back, as a clause ("the device came back running 1.1.0 after 2.0 s")."""
+        return self._text(sentence=False)
+
+    def sentence(self) -> str:
+        """What came back, as a sentence for the log ("The device came back running 1.1.0 after 2.0 s.")."""
+        return self._text(sentence=True)
+
+    def _text(self, *, sentence: bool) -> str:
         version = self.identity.firmware_version
-        running = str(version) if version is not None else "no firmware"
-        texts = {
-            BootOutcome.NEW_IMAGE: f"the device came back running {running}",
-            BootOutcome.REVERTED: f"the device came back on the previous firmware {running}: "
-            "its bootloader reverted the new image (boot loop or failed start)",
-            BootOutcome.RECOVERY: "the device came back in recovery mode with no bootable image",
-            BootOutcome.OTHER_IMAGE: f"the device came back running an unexpected firmware {running}",
-        }
-        return f"{texts[self.outcome]} after {self.waited_s:.1f} s"
+        running = str(version) if version is not None else t("no firmware")
+        waited = f"{self.waited_s:.1f}"
+        # A clause and a sentence per outcome: capitalising a translated clause is not ours to do.
+        if self.outcome is BootOutcome.NEW_IMAGE:
+            if sentence:
+                return t(
+                    "The device came back running {version} after {waited} s.", version=running, waited=waited
+                )
+            return t(
+                "the device came back running {version} after {waited} s", version=running, waited=waited
+            )
+        if self.outcome is BootOutcome.REVERTED:
+            if sentence:
+                return t(
+                    "The device came back on the previous firmware {version}: its bootloader reverted the "
+                    "new image (boot loop or failed start) after {waited} s.",
+                    version=running,
+                    waited=waited,
+                )
+            return t(
+                "the device came back on the previous firmware {version}: its bootloader reverted the new "
+                "image (boot loop or failed start) after {waited} s",
+                version=running,
+                waited=waited,
+            )
+        if self.outcome is BootOutcome.RECOVERY:
+            if sentence:
+                return t(
+                    "The device came back in recovery mode with no bootable image after {waited} s.",
+                    waited=waited,
+                )
+            return t(
+                "the device came back in recovery mode with no bootable image after {waited} s", waited=waited
+            )
+        if sentence:
+            return t(
+                "The device came back running an unexpected firmware {version} after {waited} s.",
+                version=running,
+                waited=waited,
+            )
+        return t(
+            "the device came back running an unexpected firmware {version} after {waited} s",
+            version=running,
+            waited=waited,
+        )
 
 
 def runs_package(identity: DeviceIdentity, package: PackageFacts) -> bool:
@@ -146,7 +191,7 @@ def reboot_and_classify(
     report = BootReport(classify(identity, package, previous_version), identity, clock() - started)
     if report.outcome is BootOutcome.RECOVERY:
         raise ProcedureError(
-            "The device stayed in recovery mode after the reboot; no firmware on it starts.",
+            t("The device stayed in recovery mode after the reboot; no firmware on it starts."),
             hint=advice(FailureKind.STUCK_IN_RECOVERY).hint(),
         )
     return report

@@ -21,6 +21,8 @@ from bmsflasher.core.errors import (
     UnsupportedOperationError,
 )
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, StepFinished, StepStarted, discard
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, SlotState
 from bmsflasher.procedure.journal import Journal
@@ -58,7 +60,10 @@ def other_slot(identity: DeviceIdentity) -> SlotState | None:
 
 def _stuck(identity: DeviceIdentity) -> RollbackError:
     return RollbackError(
-        f"the device is in {identity.mode.value} mode after the rollback; no firmware on it starts",
+        t(
+            "the device is in {mode} mode after the rollback; no firmware on it starts",
+            mode=mode_name(identity.mode.value),
+        ),
         hint=advice(FailureKind.STUCK_IN_RECOVERY).hint(),
     )
 
@@ -67,10 +72,15 @@ def _confirm_if_needed(target: Target, identity: DeviceIdentity, actions: list[s
     if running_confirmed(identity):
         return identity
     target.confirm()
-    actions.append(f"confirmed {identity.firmware_version}")
+    actions.append(t("Confirmed {version}.", version=identity.firmware_version))
     confirmed = target.identify()
     if not running_confirmed(confirmed):
-        raise RollbackError(f"the device did not confirm firmware {confirmed.firmware_version}")
+        raise RollbackError(
+            t(
+                "the device did not confirm firmware {version}",
+                version=confirmed.firmware_version,
+            )
+        )
     return confirmed
 
 
@@ -88,7 +98,7 @@ def ensure_running(target: Target, expected: FirmwareVersion, limits: RebootLimi
     identity = current_identity(target, limits)
     start_version = identity.firmware_version
     if identity.mode is DeviceMode.APPLICATION and identity.firmware_version == expected:
-        actions.append(f"the device already runs {expected}")
+        actions.append(t("The device already runs {version}.", version=expected))
         identity = _confirm_if_needed(target, identity, actions)
         return RollbackReport(start_version, identity.firmware_version, identity, tuple(actions))
     if identity.mode is not DeviceMode.RECOVERY:
@@ -96,22 +106,39 @@ def ensure_running(target: Target, expected: FirmwareVersion, limits: RebootLimi
             target.rollback()
         except (DeviceRejectedError, UnsupportedOperationError) as exc:
             raise RollbackError(
-                f"the device refused to roll back from {start_version} to {expected}: {exc.message}",
-                hint="A device refuses images below its security counter (anti-rollback); "
-                "install a newer fixed release instead.",
+                t(
+                    "the device refused to roll back from {running} to {expected}: {error}",
+                    running=start_version,
+                    expected=expected,
+                    error=exc.message,
+                ),
+                hint=t(
+                    "A device refuses images below its security counter (anti-rollback); install a newer "
+                    "fixed release instead."
+                ),
             ) from exc
-        actions.append(f"asked the device to revert from {start_version} to {expected}")
+        actions.append(
+            t(
+                "Asked the device to revert from {running} to {expected}.",
+                running=start_version,
+                expected=expected,
+            )
+        )
         identity = wait_for_application(target, limits)
         if identity.mode is DeviceMode.APPLICATION and identity.firmware_version != expected:
             # An unconfirmed test image reverts on reset even if the rollback request was ignored.
             reset_device(target)
-            actions.append("reset the device to let its bootloader revert the unconfirmed image")
+            actions.append(t("Reset the device to let its bootloader revert the unconfirmed image."))
             identity = wait_for_application(target, limits)
     if identity.mode is not DeviceMode.APPLICATION:
         raise _stuck(identity)
     if identity.firmware_version != expected:
         raise RollbackError(
-            f"the device runs {identity.firmware_version} after the rollback, not {expected}",
+            t(
+                "the device runs {running} after the rollback, not {expected}",
+                running=identity.firmware_version,
+                expected=expected,
+            ),
             hint=advice(FailureKind.BOOT_LOOP).hint(),
         )
     identity = _confirm_if_needed(target, identity, actions)
@@ -133,22 +160,34 @@ def manual_rollback(target: Target, limits: RebootLimits) -> RollbackReport:
         stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
         if stored is not None:
             raise RollbackError(
-                f"the device refused to roll back from {identity.firmware_version} to {stored.version}: "
-                "its bootloader would not boot that image",
-                hint="A device refuses images below its security counter (anti-rollback); "
-                "install a newer fixed release instead.",
+                t(
+                    "the device refused to roll back from {running} to {expected}: its bootloader "
+                    "would not boot that image",
+                    running=identity.firmware_version,
+                    expected=stored.version,
+                ),
+                hint=t(
+                    "A device refuses images below its security counter (anti-rollback); install a newer "
+                    "fixed release instead."
+                ),
             )
-        raise RollbackError("the device holds no previous firmware to roll back to")
+        raise RollbackError(t("the device holds no previous firmware to roll back to"))
     running = identity.firmware_version
     if running is not None and previous.version > running:
         # After a failed update was rolled back, the other slot holds the rejected *newer* image.
         # "Rolling back" to it would boot and confirm exactly the firmware that failed, and raise
         # the security counter so the good firmware could never return.
         raise RollbackError(
-            f"the other slot holds {previous.version}, newer than the running {running} (most likely "
-            "an update that failed and was rolled back); a rollback only returns to older firmware",
-            hint="To install a newer release, run 'bmsflasher flash PKG': it is verified, self-tested "
-            "and rolled back automatically if it fails.",
+            t(
+                "the other slot holds {version}, newer than the running {running} (most likely an update "
+                "that failed and was rolled back); a rollback only returns to older firmware",
+                version=previous.version,
+                running=running,
+            ),
+            hint=t(
+                "To install a newer release, run 'bmsflasher flash PKG': it is verified, self-tested and "
+                "rolled back automatically if it fails."
+            ),
         )
     return ensure_running(target, previous.version, limits)
 
@@ -187,7 +226,7 @@ def manual_rollback_recorded(
     session = db.start_session(
         identity.serial_number, "rollback", operator, None, {"link": target.link.describe()}
     )
-    sink(StepStarted(ROLLBACK_STEP, "Roll back to the previous firmware"))
+    sink(StepStarted(ROLLBACK_STEP, t("Roll back to the previous firmware")))
     try:
         report = manual_rollback(target, profile_for_model(identity.model).reboot)
     except BmsFlasherError as exc:
@@ -197,7 +236,7 @@ def manual_rollback_recorded(
         raise
     for action in report.actions:
         sink(LogLine(LogLevel.INFO, action))
-    db.log_step(session, ROLLBACK_STEP, True, "; ".join(report.actions))
+    db.log_step(session, ROLLBACK_STEP, True, " ".join(report.actions))
     db.finish_session(
         session,
         "rolled_back",
@@ -207,5 +246,5 @@ def manual_rollback_recorded(
     journal = Journal.load(identity.serial_number, journal_folder)
     if journal is not None:
         journal.remove()
-    sink(StepFinished(ROLLBACK_STEP, True, f"now running {report.to_version}"))
+    sink(StepFinished(ROLLBACK_STEP, True, t("now running {version}", version=report.to_version)))
     return report

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import joined, t
+from bmsflasher.core.names import check_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceSelfTest, Dtc, PackTelemetry
 from bmsflasher.procedure.preconditions import RoundTrip, measure_round_trips
@@ -53,11 +55,18 @@ def check_calibration(telemetry: PackTelemetry, limits: SelfTestLimits) -> Measu
     deviation = deviation_pct(telemetry.cell_sum_mv, telemetry.pack_voltage_mv)
     return _check(
         CALIBRATION,
-        f"cells {telemetry.cell_sum_mv} mV vs pack {telemetry.pack_voltage_mv} mV ({deviation:.2f} %)",
+        t(
+            "cells {cell_sum_mv} mV vs pack {pack_voltage_mv} mV ({deviation:.2f} %)",
+            cell_sum_mv=telemetry.cell_sum_mv,
+            pack_voltage_mv=telemetry.pack_voltage_mv,
+            deviation=deviation,
+        ),
         f"<= {limits.calibration_tolerance_pct:g} %",
         telemetry.cell_count > 0 and deviation <= limits.calibration_tolerance_pct,
-        "Cell and pack measurements that disagree mean the new firmware mis-calibrates its ADC; "
-        "protections would then trip at the wrong voltage.",
+        t(
+            "Cell and pack measurements that disagree mean the new firmware mis-calibrates its ADC; "
+            "protections would then trip at the wrong voltage."
+        ),
     )
 
 
@@ -68,33 +77,51 @@ def check_reference_voltage(
     deviation = deviation_pct(telemetry.pack_voltage_mv, reference_mv)
     return _check(
         REFERENCE_VOLTAGE,
-        f"pack {telemetry.pack_voltage_mv} mV vs meter {reference_mv} mV ({deviation:.2f} %)",
+        t(
+            "pack {pack_voltage_mv} mV vs meter {reference_mv} mV ({deviation:.2f} %)",
+            pack_voltage_mv=telemetry.pack_voltage_mv,
+            reference_mv=reference_mv,
+            deviation=deviation,
+        ),
         f"<= {limits.calibration_tolerance_pct:g} %",
         deviation <= limits.calibration_tolerance_pct,
-        "A reference measured with a calibrated meter catches an offset the BMS cannot see in itself.",
+        t("A reference measured with a calibrated meter catches an offset the BMS cannot see in itself."),
     )
 
 
 def check_temperature_sensors(telemetry: PackTelemetry, limits: SelfTestLimits) -> Measurement:
     """Every sensor reads, plausibly, and the sensors agree with each other."""
     readings = telemetry.temperatures_c
-    valid = [t for t in readings if t is not None]
+    valid = [c for c in readings if c is not None]
     failed = len(readings) - len(valid)
     spread = (max(valid) - min(valid)) if valid else 0.0
-    implausible = [t for t in valid if not limits.temperature_plausible_c.contains(t)]
+    implausible = [c for c in valid if not limits.temperature_plausible_c.contains(c)]
     if valid:
-        value = f"{len(valid)} sensors {min(valid):.1f}–{max(valid):.1f} °C, spread {spread:.1f} °C"
+        value = t(
+            "{count} sensors {low:.1f}–{high:.1f} °C, spread {spread:.1f} °C",
+            count=len(valid),
+            low=min(valid),
+            high=max(valid),
+            spread=spread,
+        )
     else:
-        value = "no valid sensor"
+        value = t("no valid sensor")
     if failed:
-        value += f", {failed} failed"
+        value = t("{sensors}, {failed} failed", sensors=value, failed=failed)
     passed = bool(readings) and failed == 0 and not implausible and spread <= limits.temperature_max_spread_c
     return _check(
         TEMPERATURE_SENSORS,
         value,
-        f"{limits.temperature_plausible_c} °C, spread <= {limits.temperature_max_spread_c:g} °C",
+        t(
+            "{temperature_plausible_c} °C, spread <= {temperature_max_spread_c:g} °C",
+            temperature_plausible_c=limits.temperature_plausible_c,
+            temperature_max_spread_c=limits.temperature_max_spread_c,
+        ),
         passed,
-        "Over-temperature protection relies on every sensor reading plausibly and agreeing with the others.",
+        t(
+            "Over-temperature protection relies on every sensor reading plausibly and agreeing with "
+            "the others."
+        ),
     )
 
 
@@ -106,10 +133,19 @@ def check_communication(round_trips: Sequence[RoundTrip], limits: SelfTestLimits
     mean = sum(good_ms) / len(good_ms) if good_ms else 0.0
     return _check(
         COMMUNICATION_SPEED,
-        f"{len(good_ms)}/{len(round_trips)} answered, mean {mean:.1f} ms, worst {worst:.1f} ms",
-        f"all answered, <= {limits.max_round_trip_ms:g} ms",
+        t(
+            "{answered}/{count} answered, mean {mean:.1f} ms, worst {worst:.1f} ms",
+            answered=len(good_ms),
+            count=len(round_trips),
+            mean=mean,
+            worst=worst,
+        ),
+        t(
+            "all answered, <= {max_round_trip_ms:g} ms",
+            max_round_trip_ms=limits.max_round_trip_ms,
+        ),
         bool(round_trips) and failures == 0 and worst <= limits.max_round_trip_ms,
-        "The new firmware must keep the RS485/CAN link at the speed the pack's controller expects.",
+        t("The new firmware must keep the RS485/CAN link at the speed the pack's controller expects."),
     )
 
 
@@ -125,21 +161,17 @@ class BalancingObservation:
 
 def check_balancing(observation: BalancingObservation) -> Measurement:
     """Balancing followed both commands (on, then off)."""
-    on = (
-        f"on after {observation.on_after_s:.2f} s" if observation.seen_on and observation.on_after_s else None
-    )
-    value = ", ".join(
-        [
-            on or ("on seen" if observation.seen_on else "never seen on"),
-            "off seen" if observation.seen_off else "never seen off",
-        ]
-    )
+    if observation.seen_on and observation.on_after_s:
+        on = t("on after {seconds:.2f} s", seconds=observation.on_after_s)
+    else:
+        on = t("on seen") if observation.seen_on else t("never seen on")
+    value = joined([on, t("off seen") if observation.seen_off else t("never seen off")], ", ")
     return _check(
         BALANCING,
-        f"cell {observation.cell_index + 1}: {value}",
-        "switched on and off as commanded",
+        t("cell {cell}: {seen}", cell=observation.cell_index + 1, seen=value),
+        t("switched on and off as commanded"),
         observation.seen_on and observation.seen_off,
-        "Balancing that does not follow commands lets cells drift apart until protections trip.",
+        t("Balancing that does not follow commands lets cells drift apart until protections trip."),
     )
 
 
@@ -147,13 +179,13 @@ def check_new_dtcs(before: Sequence[Dtc], after: Sequence[Dtc]) -> Measurement:
     """No DTC code appears that was not stored before the update."""
     known = {d.code for d in before}
     new = [d for d in after if d.code not in known]
-    value = ", ".join(f"{d.code_text} {d.description}" for d in new) if new else "none"
+    value = ", ".join(f"{d.code_text} {d.description}" for d in new) if new else t("none")
     return _check(
         NEW_DTCS,
         value,
-        "no DTC that was not present before the update",
+        t("no DTC that was not present before the update"),
         not new,
-        "A fault code that appears only after the update points at the new firmware.",
+        t("A fault code that appears only after the update points at the new firmware."),
     )
 
 
@@ -165,7 +197,7 @@ def device_checks(result: DeviceSelfTest) -> list[Measurement]:
             check.measured,
             check.limit,
             check.passed,
-            check.detail or "Reported by the device's own self-test.",
+            check.detail or t("Reported by the device's own self-test."),
         )
         for check in result.checks
     ]
@@ -200,7 +232,10 @@ class SelfTestReport:
 
     def summary(self) -> str:
         """One sentence naming each failed check with its value and limit."""
-        return "; ".join(f"{m.name.replace('_', ' ')} is {m.value} (limit {m.limit})" for m in self.failed)
+        return joined(
+            t("{check} is {value} (limit {limit})", check=check_name(m.name), value=m.value, limit=m.limit)
+            for m in self.failed
+        )
 
 
 def evaluate(inputs: SelfTestInputs, limits: SelfTestLimits) -> SelfTestReport:

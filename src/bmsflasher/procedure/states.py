@@ -12,6 +12,8 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from bmsflasher.core.i18n import t
+
 
 class State(enum.Enum):
     """One step of the update (or one of its ends)."""
@@ -40,29 +42,29 @@ class State(enum.Enum):
 
     @property
     def title(self) -> str:
-        """English title for logs and the CLI (the GUI translates by the state's value)."""
+        """The step's title: English, translatable with :func:`bmsflasher.core.i18n.localise`."""
         return TITLES[self]
 
 
 TERMINAL: Final = frozenset({State.UPDATED, State.ROLLED_BACK, State.REFUSED, State.CANCELLED, State.FAILED})
 
 TITLES: Final[dict[State, str]] = {
-    State.VERIFY_PACKAGE: "Verify the package",
-    State.IDENTIFY: "Identify the device",
-    State.PRECONDITIONS: "Check the preconditions",
-    State.BACKUP: "Back up the configuration",
-    State.TRANSFER: "Transfer the firmware",
-    State.REBOOT: "Reboot into the new firmware",
-    State.SELF_TEST: "Run the self-test",
-    State.CONFIRM: "Confirm the new firmware",
-    State.CONFIG_CHECK: "Check the configuration",
-    State.ROLLBACK: "Roll back to the previous firmware",
-    State.CONFIG_RESTORE: "Restore the configuration",
-    State.UPDATED: "Updated",
-    State.ROLLED_BACK: "Rolled back",
-    State.REFUSED: "Refused",
-    State.CANCELLED: "Cancelled",
-    State.FAILED: "Failed",
+    State.VERIFY_PACKAGE: t("Verify the package"),
+    State.IDENTIFY: t("Identify the device"),
+    State.PRECONDITIONS: t("Check the preconditions"),
+    State.BACKUP: t("Back up the configuration"),
+    State.TRANSFER: t("Transfer the firmware"),
+    State.REBOOT: t("Reboot into the new firmware"),
+    State.SELF_TEST: t("Run the self-test"),
+    State.CONFIRM: t("Confirm the new firmware"),
+    State.CONFIG_CHECK: t("Check the configuration"),
+    State.ROLLBACK: t("Roll back to the previous firmware"),
+    State.CONFIG_RESTORE: t("Restore the configuration"),
+    State.UPDATED: t("Updated"),
+    State.ROLLED_BACK: t("Rolled back"),
+    State.REFUSED: t("Refused"),
+    State.CANCELLED: t("Cancelled"),
+    State.FAILED: t("Failed"),
 }
 
 TRANSITIONS: Final[dict[State, frozenset[State]]] = {

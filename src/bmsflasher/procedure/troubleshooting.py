@@ -36,6 +36,7 @@ from bmsflasher.core.errors import (
     SignatureError,
     StorageError,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
 
 
@@ -72,7 +73,7 @@ class Advice:
 
     def hint(self) -> str:
         """The row as one line for an error's hint."""
-        return f"{self.diagnostic} {self.resolution}"
+        return t("{diagnostic} {resolution}", diagnostic=self.diagnostic, resolution=self.resolution)
 
 
 @cache
@@ -82,18 +83,26 @@ def _table() -> dict[FailureKind, Advice]:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = data["entries"]
         table = {
+            # The rows' sentences are catalogue templates like any t("...") in the code (the
+            # catalogue test reads them from this file), so every front-end can show them translated.
             FailureKind(entry["id"]): Advice(
-                FailureKind(entry["id"]), entry["pattern"], entry["diagnostic"], entry["resolution"]
+                FailureKind(entry["id"]), t(entry["pattern"]), t(entry["diagnostic"]), t(entry["resolution"])
             )
             for entry in entries
         }
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BmsFlasherError(
-            f"the troubleshooting table {path} is unreadable; reinstall bmsflasher"
+            t("the troubleshooting table {path} is unreadable; reinstall bmsflasher", path=path)
         ) from exc
     missing = [kind.value for kind in FailureKind if kind not in table]
     if missing:
-        raise BmsFlasherError(f"the troubleshooting table {path} lacks rows: {', '.join(missing)}")
+        raise BmsFlasherError(
+            t(
+                "the troubleshooting table {path} lacks rows: {missing}",
+                path=path,
+                missing=", ".join(missing),
+            )
+        )
     return table
 
 

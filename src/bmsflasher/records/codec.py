@@ -19,6 +19,7 @@ from typing import Any
 
 from bmsflasher.core import serialise
 from bmsflasher.core.errors import StorageError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.serialise import snapshot_from_json, telemetry_from_json, telemetry_to_json
 from bmsflasher.core.types import ConfigSnapshot
 
@@ -41,7 +42,7 @@ def canonical_json(value: Any) -> bytes:
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise StorageError(f"a value cannot be stored in the service history: {exc}") from exc
+        raise StorageError(t("a value cannot be stored in the service history: {error}", error=exc)) from exc
     return text.encode("utf-8")
 
 
@@ -69,7 +70,13 @@ def snapshot_to_json(snapshot: ConfigSnapshot) -> dict[str, Any]:
     """The JSON shape of a configuration backup; non-finite floats are refused, not mangled."""
     for name, value in snapshot.parameters.items():
         if isinstance(value, float) and not math.isfinite(value):
-            raise StorageError(f"parameter '{name}' has the non-finite value {value} and cannot be backed up")
+            raise StorageError(
+                t(
+                    "parameter '{name}' has the non-finite value {value} and cannot be backed up",
+                    name=name,
+                    value=value,
+                )
+            )
     return serialise.snapshot_to_json(snapshot)
 
 

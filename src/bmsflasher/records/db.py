@@ -29,6 +29,7 @@ import platformdirs
 
 from bmsflasher.core.errors import StorageError
 from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, PackTelemetry
 from bmsflasher.records import audit, rows
 from bmsflasher.records.codec import (
@@ -116,7 +117,7 @@ class RecordsDb:
     # --- writing -------------------------------------------------------------------------------
     def upsert_device(self, identity: DeviceIdentity) -> None:
         """Record a device by serial, refreshing model, hardware and versions when seen again."""
-        serial = _require_text(identity.serial_number, "a device's serial number")
+        serial = _require_text(identity.serial_number, t("a device's serial number"))
         now = format_time(utc_now())
         values = (
             identity.model,
@@ -125,7 +126,7 @@ class RecordsDb:
             _version_text(identity.bootloader_version),
             now,
         )
-        with self._write(f"recording device {serial}") as conn:
+        with self._write(t("recording device {serial}", serial=serial)) as conn:
             found = conn.execute("SELECT id FROM devices WHERE serial = ?", (serial,)).fetchone()
             if found is None:
                 cursor = conn.execute(
@@ -154,12 +155,12 @@ class RecordsDb:
 
         ``details`` is any JSON-able context worth keeping (link, package name, overrides with reasons).
         """
-        serial = _require_text(serial, "a session's device serial number")
-        kind = _require_text(kind, "a session's kind")
+        serial = _require_text(serial, t("a session's device serial number"))
+        kind = _require_text(kind, t("a session's kind"))
         # Values JSON cannot hold (paths, enums, versions) are kept as their text: deterministic,
         # and a session is never lost over the type of a detail.
         details_json = canonical_json(json.loads(json.dumps(dict(details), default=str))).decode("utf-8")
-        with self._write(f"starting a {kind} session for {serial}") as conn:
+        with self._write(t("starting a {kind} session for {serial}", kind=kind, serial=serial)) as conn:
             cursor = conn.execute(
                 "INSERT INTO sessions (serial, kind, operator, package_sha256, details, started) "
                 "VALUES (?,?,?,?,?,?)",
@@ -171,7 +172,9 @@ class RecordsDb:
 
     def log_step(self, session_id: int, step: str, ok: bool | None, detail: str) -> None:
         """Record a step line: ``ok`` None when it starts, True/False when it ends."""
-        with self._write(f"logging step {step} of session {session_id}") as conn:
+        with self._write(
+            t("logging step {step} of session {session_id}", step=step, session_id=session_id)
+        ) as conn:
             _require_session(conn, session_id)
             cursor = conn.execute(
                 "INSERT INTO steps (session_id, at, step, ok, detail) VALUES (?,?,?,?,?)",
@@ -188,7 +191,13 @@ class RecordsDb:
             step: the step to file it under; by default the step most recently started in this
                 session, which is how the report groups preconditions apart from self-test checks.
         """
-        with self._write(f"logging measurement {m.name} of session {session_id}") as conn:
+        with self._write(
+            t(
+                "logging measurement {name} of session {session_id}",
+                name=m.name,
+                session_id=session_id,
+            )
+        ) as conn:
             _require_session(conn, session_id)
             if step is None:
                 found = conn.execute(
@@ -213,10 +222,16 @@ class RecordsDb:
             )
             audit.append(conn, "measurements", _rowid(cursor), "insert")
 
-    def log_telemetry(self, session_id: int, label: str, t: PackTelemetry) -> None:
+    def log_telemetry(self, session_id: int, label: str, telemetry: PackTelemetry) -> None:
         """Record a pack snapshot under ``label`` (``"before"``/``"after"`` feed the report's chart)."""
-        sample = canonical_json(telemetry_to_json(t)).decode("utf-8")
-        with self._write(f"logging {label} telemetry of session {session_id}") as conn:
+        sample = canonical_json(telemetry_to_json(telemetry)).decode("utf-8")
+        with self._write(
+            t(
+                "logging {label} telemetry of session {session_id}",
+                label=label,
+                session_id=session_id,
+            )
+        ) as conn:
             _require_session(conn, session_id)
             cursor = conn.execute(
                 "INSERT INTO telemetry (session_id, at, label, sample) VALUES (?,?,?,?)",
@@ -228,8 +243,8 @@ class RecordsDb:
         self, session_id: int, outcome: str, from_version: str | None, to_version: str | None
     ) -> None:
         """Close a session with its outcome (e.g. ``updated``, ``refused``, ``rolled_back``, ``failed``)."""
-        outcome = _require_text(outcome, "a session's outcome")
-        with self._write(f"finishing session {session_id}") as conn:
+        outcome = _require_text(outcome, t("a session's outcome"))
+        with self._write(t("finishing session {session_id}", session_id=session_id)) as conn:
             _require_session(conn, session_id)
             conn.execute(
                 "UPDATE sessions SET finished = ?, outcome = ?, from_version = ?, to_version = ? "
@@ -246,10 +261,10 @@ class RecordsDb:
         The snapshot is read back from the database and its checksum recomputed before returning,
         so a caller that gets a record knows the backup on disk is whole.
         """
-        serial = _require_text(serial, "a backup's device serial number")
+        serial = _require_text(serial, t("a backup's device serial number"))
         body = canonical_json(snapshot_to_json(snapshot)).decode("utf-8")
         digest = snapshot_sha256(snapshot)
-        with self._write(f"storing a configuration backup of {serial}") as conn:
+        with self._write(t("storing a configuration backup of {serial}", serial=serial)) as conn:
             if session_id is not None:
                 _require_session(conn, session_id)
             cursor = conn.execute(
@@ -269,18 +284,20 @@ class RecordsDb:
             RecordNotFoundError: no such backup.
             RecordsTamperedError: the stored snapshot no longer matches its SHA-256.
         """
-        with self._read(f"reading backup {backup_id}") as conn:
+        with self._read(t("reading backup {backup_id}", backup_id=backup_id)) as conn:
             row = conn.execute(
                 f"SELECT {rows.BACKUP_COLUMNS} FROM backups WHERE id = ?",  # noqa: S608 (fixed names)
                 (backup_id,),
             ).fetchone()
         if row is None:
-            raise RecordNotFoundError(f"there is no backup {backup_id} in the service history")
+            raise RecordNotFoundError(
+                t("there is no backup {backup_id} in the service history", backup_id=backup_id)
+            )
         return rows.backup(row)
 
     def list_backups(self, serial: str) -> list[BackupRecord]:
         """Every backup of ``serial``, newest first, checksums verified."""
-        with self._read(f"listing backups of {serial}") as conn:
+        with self._read(t("listing backups of {serial}", serial=serial)) as conn:
             found = conn.execute(
                 f"SELECT {rows.BACKUP_COLUMNS} FROM backups WHERE serial = ? ORDER BY id DESC",  # noqa: S608
                 (serial,),
@@ -289,7 +306,7 @@ class RecordsDb:
 
     def devices(self) -> list[DeviceRecord]:
         """Every device ever recorded, most recently seen first."""
-        with self._read("listing devices") as conn:
+        with self._read(t("listing devices")) as conn:
             found = conn.execute(
                 f"SELECT {rows.DEVICE_COLUMNS} FROM devices ORDER BY last_seen DESC, id DESC"  # noqa: S608
             ).fetchall()
@@ -297,7 +314,7 @@ class RecordsDb:
 
     def device(self, serial: str) -> DeviceRecord | None:
         """The device with this serial, or None if it was never recorded."""
-        with self._read(f"reading device {serial}") as conn:
+        with self._read(t("reading device {serial}", serial=serial)) as conn:
             row = conn.execute(
                 f"SELECT {rows.DEVICE_COLUMNS} FROM devices WHERE serial = ?",  # noqa: S608
                 (serial,),
@@ -311,7 +328,7 @@ class RecordsDb:
         if serial is not None:
             query += " WHERE serial = ?"
             args = (serial,)
-        with self._read("listing sessions") as conn:
+        with self._read(t("listing sessions")) as conn:
             found = conn.execute(query + " ORDER BY id DESC", args).fetchall()
         return [rows.session(row) for row in found]
 
@@ -324,13 +341,15 @@ class RecordsDb:
         Raises:
             RecordNotFoundError: no such session.
         """
-        with self._read(f"reading session {session_id}", snapshot=True) as conn:
+        with self._read(t("reading session {session_id}", session_id=session_id), snapshot=True) as conn:
             head = conn.execute(
                 f"SELECT {rows.SESSION_COLUMNS} FROM sessions WHERE id = ?",  # noqa: S608
                 (session_id,),
             ).fetchone()
             if head is None:
-                raise RecordNotFoundError(f"there is no session {session_id} in the service history")
+                raise RecordNotFoundError(
+                    t("there is no session {session_id} in the service history", session_id=session_id)
+                )
             session = rows.session(head)
             device = conn.execute(
                 f"SELECT {rows.DEVICE_COLUMNS} FROM devices WHERE serial = ?",  # noqa: S608
@@ -371,10 +390,16 @@ class RecordsDb:
         SQLite's own ``quick_check`` runs first, so a file damaged below the records (a bad disk)
         is reported as corrupt rather than as tampering.
         """
-        with self._read("verifying the audit trail", snapshot=True) as conn:
+        with self._read(t("verifying the audit trail"), snapshot=True) as conn:
             problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check")]
             if problems != ["ok"]:
-                raise StorageError(f"the service history {self._path} is corrupt: {problems[0]}")
+                raise StorageError(
+                    t(
+                        "the service history {path} is corrupt: {problem}",
+                        path=self._path,
+                        problem=problems[0],
+                    )
+                )
             return audit.verify(conn)
 
     # --- transactions --------------------------------------------------------------------------
@@ -383,7 +408,11 @@ class RecordsDb:
         """One all-or-nothing write transaction; sqlite3 errors become StorageError."""
         if self._read_only:
             raise StorageError(
-                f"the service history {self._path} was opened read-only, so {doing} was refused"
+                t(
+                    "the service history {path} was opened read-only, so {doing} was refused",
+                    path=self._path,
+                    doing=doing,
+                )
             )
         with self._lock:
             self._require_open()
@@ -419,7 +448,7 @@ class RecordsDb:
 
     def _require_open(self) -> None:
         if self._closed:
-            raise StorageError(f"the service history {self._path} is already closed")
+            raise StorageError(t("the service history {path} is already closed", path=self._path))
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -444,7 +473,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
     try:
         if read_only:
             if not path.is_file():
-                raise StorageError(f"the service history {path} does not exist")
+                raise StorageError(t("the service history {path} does not exist", path=path))
             return sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro",
                 uri=True,
@@ -455,14 +484,19 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         if path.exists() and not path.is_file():
             # SQLite would happily open /dev/null and litter its folder with a "-journal" file.
             raise StorageError(
-                f"the service history {path} is not a regular file", hint="Give --db a file name."
+                t("the service history {path} is not a regular file", path=path),
+                hint=t("Give --db a file name."),
             )
         path.parent.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
         _create_private(path)
         return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     except OSError as exc:
         raise StorageError(
-            f"the folder for the service history {path} cannot be created: {exc.strerror}"
+            t(
+                "the folder for the service history {path} cannot be created: {reason}",
+                path=path,
+                reason=exc.strerror,
+            )
         ) from exc
     except sqlite3.Error as exc:
         raise translate(exc, path, "opening it") from exc
@@ -473,19 +507,27 @@ def _prepare(conn: sqlite3.Connection, path: Path, *, read_only: bool) -> None:
     try:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
         if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
-            raise StorageError(f"{path} is an SQLite file but not a bmsflasher service history")
+            raise StorageError(t("{path} is an SQLite file but not a bmsflasher service history", path=path))
         if version > SCHEMA_VERSION:
             raise StorageError(
-                f"the service history {path} was written by a newer bmsflasher (schema {version}, "
-                f"this one knows up to {SCHEMA_VERSION})",
-                hint="Update bmsflasher to read this history.",
+                t(
+                    "the service history {path} was written by a newer bmsflasher (schema {version}, this "
+                    "one knows up to {known})",
+                    path=path,
+                    version=version,
+                    known=SCHEMA_VERSION,
+                ),
+                hint=t("Update bmsflasher to read this history."),
             )
         conn.execute("PRAGMA foreign_keys = ON")
         if read_only:
             if version < SCHEMA_VERSION:
                 raise StorageError(
-                    f"the service history {path} uses an older schema and cannot be upgraded read-only",
-                    hint="Open it once without read-only so bmsflasher can upgrade it.",
+                    t(
+                        "the service history {path} uses an older schema and cannot be upgraded read-only",
+                        path=path,
+                    ),
+                    hint=t("Open it once without read-only so bmsflasher can upgrade it."),
                 )
             return
         conn.execute("PRAGMA journal_mode = WAL")
@@ -530,19 +572,21 @@ def _rollback(conn: sqlite3.Connection) -> None:
 
 def _require_session(conn: sqlite3.Connection, session_id: int) -> None:
     if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-        raise RecordNotFoundError(f"there is no session {session_id} in the service history")
+        raise RecordNotFoundError(
+            t("there is no session {session_id} in the service history", session_id=session_id)
+        )
 
 
 def _require_text(value: str, what: str) -> str:
     if not value or not value.strip():
-        raise StorageError(f"{what} is empty, so it cannot be recorded")
+        raise StorageError(t("{what} is empty, so it cannot be recorded", what=what))
     return value
 
 
 def _rowid(cursor: sqlite3.Cursor) -> int:
     row_id = cursor.lastrowid
     if row_id is None:
-        raise StorageError("SQLite did not report the id of the record it just wrote")
+        raise StorageError(t("SQLite did not report the id of the record it just wrote"))
     return row_id
 
 

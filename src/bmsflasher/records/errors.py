@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.errors import StorageError
+from bmsflasher.core.i18n import t
 
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
@@ -30,33 +31,52 @@ class RecordNotFoundError(StorageError):
 def translate(exc: sqlite3.Error, path: Path, doing: str) -> StorageError:
     """One sentence for ``exc``, which happened while ``doing`` something with the history at ``path``."""
     code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
-    where = f"the service history {path}"
+    where = t("the service history {path}", path=path)
     if code == _SQLITE_FULL:
         return StorageError(
-            f"the disk holding {where} is full, so {doing} was not saved",
-            hint="Free some disk space and try again; nothing was half-written.",
+            t(
+                "the disk holding {where} is full, so {doing} was not saved",
+                where=where,
+                doing=doing,
+            ),
+            hint=t("Free some disk space and try again; nothing was half-written."),
         )
     if code == _SQLITE_READONLY:
         return StorageError(
-            f"{where} is read-only, so {doing} was not saved",
-            hint="Check the file and folder permissions, or point --db at a writable copy.",
+            t("{where} is read-only, so {doing} was not saved", where=where, doing=doing),
+            hint=t("Check the file and folder permissions, or point --db at a writable copy."),
         )
     if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return StorageError(
-            f"{where} is locked by another program, so {doing} did not happen",
-            hint="Close the other bmsflasher window or command and try again.",
+            t(
+                "{where} is locked by another program, so {doing} did not happen",
+                where=where,
+                doing=doing,
+            ),
+            hint=t("Close the other bmsflasher window or command and try again."),
         )
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return StorageError(
-            f"{where} is corrupt or not a bmsflasher database ({exc})",
-            hint="Move the file aside (keep it for inspection); bmsflasher starts a new history.",
+            t(
+                "{where} is corrupt or not a bmsflasher database ({error})",
+                where=where,
+                error=exc,
+            ),
+            hint=t("Move the file aside (keep it for inspection); bmsflasher starts a new history."),
         )
     if code == _SQLITE_CANTOPEN:
         return StorageError(
-            f"{where} cannot be opened ({exc})", hint="Check that the folder exists and is writable."
+            t("{where} cannot be opened ({error})", where=where, error=exc),
+            hint=t("Check that the folder exists and is writable."),
         )
     if code == _SQLITE_IOERR:
         return StorageError(
-            f"a disk error hit {where} while {doing} ({exc})", hint="Check the disk or USB stick."
+            t(
+                "a disk error hit {where} while {doing} ({error})",
+                where=where,
+                doing=doing,
+                error=exc,
+            ),
+            hint=t("Check the disk or USB stick."),
         )
-    return StorageError(f"{where} failed while {doing}: {exc}")
+    return StorageError(t("{where} failed while {doing}: {error}", where=where, doing=doing, error=exc))

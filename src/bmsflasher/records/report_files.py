@@ -12,6 +12,7 @@ from typing import Final, Literal
 import platformdirs
 
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.i18n import t
 
 ReportFormat = Literal["html", "pdf"]
 SUFFIXES: Final[dict[str, ReportFormat]] = {".html": "html", ".htm": "html", ".pdf": "pdf"}
@@ -29,16 +30,23 @@ def report_format_for(out: Path, fmt: str | None = None) -> ReportFormat:
     by_name = SUFFIXES.get(suffix)
     if fmt is not None:
         if fmt not in ("html", "pdf"):
-            raise ConfigValidationError(f"'{fmt}' is not a report format; choose html or pdf")
+            raise ConfigValidationError(t("'{fmt}' is not a report format; choose html or pdf", fmt=fmt))
         chosen: ReportFormat = "pdf" if fmt == "pdf" else "html"
         if suffix and by_name != chosen:
             raise ConfigValidationError(
-                f"{out.name} does not end in .{chosen}; name the file .{chosen} or leave out --format"
+                t(
+                    "{name} does not end in .{extension}; name the file .{extension} or leave out --format",
+                    name=out.name,
+                    extension=chosen,
+                )
             )
         return chosen
     if by_name is None:
         raise ConfigValidationError(
-            f"{out.name} is not a report file name: reports are written as .html or .pdf"
+            t(
+                "{name} is not a report file name: reports are written as .html or .pdf",
+                name=out.name,
+            )
         )
     return by_name
 

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any, Final
 
 from bmsflasher.core.errors import RecordsTamperedError
+from bmsflasher.core.i18n import t
 from bmsflasher.records.codec import parse_time, snapshot_from_json, snapshot_sha256, telemetry_from_json
 from bmsflasher.records.models import (
     BackupRecord,
@@ -106,11 +107,17 @@ def backup(row: Row) -> BackupRecord:
     try:
         snapshot = snapshot_from_json(json.loads(row[6]))
     except (ValueError, KeyError, TypeError) as exc:
-        raise RecordsTamperedError(f"backup {row[0]} is unreadable, so it must not be restored") from exc
+        raise RecordsTamperedError(
+            t("backup {backup_id} is unreadable, so it must not be restored", backup_id=row[0])
+        ) from exc
     if snapshot_sha256(snapshot) != row[4] or snapshot.schema_version != row[3]:
         raise RecordsTamperedError(
-            f"backup {row[0]} of {row[1]} does not match its SHA-256, so it must not be restored",
-            hint="Run 'bmsflasher history verify' to see what else was changed.",
+            t(
+                "backup {backup_id} of {serial} does not match its SHA-256, so it must not be restored",
+                backup_id=row[0],
+                serial=row[1],
+            ),
+            hint=t("Run 'bmsflasher history verify' to see what else was changed."),
         )
     return BackupRecord(
         id=row[0],

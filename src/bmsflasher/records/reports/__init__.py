@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from bmsflasher.core.errors import BmsFlasherError, StorageError
+from bmsflasher.core.i18n import t
 from bmsflasher.records.db import RecordsDb
 from bmsflasher.records.reports.content import ReportContent, build_content
 from bmsflasher.records.reports.html_report import render_html
@@ -46,7 +47,7 @@ def render_report(db: RecordsDb, session_id: int, fmt: str, out: Path, lang: str
         StorageError: the file cannot be written (missing folder, read-only, disk full).
     """
     if fmt not in FORMATS:
-        raise BmsFlasherError(f"'{fmt}' is not a report format; choose html or pdf")
+        raise BmsFlasherError(t("'{fmt}' is not a report format; choose html or pdf", fmt=fmt))
     labels = Labels(lang)
     content = build_content(db.session_detail(session_id), labels)
     data = render_html(content).encode("utf-8") if fmt == "html" else render_pdf(content)
@@ -58,11 +59,11 @@ def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it over ``path``."""
     folder = path.parent
     if not folder.is_dir():
-        raise StorageError(f"cannot write the report: the folder {folder} does not exist")
+        raise StorageError(t("cannot write the report: the folder {folder} does not exist", folder=folder))
     if path.is_dir():
-        raise StorageError(f"cannot write the report: {path} is a folder; give a file name")
+        raise StorageError(t("cannot write the report: {path} is a folder; give a file name", path=path))
     if path.exists() and not path.is_file():  # renaming over /dev/null would replace the device
-        raise StorageError(f"cannot write the report: {path} is not a regular file")
+        raise StorageError(t("cannot write the report: {path} is not a regular file", path=path))
     try:
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         try:
@@ -76,4 +77,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
             Path(temp_name).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise StorageError(f"cannot write the report {path}: {exc.strerror or exc}") from exc
+        raise StorageError(
+            t("cannot write the report {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from exc

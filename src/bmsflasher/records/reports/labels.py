@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 
 _EN: Final = {
     # headings and fields
@@ -378,7 +379,13 @@ class Labels:
         code = lang.strip().lower().replace("-", "_").split("_")[0]
         if code not in LANGUAGES:
             known = ", ".join(sorted(LANGUAGES))
-            raise BmsFlasherError(f"reports are not available in '{lang}'; choose one of {known}")
+            raise BmsFlasherError(
+                t(
+                    "reports are not available in '{lang}'; choose one of {choices}",
+                    lang=lang,
+                    choices=known,
+                )
+            )
         self.code = code
         self._table = LANGUAGES[code]
 

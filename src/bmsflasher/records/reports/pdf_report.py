@@ -21,6 +21,7 @@ from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.errors import FPDFException
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 from bmsflasher.records.reports.chart import ChartLayout, layout_chart
 from bmsflasher.records.reports.content import Chart, ReportContent, Table
 
@@ -139,7 +140,7 @@ def render_pdf(content: ReportContent, *, font: FontFiles | None = None, find_fo
     try:
         return _layout(content, font)
     except (FPDFException, ValueError) as exc:
-        raise BmsFlasherError(f"the PDF report could not be laid out: {exc}") from exc
+        raise BmsFlasherError(t("the PDF report could not be laid out: {error}", error=exc)) from exc
 
 
 def _layout(content: ReportContent, font: FontFiles | None) -> bytes:
