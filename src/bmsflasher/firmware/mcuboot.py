@@ -27,6 +27,7 @@ from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.errors import (
     FirmwareInputError,
@@ -218,7 +219,7 @@ class McubootImage:
         """The SHA-256 the image declares (the "image hash" devices report over SMP/UDS)."""
         tlv = self.find(TlvType.SHA256)
         if tlv is None:
-            raise ImageFormatError("The image has no SHA-256 TLV.")
+            raise ImageFormatError(t("The image has no SHA-256 TLV."))
         return tlv.value
 
     @property
@@ -250,21 +251,40 @@ def is_mcuboot_image(data: bytes) -> bool:
 def parse_header(data: bytes) -> ImageHeader:
     """Parse and sanity-check the header; raises ImageFormatError."""
     if len(data) < IMAGE_HEADER_SIZE:
-        raise ImageFormatError(f"The image is {len(data)} bytes long, too short for an MCUboot header.")
+        raise ImageFormatError(
+            t(
+                "The image is {size} bytes long, too short for an MCUboot header.",
+                size=len(data),
+            )
+        )
     magic, load_addr, hdr_size, prot_size, img_size, flags, major, minor, rev, build, _ = _HEADER.unpack_from(
         data
     )
     if magic != IMAGE_MAGIC:
-        raise ImageFormatError(f"The image magic is 0x{magic:08x}, not MCUboot's 0x{IMAGE_MAGIC:08x}.")
+        raise ImageFormatError(
+            t(
+                "The image magic is 0x{magic:08x}, not MCUboot's 0x{expected:08x}.",
+                magic=magic,
+                expected=IMAGE_MAGIC,
+            )
+        )
     if hdr_size < IMAGE_HEADER_SIZE:
-        raise ImageFormatError(f"The image header size {hdr_size} is smaller than the 32-byte header.")
+        raise ImageFormatError(
+            t(
+                "The image header size {hdr_size} is smaller than the 32-byte header.",
+                hdr_size=hdr_size,
+            )
+        )
     if flags & _UNSUPPORTED_FLAGS:
         raise UnsupportedImageError(
-            f"The image uses flags 0x{flags & _UNSUPPORTED_FLAGS:x} (encryption or compression), "
-            "which this tool does not support."
+            t(
+                "The image uses flags 0x{flags:x} (encryption or compression), which this tool does not "
+                "support.",
+                flags=flags & _UNSUPPORTED_FLAGS,
+            )
         )
     if img_size == 0:
-        raise ImageFormatError("The image body is empty.")
+        raise ImageFormatError(t("The image body is empty."))
     version = FirmwareVersion(major, minor, rev, build)
     return ImageHeader(load_addr, hdr_size, prot_size, img_size, flags, version)
 
@@ -273,29 +293,65 @@ def _parse_tlv_area(
     data: bytes, offset: int, expected_magic: int, protected: bool
 ) -> tuple[int, tuple[Tlv, ...]]:
     """Parse one TLV area at ``offset``; returns (area size, entries)."""
-    area = "protected TLV area" if protected else "TLV area"
+    area = t("protected TLV area") if protected else t("TLV area")
     if offset + TLV_INFO_SIZE > len(data):
-        raise TlvLengthError(f"The image ends at byte {len(data)}, before its {area} starts.")
+        raise TlvLengthError(
+            t(
+                "The image ends at byte {count}, before its {area} starts.",
+                count=len(data),
+                area=area,
+            )
+        )
     magic, total = _TLV_INFO.unpack_from(data, offset)
     if magic != expected_magic:
-        raise ImageFormatError(f"The {area} magic is 0x{magic:04x}, expected 0x{expected_magic:04x}.")
+        raise ImageFormatError(
+            t(
+                "The {area} magic is 0x{magic:04x}, expected 0x{expected_magic:04x}.",
+                area=area,
+                magic=magic,
+                expected_magic=expected_magic,
+            )
+        )
     if total < TLV_INFO_SIZE:
-        raise TlvLengthError(f"The {area} declares {total} bytes, less than its own 4-byte header.")
+        raise TlvLengthError(
+            t(
+                "The {area} declares {total} bytes, less than its own 4-byte header.",
+                area=area,
+                total=total,
+            )
+        )
     end = offset + total
     if end > len(data):
         raise TlvLengthError(
-            f"The {area} declares {total} bytes but only {len(data) - offset} remain in the image."
+            t(
+                "The {area} declares {total} bytes but only {remaining} remain in the image.",
+                area=area,
+                total=total,
+                remaining=len(data) - offset,
+            )
         )
     entries: list[Tlv] = []
     pos = offset + TLV_INFO_SIZE
     while pos < end:
         if pos + TLV_ENTRY_HEADER_SIZE > end:
-            raise TlvLengthError(f"A TLV entry header at byte {pos} runs past the end of the {area}.")
+            raise TlvLengthError(
+                t(
+                    "A TLV entry header at byte {pos} runs past the end of the {area}.",
+                    pos=pos,
+                    area=area,
+                )
+            )
         tlv_type, length = _TLV_ENTRY.unpack_from(data, pos)
         value_start = pos + TLV_ENTRY_HEADER_SIZE
         if value_start + length > end:
             raise TlvLengthError(
-                f"TLV 0x{tlv_type:02x} at byte {pos} declares {length} bytes, past the end of the {area}."
+                t(
+                    "TLV 0x{tlv_type:02x} at byte {pos} declares {length} bytes, past the end of the {area}.",
+                    tlv_type=tlv_type,
+                    pos=pos,
+                    length=length,
+                    area=area,
+                )
             )
         entries.append(Tlv(tlv_type, data[value_start : value_start + length], pos, protected))
         pos = value_start + length
@@ -305,29 +361,44 @@ def _parse_tlv_area(
 def _check_tlv_placement(protected: Sequence[Tlv], unprotected: Sequence[Tlv]) -> None:
     for tlv in protected:
         if tlv.type in _UNPROTECTED_ONLY:
-            raise ImageFormatError(f"TLV 0x{tlv.type:02x} must not be in the protected TLV area.")
+            raise ImageFormatError(
+                t("TLV 0x{tlv_type:02x} must not be in the protected TLV area.", tlv_type=tlv.type)
+            )
     for tlv in unprotected:
         if tlv.type in _PROTECTED_ONLY:
             raise ImageFormatError(
-                f"TLV 0x{tlv.type:02x} must be in the protected TLV area, not the unprotected one."
+                t(
+                    "TLV 0x{tlv_type:02x} must be in the protected TLV area, not the unprotected one.",
+                    tlv_type=tlv.type,
+                )
             )
     for once in (TlvType.SEC_CNT, TlvType.SIM_BEHAVIOUR, TlvType.SHA256):
         if sum(1 for t in (*protected, *unprotected) if t.type == once) > 1:
-            raise ImageFormatError(f"The image holds TLV 0x{once:02x} more than once.")
+            raise ImageFormatError(t("The image holds TLV 0x{tlv_type:02x} more than once.", tlv_type=once))
     fixed_lengths = {TlvType.SEC_CNT: 4, TlvType.SHA256: SHA256_SIZE, TlvType.KEYHASH: SHA256_SIZE}
     for tlv in (*protected, *unprotected):
         expected = fixed_lengths.get(TlvType(tlv.type)) if tlv.type in TlvType._value2member_map_ else None
         if expected is not None and len(tlv.value) != expected:
             raise TlvLengthError(
-                f"TLV 0x{tlv.type:02x} is {len(tlv.value)} bytes long; it must be {expected}."
+                t(
+                    "TLV 0x{tlv_type:02x} is {count} bytes long; it must be {expected}.",
+                    tlv_type=tlv.type,
+                    count=len(tlv.value),
+                    expected=expected,
+                )
             )
         if tlv.type == TlvType.SIM_BEHAVIOUR:
             if len(tlv.value) > MAX_SIM_BEHAVIOUR_BYTES:
-                raise TlvLengthError(f"The sim-behaviour TLV is longer than {MAX_SIM_BEHAVIOUR_BYTES} bytes.")
+                raise TlvLengthError(
+                    t(
+                        "The sim-behaviour TLV is longer than {limit} bytes.",
+                        limit=MAX_SIM_BEHAVIOUR_BYTES,
+                    )
+                )
             try:
                 tlv.value.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ImageFormatError("The sim-behaviour TLV is not UTF-8 text.") from exc
+                raise ImageFormatError(t("The sim-behaviour TLV is not UTF-8 text.")) from exc
 
 
 def parse_image(data: bytes, *, allow_trailing: bool = False) -> McubootImage:
@@ -346,8 +417,11 @@ def parse_image(data: bytes, *, allow_trailing: bool = False) -> McubootImage:
     body_end = header.header_size + header.image_size
     if body_end > len(data):
         raise TlvLengthError(
-            f"The header declares {header.image_size} bytes of code but the image holds only "
-            f"{max(0, len(data) - header.header_size)}."
+            t(
+                "The header declares {image_size} bytes of code but the image holds only {available}.",
+                image_size=header.image_size,
+                available=max(0, len(data) - header.header_size),
+            )
         )
     protected: tuple[Tlv, ...] = ()
     offset = body_end
@@ -355,18 +429,27 @@ def parse_image(data: bytes, *, allow_trailing: bool = False) -> McubootImage:
         size, protected = _parse_tlv_area(data, offset, TLV_PROT_INFO_MAGIC, protected=True)
         if size != header.protected_tlv_size:
             raise TlvLengthError(
-                f"The header declares a {header.protected_tlv_size}-byte protected TLV area but the "
-                f"area says {size} bytes."
+                t(
+                    "The header declares a {protected_tlv_size}-byte protected TLV area but the area says "
+                    "{size} bytes.",
+                    protected_tlv_size=header.protected_tlv_size,
+                    size=size,
+                )
             )
         offset += size
     elif (
         offset + TLV_INFO_SIZE <= len(data) and _TLV_INFO.unpack_from(data, offset)[0] == TLV_PROT_INFO_MAGIC
     ):
-        raise TlvLengthError("The image has a protected TLV area that its header does not declare.")
+        raise TlvLengthError(t("The image has a protected TLV area that its header does not declare."))
     size, unprotected = _parse_tlv_area(data, offset, TLV_INFO_MAGIC, protected=False)
     end = offset + size
     if end != len(data) and not allow_trailing:
-        raise ImageFormatError(f"The image has {len(data) - end} unexpected bytes after its TLV area.")
+        raise ImageFormatError(
+            t(
+                "The image has {count} unexpected bytes after its TLV area.",
+                count=len(data) - end,
+            )
+        )
     _check_tlv_placement(protected, unprotected)
     return McubootImage(data[:end], header, protected, unprotected)
 
@@ -377,7 +460,10 @@ def _tlv_area(magic: int, entries: Sequence[tuple[int, bytes]]) -> bytes:
     total = TLV_INFO_SIZE + len(body)
     if total > MAX_TLV_AREA_SIZE:
         raise FirmwareInputError(
-            f"The TLV area would be {total} bytes, more than MCUboot's 65535-byte limit."
+            t(
+                "The TLV area would be {total} bytes, more than MCUboot's 65535-byte limit.",
+                total=total,
+            )
         )
     return _TLV_INFO.pack(magic, total) + body
 
@@ -417,23 +503,38 @@ def build_image(
         FirmwareInputError: when the inputs cannot form a valid image.
     """
     if not IMAGE_HEADER_SIZE <= header_size <= 0xFFFF:
-        raise FirmwareInputError(f"The header size {header_size} must be between 32 and 65535 bytes.")
+        raise FirmwareInputError(
+            t(
+                "The header size {header_size} must be between 32 and 65535 bytes.",
+                header_size=header_size,
+            )
+        )
     if pad_header:
         body = bytes(payload)
     else:
         if len(payload) < header_size or any(payload[:header_size]):
             raise FirmwareInputError(
-                "Without header padding the firmware must start with a zero-filled header area."
+                t("Without header padding the firmware must start with a zero-filled header area.")
             )
         body = bytes(payload[header_size:])
     if not body:
-        raise FirmwareInputError("The firmware is empty.")
+        raise FirmwareInputError(t("The firmware is empty."))
     if len(body) > 0xFFFFFFFF:
-        raise FirmwareInputError("The firmware is larger than an MCUboot image can describe.")
+        raise FirmwareInputError(t("The firmware is larger than an MCUboot image can describe."))
     if security_counter is not None and not 0 <= security_counter <= 0xFFFFFFFF:
-        raise FirmwareInputError(f"The security counter {security_counter} is outside 0..4294967295.")
+        raise FirmwareInputError(
+            t(
+                "The security counter {security_counter} is outside 0..4294967295.",
+                security_counter=security_counter,
+            )
+        )
     if public_key_format not in ("hash", "full"):
-        raise FirmwareInputError(f"The public key format '{public_key_format}' must be 'hash' or 'full'.")
+        raise FirmwareInputError(
+            t(
+                "The public key format '{public_key_format}' must be 'hash' or 'full'.",
+                public_key_format=public_key_format,
+            )
+        )
 
     protected: list[tuple[int, bytes]] = []
     if security_counter is not None:
@@ -442,7 +543,10 @@ def build_image(
         encoded = sim_behaviour.encode("utf-8")
         if len(encoded) > MAX_SIM_BEHAVIOUR_BYTES:
             raise FirmwareInputError(
-                f"The sim behaviour text is longer than {MAX_SIM_BEHAVIOUR_BYTES} bytes."
+                t(
+                    "The sim behaviour text is longer than {limit} bytes.",
+                    limit=MAX_SIM_BEHAVIOUR_BYTES,
+                )
             )
         protected.append((TlvType.SIM_BEHAVIOUR, encoded))
     protected.extend(extra_protected_tlvs)
@@ -472,10 +576,10 @@ def check_image_hash(image: McubootImage) -> bytes:
     """Recompute the SHA-256 and compare it with the image's SHA-256 TLV; returns the digest."""
     digest = hashlib.sha256(image.hashed_region).digest()
     if image.find(TlvType.SIG_PURE) is not None:
-        raise UnsupportedImageError("The image uses a 'pure' signature, which this tool does not support.")
+        raise UnsupportedImageError(t("The image uses a 'pure' signature, which this tool does not support."))
     if digest != image.declared_sha256:
         raise ImageHashMismatchError(
-            "The image's SHA-256 does not match its contents: it was altered or corrupted."
+            t("The image's SHA-256 does not match its contents: it was altered or corrupted.")
         )
     return digest
 
@@ -538,17 +642,22 @@ def verify_image(image: McubootImage, keyring: Keyring) -> ImageVerification:
                 failed.append(trusted)
     if failed:
         raise ImageSignatureError(
-            f"The image signature does not verify with trusted key {failed[0].key_id[:16]}: "
-            "it was altered or forged."
+            t(
+                "The image signature does not verify with trusted key {key_id}: it was altered or forged.",
+                key_id=failed[0].key_id[:16],
+            )
         )
     if unknown_ids:
         raise UntrustedKeyError(
-            f"The image is signed by key {unknown_ids[0][:16]}, which is not a trusted key."
+            t(
+                "The image is signed by key {key_id}, which is not a trusted key.",
+                key_id=unknown_ids[0][:16],
+            )
         )
     if unattributed:
         raise ImageSignatureError(
-            "The image signature is not preceded by a KEYHASH or PUBKEY TLV naming its key."
+            t("The image signature is not preceded by a KEYHASH or PUBKEY TLV naming its key.")
         )
     if saw_signature:
-        raise UntrustedKeyError("The image is signed, but not by any trusted key.")
-    raise MissingSignatureError("The image is not signed.")
+        raise UntrustedKeyError(t("The image is signed, but not by any trusted key."))
+    raise MissingSignatureError(t("The image is not signed."))

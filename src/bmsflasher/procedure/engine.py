@@ -38,6 +38,8 @@ from bmsflasher.core.events import (
     ThroughputMeter,
     discard,
 )
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json
 from bmsflasher.core.target import ResumePolicy, Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
@@ -209,11 +211,13 @@ class UpdateProcedure:
         return following
 
     def _on_error(self, state: State, exc: BmsFlasherError) -> None:
-        self._log(LogLevel.ERROR, f"{state.title} failed: {exc.message}")
+        self._log(LogLevel.ERROR, t("{step} failed: {error}", step=state.title, error=exc.message))
         if exc.hint:
             self._log(LogLevel.INFO, exc.hint)
         if ON_ERROR[state] is State.ROLLBACK:
-            self._run.rollback_reason = f"{state.title.lower()} failed: {exc.message}"
+            self._run.rollback_reason = t(
+                "the step '{step}' failed: {error}", step=state.title, error=exc.message
+            )
             self._run.rollback_kind = kind_for_error(exc) or FailureKind.SELF_TEST_FAILURE
         else:
             self._run.error = exc
@@ -251,25 +255,25 @@ class UpdateProcedure:
     @property
     def _target(self) -> Target:
         if self._run.target is None:
-            raise ProcedureError("no device is connected")
+            raise ProcedureError(t("no device is connected"))
         return self._run.target
 
     @property
     def _package(self) -> UpdatePackage:
         if self._run.package is None:
-            raise ProcedureError("no verified package")
+            raise ProcedureError(t("no verified package"))
         return self._run.package
 
     @property
     def _profile(self) -> DeviceProfile:
         if self._run.profile is None:
-            raise ProcedureError("no device profile")
+            raise ProcedureError(t("no device profile"))
         return self._run.profile
 
     @property
     def _journal(self) -> Journal:
         if self._run.journal is None:
-            raise ProcedureError("no journal")
+            raise ProcedureError(t("no journal"))
         return self._run.journal
 
     # --- steps ---------------------------------------------------------------------------------
@@ -279,8 +283,15 @@ class UpdateProcedure:
         facts = package.facts
         self._log(
             LogLevel.INFO,
-            f"Package {package.source} verified: {facts.model} firmware {facts.version}, "
-            f"security counter {facts.security_counter}, {facts.image_size} bytes.",
+            t(
+                "Package {source} verified: {model} firmware {version}, security counter "
+                "{security_counter}, {image_size} bytes.",
+                source=package.source,
+                model=facts.model,
+                version=facts.version,
+                security_counter=facts.security_counter,
+                image_size=facts.image_size,
+            ),
         )
         return State.IDENTIFY
 
@@ -293,15 +304,22 @@ class UpdateProcedure:
         self._run.profile = self._options.profile or profile_for_model(identity.model)
         self._log(
             LogLevel.INFO,
-            f"Device {identity.model} serial {identity.serial_number} "
-            f"(hardware {identity.hardware_revision}) "
-            f"runs {identity.firmware_version or 'no firmware'} in {identity.mode.value} mode "
-            f"over {target.link.describe()}; profile '{self._run.profile.name}'.",
+            t(
+                "Device {model} serial {serial_number} (hardware {hardware_revision}) runs "
+                "{version} in {mode} mode over {link}; profile '{profile}'.",
+                model=identity.model,
+                serial_number=identity.serial_number,
+                hardware_revision=identity.hardware_revision,
+                version=identity.firmware_version or t("no firmware"),
+                mode=mode_name(identity.mode.value),
+                link=target.link.describe(),
+                profile=self._run.profile.name,
+            ),
         )
         if identity.mode is DeviceMode.BOOTLOADER:
             identity = self._restart_application(target, self._run.profile)
         if identity.mode is DeviceMode.RECOVERY:
-            self._run.end_reason = (
+            self._run.end_reason = t(
                 "The device is in recovery mode with no bootable firmware, so the battery cannot be "
                 "measured; bring it back with 'bmsflasher recover PKG' first."
             )
@@ -313,9 +331,10 @@ class UpdateProcedure:
         if self._run.resumed:
             return self._resume_state(journal.state, identity)
         if runs_package(identity, self._package.facts) and running_confirmed(identity):
-            self._run.end_reason = (
-                f"The device already runs firmware {identity.firmware_version} from this package, confirmed; "
-                "nothing was written."
+            self._run.end_reason = t(
+                "The device already runs firmware {version} from this package, confirmed; nothing was "
+                "written.",
+                version=identity.firmware_version,
             )
             return State.REFUSED
         return State.PRECONDITIONS
@@ -326,13 +345,18 @@ class UpdateProcedure:
         The application image is intact in this mode, so a reset brings it back; an upload in
         progress survives in the secondary slot and resumes later.
         """
-        self._log(LogLevel.WARNING, "The device waits in its bootloader; restarting its application.")
+        self._log(LogLevel.WARNING, t("The device waits in its bootloader; restarting its application."))
         reset_device(target)
         identity = wait_for_application(target, profile.reboot)
         self._run.identity = identity
         self._run.running_version = identity.firmware_version
         self._log(
-            LogLevel.INFO, f"The device runs {identity.firmware_version} in {identity.mode.value} mode."
+            LogLevel.INFO,
+            t(
+                "The device runs {version} in {mode} mode.",
+                version=identity.firmware_version,
+                mode=mode_name(identity.mode.value),
+            ),
         )
         return identity
 
@@ -346,22 +370,30 @@ class UpdateProcedure:
             self._run.from_version = FirmwareVersion.parse(recorded) if recorded else None
             self._log(
                 LogLevel.WARNING,
-                f"Resuming the update interrupted during '{existing.state.last_started() or 'start'}' "
-                f"(journal {existing.path}).",
+                t(
+                    "Resuming the update interrupted during '{step}' (journal {path}).",
+                    step=existing.state.last_started() or t("start"),
+                    path=existing.path,
+                ),
             )
             return existing
         if existing is not None:
             last = existing.state.last_started()
             if last is not None and State(last) not in RESUME_FROM_START:
                 raise JournalError(
-                    "an unfinished update with another package "
-                    f"(SHA-256 {existing.state.package_sha256[:12]}…) "
-                    f"stopped during '{last}' on this device",
-                    hint="Run the update again with that package to finish it, or run 'bmsflasher rollback'.",
+                    t(
+                        "an unfinished update with another package (SHA-256 {package_sha256}…) stopped "
+                        "during '{step}' on this device",
+                        package_sha256=existing.state.package_sha256[:12],
+                        step=last,
+                    ),
+                    hint=t(
+                        "Run the update again with that package to finish it, or run 'bmsflasher rollback'."
+                    ),
                 )
             self._log(
                 LogLevel.WARNING,
-                "Discarding the journal of an earlier, unfinished update with another package.",
+                t("Discarding the journal of an earlier, unfinished update with another package."),
             )
         self._run.from_version = identity.firmware_version
         state = JournalState(
@@ -417,14 +449,14 @@ class UpdateProcedure:
                 return State.REBOOT
             if last is State.REBOOT:
                 self._note_rollback(
-                    "the device came back on the previous firmware after the interruption",
+                    t("the device came back on the previous firmware after the interruption"),
                     FailureKind.BOOT_LOOP,
                 )
                 return State.ROLLBACK
         if last in RESUME_FROM_START:
             return State.PRECONDITIONS
         self._note_rollback(
-            "the device no longer runs the new firmware after the interruption", FailureKind.BOOT_LOOP
+            t("the device no longer runs the new firmware after the interruption"), FailureKind.BOOT_LOOP
         )
         return State.ROLLBACK
 
@@ -444,14 +476,21 @@ class UpdateProcedure:
         if not self._run.resumed or "dtcs_before" not in self._journal.state.data:
             self._journal.set_data("dtcs_before", [dtc_to_record_json(d) for d in inputs.dtcs])
         if not report.passed:
-            self._run.end_reason = f"Refused before anything was written: {report.summary()}."
+            self._run.end_reason = t("Refused before anything was written: {gates}.", gates=report.summary())
             self._log(LogLevel.ERROR, self._run.end_reason)
             return State.REFUSED
         for name, reason in report.overrides.items():
-            self._log(LogLevel.WARNING, f"Precondition '{name}' overridden by the operator: {reason}")
+            self._log(
+                LogLevel.WARNING,
+                t(
+                    "Precondition '{name}' overridden by the operator: {reason}",
+                    name=name,
+                    reason=reason,
+                ),
+            )
         approve = self._options.approve
         if approve is not None and not approve(report):
-            self._run.end_reason = "The operator cancelled the update before anything was written."
+            self._run.end_reason = t("The operator cancelled the update before anything was written.")
             return State.CANCELLED
         return State.BACKUP
 
@@ -459,7 +498,13 @@ class UpdateProcedure:
         journal = self._journal
         if journal.state.backup_id is not None:
             record = self._records.get_backup(journal.state.backup_id)
-            self._log(LogLevel.INFO, f"Using configuration backup {record.id} taken before the interruption.")
+            self._log(
+                LogLevel.INFO,
+                t(
+                    "Using configuration backup {backup_id} taken before the interruption.",
+                    backup_id=record.id,
+                ),
+            )
             return State.TRANSFER
         identity = self._run.identity
         serial = identity.serial_number if identity else journal.state.serial
@@ -467,8 +512,14 @@ class UpdateProcedure:
         journal.set_backup(record.id, record.sha256)
         self._log(
             LogLevel.INFO,
-            f"Configuration backed up: {len(record.snapshot.parameters)} parameters, schema "
-            f"{record.snapshot.schema_version}, backup {record.id}, SHA-256 {record.sha256[:16]}…",
+            t(
+                "Configuration backed up: {count} parameters, schema {schema_version}, backup {backup_id}, "
+                "SHA-256 {sha256}…",
+                count=len(record.snapshot.parameters),
+                schema_version=record.snapshot.schema_version,
+                backup_id=record.id,
+                sha256=record.sha256[:16],
+            ),
         )
         return State.TRANSFER
 
@@ -483,14 +534,23 @@ class UpdateProcedure:
         def on_progress(done: int, total: int) -> None:
             nonlocal first
             if first and resuming:
-                self._log(LogLevel.INFO, f"Resuming the transfer: the device holds {done} of {total} bytes.")
+                self._log(
+                    LogLevel.INFO,
+                    t(
+                        "Resuming the transfer: the device holds {done} of {total} bytes.",
+                        done=done,
+                        total=total,
+                    ),
+                )
             first = False
             rate, eta = meter.update(done, total)
             self._sink(Progress(State.TRANSFER.value, done, total, rate, eta))
 
         def on_break(exc: BmsFlasherError) -> None:
             nonlocal resuming, first
-            message = f"The link broke during the transfer ({exc.message}); reconnecting to resume."
+            message = t(
+                "The link broke during the transfer ({error}); reconnecting to resume.", error=exc.message
+            )
             self._log(LogLevel.WARNING, message)
             resuming = first = True
 
@@ -501,11 +561,21 @@ class UpdateProcedure:
             self._target.mark_for_test()
         except DeviceRejectedError as exc:
             raise ImageRefusedByDeviceError(
-                f"The device's bootloader refused to test-boot the new image ({exc.message.rstrip('.')}); "
-                f"it keeps running {self._run.from_version}.",
+                t(
+                    "The device's bootloader refused to test-boot the new image; it keeps running "
+                    "{from_version}. {error}",
+                    error=exc.message,
+                    from_version=self._run.from_version,
+                ),
                 hint=advice(FailureKind.AUTHENTICATION_REJECTION).hint(),
             ) from exc
-        self._log(LogLevel.INFO, f"Firmware {package.facts.version} transferred and marked for a test boot.")
+        self._log(
+            LogLevel.INFO,
+            t(
+                "Firmware {version} transferred and marked for a test boot.",
+                version=package.facts.version,
+            ),
+        )
         return State.REBOOT
 
     def _note_rollback(self, reason: str, kind: FailureKind) -> None:
@@ -523,9 +593,8 @@ class UpdateProcedure:
         self._run.boot = report
         self._run.identity = report.identity
         self._run.running_version = report.identity.firmware_version
-        described = report.describe()
         level = LogLevel.INFO if report.outcome is BootOutcome.NEW_IMAGE else LogLevel.ERROR
-        self._log(level, described[0].upper() + described[1:] + ".")
+        self._log(level, report.sentence())
         if report.outcome is BootOutcome.NEW_IMAGE:
             return State.SELF_TEST
         self._note_rollback(report.describe(), FailureKind.BOOT_LOOP)
@@ -544,8 +613,10 @@ class UpdateProcedure:
             self._records.log_telemetry(self._run.session_id, "after", inputs.telemetry)
         if report.passed:
             return State.CONFIRM
-        self._note_rollback(f"the self-test failed: {report.summary()}", FailureKind.SELF_TEST_FAILURE)
-        self._log(LogLevel.ERROR, f"Self-test failed: {report.summary()}.")
+        self._note_rollback(
+            t("the self-test failed: {checks}", checks=report.summary()), FailureKind.SELF_TEST_FAILURE
+        )
+        self._log(LogLevel.ERROR, t("Self-test failed: {checks}.", checks=report.summary()))
         return State.ROLLBACK
 
     def _confirm(self) -> State:
@@ -554,27 +625,47 @@ class UpdateProcedure:
         self._run.identity = identity
         self._run.running_version = identity.firmware_version
         if not runs_package(identity, self._package.facts) or not running_confirmed(identity):
-            raise ProcedureError(f"the device did not confirm firmware {self._package.facts.version}")
-        self._log(LogLevel.INFO, f"Firmware {identity.firmware_version} confirmed as permanent.")
+            raise ProcedureError(
+                t(
+                    "the device did not confirm firmware {version}",
+                    version=self._package.facts.version,
+                )
+            )
+        self._log(
+            LogLevel.INFO,
+            t(
+                "Firmware {version} confirmed as permanent.",
+                version=identity.firmware_version,
+            ),
+        )
         return State.CONFIG_CHECK
 
     def _restore_from_backup(self) -> None:
         backup_id = self._journal.state.backup_id
         if backup_id is None:
-            raise ProcedureError("no configuration backup was taken, so the configuration cannot be checked")
+            raise ProcedureError(
+                t("no configuration backup was taken, so the configuration cannot be checked")
+            )
         record = self._records.get_backup(backup_id)
-        result = restore_snapshot(self._target, record.snapshot, f"backup {record.id}")
+        result = restore_snapshot(self._target, record.snapshot, t("backup {backup_id}", backup_id=record.id))
         if result.written:
             self._log(
-                LogLevel.WARNING, f"Restored {len(result.written)} parameters: {', '.join(result.written)}."
+                LogLevel.WARNING,
+                t(
+                    "Restored {count} parameters: {written}.",
+                    count=len(result.written),
+                    written=", ".join(result.written),
+                ),
             )
         else:
-            self._log(LogLevel.INFO, f"The configuration matches backup {record.id}.")
+            self._log(LogLevel.INFO, t("The configuration matches backup {backup_id}.", backup_id=record.id))
         if result.skipped:
             self._log(
                 LogLevel.WARNING,
-                "The running firmware no longer has these backed-up parameters: "
-                f"{', '.join(result.skipped)}.",
+                t(
+                    "The running firmware no longer has these backed-up parameters: {skipped}.",
+                    skipped=", ".join(result.skipped),
+                ),
             )
 
     def _config_check(self) -> State:
@@ -584,16 +675,23 @@ class UpdateProcedure:
     def _rollback(self) -> State:
         expected = self._run.from_version
         if expected is None:
-            raise RollbackError("the firmware version from before the update is unknown; roll back manually")
+            raise RollbackError(
+                t("the firmware version from before the update is unknown; roll back manually")
+            )
         self._log(
-            LogLevel.WARNING, f"Rolling back to {expected}: {self._run.rollback_reason or 'requested'}."
+            LogLevel.WARNING,
+            t(
+                "Rolling back to {expected}: {rollback_reason}.",
+                expected=expected,
+                rollback_reason=self._run.rollback_reason or t("requested"),
+            ),
         )
         report = ensure_running(self._target, expected, self._profile.reboot)
         self._run.rollback = report
         self._run.identity = report.identity
         self._run.running_version = report.identity.firmware_version
         for action in report.actions:
-            self._log(LogLevel.INFO, action[0].upper() + action[1:] + ".")
+            self._log(LogLevel.INFO, action)
         return State.CONFIG_RESTORE
 
     def _config_restore(self) -> State:
@@ -618,8 +716,6 @@ class UpdateProcedure:
                 return None  # the battery is fine: "bring it into range" would send the technician astray
             return advice(FailureKind.PRECONDITION_REFUSED)
         if outcome is State.FAILED:
-            if run.failed_step is State.REBOOT:
-                return advice(FailureKind.BOOT_LOOP)
             kind = kind_for_error(run.error) if run.error is not None else None
             if kind is None and run.failed_step is State.TRANSFER:
                 kind = FailureKind.TRANSFER_TIMEOUT
@@ -630,11 +726,17 @@ class UpdateProcedure:
         run = self._run
         facts = run.package.facts if run.package else None
         if outcome is State.UPDATED and facts is not None:
-            return (
-                f"The device was updated from {run.from_version} to {facts.version} and passed its self-test."
+            return t(
+                "The device was updated from {from_version} to {to_version} and passed its self-test.",
+                from_version=run.from_version,
+                to_version=facts.version,
             )
         if outcome is State.ROLLED_BACK:
-            return f"The update was rolled back to {run.running_version}: {run.rollback_reason}."
+            return t(
+                "The update was rolled back to {version}: {reason}.",
+                version=run.running_version,
+                reason=run.rollback_reason,
+            )
         return run.end_reason or outcome.title
 
     def _journal_may_go(self, outcome: State) -> bool:
@@ -648,7 +750,7 @@ class UpdateProcedure:
 
     def _finish(self, outcome: State) -> UpdateResult:
         run = self._run
-        self._sink(StepStarted(REPORT_STEP, "Report"))
+        self._sink(StepStarted(REPORT_STEP, t("Report")))
         reason = self._reason(outcome)
         if run.session_id is not None:
             self._records.finish_session(
@@ -661,7 +763,11 @@ class UpdateProcedure:
             run.journal.remove()
         elif run.journal is not None:
             self._log(
-                LogLevel.WARNING, f"The journal {run.journal.path} is kept: run the update again to resume."
+                LogLevel.WARNING,
+                t(
+                    "The journal {path} is kept: run the update again to resume.",
+                    path=run.journal.path,
+                ),
             )
         result = UpdateResult(
             outcome=outcome,

@@ -16,6 +16,7 @@ from typing import Final
 
 import platformdirs
 
+from bmsflasher.core.i18n import t
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage, read_package_file, verify_package
@@ -69,8 +70,11 @@ def build_keyring(extra: Sequence[Path] = (), folder: Path | None = None, *, dem
         keyring.add_path(path)
     if not len(keyring):
         raise KeyFileError(
-            f"No trusted keys: put the manufacturer's public key (.pub.pem) into {keys_dir} "
-            "or pass --trust PUB.pem."
+            t(
+                "No trusted keys: put the manufacturer's public key (.pub.pem) into {folder} or pass "
+                "--trust PUB.pem.",
+                folder=keys_dir,
+            )
         )
     return keyring
 

@@ -19,6 +19,8 @@ from typing import Final
 
 from bmsflasher.core.errors import LinkError, PreconditionError, ProtocolError
 from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import joined, t
+from bmsflasher.core.names import check_name, mode_name, severity_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
 from bmsflasher.procedure import compatibility
@@ -84,11 +86,13 @@ def check_device_mode(identity: DeviceIdentity) -> Measurement:
     """The application runs, so the pack can be measured and backed up (safety gate)."""
     return _gate(
         DEVICE_MODE,
-        identity.mode.value,
-        f"= {DeviceMode.APPLICATION.value}",
+        mode_name(identity.mode.value),
+        t("= {mode}", mode=mode_name(DeviceMode.APPLICATION.value)),
         identity.mode is DeviceMode.APPLICATION,
-        "Battery measurements and the configuration backup need the application running; "
-        "a device in recovery needs the recovery procedure instead.",
+        t(
+            "Battery measurements and the configuration backup need the application running; a "
+            "device in recovery needs the recovery procedure instead."
+        ),
     )
 
 
@@ -119,22 +123,34 @@ def check_state_of_charge(samples: Sequence[PackTelemetry], limits: Precondition
         _span(socs, "%", ".1f"),
         f"{limits.soc_pct} %",
         all(limits.soc_pct.contains(v) for v in socs),
-        "Outside this charge window a voltage drop during the update can reset the controller mid-write.",
+        t("Outside this charge window a voltage drop during the update can reset the controller mid-write."),
     )
 
 
 def check_temperature(samples: Sequence[PackTelemetry], limits: PreconditionLimits) -> Measurement:
     """Every sensor in every sample reads inside the window, 0–45 °C by default (safety gate)."""
-    readings = [t for s in samples for t in s.temperatures_c]
-    valid = [t for t in readings if t is not None]
+    readings = [c for s in samples for c in s.temperatures_c]
+    valid = [c for c in readings if c is not None]
     failed = len(readings) - len(valid)
     if not readings:
-        return _gate(TEMPERATURE, "no sensors", f"{limits.temperature_c} °C", False, _TEMPERATURE_WHY)
-    value = _span(valid, "°C", ".1f") if valid else "no valid reading"
+        return _gate(
+            TEMPERATURE,
+            t("no sensors"),
+            f"{limits.temperature_c} °C",
+            False,
+            _TEMPERATURE_WHY,
+        )
+    value: str = _span(valid, "°C", ".1f") if valid else t("no valid reading")
     if failed:
-        value += f" ({failed} failed sensor readings)"
-    passed = failed == 0 and all(limits.temperature_c.contains(t) for t in valid)
-    return _gate(TEMPERATURE, value, f"{limits.temperature_c} °C on every sensor", passed, _TEMPERATURE_WHY)
+        value = t("{readings} ({failed} failed sensor readings)", readings=value, failed=failed)
+    passed = failed == 0 and all(limits.temperature_c.contains(c) for c in valid)
+    return _gate(
+        TEMPERATURE,
+        value,
+        t("{temperature_c} °C on every sensor", temperature_c=limits.temperature_c),
+        passed,
+        _TEMPERATURE_WHY,
+    )
 
 
 _TEMPERATURE_WHY: Final = (
@@ -150,7 +166,7 @@ def check_load_current(samples: Sequence[PackTelemetry], limits: PreconditionLim
         f"{worst} mA",
         f"|I| <= {limits.max_abs_current_ma} mA",
         worst <= limits.max_abs_current_ma,
-        "Protections pause while the controller reboots; the pack must not be charging or under load.",
+        t("Protections pause while the controller reboots; the pack must not be charging or under load."),
     )
 
 
@@ -158,13 +174,16 @@ def check_critical_dtcs(dtcs: Sequence[Dtc], limits: PreconditionLimits) -> Meas
     """No stored DTC at or above the blocking severity (safety gate)."""
     threshold = _SEVERITY_RANK[limits.critical_dtc_severity]
     blocking = [d for d in dtcs if _SEVERITY_RANK[d.severity] >= threshold]
-    value = ", ".join(f"{d.code_text} {d.description}" for d in blocking) if blocking else "none"
+    value = ", ".join(f"{d.code_text} {d.description}" for d in blocking) if blocking else t("none")
     return _gate(
         CRITICAL_DTCS,
         value,
-        f"no {limits.critical_dtc_severity.value} DTCs",
+        t(
+            "no {severity} DTCs",
+            severity=severity_name(limits.critical_dtc_severity.value),
+        ),
         not blocking,
-        "A critical fault means the battery needs repair first; an update would hide the evidence.",
+        t("A critical fault means the battery needs repair first; an update would hide the evidence."),
     )
 
 
@@ -178,10 +197,10 @@ def check_cell_stability(samples: Sequence[PackTelemetry], limits: PreconditionL
     worst = max(drifts, default=0)
     return _gate(
         CELL_STABILITY,
-        f"{worst} mV over {len(samples)} samples",
+        t("{worst} mV over {count} samples", worst=worst, count=len(samples)),
         f"<= {limits.stability.max_cell_drift_mv} mV",
         cell_count > 0 and worst <= limits.stability.max_cell_drift_mv,
-        "Cell voltages that move at rest point to a loose sense wire or a hidden load.",
+        t("Cell voltages that move at rest point to a loose sense wire or a hidden load."),
     )
 
 
@@ -191,10 +210,10 @@ def check_supply_stability(samples: Sequence[PackTelemetry], limits: Preconditio
     drift = max(packs) - min(packs)
     return _gate(
         SUPPLY_STABILITY,
-        f"{drift} mV over {len(samples)} samples",
+        t("{drift} mV over {count} samples", drift=drift, count=len(samples)),
         f"<= {limits.stability.max_pack_drift_mv} mV",
         drift <= limits.stability.max_pack_drift_mv,
-        "An unstable supply can brown out the controller during a flash write.",
+        t("An unstable supply can brown out the controller during a flash write."),
     )
 
 
@@ -203,14 +222,23 @@ def check_link_quality(round_trips: Sequence[RoundTrip], limits: PreconditionLim
     failures = sum(1 for r in round_trips if r is None)
     good = [r * 1000.0 for r in round_trips if r is not None]
     worst_ms = max(good, default=0.0)
-    value = f"{failures} of {len(round_trips)} failed, worst {worst_ms:.1f} ms"
+    value = t(
+        "{failures} of {count} failed, worst {worst_ms:.1f} ms",
+        failures=failures,
+        count=len(round_trips),
+        worst_ms=worst_ms,
+    )
     passed = bool(good) and failures <= limits.link.max_failures and worst_ms <= limits.link.max_round_trip_ms
     return _gate(
         LINK_QUALITY,
         value,
-        f"<= {limits.link.max_failures} failed, <= {limits.link.max_round_trip_ms:g} ms",
+        t(
+            "<= {max_failures} failed, <= {max_round_trip_ms:g} ms",
+            max_failures=limits.link.max_failures,
+            max_round_trip_ms=limits.link.max_round_trip_ms,
+        ),
         passed,
-        "Lost or slow round trips mean a bad cable or baud mismatch; the transfer would crawl or stall.",
+        t("Lost or slow round trips mean a bad cable or baud mismatch; the transfer would crawl or stall."),
     )
 
 
@@ -243,8 +271,10 @@ class PreconditionReport:
 
     def summary(self) -> str:
         """One sentence naming each blocking gate with its value and limit."""
-        parts = [f"{m.name.replace('_', ' ')} is {m.value} (limit {m.limit})" for m in self.blocking]
-        return "; ".join(parts)
+        return joined(
+            t("{check} is {value} (limit {limit})", check=check_name(m.name), value=m.value, limit=m.limit)
+            for m in self.blocking
+        )
 
 
 def validate_overrides(overrides: Mapping[str, str]) -> None:
@@ -252,12 +282,16 @@ def validate_overrides(overrides: Mapping[str, str]) -> None:
     for name, reason in overrides.items():
         if name not in ALL_GATES:
             raise PreconditionError(
-                f"'{name}' is not a precondition; overridable ones are: {', '.join(sorted(OVERRIDABLE))}"
+                t(
+                    "'{name}' is not a precondition; overridable ones are: {gates}",
+                    name=name,
+                    gates=", ".join(sorted(OVERRIDABLE)),
+                )
             )
         if name not in OVERRIDABLE:
-            raise PreconditionError(f"'{name}' is a safety gate and cannot be overridden")
+            raise PreconditionError(t("'{name}' is a safety gate and cannot be overridden", name=name))
         if not reason.strip():
-            raise PreconditionError(f"overriding '{name}' needs a reason, which is recorded")
+            raise PreconditionError(t("overriding '{name}' needs a reason, which is recorded", name=name))
 
 
 def evaluate(
@@ -283,7 +317,9 @@ def evaluate(
         ]
     else:
         results += [
-            _gate(name, "not measured", "a telemetry reading", False, "The pack could not be measured.")
+            _gate(
+                name, t("not measured"), t("a telemetry reading"), False, t("The pack could not be measured.")
+            )
             for name in (STATE_OF_CHARGE, TEMPERATURE, LOAD_CURRENT, CELL_STABILITY, SUPPLY_STABILITY)
         ]
     results.append(check_critical_dtcs(inputs.dtcs, limits))
@@ -342,4 +378,3 @@ def preview(
     if limits is None:
         limits = profile_for_model(identity.model).preconditions
     return evaluate(measure(target, identity, limits), package, limits)
-

@@ -23,6 +23,8 @@ from bmsflasher.core.events import (
     StepStarted,
     ThroughputMeter,
 )
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.procedure.package_loading import UpdatePackage
@@ -65,8 +67,11 @@ def recover(
         before = target.identify()
     if before.mode is DeviceMode.APPLICATION:
         raise ProcedureError(
-            f"the device runs firmware {before.firmware_version}, so it needs an update, not a recovery",
-            hint="Update it with 'bmsflasher flash' or the update wizard: both check the battery first.",
+            t(
+                "the device runs firmware {version}, so it needs an update, not a recovery",
+                version=before.firmware_version,
+            ),
+            hint=t("Update it with 'bmsflasher flash' or the update wizard: both check the battery first."),
         )
     meter = ThroughputMeter()
 
@@ -74,27 +79,40 @@ def recover(
         rate, eta = meter.update(done, total)
         sink(Progress("transfer", done, total, rate, eta))
 
-    sink(StepStarted("transfer", "Transfer the firmware"))
+    sink(StepStarted("transfer", t("Transfer the firmware")))
     target.upload_image(package.image, on_progress)
     # The target chose the slot: the primary one boots as it is (nothing to mark), an upload beside
     # an intact application (a UDS bootloader session) is test-booted and confirmed below.
     target.mark_for_test()
     sink(StepFinished("transfer", True))
-    sink(StepStarted("reboot", "Reboot into the new firmware"))
+    sink(StepStarted("reboot", t("Reboot into the new firmware")))
     reset_device(target)
     after = wait_for_application(target, limits)
     if after.mode is not DeviceMode.APPLICATION or after.firmware_version != package.facts.version:
-        sink(StepFinished("reboot", False, f"the device is in {after.mode.value} mode"))
+        sink(
+            StepFinished("reboot", False, t("the device is in {mode} mode", mode=mode_name(after.mode.value)))
+        )
         raise ProcedureError(
-            f"the device did not start firmware {package.facts.version} after the recovery "
-            f"(it is in {after.mode.value} mode)",
+            t(
+                "the device did not start firmware {version} after the recovery (it is in {mode} mode)",
+                version=package.facts.version,
+                mode=mode_name(after.mode.value),
+            ),
             hint=advice(FailureKind.STUCK_IN_RECOVERY).hint(),
         )
     if not running_confirmed(after):
         target.confirm()
         after = target.identify()
-    sink(StepFinished("reboot", True, f"running {after.firmware_version}"))
-    sink(LogLine(LogLevel.INFO, f"The device runs {after.firmware_version} again."))
+    sink(StepFinished("reboot", True, t("running {version}", version=after.firmware_version)))
+    sink(
+        LogLine(
+            LogLevel.INFO,
+            t(
+                "The device runs {version} again.",
+                version=after.firmware_version,
+            ),
+        )
+    )
     return RecoveryReport(before, after)
 
 
