@@ -89,10 +89,17 @@ def test_config_page_speaks_the_technician_s_language(rig: GuiRig, qtbot, qapp: 
         assert page.table.item(row, COL_NAME).text() == "Maximale celspanning"
         assert page.table.item(row, COL_ALLOWED).text() == "2500 tot 4500"
         page.table.item(row, COL_VALUE).setText("99999")
-        assert page.table.item(row, COL_VALUE).toolTip() == "Te hoog: de batterij aanvaardt ten hoogste 4500 mV."
+        assert (
+            page.table.item(row, COL_VALUE).toolTip() == "Te hoog: de batterij aanvaardt ten hoogste 4500 mV."
+        )
         assert switcher.set_language("fr")
         qtbot.waitUntil(lambda: page.title.text() == "Configuration", timeout=3000)
-        qtbot.waitUntil(lambda: page.table.item(_row(page, "cell_overvoltage_mv"), COL_NAME).text() != "Maximale celspanning", timeout=3000)
+        qtbot.waitUntil(
+            lambda: (
+                page.table.item(_row(page, "cell_overvoltage_mv"), COL_NAME).text() != "Maximale celspanning"
+            ),
+            timeout=3000,
+        )
         row = _row(page, "cell_overvoltage_mv")
         assert page.table.item(row, COL_NAME).text() == "Seuil de surtension de cellule"
         assert page.table.item(row, COL_VALUE).text() == "99999"  # the edit survives the switch

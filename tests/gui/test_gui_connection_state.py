@@ -28,9 +28,7 @@ pytestmark = pytest.mark.gui
 
 def _visible_label_texts(root: QWidget) -> list[str]:
     return [
-        displayed(label)
-        for label in root.findChildren(QLabel)
-        if label.isVisibleTo(root) and label.text()
+        displayed(label) for label in root.findChildren(QLabel) if label.isVisibleTo(root) and label.text()
     ]
 
 
@@ -41,7 +39,9 @@ def _assert_one_state_connected(rig: GuiRig, serial: str) -> None:
     assert rig.window.devices_page.connection_status.text() == f"Connected to VBMS-16, serial {serial}."
 
 
-def test_failed_connect_keeps_the_working_battery_and_shows_one_state(rig: GuiRig, qtbot, tmp_path: Path) -> None:
+def test_failed_connect_keeps_the_working_battery_and_shows_one_state(
+    rig: GuiRig, qtbot, tmp_path: Path
+) -> None:
     rig.connect()
     serial = rig.model.identity.serial_number
     rig.window.show_page(DEVICES)
@@ -51,7 +51,8 @@ def test_failed_connect_keeps_the_working_battery_and_shows_one_state(rig: GuiRi
     assert "Still connected to" in page.connection_status.text()  # while it tries
     qtbot.waitUntil(lambda: bool(rig.errors) and not rig.model.connecting, timeout=15000)
     assert rig.model.connected
-    assert rig.model.identity is not None and rig.model.identity.serial_number == serial
+    assert rig.model.identity is not None
+    assert rig.model.identity.serial_number == serial
     _assert_one_state_connected(rig, serial)
     samples = len(rig.window.live_page.history)
     qtbot.waitUntil(lambda: len(rig.window.live_page.history) > samples + 3, timeout=10000)  # still polled
@@ -84,9 +85,12 @@ def test_devices_page_counts_the_connected_battery_after_a_scan(rig: GuiRig, qtb
 def test_window_size_follows_the_free_area_of_the_screen() -> None:
     laptop = QRect(0, 0, 1366, 728)  # 1366×768 less a 40-pixel taskbar
     size = fitted_size(laptop)
-    assert size.width() <= laptop.width() and size.height() <= laptop.height()
+    assert size.width() <= laptop.width()
+    assert size.height() <= laptop.height()
     assert fitted_size(QRect(0, 0, 2560, 1400)) == PREFERRED_SIZE
-    assert fitted_size(QRect(0, 0, 1024, 600)).boundedTo(QSize(1024, 600)) == fitted_size(QRect(0, 0, 1024, 600))
+    assert fitted_size(QRect(0, 0, 1024, 600)).boundedTo(QSize(1024, 600)) == fitted_size(
+        QRect(0, 0, 1024, 600)
+    )
 
 
 def test_main_window_fits_a_1366x768_laptop_screen(tmp_path: Path, data_home: Path) -> None:
@@ -114,5 +118,7 @@ def test_main_window_fits_a_1366x768_laptop_screen(tmp_path: Path, data_home: Pa
     assert result.returncode == 0, result.stderr[-2000:]
     free_w, free_h, width, height, hint_w, hint_h = map(int, result.stdout.split())
     assert (free_w, free_h) == (1366, 768)
-    assert width <= free_w and height <= free_h - 40, (width, height)  # room for a taskbar
-    assert hint_w <= width and hint_h <= height, (hint_w, hint_h)  # the layout fits in it
+    assert width <= free_w, width
+    assert height <= free_h - 40, height  # room for a taskbar
+    assert hint_w <= width, hint_w  # the layout fits in it
+    assert hint_h <= height, hint_h

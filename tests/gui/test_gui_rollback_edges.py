@@ -33,7 +33,7 @@ def test_rollback_button_on_a_fresh_battery_is_disabled_because_slot_1_is_empty(
     rig.connect()
     rig.window.show_page(UPDATE)
     page = rig.window.update_page
-    rig.wait(lambda: page.start_button.isEnabled())
+    rig.wait(page.start_button.isEnabled)
     assert not page.rollback_button.isEnabled()
     assert "slot 1 is empty" in page.rollback_button.toolTip()
     assert page.rollback_note.isVisibleTo(rig.window)
@@ -44,7 +44,8 @@ def test_rollback_blocked_by_anti_rollback_is_shown_before_pressing_and_a_refusa
     rig: GuiRig, qtbot, packages
 ) -> None:
     wizard = run_update(rig, qtbot, packages["counter-raise"])  # 1.3.0 raises the counter to 2
-    assert rig.model.last_outcome is not None and rig.model.last_outcome.ok
+    assert rig.model.last_outcome is not None
+    assert rig.model.last_outcome.ok
     result = wizard.result_page
     assert not result.rollback_button.isEnabled()
     for text in (result.rollback_button.toolTip(), result.rollback_note.text()):
@@ -74,7 +75,8 @@ def test_demo_packages_give_the_guide_s_rollback_and_one_anti_rollback_refusal(r
 
     wizard = run_update(rig, qtbot, DEMO_PACKAGES / "VBMS-16-1.0.1.bmspkg")
     result = wizard.result_page
-    assert rig.model.last_outcome is not None and rig.model.last_outcome.ok
+    assert rig.model.last_outcome is not None
+    assert rig.model.last_outcome.ok
     assert result.rollback_button.isEnabled()
     assert "1.0.0" in result.rollback_button.toolTip()
     with qtbot.waitSignal(rig.model.sig_rollback_finished, timeout=60000) as rolled_back:
@@ -84,7 +86,8 @@ def test_demo_packages_give_the_guide_s_rollback_and_one_anti_rollback_refusal(r
     wizard.close()
 
     wizard = run_update(rig, qtbot, DEMO_PACKAGES / "VBMS-16-1.1.0.bmspkg")
-    assert rig.model.last_outcome is not None and rig.model.last_outcome.ok
+    assert rig.model.last_outcome is not None
+    assert rig.model.last_outcome.ok
     assert not wizard.result_page.rollback_button.isEnabled()
     assert "anti-rollback" in wizard.result_page.rollback_note.text()
 
@@ -107,7 +110,11 @@ def _cli_sentences() -> list[str]:
         if {"cli", "sim", "gui"} & set(path.relative_to(SRC).parts[:1]):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "'bmsflasher " in node.value:
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "'bmsflasher " in node.value
+            ):
                 found.append(node.value)
     return found
 
@@ -126,12 +133,14 @@ def test_gui_hints_never_tell_the_technician_to_run_a_cli_command() -> None:
     assert "Recover… on the Devices page" in sentence("bring it back with 'bmsflasher recover PKG' first")
 
 
-def test_recovery_refusal_in_the_gui_points_to_the_update_wizard_not_a_command(rig: GuiRig, qtbot, packages) -> None:
+def test_recovery_refusal_in_the_gui_points_to_the_update_wizard_not_a_command(
+    rig: GuiRig, qtbot, packages
+) -> None:
     dialog = rig.window.open_recovery(rig.bench.link)
     dialog.path_edit.setText(str(packages["healthy"]))
     dialog.recover_button.click()
     qtbot.waitUntil(lambda: bool(rig.errors), timeout=30000)
-    qtbot.waitUntil(lambda: dialog.recover_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(dialog.recover_button.isEnabled, timeout=5000)
     assert "update wizard" in dialog.status.text()
     assert "bmsflasher flash" not in dialog.status.text()
     assert "bmsflasher" not in rig.window.banner.text.text()

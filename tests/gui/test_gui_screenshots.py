@@ -157,9 +157,12 @@ def test_translated_pages_fit_and_are_photographed(rig: GuiRig, qtbot, qapp, pac
             (LIVE, "live"),
             (DEVICES, "devices"),
             (UPDATE, "update"),
+            (CONFIG, "config"),
             (DIAGNOSTICS, "diagnostics"),
         ):
             window.show_page(page)
+            if page == CONFIG:
+                qtbot.waitUntil(lambda: window.config_page.table.rowCount() > 5, timeout=10000)
             qapp.processEvents()
             _save(window, f"{name}-{language}")
             problems[name] = _clipped_texts(window)

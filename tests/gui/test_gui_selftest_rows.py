@@ -36,9 +36,11 @@ def _all_rows_visible(table: MeasurementTable) -> bool:
 
 def test_healthy_update_shows_every_check_by_name_and_no_rollback_steps(rig: GuiRig, qtbot, packages) -> None:
     wizard = run_update(rig, qtbot, packages["healthy"])
-    assert rig.model.last_outcome is not None and rig.model.last_outcome.ok
+    assert rig.model.last_outcome is not None
+    assert rig.model.last_outcome.ok
     checklist = wizard.selftest_page.body.checklist
-    assert checklist.is_listed("self_test") and checklist.is_listed("confirm")
+    assert checklist.is_listed("self_test")
+    assert checklist.is_listed("confirm")
     assert not checklist.is_listed("rollback")  # a healthy update never rolls back...
     assert not checklist.is_listed("config_restore")  # ...nor restores the configuration
 
@@ -49,7 +51,7 @@ def test_healthy_update_shows_every_check_by_name_and_no_rollback_steps(rig: Gui
     assert "Battery self-test: balancing circuit" in names
     values = [table.item(row, COL_VALUE).text() for row in range(table.rowCount())]
     assert not any("-0.00" in value for value in values), values
-    wizard.resize(900, 680)
+    wizard.resize(1080, 706)  # what the wizard gets on a 1366×768 laptop screen (screen_fit)
     qtbot.waitUntil(lambda: table.height() > 100, timeout=3000)
     rig.app.processEvents()
     assert table.verticalScrollBar().maximum() == 0, "checks hide below a scrollbar"
@@ -61,7 +63,8 @@ def test_healthy_update_shows_every_check_by_name_and_no_rollback_steps(rig: Gui
 
 def test_self_test_failure_lists_the_rollback_it_ran(rig: GuiRig, qtbot, packages) -> None:
     wizard = run_update(rig, qtbot, packages["selftest-fail"])
-    assert rig.model.last_outcome is not None and rig.model.last_outcome.result == "rolled_back"
+    assert rig.model.last_outcome is not None
+    assert rig.model.last_outcome.result == "rolled_back"
     checklist = wizard.selftest_page.body.checklist
     assert checklist.is_listed("rollback")
     table = wizard.result_page.table

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, LinkSettings
+from bmsflasher.gui import screen_fit
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine_text import later, plain_label, shown
 from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
@@ -50,19 +51,12 @@ PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "hist
 DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
 PACKAGE_SUFFIX: Final = ".bmspkg"
 PREFERRED_SIZE: Final = QSize(1280, 820)
-SCREEN_SHARE: Final = 0.92
-"""At most this share of the screen's free area, so the title bar and edges stay in reach."""
 STATUS_MESSAGE_MS: Final = 8000
 
 
 def fitted_size(available: QRect, preferred: QSize = PREFERRED_SIZE) -> QSize:
-    """The window size for a screen: the preferred size, shrunk to fit its free area (taskbar excluded).
-
-    A 1366×768 laptop has about 1366×728 free; 1280×820 would put the status bar below the screen.
-    """
-    width = min(preferred.width(), int(available.width() * SCREEN_SHARE))
-    height = min(preferred.height(), int(available.height() * SCREEN_SHARE))
-    return QSize(width, height)
+    """The main window's size on a screen: the preferred size, shrunk to the screen's free area."""
+    return screen_fit.fitted_size(available, preferred)
 
 
 class MainWindow(RetranslateOnLanguageChange, QMainWindow):

@@ -77,6 +77,7 @@ _MEASUREMENT_NAMES = {
     "device_mode": QT_TRANSLATE_NOOP("Texts", "Device mode"),
     "bootloader_version": QT_TRANSLATE_NOOP("Texts", "Bootloader version"),
     "anti_rollback": QT_TRANSLATE_NOOP("Texts", "Anti-rollback counter"),
+    "signing_key": QT_TRANSLATE_NOOP("Texts", "Signing key"),
     "state_of_charge": QT_TRANSLATE_NOOP("Texts", "State of charge"),
     "temperature": QT_TRANSLATE_NOOP("Texts", "Temperature"),
     "load_current": QT_TRANSLATE_NOOP("Texts", "Load current"),
@@ -96,6 +97,11 @@ _MEASUREMENT_NAMES = {
 
 DEVICE_CHECK_PREFIX = "device_"
 """The procedure prefixes the battery's own self-test checks with this (their values are device text)."""
+
+
+def has_measurement_name(name: str) -> bool:
+    """The GUI has a translated name for this check (else :func:`measurement_name` makes one up)."""
+    return name in _MEASUREMENT_NAMES or name.startswith(DEVICE_CHECK_PREFIX)
 
 
 def measurement_name(name: str) -> str:

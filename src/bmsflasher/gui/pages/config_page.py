@@ -95,9 +95,9 @@ class ConfigPage(RetranslateOnLanguageChange, QWidget):
         self.table = QTableWidget(0, 4, self)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        for column in (COL_VALUE, COL_UNIT, COL_ALLOWED):
+        for column in (COL_NAME, COL_VALUE, COL_UNIT):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(COL_ALLOWED, QHeaderView.ResizeMode.Stretch)  # long lists elide
         self.table.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
             | QAbstractItemView.EditTrigger.EditKeyPressed
@@ -132,7 +132,7 @@ class ConfigPage(RetranslateOnLanguageChange, QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
         splitter.addWidget(self.backups_box)
-        splitter.setSizes([620, 380])
+        splitter.setSizes([700, 330])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.schema_note)

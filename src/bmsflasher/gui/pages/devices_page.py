@@ -188,6 +188,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         identity_layout = QVBoxLayout(self.identity_box)
         identity_layout.addWidget(self.connection_status)
         identity_layout.addWidget(self.identity_view)
+        identity_layout.addStretch(1)
 
         top = QHBoxLayout()
         top.addWidget(self.title)
@@ -294,8 +295,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_connect_button.setText(self.tr("C&onnect"))
         self.disconnect_button.setText(self.tr("&Disconnect"))
         self.identity_box.setTitle(self.tr("Connected battery"))
-        if self._reports or self._found or self._scanned:
-            self._fill_tables()
+        self._fill_tables()
         if self._scan_text is not None:
             self.scan_status.setText(self._scan_text())
         self._show_connection()
@@ -307,8 +307,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_connect_button.setIcon(icon("connect", colors.text))
         self.disconnect_button.setIcon(icon("disconnect", colors.text))
         self.recover_button.setIcon(icon("recover", colors.bad))
-        if self._reports or self._found:
-            self._fill_tables()
+        self._fill_tables()
 
     # --- scan -------------------------------------------------------------------------------------
     @Slot()
@@ -366,7 +365,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
     def _fill_tables(self) -> None:
         colors = THEMES[self._model.theme_name]
         table = self.devices_table
-        rows = self.rows() if self._scanned else []
+        rows = self.rows()  # the connected battery is listed even before a scan
         self._shown_rows = rows
         table.setRowCount(len(rows))
         for index, device in enumerate(rows):
@@ -577,8 +576,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self._connecting_to = ""
         self.identity_view.show_identity(identity)
         self._show_connection()
-        if self._scanned:
-            self._fill_tables()  # the connected battery is listed with the scan's
+        self._fill_tables()  # the connected battery is listed with the scan's
         self._update_buttons()
 
     def keyPressEvent(self, event: Any) -> None:

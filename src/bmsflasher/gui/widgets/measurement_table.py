@@ -22,6 +22,8 @@ from bmsflasher.gui.texts import DEVICE_CHECK_PREFIX, measurement_name
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 COL_NAME, COL_VALUE, COL_LIMIT, COL_RESULT, COL_WHY = range(5)
+_MAX_WINDOW_SHARE = 0.6
+"""A table told to show all its rows takes at most this share of its window's height."""
 
 
 class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
@@ -33,11 +35,10 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setWordWrap(True)
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)  # wrapped, never cut in the middle of a word
         header = self.horizontalHeader()
-        for column in (COL_NAME, COL_RESULT):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        for column, width_px in ((COL_VALUE, 190), (COL_LIMIT, 130)):
+        header.setSectionResizeMode(COL_RESULT, QHeaderView.ResizeMode.ResizeToContents)
+        for column, width_px in ((COL_NAME, 210), (COL_VALUE, 180), (COL_LIMIT, 130)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.setColumnWidth(column, width_px)
         header.setSectionResizeMode(COL_WHY, QHeaderView.ResizeMode.Stretch)
@@ -57,6 +58,9 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         shown = min(self.rowCount(), self._fit_rows)
         height = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth() + 2
         height += sum(self.rowHeight(row) for row in range(shown))
+        window = self.window()
+        if window is not self:  # in a small window the table scrolls rather than push the buttons out
+            height = min(height, int(window.height() * _MAX_WINDOW_SHARE))
         self.setMinimumHeight(height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:

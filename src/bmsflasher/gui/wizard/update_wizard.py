@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Slot
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QWidget, QWizard
 
@@ -20,6 +20,7 @@ from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import UpdateOutcome
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
+from bmsflasher.gui.screen_fit import fitted_size
 from bmsflasher.gui.theme import THEMES
 from bmsflasher.gui.widgets.log_view import LogView
 from bmsflasher.gui.wizard import page_ids
@@ -33,6 +34,10 @@ from bmsflasher.gui.wizard.selftest_page import SelfTestPage
 from bmsflasher.gui.wizard.transfer_page import TransferPage
 from bmsflasher.gui.wizard.verify_page import VerifyPage
 
+WIZARD_WIDTH_PX = 1080
+WIZARD_HEIGHT_PX = 720
+"""Wide enough that each check's "why it matters" fits on two lines; shrunk to small screens."""
+
 
 class UpdateWizard(RetranslateOnLanguageChange, QWizard):
     """Choose → verify → preconditions → backup → transfer → reboot → self-test → result."""
@@ -45,7 +50,9 @@ class UpdateWizard(RetranslateOnLanguageChange, QWizard):
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
         self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
-        self.resize(900, 680)
+        screen = self.screen()
+        preferred = QSize(WIZARD_WIDTH_PX, WIZARD_HEIGHT_PX)
+        self.resize(fitted_size(screen.availableGeometry(), preferred) if screen is not None else preferred)
         self._model = model
         self.run_state = UpdateRunState(self)
         self.log = LogView(self)
@@ -85,6 +92,16 @@ class UpdateWizard(RetranslateOnLanguageChange, QWizard):
 
     def retranslate(self) -> None:
         self.setWindowTitle(self.tr("Firmware update"))
+        # QWizard writes its standard button texts once, when it is built; after a language switch
+        # they are set again from Qt's own catalogue (the texts of the ModernStyle this wizard uses).
+        button = QWizard.WizardButton
+        for which, source in (
+            (button.BackButton, "< &Back"),
+            (button.NextButton, "&Next >"),
+            (button.FinishButton, "&Finish"),
+            (button.CancelButton, "Cancel"),
+        ):
+            self.setButtonText(which, QCoreApplication.translate("QWizard", source))
 
     # --- following the procedure -----------------------------------------------------------------
     @Slot(str)

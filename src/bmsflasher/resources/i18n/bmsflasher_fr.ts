@@ -1654,6 +1654,10 @@
         <translation>Compteur anti-retour</translation>
     </message>
     <message>
+        <source>Signing key</source>
+        <translation>Clé de signature</translation>
+    </message>
+    <message>
         <source>State of charge</source>
         <translation>État de charge</translation>
     </message>

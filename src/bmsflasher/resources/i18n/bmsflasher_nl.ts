@@ -1654,6 +1654,10 @@
         <translation>Anti-terugdraaiteller</translation>
     </message>
     <message>
+        <source>Signing key</source>
+        <translation>Ondertekeningssleutel</translation>
+    </message>
+    <message>
         <source>State of charge</source>
         <translation>Laadtoestand</translation>
     </message>
