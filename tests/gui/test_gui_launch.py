@@ -140,10 +140,12 @@ def test_a_bad_package_argument_is_one_sentence_in_the_banner(rig: GuiRig, tmp_p
     assert window.pending_package is None
 
 
-def test_demo_on_a_system_without_ptys_says_so_in_the_window(
+def test_a_demo_forced_onto_a_pty_on_a_system_without_ptys_says_so_in_the_window(
     qapp: QApplication, data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Without the variable the demo runs over TCP on Windows (tests/integration/test_sim_tcp_demo.py)."""
     monkeypatch.setattr(demo_module, "_os_name", lambda: "nt")  # what os.name is on Windows
+    monkeypatch.setenv("BMSFLASHER_DEMO_LINK", "pty")
     assert demo_module._child_creation_flags() == 0x08000000  # CREATE_NO_WINDOW
     session = build_session(_args("--demo", "--lang", "en", "--db", str(data_home / "h.sqlite3")), qapp)
     try:

@@ -121,12 +121,14 @@ def test_flash_without_terminal_needs_yes(capsys: pytest.CaptureFixture[str], tm
     assert "pass --yes" in capsys.readouterr().err
 
 
-def test_the_command_line_demo_refuses_without_ptys_in_one_sentence(
+def test_a_command_line_demo_forced_onto_a_pty_refuses_without_ptys_in_one_sentence(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_home: Path
 ) -> None:
+    """Without the variable the demo runs over TCP on Windows (tests/integration/test_sim_tcp_demo.py)."""
     from bmsflasher.sim import demo_bench
 
     monkeypatch.setattr(demo_bench, "_os_name", lambda: "nt")  # what os.name is on Windows
+    monkeypatch.setenv("BMSFLASHER_DEMO_LINK", "pty")
     code = main(["demo", "--workdir", str(data_home / "demo")])
     err = capsys.readouterr().err
     assert code == 1

@@ -187,6 +187,6 @@ def test_bytes_are_judged_at_the_rate_in_force_when_they_were_read_not_a_stale_o
         wait_until(lambda: _pending_bytes(master) >= len(request), 10.0, "the request reached the pty")
         stale_baud = 460_800  # what the thread read before the host reopened at 230400
         started = time.monotonic() - 1.0  # a second of line time: every byte has arrived
-        wire._receive(port.master_fd, stale_baud, time.monotonic(), started)
+        wire._receive(stale_baud, time.monotonic(), started)
     assert bytes(collector.data) == request
     assert wire.stats.garbled_chunks == 0

@@ -1,7 +1,8 @@
 """``bmsflasher demo``: the whole update procedure end to end on the command line, no hardware.
 
 A virtual BMS starts in this process behind a real pseudo-terminal (the same OS object a USB
-serial adapter is), the tool connects to it with its SMP client like to any serial device, and
+serial adapter is; where there are none, as on Windows, a local TCP port the tool opens as
+``socket://127.0.0.1:PORT``), the tool connects to it with its SMP client like to any serial device, and
 flashes a demo package with the full procedure: verification, preconditions, backup, transfer
 with a progress bar, test boot, self-test, confirm (or automatic rollback), configuration check.
 Everything the demo writes (flash state, service history, journal) goes to a temporary folder, so
@@ -62,7 +63,7 @@ def run_demo(
     """Run one update against a fresh virtual BMS in ``workdir``; returns the flash exit code.
 
     Raises:
-        DemoUnavailableError: this system has no pseudo-terminals (Windows).
+        DemoUnavailableError: ``BMSFLASHER_DEMO_LINK=pty`` where there are no pseudo-terminals.
     """
     renderer = EventRenderer(console, quiet=quiet)
     opened: list[Target] = []
@@ -75,7 +76,7 @@ def run_demo(
 
         return open_it
 
-    # The bench refuses first, in one sentence, where there are no ptys (Windows).
+    # The bench picks its port (a pty, or a local TCP port where there are none) or refuses in one sentence.
     with DemoBench(DemoScenario(soc_pct=soc_pct, baud=baud), workdir, in_process=True) as bench:
         try:
             with RecordsDb.open(bench.history_path) as db:
@@ -153,7 +154,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo = subparsers.add_parser(
         "demo",
         help="update a virtual BMS end to end (no hardware needed)",
-        description="Start a virtual BMS on a pseudo-terminal and update it with a demo package. "
+        description="Start a virtual BMS on a pseudo-terminal (a local TCP port where there are none, "
+        "or with BMSFLASHER_DEMO_LINK=tcp) and update it with a demo package. "
         f"Demo packages: {', '.join(DEMO_PACKAGES)}.",
     )
     demo.add_argument(

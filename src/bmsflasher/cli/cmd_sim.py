@@ -9,6 +9,7 @@ fails only when it is chosen. SIGINT and SIGTERM stop the front-end cleanly.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import signal
@@ -43,6 +44,7 @@ FRONT_ENDS: Final[dict[tuple[str, str], str]] = {
     ("uds", "virtual"): "bmsflasher.sim.wire.can_frontend:run_virtual",
     ("uds", "slcan"): "bmsflasher.sim.wire.can_frontend:run_slcan",
     ("smp", "pty"): "bmsflasher.sim.wire.serial_frontend:run",
+    ("smp", "tcp"): "bmsflasher.sim.wire.tcp_serial:run",
 }
 DEFAULT_LINK: Final = {"uds": "slcan", "smp": "pty"}
 
@@ -151,7 +153,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--protocol", choices=["uds", "smp"], default="smp", help="smp (serial) or uds (CAN); default smp"
     )
     link.add_argument(
-        "--link", choices=["virtual", "slcan", "pty"], help="default: slcan for uds, pty for smp"
+        "--link",
+        choices=["virtual", "slcan", "pty", "tcp"],
+        help="default: slcan for uds, pty for smp; tcp serves smp on socket://127.0.0.1:PORT "
+        "(systems without ptys, e.g. Windows)",
     )
     link.add_argument(
         "--bitrate", type=_int_range(10_000, 1_000_000), default=500_000, help="CAN bitrate (default 500000)"
@@ -197,6 +202,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     link.add_argument("--link-path", help="create this symlink to the pty")
     link.add_argument(
+        "--tcp-port",
+        type=_int_range(0, 65_535),
+        default=0,
+        help="with --link tcp: the TCP port on 127.0.0.1 (default 0: a free one, as the listening line says)",
+    )
+    link.add_argument(
         "--drop-rate", type=_float_range(0, 1), default=0.0, help="probability a frame or chunk is lost (0-1)"
     )
     link.add_argument(
@@ -204,6 +215,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     parser.add_argument("--info", action="store_true", help="print the device identity and exit")
+    parser.add_argument(
+        "--stop-on-stdin-eof",
+        action="store_true",
+        help="stop when standard input closes: a parent that started the device died (the demo uses it)",
+    )
     parser.set_defaults(func=run_sim)
 
 
@@ -308,17 +324,35 @@ def run_sim(args: argparse.Namespace) -> int:
             extra_devices=tuple(devices[1:]),
             baud=args.baud,
             link_path=args.link_path,
+            tcp_port=args.tcp_port,
             drop_rate=args.drop_rate,
             bit_error_rate=args.bit_error_rate,
             seed=args.seed,
         )
         stop = threading.Event()
+        if args.stop_on_stdin_eof:
+            _stop_at_end_of_input(stop)
         _serve(launcher, devices[0], options, emit, stop)
         emit({"event": "stopped"})
         return 0
     finally:
         for device in devices:
             device.close()
+
+
+def _stop_at_end_of_input(stop: threading.Event) -> None:
+    """Set ``stop`` once standard input reaches its end (portable: Windows has no parent-death signal)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # no standard input at all: nothing to watch
+        return
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while stream.read(4096):
+                pass
+        stop.set()
+
+    threading.Thread(target=watch, name="sim-stdin-watch", daemon=True).start()
 
 
 def _serve(

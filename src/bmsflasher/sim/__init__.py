@@ -4,7 +4,8 @@ One subpackage per layer; a layer may import the ones below it, never those abov
 contract "the virtual BMS's own layers" in ``pyproject.toml``):
 
 * ``demo_bench`` - the demo setup shared by ``make demo`` and ``make demo-cli``;
-* ``wire`` - what the tool opens (pty, UART, CAN bus, slcan adapter) and the front-ends;
+* ``wire`` - what the tool opens (pty or loopback TCP serial port, UART, CAN bus, slcan adapter)
+  and the front-ends;
 * ``uds`` | ``smp`` - the protocol servers;
 * ``device`` - the device model, :class:`~bmsflasher.sim.device.virtual_bms.VirtualBms`;
 * ``flash`` - flash memory, images, boot state and the bootloader;

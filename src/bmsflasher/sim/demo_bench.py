@@ -1,10 +1,10 @@
-"""The demo bench: a virtual BMS on a real pseudo-terminal, with the demo packages and key ready.
+"""The demo bench: a virtual BMS on a real serial port of this system, with the demo packages and key ready.
 
 ``bmsflasher gui --demo`` (``make demo``) and ``bmsflasher demo`` (``make demo-cli``) need no
 hardware, and both build their setup here, once. A :class:`DemoBench` starts a virtual BMS (its
 flash, service history and journal live in a work folder, a temporary one unless given, never
 mixed with a workshop's real records), serves it over a pty exactly as a USB-serial adapter would
-appear, and tells the front-end what to use: :attr:`DemoBench.link` (the pty at the demo baud
+appear, and tells the front-end what to use: :attr:`DemoBench.link` (the port at the demo baud
 rate, a ``core.types.LinkSettings`` the tool's ordinary SMP client opens), the demo key to trust
 for this session only, the folders for history, journal and keyring, and the demo packages.
 
@@ -13,29 +13,35 @@ tool: its line-rate pacing threads then never compete with the GUI thread for th
 ``in_process=True`` keeps it in this process: the command-line demo (one thread of work, no event
 loop to starve) and tests that inspect the device directly use it.
 
-Pseudo-terminals are POSIX: on Windows there is no pty to serve the virtual BMS on, so the demo
-refuses with one sentence (:class:`DemoUnavailableError`) that the window shows, and this module
-imports nothing pty-specific until a bench really starts.
+Pseudo-terminals are POSIX. Where there are none (Windows, the laptop most technicians carry) the
+same device is served on a local TCP port instead, which the tool opens as the serial port
+``socket://127.0.0.1:PORT`` through its ordinary serial link (:mod:`bmsflasher.sim.wire.tcp_serial`):
+:func:`demo_link` chooses, and ``BMSFLASHER_DEMO_LINK=tcp`` (or ``DemoBench(link="tcp")``) forces
+the TCP port where ptys exist, so that path is tested on Linux too. This module imports nothing
+pty-specific until a bench really starts on a pty.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
+import logging
 import os
-import select
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.sim.device.virtual_bms import VirtualBms
@@ -65,27 +71,65 @@ STOP_TIMEOUT_S: Final = 10.0
 CREATE_NO_WINDOW: Final = 0x08000000
 """Windows process creation flag: the console child gets no console window of its own."""
 
+DEMO_LINK_ENV: Final = "BMSFLASHER_DEMO_LINK"
+"""Environment variable forcing the demo's port: ``pty`` or ``tcp`` (default: pty where ptys exist)."""
+DEMO_LINKS: Final = ("pty", "tcp")
+
+_log = logging.getLogger(__name__)
+
 
 class DemoUnavailableError(BmsFlasherError):
-    """The virtual BMS cannot run on this system (it needs a POSIX pseudo-terminal)."""
+    """The virtual BMS cannot run on the port asked for (a pty where the system has none)."""
 
 
 def _os_name() -> str:
     return os.name
 
 
-def check_demo_supported() -> None:
-    """Refuse, in one sentence, to start the demo where the virtual BMS cannot run.
+def demo_link(requested: str | None = None) -> str:
+    """The port the demo serves its battery on: ``pty`` or ``tcp``.
+
+    ``requested`` wins, then ``$BMSFLASHER_DEMO_LINK``; otherwise ``pty`` where the system has
+    pseudo-terminals (POSIX) and ``tcp`` where it does not (Windows).
 
     Raises:
-        DemoUnavailableError: on Windows, which has no pseudo-terminals (ptys are POSIX).
+        DemoUnavailableError: the link asked for is unknown, or is a pty where there are none.
     """
-    if _os_name() != "posix":
+    link = (requested or os.environ.get(DEMO_LINK_ENV, "")).strip().lower()
+    if not link:
+        return "pty" if _os_name() == "posix" else "tcp"
+    if link not in DEMO_LINKS:
         raise DemoUnavailableError(
-            "The demo's virtual battery needs a pseudo-terminal (pty), which Linux and macOS have and "
-            "Windows does not, so the demo is not available on Windows.",
-            hint="Connect a real battery through its USB or RS485 adapter, or run the demo under WSL.",
+            t(
+                "{variable}={link} is not a demo port; use pty or tcp.",
+                variable=DEMO_LINK_ENV,
+                link=link,
+            ),
+            hint=t("Unset {variable} to let the demo choose.", variable=DEMO_LINK_ENV),
         )
+    if link == "pty" and _os_name() != "posix":
+        raise DemoUnavailableError(
+            t(
+                "The demo's virtual battery needs a pseudo-terminal (pty) when {variable}=pty, which "
+                "Linux and macOS have and Windows does not, so the demo is not available on Windows "
+                "that way.",
+                variable=DEMO_LINK_ENV,
+            ),
+            hint=t(
+                "Unset {variable} (or set it to tcp): the demo then serves its battery on a local TCP port.",
+                variable=DEMO_LINK_ENV,
+            ),
+        )
+    return link
+
+
+def check_demo_supported() -> None:
+    """Refuse, in one sentence, to start the demo where its port cannot be served.
+
+    Raises:
+        DemoUnavailableError: :func:`demo_link` refuses (a forced pty on Windows, an unknown link).
+    """
+    demo_link()
 
 
 def _child_creation_flags() -> int:
@@ -120,6 +164,61 @@ def _die_with_parent() -> Callable[[], None] | None:
     return hook
 
 
+class _ChildOutput:
+    """Reads the child device's JSON lines on a thread of its own, for as long as the child lives.
+
+    A thread rather than ``select()``: Windows cannot select on a pipe. Draining the pipe to the
+    end also means the child can never block on a full one. An ``answering`` line (the device
+    answered a host) is logged, so a launch shows that the window really talks to the battery.
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._listening: queue.Queue[dict[str, object] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, name="demo-bench-child-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self._stream:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(message, dict):
+                    continue
+                event = message.get("event")
+                if event == "listening":
+                    self._listening.put(message)
+                elif event == "answering":
+                    _log.info("the demo battery answers on %s", message.get("port"))
+        except (OSError, ValueError):
+            pass  # the pipe was closed under us: the bench is closing
+        finally:
+            self._listening.put(None)  # end of output: the child stopped
+
+    def wait_listening(self, process: subprocess.Popen[str], log_file: Path) -> str:
+        """Wait (bounded) for the sim's "listening" line and return its port.
+
+        Raises:
+            BmsFlasherError: the child ended or stayed silent (with the last line of its log).
+        """
+        try:
+            message = self._listening.get(timeout=START_TIMEOUT_S)
+        except queue.Empty:
+            message = None
+        if message is not None:
+            return str(message["port"])
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_TIMEOUT_S)  # its output ended: it is exiting; its log then says why
+        error = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
+        detail = error.strip().splitlines()[-1] if error.strip() else "no answer"
+        raise BmsFlasherError(f"the virtual BMS did not start within {START_TIMEOUT_S:.0f} s: {detail}")
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+
+
 @dataclass(frozen=True, slots=True)
 class DemoScenario:
     """The physical situation of the demo pack (what the precondition gates will measure)."""
@@ -136,23 +235,30 @@ class DemoScenario:
 
 
 class DemoBench:
-    """A virtual BMS plus its pty front-end; ``close()`` stops both and removes the work folder.
+    """A virtual BMS plus its serial front-end; ``close()`` stops both and removes the work folder.
 
     Args:
         scenario: pack size and conditions.
         workdir: folder for flash state, history and journal; a temporary one when None.
         in_process: run the device in this process (the command-line demo, tests that inspect it)
             instead of a child.
+        link: ``"pty"`` or ``"tcp"`` to force the port; None lets :func:`demo_link` choose.
 
     Raises:
-        DemoUnavailableError: this system has no pseudo-terminals (Windows).
+        DemoUnavailableError: the port asked for cannot be served here (a pty on Windows).
         BmsFlasherError: the virtual BMS did not start (with the reason from its log).
     """
 
     def __init__(
-        self, scenario: DemoScenario | None = None, workdir: Path | None = None, *, in_process: bool = False
+        self,
+        scenario: DemoScenario | None = None,
+        workdir: Path | None = None,
+        *,
+        in_process: bool = False,
+        link: str | None = None,
     ) -> None:
-        check_demo_supported()
+        self.link_kind = demo_link(link)
+        """The port the battery is served on: ``pty`` or ``tcp`` (``socket://127.0.0.1:PORT``)."""
         self.scenario = scenario or DemoScenario()
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="bmsflasher-demo-"))
@@ -160,6 +266,7 @@ class DemoBench:
         self.device: VirtualBms | None = None
         self._front_end: SerialFrontEnd | None = None
         self._process: subprocess.Popen[str] | None = None
+        self._child_output: _ChildOutput | None = None
         try:
             if in_process:
                 self._port = self._start_in_process()
@@ -168,9 +275,11 @@ class DemoBench:
         except BaseException:
             self.close()
             raise
+        _log.info("demo battery served over %s on %s", self.link_kind, self._port)
 
     def _start_in_process(self) -> str:
-        from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # POSIX only (ptys)
+        from bmsflasher.sim.wire.serial_frontend import SerialFrontEnd  # loads without termios
+        from bmsflasher.sim.wire.tcp_serial import tcp_front_end
 
         s = self.scenario
         self.device = VirtualBms.create(
@@ -187,17 +296,22 @@ class DemoBench:
                 erase_time_s_per_sector=ERASE_TIME_S_PER_SECTOR,
             )
         )
-        self._front_end = SerialFrontEnd(self.device, FrontEndOptions(baud=s.baud))
+        options = FrontEndOptions(baud=s.baud)
+        if self.link_kind == "tcp":
+            self._front_end = tcp_front_end(self.device, options)
+        else:
+            self._front_end = SerialFrontEnd(self.device, options)  # a pty: POSIX only
         self._front_end.start()
         return self._front_end.port
 
     def _start_child(self) -> str:
         s = self.scenario
         command = [
-            *_cli_command(), "sim", "--protocol", "smp", "--link", "pty",
+            *_cli_command(), "sim", "--protocol", "smp", "--link", self.link_kind,
             "--baud", str(s.baud), "--state", str(self.state_file), "--cells", str(s.cells),
             "--soc", str(s.soc_pct), "--ambient-c", str(s.ambient_c), "--load-a", str(s.load_a),
-            "--seed", str(s.seed), "--erase-ms", f"{ERASE_TIME_S_PER_SECTOR * 1000:g}", "--json",
+            "--seed", str(s.seed), "--erase-ms", f"{ERASE_TIME_S_PER_SECTOR * 1000:g}",
+            "--stop-on-stdin-eof", "--json",
         ]  # fmt: skip
         if s.failed_sensor is not None:
             command += ["--failed-sensor", str(s.failed_sensor)]
@@ -209,6 +323,7 @@ class DemoBench:
         with self.log_file.open("w", encoding="utf-8") as log:  # a file, never a pipe that can fill up
             self._process = subprocess.Popen(
                 command,
+                stdin=subprocess.PIPE,  # never written: it closes when this process ends, however it ends
                 stdout=subprocess.PIPE,
                 stderr=log,
                 text=True,
@@ -216,31 +331,9 @@ class DemoBench:
                 preexec_fn=_die_with_parent(),  # noqa: PLW1509 - one async-signal-safe prctl call
                 creationflags=_child_creation_flags(),
             )
-        return self._read_port(self._process, self.log_file)
-
-    @staticmethod
-    def _read_port(process: subprocess.Popen[str], log_file: Path) -> str:
-        """Wait (bounded) for the sim's "listening" JSON line and return its port."""
-        assert process.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stdout], [], [], 0.2)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            line = process.stdout.readline()
-            if not line:
-                break
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.get("event") == "listening":
-                return str(message["port"])
-        error = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
-        detail = error.strip().splitlines()[-1] if error.strip() else "no answer"
-        raise BmsFlasherError(f"the virtual BMS did not start within {START_TIMEOUT_S:.0f} s: {detail}")
+        assert self._process.stdout is not None
+        self._child_output = _ChildOutput(self._process.stdout)
+        return self._child_output.wait_listening(self._process, self.log_file)
 
     @property
     def log_file(self) -> Path:
@@ -253,12 +346,12 @@ class DemoBench:
 
     @property
     def port(self) -> str:
-        """The pty's path, what the tool opens (``/dev/pts/N``)."""
+        """What the tool opens: the pty's stable path, or ``socket://127.0.0.1:PORT`` over TCP."""
         return self._port
 
     @property
     def link(self) -> LinkSettings:
-        """How the tool reaches the virtual BMS: its pty at the demo baud rate."""
+        """How the tool reaches the virtual BMS: its serial port at the demo baud rate."""
         return LinkSettings(kind="serial", port=self._port, baud=self.scenario.baud)
 
     @property
@@ -308,8 +401,12 @@ class DemoBench:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(STOP_TIMEOUT_S)
-                if process.stdout is not None:
-                    process.stdout.close()
+                if self._child_output is not None:
+                    self._child_output.join(STOP_TIMEOUT_S)  # the child is gone: its output ends
+                    self._child_output = None
+                for stream in (process.stdin, process.stdout):
+                    if stream is not None:
+                        stream.close()
             if self._front_end is not None:
                 front_end, self._front_end = self._front_end, None
                 front_end.stop()

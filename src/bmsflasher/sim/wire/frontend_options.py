@@ -2,7 +2,8 @@
 
 ``bmsflasher sim`` parses the command line once and hands one :class:`FrontEndOptions` to whichever
 front-end serves the chosen protocol and link (UDS over a virtual CAN bus or an emulated slcan
-adapter, SMP over a pseudo-terminal). A front-end ignores the fields that do not apply to it.
+adapter, SMP over a pseudo-terminal or a loopback TCP socket). A front-end ignores the fields that
+do not apply to it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class FrontEndOptions:
         extra_devices: further devices sharing the bus (a pack with several modules); may be empty.
         baud: serial line rate in baud for the pty (SMP) and the slcan adapter's host side.
         link_path: optional path of a symlink to create to the pty (a stable name for scripts).
+        tcp_port: TCP port the SMP device listens on over ``--link tcp`` (127.0.0.1 only; 0 lets
+            the OS choose a free one, which the ``listening`` line reports).
         drop_rate: probability in 0..1 that one frame or serial chunk is silently lost.
         bit_error_rate: probability in 0..1 per transmitted bit of a flip (serial garbling).
         response_delay_s: extra delay before every response (a slow device or gateway).
@@ -54,6 +57,7 @@ class FrontEndOptions:
     extra_devices: tuple[VirtualBms, ...] = ()
     baud: int = 115_200
     link_path: str | None = None
+    tcp_port: int = 0
     drop_rate: float = 0.0
     bit_error_rate: float = 0.0
     response_delay_s: float = 0.0

@@ -16,11 +16,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import struct
 import sys
 import tempfile
 import termios
 import threading
+import time
 import tty
 from pathlib import Path
 from typing import Final
@@ -161,6 +163,45 @@ class PtyPort:
         with self._lock:
             master = self._master
             return None if master is None else baud_of_fd(master)
+
+    def host_attached(self) -> bool:
+        """True while plugged in: the pty buffers what the device writes until the tool reads it."""
+        return self._master is not None
+
+    def read(self, max_bytes: int) -> bytes:
+        """What the tool wrote (at most ``max_bytes``); ``b""`` when nothing waits or no host opened it."""
+        with self._lock:
+            if self._master is None:
+                return b""
+            try:
+                return os.read(self._master, max_bytes)
+            except (BlockingIOError, InterruptedError):
+                return b""
+            except OSError:
+                return b""  # no host has the port open (EIO): the line idles
+
+    def write(self, data: bytes | bytearray) -> int:
+        """Put device bytes on the pty as far as its buffer takes them; all of them while unplugged."""
+        with self._lock:
+            if self._master is None:
+                return len(data)
+            try:
+                return os.write(self._master, data)
+            except (BlockingIOError, InterruptedError):
+                return 0
+            except OSError:
+                return len(data)  # nobody has the port open: the bytes go nowhere
+
+    def wait_readable(self, timeout_s: float) -> None:
+        """Wait (without the lock) until the tool wrote something, at most ``timeout_s``."""
+        master = self._master
+        if master is None:
+            time.sleep(timeout_s)
+            return
+        try:
+            select.select([master], [], [], timeout_s)
+        except (OSError, ValueError):
+            time.sleep(timeout_s)  # the port was unplugged under us
 
     def close(self) -> None:
         """Unplug for good and remove the private temp directory."""

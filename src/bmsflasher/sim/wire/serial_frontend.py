@@ -1,14 +1,20 @@
-"""``bmsflasher sim --protocol smp --link pty``: the virtual BMS on a serial port.
+"""``bmsflasher sim --protocol smp --link pty|tcp``: the virtual BMS on a serial port.
 
-Wires the pieces together: the pty (:mod:`~bmsflasher.sim.wire.pty_link`), the paced and faulty UART
+Wires the pieces together: the port the tool opens (a pty, :mod:`~bmsflasher.sim.wire.pty_link`, or
+where there are none a loopback TCP socket, :mod:`~bmsflasher.sim.wire.tcp_port`), the paced and faulty UART
 (:mod:`~bmsflasher.sim.wire.serial_port`), the firmware's SMP receiver and frame buffers
 (:mod:`~bmsflasher.sim.smp.transport`) and the request handler (:mod:`~bmsflasher.sim.smp.server`),
 plus one worker thread that answers requests in order — the firmware's SMP thread. Flash work
 (uploads, erases, the swap at reset) runs there, so the UART keeps receiving meanwhile.
 
 A reset makes the port vanish and come back under a new ``/dev/pts/N`` (a USB device re-enumerating
-while it reboots); the symlink the JSON line names stays valid. :meth:`SerialFrontEnd.pull_cable`
-does the same on demand (and SIGUSR1 does it when run from the command line).
+while it reboots); the symlink the JSON line names stays valid. Over TCP the reset closes the
+host's connection and the same ``socket://`` URL accepts again once the device is back.
+:meth:`SerialFrontEnd.pull_cable` does the same on demand (and SIGUSR1 does it when run from the
+command line, where the system has that signal).
+
+This module loads where ``termios`` does not (Windows): the pty module is imported only when a
+front-end is built without a port of its own.
 """
 
 from __future__ import annotations
@@ -21,15 +27,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimPoweredOffError
 from bmsflasher.sim.smp.server import DEFAULT_BUF_COUNT, DEFAULT_BUF_SIZE, SmpServer
 from bmsflasher.sim.smp.transport import FrameBufferPool, SmpSerialReceiver, encode_frame
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions
-from bmsflasher.sim.wire.pty_link import PtyPort
 from bmsflasher.sim.wire.serial_port import DEFAULT_RX_FIFO_BYTES, SerialWire, WireFaults
+
+if TYPE_CHECKING:
+    from bmsflasher.sim.wire.device_port import DevicePort
 
 REENUMERATION_DELAY_S: Final = 0.3
 """How long the port is gone while the device reboots (USB disconnect → enumerate)."""
@@ -64,12 +72,14 @@ class SerialDeviceSettings:
 
 
 class SerialFrontEnd:
-    """One virtual BMS served over a pty. Use as a context manager or call start()/stop().
+    """One virtual BMS served over a serial port. Use as a context manager or call start()/stop().
 
     Args:
         device: the virtual BMS.
         options: front-end options (baud, link path, faults, response delay, seed).
         settings: serial-side configuration of the device firmware.
+        port: the port to serve on; None makes a pty (POSIX) with ``options.link_path``. The
+            front-end owns the port from here on and closes it in :meth:`stop`.
     """
 
     def __init__(
@@ -77,13 +87,19 @@ class SerialFrontEnd:
         device: VirtualBms,
         options: FrontEndOptions | None = None,
         settings: SerialDeviceSettings | None = None,
+        *,
+        port: DevicePort | None = None,
     ) -> None:
         options = options or FrontEndOptions()
         settings = settings or SerialDeviceSettings()
         self._device = device
         self._options = options
         self._settings = settings
-        self._port = PtyPort(options.link_path)
+        if port is None:
+            from bmsflasher.sim.wire.pty_link import PtyPort  # POSIX only (termios)
+
+            port = PtyPort(options.link_path)
+        self._port: DevicePort = port
         self._pool = FrameBufferPool(settings.buf_count)
         self._requests: queue.Queue[bytes] = queue.Queue()
         self._receiver = SmpSerialReceiver(self._pool, settings.buf_size, self._requests.put)
@@ -106,11 +122,13 @@ class SerialFrontEnd:
         self._timers: list[threading.Timer] = []
         self._timers_lock = threading.Lock()
         self.requests_answered = 0
+        self.answered_generation = 0
+        """The port generation (pty plug-in, TCP connection) in which the device last answered."""
 
     # --- lifecycle -------------------------------------------------------------------------------
     @property
     def port(self) -> str:
-        """The stable path the tool opens (a symlink to the current pty)."""
+        """What the tool opens: a symlink to the current pty, or ``socket://127.0.0.1:PORT``."""
         return self._port.path
 
     @property
@@ -174,7 +192,7 @@ class SerialFrontEnd:
             self._schedule(replug_after_s, self.plug_cable)
 
     def plug_cable(self) -> None:
-        """Plug the port back in (a new pty behind the same symlink)."""
+        """Plug the port back in (a new pty behind the same symlink; the TCP port accepts again)."""
         if not self._stop.is_set():
             self._port.plug()
 
@@ -204,6 +222,7 @@ class SerialFrontEnd:
                 continue
             self._wire.send(encode_frame(outcome.response))
             self.requests_answered += 1
+            self.answered_generation = self._port.generation
             if outcome.reset_after:
                 self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
                 # Zephyr reboots CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms) after answering, so the
@@ -242,13 +261,30 @@ class SerialFrontEnd:
             self._pool.release()
 
 
-def run(device: VirtualBms, options: FrontEndOptions, emit_json: EmitJson, stop: threading.Event) -> None:
-    """Launcher for ``bmsflasher sim --protocol smp --link pty`` (see docs/design/sim-api.md).
+def announcement(front_end: SerialFrontEnd, link: str) -> dict[str, object]:
+    """The ``listening`` JSON line: what a script or the demo bench needs to open the port."""
+    return {
+        "event": "listening",
+        "protocol": "smp",
+        "link": link,
+        "port": front_end.port,
+        "baud": front_end.baud,
+        "buf_size": front_end.settings.buf_size,
+        "buf_count": front_end.settings.buf_count,
+    }
 
-    Announces ``{"event": "listening", "protocol": "smp", "link": "pty", "port": ..., "baud": ...}``
-    and serves until ``stop`` is set. SIGUSR1 (command line only) pulls the cable for one second.
+
+def serve(
+    front_end: SerialFrontEnd, listening: dict[str, object], emit_json: EmitJson, stop: threading.Event
+) -> None:
+    """Start ``front_end``, announce ``listening`` and serve until ``stop`` is set.
+
+    Once per port generation (a pty plugged in, a TCP host connected) the first answer is announced
+    as ``{"event": "answering", "port": ..., "generation": N}``: whoever started the device (the
+    demo bench) can tell that a host really talks to it. SIGUSR1 (command line, where the system
+    has it) pulls the cable for one second.
     """
-    with SerialFrontEnd(device, options) as front_end:
+    with front_end:
         previous: object = None
         in_main = threading.current_thread() is threading.main_thread()
         usr1 = getattr(signal, "SIGUSR1", None)
@@ -259,20 +295,24 @@ def run(device: VirtualBms, options: FrontEndOptions, emit_json: EmitJson, stop:
 
             previous = signal.signal(usr1, on_usr1)
         try:
-            emit_json(
-                {
-                    "event": "listening",
-                    "protocol": "smp",
-                    "link": "pty",
-                    "port": front_end.port,
-                    "baud": front_end.baud,
-                    "buf_size": front_end.settings.buf_size,
-                    "buf_count": front_end.settings.buf_count,
-                }
-            )
+            emit_json(listening)
+            announced = 0
             while not stop.wait(_POLL_S):
-                pass
+                generation = front_end.answered_generation
+                if generation != announced:
+                    announced = generation
+                    emit_json({"event": "answering", "port": front_end.port, "generation": generation})
         finally:
             if in_main and usr1 is not None and previous is not None:
                 with contextlib.suppress(ValueError, TypeError):
                     signal.signal(usr1, previous)  # type: ignore[arg-type]
+
+
+def run(device: VirtualBms, options: FrontEndOptions, emit_json: EmitJson, stop: threading.Event) -> None:
+    """Launcher for ``bmsflasher sim --protocol smp --link pty`` (see docs/design/sim-api.md).
+
+    Announces ``{"event": "listening", "protocol": "smp", "link": "pty", "port": ..., "baud": ...}``
+    and serves until ``stop`` is set. SIGUSR1 (command line only) pulls the cable for one second.
+    """
+    front_end = SerialFrontEnd(device, options)
+    serve(front_end, announcement(front_end, "pty"), emit_json, stop)

@@ -1,9 +1,11 @@
-"""The UART between the virtual BMS and the pty: line-rate pacing, baud mismatch, bit errors, drops.
+"""The UART between the virtual BMS and its port: line-rate pacing, baud mismatch, bit errors, drops.
 
-A pty moves bytes at memory speed; a UART does not. This wire charges every byte its 8N1 time
-(10 bit periods) **in both directions**: bytes the tool writes are taken off the pty no faster than
-its configured baud rate allows (the rest waits in the OS buffer, as in a USB-serial adapter's
-FIFO), and the device's answers are put on the pty at the device's own baud rate. The device side
+The port is a pty where the system has them and a loopback TCP socket where it does not (both
+:class:`~bmsflasher.sim.wire.device_port.DevicePort`). Either moves bytes at memory speed; a UART
+does not. This wire charges every byte its 8N1 time (10 bit periods) **in both directions**: bytes
+the tool writes are taken off the port no faster than its configured baud rate allows (the rest
+waits in the OS buffer, as in a USB-serial adapter's FIFO), and the device's answers are put on
+the port at the device's own baud rate. The device side
 has a bounded receive FIFO (2 KiB by default): when the device cannot keep up (all its frame
 buffers busy) the FIFO fills and further bytes are lost — an overrun, exactly what a host that
 ignores the device's buffer count causes on real hardware.
@@ -11,22 +13,21 @@ ignores the device's buffer count causes on real hardware.
 When the tool's baud rate differs from the device's, bytes are re-sampled bit by bit by a UART
 receiver model (start-bit edge detection, mid-bit sampling, stop-bit check), which yields the
 plausible junk a real mismatch produces — never silence, never clean data. Bit flips and byte drops
-are injected from a seeded generator so a failing run can be replayed.
+are injected from a seeded generator so a failing run can be replayed. A TCP socket carries no baud
+rate, so over TCP the host's rate is taken to be the device's: pacing, no mismatch.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import random
-import select
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from bmsflasher.sim.wire.pty_link import PtyPort
+from bmsflasher.sim.wire.device_port import DevicePort
 
 BITS_PER_BYTE_8N1: Final = 10
 DEFAULT_RX_FIFO_BYTES: Final = 2048
@@ -159,10 +160,10 @@ RxConsumer = Callable[[bytearray], None]
 
 
 class SerialWire:
-    """Moves bytes between the pty and the device at line rate, with faults; owns one thread.
+    """Moves bytes between the port and the device at line rate, with faults; owns one thread.
 
     Args:
-        port: the pty.
+        port: the pty or the TCP port the tool opens.
         device_baud: the device UART's configured rate.
         consumer: called on the wire thread whenever the RX FIFO holds bytes.
         faults: injected line faults.
@@ -171,7 +172,7 @@ class SerialWire:
 
     def __init__(
         self,
-        port: PtyPort,
+        port: DevicePort,
         *,
         device_baud: int,
         consumer: RxConsumer,
@@ -247,42 +248,38 @@ class SerialWire:
         generation = -1
         while not self._stop.is_set():
             with self._port.lock:
-                fd = self._port.master_fd
-                if fd is not None and self._port.generation != generation:
+                attached = self._port.host_attached()
+                if attached and self._port.generation != generation:
                     generation = self._port.generation
                     rx_clock = tx_clock = time.monotonic()
                     self._fifo.clear()
                     self._host_side.clear()
                 active = False
-                if fd is None:
+                if not attached:
                     self.discard_tx()
                     self._fifo.clear()
+                    self._host_side.clear()
                 else:
                     host_baud = self._current_host_baud()
                     now = time.monotonic()
-                    rx_clock, active = self._receive(fd, host_baud, now, rx_clock)
-                    tx_clock = self._transmit(fd, host_baud, now, tx_clock)
-                    self._deliver_to_host(fd)
+                    rx_clock, active = self._receive(host_baud, now, rx_clock)
+                    tx_clock = self._transmit(host_baud, now, tx_clock)
+                    self._deliver_to_host()
             if self._fifo:
                 self._consumer(self._fifo)
-            self._idle_wait(fd, active)
+            self._idle_wait(active)
 
     def _current_host_baud(self) -> int:
         """The host's rate right now (read from the pty every time: a scan changes it at any moment)."""
         return self._port.host_baud() or self._device_baud
 
-    def _receive(self, fd: int, host_baud: int, now: float, clock: float) -> tuple[float, bool]:
+    def _receive(self, host_baud: int, now: float, clock: float) -> tuple[float, bool]:
         """Take the bytes whose wire time has elapsed; returns (new clock, line busy)."""
         rate = host_baud / BITS_PER_BYTE_8N1
         credit = int((now - clock) * rate)
         if credit <= 0:
             return clock, True  # a byte is still on its way: come back after a tick, do not spin
-        try:
-            data = os.read(fd, min(credit, _MAX_IO_BYTES))
-        except (BlockingIOError, InterruptedError):
-            data = b""
-        except OSError:
-            data = b""  # no host has the port open (EIO): the line idles
+        data = self._port.read(min(credit, _MAX_IO_BYTES))
         # Fewer bytes than the line could carry: the line went idle, and idle time is not credit.
         clock = now if len(data) < credit else clock + len(data) / rate
         if not data:
@@ -311,7 +308,7 @@ class SerialWire:
             self._consumer(self._fifo)
         return clock, True
 
-    def _transmit(self, fd: int, host_baud: int, now: float, clock: float) -> float:
+    def _transmit(self, host_baud: int, now: float, clock: float) -> float:
         rate = self._device_baud / BITS_PER_BYTE_8N1
         with self._tx_lock:
             if not self._tx:
@@ -330,29 +327,21 @@ class SerialWire:
         self._host_side.extend(self._tx_faults.apply(chunk))
         return clock
 
-    def _deliver_to_host(self, fd: int) -> None:
-        """Move bytes from the adapter's FIFO into the pty as far as the host's buffer takes them."""
+    def _deliver_to_host(self) -> None:
+        """Move bytes from the adapter's FIFO into the port as far as the host's buffer takes them."""
         if not self._host_side:
             return
-        try:
-            written = os.write(fd, self._host_side)
-        except (BlockingIOError, InterruptedError):
-            written = 0
-        except OSError:
-            written = len(self._host_side)  # nobody has the port open: the bytes go nowhere
+        written = self._port.write(self._host_side)
         del self._host_side[:written]
         if len(self._host_side) > HOST_FIFO_BYTES:  # the adapter's FIFO overflows: oldest bytes lost
             excess = len(self._host_side) - HOST_FIFO_BYTES
             self.stats.tx_discarded_bytes += excess
             del self._host_side[:excess]
 
-    def _idle_wait(self, fd: int | None, rx_active: bool) -> None:
+    def _idle_wait(self, rx_active: bool) -> None:
         with self._tx_lock:
             busy = bool(self._tx) or rx_active or bool(self._fifo)
-        if busy or fd is None:
+        if busy:
             time.sleep(TICK_S)
             return
-        try:
-            select.select([fd], [], [], TICK_S)
-        except (OSError, ValueError):
-            time.sleep(TICK_S)  # the port was unplugged under us
+        self._port.wait_readable(TICK_S)
