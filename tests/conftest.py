@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The CLI speaks the technician's language (BMSFLASHER_LANG, then LANG): tests assert English unless
+# they ask for another language with --lang, whatever the machine running them is set to.
+os.environ["BMSFLASHER_LANG"] = "en"
 
 _LEAK_GRACE_S = 3.0
 # Threads owned by libraries for the life of the process, not by a test.

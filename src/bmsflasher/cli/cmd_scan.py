@@ -307,7 +307,7 @@ def _print_inventory(
             plan = row["plan"]
             assert isinstance(plan, list)
             for index, line in enumerate(plan, 1):
-                out.print(f"  {index:2d}. {escape(str(line))}")
+                out.print(f"  {index:2d}. {escape(say(line))}")
     return 0
 
 

@@ -58,7 +58,7 @@ def _argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
         try:
             return parse(text)
         except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            raise argparse.ArgumentTypeError(say(exc.args[0]) if exc.args else str(exc)) from None
 
     typed.__name__ = getattr(parse, "__name__", "value")
     return typed

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
 
 DEFAULT_BAUD: Final = 115_200
@@ -45,7 +46,7 @@ def whole_number(text: str) -> int:
     try:
         return int(text, 0)
     except ValueError:
-        raise ValueError(f"'{text}' is not a whole number (e.g. 1 or 0x17)") from None
+        raise ValueError(t("'{text}' is not a whole number (e.g. 1 or 0x17)", text=text)) from None
 
 
 def _is_29bit(link: LinkSettings) -> bool:

@@ -81,8 +81,13 @@ class SerialStep:
     from_cache: bool = False
 
     def describe(self) -> str:
-        cached = " (last good setting)" if self.from_cache else ""
-        return f"{self.protocol.upper()} at {self.baud} baud{cached}"
+        if self.from_cache:
+            return t(
+                "{protocol} at {baud} baud (last good setting)",
+                protocol=self.protocol.upper(),
+                baud=self.baud,
+            )
+        return t("{protocol} at {baud} baud", protocol=self.protocol.upper(), baud=self.baud)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +102,10 @@ class CanStep:
     """How many servers answered last time (remembered steps only): once they have, stop waiting."""
 
     def describe(self) -> str:
-        what = "listen for traffic" if self.listen_only else "UDS TesterPresent, functional"
-        cached = " (last good setting)" if self.from_cache else ""
-        return f"{what} at {self.bitrate} bit/s{cached}"
+        what = t("listen for traffic") if self.listen_only else t("UDS TesterPresent, functional")
+        if self.from_cache:
+            return t("{what} at {bitrate} bit/s (last good setting)", what=what, bitrate=self.bitrate)
+        return t("{what} at {bitrate} bit/s", what=what, bitrate=self.bitrate)
 
 
 def check_bauds(bauds: Sequence[int]) -> tuple[int, ...]:

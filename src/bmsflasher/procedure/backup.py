@@ -58,7 +58,8 @@ class ConfigDiff:
 
     def lines(self) -> list[str]:
         """The diff as lines a technician reads (``name: old → new``)."""
-        out = [f"--- {self.old_label}", f"+++ {self.new_label}"]
+        # t(): the labels are sentences of their own ("backup 3", "device"), translated with the line
+        out: list[str] = [t("--- {label}", label=self.old_label), t("+++ {label}", label=self.new_label)]
         if self.old_schema != self.new_schema:
             out.append(t("schema version: {old} → {new}", old=self.old_schema, new=self.new_schema))
         for change in self.changes:
