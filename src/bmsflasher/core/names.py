@@ -30,6 +30,7 @@ CHECK_NAMES: Final = MappingProxyType(
         "cell_voltage_stability": t("cell voltage stability"),
         "supply_stability": t("supply stability"),
         "link_quality": t("link quality"),
+        "signing_key": t("signing key"),
         # self-test checks
         "voltage_calibration": t("voltage calibration"),
         "reference_voltage": t("reference voltage"),
@@ -61,6 +62,7 @@ STEP_NAMES: Final = MappingProxyType(
         "config_restore": t("config restore"),
         "report": t("report"),
         "recovery": t("recovery"),
+        "security_access": t("security access"),
     }
 )
 """Step key (a :class:`~bmsflasher.procedure.states.State` value or a flow's step) → its short name."""

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Protocol, runtime_checkable
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import Text, t
 from bmsflasher.core.types import (
     ConfigSnapshot,
     DeviceIdentity,
@@ -75,6 +77,38 @@ class ResumePolicy:
 
 NO_RESUME: Final = ResumePolicy()
 """Raise the first link break of a transfer (the caller decides what happens next)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityUnlock:
+    """The tool unlocked a device's security access (UDS seed/key): who, when, for what.
+
+    Every unlock is recorded (service history, log) because a key computed for a serial number is
+    a credential for that battery: the record shows which battery was unlocked for which operation.
+
+    Attributes:
+        serial_number: the battery the key was computed for (the one selected when connecting).
+        operation: what the unlock was for ("the firmware download", "a configuration write").
+        at_s: when, as ``time.time()``.
+    """
+
+    serial_number: str
+    operation: str
+    at_s: float
+
+    def sentence(self) -> Text:
+        """One line for the log and the service history: battery, operation and UTC time."""
+        at = datetime.fromtimestamp(self.at_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return t(
+            "Security access unlocked on battery {serial_number} for {operation} at {time} UTC.",
+            serial_number=self.serial_number,
+            operation=self.operation,
+            time=at,
+        )
+
+
+UnlockListener = Callable[[SecurityUnlock], None]
+"""Told about each unlock, in the thread that unlocked (must not block)."""
 
 
 @runtime_checkable
@@ -179,6 +213,22 @@ class Target(Protocol):
 
     def link_stats(self) -> LinkStats:
         """Counters since the link was opened."""
+        ...
+
+    def trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """SHA-256 of each public key the device's bootloader trusts (MCUboot's KEYHASH values).
+
+        None when the device cannot tell (an older bootloader, a protocol without the query):
+        the bootloader then remains the only judge of an image's signer.
+        """
+        ...
+
+    def add_unlock_listener(self, listener: UnlockListener) -> None:
+        """Call ``listener`` after every security-access unlock (see :class:`SecurityUnlock`)."""
+        ...
+
+    def remove_unlock_listener(self, listener: UnlockListener) -> None:
+        """Stop calling a listener added with :meth:`add_unlock_listener` (unknown ones are ignored)."""
         ...
 
     def close(self) -> None:

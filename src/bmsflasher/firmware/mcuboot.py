@@ -226,6 +226,23 @@ class McubootImage:
     def is_bootable(self) -> bool:
         return not self.header.flags & ImageFlag.NON_BOOTABLE
 
+    @property
+    def signing_key_hashes(self) -> tuple[bytes, ...]:
+        """The keys the image's signatures name, as SHA-256 key hashes, in TLV order.
+
+        A KEYHASH TLV carries the hash itself; a PUBKEY TLV the DER public key, hashed here. These
+        are what MCUboot's ``bootutil_find_key`` looks up among the keys its bootloader trusts, so
+        comparing them with the hashes a device reports tells before a transfer whether its
+        bootloader could accept the signature.
+        """
+        hashes: list[bytes] = []
+        for tlv in self.tlvs:
+            if tlv.type == TlvType.KEYHASH:
+                hashes.append(tlv.value)
+            elif tlv.type == TlvType.PUBKEY:
+                hashes.append(hashlib.sha256(tlv.value).digest())
+        return tuple(dict.fromkeys(hashes))
+
     def find(self, tlv_type: int) -> Tlv | None:
         """The first TLV of a type from either area, or None."""
         for tlv in (*self.protected_tlvs, *self.tlvs):

@@ -24,6 +24,7 @@ from bmsflasher.procedure.backup import (
     restore_snapshot,
     take_backup,
 )
+from bmsflasher.procedure.unlock_records import record_unlocks
 from bmsflasher.records import BackupRecord, RecordsDb
 
 BACKUP_SESSION: Final = "backup"
@@ -160,6 +161,7 @@ def restore_recorded(
         {"backup_id": plan.record.id, "backup_sha256": plan.record.sha256, "front_end": front_end},
     )
     version = _version_text(identity)
+    stop_recording_unlocks = record_unlocks(target, db, session)
     try:
         result = restore_snapshot(
             target, plan.record.snapshot, t("backup {backup_id}", backup_id=plan.record.id)
@@ -168,6 +170,8 @@ def restore_recorded(
         db.log_step(session, "restore", False, exc.message)
         db.finish_session(session, "failed", version, version)
         raise
+    finally:
+        stop_recording_unlocks()
     db.log_step(session, "restore", True, f"wrote {', '.join(result.written) or 'nothing'}")
     db.finish_session(session, "restored", version, version)
     return RestoreOutcome(plan.record, session, result)
@@ -210,6 +214,7 @@ def write_parameters_recorded(
         {"parameters": {n: changed[n] for n in sorted(changed)}, "front_end": front_end},
     )
     version = _version_text(identity)
+    stop_recording_unlocks = record_unlocks(target, db, session)
     try:
         target.write_config(ConfigSnapshot(current.schema_version, changed))
         after = target.read_config()
@@ -217,6 +222,8 @@ def write_parameters_recorded(
         db.log_step(session, "write_config", False, exc.message)
         db.finish_session(session, "failed", version, version)
         raise
+    finally:
+        stop_recording_unlocks()
     names = tuple(sorted(changed))
     db.log_step(session, "write_config", True, f"wrote {', '.join(names)}")
     db.finish_session(session, "config_written", version, version)

@@ -41,7 +41,7 @@ from bmsflasher.core.events import (
 from bmsflasher.core.i18n import t
 from bmsflasher.core.names import mode_name
 from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json
-from bmsflasher.core.target import ResumePolicy, Target
+from bmsflasher.core.target import ResumePolicy, SecurityUnlock, Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import restore_snapshot, take_backup
@@ -71,10 +71,11 @@ from bmsflasher.procedure.states import (
     check_transition,
 )
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
+from bmsflasher.procedure.unlock_records import UNLOCK_STEP
 from bmsflasher.records import RecordsDb
 
 COMPATIBILITY_GATES: Final = frozenset(
-    {"model", "hardware_revision", "device_mode", "bootloader_version", "anti_rollback"}
+    {"model", "hardware_revision", "device_mode", "bootloader_version", "anti_rollback", "signing_key"}
 )
 """Gates about the package and the device, not the battery's state: waiting or charging never helps."""
 
@@ -246,6 +247,12 @@ class UpdateProcedure:
     def _log(self, level: LogLevel, message: str) -> None:
         self._sink(LogLine(level, message))
 
+    def _on_unlock(self, unlock: SecurityUnlock) -> None:
+        """Record a security-access unlock in the service history (or once the session starts) and the log."""
+        sentence = unlock.sentence()
+        self._log(LogLevel.INFO, sentence)
+        self._record_step(UNLOCK_STEP, True, sentence)
+
     def _measured(self, measurement: Measurement) -> None:
         self._sink(measurement)
         if self._run.session_id is not None:
@@ -298,6 +305,7 @@ class UpdateProcedure:
     def _identify(self) -> State:
         target = self._connect()
         self._run.target = target
+        target.add_unlock_listener(self._on_unlock)
         identity = target.identify()
         self._run.identity = identity
         self._run.running_version = identity.firmware_version
@@ -708,6 +716,8 @@ class UpdateProcedure:
                 recovery = run.identity is not None and run.identity.mode is DeviceMode.RECOVERY
                 return advice(FailureKind.STUCK_IN_RECOVERY) if recovery else None
             report = run.preconditions
+            if report is not None and {m.name for m in report.blocking} == {preconditions.SIGNING_KEY}:
+                return advice(FailureKind.AUTHENTICATION_REJECTION)  # the device's bootloader would refuse it
             if (
                 report is not None
                 and report.blocking
@@ -750,6 +760,8 @@ class UpdateProcedure:
 
     def _finish(self, outcome: State) -> UpdateResult:
         run = self._run
+        if run.target is not None:
+            run.target.remove_unlock_listener(self._on_unlock)
         self._sink(StepStarted(REPORT_STEP, t("Report")))
         reason = self._reason(outcome)
         if run.session_id is not None:

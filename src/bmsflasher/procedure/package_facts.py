@@ -27,6 +27,8 @@ class PackageFacts:
         image_size: size of the image in bytes.
         image_hash: the SHA-256 the MCUboot image declares in its hash TLV, which is what a device
             reports for a slot; empty when unknown.
+        image_key_hashes: the SHA-256 key hashes the image's signatures name (MCUboot KEYHASH),
+            compared with the keys a device's bootloader trusts; empty when unknown.
     """
 
     model: str
@@ -38,3 +40,4 @@ class PackageFacts:
     image_sha256: str
     image_size: int
     image_hash: bytes = b""
+    image_key_hashes: tuple[bytes, ...] = ()

@@ -92,6 +92,7 @@ def facts_of(verified: VerifiedPackage, package_sha256: str) -> PackageFacts:
         image_sha256=verified.file_sha256.hex(),
         image_size=len(verified.image_bytes),
         image_hash=verified.image_hash,
+        image_key_hashes=verified.image.signing_key_hashes,
     )
 
 

@@ -19,7 +19,7 @@ from typing import Final
 
 from bmsflasher.core.errors import LinkError, PreconditionError, ProtocolError
 from bmsflasher.core.events import Measurement
-from bmsflasher.core.i18n import joined, t
+from bmsflasher.core.i18n import Text, joined, t
 from bmsflasher.core.names import check_name, mode_name, severity_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
@@ -39,6 +39,7 @@ CRITICAL_DTCS: Final = "critical_dtcs"
 CELL_STABILITY: Final = "cell_voltage_stability"
 SUPPLY_STABILITY: Final = "supply_stability"
 LINK_QUALITY: Final = "link_quality"
+SIGNING_KEY: Final = "signing_key"
 
 OVERRIDABLE: Final = frozenset({CELL_STABILITY, SUPPLY_STABILITY, LINK_QUALITY})
 """Gates a technician may override with a recorded reason; every other gate is a safety gate."""
@@ -57,6 +58,9 @@ ALL_GATES: Final = (
     SUPPLY_STABILITY,
     LINK_QUALITY,
 )
+
+CONDITIONAL_GATES: Final = (SIGNING_KEY,)
+"""Safety gates that run only when the device can tell their input (the keys its bootloader trusts)."""
 
 _SEVERITY_RANK: Final = {DtcSeverity.INFO: 0, DtcSeverity.WARNING: 1, DtcSeverity.CRITICAL: 2}
 
@@ -106,6 +110,44 @@ def check_bootloader(
 def check_anti_rollback(identity: DeviceIdentity, package: PackageFacts) -> Measurement:
     """The image's security counter is not below the device's (safety gate)."""
     return compatibility.anti_rollback_gate(identity.security_counter, package)
+
+
+def _key_list(hashes: Sequence[bytes]) -> str:
+    return ", ".join(h.hex()[:16] for h in hashes)
+
+
+def check_signing_key(trusted: Sequence[bytes], package: PackageFacts) -> Measurement:
+    """The image is signed by a key the device's bootloader trusts (safety gate).
+
+    Run only when the device reports its trusted keys: MCUboot checks the signature after the
+    whole transfer (35 s at 115200 baud), so an image it cannot accept is refused before the first
+    write instead of after it.
+    """
+    signers = package.image_key_hashes
+    return _gate(
+        SIGNING_KEY,
+        t("key {keys}", keys=_key_list(signers)),
+        t("key {keys}", keys=_key_list(trusted)),
+        any(signer in trusted for signer in signers),
+        t(
+            "The bootloader checks the signature only after the whole transfer and refuses an image "
+            "signed by a key it does not trust."
+        ),
+    )
+
+
+def refusal_sentence(gate: Measurement) -> Text:
+    """Why a failed gate refuses the update, in one clause (the signing key gate says what would happen)."""
+    if gate.name == SIGNING_KEY:
+        return t(
+            "the device's bootloader trusts {trusted}, but the image is signed by {signer}; it would be "
+            "refused after the transfer",
+            trusted=gate.limit,
+            signer=gate.value,
+        )
+    return t(
+        "{check} is {value} (limit {limit})", check=check_name(gate.name), value=gate.value, limit=gate.limit
+    )
 
 
 def _span(values: Sequence[float], unit: str, fmt: str = "g") -> str:
@@ -251,6 +293,7 @@ class PreconditionInputs:
     samples: tuple[PackTelemetry, ...]
     dtcs: tuple[Dtc, ...]
     round_trips: tuple[RoundTrip, ...]
+    trusted_key_hashes: tuple[bytes, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,16 +314,13 @@ class PreconditionReport:
 
     def summary(self) -> str:
         """One sentence naming each blocking gate with its value and limit."""
-        return joined(
-            t("{check} is {value} (limit {limit})", check=check_name(m.name), value=m.value, limit=m.limit)
-            for m in self.blocking
-        )
+        return joined(refusal_sentence(m) for m in self.blocking)
 
 
 def validate_overrides(overrides: Mapping[str, str]) -> None:
     """Reject overrides of unknown or safety gates, and overrides without a reason, up front."""
     for name, reason in overrides.items():
-        if name not in ALL_GATES:
+        if name not in ALL_GATES and name not in CONDITIONAL_GATES:
             raise PreconditionError(
                 t(
                     "'{name}' is not a precondition; overridable ones are: {gates}",
@@ -306,6 +346,8 @@ def evaluate(
     identity = inputs.identity
     fit = compatibility.assess(package, compatibility.DeviceDescription.from_identity(identity), limits)
     results: list[Measurement] = [*fit.checks[:2], check_device_mode(identity), *fit.checks[2:]]
+    if inputs.trusted_key_hashes is not None and package.image_key_hashes:
+        results.append(check_signing_key(inputs.trusted_key_hashes, package))
     if inputs.samples:
         samples = inputs.samples
         results += [
@@ -358,11 +400,12 @@ def measure_round_trips(target: Target, count: int) -> tuple[RoundTrip, ...]:
 def measure(target: Target, identity: DeviceIdentity, limits: PreconditionLimits) -> PreconditionInputs:
     """Gather the precondition inputs from a device; reads only, never writes."""
     round_trips = measure_round_trips(target, limits.link.round_trips)
+    trusted = target.trusted_key_hashes()
     if identity.mode is not DeviceMode.APPLICATION:
-        return PreconditionInputs(identity, (), (), round_trips)
+        return PreconditionInputs(identity, (), (), round_trips, trusted)
     samples = sample_telemetry(target, limits.stability.samples, limits.stability.interval_s)
     dtcs = tuple(target.read_dtcs())
-    return PreconditionInputs(identity, samples, dtcs, round_trips)
+    return PreconditionInputs(identity, samples, dtcs, round_trips, trusted)
 
 
 def preview(

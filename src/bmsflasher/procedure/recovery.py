@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bmsflasher.core.errors import BmsFlasherError, ProcedureError
+from bmsflasher.core.errors import BmsFlasherError, ProcedureError, UntrustedKeyError
 from bmsflasher.core.events import (
     EventSink,
     LogLevel,
@@ -28,9 +28,11 @@ from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.procedure.package_loading import UpdatePackage
+from bmsflasher.procedure.preconditions import check_signing_key, refusal_sentence
 from bmsflasher.procedure.profiles import RebootLimits, profile_for_model
 from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
+from bmsflasher.procedure.unlock_records import record_unlocks
 from bmsflasher.records import RecordsDb
 
 
@@ -73,6 +75,7 @@ def recover(
             ),
             hint=t("Update it with 'bmsflasher flash' or the update wizard: both check the battery first."),
         )
+    _refuse_untrusted_signer(target, package)
     meter = ThroughputMeter()
 
     def on_progress(done: int, total: int) -> None:
@@ -116,6 +119,26 @@ def recover(
     return RecoveryReport(before, after)
 
 
+def _refuse_untrusted_signer(target: Target, package: UpdatePackage) -> None:
+    """Refuse, before the first write, an image the device's bootloader says it would not accept.
+
+    Only when the device can tell which keys its bootloader trusts; otherwise the bootloader's own
+    check after the transfer stays the judge, as before.
+
+    Raises:
+        UntrustedKeyError: the image's signer is none of the keys the bootloader trusts.
+    """
+    trusted = target.trusted_key_hashes()
+    if trusted is None or not package.facts.image_key_hashes:
+        return
+    gate = check_signing_key(trusted, package.facts)
+    if not gate.passed:
+        raise UntrustedKeyError(
+            t("Refused before anything was written: {gates}.", gates=refusal_sentence(gate)),
+            hint=advice(FailureKind.AUTHENTICATION_REJECTION).hint(),
+        )
+
+
 def recover_recorded(
     target: Target,
     package: UpdatePackage,
@@ -154,12 +177,15 @@ def recover_recorded(
         {"link": target.link.describe(), **(details or {})},
     )
     limits = profile_for_model(package.facts.model).reboot
+    stop_recording_unlocks = record_unlocks(target, db, session, sink)
     try:
         report = recover(target, package, limits, sink, before=before)
     except BmsFlasherError as exc:
         db.log_step(session, "recovery", False, exc.message)
         db.finish_session(session, "failed", None, None)
         raise
+    finally:
+        stop_recording_unlocks()
     db.upsert_device(report.after)
     db.log_step(session, "recovery", True, f"flashed {package.facts.version}")
     db.finish_session(session, "recovered", None, str(report.after.firmware_version))

@@ -29,6 +29,7 @@ from bmsflasher.procedure.journal import Journal
 from bmsflasher.procedure.profiles import RebootLimits, profile_for_model
 from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
+from bmsflasher.procedure.unlock_records import record_unlocks
 from bmsflasher.records import RecordsDb
 
 
@@ -227,6 +228,7 @@ def manual_rollback_recorded(
         identity.serial_number, "rollback", operator, None, {"link": target.link.describe()}
     )
     sink(StepStarted(ROLLBACK_STEP, t("Roll back to the previous firmware")))
+    stop_recording_unlocks = record_unlocks(target, db, session, sink)
     try:
         report = manual_rollback(target, profile_for_model(identity.model).reboot)
     except BmsFlasherError as exc:
@@ -234,6 +236,8 @@ def manual_rollback_recorded(
         db.finish_session(session, "failed", str(identity.firmware_version), None)
         sink(StepFinished(ROLLBACK_STEP, False, exc.message))
         raise
+    finally:
+        stop_recording_unlocks()
     for action in report.actions:
         sink(LogLine(LogLevel.INFO, action))
     db.log_step(session, ROLLBACK_STEP, True, " ".join(report.actions))

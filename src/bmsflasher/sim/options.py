@@ -111,6 +111,9 @@ class SimOptions:
         factory_image: MCUboot image a new device holds in its primary slot.
         security_master: file holding the hex master secret of the UDS seed/key derivation.
         recovery: start a new device with no valid image (the state emergency recovery fixes).
+        reports_trusted_keys: the bootloader tells which signing key it trusts (SMP bootloader
+            information query ``key_hashes``, UDS DID 0xFD06); False models an older bootloader
+            that cannot tell.
         time_scale: simulated seconds per real second for the pack model.
         erase_time_s_per_sector: how long one sector erase takes (tests use 0).
         boot_time_s: how long one boot attempt takes (tests use 0).
@@ -134,6 +137,7 @@ class SimOptions:
     factory_image: Path = field(default_factory=lambda: resource_path(*DEFAULT_FACTORY_IMAGE))
     security_master: Path = field(default_factory=lambda: resource_path(*DEFAULT_SECURITY_MASTER))
     recovery: bool = False
+    reports_trusted_keys: bool = True
     time_scale: float = 1.0
     erase_time_s_per_sector: float = 0.005
     boot_time_s: float = 0.0

@@ -23,6 +23,11 @@ What the base owns, and why here:
   the device came back is :meth:`reconnect`'s to say.
 * **Link statistics** (:meth:`link_stats`): counters survive a link that was reopened.
 * **Close**: safe to call twice.
+* **Trusted signing keys** (:meth:`trusted_key_hashes`): a device that can say which keys its
+  bootloader trusts is checked here (32-byte hashes, a bounded count), so an image it would refuse
+  after a whole transfer is refused before the first write; a device that cannot tell reports None.
+* **Unlock records** (:meth:`add_unlock_listener`): every security-access unlock a protocol performs
+  is announced to the listeners, so the procedure can put it in the service history.
 """
 
 from __future__ import annotations
@@ -38,11 +43,21 @@ from bmsflasher.core.errors import (
     LinkError,
     LinkLostError,
     LinkTimeoutError,
+    MalformedResponseError,
     NoResponseError,
     ReconnectTimeoutError,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.core.identity_checks import validate_identity
-from bmsflasher.core.target import NO_RESUME, LinkStats, ProgressCallback, ResumePolicy, Target
+from bmsflasher.core.target import (
+    NO_RESUME,
+    LinkStats,
+    ProgressCallback,
+    ResumePolicy,
+    SecurityUnlock,
+    Target,
+    UnlockListener,
+)
 from bmsflasher.core.types import (
     ConfigSnapshot,
     DeviceIdentity,
@@ -63,6 +78,10 @@ RESUMABLE_ERRORS: Final = (LinkLostError, LinkTimeoutError, NoResponseError)
 """Failures of a transfer that a reconnect may cure (the link or the device went quiet)."""
 RECONNECT_RETRY_ERRORS: Final = (LinkError, NoResponseError)
 """Failures of one reconnect try that mean "not back yet" (port absent, nothing answers)."""
+KEY_HASH_BYTES: Final = 32
+"""A trusted key is named by the SHA-256 of its public key (MCUboot's KEYHASH TLV)."""
+MAX_TRUSTED_KEYS: Final = 16
+"""More keys than this in one bootloader is a device bug or a hostile peer, not a key store."""
 
 
 def resume_within(reconnect_timeout_s: float) -> ResumePolicy:
@@ -87,6 +106,7 @@ class TargetBase(Target):
         self._closed = False
         self._last_upload_slot: int | None = None
         self._retired_stats = LinkStats()
+        self._unlock_listeners: list[UnlockListener] = []
 
     # --- raw operations a protocol implements -------------------------------------------------------
     @property
@@ -204,6 +224,53 @@ class TargetBase(Target):
     @abstractmethod
     def _close_link(self) -> None:
         """Release the port or bus (called once)."""
+
+    # An optional raw operation: a protocol whose devices cannot tell keeps this default.
+    def _read_trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """The key hashes the device's bootloader reports trusting (raw), or None when it cannot tell."""
+        return None
+
+    # --- trusted signing keys and security unlocks ---------------------------------------------------
+    @final
+    def trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """SHA-256 of each public key the device's bootloader trusts, or None when it cannot tell.
+
+        An empty list is "cannot tell" too (a bootloader that names no key gives nothing to compare).
+
+        Raises:
+            MalformedResponseError: the device's answer is not a list of 32-byte hashes of
+                reasonable length.
+        """
+        hashes = self._read_trusted_key_hashes()
+        if not hashes:
+            return None
+        if len(hashes) > MAX_TRUSTED_KEYS or any(len(h) != KEY_HASH_BYTES for h in hashes):
+            raise MalformedResponseError(
+                t(
+                    "the device reported {count} trusted key hashes that are not all 32-byte SHA-256 "
+                    "values (at most {limit} are accepted)",
+                    count=len(hashes),
+                    limit=MAX_TRUSTED_KEYS,
+                )
+            )
+        return tuple(bytes(h) for h in hashes)
+
+    @final
+    def add_unlock_listener(self, listener: UnlockListener) -> None:
+        """Call ``listener`` after every security-access unlock this target performs."""
+        self._unlock_listeners.append(listener)
+
+    @final
+    def remove_unlock_listener(self, listener: UnlockListener) -> None:
+        """Stop calling ``listener`` (a listener never added is ignored)."""
+        if listener in self._unlock_listeners:
+            self._unlock_listeners.remove(listener)
+
+    def _announce_unlock(self, serial_number: str, operation: str) -> None:
+        """Tell the listeners that the device ``serial_number`` was unlocked for ``operation``."""
+        unlock = SecurityUnlock(serial_number, operation, time.time())
+        for listener in list(self._unlock_listeners):
+            listener(unlock)
 
     # --- configuration ------------------------------------------------------------------------------
     @final

@@ -30,6 +30,7 @@ from smp.settings_management import (
 )
 
 from bmsflasher.core.errors import MalformedResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import (
     Alarm,
     DeviceMode,
@@ -46,6 +47,9 @@ from bmsflasher.protocols.smp.codec import BMS_GROUP_ID, BmsCommand, encode_mess
 
 SETTINGS_PREFIX: Final = "bms/"
 """Configuration parameters live under this settings subtree (``bms/<parameter>``)."""
+
+KEY_HASHES_QUERY: Final = "key_hashes"
+"""The vendor's bootloader-information query (and answer field) for the keys its bootloader trusts."""
 
 _VERSION_RE: Final = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[.+](\d+))?$")
 
@@ -66,6 +70,11 @@ def bootloader_info(sequence: int, query: str | None = None) -> bytes:
     if query is None:
         return bytes(BootloaderInformationReadRequest(sequence=sequence).BYTES)
     return bytes(BootloaderInformationReadRequest(query=query, sequence=sequence).BYTES)
+
+
+def trusted_keys(sequence: int) -> bytes:
+    """OS bootloader information with the vendor query ``key_hashes``: the keys the bootloader trusts."""
+    return bootloader_info(sequence, KEY_HASHES_QUERY)
 
 
 def reset(sequence: int) -> bytes:
@@ -168,6 +177,16 @@ def parse_slots(body: Mapping[str, Any]) -> tuple[SlotState, ...]:
             )
         )
     return tuple(sorted(slots, key=lambda s: s.slot))
+
+
+def parse_key_hashes(body: Mapping[str, Any]) -> tuple[bytes, ...]:
+    """The ``key_hashes`` answer: SHA-256 of each public key the bootloader trusts (byte strings)."""
+    hashes = body.get(KEY_HASHES_QUERY)
+    if not isinstance(hashes, list) or not all(isinstance(h, bytes) for h in hashes):
+        raise MalformedResponseError(
+            t("The device's bootloader information does not list its trusted keys as byte strings.")
+        )
+    return tuple(hashes)
 
 
 def parse_mode(text: object) -> DeviceMode:

@@ -228,6 +228,18 @@ class SmpTarget(TargetBase):
             slots=slots,
         )
 
+    def _read_trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """Bootloader information, vendor query ``key_hashes`` (application and serial recovery).
+
+        A device whose bootloader information does not know the query (``QUERY_YIELDS_NO_ANSWER``,
+        or no bootloader information at all) cannot tell: None.
+        """
+        try:
+            response = self._session.transact(msg.trusted_keys, "trusted key query")
+        except (UnsupportedOperationError, DeviceRejectedError):
+            return None
+        return msg.parse_key_hashes(response.body)
+
     def mode(self) -> DeviceMode:
         """The device's mode (identifies the device the first time)."""
         if self._mode is None:

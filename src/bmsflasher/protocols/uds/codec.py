@@ -43,6 +43,7 @@ SEVERITY_OF_BITS: Final[tuple[tuple[int, DtcSeverity], ...]] = (
     (0x20, DtcSeverity.INFO),
 )
 TEMPERATURE_FAILED: Final = -0x8000
+KEY_HASH_BYTES: Final = 32
 PARAM_TYPES: Final[dict[int, type]] = {ord("b"): bool, ord("i"): int, ord("f"): float, ord("s"): str}
 
 
@@ -108,6 +109,14 @@ def version_or_none(text: str) -> FirmwareVersion | None:
         raise MalformedResponseError(
             f"The device reported the version '{text}', which is not X.Y.Z."
         ) from exc
+
+
+def trusted_key_hashes(data: bytes) -> tuple[bytes, ...]:
+    """DID 0xFD06: count u8, then per key the SHA-256 of its public key (32 bytes, MCUboot KEYHASH)."""
+    reader = _Reader(data, "trusted key")
+    hashes = tuple(reader.take(KEY_HASH_BYTES) for _ in range(reader.u8()))
+    reader.done()
+    return hashes
 
 
 def slots(data: bytes) -> tuple[SlotState, ...]:

@@ -3,7 +3,10 @@
 The procedure, CLI and GUI drive a BMS through ``Target`` without knowing it speaks UDS; this class
 maps each operation onto the services and identifiers of ``docs/protocols/uds.md``: identity and
 telemetry DIDs in the default session, configuration writes and image-state routines in the
-extended session with security access, and the download in the programming session. The policy
+extended session with security access, and the download in the programming session. Security
+access is computed only for the battery selected when the target was opened (its serial number,
+read then), refused when the node answering now claims another serial, and announced to the
+unlock listeners every time it is granted. The policy
 shared with every protocol (write only changed values, slot choice, reconnect and resume) lives in
 :class:`~bmsflasher.protocols.base.TargetBase`; this class supplies the raw UDS operations.
 """
@@ -22,9 +25,12 @@ from bmsflasher.core.errors import (
     DowngradeError,
     MalformedResponseError,
     NoResponseError,
+    SecurityAccessDeniedError,
     SignatureError,
     UnsupportedOperationError,
 )
+from bmsflasher.core.i18n import t
+from bmsflasher.core.identity_checks import MAX_TEXT_CHARS
 from bmsflasher.core.target import NO_RESUME, LinkStats, ProgressCallback, ResumePolicy
 from bmsflasher.core.types import (
     DEFAULT_TESTER_ADDRESS,
@@ -99,6 +105,8 @@ class UdsTarget(TargetBase):
         self._client.open()
         self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
         self._compression: frozenset[int] | None = None
+        self._selected_serial: str | None = None
+        self._identity_checked = False
 
     @classmethod
     def open(
@@ -134,6 +142,7 @@ class UdsTarget(TargetBase):
                 resume=resume,
             )
             target._negotiate()
+            target._select_battery()
         except BaseException:
             if target is not None:
                 target.close()  # stops the ISO-TP and keep-alive threads, then closes the link
@@ -185,10 +194,10 @@ class UdsTarget(TargetBase):
         raw_methods = self._optional_did(ids.DID_COMPRESSION, "compression capabilities")
         self._compression = codec.compression_methods(raw_methods) if raw_methods is not None else frozenset()
 
-    def _optional_did(self, did: int, what: str) -> bytes | None:
+    def _optional_did(self, did: int, what: str, *, response_bytes: int = 64) -> bytes | None:
         """A DID the device may lack: None when it answers requestOutOfRange (not supported)."""
         try:
-            return self._client.read_did(did, what)
+            return self._client.read_did(did, what, response_bytes=response_bytes)
         except DeviceRejectedError as exc:
             if exc.code == _NRC_REQUEST_OUT_OF_RANGE:
                 return None
@@ -197,10 +206,28 @@ class UdsTarget(TargetBase):
     def _text(self, did: int, what: str) -> str:
         return codec.ascii_text(self._client.read_did(did, what))
 
+    def _select_battery(self) -> None:
+        """Remember which battery this target was opened for: the serial number it reports now.
+
+        Security keys are computed for this serial only, whatever a node reports later: a node
+        that claims another battery's serial afterwards (a rogue node on the bus collecting keys)
+        gets none (:meth:`_unlock`). A node without the serial DID is selected at its first
+        identity read instead.
+        """
+        raw = self._optional_did(ids.DID_SERIAL_NUMBER, "serial number")
+        if raw is not None:
+            self._select_serial(codec.ascii_text(raw))
+
+    def _select_serial(self, serial: str) -> None:
+        if self._selected_serial is None:
+            self._selected_serial = serial
+        self._client.serial_number = self._selected_serial
+
     def _read_identity(self) -> DeviceIdentity:
         serial = self._text(ids.DID_SERIAL_NUMBER, "serial number")
         model = self._text(ids.DID_SPARE_PART_NUMBER, "part number")
-        self._client.serial_number, self._client.model = serial, model
+        self._select_serial(serial)  # the key's serial stays the selected battery's
+        self._client.model = model
         if (
             self._client.key_provider is None
             and self.options.allow_demo_key
@@ -225,8 +252,51 @@ class UdsTarget(TargetBase):
         )
 
     def _ensure_identity(self) -> None:
-        if not self._client.serial_number:
+        """Identify once (validated: an implausible identity raises here, before any key is computed)."""
+        if not self._identity_checked:
             self.identify()
+            self._identity_checked = True
+
+    def _read_trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """DID 0xFD06 (any mode); None when the device does not know it (NRC 0x31)."""
+        raw = self._optional_did(
+            ids.DID_TRUSTED_KEYS, "trusted signing keys", response_bytes=1 + 16 * codec.KEY_HASH_BYTES
+        )
+        return None if raw is None else codec.trusted_key_hashes(raw)
+
+    def _unlock(self, operation: str) -> None:
+        """Security access for the battery selected when connecting, and for no other; announced.
+
+        The serial number is read again from the node that is about to be given a key: a node
+        now claiming another serial (a rogue node on the bus, a battery swapped under the tester)
+        is refused before a seed is even requested, and the key is always computed for the
+        selected serial, never for one a node reports at unlock time.
+
+        Raises:
+            SecurityAccessDeniedError: the node claims another battery's serial, or the key is refused.
+        """
+        if self._client.unlocked:
+            return
+        self._ensure_identity()
+        selected = self._selected_serial or ""
+        claimed = self._text(ids.DID_SERIAL_NUMBER, "serial number")
+        if claimed != selected:
+            raise SecurityAccessDeniedError(
+                t(
+                    "The node answering at {node} now reports serial {claimed}, not {selected}, the "
+                    "battery selected when connecting; no security key is computed for another battery.",
+                    node=ids.node_address(self._node, self._addressing, self._tester_address).describe(),
+                    claimed=_shown(claimed),
+                    selected=_shown(selected),
+                ),
+                hint=t(
+                    "Another node answers at this address (a second battery or a rogue device on the "
+                    "bus): check what is connected to the bus, then connect to the battery again."
+                ),
+            )
+        self._client.serial_number = selected
+        self._client.unlock()
+        self._announce_unlock(selected, operation)
 
     # --- Target: live data ---------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:
@@ -268,7 +338,7 @@ class UdsTarget(TargetBase):
         """WriteDataByIdentifier per changed parameter (extended session, unlocked), then save."""
         _version, params = self._config_schema()
         by_name = {p.name: p for p in params}
-        self._enter_service_session()
+        self._enter_service_session(t("a configuration write"))
         for name, value in changes.items():
             param = by_name[name]
             try:
@@ -320,12 +390,12 @@ class UdsTarget(TargetBase):
         return self._client.link_stats()
 
     # --- sessions --------------------------------------------------------------------------------
-    def _enter_service_session(self) -> None:
+    def _enter_service_session(self, operation: str) -> None:
         """Extended session (or stay in programming) and unlocked: for writes and image routines."""
         self._ensure_identity()
         if self._client.session == ids.SESSION_DEFAULT:
             self._client.change_session(ids.SESSION_EXTENDED)
-        self._client.unlock()
+        self._unlock(operation)
 
     def _read_mode(self) -> DeviceMode:
         return codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
@@ -336,7 +406,7 @@ class UdsTarget(TargetBase):
             if self._read_mode() is DeviceMode.APPLICATION and self._client.session == ids.SESSION_DEFAULT:
                 self._client.change_session(ids.SESSION_EXTENDED)
             self._client.change_session(ids.SESSION_PROGRAMMING)
-        self._client.unlock()
+        self._unlock(t("the firmware download"))
 
     # --- raw operations: update --------------------------------------------------------------------
     def _update_beside_application(self) -> bool:
@@ -387,9 +457,10 @@ class UdsTarget(TargetBase):
         raise DeviceRejectedError(f"The device refused to {what} in its current state.")
 
     def _mark_for_test(self) -> None:
+        operation = t("the test-boot request")
         if self._client.session not in (ids.SESSION_PROGRAMMING, ids.SESSION_EXTENDED):
-            self._enter_service_session()
-        self._client.unlock()
+            self._enter_service_session(operation)
+        self._unlock(operation)
         self._image_routine(ids.RID_MARK_FOR_TEST, "mark the new image for a test boot", b"\x00")
 
     def _reset(self) -> None:
@@ -416,8 +487,9 @@ class UdsTarget(TargetBase):
         self._retire_link_counters(self._client.link_stats())
         self._link = link
         self._transport = self._new_transport(self._link)
-        provider = self._client.key_provider
-        self._client = UdsClient(self._transport, config.bitrate, provider)
+        previous = self._client
+        self._client = UdsClient(self._transport, config.bitrate, previous.key_provider)
+        self._client.serial_number, self._client.model = previous.serial_number, previous.model
         self._client.open()
 
     def run_self_test(self) -> DeviceSelfTest:
@@ -432,7 +504,7 @@ class UdsTarget(TargetBase):
     def set_balancing(self, cell_index: int, enabled: bool) -> None:
         if not 0 <= cell_index <= 0xFFFF:
             raise ValueError(f"cell index {cell_index} is out of range")
-        self._enter_service_session()
+        self._enter_service_session(t("a balancing command"))
         self._client.routine(
             ids.RID_SET_BALANCING,
             f"switch balancing of cell {cell_index} {'on' if enabled else 'off'}",
@@ -440,11 +512,11 @@ class UdsTarget(TargetBase):
         )
 
     def confirm(self) -> None:
-        self._enter_service_session()
+        self._enter_service_session(t("the confirmation of the running image"))
         self._image_routine(ids.RID_CONFIRM, "confirm the running image")
 
     def _request_rollback(self) -> None:
-        self._enter_service_session()
+        self._enter_service_session(t("a rollback request"))
         self._image_routine(ids.RID_ROLLBACK, "roll back to the previous image")
 
     def _close_link(self) -> None:
@@ -452,6 +524,13 @@ class UdsTarget(TargetBase):
             self._client.close()
         finally:
             self._link.close()
+
+
+def _shown(text: str) -> str:
+    """Device text fit for a sentence: as it is when printable and short, else quoted and cut."""
+    if text.isprintable() and len(text) <= MAX_TEXT_CHARS["serial_number"]:
+        return text
+    return ascii(text[: MAX_TEXT_CHARS["serial_number"]])
 
 
 def open_uds_target(

@@ -72,6 +72,7 @@ class VirtualBms:
         parts = (self._slots, self._uploads, self._config, self._dtcs, self._pack)
         self._life = Lifecycle(self._lock, options, bootloader, parts)
         self._master_secret = provisioning.read_master_secret(options.security_master)
+        self._trusted_key_hash = verifier.key_hash
 
     # --- life cycle --------------------------------------------------------------------------
     @classmethod
@@ -203,6 +204,17 @@ class VirtualBms:
     def security_secret(self) -> bytes:
         """Per-device secret of the UDS seed/key: HMAC-SHA256(master secret, serial number)."""
         return hmac.new(self._master_secret, self.serial_number.encode(), hashlib.sha256).digest()
+
+    def trusted_key_hashes(self) -> tuple[bytes, ...] | None:
+        """SHA-256 of each key the bootloader verifies images with; None when it cannot tell.
+
+        Answered in every mode (the bootloader's knowledge, not the application's), so a tool can
+        refuse an image signed by another key before transferring it.
+        """
+        with self._life.operation():
+            if not self._options.reports_trusted_keys:
+                return None
+            return (self._trusted_key_hash,)
 
     def identity(self) -> DeviceIdentity:
         """Model, serial, revisions, versions, mode, slot states and the stored security counter."""

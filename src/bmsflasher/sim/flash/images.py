@@ -140,6 +140,15 @@ class ImageVerifier:
         if self._key is None:
             raise ValueError(f"{trusted_key} is not a public key imgtool understands")
 
+    @property
+    def key_hash(self) -> bytes:
+        """SHA-256 of the trusted key as the bootloader stores it (imgtool's public bytes, DER).
+
+        The value MCUboot compares with an image's KEYHASH TLV (``bootutil_find_key``), and what
+        the device reports as the key its bootloader trusts.
+        """
+        return hashlib.sha256(bytes(self._key.get_public_bytes())).digest()
+
     def verify(self, image: bytes) -> str | None:
         """Check hash and signature; returns None when valid, else the reason in a few words."""
         from imgtool.image import Image, VerifyResult

@@ -2,7 +2,8 @@
 
 Echo (read or write), reset (the front-end reboots the device once the answer has left the
 wire), MCUmgr parameters (buffer size and count), OS/application info with Zephyr's ``format``
-letters, and bootloader info (``"MCUboot"``, query ``mode``).
+letters, and bootloader info (``"MCUboot"``, query ``mode``, and the vendor query ``key_hashes``:
+the SHA-256 of each key the bootloader trusts, as a Zephyr bootloader-info hook would add it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bmsflasher.sim.smp.messages import GROUP_OS, OP_READ, OP_WRITE, HandlerTabl
 
 BOOTLOADER_NAME: Final = "MCUboot"
 MCUBOOT_MODE_SWAP_USING_MOVE: Final = 3  # smp.os_management.MCUbootMode.SWAP_WITHOUT_SCRATCH
+KEY_HASHES_QUERY: Final = "key_hashes"
 _INFO_ORDER: Final = "snrvmpio"  # OS info fields in Zephyr's output order (no build date 'b')
 RESET_COMMAND: Final = (GROUP_OS, 5, OP_WRITE)
 """The one command after whose answer the device reboots."""
@@ -87,4 +89,8 @@ class OsGroup:
             return {"bootloader": BOOTLOADER_NAME}
         if query == "mode":
             return {"mode": MCUBOOT_MODE_SWAP_USING_MOVE, "no-downgrade": True}
+        if query == KEY_HASHES_QUERY:
+            hashes = self._device.trusted_key_hashes()
+            if hashes is not None:
+                return {KEY_HASHES_QUERY: list(hashes)}
         raise SmpRequestError(OsErr.QUERY_YIELDS_NO_ANSWER, group=GROUP_OS)

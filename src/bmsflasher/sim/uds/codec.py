@@ -41,6 +41,7 @@ DID_SLOTS: Final = 0xFD02
 DID_TRANSPORT: Final = 0xFD03
 DID_COMPRESSION: Final = 0xFD04
 DID_UPLOAD_STATUS: Final = 0xFD05
+DID_TRUSTED_KEYS: Final = 0xFD06
 DID_PACK: Final = 0xFD10
 DID_CELLS: Final = 0xFD11
 DID_TEMPERATURES: Final = 0xFD12
@@ -140,6 +141,11 @@ class TransportCaps:
 def encode_upload_status(slot: int, offset: int, total: int, sha256: bytes) -> bytes:
     """DID 0xFD05; slot 0xFF means "no upload in progress"."""
     return struct.pack(">BII", slot if slot >= 0 else 0xFF, offset, total) + bytes([len(sha256)]) + sha256
+
+
+def encode_trusted_keys(key_hashes: tuple[bytes, ...]) -> bytes:
+    """DID 0xFD06: count u8, then the SHA-256 (32 bytes) of each key the bootloader trusts."""
+    return bytes([len(key_hashes)]) + b"".join(key_hashes)
 
 
 def alarm_bits(alarms: frozenset[Alarm]) -> int:

@@ -48,6 +48,7 @@ BOOTLOADER_DIDS: Final = frozenset(
         codec.DID_TRANSPORT,
         codec.DID_COMPRESSION,
         codec.DID_UPLOAD_STATUS,
+        codec.DID_TRUSTED_KEYS,
     }
 )
 #: DTCStatusAvailabilityMask: every status bit is supported.
@@ -117,6 +118,7 @@ class DataServices:
             codec.DID_TRANSPORT: self._transport_caps,
             codec.DID_COMPRESSION: lambda: bytes([sum(1 << m for m in SUPPORTED_COMPRESSION)]),
             codec.DID_UPLOAD_STATUS: self._upload_status,
+            codec.DID_TRUSTED_KEYS: self._trusted_keys,
             codec.DID_PACK: lambda: codec.encode_pack(device.telemetry()),
             codec.DID_CELLS: lambda: codec.encode_cells(device.telemetry()),
             codec.DID_TEMPERATURES: lambda: codec.encode_temperatures(device.telemetry()),
@@ -164,6 +166,13 @@ class DataServices:
             stmin=cfg.stmin,
             max_block_length=cfg.max_block_length,
         ).encode()
+
+    def _trusted_keys(self) -> bytes:
+        """DID 0xFD06, or NRC 0x31 from a bootloader that cannot tell (as if the DID did not exist)."""
+        hashes = self._device.trusted_key_hashes()
+        if hashes is None:
+            raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
+        return codec.encode_trusted_keys(hashes)
 
     def _upload_status(self) -> bytes:
         status = self._device.upload_status()
