@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.target import LinkStats
 from bmsflasher.core.types import DeviceIdentity, Dtc, DtcSeverity
 from bmsflasher.gui.app_model import AppModel
-from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
@@ -71,7 +71,7 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
         self.link_box = QGroupBox(self)
         self.link_form = QFormLayout(self.link_box)
         self._stat_captions = [QLabel(self) for _ in range(8)]
-        self.stat_values = [QLabel("—", self) for _ in range(8)]
+        self.stat_values = [plain_label(QLabel("—", self), device=False) for _ in range(8)]  # a typed port
         for caption, value in zip(self._stat_captions, self.stat_values, strict=True):
             self.link_form.addRow(caption, value)
 
