@@ -1409,6 +1409,18 @@
         <translation>&amp;Parcourir…</translation>
     </message>
     <message>
+        <source>If the battery cannot tell its model and hardware revision in recovery, type them from the label on the unit; the package is checked against them and they are recorded.</source>
+        <translation>Si la batterie ne peut pas indiquer son modèle et sa révision matérielle en récupération, saisissez-les d’après l’étiquette de l’appareil ; le paquet est vérifié par rapport à eux et ils sont enregistrés.</translation>
+    </message>
+    <message>
+        <source>model on the label, e.g. VBMS-16</source>
+        <translation>modèle sur l’étiquette, p. ex. VBMS-16</translation>
+    </message>
+    <message>
+        <source>hardware revision</source>
+        <translation>révision matérielle</translation>
+    </message>
+    <message>
         <source>&amp;Recover</source>
         <translation>&amp;Récupérer</translation>
     </message>

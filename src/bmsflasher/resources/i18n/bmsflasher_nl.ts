@@ -1409,6 +1409,18 @@
         <translation>&amp;Bladeren…</translation>
     </message>
     <message>
+        <source>If the battery cannot tell its model and hardware revision in recovery, type them from the label on the unit; the package is checked against them and they are recorded.</source>
+        <translation>Als de batterij in herstelmodus haar model en hardwarerevisie niet kan melden, typ ze dan over van het label op het toestel; het pakket wordt ermee vergeleken en ze worden geregistreerd.</translation>
+    </message>
+    <message>
+        <source>model on the label, e.g. VBMS-16</source>
+        <translation>model op het label, bv. VBMS-16</translation>
+    </message>
+    <message>
+        <source>hardware revision</source>
+        <translation>hardwarerevisie</translation>
+    </message>
+    <message>
         <source>&amp;Recover</source>
         <translation>&amp;Herstellen</translation>
     </message>
