@@ -88,10 +88,12 @@ BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
 
 # Imported by name by ``bmsflasher.cli.cmd_sim.FRONT_ENDS`` ("module:function"); the test compares
 # them with FRONT_ENDS. The rest of ``bmsflasher.sim`` is reached by imports (and collected whole
-# below), but these two are where ``bmsflasher sim`` and the GUI demo's child device start.
+# below), but these are where ``bmsflasher sim`` and the GUI demo's child device start (tcp_serial:
+# the demo on Windows, which has no ptys).
 SIM_FRONT_END_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.sim.wire.can_frontend",
     "bmsflasher.sim.wire.serial_frontend",
+    "bmsflasher.sim.wire.tcp_serial",
 )
 
 # Package prefixes whose every submodule is collected: protocol libraries with lazily imported
