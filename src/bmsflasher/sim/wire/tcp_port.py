@@ -53,7 +53,7 @@ class TcpSerialPort:
     def __init__(self, tcp_port: int = 0) -> None:
         self._lock = threading.RLock()
         try:
-            self._listener = socket.create_server((LOOPBACK, tcp_port), backlog=BACKLOG)
+            self._listener = _listen(tcp_port)
         except OSError as exc:
             raise SimError(
                 t(
@@ -204,6 +204,28 @@ class TcpSerialPort:
         client, self._client = self._client, None
         if client is not None:
             _hang_up(client)
+
+
+def _listen(tcp_port: int) -> socket.socket:
+    """A listening socket on the loopback that no other program can take over.
+
+    On Windows ``SO_EXCLUSIVEADDRUSE`` keeps another program from binding the same port (Windows'
+    ``SO_REUSEADDR`` would let it); on POSIX ``SO_REUSEADDR`` only lets a restarted device listen
+    again on its ``--tcp-port`` while old connections linger in TIME_WAIT.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)
+        if exclusive is not None:
+            listener.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        else:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((LOOPBACK, tcp_port))
+        listener.listen(BACKLOG)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def _hang_up(client: socket.socket) -> None:
