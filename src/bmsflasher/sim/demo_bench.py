@@ -206,11 +206,12 @@ class _ChildOutput:
         try:
             message = self._listening.get(timeout=START_TIMEOUT_S)
         except queue.Empty:
-            message = None
-        if message is not None:
-            return str(message["port"])
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(STOP_TIMEOUT_S)  # its output ended: it is exiting; its log then says why
+            message = None  # silent all along: its log may say why
+        else:
+            if message is not None:
+                return str(message["port"])
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(STOP_TIMEOUT_S)  # its output ended: it is exiting; its log then says why
         error = log_file.read_text(encoding="utf-8", errors="replace") if log_file.is_file() else ""
         detail = error.strip().splitlines()[-1] if error.strip() else "no answer"
         raise BmsFlasherError(f"the virtual BMS did not start within {START_TIMEOUT_S:.0f} s: {detail}")
