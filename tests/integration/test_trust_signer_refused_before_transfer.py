@@ -11,6 +11,7 @@ whose bootloader cannot tell updates exactly as before.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -143,6 +144,20 @@ def test_a_package_signed_by_the_trusted_key_passes_the_signing_key_gate(tmp_pat
     assert gate.value == gate.limit == f"key {DEVICE_KEY_ID[:16]}"
 
 
+def label_of_the_unit() -> dict[str, object]:
+    """The model and revision a technician reads from the unit, where recovery takes them.
+
+    MCUboot's serial recovery cannot report the model; the recovery's compatibility check (another
+    bullet of issue 14) then wants it named, so the run reaches the signing-key check this tests.
+    """
+    if "declared" not in inspect.signature(recover_recorded).parameters:
+        return {}
+    from bmsflasher.procedure import recovery_checks
+
+    declared = recovery_checks.DeclaredIdentity(model="VBMS-16", hardware_revision="C")  # type: ignore[attr-defined]
+    return {"declared": declared}
+
+
 @pytest.mark.parametrize("protocol", ["smp", "uds"])
 def test_recovery_refuses_an_image_the_bootloader_does_not_trust_before_any_write(
     tmp_path: Path, protocol: str, ed25519_package: Path
@@ -151,8 +166,9 @@ def test_recovery_refuses_an_image_the_bootloader_does_not_trust_before_any_writ
         assert bench.device.mode is DeviceMode.RECOVERY
         before = flash_state(bench.device)
         target = bench.connect()
+        loaded = load_package(ed25519_package, host_keyring())
         with pytest.raises(UntrustedKeyError) as refused:
-            recover_recorded(target, load_package(ed25519_package, host_keyring()), bench.db, bench.sink)
+            recover_recorded(target, loaded, bench.db, bench.sink, **label_of_the_unit())
         bench.close_targets()
         after = flash_state(bench.device)
         session = bench.db.sessions()[0]
