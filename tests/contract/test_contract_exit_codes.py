@@ -41,6 +41,7 @@ def _recover_with_a_device_that_never_comes_back(
             [
                 "recover", str(PACKAGE), "--yes", "--trust", str(DEMO_PUB),
                 "--db", str(workdir / f"{protocol}.sqlite3"), "--timeout", "1",
+                "--model", "VBMS-16", "--hw-rev", "C",  # serial recovery cannot report them
                 *bench.cli_link_args(),
             ]
         )  # fmt: skip

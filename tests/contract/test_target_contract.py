@@ -19,11 +19,12 @@ from bmsflasher.core.errors import (
     ConfigValidationError,
     LinkError,
     LinkLostError,
+    ProcedureError,
     ReadOnlyParameterError,
     ReconnectTimeoutError,
     UnknownParameterError,
 )
-from bmsflasher.core.events import Event
+from bmsflasher.core.events import Event, Progress
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.target import NO_RESUME, ResumePolicy, Target
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, DeviceMode, FirmwareVersion, SlotState
@@ -275,25 +276,28 @@ def test_a_recovery_upload_writes_the_slot_the_bootloader_boots(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_recovery_from_the_bootloader_starts_the_new_firmware(tmp_path: Path, protocol: str) -> None:
-    """A device found waiting in its bootloader (application intact) is recovered on both wires.
+def test_recovery_of_a_device_whose_bootloader_holds_a_bootable_image_is_refused(
+    tmp_path: Path, protocol: str
+) -> None:
+    """Issue 14: recovery is for a device with no bootable image, on both wires.
 
-    The bootloader decides which slot it can take: the primary slot under MCUboot's serial
-    recovery, the secondary slot beside the intact application in a UDS programming session, which
-    recovery then test-boots and confirms.
+    A device found waiting in its bootloader with its application intact used to be "recovered":
+    under MCUboot's serial recovery its primary slot was overwritten without test boot,
+    preconditions or backup. It goes through the update instead, and nothing is written.
     """
     keyring = build_keyring([DEMO_PUB], folder=tmp_path / "no-user-keys")
     update = load_package(resource_path("demo", "packages", "VBMS-16-1.1.0.bmspkg"), keyring)
     with contract_bench(protocol, tmp_path) as rig:
         rig.device.enter_bootloader()
+        before = rig.device.identity()
         target = rig.open()
         assert target.identify().mode is DeviceMode.BOOTLOADER
         events: list[Event] = []
-        report = recover(target, update, profile_for_model("VBMS-16").reboot, events.append)
-        assert report.after.mode is DeviceMode.APPLICATION
-        assert report.after.firmware_version == update.facts.version
-        assert _active(report.after).confirmed
-        assert rig.device.identity().firmware_version == update.facts.version
+        with pytest.raises(ProcedureError, match="still holds bootable firmware"):
+            recover(target, update, profile_for_model("VBMS-16").reboot, events.append)
+        assert not [e for e in events if isinstance(e, Progress)]
+        after = rig.device.identity()
+        assert after.slots == before.slots  # nothing was written to either slot
 
 
 # --- a device that never comes back ---------------------------------------------------------------------

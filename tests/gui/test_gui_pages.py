@@ -259,6 +259,8 @@ def test_emergency_recovery_flashes_a_battery_without_firmware(recovery_rig: Gui
     rig = recovery_rig
     dialog = rig.window.open_recovery(rig.bench.link)
     dialog.path_edit.setText(str(packages["healthy"]))
+    dialog.model_edit.setText("VBMS-16")  # from the unit's label: serial recovery cannot tell it
+    dialog.hw_rev_edit.setText("C")
     with qtbot.waitSignal(rig.model.sig_recovery_finished, timeout=60000) as finished:
         dialog.recover_button.click()
     identity = finished.args[0]
@@ -273,6 +275,7 @@ def test_emergency_recovery_flashes_a_battery_without_firmware(recovery_rig: Gui
     assert sessions[0].outcome == "recovered"
     assert sessions[0].details["front_end"] == "gui"  # recorded by the procedure's recover_recorded
     assert sessions[0].details["package"] == packages["healthy"].name
+    assert sessions[0].details["declared_model"] == "VBMS-16"
     dialog.close()
 
 

@@ -237,7 +237,8 @@ def test_recover_a_device_with_no_bootable_image(tmp_path: Path, data_home: Path
             "flash", str(package(HEALTHY)), *target(bench), "--trust", str(DEMO_PUB), "--db", db, "--yes"
         )
         done = cli(
-            "recover", str(package(HEALTHY)), *target(bench), "--trust", str(DEMO_PUB), "--db", db, "--yes"
+            "recover", str(package(HEALTHY)), *target(bench), "--trust", str(DEMO_PUB), "--db", db, "--yes",
+            "--model", "VBMS-16", "--hw-rev", "C",  # read from the unit's label: serial recovery cannot tell
         )
         identity = bench.device.identity()
     assert refused.returncode == 2  # the update procedure refuses: nothing to measure in recovery

@@ -29,6 +29,7 @@ from bmsflasher.procedure import (
     recover_recorded,
 )
 from bmsflasher.procedure.journal import JournalState
+from bmsflasher.procedure.recovery_checks import DeclaredIdentity
 
 
 def _healthy(tmp_path: Path) -> UpdatePackage:
@@ -56,7 +57,13 @@ def test_recover_recorded_flashes_and_writes_one_recovery_session(tmp_path: Path
     with smp_bench(tmp_path, recovery=True) as bench:
         target = bench.connect()
         report = recover_recorded(
-            target, update, bench.db, bench.sink, operator="pytest", details={"front_end": "test"}
+            target,
+            update,
+            bench.db,
+            bench.sink,
+            operator="pytest",
+            details={"front_end": "test"},
+            declared=DeclaredIdentity("VBMS-16", "C"),  # serial recovery cannot tell them
         )
         (session,) = bench.db.sessions()
         detail = bench.db.session_detail(session.id)
@@ -67,6 +74,7 @@ def test_recover_recorded_flashes_and_writes_one_recovery_session(tmp_path: Path
     assert session.operator == "pytest"
     assert session.package_sha256 == update.facts.package_sha256
     assert detail.session.details["front_end"] == "test"
+    assert detail.session.details["declared_model"] == "VBMS-16"  # the technician's declaration is recorded
     assert bench.link.port in detail.session.details["link"]
     assert [(s.step, s.ok) for s in detail.steps] == [("recovery", True)]
     assert [(e.step, e.ok) for e in bench.events if isinstance(e, StepFinished)] == [

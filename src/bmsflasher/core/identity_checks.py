@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from bmsflasher.core.errors import MalformedResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
 
 MAX_TEXT_CHARS: Final = {"model": 64, "serial_number": 64, "hardware_revision": 16}
@@ -20,9 +21,9 @@ MAX_SECURITY_COUNTER: Final = 0xFFFF_FFFF
 """MCUboot's security counter is an unsigned 32-bit value."""
 
 _FIELD_NAMES: Final = {
-    "model": "model",
-    "serial_number": "serial number",
-    "hardware_revision": "hardware revision",
+    "model": t("model"),
+    "serial_number": t("serial number"),
+    "hardware_revision": t("hardware revision"),
 }
 
 
@@ -30,13 +31,22 @@ def _check_text(field: str, value: str) -> None:
     name = _FIELD_NAMES[field]
     if len(value) > MAX_TEXT_CHARS[field]:
         raise MalformedResponseError(
-            f"the device reported a {name} of {len(value)} characters (at most {MAX_TEXT_CHARS[field]} "
-            "are accepted); it is not a trustworthy identity"
+            t(
+                "the device reported a {name} of {count} characters (at most {limit} are accepted); "
+                "it is not a trustworthy identity",
+                name=name,
+                count=len(value),
+                limit=MAX_TEXT_CHARS[field],
+            )
         )
     if not value.isprintable():
         raise MalformedResponseError(
-            f"the device reported a {name} containing control characters ({value!r}); "
-            "it is not a trustworthy identity"
+            t(
+                "the device reported a {name} containing control characters ({value}); "
+                "it is not a trustworthy identity",
+                name=name,
+                value=ascii(value),
+            )
         )
 
 
@@ -52,7 +62,11 @@ def validate_identity(identity: DeviceIdentity) -> DeviceIdentity:
     counter = identity.security_counter
     if isinstance(counter, bool) or not isinstance(counter, int) or not 0 <= counter <= MAX_SECURITY_COUNTER:
         raise MalformedResponseError(
-            f"the device reported the security counter {counter!r}, outside 0..{MAX_SECURITY_COUNTER}; "
-            "anti-rollback cannot be checked against it"
+            t(
+                "the device reported the security counter {counter}, outside 0..{limit}; "
+                "anti-rollback cannot be checked against it",
+                counter=repr(counter),
+                limit=MAX_SECURITY_COUNTER,
+            )
         )
     return identity

@@ -575,8 +575,18 @@ class AppModel(QObject):
         """Ask the window to open the recovery dialog for the device behind ``link``."""
         self.sig_recovery_requested.emit(link)
 
-    def recover(self, link: LinkSettings, package_path: Path) -> None:
-        """Flash a package into a device in recovery mode (opens its own link; no other device job)."""
+    def recover(
+        self,
+        link: LinkSettings,
+        package_path: Path,
+        model: str | None = None,
+        hardware_revision: str | None = None,
+    ) -> None:
+        """Flash a package into a device in recovery mode (opens its own link; no other device job).
+
+        ``model`` and ``hardware_revision`` are what the technician read from the unit's label, for a
+        bootloader that cannot report them.
+        """
         if self._update_running:
             return
         self._update_running = True
@@ -597,7 +607,7 @@ class AppModel(QObject):
 
         self._tasks.start(
             "recover",
-            lambda: self.engine.recover(link, package_path, sink),
+            lambda: self.engine.recover(link, package_path, sink, model, hardware_revision),
             self._on_gui(done),
             self._on_gui(failed),
         )

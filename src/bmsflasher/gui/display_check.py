@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
+from bmsflasher.core.i18n import t
 
 HEADLESS_PLATFORMS: Final = frozenset({"offscreen", "minimal", "vnc", "eglfs", "linuxfb"})
 """Qt platform plugins that need no window system (tests, kiosks, remote sessions)."""
@@ -97,9 +98,11 @@ def display_problem(machine: Machine) -> DisplayUnavailableError | None:
     has_wayland = bool(machine.environ.get("WAYLAND_DISPLAY"))
     if not has_x11 and not has_wayland:
         return DisplayUnavailableError(
-            "No graphical display is available here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the "
-            "window cannot open; run the command-line demo with 'make demo-cli' (or 'bmsflasher demo') "
-            "instead, or start the GUI from a desktop session."
+            t(
+                "No graphical display is available here (neither DISPLAY nor WAYLAND_DISPLAY is set), so "
+                "the window cannot open; run the command-line demo with 'make demo-cli' (or 'bmsflasher "
+                "demo') instead, or start the GUI from a desktop session."
+            )
         )
     if not has_x11 or platform == "wayland":
         return None  # Qt uses its Wayland plugin, which needs none of the xcb libraries
@@ -111,11 +114,15 @@ def display_problem(machine: Machine) -> DisplayUnavailableError | None:
     if installer is not None:
         command, column = installer
         packages = sorted({str(row[column]) for row in missing})
-        how = f"install them with: {command} {' '.join(packages)}"
+        how = t("install them with: {command}", command=f"{command} {' '.join(packages)}")
     else:
-        how = "install your distribution's packages that provide them"
+        how = t("install your distribution's packages that provide them")
     names = ", ".join(row[0] for row in missing)
     return DisplayUnavailableError(
-        f"The window cannot open because X11 libraries Qt needs are missing ({names}); {how} — or run "
-        "'make demo-cli' for the command-line demo."
+        t(
+            "The window cannot open because X11 libraries Qt needs are missing ({names}); {how} — or run "
+            "'make demo-cli' for the command-line demo.",
+            names=names,
+            how=how,
+        )
     )

@@ -19,9 +19,7 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import (
     ConfigSnapshot,
     DeviceIdentity,
-    DeviceMode,
     DeviceSelfTest,
-    FirmwareVersion,
     LinkSettings,
     ParameterValue,
 )
@@ -38,8 +36,13 @@ from bmsflasher.procedure.engine import UpdateProcedure
 from bmsflasher.procedure.package_check import PackageVerdict, check_package_file
 from bmsflasher.procedure.package_loading import UpdatePackage, build_keyring, load_package
 from bmsflasher.procedure.recovery import recover_recorded
+from bmsflasher.procedure.recovery_checks import DeclaredIdentity
 from bmsflasher.procedure.results import UpdateResult
-from bmsflasher.procedure.rollback import manual_rollback_recorded, other_slot
+from bmsflasher.procedure.rollback import (
+    RollbackBlocker,
+    manual_rollback_recorded,
+    rollback_blocker,
+)
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
 from bmsflasher.records.report_files import default_reports_dir, report_format_for
@@ -267,57 +270,6 @@ def schema_of(version: int, entries: object) -> ConfigSchema:
     return ConfigSchema(version, rules)
 
 
-RollbackBlockerKind = Literal["not_running", "no_image", "refused_by_bootloader", "newer"]
-
-
-@dataclass(frozen=True, slots=True)
-class RollbackBlocker:
-    """Why the Roll back button cannot work on this battery now (read from its identity, nothing sent).
-
-    Attributes:
-        kind: ``not_running`` (no application runs), ``no_image`` (the other slot is empty),
-            ``refused_by_bootloader`` (the other image is there but the bootloader would not start
-            it: its security counter is below the battery's, or it is damaged), ``newer`` (the other
-            slot holds a newer image that was never confirmed: a failed update).
-        mode: the device's mode.
-        other_version: the image in the other slot, if any.
-        running_version: the firmware running now.
-        device_counter: the battery's security counter.
-    """
-
-    kind: RollbackBlockerKind
-    mode: DeviceMode = DeviceMode.APPLICATION
-    other_version: FirmwareVersion | None = None
-    running_version: FirmwareVersion | None = None
-    device_counter: int = 0
-
-
-def rollback_blocker(identity: DeviceIdentity | None) -> RollbackBlocker | None:
-    """Why a manual rollback would be refused, or None when it can go ahead.
-
-    The same checks, in the same order, as the procedure's ``manual_rollback`` makes before it
-    writes anything, so the button says beforehand what pressing it would say afterwards.
-    """
-    if identity is None:
-        return RollbackBlocker("not_running", DeviceMode.RECOVERY)
-
-    def blocked(kind: RollbackBlockerKind, other: FirmwareVersion | None = None) -> RollbackBlocker:
-        return RollbackBlocker(
-            kind, identity.mode, other, identity.firmware_version, identity.security_counter
-        )
-
-    if identity.mode is not DeviceMode.APPLICATION:
-        return blocked("not_running")
-    previous = other_slot(identity)
-    if previous is None or previous.version is None:
-        stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
-        return blocked("refused_by_bootloader", stored.version) if stored is not None else blocked("no_image")
-    running = identity.firmware_version
-    if running is not None and previous.version > running:
-        return blocked("newer", previous.version)
-    return None
-
-
 class Engine:
     """Engine calls with the GUI's defaults (records database, trusted keys, journal, operator).
 
@@ -485,11 +437,19 @@ class Engine:
         )
         return report.identity
 
-    def recover(self, link: LinkSettings, package_path: Path, sink: EventSink) -> DeviceIdentity:
+    def recover(
+        self,
+        link: LinkSettings,
+        package_path: Path,
+        sink: EventSink,
+        model: str | None = None,
+        hardware_revision: str | None = None,
+    ) -> DeviceIdentity:
         """Emergency recovery: flash a verified package into a device that has no bootable image.
 
-        The package is verified before the device is opened; the recovery itself and its service
-        record are the procedure's (the same as ``bmsflasher recover``).
+        The package is verified before the device is opened; the recovery itself, its compatibility
+        checks (with the ``model`` and ``hardware_revision`` read from the unit's label when the
+        bootloader cannot tell them) and its service record are the procedure's, as ``bmsflasher recover``.
         """
         keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
         package = load_package(package_path, keyring)
@@ -501,6 +461,7 @@ class Engine:
                 self.records(),
                 sink,
                 details={"package": package_path.name, "front_end": "gui"},
+                declared=DeclaredIdentity(model, hardware_revision),
             )
         finally:
             target.close()

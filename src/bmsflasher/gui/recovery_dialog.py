@@ -52,6 +52,16 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self.explanation.setWordWrap(True)
         self.path_edit = QLineEdit(self)
         self.browse_button = QPushButton(self)
+        # A bricked unit's bootloader often cannot tell its model or hardware revision: the technician
+        # reads them from the label, and the procedure checks the package against them (recorded).
+        self.label_hint = QLabel(self)
+        self.label_hint.setWordWrap(True)
+        self.model_edit = QLineEdit(self)
+        self.hw_rev_edit = QLineEdit(self)
+        self.hw_rev_edit.setMaximumWidth(120)
+        label_row = QHBoxLayout()
+        label_row.addWidget(self.model_edit, 1)
+        label_row.addWidget(self.hw_rev_edit)
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
         row.addWidget(self.browse_button)
@@ -68,6 +78,8 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.explanation)
         layout.addLayout(row)
+        layout.addWidget(self.label_hint)
+        layout.addLayout(label_row)
         layout.addWidget(self.progress)
         layout.addWidget(self.log, 1)
         layout.addWidget(self.status)
@@ -91,6 +103,14 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self.explanation.setText(text)
         self.path_edit.setPlaceholderText(self.tr("the last stable package (.bmspkg)"))
         self.browse_button.setText(self.tr("&Browse…"))
+        self.label_hint.setText(
+            self.tr(
+                "If the battery cannot tell its model and hardware revision in recovery, type them from "
+                "the label on the unit; the package is checked against them and they are recorded."
+            )
+        )
+        self.model_edit.setPlaceholderText(self.tr("model on the label, e.g. VBMS-16"))
+        self.hw_rev_edit.setPlaceholderText(self.tr("hardware revision"))
         self.recover_button.setText(self.tr("&Recover"))
         if self._status is not None:
             self.status.setText(self._status())
@@ -118,7 +138,9 @@ class RecoveryDialog(RetranslateOnLanguageChange, QDialog):
         self._running = True
         self.recover_button.setEnabled(False)
         self._set_status(lambda: self.tr("Recovering…"))
-        self._model.recover(self._link, path)
+        model = self.model_edit.text().strip() or None
+        hw_rev = self.hw_rev_edit.text().strip() or None
+        self._model.recover(self._link, path, model, hw_rev)
 
     @Slot(object)
     def _on_event(self, event: Event) -> None:

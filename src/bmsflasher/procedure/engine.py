@@ -45,7 +45,9 @@ from bmsflasher.core.target import ResumePolicy, SecurityUnlock, Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import restore_snapshot, take_backup
+from bmsflasher.procedure.compatibility import ANTI_ROLLBACK
 from bmsflasher.procedure.journal import Journal, JournalState
+from bmsflasher.procedure.journal_binding import binding_data, check_backup, check_binding, record_backup
 from bmsflasher.procedure.package_loading import PackageLoader, UpdatePackage
 from bmsflasher.procedure.preconditions import PreconditionReport
 from bmsflasher.procedure.profiles import DeviceProfile, profile_for_model
@@ -384,6 +386,7 @@ class UpdateProcedure:
                     path=existing.path,
                 ),
             )
+            check_binding(existing.state, self._records, identity, facts.package_sha256)
             return existing
         if existing is not None:
             last = existing.state.last_started()
@@ -410,6 +413,7 @@ class UpdateProcedure:
             state=State.IDENTIFY.value,
             from_version=str(identity.firmware_version) if identity.firmware_version else None,
             to_version=str(facts.version),
+            data=binding_data(self._records, identity),
         )
         return Journal.create(state, folder)
 
@@ -504,8 +508,10 @@ class UpdateProcedure:
 
     def _backup(self) -> State:
         journal = self._journal
+        identity = self._run.identity
+        serial = identity.serial_number if identity else journal.state.serial
         if journal.state.backup_id is not None:
-            record = self._records.get_backup(journal.state.backup_id)
+            record = check_backup(journal.state, self._records, serial)
             self._log(
                 LogLevel.INFO,
                 t(
@@ -514,10 +520,8 @@ class UpdateProcedure:
                 ),
             )
             return State.TRANSFER
-        identity = self._run.identity
-        serial = identity.serial_number if identity else journal.state.serial
         record = take_backup(self._target, self._records, serial, self._run.session_id)
-        journal.set_backup(record.id, record.sha256)
+        record_backup(journal, record)
         self._log(
             LogLevel.INFO,
             t(
@@ -654,7 +658,7 @@ class UpdateProcedure:
             raise ProcedureError(
                 t("no configuration backup was taken, so the configuration cannot be checked")
             )
-        record = self._records.get_backup(backup_id)
+        record = check_backup(self._journal.state, self._records, self._journal.state.serial)
         result = restore_snapshot(self._target, record.snapshot, t("backup {backup_id}", backup_id=record.id))
         if result.written:
             self._log(
@@ -708,6 +712,10 @@ class UpdateProcedure:
 
     # --- the end ---------------------------------------------------------------------------------
     def _advice(self, outcome: State) -> Advice | None:
+        """The troubleshooting row for how the run ended, chosen by cause.
+
+        The error's class or the failed gates decide; the step only when there is no error to go by.
+        """
         run = self._run
         if outcome is State.ROLLED_BACK and run.rollback_kind is not None:
             return advice(run.rollback_kind)
@@ -716,17 +724,22 @@ class UpdateProcedure:
                 recovery = run.identity is not None and run.identity.mode is DeviceMode.RECOVERY
                 return advice(FailureKind.STUCK_IN_RECOVERY) if recovery else None
             report = run.preconditions
-            if report is not None and {m.name for m in report.blocking} == {preconditions.SIGNING_KEY}:
+            blocking = {m.name for m in report.blocking} if report is not None else set()
+            if not blocking:
+                kind = kind_for_error(run.error) if run.error is not None else None
+                return advice(kind) if kind is not None else None
+            if blocking == {ANTI_ROLLBACK}:
+                return advice(FailureKind.DOWNGRADE_REFUSED)
+            if blocking == {preconditions.SIGNING_KEY}:
                 return advice(FailureKind.AUTHENTICATION_REJECTION)  # the device's bootloader would refuse it
-            if (
-                report is not None
-                and report.blocking
-                and all(m.name in COMPATIBILITY_GATES for m in report.blocking)
-            ):
-                return None  # the battery is fine: "bring it into range" would send the technician astray
+            if blocking <= COMPATIBILITY_GATES:
+                # the battery is fine: "bring it into range" would send the technician astray
+                return advice(FailureKind.INCOMPATIBLE_PACKAGE)
             return advice(FailureKind.PRECONDITION_REFUSED)
         if outcome is State.FAILED:
             kind = kind_for_error(run.error) if run.error is not None else None
+            if run.failed_step is State.REBOOT and kind in (None, FailureKind.TRANSFER_TIMEOUT):
+                kind = FailureKind.BOOT_LOOP  # the device did not come back up on the new image
             if kind is None and run.failed_step is State.TRANSFER:
                 kind = FailureKind.TRANSFER_TIMEOUT
             return advice(kind) if kind is not None else None

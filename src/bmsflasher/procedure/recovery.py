@@ -31,6 +31,7 @@ from bmsflasher.procedure.package_loading import UpdatePackage
 from bmsflasher.procedure.preconditions import check_signing_key, refusal_sentence
 from bmsflasher.procedure.profiles import RebootLimits, profile_for_model
 from bmsflasher.procedure.reboot import reset_device, running_confirmed, wait_for_application
+from bmsflasher.procedure.recovery_checks import DeclaredIdentity, check_recovery
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
 from bmsflasher.procedure.unlock_records import record_unlocks
 from bmsflasher.records import RecordsDb
@@ -51,6 +52,7 @@ def recover(
     sink: EventSink,
     *,
     before: DeviceIdentity | None = None,
+    declared: DeclaredIdentity | None = None,
 ) -> RecoveryReport:
     """Upload ``package`` through the bootloader, reboot, and prove the application starts.
 
@@ -60,6 +62,8 @@ def recover(
         limits: how long the device may take to come back.
         sink: receives the transfer and reboot steps, progress and a closing log line.
         before: the device's identity if the caller has just read it (saves one round trip).
+        declared: model and hardware revision the technician read from the unit's label, for
+            facts a bootloader-only identity cannot report (see :mod:`procedure.recovery_checks`).
 
     Raises:
         ProcedureError: the device runs an application (use the update procedure), or it does not
@@ -74,6 +78,19 @@ def recover(
                 version=before.firmware_version,
             ),
             hint=t("Update it with 'bmsflasher flash' or the update wizard: both check the battery first."),
+        )
+    fit = check_recovery(before, package.facts, declared)  # refuses before the first write
+    for measurement in fit.checks:
+        sink(measurement)
+    if fit.device.security_counter is None:
+        sink(
+            LogLine(
+                LogLevel.INFO,
+                t(
+                    "The device cannot report its security counter in recovery; its bootloader checks the "
+                    "image's counter itself."
+                ),
+            )
         )
     _refuse_untrusted_signer(target, package)
     meter = ThroughputMeter()
@@ -148,6 +165,7 @@ def recover_recorded(
     operator: str = "",
     details: Mapping[str, Any] | None = None,
     before: DeviceIdentity | None = None,
+    declared: DeclaredIdentity | None = None,
 ) -> RecoveryReport:
     """:func:`recover`, written to the service history as a ``recovery`` session.
 
@@ -163,6 +181,7 @@ def recover_recorded(
         operator: who ran the recovery.
         details: extra context for the session (package file name, front end); the link is added.
         before: the device's identity if the caller has just read it.
+        declared: what the technician read from the unit's label (recorded in the session).
 
     Raises:
         BmsFlasherError: whatever stopped the recovery (after the failure has been recorded).
@@ -174,12 +193,12 @@ def recover_recorded(
         "recovery",
         operator,
         package.facts.package_sha256,
-        {"link": target.link.describe(), **(details or {})},
+        {"link": target.link.describe(), **(details or {}), **(declared or DeclaredIdentity()).as_details()},
     )
     limits = profile_for_model(package.facts.model).reboot
     stop_recording_unlocks = record_unlocks(target, db, session, sink)
     try:
-        report = recover(target, package, limits, sink, before=before)
+        report = recover(target, package, limits, sink, before=before, declared=declared)
     except BmsFlasherError as exc:
         db.log_step(session, "recovery", False, exc.message)
         db.finish_session(session, "failed", None, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from bmsflasher.core.errors import (
     BmsFlasherError,
@@ -56,6 +57,57 @@ def other_slot(identity: DeviceIdentity) -> SlotState | None:
     for slot in identity.slots:
         if not slot.active and slot.version is not None and slot.bootable:
             return slot
+    return None
+
+
+RollbackBlockerKind = Literal["not_running", "no_image", "refused_by_bootloader", "newer"]
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackBlocker:
+    """Why the Roll back button cannot work on this battery now (read from its identity, nothing sent).
+
+    Attributes:
+        kind: ``not_running`` (no application runs), ``no_image`` (the other slot is empty),
+            ``refused_by_bootloader`` (the other image is there but the bootloader would not start
+            it: its security counter is below the battery's, or it is damaged), ``newer`` (the other
+            slot holds a newer image that was never confirmed: a failed update).
+        mode: the device's mode.
+        other_version: the image in the other slot, if any.
+        running_version: the firmware running now.
+        device_counter: the battery's security counter.
+    """
+
+    kind: RollbackBlockerKind
+    mode: DeviceMode = DeviceMode.APPLICATION
+    other_version: FirmwareVersion | None = None
+    running_version: FirmwareVersion | None = None
+    device_counter: int = 0
+
+
+def rollback_blocker(identity: DeviceIdentity | None) -> RollbackBlocker | None:
+    """Why a manual rollback would be refused, or None when it can go ahead.
+
+    The one decision behind :func:`manual_rollback`'s refusals and the GUI's Roll back button, which
+    shows beforehand (greyed out, with the reason) what pressing it would say afterwards.
+    """
+    if identity is None:
+        return RollbackBlocker("not_running", DeviceMode.RECOVERY)
+
+    def blocked(kind: RollbackBlockerKind, other: FirmwareVersion | None = None) -> RollbackBlocker:
+        return RollbackBlocker(
+            kind, identity.mode, other, identity.firmware_version, identity.security_counter
+        )
+
+    if identity.mode is not DeviceMode.APPLICATION:
+        return blocked("not_running")
+    previous = other_slot(identity)
+    if previous is None or previous.version is None:
+        stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
+        return blocked("refused_by_bootloader", stored.version) if stored is not None else blocked("no_image")
+    running = identity.firmware_version
+    if running is not None and previous.version > running:
+        return blocked("newer", previous.version)
     return None
 
 
@@ -146,6 +198,42 @@ def ensure_running(target: Target, expected: FirmwareVersion, limits: RebootLimi
     return RollbackReport(start_version, identity.firmware_version, identity, tuple(actions))
 
 
+def _refusal(blocker: RollbackBlocker, identity: DeviceIdentity) -> RollbackError:
+    """The error a manual rollback gives for a blocker (nothing has been written)."""
+    if blocker.kind == "not_running":
+        return _stuck(identity)
+    if blocker.kind == "refused_by_bootloader":
+        return RollbackError(
+            t(
+                "the device refused to roll back from {running} to {expected}: its bootloader "
+                "would not boot that image",
+                running=identity.firmware_version,
+                expected=blocker.other_version,
+            ),
+            hint=t(
+                "A device refuses images below its security counter (anti-rollback); install a newer "
+                "fixed release instead."
+            ),
+        )
+    if blocker.kind == "no_image":
+        return RollbackError(t("the device holds no previous firmware to roll back to"))
+    # After a failed update was rolled back, the other slot holds the rejected *newer* image.
+    # "Rolling back" to it would boot and confirm exactly the firmware that failed, and raise
+    # the security counter so the good firmware could never return.
+    return RollbackError(
+        t(
+            "the other slot holds {version}, newer than the running {running} (most likely an update "
+            "that failed and was rolled back); a rollback only returns to older firmware",
+            version=blocker.other_version,
+            running=identity.firmware_version,
+        ),
+        hint=t(
+            "To install a newer release, run 'bmsflasher flash PKG': it is verified, self-tested and "
+            "rolled back automatically if it fails."
+        ),
+    )
+
+
 def manual_rollback(target: Target, limits: RebootLimits) -> RollbackReport:
     """Roll back to whatever the other slot holds (the technician's Roll back button / command).
 
@@ -154,42 +242,12 @@ def manual_rollback(target: Target, limits: RebootLimits) -> RollbackReport:
             back on it.
     """
     identity = current_identity(target, limits)
-    if identity.mode is not DeviceMode.APPLICATION:
-        raise _stuck(identity)
+    blocker = rollback_blocker(identity)
+    if blocker is not None:
+        raise _refusal(blocker, identity)
     previous = other_slot(identity)
-    if previous is None or previous.version is None:
-        stored = next((s for s in identity.slots if not s.active and s.version is not None), None)
-        if stored is not None:
-            raise RollbackError(
-                t(
-                    "the device refused to roll back from {running} to {expected}: its bootloader "
-                    "would not boot that image",
-                    running=identity.firmware_version,
-                    expected=stored.version,
-                ),
-                hint=t(
-                    "A device refuses images below its security counter (anti-rollback); install a newer "
-                    "fixed release instead."
-                ),
-            )
-        raise RollbackError(t("the device holds no previous firmware to roll back to"))
-    running = identity.firmware_version
-    if running is not None and previous.version > running:
-        # After a failed update was rolled back, the other slot holds the rejected *newer* image.
-        # "Rolling back" to it would boot and confirm exactly the firmware that failed, and raise
-        # the security counter so the good firmware could never return.
-        raise RollbackError(
-            t(
-                "the other slot holds {version}, newer than the running {running} (most likely an update "
-                "that failed and was rolled back); a rollback only returns to older firmware",
-                version=previous.version,
-                running=running,
-            ),
-            hint=t(
-                "To install a newer release, run 'bmsflasher flash PKG': it is verified, self-tested and "
-                "rolled back automatically if it fails."
-            ),
-        )
+    if previous is None or previous.version is None:  # rollback_blocker has ruled this out
+        raise _refusal(RollbackBlocker("no_image", identity.mode), identity)
     return ensure_running(target, previous.version, limits)
 
 
