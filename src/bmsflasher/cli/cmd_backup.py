@@ -97,14 +97,18 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``backup`` and ``restore``."""
-    backup = subparsers.add_parser("backup", help="back up every configuration parameter to the history")
+    backup = subparsers.add_parser(
+        "backup", help=say(t("back up every configuration parameter to the history"))
+    )
     add_device_arguments(backup)
     add_history_arguments(backup)
     backup.set_defaults(func=_cmd_backup)
 
-    restore = subparsers.add_parser("restore", help="write a configuration backup back to the device")
+    restore = subparsers.add_parser("restore", help=say(t("write a configuration backup back to the device")))
     add_device_arguments(restore)
     add_history_arguments(restore)
-    restore.add_argument("--backup", type=int, metavar="ID", help="backup id (default: the device's latest)")
+    restore.add_argument(
+        "--backup", type=int, metavar="ID", help=say(t("backup id (default: the device's latest)"))
+    )
     add_yes_argument(restore)
     restore.set_defaults(func=_cmd_restore)

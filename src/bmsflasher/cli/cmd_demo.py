@@ -153,20 +153,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``demo`` command."""
     demo = subparsers.add_parser(
         "demo",
-        help="update a virtual BMS end to end (no hardware needed)",
-        description="Start a virtual BMS on a pseudo-terminal (a local TCP port where there are none, "
-        "or with BMSFLASHER_DEMO_LINK=tcp) and update it with a demo package. "
-        f"Demo packages: {', '.join(DEMO_PACKAGES)}.",
+        help=say(t("update a virtual BMS end to end (no hardware needed)")),
+        description=say(
+            t(
+                "Start a virtual BMS on a pseudo-terminal (a local TCP port where there are none, or "
+                "with BMSFLASHER_DEMO_LINK=tcp) and update it with a demo package. Demo packages: "
+                "{packages}.",
+                packages=", ".join(DEMO_PACKAGES),
+            )
+        ),
     )
     demo.add_argument(
         "--package",
         default="healthy",
         metavar="NAME|FILE",
-        help="demo package name or .bmspkg (default healthy)",
+        help=say(t("demo package name or .bmspkg (default healthy)")),
     )
-    demo.add_argument("--baud", type=int, default=921_600, help="serial baud rate (default 921600)")
-    demo.add_argument("--soc", type=float, default=60.0, help="state of charge of the virtual pack in %%")
+    demo.add_argument("--baud", type=int, default=921_600, help=say(t("serial baud rate (default 921600)")))
     demo.add_argument(
-        "--workdir", type=Path, help="keep the device state and history here (default: temporary)"
+        "--soc", type=float, default=60.0, help=say(t("state of charge of the virtual pack in %%"))
+    )
+    demo.add_argument(
+        "--workdir", type=Path, help=say(t("keep the device state and history here (default: temporary)"))
     )
     demo.set_defaults(func=_cmd_demo)

@@ -366,61 +366,74 @@ def run_package(args: argparse.Namespace) -> int:
 # --- registration ----------------------------------------------------------------------------------
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``keygen`` and ``package`` to the top-level parser."""
-    keygen = subparsers.add_parser("keygen", help="generate a signing key pair (NAME.pem + NAME.pub.pem)")
+    keygen = subparsers.add_parser(
+        "keygen", help=say(t("generate a signing key pair (NAME.pem + NAME.pub.pem)"))
+    )
     keygen.add_argument(
-        "--out", required=True, metavar="DIR/NAME", help="where to write NAME.pem and NAME.pub.pem"
+        "--out", required=True, metavar="DIR/NAME", help=say(t("where to write NAME.pem and NAME.pub.pem"))
     )
     keygen.add_argument(
         "--type",
         choices=[t.value for t in KeyType],
         default=KeyType.ECDSA_P256.value,
-        help="signature algorithm (default ecdsa-p256, MCUboot's most common choice)",
+        help=say(t("signature algorithm (default ecdsa-p256, MCUboot's most common choice)")),
     )
-    keygen.add_argument("--force", action="store_true", help="overwrite existing key files")
+    keygen.add_argument("--force", action="store_true", help=say(t("overwrite existing key files")))
     keygen.set_defaults(func=run_keygen)
 
-    package = subparsers.add_parser("package", help="build and sign a release package (.bmspkg)")
+    package = subparsers.add_parser("package", help=say(t("build and sign a release package (.bmspkg)")))
     package.add_argument(
-        "--firmware", required=True, metavar="FILE", help="firmware .bin, .hex or signed image"
+        "--firmware", required=True, metavar="FILE", help=say(t("firmware .bin, .hex or signed image"))
     )
-    package.add_argument("--model", required=True, help="device model it is for, e.g. VBMS-16")
+    package.add_argument("--model", required=True, help=say(t("device model it is for, e.g. VBMS-16")))
     package.add_argument(
         "--hw-rev",
         required=True,
         type=revisions_arg,
         metavar="REV[,REV...]",
-        help="hardware revisions it was released for, e.g. B,C",
+        help=say(t("hardware revisions it was released for, e.g. B,C")),
     )
     package.add_argument(
         "--version",
         required=True,
         type=version_arg,
         metavar="X.Y.Z",
-        help="firmware version (X.Y.Z[+BUILD])",
+        help=say(t("firmware version (X.Y.Z[+BUILD])")),
     )
     package.add_argument(
         "--security-counter",
         required=True,
         type=counter_arg,
         metavar="N",
-        help="anti-rollback counter: devices refuse images below their stored counter",
+        help=say(t("anti-rollback counter: devices refuse images below their stored counter")),
     )
-    package.add_argument("--key", required=True, metavar="KEY.pem", help="signs the manifest (and the image)")
-    package.add_argument("--image-key", metavar="KEY.pem", help="signs the MCUboot image instead of --key")
     package.add_argument(
-        "--release-notes", metavar="TEXT|@FILE", help="shown to the technician (text, or @ and a file)"
+        "--key", required=True, metavar="KEY.pem", help=say(t("signs the manifest (and the image)"))
+    )
+    package.add_argument(
+        "--image-key", metavar="KEY.pem", help=say(t("signs the MCUboot image instead of --key"))
+    )
+    package.add_argument(
+        "--release-notes",
+        metavar="TEXT|@FILE",
+        help=say(t("shown to the technician (text, or @ and a file)")),
     )
     package.add_argument(
         "--expires",
         metavar="DATE",
-        help=f"YYYY-MM-DD, +DAYS or never (default +{DEFAULT_VALIDITY_DAYS} days)",
+        help=say(
+            t(
+                "YYYY-MM-DD, +DAYS or never (default +{days} days)",
+                days=DEFAULT_VALIDITY_DAYS,
+            )
+        ),
     )
     package.add_argument(
         "--min-bootloader",
         type=version_arg,
         default=FirmwareVersion(0, 0, 0),
         metavar="X.Y.Z",
-        help="oldest device bootloader the image runs on (default 0.0.0)",
+        help=say(t("oldest device bootloader the image runs on (default 0.0.0)")),
     )
     package.add_argument("--sim-behaviour", type=behaviour_arg, metavar="BEHAVIOUR", help=BEHAVIOUR_HELP)
     package.add_argument(
@@ -428,7 +441,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=header_size_arg,
         default=DEFAULT_HEADER_SIZE,
         metavar="BYTES",
-        help="MCUboot header size (default 0x200, as imgtool --header-size)",
+        help=say(t("MCUboot header size (default 0x200, as imgtool --header-size)")),
     )
-    package.add_argument("--out", required=True, metavar="FILE.bmspkg", help="the package file to write")
+    package.add_argument(
+        "--out", required=True, metavar="FILE.bmspkg", help=say(t("the package file to write"))
+    )
     package.set_defaults(func=run_package)

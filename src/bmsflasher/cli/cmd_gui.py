@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from bmsflasher.cli.console import say
+from bmsflasher.core.i18n import t
+
 
 def _run(args: argparse.Namespace) -> int:
     import os
@@ -26,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``gui`` subcommand."""
     from bmsflasher.gui.options import add_arguments
 
-    parser = subparsers.add_parser("gui", help="open the desktop application (--demo: with a virtual BMS)")
+    parser = subparsers.add_parser(
+        "gui", help=say(t("open the desktop application (--demo: with a virtual BMS)"))
+    )
     add_arguments(parser)
     parser.set_defaults(func=_run)

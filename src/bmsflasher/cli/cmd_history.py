@@ -50,55 +50,61 @@ _KINDS: Final = {
 }
 """A session's kind → its word in the table."""
 
-_DB_HELP: Final = "service history file (default: history.sqlite3 in the user data folder)"
+_DB_HELP: Final = t("service history file (default: history.sqlite3 in the user data folder)")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``history`` (with ``verify``) and ``report``."""
     history = subparsers.add_parser(
         "history",
-        help="list service sessions; 'history verify' checks the audit trail",
-        description="List the service sessions recorded on this computer, newest first.",
+        help=say(t("list service sessions; 'history verify' checks the audit trail")),
+        description=say(t("List the service sessions recorded on this computer, newest first.")),
     )
-    history.add_argument("--serial", help="only sessions of the device with this serial number")
-    history.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    history.add_argument("--db", type=Path, help=_DB_HELP)
+    history.add_argument("--serial", help=say(t("only sessions of the device with this serial number")))
+    history.add_argument("--json", action="store_true", help=say(t("print JSON instead of a table")))
+    history.add_argument("--db", type=Path, help=say(_DB_HELP))
     history.set_defaults(func=run_history)
     actions = history.add_subparsers(dest="history_action", metavar="ACTION")
     verify = actions.add_parser(
         "verify",
-        help="recompute the audit hash chain; exits non-zero when a record was changed",
-        description="Recompute the hash-chained audit trail and compare every record with it.",
+        help=say(t("recompute the audit hash chain; exits non-zero when a record was changed")),
+        description=say(t("Recompute the hash-chained audit trail and compare every record with it.")),
     )
     # SUPPRESS keeps "history --json verify" working: a sub-parser default would overwrite the flag.
-    verify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
-    verify.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=_DB_HELP)
+    verify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=say(t("print JSON")))
+    verify.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=say(_DB_HELP))
     verify.set_defaults(func=run_verify)
 
     report = subparsers.add_parser(
         "report",
-        help="write the service report of a session as HTML or PDF",
-        description="Write the service report of one session (see 'bmsflasher history' for ids).",
+        help=say(t("write the service report of a session as HTML or PDF")),
+        description=say(t("Write the service report of one session (see 'bmsflasher history' for ids).")),
     )
     report.add_argument(
         "session_id",
         type=_session_id_arg,
         metavar="SESSION_ID",
-        help="the session's id in 'bmsflasher history'",
+        help=say(t("the session's id in 'bmsflasher history'")),
     )
-    report.add_argument("--format", choices=FORMATS, dest="fmt", help="html or pdf (default: from --out)")
     report.add_argument(
-        "--out", type=Path, required=True, metavar="FILE", help="file to write (.html or .pdf)"
+        "--format", choices=FORMATS, dest="fmt", help=say(t("html or pdf (default: from --out)"))
+    )
+    report.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help=say(t("file to write (.html or .pdf)"))
     )
     report.add_argument(
         "--lang",
         choices=sorted(LANGUAGES),
         dest="language",
         default=argparse.SUPPRESS,
-        help="language of the report and the output (default: bmsflasher's --lang, else BMSFLASHER_LANG, "
-        "then LANG)",
+        help=say(
+            t(
+                "language of the report and the output (default: bmsflasher's --lang, else "
+                "BMSFLASHER_LANG, then LANG)"
+            )
+        ),
     )
-    report.add_argument("--db", type=Path, help=_DB_HELP)
+    report.add_argument("--db", type=Path, help=say(_DB_HELP))
     report.set_defaults(func=run_report)
 
 

@@ -155,39 +155,47 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``info``, ``monitor``, ``dtc`` and ``config``."""
-    info = subparsers.add_parser("info", help="identify a device: model, serial, versions, slots")
+    info = subparsers.add_parser("info", help=say(t("identify a device: model, serial, versions, slots")))
     add_device_arguments(info)
     info.set_defaults(func=_cmd_info)
 
-    monitor = subparsers.add_parser("monitor", help="show live pack telemetry")
-    add_device_arguments(monitor, json_help="print one JSON object per sample")
-    monitor.add_argument("--interval", type=float, default=1.0, metavar="S", help="seconds between samples")
+    monitor = subparsers.add_parser("monitor", help=say(t("show live pack telemetry")))
+    add_device_arguments(monitor, json_help=t("print one JSON object per sample"))
     monitor.add_argument(
-        "--count", type=int, default=0, metavar="N", help="stop after N samples (0: no limit)"
+        "--interval", type=float, default=1.0, metavar="S", help=say(t("seconds between samples"))
+    )
+    monitor.add_argument(
+        "--count", type=int, default=0, metavar="N", help=say(t("stop after N samples (0: no limit)"))
     )
     monitor.add_argument(
         "--duration",
         type=float,
         metavar="S",
-        help="stop after S seconds (default: run until --count samples or Ctrl-C)",
+        help=say(t("stop after S seconds (default: run until --count samples or Ctrl-C)")),
     )
     monitor.set_defaults(func=_cmd_monitor)
 
-    dtc = subparsers.add_parser("dtc", help="read (and optionally clear) diagnostic trouble codes")
+    dtc = subparsers.add_parser("dtc", help=say(t("read (and optionally clear) diagnostic trouble codes")))
     add_device_arguments(dtc)
-    dtc.add_argument("--clear", action="store_true", help="clear the stored codes after reading them")
+    dtc.add_argument("--clear", action="store_true", help=say(t("clear the stored codes after reading them")))
     dtc.set_defaults(func=_cmd_dtc)
 
-    config = subparsers.add_parser("config", help="show the configuration or diff it against a backup")
+    config = subparsers.add_parser(
+        "config", help=say(t("show the configuration or diff it against a backup"))
+    )
     actions = config.add_subparsers(dest="config_action", metavar="ACTION", required=True)
-    diff = actions.add_parser("diff", help="differences between a backup and the device, or two backups")
+    diff = actions.add_parser(
+        "diff", help=say(t("differences between a backup and the device, or two backups"))
+    )
     add_device_arguments(diff)
     add_history_arguments(diff)
-    diff.add_argument("--backup", type=int, metavar="ID", help="backup id (default: the device's latest)")
     diff.add_argument(
-        "--against", type=int, metavar="ID", help="compare with this backup instead of the device"
+        "--backup", type=int, metavar="ID", help=say(t("backup id (default: the device's latest)"))
+    )
+    diff.add_argument(
+        "--against", type=int, metavar="ID", help=say(t("compare with this backup instead of the device"))
     )
     diff.set_defaults(func=_cmd_config_diff)
-    show = actions.add_parser("show", help="print every configuration parameter")
+    show = actions.add_parser("show", help=say(t("print every configuration parameter")))
     add_device_arguments(show)
     show.set_defaults(func=_cmd_config_show)

@@ -120,12 +120,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``scan`` subcommand."""
     parser = subparsers.add_parser(
         "scan",
-        help="find BMS on serial ports and CAN adapters (auto-baud, auto-bitrate)",
+        help=say(t("find BMS on serial ports and CAN adapters (auto-baud, auto-bitrate)")),
         description=(
-            "Find every BMS reachable from this computer. Serial ports are tried at each baud rate "
-            "with an SMP handshake; CAN adapters listen for the bus bitrate, then ask every UDS "
-            "server to answer. The last good setting per adapter is remembered and tried first. "
-            "Without --port/--can every port and CAN adapter found on this computer is scanned."
+            say(
+                t(
+                    "Find every BMS reachable from this computer. Serial ports are tried at each baud rate "
+                    "with an SMP handshake; CAN adapters listen for the bus bitrate, then ask every UDS "
+                    "server to answer. The last good setting per adapter is remembered and tried first. "
+                    "Without --port/--can every port and CAN adapter found on this computer is scanned."
+                )
+            )
         ),
     )
     parser.add_argument(
@@ -133,38 +137,53 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="PATH|URL",
-        help="a serial port to scan, e.g. /dev/ttyUSB0, COM3, socket://host:port (repeatable)",
+        help=say(t("a serial port to scan, e.g. /dev/ttyUSB0, COM3, socket://host:port (repeatable)")),
     )
     parser.add_argument(
         "--can",
         action="append",
         default=[],
         metavar="INTERFACE:CHANNEL",
-        help="a CAN channel to scan, e.g. slcan:/dev/ttyACM0, socketcan:can0, pcan:PCAN_USBBUS1 (repeatable)",
+        help=say(
+            t(
+                "a CAN channel to scan, e.g. slcan:/dev/ttyACM0, socketcan:can0, pcan:PCAN_USBBUS1 "
+                "(repeatable)"
+            )
+        ),
     )
     parser.add_argument(
         "--all",
         dest="enumerate",
         action="store_true",
         default=None,
-        help="also scan every port and adapter found on this computer when --port/--can are given",
+        help=say(t("also scan every port and adapter found on this computer when --port/--can are given")),
     )
     parser.add_argument(
         "--bauds",
         type=_rates,
         default=list(DEFAULT_BAUDS),
         metavar="LIST",
-        help=f"serial rates to try, in order (default {','.join(map(str, DEFAULT_BAUDS))})",
+        help=say(
+            t(
+                "serial rates to try, in order (default {rates})",
+                rates=",".join(map(str, DEFAULT_BAUDS)),
+            )
+        ),
     )
     parser.add_argument(
         "--bitrates",
         type=_rates,
         default=list(DEFAULT_BITRATES),
         metavar="LIST",
-        help=f"CAN bitrates to try, in order (default {','.join(map(str, DEFAULT_BITRATES))})",
+        help=say(
+            t(
+                "CAN bitrates to try, in order (default {rates})",
+                rates=",".join(map(str, DEFAULT_BITRATES)),
+            )
+        ),
     )
     parser.add_argument(
-        "--timeout-s", type=_timeout, default=10.0, help="time budget of the whole scan (default 10)"
+        "--timeout-s", type=_timeout, default=10.0, help=say(t("time budget of the whole scan (default 10)"))
     )
     parser.add_argument(
         "--answer-timeout-s",
@@ -172,21 +191,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_ANSWER_S,
         metavar="S",
         help=(
-            "how long one device may take to answer a probe (default 0.25); raise it for slow links "
-            "such as network serial servers (socket://, rfc2217://) or CAN gateways"
+            say(
+                t(
+                    "how long one device may take to answer a probe (default 0.25); raise it for slow links "
+                    "such as network serial servers (socket://, rfc2217://) or CAN gateways"
+                )
+            )
         ),
     )
     parser.add_argument(
-        "--no-cache", action="store_true", help="ignore and do not update remembered settings"
+        "--no-cache", action="store_true", help=say(t("ignore and do not update remembered settings"))
     )
     parser.add_argument(
-        "--no-identify", action="store_true", help="confirm devices without reading identities"
+        "--no-identify", action="store_true", help=say(t("confirm devices without reading identities"))
     )
     parser.add_argument(
-        "--list", action="store_true", help="only list and classify the adapters; probe nothing"
+        "--list", action="store_true", help=say(t("only list and classify the adapters; probe nothing"))
     )
-    parser.add_argument("--plan", action="store_true", help="print the probe table per adapter and exit")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    parser.add_argument(
+        "--plan", action="store_true", help=say(t("print the probe table per adapter and exit"))
+    )
+    parser.add_argument("--json", action="store_true", help=say(t("print the result as JSON on stdout")))
     parser.set_defaults(func=run)
 
 

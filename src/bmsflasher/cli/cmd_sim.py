@@ -113,112 +113,174 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``sim`` subcommand."""
     parser = subparsers.add_parser(
         "sim",
-        help="run a virtual BMS (demo device and test peer)",
-        description="Run a virtual BMS with dual-bank flash and an MCUboot-style bootloader. "
-        "Stop it with Ctrl+C; restarting it on the same --state file is a power cycle.",
+        help=say(t("run a virtual BMS (demo device and test peer)")),
+        description=say(
+            t(
+                "Run a virtual BMS with dual-bank flash and an MCUboot-style bootloader. Stop it with "
+                "Ctrl+C; restarting it on the same --state file is a power cycle."
+            )
+        ),
     )
-    device = parser.add_argument_group("device")
+    device = parser.add_argument_group(say(t("device")))
     device.add_argument(
-        "--state", type=Path, help="flash state file (kept between runs); memory only if omitted"
+        "--state", type=Path, help=say(t("flash state file (kept between runs); memory only if omitted"))
     )
     device.add_argument(
-        "--cells", type=_int_range(MIN_CELLS, MAX_CELLS), default=16, help="series cells (1-512)"
+        "--cells", type=_int_range(MIN_CELLS, MAX_CELLS), default=16, help=say(t("series cells (1-512)"))
     )
     device.add_argument(
         "--chemistry",
         choices=[c.value for c in Chemistry],
         default="lfp",
-        help="cell chemistry (default lfp)",
+        help=say(t("cell chemistry (default lfp)")),
     )
     device.add_argument(
-        "--soc", type=_float_range(0, 100), default=60.0, help="initial state of charge in %%"
-    )
-    device.add_argument("--ambient-c", type=_float_range(-40, 85), default=25.0, help="ambient temperature")
-    device.add_argument("--load-a", type=_float_range(-2000, 2000), default=0.0, help="discharge current (A)")
-    device.add_argument("--failed-sensor", type=_int_range(0, 15), help="temperature sensor that reads open")
-    device.add_argument("--weak-cell", type=_int_range(0, MAX_CELLS - 1), help="cell with low capacity")
-    device.add_argument("--seed", type=_int_range(0, 2**31), default=1, help="seed of all random behaviour")
-    device.add_argument("--serial", help="serial number of a new device (default derived from --seed)")
-    device.add_argument("--recovery", action="store_true", help="a new device starts with no valid image")
-    device.add_argument("--trust", type=Path, help="PEM public key the bootloader trusts (default: demo key)")
-    device.add_argument("--factory-image", type=Path, help="MCUboot image a new device holds")
-    device.add_argument(
-        "--time-scale", type=_float_range(0, 10_000), default=1.0, help="sim seconds per second"
+        "--soc", type=_float_range(0, 100), default=60.0, help=say(t("initial state of charge in %%"))
     )
     device.add_argument(
-        "--erase-ms", type=_float_range(0, 1000), default=5.0, help="time of one 4 KiB sector erase (ms)"
+        "--ambient-c", type=_float_range(-40, 85), default=25.0, help=say(t("ambient temperature"))
     )
-    link = parser.add_argument_group("link")
+    device.add_argument(
+        "--load-a", type=_float_range(-2000, 2000), default=0.0, help=say(t("discharge current (A)"))
+    )
+    device.add_argument(
+        "--failed-sensor", type=_int_range(0, 15), help=say(t("temperature sensor that reads open"))
+    )
+    device.add_argument(
+        "--weak-cell", type=_int_range(0, MAX_CELLS - 1), help=say(t("cell with low capacity"))
+    )
+    device.add_argument(
+        "--seed", type=_int_range(0, 2**31), default=1, help=say(t("seed of all random behaviour"))
+    )
+    device.add_argument(
+        "--serial", help=say(t("serial number of a new device (default derived from --seed)"))
+    )
+    device.add_argument(
+        "--recovery", action="store_true", help=say(t("a new device starts with no valid image"))
+    )
+    device.add_argument(
+        "--trust", type=Path, help=say(t("PEM public key the bootloader trusts (default: demo key)"))
+    )
+    device.add_argument("--factory-image", type=Path, help=say(t("MCUboot image a new device holds")))
+    device.add_argument(
+        "--time-scale", type=_float_range(0, 10_000), default=1.0, help=say(t("sim seconds per second"))
+    )
+    device.add_argument(
+        "--erase-ms",
+        type=_float_range(0, 1000),
+        default=5.0,
+        help=say(t("time of one 4 KiB sector erase (ms)")),
+    )
+    link = parser.add_argument_group(say(t("link")))
     link.add_argument(
-        "--protocol", choices=["uds", "smp"], default="smp", help="smp (serial) or uds (CAN); default smp"
+        "--protocol",
+        choices=["uds", "smp"],
+        default="smp",
+        help=say(t("smp (serial) or uds (CAN); default smp")),
     )
     link.add_argument(
         "--link",
         choices=["virtual", "slcan", "pty", "tcp"],
-        help="default: slcan for uds, pty for smp; tcp serves smp on socket://127.0.0.1:PORT "
-        "(systems without ptys, e.g. Windows)",
+        help=say(
+            t(
+                "default: slcan for uds, pty for smp; tcp serves smp on socket://127.0.0.1:PORT (systems "
+                "without ptys, e.g. Windows)"
+            )
+        ),
     )
     link.add_argument(
-        "--bitrate", type=_int_range(10_000, 1_000_000), default=500_000, help="CAN bitrate (default 500000)"
+        "--bitrate",
+        type=_int_range(10_000, 1_000_000),
+        default=500_000,
+        help=say(t("CAN bitrate (default 500000)")),
     )
     link.add_argument(
         "--data-bitrate",
         type=_int_range(500_000, 8_000_000),
         default=2_000_000,
-        help="CAN FD data-phase bitrate with --fd (default 2000000)",
+        help=say(t("CAN FD data-phase bitrate with --fd (default 2000000)")),
     )
-    link.add_argument("--fd", action="store_true", help="CAN-FD")
-    link.add_argument("--channel", default=DEFAULT_CAN_CHANNEL, help="python-can virtual channel")
+    link.add_argument("--fd", action="store_true", help=say(t("CAN-FD")))
+    link.add_argument("--channel", default=DEFAULT_CAN_CHANNEL, help=say(t("python-can virtual channel")))
     link.add_argument(
         "--node-id",
         type=_int_range(1, 127),
         default=1,
-        help="UDS node number of the first device (default 1)",
+        help=say(t("UDS node number of the first device (default 1)")),
     )
-    link.add_argument("--nodes", type=_int_range(1, 32), default=1, help="devices on the bus")
+    link.add_argument("--nodes", type=_int_range(1, 32), default=1, help=say(t("devices on the bus")))
     link.add_argument(
         "--addressing",
         choices=[mode.value for mode in CanAddressing],
         default=CanAddressing.NORMAL_11BIT.value,
-        help="UDS CAN addressing: 11bit (0x7E0+n-1/0x7E8+n-1, default) or 29bit normal fixed "
-        "(0x18DA<node><tester>/0x18DA<tester><node>, functional 0x18DB33<tester>)",
+        help=say(
+            t(
+                "UDS CAN addressing: 11bit (0x7E0+n-1/0x7E8+n-1, default) or 29bit normal fixed "
+                "(0x18DA<node><tester>/0x18DA<tester><node>, functional 0x18DB33<tester>)"
+            )
+        ),
     )
     link.add_argument(
         "--node-address",
         type=_int_range(0, 0xFD),
         default=0x01,
-        help="29-bit addressing: the first device's address, e.g. 0x17 (default 0x01; "
-        "further --nodes take the next addresses)",
+        help=say(
+            t(
+                "29-bit addressing: the first device's address, e.g. 0x17 (default 0x01; further --nodes "
+                "take the next addresses)"
+            )
+        ),
     )
     link.add_argument(
         "--tester-address",
         type=_int_range(0, 0xFD),
         default=DEFAULT_TESTER_ADDRESS,
-        help="29-bit addressing: the tester address the nodes answer "
-        f"(default 0x{DEFAULT_TESTER_ADDRESS:02X})",
+        help=say(
+            t(
+                "29-bit addressing: the tester address the nodes answer (default "
+                "0x{default:02X})",
+                default=DEFAULT_TESTER_ADDRESS,
+            )
+        ),
     )
     link.add_argument(
-        "--baud", type=_int_range(300, 4_000_000), default=115_200, help="the device's serial baud rate"
+        "--baud",
+        type=_int_range(300, 4_000_000),
+        default=115_200,
+        help=say(t("the device's serial baud rate")),
     )
-    link.add_argument("--link-path", help="create this symlink to the pty")
+    link.add_argument("--link-path", help=say(t("create this symlink to the pty")))
     link.add_argument(
         "--tcp-port",
         type=_int_range(0, 65_535),
         default=0,
-        help="with --link tcp: the TCP port on 127.0.0.1 (default 0: a free one, as the listening line says)",
+        help=say(
+            t(
+                "with --link tcp: the TCP port on 127.0.0.1 (default 0: a free one, as the listening "
+                "line says)"
+            )
+        ),
     )
     link.add_argument(
-        "--drop-rate", type=_float_range(0, 1), default=0.0, help="probability a frame or chunk is lost (0-1)"
+        "--drop-rate",
+        type=_float_range(0, 1),
+        default=0.0,
+        help=say(t("probability a frame or chunk is lost (0-1)")),
     )
     link.add_argument(
-        "--bit-error-rate", type=_float_range(0, 1), default=0.0, help="probability a serial bit flips (0-1)"
+        "--bit-error-rate",
+        type=_float_range(0, 1),
+        default=0.0,
+        help=say(t("probability a serial bit flips (0-1)")),
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-    parser.add_argument("--info", action="store_true", help="print the device identity and exit")
+    parser.add_argument("--json", action="store_true", help=say(t("print one JSON object per line")))
+    parser.add_argument("--info", action="store_true", help=say(t("print the device identity and exit")))
     parser.add_argument(
         "--stop-on-stdin-eof",
         action="store_true",
-        help="stop when standard input closes: a parent that started the device died (the demo uses it)",
+        help=say(
+            t("stop when standard input closes: a parent that started the device died (the demo uses it)")
+        ),
     )
     parser.set_defaults(func=run_sim)
 

@@ -236,8 +236,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 # --- registration -----------------------------------------------------------------------------------------
 def _add_flash_arguments(flash: argparse.ArgumentParser) -> None:
     """Every option of ``flash``; also what the resume command is written from."""
-    flash.add_argument("package", type=Path, metavar="PKG", help="the .bmspkg release package")
-    add_device_arguments(flash, json_help="print the result as JSON on stdout (progress goes to stderr)")
+    flash.add_argument("package", type=Path, metavar="PKG", help=say(t("the .bmspkg release package")))
+    add_device_arguments(flash, json_help=t("print the result as JSON on stdout (progress goes to stderr)"))
     add_trust_argument(flash)
     add_history_arguments(flash)
     add_yes_argument(flash)
@@ -246,21 +246,31 @@ def _add_flash_arguments(flash: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="GATE=REASON",
-        help="accept a failed overridable precondition (link_quality, supply_stability, "
-        "cell_voltage_stability) with a recorded reason",
+        help=say(
+            t(
+                "accept a failed overridable precondition (link_quality, supply_stability, "
+                "cell_voltage_stability) with a recorded reason"
+            )
+        ),
     )
-    flash.add_argument("--reference-mv", type=int, metavar="MV", help="pack voltage measured with a meter")
+    flash.add_argument(
+        "--reference-mv", type=int, metavar="MV", help=say(t("pack voltage measured with a meter"))
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``flash``, ``recover`` and ``rollback``."""
     flash = subparsers.add_parser(
         "flash",
-        help="update a device's firmware safely (exit 0 updated, 2 refused, 10 rolled back)",
-        description="Verify the package, check the preconditions, back up the configuration, transfer, "
-        "test-boot, self-test and confirm, or roll back automatically. Exit codes: 0 updated, "
-        "2 refused by a precondition, 10 rolled back, 3 package rejected, 4 link failure, "
-        "5 protocol failure, 6 procedure failure, 1 cancelled.",
+        help=say(t("update a device's firmware safely (exit 0 updated, 2 refused, 10 rolled back)")),
+        description=say(
+            t(
+                "Verify the package, check the preconditions, back up the configuration, transfer, "
+                "test-boot, self-test and confirm, or roll back automatically. Exit codes: 0 updated, 2 "
+                "refused by a precondition, 10 rolled back, 3 package rejected, 4 link failure, 5 "
+                "protocol failure, 6 procedure failure, 1 cancelled."
+            )
+        ),
     )
     _add_flash_arguments(flash)
     flash.set_defaults(func=_cmd_flash)
@@ -268,14 +278,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     recover = subparsers.add_parser(
         "recover", help="emergency recovery: flash a device that is stuck in its bootloader or recovery mode"
     )
-    recover.add_argument("package", type=Path, metavar="PKG", help="the .bmspkg release package")
     add_device_arguments(recover)
     add_trust_argument(recover)
     add_history_arguments(recover)
     add_yes_argument(recover)
     recover.set_defaults(func=_cmd_recover)
 
-    rollback = subparsers.add_parser("rollback", help="return to the firmware in the other slot")
+    rollback = subparsers.add_parser("rollback", help=say(t("return to the firmware in the other slot")))
     add_device_arguments(rollback)
     add_history_arguments(rollback)
     add_yes_argument(rollback)

@@ -137,27 +137,34 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``verify``."""
     verify = subparsers.add_parser(
         "verify",
-        help="check a package's signatures, integrity and compatibility",
-        description="Check a release package's signatures and integrity, and that it fits a device: "
-        "the one the --model/--hw-rev/--security-counter/--bootloader-version facts describe, or the "
-        "connected one (--port or --interface; it is only identified, nothing is written).",
+        help=say(t("check a package's signatures, integrity and compatibility")),
+        description=say(
+            t(
+                "Check a release package's signatures and integrity, and that it fits a device: the one "
+                "the --model/--hw-rev/--security-counter/--bootloader-version facts describe, or the "
+                "connected one (--port or --interface; it is only identified, nothing is written)."
+            )
+        ),
     )
-    verify.add_argument("package", metavar="FILE.bmspkg", help="the release package to check")
+    verify.add_argument("package", metavar="FILE.bmspkg", help=say(t("the release package to check")))
     verify.add_argument(
         "--trust",
         action="append",
         default=[],
         metavar="PUB.pem",
-        help="trusted public key file or folder (repeatable; default: the user's keyring)",
+        help=say(t("trusted public key file or folder (repeatable; default: the user's keyring)")),
     )
-    verify.add_argument("--model", help="also check it fits a device of this model")
-    verify.add_argument("--hw-rev", metavar="REV", help="also check it fits this hardware revision")
+    verify.add_argument("--model", help=say(t("also check it fits a device of this model")))
+    verify.add_argument("--hw-rev", metavar="REV", help=say(t("also check it fits this hardware revision")))
     verify.add_argument(
-        "--security-counter", type=counter_arg, metavar="N", help="the device's stored counter"
+        "--security-counter", type=counter_arg, metavar="N", help=say(t("the device's stored counter"))
     )
     verify.add_argument(
-        "--bootloader-version", type=version_arg, metavar="X.Y.Z", help="the device's bootloader version"
+        "--bootloader-version",
+        type=version_arg,
+        metavar="X.Y.Z",
+        help=say(t("the device's bootloader version")),
     )
     add_target_arguments(verify)
-    add_json_argument(verify, "print a JSON object either way")
+    add_json_argument(verify, t("print a JSON object either way"))
     verify.set_defaults(func=run_verify)

@@ -73,10 +73,10 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """Build the top-level parser with the subcommands ``argv`` needs (all of them by default)."""
     parser = _Parser(
         prog="bmsflasher",
-        description="Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.",
+        description=say(t("Diagnose smart BMS and update their firmware safely over USB, RS485 and CAN.")),
     )
     parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
-    parser.add_argument("--lang", choices=LANGUAGES, dest="language", default=None, help=LANG_HELP)
+    parser.add_argument("--lang", choices=LANGUAGES, dest="language", default=None, help=say(LANG_HELP))
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _modules_for(argv):
         try:

@@ -66,7 +66,7 @@ def _argparse_type(parse: Callable[[str], object]) -> Callable[[str], object]:
 
 def _add_link_option(group: argparse._ArgumentGroup, option: LinkOption) -> None:
     if option.value is None:
-        group.add_argument(option.flag, action="store_true", help=option.help)
+        group.add_argument(option.flag, action="store_true", help=say(option.help))
         return
     group.add_argument(
         option.flag,
@@ -74,34 +74,39 @@ def _add_link_option(group: argparse._ArgumentGroup, option: LinkOption) -> None
         default=option.default,
         metavar=option.metavar,
         choices=option.choices,
-        help=option.help,
+        help=say(option.help),
     )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the serial and CAN target options (exactly one of ``--port`` / ``--interface``)."""
-    group = parser.add_argument_group("device (serial: --port; CAN: --interface and --channel)")
+    group = parser.add_argument_group(say(t("device (serial: --port; CAN: --interface and --channel)")))
     for option in LINK_OPTIONS:
         _add_link_option(group, option)
-    group.add_argument("--security-key", type=Path, metavar="FILE", help="UDS security master secret (hex)")
+    group.add_argument(
+        "--security-key", type=Path, metavar="FILE", help=say(t("UDS security master secret (hex)"))
+    )
     group.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT_S,
         metavar="S",
-        help=f"seconds to wait for a port that vanished to come back (default {DEFAULT_TIMEOUT_S:g}; "
-        "an update's reboot waits follow the device profile)",
+        help=say(
+            t(
+                "seconds to wait for a port that vanished to come back (default {default:g}; "
+                "an update's reboot waits follow the device profile)",
+                default=DEFAULT_TIMEOUT_S,
+            )
+        ),
     )
 
 
-def add_json_argument(parser: argparse.ArgumentParser, help_text: str = "print JSON instead of text") -> None:
-    """Add ``--json``."""
-    parser.add_argument("--json", action="store_true", help=help_text)
+def add_json_argument(parser: argparse.ArgumentParser, help_text: str = "") -> None:
+    """Add ``--json`` (``help_text``: a :func:`~bmsflasher.core.i18n.t` sentence, shown translated)."""
+    parser.add_argument("--json", action="store_true", help=say(help_text or t("print JSON instead of text")))
 
 
-def add_device_arguments(
-    parser: argparse.ArgumentParser, *, json_help: str = "print JSON instead of text"
-) -> None:
+def add_device_arguments(parser: argparse.ArgumentParser, *, json_help: str = "") -> None:
     """The options of every device command: the target and ``--json``."""
     add_target_arguments(parser)
     add_json_argument(parser, json_help)
@@ -110,14 +115,14 @@ def add_device_arguments(
 def add_history_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--db`` and ``--operator``: where the service record goes and who did the work."""
     parser.add_argument(
-        "--db", type=Path, metavar="FILE", help="service history database (default: user data folder)"
+        "--db", type=Path, metavar="FILE", help=say(t("service history database (default: user data folder)"))
     )
-    parser.add_argument("--operator", default="", help="technician's name for the service record")
+    parser.add_argument("--operator", default="", help=say(t("technician's name for the service record")))
 
 
 def add_yes_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--yes`` (answer every confirmation with yes; needed without a terminal)."""
-    parser.add_argument("--yes", action="store_true", help="run without prompts")
+    parser.add_argument("--yes", action="store_true", help=say(t("run without prompts")))
 
 
 def add_trust_argument(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +133,7 @@ def add_trust_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PUB.pem",
-        help="trust this public key (or folder of keys) for this run, besides the user's keyring",
+        help=say(t("trust this public key (or folder of keys) for this run, besides the user's keyring")),
     )
 
 

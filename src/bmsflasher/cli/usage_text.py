@@ -15,10 +15,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Final
 
-from bmsflasher.cli.console import language
+from bmsflasher.cli.console import language, say
 from bmsflasher.core.i18n import Text, localise, t
 
-LANG_HELP: Final = (
+LANG_HELP: Final = t(
     "language of the output: en, nl or fr (default: BMSFLASHER_LANG, then LANG); JSON stays English"
 )
 
@@ -85,7 +85,7 @@ def add_language_option(subparsers: argparse._SubParsersAction[Any]) -> None:
                 choices=("en", "nl", "fr"),
                 dest="language",
                 default=argparse.SUPPRESS,
-                help=LANG_HELP,
+                help=say(LANG_HELP),
             )
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):

@@ -92,56 +92,66 @@ class LinkOption:
 
 LINK_OPTIONS: Final[tuple[LinkOption, ...]] = (
     LinkOption(
-        "--port", "port", SERIAL, "serial port or pyserial URL of an SMP device",
+        "--port", "port", SERIAL, t("serial port or pyserial URL of an SMP device"),
         render=lambda link: link.port, value=str, metavar="PATH",
     ),
     LinkOption(
-        "--baud", "baud", SERIAL, f"serial baud rate (default {DEFAULT_BAUD})",
+        "--baud", "baud", SERIAL, t("serial baud rate (default {default})", default=DEFAULT_BAUD),
         render=lambda link: str(link.baud), value=int, default=DEFAULT_BAUD,
     ),
     LinkOption(
-        "--interface", "interface", CAN, "python-can interface: socketcan, slcan, pcan, virtual…",
+        "--interface", "interface", CAN, t("python-can interface: socketcan, slcan, pcan, virtual…"),
         render=lambda link: link.interface, value=str, metavar="NAME",
     ),
     LinkOption(
-        "--channel", "channel", CAN, "CAN channel (e.g. can0, /dev/ttyACM0, PCAN_USBBUS1)",
+        "--channel", "channel", CAN, t("CAN channel (e.g. can0, /dev/ttyACM0, PCAN_USBBUS1)"),
         render=lambda link: link.channel, value=str, metavar="CH",
     ),
     LinkOption(
-        "--bitrate", "bitrate", CAN, f"CAN bitrate in bit/s (default {DEFAULT_BITRATE})",
+        "--bitrate", "bitrate", CAN, t("CAN bitrate in bit/s (default {default})", default=DEFAULT_BITRATE),
         render=lambda link: str(link.bitrate), value=int, default=DEFAULT_BITRATE,
     ),
     LinkOption(
         "--node", "node", CAN,
-        "BMS node on the CAN bus: number 1..8 with 11-bit addressing (default 1), "
-        "or the ECU's address (e.g. 0x17) with --addressing 29bit",
+        t(
+            "BMS node on the CAN bus: number 1..8 with 11-bit addressing (default 1), "
+            "or the ECU's address (e.g. 0x17) with --addressing 29bit"
+        ),
         render=lambda link: _address(link.node) if _is_29bit(link) else str(link.node),
         value=whole_number, default=DEFAULT_NODE,
     ),
     LinkOption(
         "--addressing", "addressing", CAN,
-        "UDS CAN identifiers: 11bit normal (0x7E0/0x7E8, default) or 29bit normal fixed "
-        "(0x18DA<node><tester> / 0x18DA<tester><node>)",
+        t(
+            "UDS CAN identifiers: 11bit normal (0x7E0/0x7E8, default) or 29bit normal fixed "
+            "(0x18DA<node><tester> / 0x18DA<tester><node>)"
+        ),
         render=lambda link: link.addressing.value if _is_29bit(link) else None,
         value=str, default=CanAddressing.NORMAL_11BIT.value,
         choices=tuple(mode.value for mode in CanAddressing),
     ),
     LinkOption(
         "--tester-address", "tester_address", CAN,
-        f"the tool's own address with --addressing 29bit (default 0x{DEFAULT_TESTER_ADDRESS:02X})",
+        t(
+            "the tool's own address with --addressing 29bit (default 0x{default:02X})",
+            default=DEFAULT_TESTER_ADDRESS,
+        ),
         render=lambda link: _address(link.tester_address)
         if _is_29bit(link) or link.tester_address != DEFAULT_TESTER_ADDRESS
         else None,
         value=whole_number, default=DEFAULT_TESTER_ADDRESS, metavar="ADDR",
     ),
     LinkOption(
-        "--fd", "fd", CAN, "open the CAN adapter in CAN FD mode (64-byte frames when the BMS offers them)",
+        "--fd", "fd", CAN,
+        t("open the CAN adapter in CAN FD mode (64-byte frames when the BMS offers them)"),
         render=lambda link: link.fd, default=False,
     ),
     LinkOption(
         "--data-bitrate", "data_bitrate", CAN,
-        f"CAN FD data-phase bitrate, with bit-rate switch (default {DEFAULT_DATA_BITRATE}; "
-        "slcan: 2000000 or 5000000)",
+        t(
+            "CAN FD data-phase bitrate, with bit-rate switch (default {default}; slcan: 2000000 or 5000000)",
+            default=DEFAULT_DATA_BITRATE,
+        ),
         render=lambda link: str(link.data_bitrate)
         if link.fd and link.data_bitrate != DEFAULT_DATA_BITRATE
         else None,
