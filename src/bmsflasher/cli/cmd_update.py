@@ -44,6 +44,7 @@ from bmsflasher.procedure.engine import Approval, UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import load_package, package_loader
 from bmsflasher.procedure.preconditions import PreconditionReport
 from bmsflasher.procedure.recovery import recover_recorded
+from bmsflasher.procedure.recovery_checks import DeclaredIdentity
 from bmsflasher.procedure.results import EXIT_ROLLED_BACK, UpdateResult
 from bmsflasher.procedure.rollback import RollbackReport, manual_rollback_recorded, other_slot
 from bmsflasher.procedure.states import State
@@ -184,7 +185,10 @@ def _cmd_recover(args: argparse.Namespace) -> int:
         if not args.yes and not ask(question):
             return EXIT_DECLINED
         try:
-            report = recover_recorded(target, update, db, renderer, operator=args.operator, before=before)
+            declared = DeclaredIdentity(args.model, args.hw_rev)
+            report = recover_recorded(
+                target, update, db, renderer, operator=args.operator, before=before, declared=declared
+            )
         finally:
             renderer.close()
     if args.json:
@@ -276,7 +280,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.set_defaults(func=_cmd_flash)
 
     recover = subparsers.add_parser(
-        "recover", help="emergency recovery: flash a device that is stuck in its bootloader or recovery mode"
+        "recover",
+        help=say(t("emergency recovery: flash a device that has no bootable firmware left")),
+        description=say(
+            t(
+                "Flash a verified package into a device stuck in recovery mode (no bootable image). The "
+                "package is checked against every fact the device reports, like an update; a bricked "
+                "unit often cannot report its model or hardware revision: name them from its label with "
+                "--model and --hw-rev (recorded in the service history). A device whose bootloader still "
+                "holds a bootable image is refused: update it instead."
+            )
+        ),
+    )
+    recover.add_argument("package", type=Path, metavar="PKG", help=say(t("the .bmspkg release package")))
+    recover.add_argument(
+        "--model", metavar="MODEL", help=say(t("the model printed on the unit (if it cannot tell)"))
+    )
+    recover.add_argument(
+        "--hw-rev",
+        metavar="REV",
+        help=say(t("the hardware revision printed on the unit (when it cannot tell)")),
     )
     add_device_arguments(recover)
     add_trust_argument(recover)
