@@ -22,6 +22,7 @@ ARCHITECTURE: Final = Path(__file__).resolve().parents[2] / "docs" / "architectu
 POLICY: Final = frozenset(
     {
         "identify",
+        "read_config_schema",
         "write_config",
         "upload_image",
         "mark_for_test",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from contract_benches import DEMO_PUB, PROTOCOLS, ContractBench, contract_bench, signed_image
 
+from bmsflasher.core.config_schema import ConfigSchema
 from bmsflasher.core.errors import (
     BmsFlasherError,
     ConfigValidationError,
@@ -109,6 +110,39 @@ def test_close_twice(target: Target) -> None:
 # --- configuration: the write policy ------------------------------------------------------------------
 def test_read_config_is_the_devices_configuration(bench: ContractBench, target: Target) -> None:
     assert dict(target.read_config().parameters) == dict(bench.device.config().parameters)
+
+
+def _schema_view(schema: ConfigSchema) -> dict[str, tuple[object, ...]]:
+    """What every protocol must report alike (SMP also carries the device's own description)."""
+    return {
+        name: (spec.kind, spec.unit, spec.minimum, spec.maximum, spec.choices, spec.writable)
+        for name, spec in schema.parameters.items()
+    }
+
+
+def test_the_config_schema_is_the_devices_schema_over_every_protocol(
+    bench: ContractBench, target: Target
+) -> None:
+    schema = target.read_config_schema()
+    expected = bench.device.config_schema()
+    assert schema.version == bench.device.config().schema_version
+    assert list(schema.parameters) == list(expected)  # the device's order
+    assert _schema_view(schema) == {
+        name: (spec.kind, spec.unit, spec.minimum, spec.maximum, tuple(spec.choices), spec.writable)
+        for name, spec in expected.items()
+    }
+    # the parts a technician's edit is checked against, spelled out
+    assert schema.parameters["cell_overvoltage_mv"].kind is int
+    assert (
+        schema.parameters["overtemperature_c"].minimum,
+        schema.parameters["overtemperature_c"].maximum,
+    ) == (
+        30.0,
+        90.0,
+    )
+    assert schema.parameters["can_bitrate"].choices == (125_000, 250_000, 500_000, 1_000_000)
+    assert not schema.parameters[READ_ONLY].writable
+    assert set(schema.parameters) == set(target.read_config().parameters)
 
 
 def test_write_config_writes_only_the_changed_values(bench: ContractBench, target: Target) -> None:

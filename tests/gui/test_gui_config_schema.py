@@ -8,16 +8,23 @@ is sent, with sentences in the technician's language.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication
 
+from bmsflasher.core.types import LinkSettings
 from bmsflasher.gui.config_rules import InvalidValueError, parse_value
 from bmsflasher.gui.engine import ParameterRule
 from bmsflasher.gui.i18n import LanguageSwitcher
 from bmsflasher.gui.main_window import CONFIG
 from bmsflasher.gui.pages.config_page import COL_ALLOWED, COL_NAME, COL_UNIT, COL_VALUE, NAME_ROLE, ConfigPage
 from bmsflasher.gui.theme import LIGHT
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire import can_frontend
+from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
 from .conftest import GuiRig
 
@@ -77,6 +84,41 @@ def test_config_page_checks_the_device_schema_before_anything_is_sent(rig: GuiRi
     with qtbot.waitSignal(rig.model.sig_config_written, timeout=10000) as written:
         page.write_button.click()
     assert written.args[0].parameters["cell_overvoltage_mv"] == original - 50
+
+
+def test_config_page_checks_the_schema_of_a_battery_on_can_too(rig: GuiRig, qtbot) -> None:
+    """Over CAN the page used to check types only: the UDS client had no public schema."""
+    channel = f"gui-schema-{uuid.uuid4().hex[:8]}"
+    with VirtualBms.create(SimOptions(seed=31)) as device:
+        simulation = can_frontend.start(device, FrontEndOptions(channel=channel), "virtual")
+        try:
+            rig.model.connect_device(
+                LinkSettings(kind="can", interface="virtual", channel=channel, bitrate=500_000, node=1)
+            )
+            rig.wait(lambda: rig.model.identity is not None, 30)
+            rig.window.show_page(CONFIG)
+            page = rig.window.config_page
+            qtbot.waitUntil(lambda: page.table.rowCount() > 5, timeout=15000)
+            assert rig.model.link is not None
+            assert rig.model.link.kind == "can"
+            assert rig.model.config_schema is not None
+            assert not page.schema_note.isVisibleTo(rig.window)  # no "only the type is checked" here
+            row = _row(page, "cell_overvoltage_mv")
+            assert page.table.item(row, COL_UNIT).text() == "mV"
+            assert page.table.item(row, COL_ALLOWED).text() == "2500 to 4500"
+            item = page.table.item(row, COL_VALUE)
+            item.setText("99999")
+            assert item.toolTip() == "Too high: the battery accepts at most 4500 mV."
+            assert page.changes() == ({}, ["cell_overvoltage_mv"])
+            choice = page.table.item(_row(page, "can_bitrate"), COL_VALUE)
+            choice.setText("300000")
+            assert choice.toolTip().startswith("Not allowed: choose one of 125000, 250000, 500000, 1000000")
+            serial_row = _row(page, "serial_number")
+            assert page.table.item(serial_row, COL_ALLOWED).text() == "read-only"
+            rig.model.disconnect_device()
+            rig.wait(lambda: rig.model.identity is None, 15)
+        finally:
+            simulation.close()
 
 
 def test_config_page_speaks_the_technician_s_language(rig: GuiRig, qtbot, qapp: QApplication) -> None:

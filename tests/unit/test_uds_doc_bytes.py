@@ -86,6 +86,11 @@ ROWS = {
         "(NaN = none),\n"
         "name (text), unit (text). Parameter *i* (schema order, stable) is DID `FE00 + i`:"
     ),
+    "FD21": (
+        "`FD21` lists the allowed values of the parameters that accept only a few (bit rates): "
+        "count u8, then\nper such parameter: its DID u16 (`FE00 + i`), count u8, then count values in "
+        "that parameter's value\nencoding (the table above)."
+    ),
     "values": "| bool | u8 0/1 |\n| int | s32 |\n| float | IEEE-754 double |\n| text | u8 length + UTF-8 |",
 }
 
@@ -295,6 +300,24 @@ def test_fd20_minimum_and_maximum_of_every_parameter_reach_the_client(
             assert param.minimum is not None
             assert param.maximum is not None
             assert param.minimum < param.maximum, param.name
+
+
+def test_fd21_allowed_values_as_the_device_answers(device_read: tuple[VirtualBms, DataServices]) -> None:
+    _device, services = device_read
+    record = _record(services, 0xFD21)
+    # two parameters list their values: can_bitrate (parameter 13, DID FE0D) and serial_baud (15, FE0F)
+    assert list(SCHEMA).index("can_bitrate") == 0x0D
+    assert list(SCHEMA).index("serial_baud") == 0x0F
+    assert record == h(
+        "02"
+        " FE0D 04 0001E848 0003D090 0007A120 000F4240"
+        " FE0F 09 00002580 00004B00 00009600 0000E100 0001C200 00038400 00070800 000E1000 000F4240"
+    )
+    _version, params = codec.config_schema(_record(services, 0xFD20))
+    assert codec.config_choices(record, params) == {
+        "can_bitrate": (125_000, 250_000, 500_000, 1_000_000),
+        "serial_baud": (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1_000_000),
+    }
 
 
 def test_fe00_parameter_values_as_the_device_answers(device_read: tuple[VirtualBms, DataServices]) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Protocol, runtime_checkable
 
+from bmsflasher.core.config_schema import ConfigSchema
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.i18n import Text, t
 from bmsflasher.core.types import (
@@ -141,6 +142,18 @@ class Target(Protocol):
 
     def read_config(self) -> ConfigSnapshot:
         """Read every configuration parameter."""
+        ...
+
+    def read_config_schema(self) -> ConfigSchema:
+        """What each parameter accepts: kind, unit, range, allowed values, writable.
+
+        The same shape over every protocol, checked where it is parsed (``core.config_schema``),
+        so a front-end validates a value against the device before anything is sent.
+
+        Raises:
+            UnsupportedOperationError: the device cannot describe its parameters.
+            MalformedResponseError: the description is implausible (see ``checked_schema``).
+        """
         ...
 
     def write_config(self, snapshot: ConfigSnapshot) -> None:

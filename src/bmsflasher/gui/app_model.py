@@ -404,7 +404,7 @@ class AppModel(QObject):
         """
         values = dict(changes)
         schema = self.config_schema
-        problems = check_values(values, dict(schema.rules) if schema is not None else None)
+        problems = check_values(values, dict(schema.parameters) if schema is not None else None)
         if problems:
             self.sig_error.emit(
                 later(

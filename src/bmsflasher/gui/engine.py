@@ -8,12 +8,19 @@ them in one small module means the AppModel and the pages depend on a handful of
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
-from bmsflasher.core.errors import BmsFlasherError, PackageError, ProtocolError
+from bmsflasher.core.config_schema import ConfigSchema, ParameterSpec
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    DeviceRejectedError,
+    MalformedResponseError,
+    PackageError,
+    UnsupportedOperationError,
+)
 from bmsflasher.core.events import EventSink, Measurement
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import (
@@ -186,88 +193,8 @@ class UpdateOutcome:
         return cls(result="failed", message=f"{type(error).__name__}: {error}")
 
 
-@dataclass(frozen=True, slots=True)
-class ParameterRule:
-    """What the device says one configuration parameter accepts (its schema entry).
-
-    Attributes:
-        name: the device's identifier.
-        kind: ``int``, ``float``, ``bool`` or ``str``.
-        unit: display unit ("mV", "°C"; "" for none).
-        minimum: lowest allowed value (numbers), None when the device gives none.
-        maximum: highest allowed value (numbers), None when the device gives none.
-        choices: the only values allowed, when the device lists them.
-        writable: False for values set at the factory.
-        description: the device's own sentence (English, device text).
-    """
-
-    name: str
-    kind: type
-    unit: str = ""
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: tuple[ParameterValue, ...] = ()
-    writable: bool = True
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigSchema:
-    """The device's description of its parameters: what the configuration page validates against."""
-
-    version: int
-    rules: Mapping[str, ParameterRule]
-
-
-_KINDS: Final[dict[str, type]] = {"int": int, "float": float, "bool": bool, "str": str}
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def _rule_of(entry: object) -> ParameterRule | None:
-    """One schema entry as a rule: an SMP mapping or a UDS ``ParameterInfo``-like record; None if unusable."""
-    if isinstance(entry, Mapping):
-        name, kind = entry.get("name"), _KINDS.get(str(entry.get("type")))
-        unit, description = entry.get("unit", ""), entry.get("description", "")
-        minimum, maximum = _number(entry.get("min")), _number(entry.get("max"))
-        raw_choices, writable = entry.get("choices", ()), entry.get("writable", True) is not False
-    else:
-        name, kind = getattr(entry, "name", None), getattr(entry, "kind", None)
-        unit, description = getattr(entry, "unit", ""), getattr(entry, "description", "")
-        minimum, maximum = _number(getattr(entry, "minimum", None)), _number(getattr(entry, "maximum", None))
-        raw_choices, writable = getattr(entry, "choices", ()), getattr(entry, "writable", True) is not False
-    if not isinstance(name, str) or not isinstance(kind, type) or kind not in _KINDS.values():
-        return None
-    choices = (
-        tuple(c for c in raw_choices if isinstance(c, int | float | str))
-        if isinstance(raw_choices, list | tuple)
-        else ()
-    )
-    return ParameterRule(
-        name=name,
-        kind=kind,
-        unit=unit if isinstance(unit, str) else "",
-        minimum=minimum,
-        maximum=maximum,
-        choices=choices,
-        writable=writable,
-        description=description if isinstance(description, str) else "",
-    )
-
-
-def schema_of(version: int, entries: object) -> ConfigSchema:
-    """The GUI's view of a device's configuration schema (entries as a mapping or a sequence)."""
-    values = entries.values() if isinstance(entries, Mapping) else entries
-    rules: dict[str, ParameterRule] = {}
-    for entry in values if isinstance(values, Iterable) else ():
-        rule = _rule_of(entry)
-        if rule is not None:
-            rules[rule.name] = rule
-    return ConfigSchema(version, rules)
+ParameterRule = ParameterSpec
+"""What the device says one configuration parameter accepts (the pages' name for a schema entry)."""
 
 
 class Engine:
@@ -331,21 +258,16 @@ class Engine:
 
     # --- configuration (recorded as service sessions, as the CLI's) -------------------------------
     def config_schema(self, target: Target) -> ConfigSchema | None:
-        """The device's parameter schema (units, ranges, choices), or None when the target gives none.
+        """The device's parameter schema (kinds, units, ranges, allowed values), over any protocol.
 
-        The SMP client reads the schema a page at a time (``config_schema()``); a target without
-        that call, or a device that refuses it, leaves the GUI to check only each value's type.
+        None when the device cannot describe its parameters (it lacks the query, refuses it or
+        describes them implausibly): the GUI then checks only each value's type and says so. A link
+        that fails is raised, so the next read asks again.
         """
-        reader = getattr(target, "config_schema", None)
-        if not callable(reader):
-            return None
         try:
-            answer = reader()
-        except ProtocolError:
+            return target.read_config_schema()
+        except (UnsupportedOperationError, DeviceRejectedError, MalformedResponseError):
             return None
-        if not isinstance(answer, tuple) or len(answer) != 2 or not isinstance(answer[0], int):
-            return None
-        return schema_of(answer[0], answer[1])
 
     def write_config(self, target: Target, values: Mapping[str, ParameterValue]) -> ConfigSnapshot:
         """Write the changed parameters (a recorded session) and return what the device holds after."""

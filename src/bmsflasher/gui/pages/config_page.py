@@ -216,13 +216,13 @@ class ConfigPage(RetranslateOnLanguageChange, QWidget):
     # --- parameters -------------------------------------------------------------------------------
     def rule(self, name: str) -> ParameterRule | None:
         """The device's schema entry for ``name`` (None: no schema, or the device did not list it)."""
-        return self._schema.rules.get(name) if self._schema is not None else None
+        return self._schema.parameters.get(name) if self._schema is not None else None
 
     @Slot(object)
     def show_schema(self, schema: ConfigSchema | None) -> None:
         """Remember what the device accepts; without a schema, say that only types are checked."""
         self._schema = schema
-        self.schema_note.setVisible(schema is None or not schema.rules)
+        self.schema_note.setVisible(schema is None or not schema.parameters)
 
     def _allowed_text(self, rule: ParameterRule | None) -> str:
         if rule is None:

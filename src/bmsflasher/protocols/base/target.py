@@ -8,6 +8,9 @@ What the base owns, and why here:
 
 * **Write policy** (:meth:`write_config`): only changed values are written; an unknown name or a
   change to a read-only parameter is refused before anything is written.
+* **Configuration schema** (:meth:`read_config_schema`): one protocol-neutral description of every
+  parameter (kind, unit, range, allowed values, writable), checked where it is parsed; the write
+  policy takes "writable" from it, so there is one answer to "may this be written?".
 * **Slot choice** (:meth:`upload_image`): the secondary slot, beside the intact application,
   whenever the device can take it; the primary slot the bootloader boots only when nothing
   bootable is left or the bootloader writes nothing else. :meth:`mark_for_test` after a primary
@@ -38,6 +41,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Final, Self, final
 
+from bmsflasher.core.config_schema import ConfigSchema, checked_schema
 from bmsflasher.core.errors import (
     BmsFlasherError,
     LinkError,
@@ -168,8 +172,12 @@ class TargetBase(Target):
 
     # Raw operations behind the shared policy.
     @abstractmethod
-    def _parameter_access(self) -> Mapping[str, bool]:
-        """Every configuration parameter of the device: name → writable."""
+    def _read_config_schema(self) -> ConfigSchema:
+        """Every configuration parameter as the device describes it (raw; the base checks it).
+
+        Raises:
+            UnsupportedOperationError: the device cannot describe its parameters.
+        """
 
     @abstractmethod
     def _write_parameters(self, changes: Mapping[str, ParameterValue]) -> None:
@@ -274,6 +282,19 @@ class TargetBase(Target):
 
     # --- configuration ------------------------------------------------------------------------------
     @final
+    def read_config_schema(self) -> ConfigSchema:
+        """Every parameter's kind, unit, range, allowed values and writability, checked.
+
+        Owned here so every protocol's description is held to the same rules
+        (:func:`~bmsflasher.core.config_schema.checked_schema`) before a front-end trusts it.
+
+        Raises:
+            UnsupportedOperationError: the device cannot describe its parameters.
+            MalformedResponseError: a name, unit, range or allowed value is implausible.
+        """
+        return checked_schema(self._read_config_schema())
+
+    @final
     def write_config(self, snapshot: ConfigSnapshot) -> None:
         """Write the values that differ from the device's; refuse unknown or read-only changes first.
 
@@ -281,7 +302,7 @@ class TargetBase(Target):
             UnknownParameterError / ReadOnlyParameterError: nothing was written.
             ConfigValidationError: the device refused a value.
         """
-        writable = self._parameter_access()
+        writable = self.read_config_schema().writable()
         current = self.read_config().parameters
         changes = changes_to_write(writable, current, snapshot.parameters)
         if changes:

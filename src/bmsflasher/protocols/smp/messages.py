@@ -29,6 +29,7 @@ from smp.settings_management import (
     WriteSettingRequest,
 )
 
+from bmsflasher.core.config_schema import PARAMETER_KINDS, ParameterSpec
 from bmsflasher.core.errors import MalformedResponseError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import (
@@ -257,6 +258,43 @@ def parse_self_test(body: Mapping[str, Any]) -> DeviceSelfTest:
             )
         )
     return DeviceSelfTest(tuple(checks))
+
+
+def _bound(value: object) -> float | None:
+    """A schema limit: a number, or None when absent (a flag is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def parse_parameter_spec(entry: Mapping[str, Any]) -> ParameterSpec:
+    """One entry of the BMS group's configuration schema as a :class:`ParameterSpec`.
+
+    The entry holds ``name``, ``type``, ``unit``, ``min``, ``max``, ``choices``, ``writable`` and
+    ``description``. Optional fields a device leaves out take their neutral value; an unknown
+    ``type`` is refused (the value could not be checked against anything).
+    """
+    name = str(entry.get("name", ""))
+    kind = PARAMETER_KINDS.get(str(entry.get("type")))
+    if kind is None:
+        raise MalformedResponseError(
+            t(
+                "The device's configuration schema gives the parameter {name} the unknown type {kind}.",
+                name=name,
+                kind=ascii(entry.get("type")),
+            )
+        )
+    unit, description, choices = entry.get("unit", ""), entry.get("description", ""), entry.get("choices", ())
+    return ParameterSpec(
+        name=name,
+        kind=kind,
+        unit=unit if isinstance(unit, str) else "",
+        minimum=_bound(entry.get("min")),
+        maximum=_bound(entry.get("max")),
+        choices=tuple(choices) if isinstance(choices, list | tuple) else (),
+        writable=entry.get("writable") is not False,
+        description=description if isinstance(description, str) else "",
+    )
 
 
 def encode_setting_value(value: ParameterValue) -> bytes:

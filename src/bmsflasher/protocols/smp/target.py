@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Final
 
+from bmsflasher.core.config_schema import ConfigSchema
 from bmsflasher.core.errors import (
     BmsFlasherError,
     ConfigValidationError,
@@ -320,9 +321,10 @@ class SmpTarget(TargetBase):
             values[name] = msg.decode_setting_value(key, response.body.get("val"))
         return ConfigSnapshot(schema_version=version, parameters=values)
 
-    def _parameter_access(self) -> Mapping[str, bool]:
-        _version, schema = self.config_schema()
-        return {name: spec.get("writable") is not False for name, spec in schema.items()}
+    def _read_config_schema(self) -> ConfigSchema:
+        """The BMS group's schema entries as the protocol-neutral schema."""
+        version, schema = self.config_schema()
+        return ConfigSchema.of(version, (msg.parse_parameter_spec(entry) for entry in schema.values()))
 
     def _write_parameters(self, changes: Mapping[str, ParameterValue]) -> None:
         """One settings write per changed key, then commit and save (all safe to repeat)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.errors import MalformedResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import (
     Alarm,
     DeviceMode,
@@ -281,6 +282,41 @@ def config_schema(data: bytes) -> tuple[int, tuple[ParameterInfo, ...]]:
         )
     reader.done()
     return int(version), tuple(params)
+
+
+def config_choices(data: bytes, params: tuple[ParameterInfo, ...]) -> dict[str, tuple[ParameterValue, ...]]:
+    """DID 0xFD21 → parameter name → its allowed values (decoded in the parameter's own type).
+
+    Layout: count u8, then per parameter: its DID u16, count u8, then the values, each in the
+    encoding of that parameter's DID (``FE00 + i``).
+    """
+    by_did = {param.did: param for param in params}
+    reader = _Reader(data, "allowed values")
+    result: dict[str, tuple[ParameterValue, ...]] = {}
+    for _ in range(reader.u8()):
+        did = int(reader.unpack(">H")[0])
+        param = by_did.get(did)
+        if param is None:
+            raise MalformedResponseError(
+                t(
+                    "The device lists allowed values for DID 0x{did:04X}, which its schema does not name.",
+                    did=did,
+                )
+            )
+        result[param.name] = tuple(_choice(reader, param) for _ in range(reader.u8()))
+    reader.done()
+    return result
+
+
+def _choice(reader: _Reader, param: ParameterInfo) -> ParameterValue:
+    """One allowed value, in the encoding of the parameter's own DID."""
+    if param.kind is bool:
+        return bool(reader.u8())
+    if param.kind is int:
+        return int(reader.unpack(">i")[0])
+    if param.kind is float:
+        return float(reader.unpack(">d")[0])
+    return reader.text()
 
 
 def encode_param(kind: type, value: ParameterValue) -> bytes:

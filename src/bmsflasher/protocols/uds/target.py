@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final
 
+from bmsflasher.core.config_schema import ConfigSchema, ParameterSpec
 from bmsflasher.core.errors import (
     ConfigValidationError,
     DeviceRejectedError,
@@ -104,6 +105,7 @@ class UdsTarget(TargetBase):
         self._client = UdsClient(self._transport, link.config.bitrate, key_provider)
         self._client.open()
         self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
+        self._described: ConfigSchema | None = None
         self._compression: frozenset[int] | None = None
         self._selected_serial: str | None = None
         self._identity_checked = False
@@ -322,6 +324,30 @@ class UdsTarget(TargetBase):
             self._schema = codec.config_schema(raw)
         return self._schema
 
+    def _read_config_schema(self) -> ConfigSchema:
+        """DID 0xFD20 (kinds, ranges, units) with the allowed values of DID 0xFD21 where the device has it."""
+        if self._described is not None:
+            return self._described
+        version, params = self._config_schema()
+        raw = self._optional_did(ids.DID_CONFIG_CHOICES, "allowed parameter values", response_bytes=1024)
+        choices = codec.config_choices(raw, params) if raw is not None else {}
+        self._described = ConfigSchema.of(
+            version,
+            (
+                ParameterSpec(
+                    name=param.name,
+                    kind=param.kind,
+                    unit=param.unit,
+                    minimum=param.minimum,
+                    maximum=param.maximum,
+                    choices=choices.get(param.name, ()),
+                    writable=param.writable,
+                )
+                for param in params
+            ),
+        )
+        return self._described
+
     def read_config(self) -> ConfigSnapshot:
         version, params = self._config_schema()
         values: dict[str, ParameterValue] = {}
@@ -329,10 +355,6 @@ class UdsTarget(TargetBase):
             raw = self._client.read_did(param.did, f"parameter '{param.name}'")
             values[param.name] = codec.decode_param(param.kind, raw, param.name)
         return ConfigSnapshot(schema_version=version, parameters=values)
-
-    def _parameter_access(self) -> Mapping[str, bool]:
-        _version, params = self._config_schema()
-        return {param.name: param.writable for param in params}
 
     def _write_parameters(self, changes: Mapping[str, ParameterValue]) -> None:
         """WriteDataByIdentifier per changed parameter (extended session, unlocked), then save."""
@@ -469,6 +491,7 @@ class UdsTarget(TargetBase):
         finally:
             self._client.forget_session()
             self._schema = None
+            self._described = None
 
     def _reopen_link(self) -> None:
         """Reopen the adapter if it vanished, check the node answers, renegotiate its capabilities."""

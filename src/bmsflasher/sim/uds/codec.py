@@ -48,6 +48,7 @@ DID_TEMPERATURES: Final = 0xFD12
 DID_BALANCING: Final = 0xFD13
 DID_ALARMS: Final = 0xFD14
 DID_CONFIG_SCHEMA: Final = 0xFD20
+DID_CONFIG_CHOICES: Final = 0xFD21
 DID_DTC_TEXTS: Final = 0xFD30
 DID_SELF_TEST: Final = 0xFD40
 DID_CONFIG_BASE: Final = 0xFE00
@@ -223,6 +224,31 @@ def encode_config_schema(
         )
         out += _text(name) + _text(unit)
     return bytes(out)
+
+
+def encode_config_choices(
+    names: Sequence[str],
+    specs: Mapping[str, object],
+    values: Mapping[str, ParameterValue],
+) -> bytes:
+    """DID 0xFD21: the allowed values of the parameters that have a list of them.
+
+    count u8, then per such parameter: its DID u16 (``FE00 + i``), count u8, and the values in
+    the parameter's own value encoding (that of ``FE00 + i``).
+    """
+    entries = bytearray()
+    listed = 0
+    for index, name in enumerate(names):
+        spec = specs[name]
+        choices = tuple(getattr(spec, "choices", ()) or ())
+        if not choices:
+            continue
+        kind = _param_type(getattr(spec, "kind", None), values.get(name))
+        entries += struct.pack(">HB", DID_CONFIG_BASE + index, len(choices))
+        for choice in choices:
+            entries += encode_param(kind, choice)
+        listed += 1
+    return bytes([listed]) + bytes(entries)
 
 
 def _param_type(declared: object, value: object) -> type:

@@ -125,6 +125,7 @@ class DataServices:
             codec.DID_BALANCING: lambda: codec.encode_balancing(device.telemetry()),
             codec.DID_ALARMS: lambda: codec.encode_alarms(device.telemetry()),
             codec.DID_CONFIG_SCHEMA: self._config_schema,
+            codec.DID_CONFIG_CHOICES: self._config_choices,
             codec.DID_DTC_TEXTS: lambda: codec.encode_dtc_texts(device.dtcs()),
             codec.DID_SELF_TEST: self._self_test_record,
         }
@@ -192,6 +193,11 @@ class DataServices:
         return codec.encode_config_schema(
             snapshot.schema_version, list(schema.keys()), schema, snapshot.parameters
         )
+
+    def _config_choices(self) -> bytes:
+        schema = self._device.config_schema()
+        snapshot = self._device.config()
+        return codec.encode_config_choices(list(schema.keys()), schema, snapshot.parameters)
 
     def _config_param(self, did: int) -> tuple[str, type]:
         schema = self._calls.call(self._device.config_schema)
