@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import configparser
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtGui import QFileOpenEvent, QGuiApplication
@@ -52,6 +54,43 @@ def test_cli_and_gui_programs_accept_the_package_and_quit_options(tmp_path: Path
     assert (args.package, args.quit_after_ms) == (package, None)
     with pytest.raises(SystemExit):
         _args("--quit-after-ms", "-5")
+
+
+@pytest.mark.parametrize(
+    ("argv", "language"),
+    [
+        (["--lang", "nl", "gui"], "nl"),  # the command line's language is the window's default
+        (["--lang", "nl", "gui", "--lang", "fr"], "fr"),  # the GUI's own --lang still wins
+    ],
+)
+def test_the_command_line_language_opens_the_gui_in_it(
+    qapp: QApplication, data_home: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], language: str
+) -> None:
+    """``bmsflasher --lang nl gui`` used to open an English window: the GUI has its own ``--lang``."""
+    from bmsflasher.cli import console
+    from bmsflasher.cli.main import main
+    from bmsflasher.gui import app as app_module
+
+    sessions = []
+    real_build_session = app_module.build_session
+
+    def recording(args: argparse.Namespace, app: QApplication) -> Any:
+        sessions.append(real_build_session(args, app))  # the real window, only remembered here
+        return sessions[-1]
+
+    monkeypatch.setattr(app_module, "build_session", recording)
+    monkeypatch.delenv("BMSFLASHER_QUIT_AFTER_MS", raising=False)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = main([*argv, "--quit-after-ms", "0", "--db", str(data_home / "history.sqlite3")])
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        for session in sessions:
+            session.languages.set_language("en")
+        console.set_language("en")
+    assert code == 0
+    assert [session.model.language for session in sessions] == [language]
 
 
 def test_desktop_file_name_matches_the_installed_menu_entry(qapp: QApplication) -> None:

@@ -34,11 +34,6 @@ pytestmark = pytest.mark.gui
 
 KNOWN_GAPS: tuple[tuple[str, str], ...] = (
     (
-        r"^Extreme heat or cold can corrupt flash writes",
-        "procedure/preconditions.py _TEMPERATURE_WHY: the temperature gate's 'why it matters' is a plain "
-        "str, not t(...)",
-    ),
-    (
         r"^  [✔✘] ",
         "History page, a session's measurements: records store each value and limit as the English "
         "text rendered at the time (no template), so they are shown as recorded",

@@ -22,6 +22,8 @@ def _run(args: argparse.Namespace) -> int:
         raise problem
     from bmsflasher.gui.app import run
 
+    if args.lang is None:  # `bmsflasher --lang nl gui`: the command line's language is the window's
+        args.lang = getattr(args, "language", None)
     return run(args)
 
 

@@ -85,9 +85,10 @@ def build_session(args: argparse.Namespace, app: QApplication) -> Session:
                 trusted_keys=[demo.trusted_key(), *args.trust],
                 keys_dir=demo.trusted_keys_dir,
                 journal_dir=demo.journal_dir,
+                demo=True,  # the demo key is expected here: no "public demo key" warning
             )
         else:
-            engine = Engine(db_path=args.db, trusted_keys=args.trust)
+            engine = Engine(db_path=args.db, trusted_keys=args.trust, demo=args.demo)
         model = AppModel(engine)
         languages = LanguageSwitcher(app)
         language = args.lang or system_language()

@@ -38,6 +38,7 @@ from bmsflasher.gui.engine import (
     PackageCheck,
     RollbackBlocker,
     ScanResult,
+    TrustStatus,
     UpdateOptions,
     UpdateOutcome,
     rollback_blocker,
@@ -85,6 +86,7 @@ class AppModel(QObject):
     sig_scan_result = Signal(object)  # discovery ScanResult
     # update
     sig_package_checked = Signal(object)  # PackageCheck
+    sig_trust = Signal(object)  # TrustStatus: the keys packages are checked against, and warnings
     sig_preconditions = Signal(list)  # list[Measurement]
     sig_update_running = Signal(bool)
     sig_update_event = Signal(object)  # core.events.Event
@@ -114,6 +116,7 @@ class AppModel(QObject):
         self.latest_telemetry: PackTelemetry | None = None
         self.last_scan: ScanResult | None = None
         self.package: PackageCheck | None = None
+        self.trust: TrustStatus | None = None
         self.last_outcome: UpdateOutcome | None = None
         self.theme_name = "light"
         self.language = "en"
@@ -465,6 +468,15 @@ class AppModel(QObject):
         self._run_device_job("link_stats", stats, self.sig_link_stats.emit)
 
     # --- update --------------------------------------------------------------------------------
+    def load_trust(self) -> None:
+        """Read the trusted keys again (the folder may have changed) and say which are in use."""
+
+        def loaded(status: TrustStatus) -> None:
+            self.trust = status
+            self.sig_trust.emit(status)
+
+        self._run_task("trust", self.engine.trust_status, loaded)
+
     def check_package(self, path: Path) -> None:
         """Verify a package's signature, hash and compatibility with the connected device."""
         identity = self.identity

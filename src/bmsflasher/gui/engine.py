@@ -35,6 +35,7 @@ from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
 from bmsflasher.discovery.serial_probe import SerialProbeSettings
+from bmsflasher.firmware.keys import Keyring
 from bmsflasher.procedure import config_service, preconditions
 from bmsflasher.procedure.compatibility import DeviceDescription
 from bmsflasher.procedure.connect import open_target
@@ -67,6 +68,7 @@ __all__ = [
     "ScanResult",
     "SessionDetail",
     "SessionRecord",
+    "TrustStatus",
     "UpdateOptions",
     "UpdateOutcome",
     "rollback_blocker",
@@ -154,6 +156,25 @@ def package_check_of(verdict: PackageVerdict) -> PackageCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustStatus:
+    """The keys packages are checked against, as the update wizard's package page shows them.
+
+    Attributes:
+        keys: one line per trusted key in use (id prefix, type, file), engine sentences.
+        warnings: what the technician must know about them (a public demo key trusted outside a
+            demo), engine sentences.
+        problem: why no keyring could be built (no key at all, a private key, an unsafe folder);
+            "" when it was.
+        hint: what to do about ``problem``.
+    """
+
+    keys: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    problem: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateOptions:
     """What the technician decided in the wizard before the transfer starts."""
 
@@ -205,7 +226,8 @@ class Engine:
         trusted_keys: public key files trusted for packages on top of the user's keyring.
         keys_dir: the user's keyring folder; None for the default (``<config>/trusted-keys``).
         journal_dir: where update journals live; None for the default.
-        report_language: language of service reports (follows the GUI language).
+        demo: the GUI runs a demo (``gui --demo``): trusting the public demo key is expected and
+            not warned about; anywhere else it is.
     """
 
     def __init__(
@@ -215,8 +237,10 @@ class Engine:
         *,
         keys_dir: Path | None = None,
         journal_dir: Path | None = None,
+        demo: bool = False,
     ) -> None:
         self.db_path = db_path
+        self.demo = demo
         self.trusted_keys = tuple(trusted_keys)
         self.keys_dir = keys_dir
         self.journal_dir = journal_dir
@@ -303,6 +327,22 @@ class Engine:
         return backup.snapshot.diff(target.read_config())
 
     # --- update ---------------------------------------------------------------------------------
+    def keyring(self) -> Keyring:
+        """The trusted keys (the user's keyring folder and ``--trust``), declared demo or not.
+
+        Raises:
+            KeyFileError: no key at all, a private key, several keys in one file or an unsafe folder.
+        """
+        return build_keyring(self.trusted_keys, folder=self.keys_dir, demo=self.demo)
+
+    def trust_status(self) -> TrustStatus:
+        """Which keys packages are checked against now, and any warning about them."""
+        try:
+            keyring = self.keyring()
+        except PackageError as exc:
+            return TrustStatus(problem=exc.message, hint=exc.hint or "")
+        return TrustStatus(keys=tuple(keyring.describe()), warnings=tuple(keyring.warnings))
+
     def check_package(self, path: Path, identity: DeviceIdentity | None) -> PackageCheck:
         """Verify signature, hashes and expiry, then compatibility with ``identity`` (if connected).
 
@@ -310,7 +350,7 @@ class Engine:
         (:mod:`bmsflasher.procedure.package_check`).
         """
         try:
-            keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
+            keyring = self.keyring()
         except PackageError as exc:
             verdict = PackageVerdict(
                 path,
@@ -373,8 +413,7 @@ class Engine:
         checks (with the ``model`` and ``hardware_revision`` read from the unit's label when the
         bootloader cannot tell them) and its service record are the procedure's, as ``bmsflasher recover``.
         """
-        keyring = build_keyring(self.trusted_keys, folder=self.keys_dir)
-        package = load_package(package_path, keyring)
+        package = load_package(package_path, self.keyring())
         target = open_target(link)
         try:
             report = recover_recorded(

@@ -195,7 +195,7 @@ def check_temperature(samples: Sequence[PackTelemetry], limits: PreconditionLimi
     )
 
 
-_TEMPERATURE_WHY: Final = (
+_TEMPERATURE_WHY: Final = t(
     "Extreme heat or cold can corrupt flash writes or damage cells; every sensor must read in range."
 )
 
