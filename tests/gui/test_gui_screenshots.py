@@ -34,7 +34,28 @@ def _save(widget: QWidget, name: str) -> Path:
     assert image.height() >= 300
     colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
     assert len(colours) > 8, f"{name} looks blank"
+    _assert_no_button_over_a_table(widget, name)
     return path
+
+
+def _assert_no_button_over_a_table(widget: QWidget, name: str) -> None:
+    """A layout squeezed below its widgets' minimum sizes draws them over each other (it happened to the
+    result page's buttons and its checks table in a small wizard)."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QAbstractScrollArea
+
+    def box(child: QWidget) -> QRect:
+        return QRect(child.mapTo(widget, child.rect().topLeft()), child.size())
+
+    buttons = [b for b in widget.findChildren(QPushButton) if b.isVisible()]
+    areas = [a for a in widget.findChildren(QAbstractScrollArea) if a.isVisible()]
+    overlaps = [
+        (b.text(), type(a).__name__)
+        for b in buttons
+        for a in areas
+        if not a.isAncestorOf(b) and box(b).intersects(box(a))
+    ]
+    assert not overlaps, f"{name}: buttons drawn over a table or list: {overlaps}"
 
 
 def test_screenshots_of_every_page_and_the_wizard(rig: GuiRig, qtbot, packages) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -22,8 +22,8 @@ from bmsflasher.gui.texts import DEVICE_CHECK_PREFIX, measurement_name
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 COL_NAME, COL_VALUE, COL_LIMIT, COL_RESULT, COL_WHY = range(5)
-_MAX_WINDOW_SHARE = 0.6
-"""A table told to show all its rows takes at most this share of its window's height."""
+_MIN_ROWS_SHOWN = 2
+"""A table told to show all its rows still shrinks to this many (then scrolls) in a small window."""
 
 
 class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
@@ -45,6 +45,7 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         self._rows: list[Measurement] = []
         self._colors = LIGHT
         self._fit_rows = 0
+        self._preferred_height = 0
         self.retranslate()
 
     def fit_rows(self, rows: int) -> None:
@@ -53,15 +54,27 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         self._fit()
 
     def _fit(self) -> None:
+        """Prefer the height that shows every row; never demand more than a few rows.
+
+        The preferred height (``sizeHint``) lets the layout give the table room for all its checks
+        when the window has it; the minimum stays at a few rows so, in a small window, the table
+        scrolls instead of being drawn over the buttons below it (a layout squeezed below its
+        widgets' minimum sizes overlaps them).
+        """
         if not self._fit_rows:
             return
         shown = min(self.rowCount(), self._fit_rows)
-        height = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth() + 2
-        height += sum(self.rowHeight(row) for row in range(shown))
-        window = self.window()
-        if window is not self:  # in a small window the table scrolls rather than push the buttons out
-            height = min(height, int(window.height() * _MAX_WINDOW_SHARE))
-        self.setMinimumHeight(height)
+        chrome = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth() + 2
+        self._preferred_height = chrome + sum(self.rowHeight(row) for row in range(shown))
+        few = min(shown, _MIN_ROWS_SHOWN)
+        self.setMinimumHeight(chrome + sum(self.rowHeight(row) for row in range(few)))
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        if self._fit_rows and self._preferred_height:
+            hint.setHeight(self._preferred_height)
+        return hint
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
