@@ -22,6 +22,9 @@ from bmsflasher.gui.texts import DEVICE_CHECK_PREFIX, measurement_name
 from bmsflasher.gui.theme import LIGHT, ThemeColors
 
 COL_NAME, COL_VALUE, COL_LIMIT, COL_RESULT, COL_WHY = range(5)
+_COLUMN_SHARES = {COL_NAME: 0.22, COL_VALUE: 0.2, COL_LIMIT: 0.16}
+"""Share of the table's width for the named columns; the result column fits, "why" takes the rest."""
+_MIN_COLUMN_PX = 90
 _MIN_ROWS_SHOWN = 2
 """A table told to show all its rows still shrinks to this many (then scrolls) in a small window."""
 
@@ -70,6 +73,12 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
         self.setMinimumHeight(chrome + sum(self.rowHeight(row) for row in range(few)))
         self.updateGeometry()
 
+    def _share_columns(self) -> None:
+        """Give "why it matters" a fair share in a narrow window instead of what fixed widths leave it."""
+        width = self.viewport().width()
+        for column, share in _COLUMN_SHARES.items():
+            self.setColumnWidth(column, max(_MIN_COLUMN_PX, int(width * share)))
+
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
         if self._fit_rows and self._preferred_height:
@@ -78,6 +87,7 @@ class MeasurementTable(RetranslateOnLanguageChange, QTableWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._share_columns()
         if self._fit_rows:
             self.resizeRowsToContents()  # wrapped "why" texts change height with the width
             self._fit()

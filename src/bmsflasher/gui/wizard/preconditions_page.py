@@ -155,7 +155,8 @@ class PreconditionsPage(RetranslateOnLanguageChange, QWizardPage):
 
     def _show(self, results: Sequence[Measurement]) -> None:
         colors = THEMES[self._model.theme_name]
-        self.table.show_measurements(results)
+        # failed gates first: the one that refuses the update must be in view, not below a scrollbar
+        self.table.show_measurements(sorted(results, key=lambda m: m.passed))
         previous = {o.name: (o.checkbox.isChecked(), o.reason.text()) for o in self._overrides}
         self._clear_overrides()
         failed = [m for m in results if not m.passed]
