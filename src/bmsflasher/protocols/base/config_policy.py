@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bmsflasher.core.errors import ReadOnlyParameterError, UnknownParameterError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import ParameterValue
 
 
@@ -33,15 +34,21 @@ def changes_to_write(
     unknown = sorted(set(requested) - set(writable))
     if unknown:
         raise UnknownParameterError(
-            f"The device has no parameter named '{unknown[0]}'; nothing was written.",
-            hint="Read the device's configuration to see the parameters it has.",
+            t("The device has no parameter named '{name}'; nothing was written.", name=unknown[0]),
+            hint=t("Read the device's configuration to see the parameters it has."),
         )
     changes = {name: value for name, value in requested.items() if current.get(name) != value}
     read_only = sorted(name for name in changes if not writable[name])
     if read_only:
+        name = read_only[0]
         raise ReadOnlyParameterError(
-            f"The parameter '{read_only[0]}' is read-only on this device "
-            f"(it holds {current.get(read_only[0])!r}, not {changes[read_only[0]]!r}); nothing was written.",
-            hint="Read-only parameters are set at the factory; leave them out of the values to write.",
+            t(
+                "The parameter '{name}' is read-only on this device (it holds {held}, not {requested}); "
+                "nothing was written.",
+                name=name,
+                held=repr(current.get(name)),
+                requested=repr(changes[name]),
+            ),
+            hint=t("Read-only parameters are set at the factory; leave them out of the values to write."),
         )
     return changes

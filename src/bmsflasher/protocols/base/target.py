@@ -388,10 +388,19 @@ class TargetBase(Target):
             if remaining <= 0:
                 break
             time.sleep(min(RECONNECT_POLL_S, remaining))
-        reason = last.message.rstrip(".") if last is not None else "no answer"
+        where = {"link": self.link.describe(), "seconds": timeout_s}
+        message = (
+            t(
+                "The device did not come back on {link} within {seconds:g} s: {reason}",
+                reason=last.message,
+                **where,
+            )
+            if last is not None  # the last try's own sentence, full stop included
+            else t("The device did not come back on {link} within {seconds:g} s (no answer).", **where)
+        )
         raise ReconnectTimeoutError(
-            f"The device did not come back on {self.link.describe()} within {timeout_s:g} s ({reason}).",
-            hint="Check the cable or adapter and the device's power, then run the command again.",
+            message,
+            hint=t("Check the cable or adapter and the device's power, then run the command again."),
         ) from last
 
     # --- link --------------------------------------------------------------------------------------

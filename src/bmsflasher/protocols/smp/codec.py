@@ -31,6 +31,7 @@ from bmsflasher.core.errors import (
     SecurityAccessDeniedError,
     UnsupportedOperationError,
 )
+from bmsflasher.core.i18n import t
 
 HEADER: Final = struct.Struct("!BBHHBB")
 """op/version byte, flags, body length, group, sequence, command (MCUmgr SMP header, big endian)."""
@@ -86,7 +87,9 @@ class SmpHeader:
     def unpack(cls, raw: bytes) -> SmpHeader:
         """Decode the first 8 bytes of a message."""
         if len(raw) < HEADER.size:
-            raise MalformedResponseError(f"SMP message of {len(raw)} bytes is shorter than its header.")
+            raise MalformedResponseError(
+                t("SMP message of {length} bytes is shorter than its header.", length=len(raw))
+            )
         op_ver, flags, length, group, sequence, command = HEADER.unpack_from(raw)
         return cls(op_ver & 0x07, (op_ver >> 3) & 0x03, flags, length, group, sequence, command)
 
@@ -110,16 +113,20 @@ def decode_response(message: bytes) -> SmpResponse:
     payload = message[HEADER.size :]
     if header.length != len(payload):
         raise MalformedResponseError(
-            f"SMP header announces {header.length} body bytes but {len(payload)} arrived."
+            t(
+                "SMP header announces {announced} body bytes but {arrived} arrived.",
+                announced=header.length,
+                arrived=len(payload),
+            )
         )
     if header.op not in (smphdr.OP.READ_RSP, smphdr.OP.WRITE_RSP):
-        raise MalformedResponseError(f"SMP message with operation {header.op} is not a response.")
+        raise MalformedResponseError(t("SMP message with operation {op} is not a response.", op=header.op))
     try:
         body = cbor2.loads(payload) if payload else {}
     except (cbor2.CBORDecodeError, ValueError, TypeError) as exc:
-        raise MalformedResponseError("The device's SMP response body is not valid CBOR.") from exc
+        raise MalformedResponseError(t("The device's SMP response body is not valid CBOR.")) from exc
     if not isinstance(body, dict):
-        raise MalformedResponseError("The device's SMP response body is not a CBOR map.")
+        raise MalformedResponseError(t("The device's SMP response body is not a CBOR map."))
     return SmpResponse(header, body)
 
 
@@ -152,7 +159,7 @@ def check_error(response: SmpResponse, what: str) -> None:
 
     Args:
         response: the decoded response.
-        what: the operation in words, for the message ("image upload", "settings write").
+        what: the operation in words, translatable (``t("image upload")``), for the message.
     """
     body = response.body
     err = body.get("err")
@@ -161,17 +168,31 @@ def check_error(response: SmpResponse, what: str) -> None:
         rc = err.get("rc")
         if isinstance(group, int) and isinstance(rc, int) and rc != 0:
             name = _describe_group_rc(group, rc)
-            raise DeviceRejectedError(f"The device refused the {what}: {name}.", code=rc)
+            raise DeviceRejectedError(
+                t("The device refused the {what}: {name}.", what=what, name=name), code=rc
+            )
     rc = body.get("rc")
     if isinstance(rc, int) and rc != MGMT_ERR.EOK:
         name = _describe_rc(rc)
-        reason = body.get("rsn")
-        detail = f" ({reason})" if isinstance(reason, str) and reason else ""
+        reason = body.get("rsn")  # the device's own words: shown as they are
+        given = isinstance(reason, str) and bool(reason)
         if rc == MGMT_ERR.ENOTSUP:
-            raise UnsupportedOperationError(f"The device does not support the {what} ({name}).")
+            raise UnsupportedOperationError(
+                t("The device does not support the {what} ({name}).", what=what, name=name)
+            )
         if rc == MGMT_ERR.EACCESSDENIED:
-            raise SecurityAccessDeniedError(f"The device denied the {what} ({name}){detail}.", code=rc)
-        raise DeviceRejectedError(f"The device refused the {what}: {name}{detail}.", code=rc)
+            raise SecurityAccessDeniedError(
+                t("The device denied the {what} ({name}) ({reason}).", what=what, name=name, reason=reason)
+                if given
+                else t("The device denied the {what} ({name}).", what=what, name=name),
+                code=rc,
+            )
+        raise DeviceRejectedError(
+            t("The device refused the {what}: {name} ({reason}).", what=what, name=name, reason=reason)
+            if given
+            else t("The device refused the {what}: {name}.", what=what, name=name),
+            code=rc,
+        )
 
 
 def group_error(response: SmpResponse) -> tuple[int, int] | None:

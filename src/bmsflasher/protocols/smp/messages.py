@@ -130,14 +130,18 @@ def bms_write(command: BmsCommand, body: Mapping[str, Any], sequence: int) -> by
 def _field(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> Any:
     value = body.get(name)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise MalformedResponseError(f"The device's {what} answer lacks a valid '{name}' field.")
+        raise MalformedResponseError(
+            t("The device's {what} answer lacks a valid '{name}' field.", what=what, name=name)
+        )
     return value
 
 
 def _list(body: Mapping[str, Any], name: str, what: str) -> Sequence[Any]:
     value = body.get(name)
     if not isinstance(value, list):
-        raise MalformedResponseError(f"The device's {what} answer lacks a valid '{name}' list.")
+        raise MalformedResponseError(
+            t("The device's {what} answer lacks a valid '{name}' list.", what=what, name=name)
+        )
     return value
 
 
@@ -158,12 +162,12 @@ def parse_version(text: object) -> FirmwareVersion | None:
 def parse_slots(body: Mapping[str, Any]) -> tuple[SlotState, ...]:
     """Slots of image 0 from an image-state answer, ordered by slot number."""
     slots: list[SlotState] = []
-    for entry in _list(body, "images", "image state"):
+    for entry in _list(body, "images", t("image state")):
         if not isinstance(entry, dict) or entry.get("image", 0) != 0:
             continue
         slot = entry.get("slot")
         if not isinstance(slot, int):
-            raise MalformedResponseError("The device's image state answer has an entry without a slot.")
+            raise MalformedResponseError(t("The device's image state answer has an entry without a slot."))
         image_hash = entry.get("hash", b"")
         slots.append(
             SlotState(
@@ -195,12 +199,14 @@ def parse_mode(text: object) -> DeviceMode:
     try:
         return DeviceMode(text)
     except ValueError as exc:
-        raise MalformedResponseError(f"The device reports an unknown mode {text!r}.") from exc
+        raise MalformedResponseError(
+            t("The device reports an unknown mode {mode}.", mode=repr(text))
+        ) from exc
 
 
 def parse_telemetry(body: Mapping[str, Any]) -> PackTelemetry:
     """A telemetry answer as a :class:`PackTelemetry`."""
-    what = "telemetry"
+    what = t("telemetry")
     alarms: set[Alarm] = set()
     for name in _list(body, "alarms", what):
         try:
@@ -224,17 +230,18 @@ def parse_telemetry(body: Mapping[str, Any]) -> PackTelemetry:
 def parse_dtcs(body: Mapping[str, Any]) -> list[Dtc]:
     """A DTC list answer."""
     dtcs: list[Dtc] = []
-    for entry in _list(body, "dtcs", "DTC"):
+    what = t("DTC")
+    for entry in _list(body, "dtcs", what):
         if not isinstance(entry, dict):
-            raise MalformedResponseError("The device's DTC list holds an entry that is not a map.")
+            raise MalformedResponseError(t("The device's DTC list holds an entry that is not a map."))
         try:
             severity = DtcSeverity(entry.get("severity", "info"))
         except ValueError:
             severity = DtcSeverity.WARNING
         dtcs.append(
             Dtc(
-                code=int(_field(entry, "code", int, "DTC")),
-                status=int(_field(entry, "status", int, "DTC")),
+                code=int(_field(entry, "code", int, what)),
+                status=int(_field(entry, "status", int, what)),
                 severity=severity,
                 description=str(entry.get("description", "")),
             )
@@ -245,13 +252,14 @@ def parse_dtcs(body: Mapping[str, Any]) -> list[Dtc]:
 def parse_self_test(body: Mapping[str, Any]) -> DeviceSelfTest:
     """A self-test answer."""
     checks: list[SelfTestCheck] = []
-    for entry in _list(body, "checks", "self-test"):
+    what = t("self-test")
+    for entry in _list(body, "checks", what):
         if not isinstance(entry, dict):
-            raise MalformedResponseError("The device's self-test answer holds an entry that is not a map.")
+            raise MalformedResponseError(t("The device's self-test answer holds an entry that is not a map."))
         checks.append(
             SelfTestCheck(
-                name=str(_field(entry, "name", str, "self-test")),
-                passed=bool(_field(entry, "passed", bool, "self-test")),
+                name=str(_field(entry, "name", str, what)),
+                passed=bool(_field(entry, "passed", bool, what)),
                 measured=str(entry.get("measured", "")),
                 limit=str(entry.get("limit", "")),
                 detail=str(entry.get("detail", "")),
@@ -305,11 +313,17 @@ def encode_setting_value(value: ParameterValue) -> bytes:
 def decode_setting_value(name: str, raw: object) -> ParameterValue:
     """Decode a setting's ``val`` bytes (CBOR) into a parameter value."""
     if not isinstance(raw, bytes):
-        raise MalformedResponseError(f"The device's value of setting {name} is not a byte string.")
+        raise MalformedResponseError(
+            t("The device's value of setting {name} is not a byte string.", name=name)
+        )
     try:
         value = cbor2.loads(raw)
     except (cbor2.CBORDecodeError, ValueError) as exc:
-        raise MalformedResponseError(f"The device's value of setting {name} is not valid CBOR.") from exc
+        raise MalformedResponseError(
+            t("The device's value of setting {name} is not valid CBOR.", name=name)
+        ) from exc
     if not isinstance(value, int | float | str | bool):
-        raise MalformedResponseError(f"The device's value of setting {name} has an unsupported type.")
+        raise MalformedResponseError(
+            t("The device's value of setting {name} has an unsupported type.", name=name)
+        )
     return value

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError, MalformedResponseError, NoResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import LinkStats
 from bmsflasher.links.serial import SerialLink
 from bmsflasher.protocols.smp.codec import SmpHeader, SmpResponse, check_error, decode_response
@@ -191,12 +192,26 @@ class SmpSession:
                         self.counters.errors += 1
                         raise
                 return response
-        elapsed = time.monotonic() - started
+        tries = {
+            "port": self._link.port,
+            "baud": self._link.baud,
+            "what": what,
+            "attempts": attempt,
+            "seconds": time.monotonic() - started,
+        }
         raise NoResponseError(
-            f"No answer from the device on {self._link.port} at {self._link.baud} baud "
-            f"({what}, {attempt} attempts in {elapsed:.1f} s"
-            + (f", {garbled} of them answered with corrupted frames" if garbled else "")
-            + ").",
+            t(
+                "No answer from the device on {port} at {baud} baud ({what}, {attempts} attempts in "
+                "{seconds:.1f} s, {garbled} of them answered with corrupted frames).",
+                garbled=garbled,
+                **tries,
+            )
+            if garbled
+            else t(
+                "No answer from the device on {port} at {baud} baud ({what}, {attempts} attempts in "
+                "{seconds:.1f} s).",
+                **tries,
+            ),
             hint=self._no_answer_hint(),
         )
 
@@ -216,11 +231,13 @@ class SmpSession:
     def _no_answer_hint(self) -> str:
         stats = self._decoder.stats
         if stats.noise_bytes or stats.bad_frames:
-            return (
-                f"Bytes arrived but did not decode ({stats.noise_bytes} noise bytes, {stats.bad_frames} "
-                "bad frames): the device probably uses another baud rate, or the line is very noisy."
+            return t(
+                "Bytes arrived but did not decode ({noise} noise bytes, {bad} bad frames): the device "
+                "probably uses another baud rate, or the line is very noisy.",
+                noise=stats.noise_bytes,
+                bad=stats.bad_frames,
             )
-        return "Check the baud rate, the cable and that the device is powered and running."
+        return t("Check the baud rate, the cable and that the device is powered and running.")
 
     def drain(self, quiet_s: float = 0.02, limit_s: float = 0.5) -> None:
         """Discard whatever is still arriving (late answers) before a new conversation."""

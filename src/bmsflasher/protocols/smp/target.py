@@ -29,6 +29,8 @@ from bmsflasher.core.errors import (
     MalformedResponseError,
     UnsupportedOperationError,
 )
+from bmsflasher.core.i18n import t
+from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import LinkStats, ProgressCallback
 from bmsflasher.core.types import (
     ConfigSnapshot,
@@ -149,7 +151,7 @@ class SmpTarget(TargetBase):
         if self._params is None:
             try:
                 body = self._session.transact(
-                    msg.mcumgr_params, "MCUmgr parameters read", attempts=PROBE_ATTEMPTS
+                    msg.mcumgr_params, t("MCUmgr parameters read"), attempts=PROBE_ATTEMPTS
                 )
             except UnsupportedOperationError:
                 self._params = McumgrParams(FALLBACK_BUF_SIZE, FALLBACK_BUF_COUNT)
@@ -164,7 +166,7 @@ class SmpTarget(TargetBase):
     def _read_identity(self) -> DeviceIdentity:
         slots = self._slots()
         try:
-            body = self._bms_read(BmsCommand.IDENTITY, "identity read").body
+            body = self._bms_read(BmsCommand.IDENTITY, t("identity read")).body
         except UnsupportedOperationError:
             if any(slot.active for slot in slots):
                 return self._generic_identity(slots)
@@ -175,8 +177,10 @@ class SmpTarget(TargetBase):
         if isinstance(counter, bool) or not isinstance(counter, int):
             # a missing counter used to become 0, which passes every anti-rollback check
             raise MalformedResponseError(
-                "the device's identity does not report its security counter, so anti-rollback "
-                "cannot be checked"
+                t(
+                    "the device's identity does not report its security counter, so anti-rollback "
+                    "cannot be checked"
+                )
             )
         return DeviceIdentity(
             model=str(body.get("model", "")),
@@ -215,7 +219,7 @@ class SmpTarget(TargetBase):
         self._mode = DeviceMode.BOOTLOADER if valid else DeviceMode.RECOVERY
         bootloader = "MCUboot"
         with contextlib.suppress(BmsFlasherError):
-            name = self._session.transact(msg.bootloader_info, "bootloader information read").body.get(
+            name = self._session.transact(msg.bootloader_info, t("bootloader information read")).body.get(
                 "bootloader"
             )
             bootloader = str(name) if name else bootloader
@@ -236,7 +240,7 @@ class SmpTarget(TargetBase):
         or no bootloader information at all) cannot tell: None.
         """
         try:
-            response = self._session.transact(msg.trusted_keys, "trusted key query")
+            response = self._session.transact(msg.trusted_keys, t("trusted key query"))
         except (UnsupportedOperationError, DeviceRejectedError):
             return None
         return msg.parse_key_hashes(response.body)
@@ -256,9 +260,9 @@ class SmpTarget(TargetBase):
         answered attempt's round trip is what the link-quality gate compares with its limit. A ping
         that is never answered (every retransmission lost) still raises and counts as a failure.
         """
-        response = self._session.transact(lambda seq: msg.echo("ping", seq), "echo")
+        response = self._session.transact(lambda seq: msg.echo("ping", seq), t("echo"))
         if response.body.get("r") != "ping":
-            raise DeviceRejectedError("The device echoed something other than what was sent.")
+            raise DeviceRejectedError(t("The device echoed something other than what was sent."))
         return self._session.counters.last_round_trip_s
 
     def _link_counters(self) -> LinkStats:
@@ -269,19 +273,19 @@ class SmpTarget(TargetBase):
 
     # --- Target: pack data ---------------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:
-        return msg.parse_telemetry(self._bms_read(BmsCommand.TELEMETRY, "telemetry read").body)
+        return msg.parse_telemetry(self._bms_read(BmsCommand.TELEMETRY, t("telemetry read")).body)
 
     def read_dtcs(self) -> list[Dtc]:
-        return msg.parse_dtcs(self._bms_read(BmsCommand.DTCS, "DTC read").body)
+        return msg.parse_dtcs(self._bms_read(BmsCommand.DTCS, t("DTC read")).body)
 
     def clear_dtcs(self) -> None:
-        self._bms_write(BmsCommand.DTCS, {}, "DTC clear")
+        self._bms_write(BmsCommand.DTCS, {}, t("DTC clear"))
 
     def run_self_test(self) -> DeviceSelfTest:
-        return msg.parse_self_test(self._bms_write(BmsCommand.SELF_TEST, {}, "self-test").body)
+        return msg.parse_self_test(self._bms_write(BmsCommand.SELF_TEST, {}, t("self-test")).body)
 
     def set_balancing(self, cell_index: int, enabled: bool) -> None:
-        self._bms_write(BmsCommand.BALANCING, {"cell": cell_index, "on": enabled}, "balancing command")
+        self._bms_write(BmsCommand.BALANCING, {"cell": cell_index, "on": enabled}, t("balancing command"))
 
     # --- Target: configuration (settings group) -----------------------------------------------------
     def config_schema(self) -> tuple[int, dict[str, dict[str, object]]]:
@@ -302,22 +306,24 @@ class SmpTarget(TargetBase):
         version: object = None
         while True:
             page: dict[str, object] = {"start": len(entries), "count": SCHEMA_PAGE_ENTRIES}
-            body = self._bms_read(BmsCommand.CONFIG_SCHEMA, "configuration schema read", page).body
+            body = self._bms_read(BmsCommand.CONFIG_SCHEMA, t("configuration schema read"), page).body
             version, params, total = body.get("schema_version"), body.get("params"), body.get("total")
             if not isinstance(version, int) or not isinstance(params, list):
-                raise DeviceRejectedError("The device's configuration schema answer is malformed.")
+                raise DeviceRejectedError(t("The device's configuration schema answer is malformed."))
             entries.extend(params)
             if not isinstance(total, int) or isinstance(total, bool) or not params or len(entries) >= total:
                 return version, entries
             if len(entries) > MAX_SCHEMA_ENTRIES:
-                raise DeviceRejectedError("The device's configuration schema never ends.")
+                raise DeviceRejectedError(t("The device's configuration schema never ends."))
 
     def read_config(self) -> ConfigSnapshot:
         version, schema = self.config_schema()
         values: dict[str, ParameterValue] = {}
         for name in schema:
             key = msg.SETTINGS_PREFIX + name
-            response = self._session.transact(partial(msg.setting_read, key), f"read of setting {key}")
+            response = self._session.transact(
+                partial(msg.setting_read, key), t("read of setting {key}", key=key)
+            )
             values[name] = msg.decode_setting_value(key, response.body.get("val"))
         return ConfigSnapshot(schema_version=version, parameters=values)
 
@@ -334,13 +340,15 @@ class SmpTarget(TargetBase):
             try:
                 self._session.transact(
                     partial(msg.setting_write, key, raw),
-                    f"write of setting {key}",
+                    t("write of setting {key}", key=key),
                     attempts=IDEMPOTENT_WRITE_ATTEMPTS,
                 )
             except DeviceRejectedError as exc:
-                raise ConfigValidationError(f"The device rejected {value!r} for parameter {name}.") from exc
-        self._session.transact(msg.settings_commit, "settings commit", attempts=IDEMPOTENT_WRITE_ATTEMPTS)
-        self._session.transact(msg.settings_save, "settings save", attempts=IDEMPOTENT_WRITE_ATTEMPTS)
+                raise ConfigValidationError(
+                    t("The device rejected {value} for parameter {name}.", value=repr(value), name=name)
+                ) from exc
+        self._session.transact(msg.settings_commit, t("settings commit"), attempts=IDEMPOTENT_WRITE_ATTEMPTS)
+        self._session.transact(msg.settings_save, t("settings save"), attempts=IDEMPOTENT_WRITE_ATTEMPTS)
 
     # --- Target: firmware update (image group) ------------------------------------------------------
     def upload(self, image: bytes, on_progress: ProgressCallback | None = None) -> UploadResult:
@@ -354,7 +362,7 @@ class SmpTarget(TargetBase):
         self.last_upload = None
         self.upload_image(image, on_progress)
         if self.last_upload is None:  # pragma: no cover - upload_image returns only after a transfer
-            raise DeviceRejectedError("The upload finished without a result.")
+            raise DeviceRejectedError(t("The upload finished without a result."))
         return self.last_upload
 
     def _update_beside_application(self) -> bool:
@@ -374,7 +382,12 @@ class SmpTarget(TargetBase):
         device_slot = SECONDARY_SLOT if self.mode() is DeviceMode.APPLICATION else PRIMARY_SLOT
         if slot != device_slot:
             raise UnsupportedOperationError(
-                f"In {self.mode().value} mode the device writes slot {device_slot}, not slot {slot}."
+                t(
+                    "In {mode} mode the device writes slot {device_slot}, not slot {slot}.",
+                    mode=mode_name(self.mode().value),
+                    device_slot=device_slot,
+                    slot=slot,
+                )
             )
         params = self.params()
         uploader = ImageUploader(
@@ -393,7 +406,7 @@ class SmpTarget(TargetBase):
         except ImageFormatError:
             raise
         except (ValueError, IndexError) as exc:
-            raise ImageFormatError("The file to upload is not an MCUboot image.") from exc
+            raise ImageFormatError(t("The file to upload is not an MCUboot image.")) from exc
 
     def _verify_upload(self, expected_hash: bytes, target_slot: int) -> None:
         slots = self._slots()
@@ -402,27 +415,34 @@ class SmpTarget(TargetBase):
             return  # the device does not report hashes (MCUboot built without them): `match` decided
         if slot.image_hash != expected_hash:
             raise IntegrityError(
-                f"After the upload slot {target_slot} holds image hash {slot.image_hash.hex()[:16]}..., "
-                f"not the uploaded image's {expected_hash.hex()[:16]}...",
-                hint="The device may have rejected the image (signature, downgrade); upload it again.",
+                t(
+                    "After the upload slot {slot} holds image hash {held}..., not the uploaded image's "
+                    "{expected}...",
+                    slot=target_slot,
+                    held=slot.image_hash.hex()[:16],
+                    expected=expected_hash.hex()[:16],
+                ),
+                hint=t("The device may have rejected the image (signature, downgrade); upload it again."),
             )
 
     def _mark_for_test(self) -> None:
         if self.mode() is not DeviceMode.APPLICATION:
-            raise UnsupportedOperationError("Test-boot marking is not available while the bootloader runs.")
+            raise UnsupportedOperationError(
+                t("Test-boot marking is not available while the bootloader runs.")
+            )
         secondary = self._slot(1)
         if secondary is None or not secondary.image_hash:
-            raise DeviceRejectedError("The device holds no image in its secondary slot to test.")
+            raise DeviceRejectedError(t("The device holds no image in its secondary slot to test."))
         self._session.transact(
             lambda seq: msg.image_state_write(secondary.image_hash, False, seq),
-            "image test request",
+            t("image test request"),
             attempts=IDEMPOTENT_WRITE_ATTEMPTS,
         )
 
     def confirm(self) -> None:
         self._session.transact(
             lambda seq: msg.image_state_write(None, True, seq),
-            "image confirm",
+            t("image confirm"),
             attempts=IDEMPOTENT_WRITE_ATTEMPTS,
         )
 
@@ -434,17 +454,17 @@ class SmpTarget(TargetBase):
         if secondary is not None and secondary.image_hash and secondary.version is not None:
             self._session.transact(
                 lambda seq: msg.image_state_write(secondary.image_hash, True, seq),
-                "rollback request",
+                t("rollback request"),
                 attempts=IDEMPOTENT_WRITE_ATTEMPTS,
             )
         elif primary is None or primary.confirmed:
-            raise UnsupportedOperationError("The device holds no other image to roll back to.")
+            raise UnsupportedOperationError(t("The device holds no other image to roll back to."))
         # An unconfirmed test image is reverted by MCUboot at the next reset anyway.
 
     def _reset(self) -> None:
         # The device may reboot before its answer leaves the wire; the base ignores a lost answer.
         try:
-            self._session.transact(msg.reset, "reset", attempts=1)
+            self._session.transact(msg.reset, t("reset"), attempts=1)
         finally:
             self._mode = None
             self._params = None
@@ -465,7 +485,7 @@ class SmpTarget(TargetBase):
 
     # --- helpers -----------------------------------------------------------------------------------
     def _slots(self) -> tuple[SlotState, ...]:
-        return msg.parse_slots(self._session.transact(msg.image_state_read, "image state read").body)
+        return msg.parse_slots(self._session.transact(msg.image_state_read, t("image state read")).body)
 
     def _slot(self, number: int) -> SlotState | None:
         return next((s for s in self._slots() if s.slot == number), None)

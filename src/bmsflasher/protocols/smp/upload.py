@@ -30,10 +30,13 @@ from typing import Final
 from smp.image_management import ImageUploadWriteRequest
 
 from bmsflasher.core.errors import DeviceRejectedError, IntegrityError, NoResponseError
+from bmsflasher.core.i18n import t
 from bmsflasher.protocols.smp.codec import SmpResponse, check_error
 from bmsflasher.protocols.smp.framing import FRAME_OVERHEAD_BYTES, wire_size
 from bmsflasher.protocols.smp.session import BASE_TIMEOUT_S, SmpSession
 
+UPLOAD: Final = t("image upload")
+"""The operation's name in messages ("The device refused the image upload: …")."""
 MIN_CHUNK_BYTES: Final = 64
 FIRST_CHUNK_BYTES: Final = 256
 """The first chunk only opens (or resumes) the session: short, so a noisy line rarely loses it."""
@@ -117,7 +120,7 @@ class ImageUploader:
         on_progress: ProgressCallback | None = None,
     ) -> None:
         if not image:
-            raise IntegrityError("The image to upload is empty.")
+            raise IntegrityError(t("The image to upload is empty."))
         self._session = session
         self._image = image
         self._total = len(image)
@@ -162,8 +165,10 @@ class ImageUploader:
             acked, match = self._pipeline(acked)
         if match is False:
             raise IntegrityError(
-                "The device reports that the uploaded image does not match its SHA-256; "
-                "the transfer was corrupted and must be repeated."
+                t(
+                    "The device reports that the uploaded image does not match its SHA-256; "
+                    "the transfer was corrupted and must be repeated."
+                )
             )
         return UploadResult(
             total_bytes=self._total,
@@ -213,7 +218,10 @@ class ImageUploader:
         length = self._first_data_len()
         if length < min(self._total, IMAGE_HEADER_BYTES):  # img_mgmt wants the whole header at once
             raise DeviceRejectedError(
-                f"The device's SMP buffer ({self._max_message} bytes) is too small for an image upload."
+                t(
+                    "The device's SMP buffer ({size} bytes) is too small for an image upload.",
+                    size=self._max_message,
+                )
             )
         # Idempotent: the same sha at off 0 resumes, it never starts twice. So instead of one long
         # wait (the device may erase the slot before answering) it is retried at the normal pace
@@ -221,7 +229,7 @@ class ImageUploader:
         attempts = max(3, math.ceil(self._first_timeout_s / self._chunk_timeout_s))
         response = self._session.transact(
             lambda seq: self._request(seq, 0, length, first=True),
-            "image upload",
+            UPLOAD,
             timeout_s=self._chunk_timeout_s,
             attempts=attempts,
         )
@@ -256,9 +264,14 @@ class ImageUploader:
                 session.counters.timeouts += 1
                 if consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS:
                     raise NoResponseError(
-                        f"The device stopped answering during the image upload at offset {acked} "
-                        f"of {self._total} ({consecutive_timeouts} timeouts in a row).",
-                        hint="Check the cable and the power; run the update again to resume.",
+                        t(
+                            "The device stopped answering during the image upload at offset {offset} "
+                            "of {total} ({timeouts} timeouts in a row).",
+                            offset=acked,
+                            total=self._total,
+                            timeouts=consecutive_timeouts,
+                        ),
+                        hint=t("Check the cable and the power; run the update again to resume."),
                     )
                 self._resent += len(inflight)
                 session.counters.retries += 1
@@ -272,7 +285,7 @@ class ImageUploader:
                 continue
             consecutive_timeouts = 0
             chunk = inflight.pop(response.header.sequence, None)
-            check_error(response, "image upload")
+            check_error(response, UPLOAD)
             device_off = self._offset_of(response)
             if device_off > acked:
                 acked = device_off
@@ -318,7 +331,7 @@ class ImageUploader:
         off = response.body.get("off")
         if not isinstance(off, int) or isinstance(off, bool) or not 0 <= off <= self._total:
             raise DeviceRejectedError(
-                f"The device answered the image upload without a valid offset ({off!r})."
+                t("The device answered the image upload without a valid offset ({offset}).", offset=repr(off))
             )
         return off
 

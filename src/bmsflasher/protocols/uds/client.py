@@ -35,6 +35,7 @@ from bmsflasher.core.errors import (
     ProtocolError,
     SecurityAccessDeniedError,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.core.target import LinkStats
 from bmsflasher.protocols.uds import ids
 from bmsflasher.protocols.uds.errors import translate
@@ -222,7 +223,8 @@ class UdsClient:
         """Run one udsoncan request under the lock with timing, retries and translated errors.
 
         Args:
-            action: what is attempted, as a verb phrase for messages ("read the serial number").
+            action: what is attempted, as a translatable verb phrase for messages
+                (``t("read the serial number")``): "The device refused to {action}" in every language.
             fn: receives the udsoncan client and performs exactly one request.
             request_bytes: size of the request (for its wire time).
             response_bytes: expected size of the response (for its wire time).
@@ -279,9 +281,12 @@ class UdsClient:
                         raise lost from exc
                     if self.transport.overflowed:
                         raise ProtocolError(
-                            f"The device refused to receive the request (ISO-TP flow control overflow "
-                            f"or invalid flow status) while trying to {action}.",
-                            hint="The request is longer than the device's receive buffer.",
+                            t(
+                                "The device refused to receive the request (ISO-TP flow control overflow "
+                                "or invalid flow status) while trying to {action}.",
+                                action=action,
+                            ),
+                            hint=t("The request is longer than the device's receive buffer."),
                         ) from exc
                     if _is_send_failure(exc):
                         self._timeouts += 1
@@ -329,9 +334,13 @@ class UdsClient:
     # --- services used by the target ----------------------------------------------------------
     def change_session(self, session: int) -> None:
         """DiagnosticSessionControl; adopts the P2/P2* the device announces."""
-        names = {1: "default", 2: "programming", 3: "extended"}
+        actions = {
+            ids.SESSION_DEFAULT: t("enter the default session"),
+            ids.SESSION_PROGRAMMING: t("enter the programming session"),
+            ids.SESSION_EXTENDED: t("enter the extended session"),
+        }
         response = self.call(
-            f"enter the {names.get(session, hex(session))} session",
+            actions.get(session) or t("enter the {session} session", session=hex(session)),
             lambda c: c.change_session(session),
             attempts=_ATTEMPTS,
             retry_window_s=_RETRY_WINDOW_S,
@@ -348,9 +357,13 @@ class UdsClient:
             self.change_session(session)
 
     def read_did(self, did: int, what: str, *, response_bytes: int = 64) -> bytes:
-        """ReadDataByIdentifier of one DID → its raw bytes (retried on timeouts, more for long DIDs)."""
+        """ReadDataByIdentifier of one DID → its raw bytes (retried on timeouts, more for long DIDs).
+
+        ``what`` names the record with its article (``t("the serial number")``), so messages read
+        "read the serial number (DID 0xF18C)" in every language.
+        """
         response = self.call(
-            f"read the {what} (DID 0x{did:04X})",
+            t("read {what} (DID 0x{did:04X})", what=what, did=did),
             lambda c: c.read_data_by_identifier([did]),
             request_bytes=3,
             response_bytes=response_bytes,
@@ -360,8 +373,9 @@ class UdsClient:
         return bytes(response.service_data.values[did])
 
     def write_did(self, did: int, value: bytes, what: str) -> None:
+        """WriteDataByIdentifier; ``what`` names the record with its article, as in :meth:`read_did`."""
         self.call(
-            f"write the {what} (DID 0x{did:04X})",
+            t("write {what} (DID 0x{did:04X})", what=what, did=did),
             lambda c: c.write_data_by_identifier(did, value),
             request_bytes=3 + len(value),
             attempts=self.attempts_for(3 + len(value), 8),
@@ -386,11 +400,14 @@ class UdsClient:
             return
         if self.key_provider is None:
             raise SecurityAccessDeniedError(
-                f"No security key is configured for the device {self.serial_number or '(unknown serial)'}.",
-                hint="Pass --security-key FILE with the master secret of this BMS family.",
+                t(
+                    "No security key is configured for the device {serial}.",
+                    serial=self.serial_number or t("(unknown serial)"),
+                ),
+                hint=t("Pass --security-key FILE with the master secret of this BMS family."),
             )
         seed_response = self.call(
-            "request a security seed",
+            t("request a security seed"),
             lambda c: c.request_seed(ids.SECURITY_LEVEL),
             response_bytes=20,
             attempts=_ATTEMPTS,
@@ -405,7 +422,7 @@ class UdsClient:
         retries_before = self._retries
         try:
             self.call(
-                "unlock security access",
+                t("unlock security access"),
                 lambda c: c.send_key(ids.SECURITY_LEVEL + 1, key),
                 request_bytes=2 + len(key),
                 attempts=_ATTEMPTS,
@@ -416,7 +433,7 @@ class UdsClient:
                 raise
             # The device took the key but its answer was lost; the retry found no seed pending.
             # An all-zero seed now confirms the unlock.
-            check = self.call("check security access", lambda c: c.request_seed(ids.SECURITY_LEVEL))
+            check = self.call(t("check security access"), lambda c: c.request_seed(ids.SECURITY_LEVEL))
             if any(bytes(check.service_data.seed)):
                 raise
         self.unlocked = True
@@ -426,18 +443,18 @@ class UdsClient:
         location = MemoryLocation(address=address, memorysize=size, address_format=32, memorysize_format=32)
         dfi = DataFormatIdentifier(compression=compression, encryption=0)
         response = self.call(
-            f"start the download at 0x{address:08X}",
+            t("start the download at 0x{address:08X}", address=address),
             lambda c: c.request_download(location, dfi),
             request_bytes=11,
             attempts=_ATTEMPTS,
             retry_window_s=_RETRY_WINDOW_S,
         )
-        return int(answered(response, "start the download").service_data.max_length)
+        return int(answered(response, t("start the download")).service_data.max_length)
 
     def transfer_data(self, counter: int, block: bytes) -> None:
         """One TransferData block (no retry here: the download engine re-synchronises instead)."""
         self.call(
-            f"transfer data block {counter}",
+            t("transfer data block {counter}", counter=counter),
             lambda c: c.transfer_data(counter, block),
             request_bytes=2 + len(block),
             response_bytes=2,
@@ -447,7 +464,7 @@ class UdsClient:
         retries_before = self._retries
         try:
             response = self.call(
-                "finish the download",
+                t("finish the download"),
                 lambda c: c.request_transfer_exit(),
                 response_bytes=8,
                 attempts=_ATTEMPTS,
@@ -467,11 +484,11 @@ class UdsClient:
         and counts losses apart (a repeat shows in :meth:`link_stats` ``retries``). Two lost
         tries in a row fail the ping, so a bad link still fails link-quality checks.
         """
-        self.call("check that the device answers", lambda c: c.tester_present(), attempts=_PING_ATTEMPTS)
+        self.call(t("check that the device answers"), lambda c: c.tester_present(), attempts=_PING_ATTEMPTS)
         return self._last_rtt_s
 
     def ecu_reset(self) -> None:
-        self.call("reset the device", lambda c: c.ecu_reset(0x01))
+        self.call(t("reset the device"), lambda c: c.ecu_reset(0x01))
         self.forget_session()
 
     def ensure_link(self) -> None:
@@ -502,7 +519,9 @@ def isotp_frames(payload_bytes: int, *, fd: bool) -> int:
 def answered(response: T | None, action: str) -> T:
     """The response of a request that must be answered (udsoncan returns None when suppressed)."""
     if response is None:
-        raise MalformedResponseError(f"The device sent no answer content while trying to {action}.")
+        raise MalformedResponseError(
+            t("The device sent no answer content while trying to {action}.", action=action)
+        )
     return response
 
 

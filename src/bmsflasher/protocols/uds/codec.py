@@ -59,7 +59,7 @@ class _Reader:
     def take(self, count: int) -> bytes:
         if count < 0 or self._pos + count > len(self._data):
             raise MalformedResponseError(
-                f"The device's {self._what} record is shorter than its own length fields."
+                t("The device's {what} record is shorter than its own length fields.", what=self._what)
             )
         chunk = self._data[self._pos : self._pos + count]
         self._pos += count
@@ -78,13 +78,17 @@ class _Reader:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedResponseError(
-                f"The device's {self._what} record holds text that is not UTF-8."
+                t("The device's {what} record holds text that is not UTF-8.", what=self._what)
             ) from exc
 
     def done(self) -> None:
         if self._pos != len(self._data):
             raise MalformedResponseError(
-                f"The device's {self._what} record has {len(self._data) - self._pos} extra bytes."
+                t(
+                    "The device's {what} record has {count} extra bytes.",
+                    what=self._what,
+                    count=len(self._data) - self._pos,
+                )
             )
 
 
@@ -96,7 +100,7 @@ def ascii_text(data: bytes) -> str:
 def device_mode(data: bytes) -> DeviceMode:
     """DID 0xFD00: what runs on the device."""
     if len(data) != 1 or data[0] not in MODES:
-        raise MalformedResponseError("The device reported an unknown operating mode.")
+        raise MalformedResponseError(t("The device reported an unknown operating mode."))
     return MODES[data[0]]
 
 
@@ -108,13 +112,13 @@ def version_or_none(text: str) -> FirmwareVersion | None:
         return FirmwareVersion.parse(text)
     except ValueError as exc:
         raise MalformedResponseError(
-            f"The device reported the version '{text}', which is not X.Y.Z."
+            t("The device reported the version '{text}', which is not X.Y.Z.", text=text)
         ) from exc
 
 
 def trusted_key_hashes(data: bytes) -> tuple[bytes, ...]:
     """DID 0xFD06: count u8, then per key the SHA-256 of its public key (32 bytes, MCUboot KEYHASH)."""
-    reader = _Reader(data, "trusted key")
+    reader = _Reader(data, t("trusted key"))
     hashes = tuple(reader.take(KEY_HASH_BYTES) for _ in range(reader.u8()))
     reader.done()
     return hashes
@@ -122,7 +126,7 @@ def trusted_key_hashes(data: bytes) -> tuple[bytes, ...]:
 
 def slots(data: bytes) -> tuple[SlotState, ...]:
     """DID 0xFD02: count, then per slot number, flags, version (u8 u8 u16 u32) and hash."""
-    reader = _Reader(data, "slot table")
+    reader = _Reader(data, t("slot table"))
     result = []
     for _ in range(reader.u8()):
         slot, flags, major, minor, revision, build = reader.unpack(">BBBBHI")
@@ -159,7 +163,7 @@ class TransportCaps:
 
 def transport_caps(data: bytes) -> TransportCaps:
     """DID 0xFD03 → the device's ISO-TP receive capabilities."""
-    reader = _Reader(data, "transport capability")
+    reader = _Reader(data, t("transport capability"))
     fd, max_dl, block_size, stmin, max_block = reader.unpack(">BBBBH")
     reader.done()
     return TransportCaps(bool(fd), int(max_dl), int(block_size), int(stmin), int(max_block))
@@ -168,7 +172,7 @@ def transport_caps(data: bytes) -> TransportCaps:
 def compression_methods(data: bytes) -> frozenset[int]:
     """DID 0xFD04: bit n set = dataFormatIdentifier compressionMethod n accepted."""
     if len(data) != 1:
-        raise MalformedResponseError("The device's compression capability record is not one byte.")
+        raise MalformedResponseError(t("The device's compression capability record is not one byte."))
     return frozenset(method for method in range(8) if data[0] & (1 << method))
 
 
@@ -184,7 +188,7 @@ class UploadStatus:
 
 def upload_status(data: bytes) -> UploadStatus:
     """DID 0xFD05 → the upload in progress."""
-    reader = _Reader(data, "upload status")
+    reader = _Reader(data, t("upload status"))
     slot, offset, total = reader.unpack(">BII")
     sha = reader.take(reader.u8())
     reader.done()
@@ -209,7 +213,7 @@ def alarms(bits: int) -> frozenset[Alarm]:
 
 def pack_values(data: bytes) -> PackValues:
     """DID 0xFD10 → pack voltage, current, SoC, SoH and alarms."""
-    reader = _Reader(data, "pack values")
+    reader = _Reader(data, t("pack values"))
     voltage, current, soc, soh, alarm_bits = reader.unpack(">IiHHH")
     reader.done()
     return PackValues(int(voltage), int(current), int(soc) / 100, int(soh) / 100, alarms(int(alarm_bits)))
@@ -217,7 +221,7 @@ def pack_values(data: bytes) -> PackValues:
 
 def cells(data: bytes) -> tuple[int, ...]:
     """DID 0xFD11 → cell voltages in mV."""
-    reader = _Reader(data, "cell voltage")
+    reader = _Reader(data, t("cell voltage"))
     count = int(reader.unpack(">H")[0])
     values = reader.unpack(f">{count}H")
     reader.done()
@@ -226,7 +230,7 @@ def cells(data: bytes) -> tuple[int, ...]:
 
 def temperatures(data: bytes) -> tuple[float | None, ...]:
     """DID 0xFD12 → temperatures in °C (None for a failed sensor)."""
-    reader = _Reader(data, "temperature")
+    reader = _Reader(data, t("temperature"))
     count = reader.u8()
     values = reader.unpack(f">{count}h")
     reader.done()
@@ -235,7 +239,7 @@ def temperatures(data: bytes) -> tuple[float | None, ...]:
 
 def balancing(data: bytes) -> tuple[bool, ...]:
     """DID 0xFD13 → balancing flag per cell."""
-    reader = _Reader(data, "balancing")
+    reader = _Reader(data, t("balancing"))
     count = int(reader.unpack(">H")[0])
     bitmap = reader.take((count + 7) // 8)
     reader.done()
@@ -257,7 +261,7 @@ class ParameterInfo:
 
 def config_schema(data: bytes) -> tuple[int, tuple[ParameterInfo, ...]]:
     """DID 0xFD20 → (schema version, parameters in DID order)."""
-    reader = _Reader(data, "configuration schema")
+    reader = _Reader(data, t("configuration schema"))
     version, count = reader.unpack(">HB")
     params = []
     for _ in range(int(count)):
@@ -265,7 +269,7 @@ def config_schema(data: bytes) -> tuple[int, tuple[ParameterInfo, ...]]:
         kind = PARAM_TYPES.get(int(type_code))
         if kind is None:
             raise MalformedResponseError(
-                f"The device's configuration schema uses the unknown type code {type_code}."
+                t("The device's configuration schema uses the unknown type code {code}.", code=type_code)
             )
         name = reader.text()
         unit = reader.text()
@@ -291,7 +295,7 @@ def config_choices(data: bytes, params: tuple[ParameterInfo, ...]) -> dict[str, 
     encoding of that parameter's DID (``FE00 + i``).
     """
     by_did = {param.did: param for param in params}
-    reader = _Reader(data, "allowed values")
+    reader = _Reader(data, t("allowed values"))
     result: dict[str, tuple[ParameterValue, ...]] = {}
     for _ in range(reader.u8()):
         did = int(reader.unpack(">H")[0])
@@ -333,20 +337,19 @@ def encode_param(kind: type, value: ParameterValue) -> bytes:
 
 def decode_param(kind: type, data: bytes, name: str) -> ParameterValue:
     """A configuration DID's value (inverse of :func:`encode_param`)."""
-    what = f"parameter '{name}'"
     if kind is bool:
         if len(data) != 1:
-            raise MalformedResponseError(f"The device's {what} is not one byte.")
+            raise MalformedResponseError(t("The device's parameter '{name}' is not one byte.", name=name))
         return bool(data[0])
     if kind is int:
         if len(data) != 4:
-            raise MalformedResponseError(f"The device's {what} is not four bytes.")
+            raise MalformedResponseError(t("The device's parameter '{name}' is not four bytes.", name=name))
         return int(struct.unpack(">i", data)[0])
     if kind is float:
         if len(data) != 8:
-            raise MalformedResponseError(f"The device's {what} is not eight bytes.")
+            raise MalformedResponseError(t("The device's parameter '{name}' is not eight bytes.", name=name))
         return float(struct.unpack(">d", data)[0])
-    reader = _Reader(data, what)
+    reader = _Reader(data, t("parameter '{name}'", name=name))
     text = reader.text()
     reader.done()
     return text
@@ -371,7 +374,7 @@ def severity_of(bits: int) -> DtcSeverity:
 
 def dtc_texts(data: bytes) -> dict[int, DtcText]:
     """DID 0xFD30 → code → the device's description and severity."""
-    reader = _Reader(data, "DTC description")
+    reader = _Reader(data, t("DTC description"))
     result = {}
     for _ in range(reader.u8()):
         code = int.from_bytes(reader.take(3), "big")
@@ -383,7 +386,7 @@ def dtc_texts(data: bytes) -> dict[int, DtcText]:
 
 def self_test(data: bytes) -> DeviceSelfTest:
     """Routine 0xF004 status record (after its 0x00 status byte) / DID 0xFD40."""
-    reader = _Reader(data, "self-test result")
+    reader = _Reader(data, t("self-test result"))
     _passed, count = reader.u8(), reader.u8()
     checks = []
     for _ in range(count):

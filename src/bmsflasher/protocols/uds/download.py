@@ -32,6 +32,7 @@ from bmsflasher.core.errors import (
     NoResponseError,
     ProtocolError,
 )
+from bmsflasher.core.i18n import t
 from bmsflasher.protocols.uds import codec, ids
 from bmsflasher.protocols.uds.client import UdsClient
 
@@ -83,31 +84,31 @@ class DownloadReport:
 def prepare(client: UdsClient, slot: int, image: bytes) -> int:
     """Routine 0xF000: announce the image; returns the offset the device already holds."""
     record = struct.pack(">BI", slot, len(image)) + hashlib.sha256(image).digest()
-    status = client.routine(ids.RID_PREPARE_DOWNLOAD, "announce the image to the device", record)
+    status = client.routine(ids.RID_PREPARE_DOWNLOAD, t("announce the image to the device"), record)
     if len(status) >= 1 and status[0] == 0x01:
         reason = status[1] if len(status) > 1 else ids.REASON_STATE
         if reason == ids.REASON_MODE:
-            raise DeviceRejectedError("The device cannot take a new image in its current mode.")
+            raise DeviceRejectedError(t("The device cannot take a new image in its current mode."))
         raise DeviceRejectedError(
-            "The device cannot take a new image now (the running image may still be on test).",
-            hint="Confirm the running image or reset the device to revert it, then retry.",
+            t("The device cannot take a new image now (the running image may still be on test)."),
+            hint=t("Confirm the running image or reset the device to revert it, then retry."),
         )
     if len(status) != 5 or status[0] != 0:
-        raise ProtocolError("The device's answer to the download announcement is malformed.")
+        raise ProtocolError(t("The device's answer to the download announcement is malformed."))
     return int(struct.unpack(">I", status[1:5])[0])
 
 
 def device_offset(client: UdsClient) -> int:
     """Where the device's flash stands for the current upload (DID 0xFD05)."""
-    return codec.upload_status(client.read_did(ids.DID_UPLOAD_STATUS, "upload status")).offset
+    return codec.upload_status(client.read_did(ids.DID_UPLOAD_STATUS, t("the upload status"))).offset
 
 
 def erase(client: UdsClient, slot: int) -> None:
     """Routine 0xFF00 EraseMemory of a whole slot (the device answers 0x78 while erasing)."""
     record = bytes([0x44]) + struct.pack(">II", ids.SLOT_BASE_ADDRESS[slot], 0)
-    status = client.routine(ids.RID_ERASE_MEMORY, f"erase slot {slot}", record)
+    status = client.routine(ids.RID_ERASE_MEMORY, t("erase slot {slot}", slot=slot), record)
     if not status or status[0] != 0:
-        raise DeviceRejectedError(f"The device could not erase slot {slot}.")
+        raise DeviceRejectedError(t("The device could not erase slot {slot}.", slot=slot))
 
 
 class _BlockPlan:
@@ -150,7 +151,9 @@ def _transfer_from(  # noqa: PLR0917 -- one private step of download(), called o
     method = ids.COMPRESSION_ZLIB if compress else ids.COMPRESSION_NONE
     max_length = client.request_download(ids.SLOT_BASE_ADDRESS[slot] + offset, len(remaining), method)
     if max_length < 3:
-        raise ProtocolError(f"The device announced an unusable block length of {max_length} bytes.")
+        raise ProtocolError(
+            t("The device announced an unusable block length of {length} bytes.", length=max_length)
+        )
     if not plans or plans[0].max_data != max_length - 2:
         plans[:] = [_BlockPlan(max_length - 2)]
     plan = plans[0]

@@ -27,6 +27,7 @@ from bmsflasher.core.errors import (
     ProtocolError,
     SecurityAccessDeniedError,
 )
+from bmsflasher.core.i18n import t
 
 #: ISO 14229-1 names of the NRCs this tool expects, with what they mean for a technician.
 NRC_TEXT: Final[dict[int, str]] = {
@@ -57,12 +58,12 @@ NRC_TEXT: Final[dict[int, str]] = {
 }
 SECURITY_NRCS: Final = frozenset({0x33, 0x35, 0x36, 0x37})
 _HINTS: Final[dict[int, str]] = {
-    0x33: "Unlock the device with its security key first.",
-    0x35: "Check that the security key file belongs to this device family.",
-    0x36: "Too many wrong keys: wait for the lockout delay, then use the right key.",
-    0x37: "The device is in its security lockout delay; wait about 10 seconds and retry.",
-    0x22: "Check the device's state (session, mode, pack conditions) and retry.",
-    0x72: "The device could not program its flash; retry the update, then contact service.",
+    0x33: t("Unlock the device with its security key first."),
+    0x35: t("Check that the security key file belongs to this device family."),
+    0x36: t("Too many wrong keys: wait for the lockout delay, then use the right key."),
+    0x37: t("The device is in its security lockout delay; wait about 10 seconds and retry."),
+    0x22: t("Check the device's state (session, mode, pack conditions) and retry."),
+    0x72: t("The device could not program its flash; retry the update, then contact service."),
 }
 
 
@@ -72,29 +73,51 @@ def nrc_name(code: int) -> str:
 
 
 def rejected(action: str, code: int) -> DeviceRejectedError:
-    """The error for a negative response to ``action`` (a phrase like "start the download")."""
+    """The error for a negative response to ``action``.
+
+    ``action`` is a translatable verb phrase (``t("start the download")``): it is the object of
+    "The device refused to …", "… while trying to …" in every language.
+    """
     cls = SecurityAccessDeniedError if code in SECURITY_NRCS else DeviceRejectedError
-    return cls(f"The device refused to {action} ({nrc_name(code)}).", code=code, hint=_HINTS.get(code))
+    return cls(
+        t("The device refused to {action} ({nrc}).", action=action, nrc=nrc_name(code)),
+        code=code,
+        hint=_HINTS.get(code),
+    )
 
 
 def translate(exc: BaseException, action: str) -> BmsFlasherError:
-    """Map one udsoncan/isotp exception raised while trying to ``action`` to a project error."""
+    """Map one udsoncan/isotp exception raised while trying to ``action`` to a project error.
+
+    The vendor's own text (``{error}``) stays as it is: it names what the library saw.
+    """
     if isinstance(exc, BmsFlasherError):
         return exc
     if isinstance(exc, NegativeResponseException):
         return rejected(action, int(exc.response.code or 0))
     if isinstance(exc, TimeoutException):
         return NoResponseError(
-            f"The device did not answer in time while trying to {action}.",
-            hint="Check the bit rate, the node number and the device's power.",
+            t("The device did not answer in time while trying to {action}.", action=action),
+            hint=t("Check the bit rate, the node number and the device's power."),
         )
     if isinstance(exc, InvalidResponseException | UnexpectedResponseException):
-        return MalformedResponseError(f"The device gave an invalid answer while trying to {action}: {exc}.")
+        return MalformedResponseError(
+            t(
+                "The device gave an invalid answer while trying to {action}: {error}.",
+                action=action,
+                error=str(exc),
+            )
+        )
     if isinstance(exc, isotp.BlockingSendFailure):
         return NoResponseError(
-            f"The request to {action} could not be sent: the device stopped accepting ISO-TP frames.",
-            hint="Check the CAN wiring and termination.",
+            t(
+                "The request to {action} could not be sent: the device stopped accepting ISO-TP frames.",
+                action=action,
+            ),
+            hint=t("Check the CAN wiring and termination."),
         )
     if isinstance(exc, udsoncan.exceptions.ConfigError | ValueError):
-        return ProtocolError(f"The request to {action} could not be built: {exc}.")
-    return ProtocolError(f"Trying to {action} failed: {exc}.")
+        return ProtocolError(
+            t("The request to {action} could not be built: {error}.", action=action, error=str(exc))
+        )
+    return ProtocolError(t("Trying to {action} failed: {error}.", action=action, error=str(exc)))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 
 FUNCTIONAL_REQUEST_ID: Final = 0x7DF
@@ -95,7 +96,7 @@ def node_ids(node: int) -> tuple[int, int]:
     """
     node = node or 1
     if not 1 <= node <= MAX_NODES:
-        raise ValueError(f"UDS node {node} is outside 1..{MAX_NODES}")
+        raise ValueError(t("UDS node {node} is outside 1..{limit}", node=node, limit=MAX_NODES))
     return PHYSICAL_REQUEST_BASE + node - 1, PHYSICAL_RESPONSE_BASE + node - 1
 
 
@@ -128,7 +129,12 @@ class NodeAddress:
         """``node 1 (0x7E0/0x7E8)`` or ``node 0x17 (0x18DA17F1/0x18DAF117)`` for messages."""
         width = 8 if self.extended_id else 3
         name = f"0x{self.node:02X}" if self.extended_id else str(self.node)
-        return f"node {name} (0x{self.request_id:0{width}X}/0x{self.response_id:0{width}X})"
+        return t(
+            "node {node} ({request}/{response})",
+            node=name,
+            request=f"0x{self.request_id:0{width}X}",
+            response=f"0x{self.response_id:0{width}X}",
+        )
 
 
 def node_address(
@@ -151,13 +157,23 @@ def node_address(
             addressing, node or 1, tester_address, request_id, response_id, FUNCTIONAL_REQUEST_ID
         )
     if not 0 <= node <= MAX_ADDRESS_29BIT:
-        raise ValueError(f"the 29-bit node address 0x{node:X} is outside 0x00..0x{MAX_ADDRESS_29BIT:02X}")
+        raise ValueError(
+            t(
+                "the 29-bit node address 0x{node:X} is outside 0x00..0x{limit:02X}",
+                node=node,
+                limit=MAX_ADDRESS_29BIT,
+            )
+        )
     if not 0 <= tester_address <= MAX_ADDRESS_29BIT:
         raise ValueError(
-            f"the tester address 0x{tester_address:X} is outside 0x00..0x{MAX_ADDRESS_29BIT:02X}"
+            t(
+                "the tester address 0x{address:X} is outside 0x00..0x{limit:02X}",
+                address=tester_address,
+                limit=MAX_ADDRESS_29BIT,
+            )
         )
     if node == tester_address:
-        raise ValueError(f"the node address 0x{node:02X} is the tester's own address")
+        raise ValueError(t("the node address 0x{node:02X} is the tester's own address", node=node))
     return NodeAddress(
         addressing,
         node,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from bmsflasher.core.errors import KeyFileError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
 
 KEY_LENGTH = 16
@@ -34,7 +35,7 @@ class HmacKeyProvider:
 
     def __init__(self, master_secret: bytes) -> None:
         if len(master_secret) < 16:
-            raise KeyFileError("The security master secret is shorter than 16 bytes.")
+            raise KeyFileError(t("The security master secret is shorter than 16 bytes."))
         self._master = master_secret
 
     def device_secret(self, serial_number: str) -> bytes:
@@ -50,13 +51,15 @@ def load_master_secret(path: Path) -> bytes:
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"The security key file {path} cannot be read.") from exc
+        raise KeyFileError(t("The security key file {path} cannot be read.", path=path)) from exc
     try:
         secret = bytes.fromhex(text)
     except ValueError as exc:
-        raise KeyFileError(f"The security key file {path} does not hold hexadecimal text.") from exc
+        raise KeyFileError(
+            t("The security key file {path} does not hold hexadecimal text.", path=path)
+        ) from exc
     if len(secret) < 16:
-        raise KeyFileError(f"The security key in {path} is shorter than 16 bytes.")
+        raise KeyFileError(t("The security key in {path} is shorter than 16 bytes.", path=path))
     return secret
 
 

@@ -188,12 +188,12 @@ class UdsTarget(TargetBase):
         Both DIDs are supplier-specific: a device that does not know them (NRC 0x31) gets classic
         frames and uncompressed downloads, the ISO 14229-1 / ISO 15765-2 baseline.
         """
-        raw_caps = self._optional_did(ids.DID_TRANSPORT, "transport capabilities")
+        raw_caps = self._optional_did(ids.DID_TRANSPORT, t("the transport capabilities"))
         if raw_caps is not None:
             caps = codec.transport_caps(raw_caps)
             if caps.fd and self._link.config.fd and self.options.use_fd:
                 self._transport.use_fd(True, bitrate_switch=bool(self._link.config.data_bitrate))
-        raw_methods = self._optional_did(ids.DID_COMPRESSION, "compression capabilities")
+        raw_methods = self._optional_did(ids.DID_COMPRESSION, t("the compression capabilities"))
         self._compression = codec.compression_methods(raw_methods) if raw_methods is not None else frozenset()
 
     def _optional_did(self, did: int, what: str, *, response_bytes: int = 64) -> bytes | None:
@@ -216,7 +216,7 @@ class UdsTarget(TargetBase):
         gets none (:meth:`_unlock`). A node without the serial DID is selected at its first
         identity read instead.
         """
-        raw = self._optional_did(ids.DID_SERIAL_NUMBER, "serial number")
+        raw = self._optional_did(ids.DID_SERIAL_NUMBER, t("the serial number"))
         if raw is not None:
             self._select_serial(codec.ascii_text(raw))
 
@@ -226,8 +226,8 @@ class UdsTarget(TargetBase):
         self._client.serial_number = self._selected_serial
 
     def _read_identity(self) -> DeviceIdentity:
-        serial = self._text(ids.DID_SERIAL_NUMBER, "serial number")
-        model = self._text(ids.DID_SPARE_PART_NUMBER, "part number")
+        serial = self._text(ids.DID_SERIAL_NUMBER, t("the serial number"))
+        model = self._text(ids.DID_SPARE_PART_NUMBER, t("the part number"))
         self._select_serial(serial)  # the key's serial stays the selected battery's
         self._client.model = model
         if (
@@ -236,20 +236,22 @@ class UdsTarget(TargetBase):
             and model.startswith(DEMO_MODEL_PREFIX)
         ):
             self._client.key_provider = demo_key_provider()
-        mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
-        counter_raw = self._client.read_did(ids.DID_SECURITY_COUNTER, "security counter")
+        mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, t("the operating mode")))
+        counter_raw = self._client.read_did(ids.DID_SECURITY_COUNTER, t("the security counter"))
         if len(counter_raw) != 4:
-            raise MalformedResponseError("The device's security counter is not four bytes.")
+            raise MalformedResponseError(t("The device's security counter is not four bytes."))
         return DeviceIdentity(
             model=model,
             serial_number=serial,
-            hardware_revision=self._text(ids.DID_HARDWARE_NUMBER, "hardware revision"),
-            firmware_version=codec.version_or_none(self._text(ids.DID_SOFTWARE_VERSION, "firmware version")),
+            hardware_revision=self._text(ids.DID_HARDWARE_NUMBER, t("the hardware revision")),
+            firmware_version=codec.version_or_none(
+                self._text(ids.DID_SOFTWARE_VERSION, t("the firmware version"))
+            ),
             bootloader_version=codec.version_or_none(
-                self._text(ids.DID_BOOT_SOFTWARE_ID, "bootloader version")
+                self._text(ids.DID_BOOT_SOFTWARE_ID, t("the bootloader version"))
             ),
             mode=mode,
-            slots=codec.slots(self._client.read_did(ids.DID_SLOTS, "slot table", response_bytes=96)),
+            slots=codec.slots(self._client.read_did(ids.DID_SLOTS, t("the slot table"), response_bytes=96)),
             security_counter=int(struct.unpack(">I", counter_raw)[0]),
         )
 
@@ -262,7 +264,7 @@ class UdsTarget(TargetBase):
     def _read_trusted_key_hashes(self) -> tuple[bytes, ...] | None:
         """DID 0xFD06 (any mode); None when the device does not know it (NRC 0x31)."""
         raw = self._optional_did(
-            ids.DID_TRUSTED_KEYS, "trusted signing keys", response_bytes=1 + 16 * codec.KEY_HASH_BYTES
+            ids.DID_TRUSTED_KEYS, t("the trusted signing keys"), response_bytes=1 + 16 * codec.KEY_HASH_BYTES
         )
         return None if raw is None else codec.trusted_key_hashes(raw)
 
@@ -281,7 +283,7 @@ class UdsTarget(TargetBase):
             return
         self._ensure_identity()
         selected = self._selected_serial or ""
-        claimed = self._text(ids.DID_SERIAL_NUMBER, "serial number")
+        claimed = self._text(ids.DID_SERIAL_NUMBER, t("the serial number"))
         if claimed != selected:
             raise SecurityAccessDeniedError(
                 t(
@@ -302,10 +304,10 @@ class UdsTarget(TargetBase):
 
     # --- Target: live data ---------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:
-        pack = codec.pack_values(self._client.read_did(ids.DID_PACK, "pack values"))
-        cells = codec.cells(self._client.read_did(ids.DID_CELLS, "cell voltages", response_bytes=1100))
-        temps = codec.temperatures(self._client.read_did(ids.DID_TEMPERATURES, "temperatures"))
-        balancing = codec.balancing(self._client.read_did(ids.DID_BALANCING, "balancing flags"))
+        pack = codec.pack_values(self._client.read_did(ids.DID_PACK, t("the pack values")))
+        cells = codec.cells(self._client.read_did(ids.DID_CELLS, t("the cell voltages"), response_bytes=1100))
+        temps = codec.temperatures(self._client.read_did(ids.DID_TEMPERATURES, t("the temperatures")))
+        balancing = codec.balancing(self._client.read_did(ids.DID_BALANCING, t("the balancing flags")))
         return PackTelemetry(
             timestamp_s=time.time(),
             cell_voltages_mv=cells,
@@ -320,7 +322,9 @@ class UdsTarget(TargetBase):
 
     def _config_schema(self) -> tuple[int, tuple[codec.ParameterInfo, ...]]:
         if self._schema is None:
-            raw = self._client.read_did(ids.DID_CONFIG_SCHEMA, "configuration schema", response_bytes=2048)
+            raw = self._client.read_did(
+                ids.DID_CONFIG_SCHEMA, t("the configuration schema"), response_bytes=2048
+            )
             self._schema = codec.config_schema(raw)
         return self._schema
 
@@ -329,7 +333,9 @@ class UdsTarget(TargetBase):
         if self._described is not None:
             return self._described
         version, params = self._config_schema()
-        raw = self._optional_did(ids.DID_CONFIG_CHOICES, "allowed parameter values", response_bytes=1024)
+        raw = self._optional_did(
+            ids.DID_CONFIG_CHOICES, t("the allowed parameter values"), response_bytes=1024
+        )
         choices = codec.config_choices(raw, params) if raw is not None else {}
         self._described = ConfigSchema.of(
             version,
@@ -352,7 +358,7 @@ class UdsTarget(TargetBase):
         version, params = self._config_schema()
         values: dict[str, ParameterValue] = {}
         for param in params:
-            raw = self._client.read_did(param.did, f"parameter '{param.name}'")
+            raw = self._client.read_did(param.did, t("the parameter '{name}'", name=param.name))
             values[param.name] = codec.decode_param(param.kind, raw, param.name)
         return ConfigSnapshot(schema_version=version, parameters=values)
 
@@ -365,31 +371,36 @@ class UdsTarget(TargetBase):
             param = by_name[name]
             try:
                 self._client.write_did(
-                    param.did, codec.encode_param(param.kind, value), f"parameter '{name}'"
+                    param.did, codec.encode_param(param.kind, value), t("the parameter '{name}'", name=name)
                 )
             except DeviceRejectedError as exc:
                 if exc.code == 0x31:
                     raise ConfigValidationError(
-                        f"The device refused the value {value!r} for '{name}' (out of range or wrong type)."
+                        t(
+                            "The device refused the value {value} for '{name}' (out of range or wrong type).",
+                            value=repr(value),
+                            name=name,
+                        )
                     ) from exc
                 raise
-        status = self._client.routine(ids.RID_SAVE_CONFIG, "save the configuration")
+        status = self._client.routine(ids.RID_SAVE_CONFIG, t("save the configuration"))
         if not status or status[0] != 0:
-            raise DeviceRejectedError("The device could not save its configuration.")
+            raise DeviceRejectedError(t("The device could not save its configuration."))
 
     # --- Target: DTCs ------------------------------------------------------------------------
     def read_dtcs(self) -> list[Dtc]:
+        action = t("read the diagnostic trouble codes")
         response = self._client.call(
-            "read the diagnostic trouble codes",
+            action,
             lambda c: c.get_dtc_by_status_mask(ids.DTC_STATUS_ALL),
             response_bytes=256,
             attempts=2,
         )
         texts = codec.dtc_texts(
-            self._client.read_did(ids.DID_DTC_TEXTS, "DTC descriptions", response_bytes=1024)
+            self._client.read_did(ids.DID_DTC_TEXTS, t("the DTC descriptions"), response_bytes=1024)
         )
         result = []
-        for dtc in answered(response, "read the diagnostic trouble codes").service_data.dtcs:
+        for dtc in answered(response, action).service_data.dtcs:
             text = texts.get(int(dtc.id))
             result.append(
                 Dtc(
@@ -402,7 +413,7 @@ class UdsTarget(TargetBase):
         return result
 
     def clear_dtcs(self) -> None:
-        self._client.call("clear the diagnostic trouble codes", lambda c: c.clear_dtc(0xFFFFFF))
+        self._client.call(t("clear the diagnostic trouble codes"), lambda c: c.clear_dtc(0xFFFFFF))
 
     # --- Target: link ----------------------------------------------------------------------------
     def ping(self) -> float:
@@ -420,7 +431,7 @@ class UdsTarget(TargetBase):
         self._unlock(operation)
 
     def _read_mode(self) -> DeviceMode:
-        return codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, "operating mode"))
+        return codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, t("the operating mode")))
 
     def _enter_programming(self) -> None:
         self._ensure_identity()
@@ -449,41 +460,50 @@ class UdsTarget(TargetBase):
         compress = self.options.compression and ids.COMPRESSION_ZLIB in methods
         report = download(self._client, image, slot, compress=compress, on_progress=on_progress)
         self.options.reports.append(report)
-        status = self._client.routine(ids.RID_CHECK_MEMORY, "verify the uploaded image", bytes([slot]))
+        status = self._client.routine(ids.RID_CHECK_MEMORY, t("verify the uploaded image"), bytes([slot]))
         if len(status) > 1 and status[0] != 0 and status[1] == ids.REASON_DOWNGRADE:
             raise DowngradeError(
-                "The device refused the uploaded image: its security counter is below the device's.",
-                hint="Anti-rollback protection: install a newer firmware package.",
+                t("The device refused the uploaded image: its security counter is below the device's."),
+                hint=t("Anti-rollback protection: install a newer firmware package."),
             )
         if not status or status[0] != 0:
             raise SignatureError(
-                "The device rejected the uploaded image (hash, signature or security counter check failed).",
-                hint="Check that the package is signed for this device and is not older than its firmware.",
+                t(
+                    "The device rejected the uploaded image (hash, signature or security counter check "
+                    "failed)."
+                ),
+                hint=t(
+                    "Check that the package is signed for this device and is not older than its firmware."
+                ),
             )
 
     def _image_routine(self, rid: int, what: str, data: bytes = b"") -> None:
+        """Run an image-state routine; ``what`` is its translatable verb phrase (``t("confirm …")``)."""
         status = self._client.routine(rid, what, data)
         if not status:
-            raise MalformedResponseError(f"The device gave no result when asked to {what}.")
+            raise MalformedResponseError(t("The device gave no result when asked to {action}.", action=what))
         if status[0] == 0:
             return
         reason = status[1] if len(status) > 1 else ids.REASON_STATE
         if reason == ids.REASON_DOWNGRADE:
             raise DowngradeError(
-                f"The device refused to {what}: the image is older than its security counter."
+                t(
+                    "The device refused to {action}: the image is older than its security counter.",
+                    action=what,
+                )
             )
         if reason == ids.REASON_SIGNATURE:
-            raise SignatureError(f"The device refused to {what}: the image does not verify.")
+            raise SignatureError(t("The device refused to {action}: the image does not verify.", action=what))
         if reason == ids.REASON_MODE:
-            raise UnsupportedOperationError(f"The device cannot {what} in its current mode.")
-        raise DeviceRejectedError(f"The device refused to {what} in its current state.")
+            raise UnsupportedOperationError(t("The device cannot {action} in its current mode.", action=what))
+        raise DeviceRejectedError(t("The device refused to {action} in its current state.", action=what))
 
     def _mark_for_test(self) -> None:
         operation = t("the test-boot request")
         if self._client.session not in (ids.SESSION_PROGRAMMING, ids.SESSION_EXTENDED):
             self._enter_service_session(operation)
         self._unlock(operation)
-        self._image_routine(ids.RID_MARK_FOR_TEST, "mark the new image for a test boot", b"\x00")
+        self._image_routine(ids.RID_MARK_FOR_TEST, t("mark the new image for a test boot"), b"\x00")
 
     def _reset(self) -> None:
         try:
@@ -519,9 +539,9 @@ class UdsTarget(TargetBase):
         self._ensure_identity()
         if self._client.session == ids.SESSION_DEFAULT:
             self._client.change_session(ids.SESSION_EXTENDED)
-        status = self._client.routine(ids.RID_SELF_TEST, "run the self-test")
+        status = self._client.routine(ids.RID_SELF_TEST, t("run the self-test"))
         if not status or status[0] != 0:
-            raise DeviceRejectedError("The device could not run its self-test.")
+            raise DeviceRejectedError(t("The device could not run its self-test."))
         return codec.self_test(status[1:])
 
     def set_balancing(self, cell_index: int, enabled: bool) -> None:
@@ -530,17 +550,19 @@ class UdsTarget(TargetBase):
         self._enter_service_session(t("a balancing command"))
         self._client.routine(
             ids.RID_SET_BALANCING,
-            f"switch balancing of cell {cell_index} {'on' if enabled else 'off'}",
+            t("switch balancing of cell {cell} on", cell=cell_index)
+            if enabled
+            else t("switch balancing of cell {cell} off", cell=cell_index),
             struct.pack(">HB", cell_index, int(enabled)),
         )
 
     def confirm(self) -> None:
         self._enter_service_session(t("the confirmation of the running image"))
-        self._image_routine(ids.RID_CONFIRM, "confirm the running image")
+        self._image_routine(ids.RID_CONFIRM, t("confirm the running image"))
 
     def _request_rollback(self) -> None:
         self._enter_service_session(t("a rollback request"))
-        self._image_routine(ids.RID_ROLLBACK, "roll back to the previous image")
+        self._image_routine(ids.RID_ROLLBACK, t("roll back to the previous image"))
 
     def _close_link(self) -> None:
         try:

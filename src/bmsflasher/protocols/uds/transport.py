@@ -33,6 +33,7 @@ from udsoncan.connections import BaseConnection
 from udsoncan.exceptions import TimeoutException
 
 from bmsflasher.core.errors import ConfigValidationError, LinkError, LinkLostError
+from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.links.can import CanLink
 from bmsflasher.protocols.uds.ids import NodeAddress, node_address
@@ -182,7 +183,10 @@ class IsoTpTransport:
         try:
             self.address: NodeAddress = node_address(node, addressing, tester_address)
         except ValueError as exc:
-            raise ConfigValidationError(f"The UDS node cannot be addressed: {exc}.") from exc
+            reason = exc.args[0] if exc.args else str(exc)  # a translatable sentence from ids
+            raise ConfigValidationError(
+                t("The UDS node cannot be addressed: {reason}.", reason=reason)
+            ) from exc
         self.request_id, self.response_id = self.address.request_id, self.address.response_id
         #: Where functional (all-nodes) requests go: 0x7DF, or 0x18DB33<SA> with 29-bit addressing.
         self.functional_id = self.address.functional_id
@@ -239,7 +243,11 @@ class IsoTpTransport:
                     exc
                     if isinstance(exc, LinkLostError)
                     else LinkLostError(
-                        f"The CAN adapter {self._link.config.describe()} failed: {exc.message}"
+                        t(
+                            "The CAN adapter {adapter} failed: {reason}",
+                            adapter=self._link.config.describe(),
+                            reason=exc.message,
+                        )
                     )
                 )
 

@@ -1117,6 +1117,10 @@
         <translation>Paquets &amp;disponibles :</translation>
     </message>
     <message>
+        <source>Packages are checked against these signing keys:</source>
+        <translation>Les paquets sont vérifiés avec ces clés de signature :</translation>
+    </message>
+    <message>
         <source>Choose a firmware package</source>
         <translation>Choisissez un paquet de micrologiciel</translation>
     </message>

@@ -1117,6 +1117,10 @@
         <translation>&amp;Beschikbare pakketten:</translation>
     </message>
     <message>
+        <source>Packages are checked against these signing keys:</source>
+        <translation>Pakketten worden gecontroleerd met deze ondertekeningssleutels:</translation>
+    </message>
+    <message>
         <source>Choose a firmware package</source>
         <translation>Kies een firmwarepakket</translation>
     </message>
