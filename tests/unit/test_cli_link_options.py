@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import dataclasses
+import io
+import json
 import shlex
 from pathlib import Path
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from bmsflasher.cli.cmd_update import _rerun_command
-from bmsflasher.cli.main import build_parser
+from bmsflasher.cli.main import build_parser, main
 from bmsflasher.cli.target_args import link_from_args
+from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.link_options import (
     BAUD_RANGE,
     BITRATE_RANGE,
@@ -106,3 +112,86 @@ def test_values_that_look_like_options_stay_values() -> None:
     rerun = shlex.split(_rerun_command(args))
     assert rerun[2:4] == ["./-fw.bmspkg", "--port=-weird-port"]
     assert build_parser(rerun[1:]).parse_args(rerun[1:]) == args
+
+
+DEVICE_COMMANDS = (
+    ["info"], ["monitor"], ["dtc"], ["config", "show"], ["config", "diff"], ["backup"], ["restore"],
+    ["rollback"], ["flash", "p.bmspkg"], ["recover", "p.bmspkg"], ["verify", "p.bmspkg"],
+)  # fmt: skip
+
+
+@given(can_links())
+def test_every_device_command_takes_scans_can_shorthand(link: LinkSettings) -> None:
+    """Issue 14: scan took --can IF:CH, every other command --interface/--channel; both work everywhere."""
+    long_form = link_argv(link)
+    at = long_form.index("--interface")
+    interface, channel = long_form[at + 1], long_form[at + 3]
+    # Writable as INTERFACE:CHANNEL (the limits of scan's own --can): no colon in the interface, no
+    # surrounding blanks, the interface in lower case, as python-can names its interfaces.
+    assume(":" not in interface and interface == interface.strip().lower() != "")
+    assume(channel == channel.strip() != "")
+    short = [*long_form[:at], f"--can={interface}:{channel}", *long_form[at + 4 :]]
+    for command in DEVICE_COMMANDS:
+        assert parsed_link(command[0], [*command[1:], *short]) == link, command
+
+
+def test_the_can_shorthand_and_the_long_options_must_agree() -> None:
+    for argv in (
+        ["--can", "slcan:/dev/ttyACM0", "--interface", "pcan"],
+        ["--interface", "pcan", "--can", "slcan:/dev/ttyACM0"],
+        ["--can", "slcan:/dev/ttyACM0", "--channel", "/dev/ttyACM1"],
+    ):
+        with pytest.raises((ConfigValidationError, SystemExit)):
+            with contextlib.redirect_stderr(io.StringIO()):
+                parsed_link("info", argv)
+    same = ["--can", "slcan:/dev/ttyACM0", "--interface", "slcan", "--channel", "/dev/ttyACM0"]
+    assert parsed_link("info", same).channel == "/dev/ttyACM0"
+
+
+def test_the_resume_command_of_a_can_shorthand_run_uses_the_long_options() -> None:
+    args = build_parser(["flash"]).parse_args(
+        ["flash", "p.bmspkg", "--can", "slcan:/dev/ttyACM0", "--node", "2"]
+    )
+    words = shlex.split(_rerun_command(args))
+    assert "--can" not in words
+    assert parsed_link("flash", words[2:]) == link_from_args(args)
+
+
+def test_scan_takes_its_adapters_and_rates_from_the_link_option_table(
+    data_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scan --interface/--channel/--bitrate/--port/--baud: the rows of LINK_OPTIONS that name what to scan."""
+    scan = next(
+        action.choices["scan"]
+        for action in build_parser(["scan"])._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    for option in LINK_OPTIONS:
+        assert (option.flag in scan._option_string_actions) is (option.scan_help is not None), option.flag
+    argv = [
+        "scan", "--plan", "--json", "--no-cache",
+        "--interface", "slcan", "--channel", "/dev/pts/97", "--interface", "socketcan", "--channel", "vcan0",
+        "--bitrate", "250000", "--bitrate", "125000",
+        "--port", "/dev/pts/96", "--baud", "9600", "--can", "pcan:PCAN_USBBUS1",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    rows = {row["adapter"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(rows) == {"/dev/pts/96", "slcan:/dev/pts/97", "socketcan:vcan0", "pcan:PCAN_USBBUS1"}
+    assert "250000" in " ".join(rows["slcan:/dev/pts/97"]["plan"])
+    assert "500000" not in " ".join(rows["slcan:/dev/pts/97"]["plan"])
+    assert rows["/dev/pts/96"]["plan"] == ["SMP at 9600 baud"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--interface", "slcan"], "one --channel for each --interface"),
+        (["--baud", "9600", "--bauds", "9600,19200"], "not both"),
+        (["--bitrate", "250000", "--bitrates", "250k"], "not both"),
+    ],
+)
+def test_scan_refuses_link_options_that_do_not_add_up(
+    argv: list[str], fragment: str, data_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scan", "--plan", *argv]) == 8
+    assert fragment in capsys.readouterr().err

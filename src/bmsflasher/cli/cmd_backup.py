@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-from bmsflasher.cli.console import ask, make_console, print_json, require_interactive_or_yes, say
+from bmsflasher.cli.console import (
+    ask,
+    declined,
+    make_console,
+    print_json,
+    require_interactive_or_yes,
+    say,
+)
 from bmsflasher.cli.render import print_diff
 from bmsflasher.cli.target_args import (
     add_device_arguments,
@@ -66,7 +73,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
                 serial=plan.identity.serial_number,
             )
             if not ask(question):
-                return EXIT_DECLINED
+                return declined(args, t("Restore cancelled: nothing was written."), EXIT_DECLINED)
         result = restore_recorded(target, db, plan, operator=args.operator).result
     if args.json:
         print_json(

@@ -19,7 +19,7 @@ from typing import Final
 
 from rich.console import Console
 
-from bmsflasher.cli.console import say
+from bmsflasher.cli.console import make_console, say
 from bmsflasher.cli.render import EventRenderer, identity_json, print_advice, print_outcome
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.i18n import t
@@ -141,7 +141,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     package = _package_path(args.package)
     if args.baud <= 0:
         raise ConfigValidationError(t("--baud must be positive, not {baud}", baud=args.baud))
-    console = Console(highlight=False)
+    console = make_console()
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         return run_demo(package, args.workdir, baud=args.baud, soc_pct=args.soc, console=console, keep=True)

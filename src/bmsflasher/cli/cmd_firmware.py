@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
-from bmsflasher.cli.console import say
+from bmsflasher.cli.console import print_json, say
 from bmsflasher.cli.firmware_args import (
     behaviour_arg,
     counter_arg,
@@ -146,6 +146,16 @@ def run_keygen(args: argparse.Namespace) -> int:
     key = generate_key(KeyType(args.type))
     _write_new_file(private_path, private_key_pem(key), PRIVATE_KEY_MODE, args.force)
     _write_new_file(public_path, public_key_pem(key), 0o644, args.force)
+    if args.json:
+        print_json(
+            {
+                "private_key": str(private_path),
+                "public_key": str(public_path),
+                "key_type": args.type,
+                "key_id": key_id(key),
+            }
+        )
+        return 0
     print(
         say(
             t(
@@ -341,6 +351,21 @@ def run_package(args: argparse.Namespace) -> int:
         )
     _write_atomically(out, data)
     manifest = verified.manifest
+    if args.json:
+        print_json(
+            {
+                "package": str(out),
+                "model": manifest.model,
+                "version": str(manifest.version),
+                "hardware_revisions": list(manifest.hardware_revisions),
+                "security_counter": manifest.security_counter,
+                "image_size": manifest.image.size,
+                "expires": None if manifest.expires is None else manifest.expires.isoformat(),
+                "manifest_key_id": verified.manifest_signer.key_id,
+                "image_key_id": verified.image_signer.key_id,
+            }
+        )
+        return 0
     expiry = t("never") if manifest.expires is None else f"{manifest.expires:%Y-%m-%d}"
     revisions = ", ".join(manifest.hardware_revisions)
     print(
@@ -364,6 +389,11 @@ def run_package(args: argparse.Namespace) -> int:
 
 
 # --- registration ----------------------------------------------------------------------------------
+def _add_json_argument(parser: argparse.ArgumentParser) -> None:
+    """``--json``: the result (or the one error object) on stdout, for release scripts."""
+    parser.add_argument("--json", action="store_true", help=say(t("print the result as JSON on stdout")))
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``keygen`` and ``package`` to the top-level parser."""
     keygen = subparsers.add_parser(
@@ -379,6 +409,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=say(t("signature algorithm (default ecdsa-p256, MCUboot's most common choice)")),
     )
     keygen.add_argument("--force", action="store_true", help=say(t("overwrite existing key files")))
+    _add_json_argument(keygen)
     keygen.set_defaults(func=run_keygen)
 
     package = subparsers.add_parser("package", help=say(t("build and sign a release package (.bmspkg)")))
@@ -446,4 +477,5 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     package.add_argument(
         "--out", required=True, metavar="FILE.bmspkg", help=say(t("the package file to write"))
     )
+    _add_json_argument(package)
     package.set_defaults(func=run_package)

@@ -17,7 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from bmsflasher.cli.console import language, make_console, print_json, say
+from bmsflasher.cli.console import error_json, language, make_console, plain, print_json, say
+from bmsflasher.core.display_text import visible
 from bmsflasher.core.errors import RecordsTamperedError, StorageError
 from bmsflasher.core.i18n import t
 from bmsflasher.records import BackupRecord, DeviceRecord, RecordsDb, SessionRecord
@@ -105,6 +106,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     report.add_argument("--db", type=Path, help=say(_DB_HELP))
+    report.add_argument("--json", action="store_true", help=say(t("print the result as JSON on stdout")))
     report.set_defaults(func=run_report)
 
 
@@ -172,7 +174,7 @@ def run_history(args: argparse.Namespace) -> int:
         return 0
     if device is not None:
         console.print(
-            f"[bold]{escape(device.serial)}[/] "
+            f"[bold]{escape(visible(device.serial))}[/] "
             + escape(
                 say(
                     t(
@@ -215,8 +217,9 @@ def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
             else Text(say(t("interrupted")), style="yellow")
         )
         cells = (str(s.id), _when(s.started), s.serial, say(_KINDS.get(s.kind, s.kind)), s.operator)
-        # Text cells: a recorded "[/bold]" must print as itself, not break the table as markup.
-        table.add_row(*(Text(cell) for cell in cells), outcome, Text(versions))
+        # plain cells: a recorded "[/bold]" must print as itself, not break the table as markup, and
+        # a recorded control character as an escape, not clear the technician's screen.
+        table.add_row(*(plain(cell) for cell in cells), outcome, plain(versions))
     return table
 
 
@@ -287,24 +290,53 @@ def backup_json(b: BackupRecord) -> dict[str, Any]:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the audit chain; exit 0 when intact, the storage exit code when a record was changed."""
     path = _existing_history(getattr(args, "db", None))
+    as_json = getattr(args, "json", False)
     if path is None:
-        print(say(t("There is no service history at {path} yet; nothing to verify.", path=default_db_path())))
+        if as_json:
+            print_json(
+                {
+                    "ok": True,
+                    "rows_checked": 0,
+                    "first_bad_row": None,
+                    "record": None,
+                    "reason": None,
+                    "head_hash": None,
+                    "database": None,
+                }
+            )
+        else:
+            print(
+                say(
+                    t("There is no service history at {path} yet; nothing to verify.", path=default_db_path())
+                )
+            )
         return 0
     with RecordsDb.open(path) as db:
         report = db.verify_chain()
         path = db.path
-    if getattr(args, "json", False):
-        print_json(
-            {
-                "ok": report.ok,
-                "rows_checked": report.rows_checked,
-                "first_bad_row": report.first_bad_row,
-                "record": report.record,
-                "reason": report.reason,
-                "head_hash": report.head_hash,
-                "database": str(path),
-            }
-        )
+    where = (
+        t("audit row {row}", row=report.first_bad_row) if report.first_bad_row is not None else report.record
+    )
+    broken = t(
+        "The audit trail of {path} is broken at {where}: {reason}.",
+        path=path,
+        where=where,
+        reason=report.reason,
+    )
+    if as_json:
+        payload: dict[str, object] = {
+            "ok": report.ok,
+            "rows_checked": report.rows_checked,
+            "first_bad_row": report.first_bad_row,
+            "record": report.record,
+            "reason": report.reason,
+            "head_hash": report.head_hash,
+            "database": str(path),
+        }
+        if not report.ok:
+            tampered = RecordsTamperedError.__name__
+            payload = error_json(tampered, broken, None, RecordsTamperedError.exit_code, **payload)
+        print_json(payload)
     elif report.ok:
         print(
             say(
@@ -317,17 +349,6 @@ def run_verify(args: argparse.Namespace) -> int:
         )
         print(say(t("Head hash: {hash}", hash=report.head_hash)))
     else:
-        where = (
-            t("audit row {row}", row=report.first_bad_row)
-            if report.first_bad_row is not None
-            else report.record
-        )
-        broken = t(
-            "The audit trail of {path} is broken at {where}: {reason}.",
-            path=path,
-            where=where,
-            reason=report.reason,
-        )
         print(say(broken), file=sys.stderr)
     return 0 if report.ok else RecordsTamperedError.exit_code
 
@@ -344,6 +365,9 @@ def run_report(args: argparse.Namespace) -> int:
 
     with RecordsDb.open(path) as db:
         written = render_report(db, args.session_id, fmt, out, language())
+    if args.json:
+        print_json({"session_id": args.session_id, "format": fmt, "path": str(written)})
+        return 0
     print(
         say(
             t(

@@ -8,7 +8,6 @@ Exit code 0 when at least one device was found, 1 when none was.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Final
 
@@ -16,9 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
-from bmsflasher.cli.console import print_json, say
+from bmsflasher.cli.console import error_json, make_console, plain, print_json, say
+from bmsflasher.cli.target_args import add_scan_link_arguments, scan_channels_from_args
+from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, StepFinished
 from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.core.i18n import t
@@ -132,13 +132,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
         ),
     )
-    parser.add_argument(
-        "--port",
-        action="append",
-        default=[],
-        metavar="PATH|URL",
-        help=say(t("a serial port to scan, e.g. /dev/ttyUSB0, COM3, socket://host:port (repeatable)")),
-    )
+    add_scan_link_arguments(parser)
     parser.add_argument(
         "--can",
         action="append",
@@ -161,7 +155,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--bauds",
         type=_rates,
-        default=list(DEFAULT_BAUDS),
+        default=None,
         metavar="LIST",
         help=say(
             t(
@@ -173,7 +167,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--bitrates",
         type=_rates,
-        default=list(DEFAULT_BITRATES),
+        default=None,
         metavar="LIST",
         help=say(
             t(
@@ -215,14 +209,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _chosen_rates(
+    single: list[int], listed: list[int] | None, default: Sequence[int], flags: str
+) -> tuple[int, ...]:
+    """The rates to try: ``--baud``/``--bitrate`` (repeatable) or the ``--bauds``/``--bitrates`` list."""
+    if single and listed is not None:
+        raise ConfigValidationError(
+            t("give the rates either one by one or as a list ({flags}), not both", flags=flags)
+        )
+    return tuple(single or listed or default)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``bmsflasher scan``."""
     request = ScanRequest(
         ports=tuple(args.port),
-        can_channels=tuple(args.can),
+        can_channels=(*args.can, *scan_channels_from_args(args)),
         enumerate=args.enumerate,
-        bauds=tuple(args.bauds),
-        bitrates=tuple(args.bitrates),
+        bauds=_chosen_rates(args.baud, args.bauds, DEFAULT_BAUDS, "--baud, --bauds"),
+        bitrates=_chosen_rates(args.bitrate, args.bitrates, DEFAULT_BITRATES, "--bitrate, --bitrates"),
         timeout_s=args.timeout_s,
         use_cache=not args.no_cache,
         identify=not args.no_identify,
@@ -232,8 +237,8 @@ def run(args: argparse.Namespace) -> int:
     cache = ScanCache(enabled=request.use_cache)
     inventory = gather(request)
     # emoji=False: a channel such as "nosuch:x" must not print as "nosuch❌" (":x:" is an emoji code).
-    out = Console(file=sys.stdout, soft_wrap=True, emoji=False)
-    err = Console(file=sys.stderr, emoji=False)
+    out = make_console(soft_wrap=True)
+    err = make_console(stderr=True)
     if args.list:
         return _print_inventory(inventory.candidates, request, cache, out, as_json=args.json, with_plan=False)
     if args.plan:
@@ -249,10 +254,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = scanner.scan(request, inventory=inventory)
     if args.json:
-        print_json(result.to_json())
+        print_json(result_json(result))
     else:
         _print_result(result, out)
     return 0 if result.devices else NOTHING_FOUND_EXIT
+
+
+def result_json(result: ScanResult) -> dict[str, object]:
+    """``scan --json``'s object: the result, plus the five error keys when no device was found."""
+    payload = result.to_json()
+    if result.devices:
+        return payload
+    hint = next((report.hint for report in result.reports if report.hint), None)
+    message = t("No device found ({seconds:.1f} s).", seconds=result.elapsed_s)
+    return error_json("NothingFound", message, hint, NOTHING_FOUND_EXIT, **payload)
 
 
 def _scan_with_progress(
@@ -324,7 +339,7 @@ def _print_inventory(
         table.add_column(say(heading))
     for row in rows:
         columns = ("adapter", "name", "usb_id", "usb_serial", "class")
-        table.add_row(*(Text(str(row[column])) for column in columns))
+        table.add_row(*(plain(row[column]) for column in columns))
     out.print(table)
     if with_plan:
         for row in rows:
@@ -344,12 +359,12 @@ def _print_result(result: ScanResult, out: Console) -> None:
         for device in result.devices:
             identity = device.identity
             unknown = t("(not reported)") if identity else t("(unidentified)")
-            table.add_row(  # Text cells: what a device reports is never read as markup
-                Text(device.serial_number or say(unknown)),
-                Text(identity.model if identity else ""),
+            table.add_row(  # plain cells: what a device reports is never read as markup or controls
+                plain(device.serial_number or say(unknown)),
+                plain(identity.model if identity else ""),
                 say(mode_name(device.mode.value)),
                 device.protocol.upper(),
-                Text(device.link.describe()),
+                plain(device.link.describe()),
             )
         out.print(table)
     else:

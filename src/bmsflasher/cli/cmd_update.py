@@ -17,6 +17,8 @@ from rich.console import Console
 
 from bmsflasher.cli.console import (
     ask,
+    declined,
+    error_json,
     make_console,
     print_json,
     progress_console,
@@ -52,6 +54,14 @@ from bmsflasher.records import RecordsDb
 
 EXIT_OK: Final = 0
 EXIT_DECLINED: Final = 1
+
+_OUTCOME_ERRORS: Final = {
+    State.REFUSED: "UpdateRefused",
+    State.ROLLED_BACK: "UpdateRolledBack",
+    State.CANCELLED: "UpdateCancelled",
+    State.FAILED: "UpdateFailed",
+}
+"""The ``error`` of a failed update's JSON when no exception names it (a refused gate, a "no" answer)."""
 
 
 # --- flash ------------------------------------------------------------------------------------------------
@@ -99,6 +109,19 @@ def _offer_rollback(
     return None
 
 
+def result_json(result: UpdateResult) -> dict[str, object]:
+    """``flash --json``'s object: the result, plus the five error keys when the update did not succeed."""
+    payload = result.to_json()
+    if result.exit_code == EXIT_OK:
+        return payload
+    error = type(result.error).__name__ if result.error is not None else _OUTCOME_ERRORS[result.outcome]
+    if result.advice is not None:
+        hint: object = result.advice.resolution
+    else:
+        hint = result.error.hint if result.error is not None else None
+    return error_json(error, result.reason, hint, result.exit_code, **payload)
+
+
 def _rerun_command(args: argparse.Namespace) -> str:
     """The ``flash`` command that resumes this run: package, link, keys, history, operator, overrides."""
     return shlex.join(command_argv(["flash"], _add_flash_arguments, args))
@@ -118,7 +141,7 @@ def _cmd_flash(args: argparse.Namespace) -> int:
     opened: list[Target] = []
 
     def connect() -> Target:
-        target = open_from_args(args)
+        target = open_from_args(args, announce_unlocks=False)  # the engine logs each unlock
         opened.append(target)
         return target
 
@@ -153,7 +176,7 @@ def _cmd_flash(args: argparse.Namespace) -> int:
             for target in opened:
                 target.close()
     if args.json:
-        payload = result.to_json()
+        payload = result_json(result)
         if manual is not None:
             payload["manual_rollback"] = {
                 "to_version": str(manual.to_version),
@@ -175,7 +198,8 @@ def _cmd_recover(args: argparse.Namespace) -> int:
     require_interactive_or_yes(args, "recover")
     console = progress_console(args.json)
     renderer = EventRenderer(console)  # with --json on stderr: stdout carries only the result
-    with opened_records(args) as db, opened_target(args) as target:
+    # The recovery records and logs each unlock through the renderer itself.
+    with opened_records(args) as db, opened_target(args, announce_unlocks=False) as target:
         before = target.identify()
         question = t(
             "Flash {version} into the device in {mode} mode?",
@@ -183,7 +207,7 @@ def _cmd_recover(args: argparse.Namespace) -> int:
             mode=mode_name(before.mode.value),
         )
         if not args.yes and not ask(question):
-            return EXIT_DECLINED
+            return declined(args, t("Recovery cancelled: nothing was written."), EXIT_DECLINED)
         try:
             declared = DeclaredIdentity(args.model, args.hw_rev)
             report = recover_recorded(
@@ -222,8 +246,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
                     running=identity.firmware_version,
                 )
             if not ask(question):
-                console.print(say(t("Rollback cancelled.")))
-                return EXIT_DECLINED
+                return declined(args, t("Rollback cancelled."), EXIT_DECLINED)
         report = _rollback_with_records(console, args, db, target)
     if args.json:
         print_json(

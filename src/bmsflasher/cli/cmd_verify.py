@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bmsflasher.cli.console import make_console, print_json, say
+from bmsflasher.cli.console import exception_json, make_console, print_json, say
 from bmsflasher.cli.firmware_args import counter_arg, version_arg
 from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.cli.target_args import (
@@ -117,8 +117,7 @@ def run_verify(args: argparse.Namespace) -> int:
     except BmsFlasherError as exc:
         if not args.json:
             raise
-        error = type(exc).__name__
-        print_json({"valid": False, "error": error, "message": exc.message, "package": args.package})
+        print_json(exception_json(exc, valid=False, package=args.package))
         return exc.exit_code
     assert verdict.verified is not None  # a verdict without a refusal holds the verified package
     print_trusted_keys(keyring, json_mode=args.json)  # after the verdict: a refusal stays one sentence

@@ -8,20 +8,33 @@ traceback; anything else is a bug and keeps its traceback.
 ``--lang en|nl|fr`` (before or after the command; default ``BMSFLASHER_LANG``, then the locale
 variables) chooses the language of everything printed for a person, argparse's usage errors
 included; ``--json`` output stays English (see docs/i18n.md).
+
+A usage error names the parser it belongs to: ``bmsflasher info --bogus`` prints the usage of
+``info``, not of ``bmsflasher`` (argparse leaves an unknown option of a sub-command to the top
+level, which then shows its own, useless, usage). With ``--json`` anywhere on the command line
+every failure — a usage error, an error of the project's tree, Ctrl-C — also prints the one JSON
+error object (:func:`bmsflasher.cli.console.error_json`) on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from typing import Final, NoReturn
 
 from bmsflasher import __version__
-from bmsflasher.cli.console import say, set_language
-from bmsflasher.cli.usage_text import LANG_HELP, add_language_option, localised_argparse
+from bmsflasher.cli.console import (
+    error_json,
+    exception_json,
+    json_requested,
+    language,
+    print_json_line,
+    say,
+    set_language,
+)
+from bmsflasher.cli.usage_text import LANG_HELP, add_language_option, argparse_text, localised_argparse
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.i18n import LANGUAGES, language_from_environment, t
 
@@ -53,12 +66,46 @@ documented "bad option value" code instead.
 """
 
 
+USAGE_ERROR: Final = "UsageError"
+"""The ``error`` of a usage error's JSON object."""
+EXIT_INTERRUPTED: Final = 130
+
+
+class _UsageError(SystemExit):
+    """A usage error found by ``parser``; :func:`main` reports it (text, and JSON when asked).
+
+    A SystemExit with the usage exit code, so a caller of ``build_parser().parse_args`` other than
+    :func:`main` still ends as argparse would have ended it.
+    """
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(USAGE_EXIT_CODE)
+        self.parser = parser
+        self.message = message
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors exit with :data:`USAGE_EXIT_CODE` (sub-parsers inherit it)."""
+    """An ArgumentParser whose usage errors are reported by :func:`main` with :data:`USAGE_EXIT_CODE`."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(USAGE_EXIT_CODE, say(t("{prog}: error: {message}", prog=self.prog, message=message)) + "\n")
+        raise _UsageError(self, message)
+
+
+class _CommandParser(_Parser):
+    """A sub-command's parser: an option it does not know is its own usage error.
+
+    argparse hands a sub-command's unknown words back to the top-level parser, whose error then
+    shows ``usage: bmsflasher [-h] … COMMAND ...`` — nothing about the options of the command
+    the technician typed. Refusing them here shows the command's own usage line.
+    """
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(argparse_text("unrecognized arguments: %s") % " ".join(extras))
+        return parsed, extras
 
 
 def _modules_for(argv: Sequence[str]) -> list[str]:
@@ -77,7 +124,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"bmsflasher {__version__}")
     parser.add_argument("--lang", choices=LANGUAGES, dest="language", default=None, help=say(LANG_HELP))
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     for name in _modules_for(argv):
         try:
             module = importlib.import_module(name)
@@ -106,36 +153,69 @@ def _language_in(argv: Sequence[str]) -> str:
     return chosen if chosen in LANGUAGES else language_from_environment()
 
 
+def _usage_failure(error: _UsageError, arguments: Sequence[str]) -> NoReturn:
+    """Print the usage of the parser that refused ``arguments`` and why; exit :data:`USAGE_EXIT_CODE`.
+
+    With ``--json`` the same error is printed on stdout as the one JSON error object, in English
+    (the text on stderr is in the technician's language).
+    """
+    error.parser.print_usage(sys.stderr)
+    sys.stderr.write(say(t("{prog}: error: {message}", prog=error.parser.prog, message=error.message)) + "\n")
+    if json_requested(arguments):
+        prog, message = _english_usage_error(error, arguments)
+        hint = t("Run '{prog} --help' to see its options.", prog=prog)
+        print_json_line(
+            error_json(
+                USAGE_ERROR, t("{prog}: error: {message}", prog=prog, message=message), hint, USAGE_EXIT_CODE
+            )
+        )
+    sys.exit(USAGE_EXIT_CODE)
+
+
+def _english_usage_error(error: _UsageError, arguments: Sequence[str]) -> tuple[str, str]:
+    """The usage error's parser name and message in English, for JSON (parsed again in English)."""
+    chosen = language()
+    if chosen == "en":
+        return error.parser.prog, error.message
+    set_language("en")
+    try:
+        build_parser(arguments).parse_args(arguments)
+    except _UsageError as english:
+        return english.parser.prog, english.message
+    finally:
+        set_language(chosen)
+    return error.parser.prog, error.message  # pragma: no cover - the same words parse the same way
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     set_language(_language_in(arguments))
     with localised_argparse():
         parser = build_parser(arguments)
-        args = parser.parse_args(arguments)
+        try:
+            args = parser.parse_args(arguments)
+        except _UsageError as error:
+            _usage_failure(error, arguments)
         func = getattr(args, "func", None)
         if func is None:
             parser.print_help()
             return 0
+    as_json = bool(getattr(args, "json", False))
     try:
         code: int = func(args)
     except BmsFlasherError as exc:
         print(say(t("error: {message}", message=exc.message)), file=sys.stderr)
         if exc.hint:
             print(say(t("hint: {hint}", hint=exc.hint)), file=sys.stderr)
-        if getattr(args, "json", False):  # a script reading stdout gets the failure as JSON too
-            error = {
-                "ok": False,
-                "error": type(exc).__name__,
-                "message": exc.message,
-                "hint": exc.hint,
-                "exit_code": exc.exit_code,
-            }
-            sys.stdout.write(json.dumps(error) + "\n")
+        if as_json:  # a script reading stdout gets the failure as JSON too
+            print_json_line(exception_json(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print(say(t("interrupted")), file=sys.stderr)
-        return 130
+        if as_json:
+            print_json_line(error_json("Interrupted", t("interrupted"), None, EXIT_INTERRUPTED))
+        return EXIT_INTERRUPTED
     return code
 
 

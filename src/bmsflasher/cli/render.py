@@ -2,7 +2,8 @@
 
 The procedure's events look the same in ``flash``, ``recover``, ``verify`` and ``demo``; device text
 is shown as plain text (a serial number "[/b]" or a DTC text ":x:" is printed as is, never read as
-rich markup). Consoles, JSON and questions are :mod:`bmsflasher.cli.console` (commands that never
+rich markup, and a control character in it as an escape: :func:`~bmsflasher.cli.console.plain`).
+Consoles, JSON and questions are :mod:`bmsflasher.cli.console` (commands that never
 touch a device, such as ``history`` and ``scan``, use only that and do not load the procedure).
 Every sentence goes through :func:`~bmsflasher.cli.console.say`: the engine's sentences and this
 module's own words are printed in the technician's language.
@@ -17,9 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn
 from rich.table import Table
-from rich.text import Text
 
-from bmsflasher.cli.console import say
+from bmsflasher.cli.console import plain, say
+from bmsflasher.core.display_text import format_number
 from bmsflasher.core.events import Event, LogLevel, LogLine, Measurement, StepFinished, StepStarted
 from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.core.i18n import t
@@ -165,14 +166,14 @@ def print_identity(console: Console, identity: DeviceIdentity, link: str, protoc
     for key, value in identity_to_json(identity).items():
         shown = say(mode_name(str(value))) if key == "mode" else value
         if key != "slots":
-            table.add_row(say(field_name(key)), Text("-" if shown in (None, "") else str(shown)))
-    table.add_row(say(field_name("link")), Text(f"{link} ({protocol})"))
+            table.add_row(say(field_name(key)), plain("-" if shown in (None, "") else shown))
+    table.add_row(say(field_name("link")), plain(f"{link} ({protocol})"))
     console.print(table)
     slots = Table(*(say(heading) for heading in (t("slot"), t("version"), t("hash"), t("flags"))))
     for slot in identity.slots:
         flags = [say(word) for name, word in _SLOT_FLAGS.items() if getattr(slot, name)]
         slots.add_row(
-            str(slot.slot), Text(str(slot.version or "-")), slot.image_hash.hex()[:16], ", ".join(flags)
+            str(slot.slot), plain(slot.version or "-"), slot.image_hash.hex()[:16], ", ".join(flags)
         )
     console.print(slots)
 
@@ -180,7 +181,7 @@ def print_identity(console: Console, identity: DeviceIdentity, link: str, protoc
 def telemetry_line(sample: PackTelemetry) -> str:
     """One telemetry sample on one line: pack, current, SOC, cell spread, temperatures, balancing, alarms."""
     failed = say(t("fail"))
-    temps = ", ".join(failed if c is None else f"{c:.1f}" for c in sample.temperatures_c)
+    temps = ", ".join(failed if c is None else format_number(c, ".1f") for c in sample.temperatures_c)
     balancing = [str(i + 1) for i, on in enumerate(sample.balancing) if on]
     alarms = ", ".join(sorted(a.value for a in sample.alarms)) or say(t("none"))
     return say(
@@ -208,7 +209,7 @@ def print_dtcs(console: Console, dtcs: Sequence[Dtc]) -> None:
     table = Table(*(say(heading) for heading in (t("code"), t("severity"), t("status"), t("description"))))
     for d in dtcs:
         table.add_row(
-            d.code_text, say(severity_name(d.severity.value)), f"0x{d.status:02X}", Text(d.description)
+            d.code_text, say(severity_name(d.severity.value)), f"0x{d.status:02X}", plain(d.description)
         )
     console.print(table)
 
@@ -217,7 +218,7 @@ def print_config(console: Console, snapshot: ConfigSnapshot) -> None:
     """Every configuration parameter, one ``name = value`` line each, sorted by name."""
     console.print(say(t("schema version {version}", version=snapshot.schema_version)))
     for name in sorted(snapshot.parameters):
-        console.print(f"{name} = {snapshot.parameters[name]!r}", highlight=False, markup=False)
+        console.print(plain(f"{name} = {snapshot.parameters[name]!r}"), highlight=False)
 
 
 def print_diff(console: Console, diff: ConfigDiff) -> None:

@@ -22,16 +22,17 @@ from typing import Final
 
 from rich.markup import escape
 
-from bmsflasher.cli.console import make_console, print_json, say
+from bmsflasher.cli.console import error_json, make_console, print_json, say
 from bmsflasher.cli.target_args import link_from_args
 from bmsflasher.core.errors import ConfigValidationError
-from bmsflasher.core.link_options import LINK_OPTIONS, link_argv, option_words
+from bmsflasher.core.link_options import CAN_SHORTHAND_DEST, LINK_OPTIONS, link_argv, option_words
 from bmsflasher.procedure.interruption import advise_interruption
 
 EXIT_INTERRUPTED: Final = 130
 """Ctrl-C (SIGINT), as shells report it: 128 + signal 2."""
 PROGRAM: Final = "bmsflasher"
-_LINK_DESTS: Final = frozenset(option.field for option in LINK_OPTIONS)
+_LINK_DESTS: Final = frozenset(option.field for option in LINK_OPTIONS) | {CAN_SHORTHAND_DEST}
+"""Options the link part writes (``--can`` comes back as ``--interface`` and ``--channel``)."""
 
 
 def _flag(action: argparse.Action) -> str:
@@ -84,16 +85,8 @@ def report_interrupt(args: argparse.Namespace, step: str | None, rerun: str) -> 
     advice = advise_interruption(step)
     resume = advice.next_step(rerun)
     if args.json:
-        print_json(
-            {
-                "outcome": "interrupted",
-                "exit_code": EXIT_INTERRUPTED,
-                "step": step,
-                "reason": advice.reason,
-                "resume": resume,
-                "command": rerun,
-            }
-        )
+        extra = {"outcome": "interrupted", "step": step, "reason": str(advice.reason), "resume": str(resume)}
+        print_json(error_json("Interrupted", advice.reason, resume, EXIT_INTERRUPTED, **extra, command=rerun))
     else:
         err = make_console(stderr=True)
         err.print(f"[bold red]✗[/bold red] {escape(say(advice.reason))}", highlight=False, soft_wrap=True)

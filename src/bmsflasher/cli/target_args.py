@@ -1,8 +1,10 @@
 """Shared command-line options: which device to talk to, and which keys to trust.
 
 Every device command takes the same target options — ``--port PATH [--baud N]`` for a serial
-(SMP) device, ``--interface NAME --channel CH [--bitrate N] [--node ID]`` for a CAN (UDS) one —
-so a technician learns them once. ``--trust PUB.pem`` adds a key to the user's keyring for one run.
+(SMP) device, ``--interface NAME --channel CH [--bitrate N] [--node ID]`` for a CAN (UDS) one, or
+``--can NAME:CH`` as ``scan`` writes it — so a technician learns them once; ``scan`` reads the
+same rows as what to scan (:func:`add_scan_link_arguments`). ``--trust PUB.pem`` adds a key to
+the user's keyring for one run.
 A BMS on 29-bit identifiers (ISO 15765-2 normal fixed addressing, common on J1939-style truck and
 industrial buses) adds ``--addressing 29bit`` and gives its address as ``--node 0x17``.
 A CAN FD bus adds ``--fd`` (and ``--data-bitrate N`` for a data phase other than 2 Mbit/s): the tool
@@ -19,28 +21,33 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bmsflasher.cli.console import say
 from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.events import Event, LogLine
 from bmsflasher.core.i18n import t
 from bmsflasher.core.link_options import (
     BAUD_RANGE,
     BITRATE_RANGE,
+    CAN_SHORTHAND,
+    CAN_SHORTHAND_DEST,
     DATA_BITRATE_RANGE,
     DEFAULT_DATA_BITRATE,
     LINK_OPTIONS,
     MAX_11BIT_NODE,
     MAX_29BIT_ADDRESS,
     LinkOption,
+    split_can_channel,
 )
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.procedure.connect import DEFAULT_TIMEOUT_S, load_security_key, open_target
 from bmsflasher.procedure.package_loading import build_keyring
+from bmsflasher.procedure.unlock_records import announce_unlocks as announce_unlocks_to
 from bmsflasher.records import RecordsDb
 
 MAX_TIMEOUT_S: Final = 3600.0
@@ -78,11 +85,47 @@ def _add_link_option(group: argparse._ArgumentGroup, option: LinkOption) -> None
     )
 
 
+_CAN_CONFLICT: Final = t(
+    "give the CAN adapter either as --can INTERFACE:CHANNEL or as --interface and --channel"
+)
+
+
+class _CanShorthand(argparse.Action):
+    """``--can slcan:/dev/ttyACM0``: fills ``interface`` and ``channel`` as the two options would.
+
+    The pair is kept under ``can`` too, so :func:`link_from_args` can refuse an ``--interface`` or
+    ``--channel`` given after it that says something else.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        assert isinstance(values, tuple)
+        interface, channel = values
+        if (namespace.interface, namespace.channel) not in ((None, None), (interface, channel)):
+            raise argparse.ArgumentError(self, say(_CAN_CONFLICT))
+        setattr(namespace, self.dest, values)
+        namespace.interface, namespace.channel = interface, channel
+
+
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the serial and CAN target options (exactly one of ``--port`` / ``--interface``)."""
+    """Add the serial and CAN target options (exactly one of ``--port`` / ``--interface`` / ``--can``)."""
     group = parser.add_argument_group(say(t("device (serial: --port; CAN: --interface and --channel)")))
     for option in LINK_OPTIONS:
         _add_link_option(group, option)
+    group.add_argument(
+        CAN_SHORTHAND,
+        dest=CAN_SHORTHAND_DEST,
+        action=_CanShorthand,
+        type=_argparse_type(split_can_channel),
+        default=argparse.SUPPRESS,
+        metavar="INTERFACE:CHANNEL",
+        help=say(t("the CAN adapter as scan names it, e.g. slcan:/dev/ttyACM0 (--interface and --channel)")),
+    )
     group.add_argument(
         "--security-key", type=Path, metavar="FILE", help=say(t("UDS security master secret (hex)"))
     )
@@ -99,6 +142,41 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
             )
         ),
     )
+
+
+def add_scan_link_arguments(parser: argparse.ArgumentParser) -> None:
+    """The link options a scan takes (rows with a ``scan_help``), each repeatable: what to scan.
+
+    ``--port`` and ``--interface``/``--channel`` name adapters; ``--baud`` and ``--bitrate`` are the
+    rates to try. Read them back with :func:`scan_channels_from_args`.
+    """
+    for option in LINK_OPTIONS:
+        if option.scan_help is None:
+            continue
+        parser.add_argument(
+            option.flag,
+            dest=option.field,
+            type=_argparse_type(option.value or str),
+            action="append",
+            default=[],
+            metavar=option.metavar,
+            help=say(option.scan_help),
+        )
+
+
+def scan_channels_from_args(args: argparse.Namespace) -> list[str]:
+    """``--interface``/``--channel`` pairs as ``INTERFACE:CHANNEL`` (scan's ``--can`` words), in order."""
+    interfaces: list[str] = args.interface
+    channels: list[str] = args.channel
+    if len(interfaces) != len(channels):
+        raise ConfigValidationError(
+            t(
+                "give one --channel for each --interface ({interfaces} interfaces, {channels} channels)",
+                interfaces=len(interfaces),
+                channels=len(channels),
+            )
+        )
+    return [f"{interface}:{channel}" for interface, channel in zip(interfaces, channels, strict=True)]
 
 
 def add_json_argument(parser: argparse.ArgumentParser, help_text: str = "") -> None:
@@ -141,6 +219,9 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
     """The link settings the options describe; one clear sentence when they are incomplete."""
     port: str | None = args.port
     interface: str | None = args.interface
+    shorthand = getattr(args, CAN_SHORTHAND_DEST, None)
+    if shorthand is not None and shorthand != (interface, args.channel):
+        raise ConfigValidationError(_CAN_CONFLICT)
     if port and interface:
         raise ConfigValidationError(t("give either --port (serial) or --interface (CAN), not both"))
     if port:
@@ -257,12 +338,28 @@ def timeout_from_args(args: argparse.Namespace) -> float:
     return timeout_s
 
 
-def open_from_args(args: argparse.Namespace) -> Target:
-    """Open the device the options name."""
+def open_from_args(args: argparse.Namespace, *, announce_unlocks: bool = True) -> Target:
+    """Open the device the options name.
+
+    Args:
+        args: the parsed command line (the link options, ``--security-key``, ``--timeout``).
+        announce_unlocks: print one line on stderr for every security-access unlock of the target
+            (which battery, for what, when), whether or not a service session records it; False
+            for a command whose procedure already reports unlocks through its event renderer.
+    """
     timeout_s = timeout_from_args(args)
     link = link_from_args(args)
     security = load_security_key(args.security_key) if link.kind == "can" else None
-    return open_target(link, security=security, timeout_s=timeout_s)
+    target = open_target(link, security=security, timeout_s=timeout_s)
+    if announce_unlocks:
+        announce_unlocks_to(target, _print_log_line)
+    return target
+
+
+def _print_log_line(event: Event) -> None:
+    """A log line of the target on stderr (stdout may carry ``--json``)."""
+    if isinstance(event, LogLine):
+        print(say(event.message), file=sys.stderr)
 
 
 def keyring_from_args(args: argparse.Namespace) -> Keyring:
@@ -282,9 +379,13 @@ def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:
 
 
 @contextlib.contextmanager
-def opened_target(args: argparse.Namespace) -> Iterator[Target]:
-    """The device the options name, closed when the block ends (also on an error or Ctrl-C)."""
-    target = open_from_args(args)
+def opened_target(args: argparse.Namespace, *, announce_unlocks: bool = True) -> Iterator[Target]:
+    """The device the options name, closed when the block ends (also on an error or Ctrl-C).
+
+    Every security-access unlock is announced on stderr unless ``announce_unlocks`` is False
+    (:func:`open_from_args`).
+    """
+    target = open_from_args(args, announce_unlocks=announce_unlocks)
     try:
         yield target
     finally:

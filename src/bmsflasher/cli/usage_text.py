@@ -90,3 +90,8 @@ def add_language_option(subparsers: argparse._SubParsersAction[Any]) -> None:
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 add_language_option(action)
+
+
+def argparse_text(message: str) -> str:
+    """One of argparse's messages (:data:`ARGPARSE_MESSAGES`) in the language of this run."""
+    return _gettext(message)

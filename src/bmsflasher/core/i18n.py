@@ -21,10 +21,20 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Final
 
+from bmsflasher.core.display_text import format_number
+
 LANGUAGES: Final = ("en", "nl", "fr")
 """The seeds' languages; English is the source language."""
 
-_FORMATTER: Final = string.Formatter()
+
+class _Formatter(string.Formatter):
+    """``str.format``, except that a number rounding to zero shows no minus sign ("0.00 %", not "-0.00 %")."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        return format_number(value, format_spec)
+
+
+_FORMATTER: Final = _Formatter()
 
 
 class Text(str):
@@ -39,7 +49,7 @@ class Text(str):
     params: Mapping[str, object]
 
     def __new__(cls, template: str, params: Mapping[str, object]) -> Text:
-        rendered = template.format(**params) if params else template
+        rendered = _FORMATTER.vformat(template, (), params) if params else template
         text = super().__new__(cls, rendered)
         text.template = template
         text.params = dict(params)
@@ -110,9 +120,9 @@ def localise(text: object, language: str) -> str:
         for name, value in text.params.items()
     }
     try:
-        return translated.format(**params) if params else translated
+        return _FORMATTER.vformat(translated, (), params) if params else translated
     except (KeyError, IndexError, ValueError):
-        return text.template.format(**params) if params else text.template
+        return _FORMATTER.vformat(text.template, (), params) if params else text.template
 
 
 def language_from_environment(environ: Mapping[str, str] | None = None) -> str:

@@ -10,6 +10,12 @@ repeated, so the printed command talked to node 1 at 11-bit instead of ECU 0x17 
 options, and ``cli/target_args.py`` builds the parser from the same rows. A new link option is one
 new row here.
 
+``scan`` reads the same rows (those with a ``scan_help``) as "what to scan": ``--port`` and
+``--interface``/``--channel`` name adapters, ``--baud`` and ``--bitrate`` the only rates to try.
+The other way round, every device command also takes scan's ``--can INTERFACE:CHANNEL``
+(:data:`CAN_SHORTHAND`) as a shorthand for ``--interface`` and ``--channel``, so an adapter is
+named the same way in every command.
+
 Pure: no argparse, no I/O. A value parser raises ``ValueError`` with a sentence for the technician.
 """
 
@@ -77,6 +83,8 @@ class LinkOption:
         default: what the parsed options hold when the option is absent.
         metavar: the value's name in the usage line.
         choices: the only accepted values, when there is a fixed set.
+        scan_help: what the option means to ``scan`` (repeatable there); None when a scan does
+            not take it (it finds every node and addressing by itself).
     """
 
     flag: str
@@ -88,28 +96,34 @@ class LinkOption:
     default: object = None
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
+    scan_help: str | None = None
 
 
 LINK_OPTIONS: Final[tuple[LinkOption, ...]] = (
     LinkOption(
         "--port", "port", SERIAL, t("serial port or pyserial URL of an SMP device"),
         render=lambda link: link.port, value=str, metavar="PATH",
+        scan_help=t("a serial port to scan, e.g. /dev/ttyUSB0, COM3, socket://host:port (repeatable)"),
     ),
     LinkOption(
         "--baud", "baud", SERIAL, t("serial baud rate (default {default})", default=DEFAULT_BAUD),
         render=lambda link: str(link.baud), value=int, default=DEFAULT_BAUD,
+        scan_help=t("only try this serial rate (repeatable; the same as --bauds)"),
     ),
     LinkOption(
         "--interface", "interface", CAN, t("python-can interface: socketcan, slcan, pcan, virtual…"),
         render=lambda link: link.interface, value=str, metavar="NAME",
+        scan_help=t("python-can interface of a CAN adapter to scan, with --channel (repeatable, in pairs)"),
     ),
     LinkOption(
         "--channel", "channel", CAN, t("CAN channel (e.g. can0, /dev/ttyACM0, PCAN_USBBUS1)"),
         render=lambda link: link.channel, value=str, metavar="CH",
+        scan_help=t("channel of the CAN adapter named by the --interface before it"),
     ),
     LinkOption(
         "--bitrate", "bitrate", CAN, t("CAN bitrate in bit/s (default {default})", default=DEFAULT_BITRATE),
         render=lambda link: str(link.bitrate), value=int, default=DEFAULT_BITRATE,
+        scan_help=t("only try this CAN bitrate (repeatable; the same as --bitrates)"),
     ),
     LinkOption(
         "--node", "node", CAN,
@@ -159,6 +173,32 @@ LINK_OPTIONS: Final[tuple[LinkOption, ...]] = (
     ),
 )  # fmt: skip
 """Every link option, in the order ``--help`` lists them and :func:`link_argv` writes them."""
+
+
+CAN_SHORTHAND: Final = "--can"
+"""``--can INTERFACE:CHANNEL``: ``scan``'s way to name a CAN adapter, a shorthand in every command."""
+CAN_SHORTHAND_DEST: Final = "can"
+
+
+def split_can_channel(text: str) -> tuple[str, str]:
+    """``slcan:/dev/ttyACM0`` → ``("slcan", "/dev/ttyACM0")`` (the interface in lower case).
+
+    The channel keeps everything after the first colon (``udp_multicast:ff15:7079::1``).
+
+    Raises:
+        ValueError: with a sentence for the technician, when a part is missing.
+    """
+    interface, sep, channel = text.strip().partition(":")
+    interface = interface.strip().lower()
+    channel = channel.strip()
+    if not sep or not interface or not channel:
+        raise ValueError(
+            t(
+                "--can {text!r} must be INTERFACE:CHANNEL, for example slcan:/dev/ttyACM0 or socketcan:can0",
+                text=text,
+            )
+        )
+    return interface, channel
 
 
 def option_words(flag: str, value: str) -> list[str]:

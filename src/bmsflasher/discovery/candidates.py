@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.i18n import t
+from bmsflasher.core.link_options import split_can_channel
 from bmsflasher.discovery.adapters import UNKNOWN_ADAPTER, AdapterClass, AdapterKind, classify_usb
 
 
@@ -150,16 +151,10 @@ def parse_can_argument(text: str) -> CanCandidate:
     Raises:
         ConfigValidationError: the text has no interface or channel part.
     """
-    interface, sep, channel = text.strip().partition(":")
-    interface = interface.strip().lower()
-    channel = channel.strip()
-    if not sep or not interface or not channel:
-        raise ConfigValidationError(
-            t(
-                "--can {text!r} must be INTERFACE:CHANNEL, for example slcan:/dev/ttyACM0 or socketcan:can0",
-                text=text,
-            )
-        )
+    try:
+        interface, channel = split_can_channel(text)
+    except ValueError as exc:
+        raise ConfigValidationError(exc.args[0]) from None
     kind = AdapterKind.SLCAN if interface == "slcan" else AdapterKind.NATIVE_CAN
     adapter = AdapterClass(vid=None, pid=None, vendor="", name=f"{interface} CAN adapter", kind=kind)
     return CanCandidate(
@@ -190,6 +185,24 @@ def serial_as_can(candidate: SerialCandidate) -> CanCandidate:
         description=candidate.description,
         user_added=candidate.user_added,
     )
+
+
+def answered_as_slcan(candidate: SerialCandidate, version: str) -> CanCandidate:
+    """A serial port of unknown make that answered the slcan version query: probe its CAN bus."""
+    adapter = AdapterClass(
+        vid=candidate.adapter.vid,
+        pid=candidate.adapter.pid,
+        vendor=candidate.adapter.vendor,
+        name=f"slcan CAN adapter (version {version})",
+        kind=AdapterKind.SLCAN,
+        python_can_interface="slcan",
+    )
+    return replace(serial_as_can(candidate), adapter=adapter)
+
+
+def may_be_slcan(candidate: SerialCandidate) -> bool:
+    """True for a port the adapter table cannot classify: it may be an slcan adapter (ask it)."""
+    return candidate.adapter.kind is AdapterKind.UNKNOWN
 
 
 def enrich(candidate: SerialCandidate, known: list[SerialCandidate]) -> SerialCandidate:

@@ -18,6 +18,7 @@ from bmsflasher.core.i18n import t
 from bmsflasher.discovery.adapters import AdapterKind
 from bmsflasher.discovery.cache import ScanCache
 from bmsflasher.discovery.can_probe import (
+    SLCAN_TTY_BAUD,
     CanIdentifier,
     CanProbeSettings,
     NodeNumbering,
@@ -29,7 +30,9 @@ from bmsflasher.discovery.candidates import (
     Candidate,
     SerialCandidate,
     UnusableAdapter,
+    answered_as_slcan,
     enrich,
+    may_be_slcan,
     parse_can_argument,
     parse_port_argument,
     serial_as_can,
@@ -55,6 +58,7 @@ from bmsflasher.discovery.plan import (
 )
 from bmsflasher.discovery.results import AdapterReport, AdapterStatus, ScanResult
 from bmsflasher.discovery.serial_probe import SerialIdentifier, SerialProbeSettings, probe_serial
+from bmsflasher.discovery.slcan_probe import probe_slcan
 
 MIN_TIMEOUT_S = 0.5
 MAX_TIMEOUT_S = 600.0
@@ -246,10 +250,39 @@ class Scanner:
         )
         return result
 
+    def _what_answers(
+        self, candidate: Candidate, request: ScanRequest, context: ProbeContext, on_event: EventSink
+    ) -> Candidate:
+        """``candidate``, or the CAN adapter it turned out to be (an unknown port answering slcan).
+
+        A port whose last good setting was SMP is not asked again: that is the warm path.
+        """
+        if not isinstance(candidate, SerialCandidate) or not may_be_slcan(candidate):
+            return candidate
+        cached = self._cache.get(candidate.cache_key) if request.use_cache else None
+        if cached is not None and cached.protocol == "smp":
+            return candidate
+        version = probe_slcan(candidate.port, context.bounded(request.serial.attempt_s(SLCAN_TTY_BAUD)))
+        if version is None:
+            return candidate
+        on_event(
+            LogLine(
+                LogLevel.INFO,
+                t(
+                    "{label} answers as an slcan CAN adapter (version {version}); scanning the CAN bus "
+                    "behind it.",
+                    label=candidate.label,
+                    version=version,
+                ),
+            )
+        )
+        return answered_as_slcan(candidate, version)
+
     def _job(
-        self, candidate: Candidate, request: ScanRequest, on_event: EventSink
+        self, named: Candidate, request: ScanRequest, on_event: EventSink
     ) -> Callable[[ProbeContext], AdapterReport]:
         def run(context: ProbeContext) -> AdapterReport:
+            candidate = self._what_answers(named, request, context, on_event)
             try:
                 steps = plan_for(candidate, request, self._cache)
             except ConfigValidationError as exc:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from bmsflasher.core.display_text import without_negative_zero
 from bmsflasher.core.events import Measurement
 from bmsflasher.core.i18n import joined, t
 from bmsflasher.core.names import check_name
@@ -190,12 +191,16 @@ def check_new_dtcs(before: Sequence[Dtc], after: Sequence[Dtc]) -> Measurement:
 
 
 def device_checks(result: DeviceSelfTest) -> list[Measurement]:
-    """The device's own checks, as measurements (prefixed so they never clash with the tool's)."""
+    """The device's own checks, as measurements (prefixed so they never clash with the tool's).
+
+    The device formats its values itself; a value that rounded to zero loses its minus sign here
+    ("-0.00 %" reads as a fault that is not there), as every number the tool formats does.
+    """
     return [
         _check(
             DEVICE_PREFIX + check.name,
-            check.measured,
-            check.limit,
+            without_negative_zero(check.measured),
+            without_negative_zero(check.limit),
             check.passed,
             check.detail or t("Reported by the device's own self-test."),
         )

@@ -6,6 +6,10 @@ collected keys unnoticed). The target announces each unlock (:class:`SecurityUnl
 that opened a session passes it here and gets one ``security_access`` step per unlock, plus a log
 line for the technician. The update procedure does the same through its own step recording, which
 also covers unlocks before its session exists.
+
+Work outside a service session (a command that only reads, a balancing command, anything a future
+command unlocks for) has no session to write into; :func:`announce_unlocks` still tells the
+technician, one log line per unlock, so no unlock goes unseen.
 """
 
 from __future__ import annotations
@@ -19,6 +23,20 @@ from bmsflasher.records import RecordsDb
 
 UNLOCK_STEP: Final = "security_access"
 """The service-history step of each unlock; its detail is :meth:`SecurityUnlock.sentence`."""
+
+
+def announce_unlocks(target: Target, sink: EventSink) -> Callable[[], None]:
+    """Tell ``sink`` about each unlock of ``target`` as one log line (battery, operation, time).
+
+    Returns:
+        A function that stops the announcements.
+    """
+
+    def on_unlock(unlock: SecurityUnlock) -> None:
+        sink(LogLine(LogLevel.INFO, unlock.sentence()))
+
+    target.add_unlock_listener(on_unlock)
+    return lambda: target.remove_unlock_listener(on_unlock)
 
 
 def record_unlocks(
