@@ -61,6 +61,18 @@ def test_usage_errors_exit_with_the_option_code(argv: list[str], capsys: pytest.
     assert "error:" in capsys.readouterr().err
 
 
+def test_usage_errors_show_the_usage_of_the_command_typed(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14: ``info --bogus`` showed ``usage: bmsflasher [-h] … COMMAND ...``, nothing about info."""
+    for argv, prog in (
+        (["info", "--bogus"], "bmsflasher info"),
+        (["config", "diff", "--backup", "x"], "bmsflasher config diff"),
+        (["history", "verify", "--bogus"], "bmsflasher history verify"),
+    ):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert capsys.readouterr().err.startswith(f"usage: {prog} "), argv
+
+
 def test_verify_uses_the_user_keyring_without_trust(
     data_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -115,6 +127,11 @@ def test_a_json_command_that_fails_still_prints_json(
     assert error["error"] == "PortNotFoundError"
     assert error["exit_code"] == 4
     assert captured.err.startswith("error: Serial port")
+    with pytest.raises(SystemExit):  # a usage error answers a JSON script the same way (issue 14)
+        main(["info", "--port", str(tmp_path / "ttyNOPE"), "--bogus", "--json"])
+    usage = json.loads(capsys.readouterr().out)
+    assert (usage["ok"], usage["error"], usage["exit_code"]) == (False, "UsageError", USAGE_EXIT_CODE)
+    assert set(usage) == set(error)
 
 
 def test_recorded_text_is_printed_as_is_never_as_markup(
