@@ -2,16 +2,17 @@
 
 ``bmsflasher sim`` parses the command line once and hands one :class:`FrontEndOptions` to whichever
 front-end serves the chosen protocol and link (UDS over a virtual CAN bus or an emulated slcan
-adapter, SMP over a pseudo-terminal or a loopback TCP socket). A front-end ignores the fields that
-do not apply to it.
+adapter, SMP over a pseudo-terminal or a loopback TCP socket, a Modbus rack on an RS485 bus). A
+front-end ignores the fields that do not apply to it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
+from bmsflasher.sim.wire.rack_options import RackOptions
 
 if TYPE_CHECKING:
     from bmsflasher.sim.device.virtual_bms import VirtualBms
@@ -43,6 +44,8 @@ class FrontEndOptions:
         bit_error_rate: probability in 0..1 per transmitted bit of a flip (serial garbling).
         response_delay_s: extra delay before every response (a slow device or gateway).
         seed: seed for the link's random faults, so a faulty run can be replayed.
+        rack: the Modbus rack's framing, addresses and bus faults (``--protocol modbus``; its
+            baud rate is ``baud``).
     """
 
     bitrate: int = 500_000
@@ -62,3 +65,4 @@ class FrontEndOptions:
     bit_error_rate: float = 0.0
     response_delay_s: float = 0.0
     seed: int = 0
+    rack: RackOptions = field(default_factory=RackOptions)

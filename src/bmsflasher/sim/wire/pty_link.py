@@ -64,10 +64,22 @@ class PtyPort:
 
     Args:
         link_path: where to put the stable symlink; None makes one in a private temp directory.
+        keep_slave_open: hold the slave open too, so bytes written before the tool opens the port
+            wait for it. False closes it after set-up: then the master sees when the tool closes
+            the port (``POLLHUP``), and the slave's termios can be reset between two opens.
+        initial_baud: the rate the slave starts at (what a tool that sets nothing gets).
     """
 
-    def __init__(self, link_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        link_path: str | Path | None = None,
+        *,
+        keep_slave_open: bool = True,
+        initial_baud: int = INITIAL_BAUD,
+    ) -> None:
         self._lock = threading.RLock()
+        self._keep_slave_open = keep_slave_open
+        self._initial_baud = initial_baud
         self._own_dir: Path | None = None
         if link_path is None:
             self._own_dir = Path(tempfile.mkdtemp(prefix="bmsflasher-smp-"))
@@ -117,11 +129,15 @@ class PtyPort:
             # discipline would otherwise bounce the device's bytes back before the tool opens it.
             tty.setraw(slave)
             attrs = termios.tcgetattr(slave)
-            attrs[4] = attrs[5] = getattr(termios, f"B{INITIAL_BAUD}")
+            attrs[4] = attrs[5] = getattr(termios, f"B{self._initial_baud}")
             termios.tcsetattr(slave, termios.TCSANOW, attrs)
             os.set_blocking(master, False)
-            self._master, self._slave = master, slave
             self._slave_name = os.ttyname(slave)
+            held: int | None = slave
+            if not self._keep_slave_open:
+                os.close(slave)
+                held = None
+            self._master, self._slave = master, held
             self._generation += 1
             try:
                 self._point_link_at(self._slave_name)

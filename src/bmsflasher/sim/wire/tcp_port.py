@@ -53,7 +53,7 @@ class TcpSerialPort:
     def __init__(self, tcp_port: int = 0) -> None:
         self._lock = threading.RLock()
         try:
-            self._listener = _listen(tcp_port)
+            self._listener = listen_on_loopback(tcp_port)
         except OSError as exc:
             raise SimError(
                 t(
@@ -206,7 +206,7 @@ class TcpSerialPort:
             _hang_up(client)
 
 
-def _listen(tcp_port: int) -> socket.socket:
+def listen_on_loopback(tcp_port: int) -> socket.socket:
     """A listening socket on the loopback that no other program can take over.
 
     On Windows ``SO_EXCLUSIVEADDRUSE`` keeps another program from binding the same port (Windows'

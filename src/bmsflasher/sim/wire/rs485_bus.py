@@ -1,0 +1,416 @@
+"""An RS485 multi-drop bus: one host, N Modbus RTU modules daisy-chained on one pair, in real time.
+
+The host end is what the tool opens (a pty whose termios settings say the host's baud rate, parity
+and stop bits — :mod:`~bmsflasher.sim.wire.rs485_pty` — or the serial side of the Modbus TCP
+gateway). Every byte anyone sends becomes a :class:`~bmsflasher.sim.wire.rs485_line.Transmission`
+on one timeline, paced at its sender's line rate; receivers read the timeline at their own settings
+(:class:`~bmsflasher.sim.wire.rs485_line.UartReceiver`), so what a real bus does follows:
+
+* **half duplex**: a module answers only after the request's frame ended (3.5 characters of
+  silence at the rack's settings, 1.75 ms above 19200 baud) and its own turnaround, and holds its
+  answer while the host is still sending; the host's adapter does not hear the bus while it sends;
+* **line rate**: the host receives each character when its last stop bit ends;
+* **garbling**: a host at another baud rate, parity or stop-bit count reads (and sends) junk;
+* **frames by address**: the modules' receiver checks parity (a frame with a parity error is
+  dropped, as the serial-line spec requires) and the CRC; unit 0 reaches every module and none
+  answers; the others reach the modules with that address;
+* **faults** (:class:`BusFaults`, changeable while running): two modules with one address both
+  answer (their bits collide: CRC errors at the host), a module answering late, a daisy chain
+  broken after module K (the rest hear and say nothing), an adapter that echoes the host's bytes.
+
+Each module runs its own firmware thread (a broadcast write takes one module's time, not N), which
+calls the module's Modbus application layer through :class:`BusModule`. This module imports nothing
+platform-specific.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from bmsflasher.sim.errors import SimError
+from bmsflasher.sim.wire.rs485_line import LineSettings, RxChar, Transmission, UartReceiver
+from bmsflasher.sim.wire.rtu_framing import BROADCAST_ADDRESS, parse_rtu, rtu_frame
+
+TICK_S: Final = 0.0005
+"""Longest sleep while anything is on the line (a character at 115200 baud lasts 87 us)."""
+IDLE_WAIT_S: Final = 0.001
+MIN_TURNAROUND_S: Final = 0.0003
+"""Time from a request's frame end (or the end of the module's own work) to its answer's first bit."""
+TURNAROUND_STEP_CHARS: Final = 0.37
+"""Each module along the chain answers this many characters later than the one before: two modules
+sharing an address never start in step, so their bits really collide."""
+MAX_HOST_BACKLOG_S: Final = 0.5
+"""The adapter takes no more from the host while this much sending time is queued (its FIFO is full)."""
+_KEEP_HISTORY_S: Final = 1.0
+_POLL_S: Final = 0.1
+_READ_BYTES: Final = 4096
+
+
+class BusModule(Protocol):
+    """One module's Modbus application layer: the seam to ``sim.modbus`` (no framing, no timing)."""
+
+    address: int
+
+    def handle(self, pdu: bytes, *, broadcast: bool) -> bytes | None:
+        """The response PDU to a request PDU, or None (broadcasts are executed, never answered)."""
+        ...
+
+    def late_by_s(self) -> float:
+        """Extra delay this module adds before answering."""
+        ...
+
+
+class BusHost(Protocol):
+    """The host's end of the bus: what the tool (or the TCP gateway's serial side) sends and hears."""
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by the bus while it moves bytes, so the end cannot close mid-call."""
+        ...
+
+    def host_attached(self) -> bool:
+        """Whether a host end exists (a plugged pty); the bus idles otherwise."""
+        ...
+
+    def host_line(self) -> LineSettings | None:
+        """The host's current line settings; None when they cannot be seen (the rack's are assumed)."""
+        ...
+
+    def read(self, max_bytes: int) -> bytes:
+        """Bytes the host handed to its adapter since the last call; ``b""`` when none."""
+        ...
+
+    def deliver(self, data: bytes, end_s: float) -> None:
+        """Bytes the host's adapter received (the last ended at ``end_s``); ``b""`` flushes only."""
+        ...
+
+    def wait_readable(self, timeout_s: float) -> None:
+        """Sleep until the host may have sent something, at most ``timeout_s``."""
+        ...
+
+
+@dataclass
+class BusFaults:
+    """Faults of the bus, read live by the bus thread (tests flip them while it runs).
+
+    Attributes:
+        echo: the host's adapter hears its own transmission (the host reads its request back).
+        chain_break_after: modules at chain positions ``>= chain_break_after`` are cut off (None: intact).
+        late_s: extra answer delay per chain position (0-based), in seconds.
+    """
+
+    echo: bool = False
+    chain_break_after: int | None = None
+    late_s: dict[int, float] = field(default_factory=dict)
+
+    def reachable(self, index: int) -> bool:
+        return self.chain_break_after is None or index < self.chain_break_after
+
+
+@dataclass
+class BusStats:
+    """What the bus saw, as the modules' and the host's diagnostics would count it."""
+
+    host_bytes_sent: int = 0
+    host_bytes_received: int = 0
+    echo_bytes: int = 0
+    frames_from_host: int = 0
+    parity_errors: int = 0
+    """Frames the modules dropped for a character with wrong parity."""
+    crc_errors: int = 0
+    """Frames the modules dropped for a bad CRC (or a wrong length)."""
+    broadcasts: int = 0
+    requests: int = 0
+    """Frames with a good CRC addressed to a unit (reached or not)."""
+    answers: int = 0
+    unanswered: int = 0
+    """Addressed frames no reachable module answered (no such address, cut off, or powered off)."""
+
+
+@dataclass
+class SlotStats:
+    """One module's own counters."""
+
+    requests: int = 0
+    broadcasts: int = 0
+    answers: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    pdu: bytes
+    address: int
+    broadcast: bool
+
+
+class _Slot:
+    """A module at one position of the daisy chain, with its firmware thread's queue."""
+
+    def __init__(self, index: int, module: BusModule) -> None:
+        self.index = index
+        self.module = module
+        self.requests: queue.Queue[_Request] = queue.Queue()
+        self.stats = SlotStats()
+        self.thread: threading.Thread | None = None
+
+
+class Rs485Bus:
+    """The rack's bus. Use as a context manager or call :meth:`start` / :meth:`stop`.
+
+    Args:
+        host: the host's end (pty or gateway).
+        modules: the modules in daisy-chain order (position 0 is nearest the host).
+        settings: the modules' line settings.
+        faults: initial faults (kept and read live).
+        seed: fixes the bits read where two drivers disagree.
+    """
+
+    def __init__(
+        self,
+        host: BusHost,
+        modules: Sequence[BusModule],
+        settings: LineSettings,
+        *,
+        faults: BusFaults | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._host = host
+        self._settings = settings
+        self.faults = faults or BusFaults()
+        self.stats = BusStats()
+        self._slots = [_Slot(index, module) for index, module in enumerate(modules)]
+        self._lock = threading.Lock()
+        self._transmissions: list[Transmission] = []
+        self._host_tx: Transmission | None = None
+        self._answers: list[tuple[_Slot, bytes]] = []
+        self._rack_rx = UartReceiver(settings, seed=seed)
+        self._host_rx = UartReceiver(settings, seed=seed + 1)
+        self._frame: list[RxChar] = []
+        self._decoded_until = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    @property
+    def settings(self) -> LineSettings:
+        return self._settings
+
+    @property
+    def modules(self) -> tuple[BusModule, ...]:
+        return tuple(slot.module for slot in self._slots)
+
+    @property
+    def decoded_until(self) -> float:
+        """Everything on the line before this time has been delivered to the host."""
+        return self._decoded_until
+
+    def slot_stats(self, index: int) -> SlotStats:
+        return self._slots[index].stats
+
+    def turnaround_s(self, index: int) -> float:
+        """How long module ``index`` takes from a request's end to its answer's first bit."""
+        return MIN_TURNAROUND_S + TURNAROUND_STEP_CHARS * (index % 8) * self._settings.char_time_s
+
+    def start(self) -> Rs485Bus:
+        """Start the bus thread and one firmware thread per module (a second call does nothing)."""
+        if self._thread is not None:
+            return self
+        for slot in self._slots:
+            slot.thread = threading.Thread(
+                target=self._serve, args=(slot,), name=f"sim-rs485-module{slot.index + 1}", daemon=True
+            )
+            slot.thread.start()
+        self._decoded_until = time.monotonic()
+        self._rack_rx.hunt_s = self._host_rx.hunt_s = self._decoded_until
+        self._thread = threading.Thread(target=self._run, name="sim-rs485-bus", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop and join every thread (bounded)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        for slot in self._slots:
+            if slot.thread is not None:
+                slot.thread.join(timeout=5.0)
+                slot.thread = None
+
+    def __enter__(self) -> Rs485Bus:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # --- the modules' firmware threads -----------------------------------------------------------
+    def _serve(self, slot: _Slot) -> None:
+        while not self._stop.is_set():
+            try:
+                request = slot.requests.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            try:
+                response = slot.module.handle(request.pdu, broadcast=request.broadcast)
+            except SimError:
+                response = None  # powered off after a power cut: a dead module says nothing
+            if request.broadcast or response is None:
+                continue
+            delay = slot.module.late_by_s() + self.faults.late_s.get(slot.index, 0.0)
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if not self.faults.reachable(slot.index):
+                continue
+            with self._lock:
+                self._answers.append((slot, rtu_frame(request.address, response)))
+
+    # --- the bus thread --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._host.lock:
+                busy = self._step() if self._host.host_attached() else self._idle()
+            if busy:
+                time.sleep(TICK_S)
+            else:
+                self._host.wait_readable(IDLE_WAIT_S)
+
+    def _idle(self) -> bool:
+        """No host end: the line is dead; drop everything in flight."""
+        with self._lock:
+            self._transmissions.clear()
+            self._answers.clear()
+            self._host_tx = None
+            self._frame.clear()
+            self._decoded_until = time.monotonic()
+            self._rack_rx.hunt_s = self._host_rx.hunt_s = self._decoded_until
+        return False
+
+    def _step(self) -> bool:
+        """One pass: take the host's bytes, start answers, decode for modules and host; True if busy."""
+        now = time.monotonic()
+        self._take_host_bytes(now)
+        with self._lock:
+            self._start_answers(now)
+            transmissions = list(self._transmissions)
+        self._decode_for_modules(transmissions, now)
+        self._decode_for_host(transmissions, now)
+        self._decoded_until = now
+        self._prune(now)
+        with self._lock:
+            pending_answers = bool(self._answers)
+        on_line = any(tx.end_s + self._settings.frame_gap_s > now for tx in transmissions)
+        return on_line or pending_answers or bool(self._frame)
+
+    def _take_host_bytes(self, now: float) -> None:
+        host_tx = self._host_tx
+        if host_tx is not None and host_tx.end_s - now > MAX_HOST_BACKLOG_S:
+            return  # the adapter's FIFO is full: the rest waits in the OS buffer
+        data = self._host.read(_READ_BYTES)
+        if not data:
+            return
+        # The host sets its line (tcsetattr at open) before it writes, so the settings in force
+        # after the read are the ones these bytes were sent with.
+        line = self._host.host_line() or self._settings
+        self.stats.host_bytes_sent += len(data)
+        with self._lock:
+            if host_tx is not None and host_tx.settings == line and host_tx.end_s >= now:
+                host_tx.data.extend(data)  # still sending: the new bytes follow back to back
+                return
+            start = now if host_tx is None else max(now, host_tx.end_s)
+            self._host_tx = Transmission(start, line, bytearray(data), "host")
+            self._transmissions.append(self._host_tx)
+
+    def _start_answers(self, now: float) -> None:
+        """Put ready answers on the line (called with the lock held), holding them while the host sends."""
+        answers, self._answers = self._answers, []
+        for slot, frame in answers:
+            start = now + self.turnaround_s(slot.index)
+            host_tx = self._host_tx
+            if host_tx is not None and host_tx.end_s > now:
+                start = max(start, host_tx.end_s + self.turnaround_s(slot.index))
+            answer = Transmission(start, self._settings, bytearray(frame), f"module:{slot.index}")
+            self._transmissions.append(answer)
+            slot.stats.answers += 1
+            self.stats.answers += 1
+
+    def _decode_for_modules(self, transmissions: list[Transmission], now: float) -> None:
+        """The modules' receivers: characters into frames, frames into requests."""
+        gap = self._settings.frame_gap_s
+        chars, arriving = self._rack_rx.receive(transmissions, now)
+        for char in chars:
+            if self._frame and char.start_s - self._frame[-1].end_s >= gap:
+                self._dispatch(self._frame, transmissions)
+                self._frame = []
+            self._frame.append(char)
+        if not self._frame:
+            return
+        last = self._frame[-1].end_s
+        if (arriving is None or arriving - last >= gap) and now >= last + gap:
+            self._dispatch(self._frame, transmissions)
+            self._frame = []
+
+    def _dispatch(self, frame: list[RxChar], transmissions: list[Transmission]) -> None:
+        """A frame ended: hand a valid request to the modules it addresses."""
+        start, end = frame[0].start_s, frame[-1].end_s
+        if not any(tx.from_host and tx.overlaps(start, end) for tx in transmissions):
+            return  # a module's answer: no module takes another module's answer as a request
+        self.stats.frames_from_host += 1
+        if any(char.parity_error for char in frame):
+            self.stats.parity_errors += 1
+            return
+        parsed = parse_rtu(bytes(char.value for char in frame))
+        if parsed is None:
+            self.stats.crc_errors += 1
+            return
+        request = _Request(parsed.pdu, parsed.address, parsed.address == BROADCAST_ADDRESS)
+        if request.broadcast:
+            self.stats.broadcasts += 1
+        else:
+            self.stats.requests += 1
+        reached = 0
+        for slot in self._slots:
+            if not self.faults.reachable(slot.index):
+                continue
+            if request.broadcast:
+                slot.stats.broadcasts += 1
+            elif slot.module.address == request.address:
+                slot.stats.requests += 1
+            else:
+                continue
+            reached += 1
+            slot.requests.put(request)
+        if not request.broadcast and reached == 0:
+            self.stats.unanswered += 1
+
+    def _decode_for_host(self, transmissions: list[Transmission], now: float) -> None:
+        """The host adapter's receiver, at the host's current settings."""
+        self._host_rx.settings = self._host.host_line() or self._settings
+        echo = self.faults.echo
+        heard = transmissions if echo else [tx for tx in transmissions if not tx.from_host]
+        chars, _arriving = self._host_rx.receive(heard, now)
+        received = bytearray()
+        last_end = now
+        hosts = [tx for tx in transmissions if tx.from_host]
+        for char in chars:
+            while_sending = any(tx.overlaps(char.start_s, char.end_s) for tx in hosts)
+            if while_sending and not echo:
+                continue  # the adapter's receiver is off while it sends
+            if while_sending:
+                self.stats.echo_bytes += 1
+            received.append(char.value)
+            last_end = char.end_s
+        if received:
+            self.stats.host_bytes_received += len(received)
+        self._host.deliver(bytes(received), last_end)
+
+    def _prune(self, now: float) -> None:
+        horizon = min(self._rack_rx.hunt_s, self._host_rx.hunt_s, now) - _KEEP_HISTORY_S
+        with self._lock:
+            self._transmissions = [tx for tx in self._transmissions if tx.end_s > horizon]
+            if self._host_tx is not None and self._host_tx.end_s <= horizon:
+                self._host_tx = None
