@@ -123,14 +123,17 @@ DEVICE_COMMANDS = (
 @given(can_links())
 def test_every_device_command_takes_scans_can_shorthand(link: LinkSettings) -> None:
     """Issue 14: scan took --can IF:CH, every other command --interface/--channel; both work everywhere."""
-    long_form = link_argv(link)
-    at = long_form.index("--interface")
-    interface, channel = long_form[at + 1], long_form[at + 3]
     # Writable as INTERFACE:CHANNEL (the limits of scan's own --can): no colon in the interface, no
     # surrounding blanks, the interface in lower case, as python-can names its interfaces.
-    assume(":" not in interface and interface == interface.strip().lower() != "")
-    assume(channel == channel.strip() != "")
-    short = [*long_form[:at], f"--can={interface}:{channel}", *long_form[at + 4 :]]
+    assume(":" not in link.interface and link.interface == link.interface.strip().lower() != "")
+    assume(link.channel == link.channel.strip() != "")
+    words, rest = iter(link_argv(link)), []
+    for word in words:  # every option but --interface and --channel (or --interface=-x)
+        if word in ("--interface", "--channel"):
+            next(words)
+        elif not word.startswith(("--interface=", "--channel=")):
+            rest.append(word)
+    short = [f"--can={link.interface}:{link.channel}", *rest]
     for command in DEVICE_COMMANDS:
         assert parsed_link(command[0], [*command[1:], *short]) == link, command
 
