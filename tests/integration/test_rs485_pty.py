@@ -47,14 +47,18 @@ SIM = SimOptions(erase_time_s_per_sector=0.0, boot_time_s=0.0)
 
 @contextmanager
 def pty_rack(
-    addresses: tuple[int, ...], settings: LineSettings = E1_19200, rack: RackOptions | None = None
+    addresses: tuple[int, ...],
+    settings: LineSettings = E1_19200,
+    rack: RackOptions | None = None,
+    *,
+    module_type: type[RegisterModule] = RegisterModule,
 ) -> Iterator[tuple[ModbusRack, PtyBusHost]]:
     """A rack of register modules on a pty, as ``sim --protocol modbus --link pty`` builds it."""
     devices = create_rack_devices(SIM, len(addresses))
     positions = itertools.count()
 
     def factory(_device: VirtualBms, address: int) -> RegisterModule:
-        return RegisterModule(address, next(positions))
+        return module_type(address, next(positions))
 
     hidden = settings.parity if settings.parity in (Parity.NONE, Parity.EVEN) else Parity.NONE
     host = PtyBusHost(even_or_none=hidden)
@@ -85,6 +89,21 @@ def test_each_module_answers_its_own_address() -> None:
         assert [rack.bus.slot_stats(i).requests for i in range(4)] == [1, 1, 1, 1]
 
 
+def test_a_pause_of_more_than_three_and_a_half_characters_ends_a_frame() -> None:
+    settings = LineSettings(9600, Parity.EVEN, 1)  # 3.5 characters: 4 ms
+    with pty_rack((1,), settings) as (rack, host), open_port(host.path, 9600, "E") as port:
+        request = read_request(1, 0, 2)
+        port.write(request[:3])
+        port.write(request[3:])  # while the first part is still on the line: one frame
+        assert registers_of(collect(port, timeout_s=1.0)) == [1, 1]
+        port.write(request[:3])
+        time.sleep(0.05)  # a pause of many characters: the modules see two broken frames
+        port.write(request[3:])
+        assert collect(port, timeout_s=0.3) == b""
+        assert rack.bus.stats.crc_errors == 2
+        assert rack.bus.stats.requests == 1
+
+
 def test_pymodbus_serial_client_reads_and_writes_every_module() -> None:
     settings = LineSettings(38_400, Parity.NONE, 2)
     with pty_rack((1, 2, 3), settings) as (rack, host):
@@ -102,6 +121,14 @@ def test_pymodbus_serial_client_reads_and_writes_every_module() -> None:
             client.close()
 
 
+class ChattyModule(RegisterModule):
+    """A module whose firmware wrongly answers broadcasts: the bus must still keep them silent."""
+
+    def handle(self, pdu: bytes, *, broadcast: bool) -> bytes | None:
+        super().handle(pdu, broadcast=broadcast)
+        return self._answer(pdu)
+
+
 def test_broadcast_reaches_every_module_and_nobody_answers() -> None:
     with pty_rack((1, 2, 3, 4)) as (rack, host), open_port(host.path, 19_200, "E") as port:
         assert transact(port, write_request(0, 5, 0x1234), timeout_s=0.4) == b""
@@ -109,6 +136,13 @@ def test_broadcast_reaches_every_module_and_nobody_answers() -> None:
             assert module.registers[5] == 0x1234
             assert module.broadcasts == 1
         assert rack.bus.stats.broadcasts == 1
+        assert rack.bus.stats.answers == 0
+    with (
+        pty_rack((1, 2), module_type=ChattyModule) as (rack, host),
+        open_port(host.path, 19_200, "E") as port,
+    ):
+        assert transact(port, write_request(0, 6, 0x4321), timeout_s=0.4) == b""
+        assert [module.registers[6] for module in modules(rack)] == [0x4321, 0x4321]
         assert rack.bus.stats.answers == 0
 
 

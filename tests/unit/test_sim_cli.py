@@ -34,8 +34,15 @@ def test_info_prints_the_device_as_json(capsys: pytest.CaptureFixture[str], tmp_
     assert event["mode"] == "application"
 
 
-def test_registry_names_the_four_front_ends() -> None:
-    assert set(cmd_sim.FRONT_ENDS) == {("uds", "virtual"), ("uds", "slcan"), ("smp", "pty"), ("smp", "tcp")}
+def test_registry_names_the_six_front_ends() -> None:
+    assert set(cmd_sim.FRONT_ENDS) == {
+        ("uds", "virtual"),
+        ("uds", "slcan"),
+        ("smp", "pty"),
+        ("smp", "tcp"),
+        ("modbus", "pty"),
+        ("modbus", "tcp"),
+    }
     for target in cmd_sim.FRONT_ENDS.values():
         module, _, function = target.partition(":")
         assert module.startswith("bmsflasher.sim.")

@@ -28,6 +28,15 @@ from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, SimOptions
 from bmsflasher.sim.wire.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
+from bmsflasher.sim.wire.modbus_rack import (
+    MAX_MODULES,
+    create_rack_devices,
+    parse_addresses,
+    rack_addresses,
+)
+from bmsflasher.sim.wire.rack_options import DEFAULT_GATEWAY_TIMEOUT_S, DEFAULT_RACK_BAUD, RackOptions
+from bmsflasher.sim.wire.rs485_line import Parity
+from bmsflasher.sim.wire.rtu_framing import MAX_ADDRESS, MIN_ADDRESS
 
 EmitJson = Callable[[dict[str, object]], None]
 
@@ -45,8 +54,12 @@ FRONT_ENDS: Final[dict[tuple[str, str], str]] = {
     ("uds", "slcan"): "bmsflasher.sim.wire.can_frontend:run_slcan",
     ("smp", "pty"): "bmsflasher.sim.wire.serial_frontend:run",
     ("smp", "tcp"): "bmsflasher.sim.wire.tcp_serial:run",
+    ("modbus", "pty"): "bmsflasher.sim.wire.rack_frontend:run_pty",
+    ("modbus", "tcp"): "bmsflasher.sim.wire.rack_frontend:run_tcp",
 }
-DEFAULT_LINK: Final = {"uds": "slcan", "smp": "pty"}
+DEFAULT_LINK: Final = {"uds": "slcan", "smp": "pty", "modbus": "pty"}
+DEFAULT_SERIAL_BAUD: Final = 115_200
+"""The SMP device's and the slcan adapter's rate when ``--baud`` is not given (a rack: 19200)."""
 
 
 def load_front_end(protocol: str, link: str) -> FrontEnd:
@@ -174,9 +187,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     link = parser.add_argument_group(say(t("link")))
     link.add_argument(
         "--protocol",
-        choices=["uds", "smp"],
+        choices=["uds", "smp", "modbus"],
         default="smp",
-        help=say(t("smp (serial) or uds (CAN); default smp")),
+        help=say(t("smp (serial), uds (CAN) or modbus (an RS485 rack of battery modules); default smp")),
     )
     link.add_argument(
         "--link",
@@ -237,8 +250,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_TESTER_ADDRESS,
         help=say(
             t(
-                "29-bit addressing: the tester address the nodes answer (default "
-                "0x{default:02X})",
+                "29-bit addressing: the tester address the nodes answer (default 0x{default:02X})",
                 default=DEFAULT_TESTER_ADDRESS,
             )
         ),
@@ -246,8 +258,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     link.add_argument(
         "--baud",
         type=_int_range(300, 4_000_000),
-        default=115_200,
-        help=say(t("the device's serial baud rate")),
+        help=say(t("the device's serial baud rate (default 115200; a Modbus rack: 19200)")),
     )
     link.add_argument("--link-path", help=say(t("create this symlink to the pty")))
     link.add_argument(
@@ -273,6 +284,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.0,
         help=say(t("probability a serial bit flips (0-1)")),
     )
+    _register_rack_options(parser)
     parser.add_argument("--json", action="store_true", help=say(t("print one JSON object per line")))
     parser.add_argument("--info", action="store_true", help=say(t("print the device identity and exit")))
     parser.add_argument(
@@ -283,6 +295,106 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.set_defaults(func=run_sim)
+
+
+def _register_rack_options(parser: argparse.ArgumentParser) -> None:
+    """The RS485 rack's options (``--protocol modbus``): modules, addresses, framing, bus faults."""
+    rack = parser.add_argument_group(say(t("RS485 rack (--protocol modbus)")))
+    rack.add_argument(
+        "--modules",
+        type=_int_range(1, MAX_MODULES),
+        help=say(t("battery modules on the bus (default 1, or as many as --addresses names)")),
+    )
+    rack.add_argument(
+        "--first-address",
+        type=_int_range(MIN_ADDRESS, MAX_ADDRESS),
+        default=1,
+        help=say(t("unit address of the first module; the next ones count up (default 1)")),
+    )
+    rack.add_argument(
+        "--addresses",
+        type=_address_list,
+        default=(),
+        help=say(
+            t("unit addresses in daisy-chain order, e.g. 1-4,7 (a repeated address: two modules collide)")
+        ),
+    )
+    rack.add_argument(
+        "--parity",
+        choices=[Parity.NONE.value, Parity.EVEN.value, Parity.ODD.value],
+        default=Parity.EVEN.value,
+        help=say(t("the modules' parity (default E)")),
+    )
+    rack.add_argument(
+        "--stopbits", type=int, choices=[1, 2], default=1, help=say(t("the modules' stop bits (default 1)"))
+    )
+    rack.add_argument(
+        "--echo",
+        action="store_true",
+        help=say(t("the USB-RS485 adapter echoes what the host sends (pty only)")),
+    )
+    rack.add_argument(
+        "--late",
+        type=_late_module,
+        action="append",
+        default=[],
+        metavar="ADDRESS:SECONDS",
+        help=say(t("the modules at ADDRESS answer SECONDS late (repeatable)")),
+    )
+    rack.add_argument(
+        "--chain-break-after",
+        type=_int_range(0, MAX_MODULES),
+        help=say(t("the daisy chain is broken after this many modules: the ones beyond stay silent")),
+    )
+    rack.add_argument(
+        "--gateway-timeout-ms",
+        type=_float_range(1, 60_000),
+        default=DEFAULT_GATEWAY_TIMEOUT_S * 1000,
+        help=say(t("with --link tcp: how long the gateway waits for a module before exception 0x0B")),
+    )
+
+
+def _address_list(text: str) -> tuple[int, ...]:
+    try:
+        return parse_addresses(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(say(exc.args[0])) from None
+
+
+def _late_module(text: str) -> tuple[int, float]:
+    address_text, colon, seconds_text = text.partition(":")
+    try:
+        address = int(address_text, 0)
+        seconds = float(seconds_text)
+    except ValueError:
+        address, seconds, colon = 0, 0.0, ""
+    if not colon or not MIN_ADDRESS <= address <= MAX_ADDRESS or not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(say(t("'{text}' is not ADDRESS:SECONDS, e.g. 3:0.5", text=text)))
+    return address, seconds
+
+
+def _rack_options(args: argparse.Namespace, addresses: tuple[int, ...]) -> RackOptions:
+    """The rack's layout and faults; a fault naming a module that is not there is refused."""
+    for address, _seconds in args.late:
+        if address not in addresses:
+            raise SimError(t("--late names address {address}, which no module has", address=address))
+    if args.chain_break_after is not None and args.chain_break_after > len(addresses):
+        raise SimError(
+            t(
+                "--chain-break-after {count} is beyond the {modules} modules",
+                count=args.chain_break_after,
+                modules=len(addresses),
+            )
+        )
+    return RackOptions(
+        parity=Parity(args.parity),
+        stopbits=args.stopbits,
+        addresses=addresses,
+        echo=args.echo,
+        late=tuple(args.late),
+        chain_break_after=args.chain_break_after,
+        gateway_timeout_s=args.gateway_timeout_ms / 1000.0,
+    )
 
 
 def _sim_options(args: argparse.Namespace) -> SimOptions:
@@ -365,12 +477,20 @@ def run_sim(args: argparse.Namespace) -> int:
     emit = _emitter(args.json)
     base = _sim_options(args)
     launcher = None if args.info else load_front_end(args.protocol, link)
+    rack = args.protocol == "modbus"
+    addresses = rack_addresses(args.modules, args.first_address, args.addresses) if rack else ()
+    rack_options = _rack_options(args, addresses) if rack else RackOptions()
+    baud = args.baud or (DEFAULT_RACK_BAUD if rack else DEFAULT_SERIAL_BAUD)
     devices: list[VirtualBms] = []
     try:
-        for node in range(args.nodes):
-            devices.append(VirtualBms.create(_node_options(base, node)))
-        for device in devices:
-            emit(_describe(device))
+        if rack:
+            devices = create_rack_devices(base, len(addresses))
+        else:
+            for node in range(args.nodes):
+                devices.append(VirtualBms.create(_node_options(base, node)))
+        for index, device in enumerate(devices):
+            described = _describe(device)
+            emit({**described, "address": addresses[index]} if rack else described)
         if launcher is None:
             return 0
         options = FrontEndOptions(
@@ -382,14 +502,15 @@ def run_sim(args: argparse.Namespace) -> int:
             addressing=CanAddressing(args.addressing),
             node_address=args.node_address,
             tester_address=args.tester_address,
-            nodes=args.nodes,
+            nodes=len(devices),
             extra_devices=tuple(devices[1:]),
-            baud=args.baud,
+            baud=baud,
             link_path=args.link_path,
             tcp_port=args.tcp_port,
             drop_rate=args.drop_rate,
             bit_error_rate=args.bit_error_rate,
             seed=args.seed,
+            rack=rack_options,
         )
         stop = threading.Event()
         if args.stop_on_stdin_eof:

@@ -17,7 +17,6 @@ import importlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Final, cast
 
 from bmsflasher.core.i18n import t
@@ -199,7 +198,12 @@ class ModbusRack:
         return self
 
     def stop(self) -> None:
+        """Stop the bus, then every module's own workers (a module with a ``close()`` has some)."""
         self.bus.stop()
+        for module in self.modules:
+            close = getattr(module, "close", None)
+            if callable(close):
+                close()
 
     def __enter__(self) -> ModbusRack:
         return self.start()
@@ -224,8 +228,3 @@ class ModbusRack:
         """Re-address module ``index`` (e.g. to give two modules one address)."""
         self.modules[index].address = address
 
-
-def state_description(devices: Sequence[VirtualBms]) -> list[str | None]:
-    """Each module's state file (None: memory only), for the JSON lines."""
-    files: list[Path | None] = [device.options.state_file for device in devices]
-    return [str(path) if path is not None else None for path in files]

@@ -56,7 +56,7 @@ class BusModule(Protocol):
 
     address: int
 
-    def handle(self, pdu: bytes, *, broadcast: bool) -> bytes | None:
+    def handle(self, pdu: bytes, /, *, broadcast: bool) -> bytes | None:
         """The response PDU to a request PDU, or None (broadcasts are executed, never answered)."""
         ...
 
