@@ -94,6 +94,7 @@ SIM_FRONT_END_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.sim.wire.can_frontend",
     "bmsflasher.sim.wire.serial_frontend",
     "bmsflasher.sim.wire.tcp_serial",
+    "bmsflasher.sim.wire.rack_frontend",
 )
 
 # Package prefixes whose every submodule is collected: protocol libraries with lazily imported
