@@ -258,20 +258,21 @@ def test_a_late_module_answers_late() -> None:
 
 
 def test_an_answer_waits_until_the_host_has_finished_sending() -> None:
-    # Module 1 answers 50 ms late; by then the host has started a long frame to nobody (~126 ms
-    # at 19200 8E1). Half duplex holds the answer until the host is done, so it arrives whole
+    # Module 1 answers 0.15 s late; by then the host has started a long frame to nobody (~280 ms
+    # at 9600 8E1). Half duplex holds the answer until the host is done, so it arrives whole
     # (the adapter hears nothing while it sends: an answer on top of it would be cut).
-    with pty_rack((1,), rack=RackOptions(late=((1, 0.05),))) as (rack, host):
-        with open_port(host.path, 19_200, "E") as port:
-            filler = frame(99, bytes([0x10]) + bytes(200))
+    settings = LineSettings(9600, Parity.EVEN, 1)
+    with pty_rack((1,), settings, RackOptions(late=((1, 0.15),))) as (rack, host):
+        with open_port(host.path, 9600, "E") as port:
+            filler = frame(99, bytes([0x10]) + bytes(240))
             port.write(read_request(1, 0, 2))
-            time.sleep(0.02)
+            time.sleep(0.05)  # well past the request's end and its 3.5-character gap
             started = time.monotonic()
             port.write(filler)
-            answer = collect(port, timeout_s=2.0)
+            answer = collect(port, timeout_s=3.0)
             elapsed = time.monotonic() - started
         assert registers_of(answer) == [1, 1]
-        assert elapsed >= len(filler) * E1_19200.char_time_s
+        assert elapsed >= len(filler) * settings.char_time_s
         assert rack.bus.stats.answers == 1
 
 

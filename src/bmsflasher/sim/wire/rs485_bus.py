@@ -339,9 +339,23 @@ class Rs485Bus:
             self.stats.answers += 1
 
     def _decode_for_modules(self, transmissions: list[Transmission], now: float) -> None:
-        """The modules' receivers: characters into frames, frames into requests."""
+        """The modules' receivers: characters into frames, frames into requests.
+
+        The modules listen for the host: another module's answer reaches them only where it
+        collides with the host's sending (a late answer over the next request garbles it). The one
+        that answered does not hear its own answer (its receiver is off while it drives the pair),
+        and the others ignore an answer's address; so a host that starts its next request a little
+        under 3.5 characters after an answer (pymodbus polls for the end of an answer every 4
+        characters, less than the fixed 1.75 ms above 19200 baud) is not merged with that answer.
+        """
         gap = self._settings.frame_gap_s
-        chars, arriving = self._rack_rx.receive(transmissions, now)
+        hosts = [tx for tx in transmissions if tx.from_host]
+        heard = [
+            tx
+            for tx in transmissions
+            if tx.from_host or any(host.overlaps(tx.start_s, tx.end_s) for host in hosts)
+        ]
+        chars, arriving = self._rack_rx.receive(heard, now)
         for char in chars:
             if self._frame and char.start_s - self._frame[-1].end_s >= gap:
                 self._dispatch(self._frame, transmissions)
