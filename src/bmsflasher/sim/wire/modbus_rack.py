@@ -13,15 +13,15 @@ State files: ``--state rack.state`` keeps module 1 in ``rack.state`` and module 
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Final, cast
+from typing import Final
 
 from bmsflasher.core.i18n import t
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
+from bmsflasher.sim.modbus.module import create_module
 from bmsflasher.sim.options import SimOptions
 from bmsflasher.sim.wire.rack_options import RackOptions
 from bmsflasher.sim.wire.rs485_bus import BusFaults, BusHost, BusModule, Rs485Bus
@@ -31,7 +31,6 @@ from bmsflasher.sim.wire.rtu_framing import MAX_ADDRESS, MIN_ADDRESS
 ModuleFactory = Callable[[VirtualBms, int], BusModule]
 """``create_module(device, address)``: a module's Modbus application layer (the ``sim.modbus`` seam)."""
 MAX_MODULES: Final = MAX_ADDRESS
-MODULE_FACTORY: Final = "bmsflasher.sim.modbus.module:create_module"
 
 
 def parse_addresses(text: str) -> tuple[int, ...]:
@@ -123,13 +122,8 @@ def create_rack_devices(base: SimOptions, count: int) -> list[VirtualBms]:
 
 
 def default_module_factory() -> ModuleFactory:
-    """``sim.modbus``'s ``create_module``, loaded when a rack is built."""
-    module_name, _, function = MODULE_FACTORY.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise SimError(t("the Modbus module of the virtual BMS is not part of this build")) from exc
-    return cast(ModuleFactory, getattr(module, function))
+    """``sim.modbus``'s ``create_module``: the real module's application layer."""
+    return create_module
 
 
 def late_by_index(addresses: Sequence[int], late: Sequence[tuple[int, float]]) -> dict[int, float]:
@@ -227,4 +221,3 @@ class ModbusRack:
     def set_address(self, index: int, address: int) -> None:
         """Re-address module ``index`` (e.g. to give two modules one address)."""
         self.modules[index].address = address
-
