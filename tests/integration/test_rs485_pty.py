@@ -325,3 +325,26 @@ def test_a_module_that_is_off_says_nothing() -> None:
         host.close()
         for device in devices:
             device.close()
+
+
+def test_the_real_modules_answer_by_address_and_take_a_broadcast() -> None:
+    # sim.modbus's own application layer (create_module) behind the bus: each address reads its
+    # own SunSpec common model (DA is the unit address, SN the device's serial), and one broadcast
+    # write of model 802's CtrlHb (40070 + 19) reaches every module.
+    sunspec_da, sunspec_sn, ctrl_hb = 40068, 40052, 40089
+    devices = create_rack_devices(SIM, 3)
+    host = PtyBusHost(even_or_none=Parity.EVEN)
+    host.plug()
+    try:
+        with ModbusRack(devices, (4, 5, 6), host, E1_19200), open_port(host.path, 19_200, "E") as port:
+            for address, device in zip((4, 5, 6), devices, strict=True):
+                assert registers_of(transact(port, read_request(address, sunspec_da, 1))) == [address]
+                serial = transact(port, read_request(address, sunspec_sn, 16))
+                assert serial[3:35].rstrip(b"\x00").decode() == device.serial_number
+            assert transact(port, write_request(0, ctrl_hb, 4242), timeout_s=0.4) == b""
+            for address in (4, 5, 6):
+                assert registers_of(transact(port, read_request(address, ctrl_hb, 1))) == [4242]
+    finally:
+        host.close()
+        for device in devices:
+            device.close()
