@@ -40,6 +40,7 @@ from bmsflasher.core.link_options import (
     MAX_11BIT_NODE,
     MAX_29BIT_ADDRESS,
     LinkOption,
+    modbus_link,
     split_can_channel,
 )
 from bmsflasher.core.target import Target
@@ -222,6 +223,17 @@ def link_from_args(args: argparse.Namespace) -> LinkSettings:
     shorthand = getattr(args, CAN_SHORTHAND_DEST, None)
     if shorthand is not None and shorthand != (interface, args.channel):
         raise ConfigValidationError(_CAN_CONFLICT)
+    modbus = modbus_link(
+        address=getattr(args, "address", None),
+        port=port,
+        baud=args.baud,
+        parity=getattr(args, "parity", None),
+        stopbits=getattr(args, "stopbits", None),
+        tcp=getattr(args, "tcp", None),
+        interface=interface,
+    )
+    if modbus is not None:
+        return modbus
     if port and interface:
         raise ConfigValidationError(t("give either --port (serial) or --interface (CAN), not both"))
     if port:

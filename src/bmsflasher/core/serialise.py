@@ -180,9 +180,22 @@ def snapshot_from_json(data: Mapping[str, Any]) -> ConfigSnapshot:
 
 # --- links ----------------------------------------------------------------------------------------------
 def link_to_json(link: LinkSettings) -> JsonObject:
-    """How to reach the device; a serial link names only its port and rate (``scan --json``)."""
+    """How to reach the device; a serial link names only its port and rate (``scan --json``).
+
+    A Modbus module names its unit address and either its RS485 line or its gateway (``tcp``).
+    """
     if link.kind == "serial":
         return {"kind": "serial", "port": link.port, "baud": link.baud}
+    if link.kind == "modbus":
+        return {
+            "kind": "modbus",
+            "port": link.port,
+            "baud": link.baud,
+            "parity": link.parity,
+            "stopbits": link.stopbits,
+            "address": link.address,
+            "tcp": link.tcp,
+        }
     return {
         "kind": link.kind,
         "interface": link.interface,
@@ -200,6 +213,16 @@ def link_from_json(data: Mapping[str, Any]) -> LinkSettings:
     """Inverse of :func:`link_to_json` (the fields a serial link leaves out keep their defaults)."""
     if data["kind"] == "serial":
         return LinkSettings(kind="serial", port=str(data["port"]), baud=int(data["baud"]))
+    if data["kind"] == "modbus":
+        return LinkSettings(
+            kind="modbus",
+            port=str(data["port"]),
+            baud=int(data["baud"]),
+            parity=str(data["parity"]),
+            stopbits=int(data["stopbits"]),
+            address=int(data["address"]),
+            tcp=str(data["tcp"]),
+        )
     return LinkSettings(
         kind=str(data["kind"]),
         interface=str(data["interface"]),

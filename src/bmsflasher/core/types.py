@@ -236,10 +236,14 @@ DEFAULT_TESTER_ADDRESS: Final = 0xF1
 class LinkSettings:
     """How to reach a device: enough to reopen the link after a reboot or a later run.
 
-    ``kind`` is ``"serial"`` (port, baud) or ``"can"`` (interface, channel, bitrate, node).
+    ``kind`` is ``"serial"`` (port, baud), ``"can"`` (interface, channel, bitrate, node) or
+    ``"modbus"`` (one module on an RS485 bus or behind a Modbus TCP gateway).
     A CAN link also names its ``addressing``: with 11-bit normal addressing (the default) ``node``
     is the node number 1..8; with 29-bit normal fixed addressing ``node`` is the ECU's one-byte
     target address and ``tester_address`` the tool's own source address.
+    A Modbus link names the module's unit ``address`` (1..247) and either the RS485 line (``port``,
+    ``baud``, ``parity`` ``N``/``E``/``O``, ``stopbits`` 1/2: Modbus RTU) or the gateway's ``tcp``
+    ``HOST:PORT`` (Modbus TCP).
     """
 
     kind: str
@@ -253,11 +257,20 @@ class LinkSettings:
     fd: bool = False
     addressing: CanAddressing = CanAddressing.NORMAL_11BIT
     tester_address: int = DEFAULT_TESTER_ADDRESS
+    parity: str = "N"
+    stopbits: int = 1
+    address: int = 0
+    tcp: str = ""
 
     def describe(self) -> str:
         """A one-line, human-readable description for logs and reports."""
         if self.kind == "serial":
             return f"{self.port} @ {self.baud} baud"
+        if self.kind == "modbus":
+            if self.tcp:
+                return f"Modbus TCP {self.tcp}, unit {self.address}"
+            line = f"{self.port} @ {self.baud} baud 8{self.parity}{self.stopbits}"
+            return f"{line}, Modbus address {self.address}"
         fd = f", FD data {self.data_bitrate}" if self.fd else ""
         where = f"{self.interface}:{self.channel} @ {self.bitrate} bit/s{fd}"
         if self.addressing is CanAddressing.NORMAL_FIXED_29BIT:

@@ -164,8 +164,13 @@ class SerialLink:
         *,
         exclusive: bool = True,
         write_timeout_s: float = DEFAULT_WRITE_TIMEOUT_S,
+        parity: str = "N",
+        stopbits: int = 1,
     ) -> SerialLink:
-        """Open ``port`` (a path or a pyserial URL) at ``baud``, 8N1, no flow control.
+        """Open ``port`` (a path or a pyserial URL) at ``baud``, 8 data bits, no flow control.
+
+        ``parity`` (``N``, ``E``, ``O``) and ``stopbits`` (1, 2) default to 8N1; Modbus RTU lines
+        run 8E1, 8O1 or 8N2 as well. A URL (``socket://``) ignores them.
 
         Raises:
             PortNotFoundError: the port does not exist or nothing listens at the URL.
@@ -186,6 +191,8 @@ class SerialLink:
                 timeout=0.0,
                 write_timeout=write_timeout_s,
                 exclusive=True if use_exclusive else None,
+                parity=parity,
+                stopbits=stopbits,
             )
         except (ValueError, OverflowError) as exc:
             raise LinkError(

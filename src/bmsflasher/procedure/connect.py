@@ -1,6 +1,7 @@
 """Open a :class:`Target` from link settings, whichever protocol the link speaks.
 
-A serial link (USB CDC, USB-UART, RS485) speaks MCUmgr SMP; a CAN link speaks UDS on ISO-TP. The
+A serial link (USB CDC, USB-UART, RS485) speaks MCUmgr SMP; a CAN link speaks UDS on ISO-TP; a
+Modbus link reaches one battery module of an energy-storage rack (Modbus RTU or TCP). The
 clients are imported lazily, like python-can's interface registry: a missing CAN vendor library
 fails only when a CAN target is chosen, never when a serial one is.
 """
@@ -24,6 +25,7 @@ MAX_SECURITY_KEY_FILE_BYTES: Final = 4096
 SECURITY_KEY_FILE: Final = "security-master.key"
 SERIAL_KINDS: Final = frozenset({"serial"})
 CAN_KINDS: Final = frozenset({"can"})
+MODBUS_KINDS: Final = frozenset({"modbus"})
 
 
 class _SmpConnect(Protocol):
@@ -86,6 +88,15 @@ def _open_serial(link: LinkSettings, timeout_s: float) -> Target:
     return connect(link.port, baud, reconnect_timeout_s=timeout_s)
 
 
+def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
+    """One battery module on an RS485 bus (Modbus RTU) or behind a gateway (Modbus TCP)."""
+    module = importlib.import_module("bmsflasher.protocols.modbus.target")
+    target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s)
+    if not isinstance(target, Target):
+        raise LinkError(t("the Modbus client returned something that is not a device target"))
+    return target
+
+
 def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> Target:
     module = importlib.import_module("bmsflasher.protocols.uds.target")
     opener = module.open_uds_target
@@ -127,7 +138,8 @@ def open_target(
     """Connect to the device behind ``link`` and return it as a protocol-neutral target.
 
     Args:
-        link: serial (port, baud) or CAN (interface, channel, bitrate, node, addressing) settings.
+        link: serial (port, baud), CAN (interface, channel, bitrate, node, addressing) or Modbus
+            (address, and port/baud/parity/stop bits or a TCP gateway) settings.
         security: UDS security master secret (CAN only); None uses the client's default.
         timeout_s: bound on waiting for a vanished port or a rebooting device inside the client.
 
@@ -143,4 +155,10 @@ def open_target(
         if not link.interface or not link.channel:
             raise ConfigValidationError(t("a CAN target needs --interface and --channel"))
         return _open_can(link, security, timeout_s)
-    raise ConfigValidationError(t("unknown link kind '{kind}'; expected serial or can", kind=link.kind))
+    if link.kind in MODBUS_KINDS:
+        if not link.port and not link.tcp:
+            raise ConfigValidationError(t("a Modbus module needs --port PATH (RS485) or --tcp HOST:PORT"))
+        return _open_modbus(link, timeout_s)
+    raise ConfigValidationError(
+        t("unknown link kind '{kind}'; expected serial, can or modbus", kind=link.kind)
+    )
