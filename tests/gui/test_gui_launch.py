@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import configparser
 import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtGui import QFileOpenEvent, QGuiApplication
@@ -61,36 +59,41 @@ def test_cli_and_gui_programs_accept_the_package_and_quit_options(tmp_path: Path
     [
         (["--lang", "nl", "gui"], "nl"),  # the command line's language is the window's default
         (["--lang", "nl", "gui", "--lang", "fr"], "fr"),  # the GUI's own --lang still wins
+        (["gui", "--lang", "fr"], "fr"),
     ],
 )
 def test_the_command_line_language_opens_the_gui_in_it(
     qapp: QApplication, data_home: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], language: str
 ) -> None:
-    """``bmsflasher --lang nl gui`` used to open an English window: the GUI has its own ``--lang``."""
+    """``bmsflasher --lang nl gui`` used to open an English window: the GUI has its own ``--lang``.
+
+    The command line runs for real up to the GUI's ``run``; only its event loop is left out, because
+    a finished ``QApplication.exec`` in this process would end pyqtgraph for every later test (it
+    cleans up on ``aboutToQuit``). The window is built from exactly the arguments ``run`` received.
+    """
     from bmsflasher.cli import console
     from bmsflasher.cli.main import main
     from bmsflasher.gui import app as app_module
 
-    sessions = []
-    real_build_session = app_module.build_session
+    languages: list[str] = []
 
-    def recording(args: argparse.Namespace, app: QApplication) -> Any:
-        sessions.append(real_build_session(args, app))  # the real window, only remembered here
-        return sessions[-1]
-
-    monkeypatch.setattr(app_module, "build_session", recording)
-    monkeypatch.delenv("BMSFLASHER_QUIT_AFTER_MS", raising=False)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        code = main([*argv, "--quit-after-ms", "0", "--db", str(data_home / "history.sqlite3")])
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-        for session in sessions:
+    def window_without_event_loop(args: argparse.Namespace) -> int:
+        session = build_session(args, qapp)
+        try:
+            languages.append(session.model.language)
+        finally:
             session.languages.set_language("en")
+            session.close()
+            qapp.processEvents()
+        return 0
+
+    monkeypatch.setattr(app_module, "run", window_without_event_loop)
+    try:
+        code = main([*argv, "--db", str(data_home / "history.sqlite3")])
+    finally:
         console.set_language("en")
     assert code == 0
-    assert [session.model.language for session in sessions] == [language]
+    assert languages == [language]
 
 
 def test_desktop_file_name_matches_the_installed_menu_entry(qapp: QApplication) -> None:

@@ -62,7 +62,7 @@ class PackagePage(RetranslateOnLanguageChange, QWizardPage):
         self.trust_warnings.setObjectName("trust_warnings")
         self.trust_warnings.setWordWrap(True)
         self.trust_warnings.hide()
-        self.trust: TrustStatus | None = None
+        self.trust: TrustStatus | None = model.trust  # the last status known, refreshed below
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addWidget(self.path_label)
