@@ -19,6 +19,7 @@ translations: $(STAMP)
 	$(PY) -m bmsflasher.gui.i18n_build
 
 demo: $(STAMP)
+	@env -u QT_QPA_PLATFORM $(PY) -m bmsflasher.gui.display_setup
 	env -u QT_QPA_PLATFORM $(PY) -m bmsflasher.cli.main gui --demo
 
 demo-cli: $(STAMP)

@@ -76,9 +76,8 @@ def test_windows_and_macos_are_not_checked(platform: str) -> None:
 
 def test_the_demo_command_without_a_display_exits_within_5_s_without_a_qt_abort(tmp_path: Path) -> None:
     recipe = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(
-        r"^demo: .*\n\tenv -u QT_QPA_PLATFORM \$\(PY\) -m bmsflasher\.cli\.main gui --demo$", recipe, re.M
-    )
+    assert re.search(r"^\tenv -u QT_QPA_PLATFORM \$\(PY\) -m bmsflasher\.cli\.main gui --demo$", recipe, re.M)
+    assert re.search(r"^\t@env -u QT_QPA_PLATFORM \$\(PY\) -m bmsflasher\.gui\.display_setup$", recipe, re.M)
     env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
     env["HOME"] = str(tmp_path)
     started = time.monotonic()
@@ -98,3 +97,47 @@ def test_the_demo_command_without_a_display_exits_within_5_s_without_a_qt_abort(
     assert len(lines) == 1, result.stderr
     assert "make demo-cli" in lines[0]
     assert elapsed_s < 5.0, f"took {elapsed_s:.1f} s"
+
+
+# --- make demo's set-up step: install what Qt needs where this machine allows it ----------------------------
+def _setup(  # type: ignore[no-untyped-def]
+    missing: set[str], *, root: bool = True, release: str = DEBIAN, environ: dict[str, str] | None = None
+):
+    from bmsflasher.gui.display_setup import install_missing
+
+    installed: set[str] = set()
+    commands: list[list[str]] = []
+
+    def loads(soname: str) -> bool:
+        return soname not in missing or soname in installed
+
+    def run(command) -> int:  # type: ignore[no-untyped-def]
+        commands.append(list(command))
+        if command[:2] == ["apt-get", "install"]:
+            by_package = {row[1]: row[0] for row in XCB_LIBRARIES}
+            installed.update(by_package[name] for name in command if name in by_package)
+        return 0
+
+    lines: list[str] = []
+    machine = Machine("linux", environ if environ is not None else {"DISPLAY": ":0"}, loads, release)
+    ok = install_missing(machine, is_root=root, has_apt=True, run=run, out=lines.append)
+    return ok, commands, lines
+
+
+def test_make_demo_installs_the_missing_libraries_as_root_on_debian() -> None:
+    ok, commands, lines = _setup({"libxcb-icccm.so.4", "libxcb-keysyms.so.1"})
+    assert ok
+    apt = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"]
+    assert commands == [[*apt, "libxcb-icccm4", "libxcb-keysyms1"]]
+    assert "libxcb-icccm4 libxcb-keysyms1" in lines[0]
+
+
+def test_make_demo_installs_nothing_without_root_or_off_debian_and_leaves_the_sentence_to_the_gui() -> None:
+    assert _setup({"libxcb-icccm.so.4"}, root=False)[1] == []
+    assert _setup({"libxcb-icccm.so.4"}, release=FEDORA)[1] == []
+
+
+def test_make_demo_installs_nothing_when_nothing_is_missing_or_there_is_no_display() -> None:
+    assert _setup(set()) == (True, [], [])
+    assert _setup({"libxcb-icccm.so.4"}, environ={})[1] == []
+    assert _setup({"libxcb-icccm.so.4"}, environ={"DISPLAY": ":0", "QT_QPA_PLATFORM": "offscreen"})[1] == []

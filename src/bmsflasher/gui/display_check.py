@@ -74,7 +74,8 @@ def this_machine(environ: Mapping[str, str]) -> Machine:
     return Machine(sys.platform, environ, _can_load, release)
 
 
-def _family(os_release: str) -> str:
+def family_of(os_release: str) -> str:
+    """``debian`` (Ubuntu too), ``fedora``, ``arch`` or "" from ``/etc/os-release``'s ID and ID_LIKE."""
     fields: dict[str, str] = {}
     for line in os_release.splitlines():
         key, sep, value = line.partition("=")
@@ -109,7 +110,7 @@ def display_problem(machine: Machine) -> DisplayUnavailableError | None:
     missing = [row for row in XCB_LIBRARIES if not machine.can_load(row[0])]
     if not missing:
         return None
-    family = _family(machine.os_release)
+    family = family_of(machine.os_release)
     installer = _INSTALLERS.get(family)
     if installer is not None:
         command, column = installer
