@@ -54,12 +54,16 @@ _log = logging.getLogger(__name__)
 
 
 def same_port(a: LinkSettings, b: LinkSettings) -> bool:
-    """Both links need the same serial port or CAN adapter, which only one connection can hold."""
-    if a.kind != b.kind:
-        return False
-    if a.kind == "serial":
-        return a.port == b.port
-    return (a.interface, a.channel) == (b.interface, b.channel)
+    """Both links need the same serial port, gateway or CAN adapter, which only one connection can hold.
+
+    A Modbus RTU module sits on an RS485 port like an SMP serial line, so the two kinds share it;
+    two modules behind one Modbus TCP gateway share the gateway's connection.
+    """
+    if a.kind == "can" or b.kind == "can":
+        return a.kind == b.kind and (a.interface, a.channel) == (b.interface, b.channel)
+    if a.tcp or b.tcp:
+        return a.tcp == b.tcp
+    return a.port == b.port
 
 
 class AppModel(QObject):

@@ -50,6 +50,10 @@ MAX_11BIT_NODE: Final = 8
 """11-bit normal addressing numbers nodes 1..8 (0x7E0..0x7E7, ISO 15765-4)."""
 MAX_29BIT_ADDRESS: Final = 0xFD
 """Highest one-byte ECU address; 0xFE and 0xFF are reserved (SAE J1939-81)."""
+MAX_MODBUS_ADDRESS: Final = 247
+"""Modbus unit addresses are 1..247; 0 is broadcast and 248..255 are reserved."""
+MODBUS_KINDS: Final = ("modbus_rtu", "modbus_tcp")
+"""The manual form's two ways to one Modbus module: on an RS485 line, or behind a TCP gateway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +161,19 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.node_spin.setRange(1, MAX_11BIT_NODE)
         self.node_spin.setDisplayIntegerBase(16)
         self.node_spin.setPrefix("0x")
+        self.parity_combo = QComboBox(self)
+        self.stopbits_combo = QComboBox(self)
+        self.stopbits_combo.addItem("1", 1)
+        self.stopbits_combo.addItem("2", 2)
+        self.tcp_edit = QLineEdit(self)
+        self.tcp_edit.setObjectName("modbus_tcp")
+        self.address_spin = QSpinBox(self)
+        self.address_spin.setObjectName("modbus_address")
+        self.address_spin.setRange(1, MAX_MODBUS_ADDRESS)
         self.manual_connect_button = QPushButton(self)
         self.disconnect_button = QPushButton(self)
         self.manual_form = QFormLayout(self.manual_box)
-        self.manual_labels = [QLabel(self) for _ in range(8)]
+        self.manual_labels = [QLabel(self) for _ in range(12)]
         fields: list[QWidget] = [
             self.kind_combo,
             self.port_edit,
@@ -170,6 +183,10 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.bitrate_combo,
             self.addressing_combo,
             self.node_spin,
+            self.parity_combo,
+            self.stopbits_combo,
+            self.tcp_edit,
+            self.address_spin,
         ]
         for label, field in zip(self.manual_labels, fields, strict=True):
             label.setBuddy(field)
@@ -270,6 +287,10 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("Bit&rate:"),
             self.tr("A&ddressing:"),
             self.tr("&Node:"),
+            self.tr("Pa&rity:"),
+            self.tr("S&top bits:"),
+            self.tr("&Gateway (host:port):"),
+            self.tr("Modbus &address:"),
         ]
         for label, text in zip(self.manual_labels, texts, strict=True):
             label.setText(text)
@@ -277,6 +298,16 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.kind_combo.clear()
         self.kind_combo.addItem(self.tr("Serial (USB, UART, RS485) — SMP"), "serial")
         self.kind_combo.addItem(self.tr("CAN — UDS"), "can")
+        self.kind_combo.addItem(self.tr("RS485 — Modbus RTU (rack module)"), "modbus_rtu")
+        self.kind_combo.addItem(self.tr("Ethernet — Modbus TCP gateway"), "modbus_tcp")
+        parity = self.parity_combo.currentIndex()
+        self.parity_combo.clear()
+        self.parity_combo.addItem(self.tr("Even (E)"), "E")
+        self.parity_combo.addItem(self.tr("None (N)"), "N")
+        self.parity_combo.addItem(self.tr("Odd (O)"), "O")
+        self.parity_combo.setCurrentIndex(max(parity, 0))
+        self.tcp_edit.setPlaceholderText(self.tr("192.168.1.50:502"))
+        self.address_spin.setToolTip(self.tr("The module's unit address on the bus (1 to 247)."))
         self.kind_combo.setCurrentIndex(max(current, 0))
         addressing = self.addressing_combo.currentIndex()
         self.addressing_combo.clear()
@@ -346,7 +377,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             model=identity.model,
             mode=identity.mode,
             firmware=str(identity.firmware_version) if identity.firmware_version else "—",
-            protocol="UDS" if link.kind == "can" else "SMP",
+            protocol={"can": "UDS", "modbus": "Modbus"}.get(link.kind, "SMP"),
             link=link,
             connected=True,
         )
@@ -474,27 +505,9 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         """The link typed in the manual form, or None (with a message) when incomplete."""
         kind = self.kind_combo.currentData()
         if kind == "serial":
-            port = self.port_edit.text().strip()
-            if not port:
-                self._model.sig_error.emit(
-                    later(
-                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Type the serial port or URL first.")
-                    ),
-                    "",
-                )
-                return None
-            baud_text = self.baud_combo.currentText().strip()
-            if not baud_text.isdigit() or int(baud_text) <= 0:
-                self._model.sig_error.emit(
-                    later(
-                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "'%1' is not a baud rate."), baud_text
-                    ),
-                    later(
-                        "DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Use a whole number such as 115200.")
-                    ),
-                )
-                return None
-            return LinkSettings(kind="serial", port=port, baud=int(baud_text))
+            return self.manual_link_serial()
+        if kind in MODBUS_KINDS:
+            return self._modbus_link(kind)
         interface = self.interface_edit.text().strip()
         channel = self.channel_edit.text().strip()
         if not interface or not channel:
@@ -515,6 +528,56 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             addressing=CanAddressing(self.addressing_combo.currentData()),
         )
 
+    def _modbus_link(self, kind: str) -> LinkSettings | None:
+        """One module on an RS485 line (Modbus RTU) or behind a gateway (Modbus TCP), by its address."""
+        address = self.address_spin.value()
+        if kind == "modbus_tcp":
+            gateway = self.tcp_edit.text().strip()
+            host, _, port = gateway.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                self._model.sig_error.emit(
+                    later(
+                        "DevicesPage",
+                        QT_TRANSLATE_NOOP("DevicesPage", "'%1' is not a gateway address."),
+                        gateway,
+                    ),
+                    later(
+                        "DevicesPage",
+                        QT_TRANSLATE_NOOP("DevicesPage", "Type host:port, such as 192.168.1.50:502."),
+                    ),
+                )
+                return None
+            return LinkSettings(kind="modbus", tcp=gateway, address=address)
+        serial = self.manual_link_serial()
+        if serial is None:
+            return None
+        return LinkSettings(
+            kind="modbus",
+            port=serial.port,
+            baud=serial.baud,
+            parity=str(self.parity_combo.currentData()),
+            stopbits=int(self.stopbits_combo.currentData()),
+            address=address,
+        )
+
+    def manual_link_serial(self) -> LinkSettings | None:
+        """The typed port and baud rate as a serial link, or None (with a message) when incomplete."""
+        port = self.port_edit.text().strip()
+        if not port:
+            self._model.sig_error.emit(
+                later("DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Type the serial port or URL first.")),
+                "",
+            )
+            return None
+        baud_text = self.baud_combo.currentText().strip()
+        if not baud_text.isdigit() or int(baud_text) <= 0:
+            self._model.sig_error.emit(
+                later("DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "'%1' is not a baud rate."), baud_text),
+                later("DevicesPage", QT_TRANSLATE_NOOP("DevicesPage", "Use a whole number such as 115200.")),
+            )
+            return None
+        return LinkSettings(kind="serial", port=port, baud=int(baud_text))
+
     @Slot()
     def _on_manual_connect(self) -> None:
         link = self.manual_link()
@@ -531,9 +594,13 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
 
     @Slot()
     def _update_manual_fields(self) -> None:
-        serial = self.kind_combo.currentData() != "can"
-        can = not serial
-        for index, visible in enumerate((True, serial, serial, can, can, can, can, can)):
+        kind = self.kind_combo.currentData()
+        serial = kind in ("serial", "modbus_rtu")
+        can = kind == "can"
+        rtu = kind == "modbus_rtu"
+        tcp = kind == "modbus_tcp"
+        shown = (True, serial, serial, can, can, can, can, can, rtu, rtu, tcp, rtu or tcp)
+        for index, visible in enumerate(shown):
             self.manual_labels[index].setVisible(visible)
             buddy = self.manual_labels[index].buddy()
             if buddy is not None:

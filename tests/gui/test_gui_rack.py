@@ -1,0 +1,98 @@
+"""RS485/Modbus racks in the GUI (issue 15): manual connect to one module, by Modbus RTU and TCP.
+
+Every test runs the real engine and the real GUI against real virtual modules on the rack's bus
+model (``tests/gui/rack_support.py``): nothing below the GUI is replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.engine import Engine
+from bmsflasher.gui.main_window import MainWindow
+from .conftest import wait_until
+from .rack_support import pty_rack, tcp_rack
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def gui(qapp: QApplication, tmp_path: Path, data_home: Path) -> Iterator[tuple[AppModel, MainWindow, list[object]]]:
+    engine = Engine(db_path=tmp_path / "history.sqlite", keys_dir=tmp_path / "keys", journal_dir=tmp_path / "journal")
+    model = AppModel(engine)
+    window = MainWindow(model, None, None)
+    errors: list[object] = []
+    model.sig_error.connect(lambda message, hint: errors.append((message, hint)))
+    window.show()
+    try:
+        yield model, window, errors
+    finally:
+        model.shutdown()
+        window.close()
+        window.deleteLater()
+        qapp.processEvents()
+
+
+def _choose_kind(window: MainWindow, kind: str) -> None:
+    page = window.devices_page
+    page.kind_combo.setCurrentIndex(page.kind_combo.findData(kind))
+
+
+def test_manual_modbus_tcp_connect_shows_the_module_and_its_live_data(qapp: QApplication, gui) -> None:
+    model, window, errors = gui
+    page = window.devices_page
+    with tcp_rack((3, 7)) as (link, rack):
+        _choose_kind(window, "modbus_tcp")
+        assert page.tcp_edit.isVisible() and page.address_spin.isVisible()
+        assert not page.parity_combo.isVisible() and not page.port_edit.isVisible()
+        page.tcp_edit.setText(link.tcp)
+        page.address_spin.setValue(7)
+        page.manual_connect_button.click()
+        wait_until(qapp, lambda: model.identity is not None or bool(errors), 20)
+        assert not errors
+        assert model.identity is not None
+        assert model.identity.serial_number == rack.devices[1].serial_number
+        assert model.link is not None and model.link.address == 7
+        wait_until(qapp, lambda: model.latest_telemetry is not None, 10)
+        assert model.latest_telemetry is not None and model.latest_telemetry.cell_count == 16
+        row = page.rows()[0]
+        assert row.connected and row.protocol == "Modbus"
+        assert "unit 7" in page.devices_table.item(0, 5).text()
+
+
+def test_manual_modbus_rtu_connect_takes_parity_stop_bits_and_address(qapp: QApplication, gui) -> None:
+    model, window, errors = gui
+    page = window.devices_page
+    with pty_rack((1, 2)) as (link, rack):
+        _choose_kind(window, "modbus_rtu")
+        assert page.parity_combo.isVisible() and page.stopbits_combo.isVisible() and page.port_edit.isVisible()
+        assert not page.tcp_edit.isVisible()
+        page.port_edit.setText(link.port)
+        page.baud_combo.setCurrentText(str(link.baud))
+        page.parity_combo.setCurrentIndex(page.parity_combo.findData("N"))
+        page.stopbits_combo.setCurrentIndex(page.stopbits_combo.findData(1))
+        page.address_spin.setValue(2)
+        typed = page.manual_link()
+        assert typed is not None
+        assert (typed.kind, typed.parity, typed.stopbits, typed.address) == ("modbus", "N", 1, 2)
+        page.manual_connect_button.click()
+        wait_until(qapp, lambda: model.identity is not None or bool(errors), 20)
+        assert not errors
+        assert model.identity is not None
+        assert model.identity.serial_number == rack.devices[1].serial_number
+        wait_until(qapp, lambda: page.identity_view.values[1].text() == model.identity.serial_number, 5)
+        assert "address 2" in page.devices_table.item(0, 5).text()
+
+
+def test_a_gateway_without_port_is_refused_in_one_sentence(qapp: QApplication, gui) -> None:
+    model, window, errors = gui
+    page = window.devices_page
+    _choose_kind(window, "modbus_tcp")
+    page.tcp_edit.setText("gateway.local")
+    assert page.manual_link() is None
+    assert len(errors) == 1
