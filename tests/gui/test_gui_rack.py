@@ -96,3 +96,36 @@ def test_a_gateway_without_port_is_refused_in_one_sentence(qapp: QApplication, g
     page.tcp_edit.setText("gateway.local")
     assert page.manual_link() is None
     assert len(errors) == 1
+
+
+@pytest.mark.parametrize("rack_of", [tcp_rack, pty_rack], ids=["tcp", "rtu"])
+def test_read_the_bus_lists_every_module_with_progress_and_connects_one(qapp: QApplication, gui, rack_of) -> None:
+    model, window, errors = gui
+    page = window.devices_page
+    progress: list[tuple[int, int]] = []
+    model.sig_bus_progress.connect(lambda done, total: progress.append((done, total)))
+    with rack_of((2, 3, 5)) as (link, rack):
+        if link.tcp:
+            _choose_kind(window, "modbus_tcp")
+            page.tcp_edit.setText(link.tcp)
+        else:
+            _choose_kind(window, "modbus_rtu")
+            page.port_edit.setText(link.port)
+            page.baud_combo.setCurrentText(str(link.baud))
+            page.parity_combo.setCurrentIndex(page.parity_combo.findData("N"))
+        assert page.read_bus_button.isVisible()
+        page.address_spin.setValue(1)
+        page.last_address_spin.setValue(6)
+        page.read_bus_button.click()
+        wait_until(qapp, lambda: page.read_bus_button.isEnabled() and bool(progress), 30)
+        assert not errors
+        assert progress[-1] == (6, 6)
+        rows = page.rows()
+        assert [row.link.address for row in rows] == [2, 3, 5]
+        assert [row.serial for row in rows] == [device.serial_number for device in rack.devices]
+        assert all(row.protocol == "Modbus" and row.model == "VBMS-16" and row.firmware == "1.0.0" for row in rows)
+        assert "3" in page.scan_status.text()
+        page.devices_table.selectRow(2)
+        page.connect_button.click()
+        wait_until(qapp, lambda: model.identity is not None or bool(errors), 20)
+        assert model.identity is not None and model.identity.serial_number == rack.devices[2].serial_number

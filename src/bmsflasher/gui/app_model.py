@@ -33,6 +33,7 @@ from bmsflasher.gui.csv_recorder import CsvRecorder
 from bmsflasher.gui.device_worker import DeviceWorker
 from bmsflasher.gui.engine import (
     BackupRecord,
+    BusReading,
     ConfigSchema,
     Engine,
     PackageCheck,
@@ -88,6 +89,9 @@ class AppModel(QObject):
     # discovery
     sig_scan_running = Signal(bool)
     sig_scan_result = Signal(object)  # discovery ScanResult
+    sig_bus_running = Signal(bool)  # a Modbus address range is being read
+    sig_bus_progress = Signal(int, int)  # addresses asked, addresses to ask
+    sig_bus_result = Signal(object)  # engine BusReading
     # update
     sig_package_checked = Signal(object)  # PackageCheck
     sig_trust = Signal(object)  # TrustStatus: the keys packages are checked against, and warnings
@@ -222,6 +226,40 @@ class AppModel(QObject):
 
         ports = tuple(extra_ports)
         self._tasks.start("scan", lambda: self.engine.scan(ports), self._on_gui(done), self._on_gui(failed))
+
+    def read_bus(self, link: LinkSettings, addresses: Sequence[int]) -> None:
+        """Ask each address on one Modbus line or gateway who it is; ``sig_bus_result`` lists who answered.
+
+        The line is one port: a module connected on it is disconnected first (it is listed again by
+        the read, and one click reconnects it).
+        """
+        if self._update_running:
+            self.sig_error.emit(
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "An update is running.")),
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Wait until it has finished.")),
+            )
+            return
+        if self.connected and self.link is not None and same_port(self.link, link):
+            self.disconnect_device()
+        closing = list(self._closing)
+        asked = tuple(addresses)
+        self.sig_bus_running.emit(True)
+        progress = self._on_gui(lambda counts: self.sig_bus_progress.emit(*counts))
+
+        def read() -> BusReading:
+            for old in closing:  # the port must be released before it can be opened again
+                old.join()
+            return self.engine.read_bus(link, asked, lambda done, total: progress((done, total)))
+
+        def done(result: BusReading) -> None:
+            self.sig_bus_running.emit(False)
+            self.sig_bus_result.emit(result)
+
+        def failed(error: BaseException) -> None:
+            self.sig_bus_running.emit(False)
+            self.report_error(error)
+
+        self._tasks.start("read bus", read, self._on_gui(done), self._on_gui(failed))
 
     def connect_device(self, link: LinkSettings, *, restoring: bool = False) -> None:
         """Open the device behind ``link`` (in a task thread), then start polling its telemetry.

@@ -7,8 +7,10 @@ them in one small module means the AppModel and the pages depend on a handful of
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
@@ -19,6 +21,7 @@ from bmsflasher.core.errors import (
     DeviceRejectedError,
     MalformedResponseError,
     PackageError,
+    ProtocolError,
     UnsupportedOperationError,
 )
 from bmsflasher.core.events import EventSink, Measurement
@@ -58,6 +61,8 @@ from bmsflasher.records.report_files import default_reports_dir, report_format_f
 __all__ = [
     "Advice",
     "BackupRecord",
+    "BusModule",
+    "BusReading",
     "ConfigSchema",
     "DriverGuidance",
     "Engine",
@@ -78,6 +83,66 @@ __all__ = [
 
 FRONT_END: Final = "gui"
 """Recorded in every service session the GUI starts, so History tells the front-ends apart."""
+
+BUS_ANSWER_TIMEOUT_S: Final = 0.3
+"""How long one Modbus address may stay silent while the bus is read: a module answers in milliseconds."""
+BUS_READ_DEADLINE_S: Final = 60.0
+"""The whole read of an address range ends by then, whatever the line does."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusModule:
+    """One module that answered at its address: the link that reaches it again, and who it is."""
+
+    address: int
+    link: LinkSettings
+    identity: DeviceIdentity
+
+
+@dataclass(frozen=True, slots=True)
+class BusReading:
+    """What a read of an address range found; ``complete`` is False when the deadline cut it short."""
+
+    modules: tuple[BusModule, ...]
+    asked: int
+    complete: bool
+    elapsed_s: float
+
+
+def read_bus(
+    link: LinkSettings,
+    addresses: Sequence[int],
+    on_progress: Callable[[int, int], None] | None = None,
+    *,
+    answer_timeout_s: float = BUS_ANSWER_TIMEOUT_S,
+    deadline_s: float = BUS_READ_DEADLINE_S,
+) -> BusReading:
+    """Ask every address on one Modbus line or gateway who it is, one after another.
+
+    A silent, refusing or garbled address is simply not listed (a multi-drop bus has gaps); a line
+    that cannot be opened at all ends the read with its own error. ``on_progress(done, total)`` is
+    called after each address, so a long range shows how far it got.
+    """
+    started = time.monotonic()
+    found: list[BusModule] = []
+    asked = 0
+    for address in addresses:
+        if time.monotonic() - started > deadline_s:
+            break
+        module_link = dataclasses.replace(link, address=address)
+        asked += 1
+        try:
+            target = open_target(module_link, timeout_s=answer_timeout_s)
+            try:
+                found.append(BusModule(address, module_link, target.identify()))
+            finally:
+                target.close()
+        except ProtocolError:
+            pass  # nobody, or nobody sane, at this address
+        if on_progress is not None:
+            on_progress(asked, len(addresses))
+    return BusReading(tuple(found), asked, asked == len(addresses), time.monotonic() - started)
+
 
 OutcomeKind = Literal["updated", "rolled_back", "refused", "cancelled", "failed"]
 
@@ -279,6 +344,15 @@ class Engine:
 
     def open_target(self, link: LinkSettings) -> Target:
         return open_target(link)
+
+    def read_bus(
+        self,
+        link: LinkSettings,
+        addresses: Sequence[int],
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> BusReading:
+        """The modules answering on ``link``'s Modbus line or gateway (see :func:`read_bus`)."""
+        return read_bus(link, addresses, on_progress)
 
     # --- configuration (recorded as service sessions, as the CLI's) -------------------------------
     def config_schema(self, target: Target) -> ConfigSchema | None:

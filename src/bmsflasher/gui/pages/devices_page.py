@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from bmsflasher.core.types import CanAddressing, DeviceIdentity, DeviceMode, LinkSettings
 from bmsflasher.gui.app_model import AppModel
-from bmsflasher.gui.engine import DriverGuidance
+from bmsflasher.gui.engine import BusModule, BusReading, DriverGuidance
 from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, later, plain_label, sentence, shown
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
@@ -67,6 +68,18 @@ class DeviceRow:
     protocol: str
     link: LinkSettings
     connected: bool = False
+
+
+def _row_of_module(module: BusModule) -> DeviceRow:
+    identity = module.identity
+    return DeviceRow(
+        serial=identity.serial_number,
+        model=identity.model,
+        mode=identity.mode,
+        firmware=str(identity.firmware_version) if identity.firmware_version else "—",
+        protocol="Modbus",
+        link=module.link,
+    )
 
 
 def _row_of_found(device: Any) -> DeviceRow:
@@ -170,10 +183,20 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.address_spin = QSpinBox(self)
         self.address_spin.setObjectName("modbus_address")
         self.address_spin.setRange(1, MAX_MODBUS_ADDRESS)
+        self.last_address_spin = QSpinBox(self)
+        self.last_address_spin.setObjectName("modbus_last_address")
+        self.last_address_spin.setRange(1, MAX_MODBUS_ADDRESS)
+        self.last_address_spin.setValue(16)
+        self.read_bus_button = QPushButton(self)
+        self.read_bus_button.setObjectName("read_bus_button")
+        self.bus_progress = QProgressBar(self)
+        self.bus_progress.setObjectName("bus_progress")
+        self.bus_progress.hide()
+        self._bus_modules: list[BusModule] = []
         self.manual_connect_button = QPushButton(self)
         self.disconnect_button = QPushButton(self)
         self.manual_form = QFormLayout(self.manual_box)
-        self.manual_labels = [QLabel(self) for _ in range(12)]
+        self.manual_labels = [QLabel(self) for _ in range(13)]
         fields: list[QWidget] = [
             self.kind_combo,
             self.port_edit,
@@ -187,6 +210,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.stopbits_combo,
             self.tcp_edit,
             self.address_spin,
+            self.last_address_spin,
         ]
         for label, field in zip(self.manual_labels, fields, strict=True):
             label.setBuddy(field)
@@ -196,6 +220,11 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         manual_buttons.addStretch(1)
         manual_buttons.addWidget(self.manual_connect_button)
         self.manual_form.addRow(manual_buttons)
+        bus_row = QHBoxLayout()
+        bus_row.addWidget(self.bus_progress, 1)
+        bus_row.addStretch(0)
+        bus_row.addWidget(self.read_bus_button)
+        self.manual_form.addRow(bus_row)
 
         self.identity_box = QGroupBox(self)
         self.connection_status = plain_label(QLabel(self), device=False)  # names device text
@@ -232,6 +261,10 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.adapters_table.itemSelectionChanged.connect(self._show_guidance)
         self.devices_table.itemDoubleClicked.connect(lambda _item: self._on_connect_selected())
         self.manual_connect_button.clicked.connect(self._on_manual_connect)
+        self.read_bus_button.clicked.connect(self._on_read_bus)
+        model.sig_bus_running.connect(self._on_bus_running)
+        model.sig_bus_progress.connect(self._on_bus_progress)
+        model.sig_bus_result.connect(self._on_bus_result)
         self.disconnect_button.clicked.connect(model.disconnect_device)
         self.kind_combo.currentIndexChanged.connect(self._update_manual_fields)
         self.addressing_combo.currentIndexChanged.connect(self._update_node_range)
@@ -291,6 +324,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("S&top bits:"),
             self.tr("&Gateway (host:port):"),
             self.tr("Modbus &address:"),
+            self.tr("&Up to address:"),
         ]
         for label, text in zip(self.manual_labels, texts, strict=True):
             label.setText(text)
@@ -308,6 +342,15 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.parity_combo.setCurrentIndex(max(parity, 0))
         self.tcp_edit.setPlaceholderText(self.tr("192.168.1.50:502"))
         self.address_spin.setToolTip(self.tr("The module's unit address on the bus (1 to 247)."))
+        self.last_address_spin.setToolTip(
+            self.tr("Read the bus asks every address from the Modbus address up to this one.")
+        )
+        self.read_bus_button.setText(self.tr("Read the &bus"))
+        self.read_bus_button.setToolTip(
+            self.tr(
+                "List every module that answers on this RS485 line or gateway, one address after another."
+            )
+        )
         self.kind_combo.setCurrentIndex(max(current, 0))
         addressing = self.addressing_combo.currentIndex()
         self.addressing_combo.clear()
@@ -368,7 +411,8 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
 
     def rows(self) -> list[DeviceRow]:
         """The batteries to list: the connected one first (a scan cannot open its port), then the scan's."""
-        found = [_row_of_found(device) for device in self._found]
+        found = [_row_of_module(module) for module in self._bus_modules]
+        found += [_row_of_found(device) for device in self._found]
         identity, link = self._model.identity, self._model.link
         if identity is None or link is None or not self._model.connected:
             return found
@@ -599,12 +643,57 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         can = kind == "can"
         rtu = kind == "modbus_rtu"
         tcp = kind == "modbus_tcp"
-        shown = (True, serial, serial, can, can, can, can, can, rtu, rtu, tcp, rtu or tcp)
+        shown = (True, serial, serial, can, can, can, can, can, rtu, rtu, tcp, rtu or tcp, rtu or tcp)
         for index, visible in enumerate(shown):
             self.manual_labels[index].setVisible(visible)
             buddy = self.manual_labels[index].buddy()
             if buddy is not None:
                 buddy.setVisible(visible)
+        self.read_bus_button.setVisible(rtu or tcp)
+
+    # --- read the bus -----------------------------------------------------------------------------
+    @Slot()
+    def _on_read_bus(self) -> None:
+        kind = self.kind_combo.currentData()
+        link = self._modbus_link(str(kind)) if kind in MODBUS_KINDS else None
+        if link is None:
+            return
+        first, last = self.address_spin.value(), self.last_address_spin.value()
+        self._model.read_bus(link, range(min(first, last), max(first, last) + 1))
+
+    @Slot(bool)
+    def _on_bus_running(self, running: bool) -> None:
+        self.read_bus_button.setEnabled(not running)
+        self.scan_button.setEnabled(not running)
+        self.bus_progress.setVisible(running)
+        if running:
+            self.bus_progress.setRange(0, 0)  # busy until the first address has answered or not
+
+    @Slot(int, int)
+    def _on_bus_progress(self, done: int, total: int) -> None:
+        self.bus_progress.setRange(0, total)
+        self.bus_progress.setValue(done)
+        self._set_scan_text(lambda: fmt(self.tr("Reading the bus: address %1 of %2…"), done, total))
+
+    @Slot(object)
+    def _on_bus_result(self, reading: BusReading) -> None:
+        self._bus_modules = list(reading.modules)
+        count, elapsed = len(reading.modules), f"{reading.elapsed_s:.1f}"
+        complete = reading.complete
+
+        def summary() -> str:
+            text = fmt(self.tr("%n module(s) answered on the bus in %1 s.", "", count), elapsed)
+            if not complete:
+                text += " " + fmt(
+                    self.tr("Stopped after %1 addresses: the read took too long."), reading.asked
+                )
+            return text
+
+        self._scanned = False  # the status line now tells the bus read's result, not the scan's
+        self._fill_tables()
+        self._set_scan_text(summary)
+        if self.devices_table.rowCount():
+            self.devices_table.selectRow(0)
 
     @Slot(str)
     def _on_connecting(self, description: str) -> None:
