@@ -1,9 +1,11 @@
-"""Both virtual BMS benches behind one small interface, so a contract test reads the same for both.
+"""The virtual BMS benches behind one small interface, so a contract test reads the same for each.
 
 SMP: the virtual BMS behind the sim's paced UART on a pty. UDS: the virtual BMS behind an emulated
-slcan USB-CAN adapter on a pty, reached through python-can's own slcan driver. Each bench can pull
-its cable (the pty vanishes) and plug it back, the one fault both wires share. The tool side is
-the real client, opened the way the tool opens it (:func:`bmsflasher.procedure.open_target`).
+slcan USB-CAN adapter on a pty, reached through python-can's own slcan driver. Modbus: the virtual
+BMS as one battery module on the rack's paced RS485 bus behind a pty (8E1). Each bench can pull its
+cable (the pty vanishes) and plug it back, the one fault every wire shares. The tool side is the
+real client, opened the way the tool opens it (:func:`bmsflasher.procedure.open_target`). Modbus
+joined by implementing the target's raw operations only: nothing here but its bench knows it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from bmsflasher.core.link_options import link_argv
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import FirmwareVersion, LinkSettings, ParameterValue
@@ -27,9 +30,11 @@ from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.options import SimOptions
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
-PROTOCOLS: Final = ("smp", "uds")
+PROTOCOLS: Final = ("smp", "uds", "modbus")
 SMP_BAUD: Final = 2_000_000
 UDS_BITRATE: Final = 1_000_000
+MODBUS_BAUD: Final = 1_000_000
+MODBUS_ADDRESS: Final = 7
 OPEN_TIMEOUT_S: Final = 5.0
 DEMO_PUB: Final = resource_path("demo", "demo-key.pub.pem")
 
@@ -86,6 +91,8 @@ class ContractBench:
         """The command-line options that name this device."""
         if self.link.kind == "serial":
             return ["--port", self.link.port, "--baud", str(self.link.baud)]
+        if self.link.kind == "modbus":
+            return link_argv(self.link)
         return [
             "--interface", self.link.interface, "--channel", self.link.channel,
             "--bitrate", str(self.link.bitrate), "--node", str(self.link.node),
@@ -106,7 +113,7 @@ def sim_options(**changes: object) -> SimOptions:
 
 @contextlib.contextmanager
 def contract_bench(protocol: str, workdir: Path, **sim: object) -> Iterator[ContractBench]:
-    """A fresh virtual BMS speaking ``protocol`` ("smp" or "uds") on its pty."""
+    """A fresh virtual BMS speaking ``protocol`` ("smp", "uds" or "modbus") on its pty."""
     del workdir  # the flash lives in memory: every bench is a new device
     device = VirtualBms.create(sim_options(**sim))
     try:
@@ -115,6 +122,9 @@ def contract_bench(protocol: str, workdir: Path, **sim: object) -> Iterator[Cont
                 yield bench
         elif protocol == "uds":
             with _uds(device) as bench:
+                yield bench
+        elif protocol == "modbus":
+            with _modbus(device) as bench:
                 yield bench
         else:  # pragma: no cover - a typo in a parametrisation
             raise ValueError(f"unknown protocol {protocol!r}")
@@ -150,3 +160,32 @@ def _uds(device: VirtualBms) -> Iterator[ContractBench]:
             yield bench
         finally:
             bench.close()
+
+
+@contextlib.contextmanager
+def _modbus(device: VirtualBms) -> Iterator[ContractBench]:
+    from bmsflasher.sim.wire.modbus_rack import ModbusRack
+    from bmsflasher.sim.wire.rs485_line import LineSettings, Parity
+    from bmsflasher.sim.wire.rs485_pty import PtyBusHost
+
+    line = LineSettings(MODBUS_BAUD, Parity.EVEN, 1)
+    host = PtyBusHost(even_or_none=Parity.EVEN)
+    host.plug()
+    try:
+        with ModbusRack([device], [MODBUS_ADDRESS], host, line):
+            link = LinkSettings(
+                kind="modbus",
+                port=host.path,
+                baud=MODBUS_BAUD,
+                parity="E",
+                stopbits=1,
+                address=MODBUS_ADDRESS,
+            )
+            unplug = host._port.unplug  # the pty node and its symlink vanish, as a pulled USB adapter's do
+            bench = ContractBench("modbus", device, link, unplug, host.plug)
+            try:
+                yield bench
+            finally:
+                bench.close()
+    finally:
+        host.close()

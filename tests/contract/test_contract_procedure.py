@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from contract_benches import DEMO_PUB, ContractBench, contract_bench
+from contract_benches import DEMO_PUB, PROTOCOLS, ContractBench, contract_bench
 
 from bmsflasher.core.errors import LinkLostError
 from bmsflasher.core.events import Event, LogLevel, LogLine, Progress
@@ -62,7 +62,7 @@ def _flash_with_one_cable_pull(
     return result, events
 
 
-@pytest.mark.parametrize("protocol", ["smp", "uds"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_a_profile_that_allows_no_resume_fails_on_the_first_pull(tmp_path: Path, protocol: str) -> None:
     with contract_bench(protocol, tmp_path) as bench:
         result, events = _flash_with_one_cable_pull(bench, tmp_path, attempts=0)
@@ -75,7 +75,11 @@ def test_a_profile_that_allows_no_resume_fails_on_the_first_pull(tmp_path: Path,
     assert not [e for e in events if isinstance(e, LogLine) and "reconnecting to resume" in e.message]
 
 
-@pytest.mark.parametrize("protocol", ["smp", "uds"])
+# The demo package crosses the paced RS485 bus's bit-level simulation in about 25 s: slow.
+WHOLE_UPDATE = [pytest.param(p, marks=pytest.mark.slow) if p == "modbus" else p for p in PROTOCOLS]
+
+
+@pytest.mark.parametrize("protocol", WHOLE_UPDATE)
 def test_a_profile_that_allows_a_resume_rides_out_the_pull_and_says_so(tmp_path: Path, protocol: str) -> None:
     with contract_bench(protocol, tmp_path) as bench:
         result, events = _flash_with_one_cable_pull(bench, tmp_path, attempts=1)

@@ -15,6 +15,7 @@ import pytest
 
 from bmsflasher.core.target import Target
 from bmsflasher.protocols.base import TargetBase
+from bmsflasher.protocols.modbus.target import ModbusTarget
 from bmsflasher.protocols.smp.target import SmpTarget
 from bmsflasher.protocols.uds.target import UdsTarget
 
@@ -52,7 +53,7 @@ def test_the_policy_is_not_left_to_the_protocols() -> None:
     assert {name for name in vars(TargetBase) if not name.startswith("__")} >= POLICY
 
 
-@pytest.mark.parametrize("protocol", [UdsTarget, SmpTarget])
+@pytest.mark.parametrize("protocol", [UdsTarget, SmpTarget, ModbusTarget])
 def test_a_protocol_implements_raw_operations_only(protocol: type[TargetBase]) -> None:
     assert issubclass(protocol, TargetBase)
     assert Target in protocol.__mro__  # the interface the procedure, CLI and GUI see

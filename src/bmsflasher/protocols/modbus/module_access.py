@@ -54,6 +54,8 @@ class ModuleAccess:
     def __init__(self, session: ModbusSession, record_registers: int = vm.RECORD_REGISTERS) -> None:
         self.session = session
         self.record_registers = record_registers
+        self.last_failure: vm.Status | None = None
+        """The status block of the last command that failed (its error code and text)."""
 
     @property
     def record_bytes(self) -> int:
@@ -178,6 +180,7 @@ class ModuleAccess:
                 )
             time.sleep(COMMAND_POLL_S)
         if status.state == vm.CommandState.FAILED:
+            self.last_failure = status
             raise refusal(status, what)
         return status
 

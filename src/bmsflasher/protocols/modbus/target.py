@@ -22,6 +22,7 @@ from bmsflasher.core.errors import (
     DeviceRejectedError,
     ImageFormatError,
     IntegrityError,
+    LinkError,
     MalformedResponseError,
     UnsupportedOperationError,
 )
@@ -286,7 +287,16 @@ class ModbusTarget(TargetBase):
             raise ConfigValidationError(t("A value to write is not a finite number.")) from exc
         what = t("the configuration write")
         self._access.write_file(vm.File.CONFIG, data, what)
-        self._access.command(vm.Command.APPLY_CONFIG, what, argument=len(data))
+        try:
+            self._access.command(vm.Command.APPLY_CONFIG, what, argument=len(data))
+        except ConfigValidationError as exc:
+            failure = self._access.last_failure
+            name = failure.text if failure is not None else ""
+            if name not in changes:
+                raise
+            raise ConfigValidationError(
+                t("The device rejected {value} for parameter {name}.", value=repr(changes[name]), name=name)
+            ) from exc
 
     def read_dtcs(self) -> list[Dtc]:
         body = self._json_file(vm.File.DTCS, t("the trouble codes"))
@@ -393,8 +403,20 @@ class ModbusTarget(TargetBase):
             self._forget()
 
     def _reopen_link(self) -> None:
-        """Reopen the port or socket (it may have vanished) and read the marker once."""
+        """Ask the module again on the port still open; reopen the port or socket only if it went away.
+
+        A module's reboot leaves the RS485 adapter (or the gateway's socket) where it was, so the
+        link is kept; a pulled adapter fails the first request with a link error, and is reopened.
+        """
         session = self._access.session
+        self._forget()
+        if session.link.is_open:
+            try:
+                self._probe(RECONNECT_ATTEMPTS)
+            except LinkError:
+                pass  # the port went away: reopen it below
+            else:
+                return
         session.link.close()
         port = open_link(self._settings, exclusive=self._exclusive)
         session.replace_link(port)

@@ -5,7 +5,9 @@ takes data only at its current offset, so a record that arrives ahead of a missi
 the module heard only partly) waits in RAM until the gap is filled. What the module holds is what is
 in flash (contiguous from 0, the device's own count after a power cut) plus what waits in RAM; the
 rest is the missing-records report (file 2). A reset or power cut forgets RAM: the next PREPARE of
-the same image asks the device what its flash still holds.
+the same image asks the device what its flash still holds. The last record written stays in RAM
+too: its final bytes may still wait for a whole flash write unit, so a read-back is answered from
+RAM, as a module's firmware keeps the record it is programming.
 """
 
 from __future__ import annotations
@@ -27,15 +29,22 @@ class ImageRecords:
         device: the virtual BMS (its upload was begun with this size, hash and slot).
         slot: the slot being written.
         size: the image size in bytes.
-        held: the bytes the device's flash already holds (``upload_begin``'s answer).
+        sha256: the SHA-256 that names the upload.
+        held: the bytes the device already holds (``upload_begin``'s answer).
     """
 
-    def __init__(self, device: VirtualBms, slot: int, size: int, held: int) -> None:
+    def __init__(self, device: VirtualBms, slot: int, size: int, sha256: bytes, held: int) -> None:
         self._device = device
         self.slot = slot
         self.size = size
+        self.sha256 = sha256
         self.flushed = held
         self._waiting: dict[int, bytes] = {}
+        self._last: tuple[int, bytes] | None = None
+
+    def same_upload(self, slot: int, size: int, sha256: bytes) -> bool:
+        """True when a PREPARE names this upload again (a resume after a broken link)."""
+        return (self.slot, self.size, self.sha256) == (slot, size, sha256)
 
     @property
     def total(self) -> int:
@@ -87,7 +96,7 @@ class ImageRecords:
             start = current * RECORD_BYTES
             self.flushed = self._device.upload_write(self.flushed, chunk[self.flushed - start :])
             if self.flushed >= start + len(chunk):
-                del self._waiting[current]
+                self._last = (current, self._waiting.pop(current))
 
     def read_back(self, record: int) -> bytes | None:
         """The bytes the module holds for ``record`` (None when it does not hold all of them)."""
@@ -95,6 +104,8 @@ class ImageRecords:
             return None
         if record in self._waiting:
             return self._waiting[record]
+        if self._last is not None and self._last[0] == record:
+            return self._last[1]
         flash = self._device.flash
         start = flash.geometry.slot_offset(self.slot) + record * RECORD_BYTES
         return flash.read(start, self.record_bytes(record))

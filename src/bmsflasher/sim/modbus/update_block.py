@@ -316,7 +316,10 @@ class UpdateBlock:
         except SimUploadError as exc:
             raise CommandFailed(Error.BAD_PARAMETERS, str(exc)) from exc
         with self._lock:
-            self._records = ImageRecords(self._device, slot, size, held)
+            records = self._records
+            if records is not None and records.same_upload(slot, size, sha) and records.flushed == held:
+                return True  # the same upload again: keep what waits in RAM
+            self._records = ImageRecords(self._device, slot, size, sha, held)
         return True
 
     def _verify(self) -> bool:
@@ -385,8 +388,8 @@ class UpdateBlock:
         try:
             self._device.set_parameters(changes)
             self._device.save_config()
-        except SimParameterError as exc:
-            raise CommandFailed(Error.CONFIG_REJECTED, str(exc)) from exc
+        except SimParameterError as exc:  # the text is the parameter's name: the tool words it
+            raise CommandFailed(Error.CONFIG_REJECTED, exc.parameter) from exc
         except SimModeError as exc:
             raise CommandFailed(Error.NOT_IN_THIS_MODE, str(exc)) from exc
         return True
