@@ -24,6 +24,7 @@ from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.core.i18n import t
 from bmsflasher.core.names import mode_name
 from bmsflasher.discovery import (
+    DEFAULT_ADDRESSES,
     DEFAULT_BAUDS,
     DEFAULT_BITRATES,
     AdapterStatus,
@@ -38,8 +39,10 @@ from bmsflasher.discovery import (
     ScanResult,
     SerialProbeSettings,
     default_can_identifier,
+    default_modbus_identifier,
     default_serial_identifier,
     gather,
+    parse_addresses,
     plan_for,
 )
 
@@ -177,7 +180,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--timeout-s", type=_timeout, default=10.0, help=say(t("time budget of the whole scan (default 10)"))
+        "--timeout-s",
+        type=_timeout,
+        default=30.0,
+        help=say(t("time budget of the whole scan (default 30; it ends as soon as every adapter is done)")),
+    )
+    parser.add_argument(
+        "--addresses",
+        type=_addresses,
+        default=None,
+        metavar="LIST",
+        help=say(
+            t(
+                "Modbus unit addresses to search on RS485 ports and --tcp gateways, e.g. 1-32 or 1,5,9-12 "
+                "(default 1-247)"
+            )
+        ),
     )
     parser.add_argument(
         "--answer-timeout-s",
@@ -209,6 +227,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+def _addresses(text: str) -> tuple[int, ...]:
+    """``--addresses``: argparse shows the sentence of a bad list as a usage error."""
+    try:
+        return parse_addresses(text)
+    except ConfigValidationError as exc:
+        raise argparse.ArgumentTypeError(say(exc.message)) from None
+
+
 def _chosen_rates(
     single: list[int], listed: list[int] | None, default: Sequence[int], flags: str
 ) -> tuple[int, ...]:
@@ -233,6 +259,9 @@ def run(args: argparse.Namespace) -> int:
         identify=not args.no_identify,
         serial=SerialProbeSettings(attempt_timeout_s=args.answer_timeout_s),
         can=CanProbeSettings(response_window_s=args.answer_timeout_s),
+        tcp_gateways=tuple(args.tcp),
+        addresses=args.addresses or DEFAULT_ADDRESSES,
+        addresses_named=args.addresses is not None,
     ).validated()
     cache = ScanCache(enabled=request.use_cache)
     inventory = gather(request)
@@ -247,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
         cache,
         serial_identifier=default_serial_identifier(),
         can_identifier=default_can_identifier(),
+        modbus_identifier=default_modbus_identifier(),
     )
     show_progress = err.is_terminal and not args.json
     if show_progress:
@@ -290,6 +320,10 @@ def _scan_with_progress(
             )
             for candidate in inventory.candidates
         }
+        for gateway in request.tcp_gateways:
+            tasks[f"scan:modbus-tcp:{gateway}"] = progress.add_task(
+                f"tcp://{gateway}", total=1, state=say(t("waiting"))
+            )
 
         def on_event(event: Event) -> None:
             if isinstance(event, ProgressEvent) and event.step in tasks:
@@ -354,7 +388,7 @@ def _print_inventory(
 def _print_result(result: ScanResult, out: Console) -> None:
     if result.devices:
         table = Table(title=say(t("Devices found ({seconds:.1f} s)", seconds=result.elapsed_s)))
-        for heading in (t("serial number"), t("model"), t("mode"), t("protocol"), t("link")):
+        for heading in (t("serial number"), t("model"), t("firmware"), t("mode"), t("protocol"), t("link")):
             table.add_column(say(heading))
         for device in result.devices:
             identity = device.identity
@@ -362,6 +396,7 @@ def _print_result(result: ScanResult, out: Console) -> None:
             table.add_row(  # plain cells: what a device reports is never read as markup or controls
                 plain(device.serial_number or say(unknown)),
                 plain(identity.model if identity else ""),
+                plain(str(identity.firmware_version) if identity and identity.firmware_version else ""),
                 say(mode_name(device.mode.value)),
                 device.protocol.upper(),
                 plain(device.link.describe()),

@@ -222,6 +222,7 @@ LINK_OPTIONS: Final[tuple[LinkOption, ...]] = (
     LinkOption(
         "--tcp", "tcp", MODBUS, t("Modbus TCP gateway HOST:PORT (with --address: the module's unit id)"),
         render=lambda link: link.tcp or None, value=tcp_endpoint, metavar="HOST:PORT",
+        scan_help=t("a Modbus TCP gateway HOST:PORT to scan for modules (repeatable)"),
     ),
 )  # fmt: skip
 """Every link option, in the order ``--help`` lists them and :func:`link_argv` writes them."""

@@ -27,13 +27,19 @@ from bmsflasher.discovery.driver_guidance import (
     guidance_for,
     load_guidance,
 )
-from bmsflasher.discovery.identify import default_can_identifier, default_serial_identifier
+from bmsflasher.discovery.identify import (
+    default_can_identifier,
+    default_modbus_identifier,
+    default_serial_identifier,
+)
+from bmsflasher.discovery.modbus_probe import DEFAULT_ADDRESSES, ModbusProbeSettings, parse_addresses
 from bmsflasher.discovery.plan import DEFAULT_BAUDS, DEFAULT_BITRATES, CanStep, SerialStep, UdsAddressing
 from bmsflasher.discovery.results import AdapterReport, AdapterStatus, FoundDevice, ScanResult
 from bmsflasher.discovery.scanner import ScanInventory, Scanner, ScanRequest, gather, plan_for, scan
 from bmsflasher.discovery.serial_probe import SerialProbeSettings
 
 __all__ = [
+    "DEFAULT_ADDRESSES",
     "DEFAULT_BAUDS",
     "DEFAULT_BITRATES",
     "AdapterClass",
@@ -49,6 +55,7 @@ __all__ = [
     "DriverGuidance",
     "FoundDevice",
     "GuidanceTable",
+    "ModbusProbeSettings",
     "ScanCache",
     "ScanInventory",
     "ScanRequest",
@@ -63,11 +70,13 @@ __all__ = [
     "classify_usb",
     "default_cache_path",
     "default_can_identifier",
+    "default_modbus_identifier",
     "default_serial_identifier",
     "gather",
     "guidance_for",
     "load_adapter_table",
     "load_guidance",
+    "parse_addresses",
     "plan_for",
     "scan",
 ]

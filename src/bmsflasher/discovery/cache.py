@@ -13,7 +13,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,15 +35,23 @@ class CachedSetting:
     bitrate: int = 0
     node_count: int = 0
     saved_at_s: float = 0.0
+    parity: str = ""
+    """A Modbus RTU line's parity (N, E, O); empty for every other protocol."""
+    stopbits: int = 0
+    addresses: tuple[int, ...] = ()
+    """The Modbus units that answered: a warm scan asks these first."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "protocol": self.protocol,
             "baud": self.baud,
             "bitrate": self.bitrate,
             "node_count": self.node_count,
             "saved_at_s": self.saved_at_s,
         }
+        if self.protocol == "modbus":
+            document.update(parity=self.parity, stopbits=self.stopbits, addresses=list(self.addresses))
+        return document
 
     @staticmethod
     def from_json(value: object) -> CachedSetting | None:
@@ -55,12 +63,25 @@ class CachedSetting:
         if not isinstance(protocol, str) or not all(isinstance(n, int) and n >= 0 for n in numbers):
             return None
         saved = value.get("saved_at_s", 0.0)
+        parity = value.get("parity", "")
+        stopbits = value.get("stopbits", 0)
+        addresses = value.get("addresses", [])
+        if (
+            parity not in ("", "N", "E", "O")
+            or stopbits not in (0, 1, 2)
+            or not isinstance(addresses, list)
+            or not all(isinstance(a, int) and 0 < a < 248 for a in addresses)
+        ):
+            return None
         return CachedSetting(
             protocol=protocol,
             baud=numbers[0],
             bitrate=numbers[1],
             node_count=numbers[2],
             saved_at_s=float(saved) if isinstance(saved, int | float) else 0.0,
+            parity=parity,
+            stopbits=stopbits,
+            addresses=tuple(addresses),
         )
 
 
@@ -111,11 +132,7 @@ class ScanCache:
         """Remember a setting (in memory; :meth:`save` writes the file)."""
         if not self._enabled:
             return
-        stamped = (
-            setting
-            if setting.saved_at_s
-            else CachedSetting(**{**setting.to_json(), "saved_at_s": time.time()})
-        )
+        stamped = setting if setting.saved_at_s else replace(setting, saved_at_s=time.time())
         with self._lock:
             self._entries[key] = stamped
 

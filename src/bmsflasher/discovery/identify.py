@@ -11,9 +11,11 @@ import importlib.util
 
 from bmsflasher.core.types import DeviceIdentity, LinkSettings
 from bmsflasher.discovery.can_probe import CanIdentifier
+from bmsflasher.discovery.modbus_probe import ModbusIdentifier
 from bmsflasher.discovery.serial_probe import SerialIdentifier
 from bmsflasher.discovery.uds_discovery import UdsResponder
 from bmsflasher.links.can import CanLink
+from bmsflasher.links.serial import SerialLink
 
 
 def _available(module: str) -> bool:
@@ -70,3 +72,19 @@ def identify_uds(
 def default_can_identifier() -> CanIdentifier | None:
     """Identification through the UDS client, or None when it is not available."""
     return identify_uds if _available("bmsflasher.protocols.uds.target") else None
+
+
+def identify_modbus(link: SerialLink, settings: LinkSettings) -> DeviceIdentity:
+    """Read one module's identity with the Modbus client over the scan's open port.
+
+    The target is built on the scanner's link and never closed: the scanner identifies every
+    module of the bus over the same port, then closes it itself.
+    """
+    from bmsflasher.protocols.modbus.target import ModbusTarget
+
+    return ModbusTarget(link, settings, reconnect_timeout_s=0.0).identify()
+
+
+def default_modbus_identifier() -> ModbusIdentifier | None:
+    """Identification through the Modbus client, or None when it is not available."""
+    return identify_modbus if _available("bmsflasher.protocols.modbus.target") else None

@@ -45,6 +45,14 @@ from bmsflasher.discovery.enumerate import (
     linux_usb_devices,
     unusable_can_adapters,
 )
+from bmsflasher.discovery.modbus_probe import (
+    DEFAULT_ADDRESSES,
+    ModbusIdentifier,
+    ModbusProbeOutcome,
+    ModbusProbeSettings,
+    probe_modbus_rtu,
+    probe_modbus_tcp,
+)
 from bmsflasher.discovery.parallel import JobOutcome, ProbeContext, run_parallel
 from bmsflasher.discovery.plan import (
     DEFAULT_BAUDS,
@@ -81,6 +89,10 @@ class ScanRequest:
         serial: per-attempt time bounds on serial ports.
         can: per-attempt time bounds on CAN adapters.
         max_parallel: adapters probed at the same time.
+        tcp_gateways: Modbus TCP gateways (``HOST:PORT``) to ask for modules.
+        addresses: Modbus unit addresses to search (RS485 ports and gateways).
+        addresses_named: the user narrowed ``addresses``: a warm scan sweeps them too.
+        modbus: time bounds of the Modbus search.
     """
 
     ports: tuple[str, ...] = ()
@@ -88,12 +100,16 @@ class ScanRequest:
     enumerate: bool | None = None
     bauds: tuple[int, ...] = DEFAULT_BAUDS
     bitrates: tuple[int, ...] = DEFAULT_BITRATES
-    timeout_s: float = 10.0
+    timeout_s: float = 30.0
     use_cache: bool = True
     identify: bool = True
     serial: SerialProbeSettings = field(default_factory=SerialProbeSettings)
     can: CanProbeSettings = field(default_factory=CanProbeSettings)
     max_parallel: int = 16
+    tcp_gateways: tuple[str, ...] = ()
+    addresses: tuple[int, ...] = DEFAULT_ADDRESSES
+    addresses_named: bool = False
+    modbus: ModbusProbeSettings = field(default_factory=ModbusProbeSettings)
 
     def validated(self) -> ScanRequest:
         """Check the request's numbers; raises ConfigValidationError with one clear sentence."""
@@ -120,7 +136,8 @@ def gather(request: ScanRequest) -> ScanInventory:
     """Build the candidate list: user-named ports and channels, plus enumeration when asked."""
     named_ports = [parse_port_argument(port) for port in request.ports]
     named_can = [parse_can_argument(channel) for channel in request.can_channels]
-    do_enumerate = request.enumerate if request.enumerate is not None else not (named_ports or named_can)
+    named_anything = named_ports or named_can or request.tcp_gateways
+    do_enumerate = request.enumerate if request.enumerate is not None else not named_anything
     enumerated = enumerate_serial_ports()
     candidates: list[Candidate] = []
     seen: set[str] = set()
@@ -191,6 +208,7 @@ class Scanner:
         numbering: maps a UDS responder to ``LinkSettings.node``.
         guidance: driver advice for unusable adapters (None: the installed ``drivers/guidance.json``).
         os_name: the system whose advice applies (None: this one; tests pick another).
+        modbus_identifier: reads a Modbus module's identity over the open link (None: addresses only).
     """
 
     def __init__(
@@ -202,7 +220,9 @@ class Scanner:
         numbering: NodeNumbering = default_node_number,
         guidance: GuidanceTable | None = None,
         os_name: str | None = None,
+        modbus_identifier: ModbusIdentifier | None = None,
     ) -> None:
+        self._modbus_identifier = modbus_identifier
         self._cache = cache
         self._serial_identifier = serial_identifier
         self._can_identifier = can_identifier
@@ -227,6 +247,7 @@ class Scanner:
         stock = inventory if inventory is not None else gather(request)
         on_event(StepStarted("scan", f"Scanning {len(stock.candidates)} adapter(s)"))
         jobs = [self._job(candidate, request, on_event) for candidate in stock.candidates]
+        jobs.extend(self._gateway_job(gateway, request, on_event) for gateway in request.tcp_gateways)
         outcomes = run_parallel(
             jobs,
             budget_s=request.timeout_s,
@@ -235,10 +256,15 @@ class Scanner:
             cancel=cancel,
             on_done=lambda outcome: self._announce(outcome, on_event),
         )
+        count = len(stock.candidates)
         reports = [
             self._guided(_report_of(candidate, outcome, request.timeout_s), _facts_of(candidate))
-            for candidate, outcome in zip(stock.candidates, outcomes, strict=True)
+            for candidate, outcome in zip(stock.candidates, outcomes[:count], strict=True)
         ]
+        reports.extend(
+            _gateway_report(gateway, outcome, request.timeout_s)
+            for gateway, outcome in zip(request.tcp_gateways, outcomes[count:], strict=True)
+        )
         reports.extend(
             self._guided(_unusable_report(adapter), _facts_of(adapter)) for adapter in stock.unusable
         )
@@ -260,7 +286,7 @@ class Scanner:
         if not isinstance(candidate, SerialCandidate) or not may_be_slcan(candidate):
             return candidate
         cached = self._cache.get(candidate.cache_key) if request.use_cache else None
-        if cached is not None and cached.protocol == "smp":
+        if cached is not None and cached.protocol in ("smp", "modbus"):
             return candidate
         version = probe_slcan(candidate.port, context.bounded(request.serial.attempt_s(SLCAN_TTY_BAUD)))
         if version is None:
@@ -293,7 +319,11 @@ class Scanner:
                     status=AdapterStatus.ERROR,
                     message=exc.message,
                 )
-            if isinstance(candidate, SerialCandidate):
+            cached = self._cache.get(candidate.cache_key) if request.use_cache else None
+            if isinstance(candidate, SerialCandidate) and cached is not None and cached.protocol == "modbus":
+                modbus = self._modbus_rtu(candidate, request, context, on_event)
+                report, remember = modbus.report, modbus.remember
+            elif isinstance(candidate, SerialCandidate):
                 serial_steps = [step for step in steps if isinstance(step, SerialStep)]
                 outcome = probe_serial(
                     candidate,
@@ -304,6 +334,9 @@ class Scanner:
                     emit=on_event,
                 )
                 report, remember = outcome.report, outcome.remember
+                if _modbus_may_follow(candidate, report) and not context.cancelled:
+                    modbus = self._modbus_rtu(candidate, request, context, on_event)
+                    report, remember = _after_modbus(report, modbus), modbus.remember
             else:
                 can_steps = [step for step in steps if isinstance(step, CanStep)]
                 can_outcome = probe_can(
@@ -319,6 +352,51 @@ class Scanner:
             if remember is not None and request.use_cache:
                 self._cache.put(candidate.cache_key, remember)
             return report
+
+        return run
+
+    def _modbus_rtu(
+        self, candidate: SerialCandidate, request: ScanRequest, context: ProbeContext, on_event: EventSink
+    ) -> ModbusProbeOutcome:
+        """The Modbus RTU search on a serial port.
+
+        The framing is searched with the first addresses of the range; the whole range × every
+        framing only when the user named ``--addresses`` (otherwise every silent port would cost
+        the scan's whole budget).
+        """
+        return probe_modbus_rtu(
+            candidate.port,
+            label=candidate.label,
+            adapter_name=f"{candidate.adapter.vendor} {candidate.adapter.name}".strip(),
+            key=candidate.cache_key,
+            context=context,
+            addresses=request.addresses,
+            addresses_named=request.addresses_named,
+            full_search=request.addresses_named,
+            cached=self._cache.get(candidate.cache_key) if request.use_cache else None,
+            settings=request.modbus,
+            identifier=self._modbus_identifier if request.identify else None,
+            emit=on_event,
+        )
+
+    def _gateway_job(
+        self, gateway: str, request: ScanRequest, on_event: EventSink
+    ) -> Callable[[ProbeContext], AdapterReport]:
+        def run(context: ProbeContext) -> AdapterReport:
+            key = f"modbus-tcp:{gateway}"
+            outcome = probe_modbus_tcp(
+                gateway,
+                context=context,
+                addresses=request.addresses,
+                cached=self._cache.get(key) if request.use_cache else None,
+                addresses_named=request.addresses_named,
+                settings=request.modbus,
+                identifier=self._modbus_identifier if request.identify else None,
+                emit=on_event,
+            )
+            if outcome.remember is not None and request.use_cache:
+                self._cache.put(key, outcome.remember)
+            return outcome.report
 
         return run
 
@@ -370,6 +448,58 @@ def _report_of(candidate: Candidate, outcome: JobOutcome[AdapterReport], budget_
     )
 
 
+def _modbus_may_follow(candidate: SerialCandidate, report: AdapterReport) -> bool:
+    """SMP heard nothing on an RS485-capable port: a Modbus bus may be there instead.
+
+    Modbus modules speak only when asked, so a port that babbles is something else.
+
+    A device's own USB CDC port is never an RS485 line, and a port that refused access or vanished
+    gets no second protocol.
+    """
+    return candidate.baud_matters and report.status is AdapterStatus.NO_DEVICE
+
+
+def _after_modbus(smp: AdapterReport, modbus: ModbusProbeOutcome) -> AdapterReport:
+    """One verdict for a port silent to SMP, then asked Modbus.
+
+    Modbus's verdict when it found modules or failed (busy, timed out), else SMP's with both
+    sentences; the time is both searches' sum.
+    """
+    found = modbus.report
+    elapsed_s = smp.elapsed_s + found.elapsed_s
+    if found.status is AdapterStatus.FOUND:
+        return replace(found, elapsed_s=elapsed_s)
+    if found.status is AdapterStatus.NO_DEVICE:
+        message = t("{smp} {modbus}", smp=smp.message, modbus=found.message)
+        return replace(smp, message=message, elapsed_s=elapsed_s)
+    return replace(found, elapsed_s=elapsed_s)
+
+
+def _gateway_report(gateway: str, outcome: JobOutcome[AdapterReport], budget_s: float) -> AdapterReport:
+    if outcome.result is not None:
+        return outcome.result
+    label = f"tcp://{gateway}"
+    if outcome.error is not None and not isinstance(outcome.error, BmsFlasherError):
+        raise outcome.error
+    message = (
+        outcome.error.message
+        if isinstance(outcome.error, BmsFlasherError)
+        else t(
+            "{label} did not finish within the {budget_s:.1f} s budget and was abandoned.",
+            label=label,
+            budget_s=budget_s,
+        )
+    )
+    status = AdapterStatus.ERROR if outcome.error is not None else AdapterStatus.TIMED_OUT
+    return AdapterReport(
+        label=label,
+        adapter_name="Modbus TCP gateway",
+        key=f"modbus-tcp:{gateway}",
+        status=status,
+        message=message,
+    )
+
+
 def _facts_of(thing: Candidate | UnusableAdapter) -> AdapterFacts:
     """What the guidance file matches on: USB IDs, python-can backend, adapter kind."""
     interface = thing.adapter.python_can_interface
@@ -406,11 +536,16 @@ def scan(
     cancel: Event | None = None,
 ) -> ScanResult:
     """Scan with the protocol clients' identification wired in (the convenience entry point)."""
-    from bmsflasher.discovery.identify import default_can_identifier, default_serial_identifier
+    from bmsflasher.discovery.identify import (
+        default_can_identifier,
+        default_modbus_identifier,
+        default_serial_identifier,
+    )
 
     scanner = Scanner(
         cache if cache is not None else ScanCache(enabled=request.use_cache),
         serial_identifier=default_serial_identifier(),
         can_identifier=default_can_identifier(),
+        modbus_identifier=default_modbus_identifier(),
     )
     return scanner.scan(request, on_event, cancel)
