@@ -6,9 +6,11 @@ model (``tests/gui/rack_support.py``): nothing below the GUI is replaced.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -129,3 +131,53 @@ def test_read_the_bus_lists_every_module_with_progress_and_connects_one(qapp: QA
         page.connect_button.click()
         wait_until(qapp, lambda: model.identity is not None or bool(errors), 20)
         assert model.identity is not None and model.identity.serial_number == rack.devices[2].serial_number
+
+
+def test_live_page_shows_a_rack_of_16_modules_by_16_cells_and_a_silent_module_as_silent(
+    qapp: QApplication, gui
+) -> None:
+    model, window, errors = gui
+    page, live = window.devices_page, window.live_page
+    addresses = tuple(range(1, 17))
+    with tcp_rack(addresses) as (link, rack):
+        _choose_kind(window, "modbus_tcp")
+        page.tcp_edit.setText(link.tcp)
+        page.address_spin.setValue(1)
+        page.last_address_spin.setValue(16)
+        page.read_bus_button.click()
+        wait_until(qapp, lambda: page.watch_rack_button.isEnabled(), 30)
+        page.watch_rack_button.click()
+        window.show_page(1)
+        wait_until(qapp, lambda: len(live.rack.samples) == 16, 30)
+        assert not errors
+        assert live.rack.isVisible() and not live.charts.isVisible()
+        live.render_rack()
+        matrix = live.rack.matrix_mv()
+        assert matrix.shape == (16, 16)
+        assert (matrix > 2000).all() and (matrix < 4500).all()
+        assert "16" in live.status.text()
+
+        rack.break_chain_after(14)  # modules 15 and 16 fall silent
+        wait_until(qapp, lambda: set(live.rack.silent) == {15, 16}, 30)
+        live.render_rack()
+        matrix = live.rack.matrix_mv()
+        assert np.isnan(matrix[14:]).all(), "a silent module is drawn as no data, not as zeros"
+        assert np.isfinite(matrix[:14]).all()
+        assert "15, 16" in live.status.text()
+        assert len(live.rack.heatmap._silent_items) == 2
+
+        rack.break_chain_after(None)  # the chain is mended: the modules are shown again
+        wait_until(qapp, lambda: not live.rack.silent and len(live.rack.samples) == 16, 30)
+
+        frames = live.frames_drawn
+        started = time.monotonic()
+        for _ in range(20):
+            live._rack_dirty = True
+            live.render_rack()
+        per_frame_s = (time.monotonic() - started) / 20
+        assert live.frames_drawn == frames + 20
+        assert per_frame_s < 0.1, f"a 256-cell rack frame takes {per_frame_s * 1000:.0f} ms, over the 100 ms refresh"
+
+        live.stop_rack_button.click()
+        wait_until(qapp, lambda: not model.watching_rack and live.charts.isVisible(), 10)
+        assert not live.rack.isVisible()

@@ -45,6 +45,7 @@ from bmsflasher.gui.engine import (
     rollback_blocker,
 )
 from bmsflasher.gui.engine_text import later
+from bmsflasher.gui.rack_worker import RackWorker
 from bmsflasher.gui.task_runner import TaskRunner
 
 SHUTDOWN_TIMEOUT_S: Final = 15.0
@@ -92,6 +93,9 @@ class AppModel(QObject):
     sig_bus_running = Signal(bool)  # a Modbus address range is being read
     sig_bus_progress = Signal(int, int)  # addresses asked, addresses to ask
     sig_bus_result = Signal(object)  # engine BusReading
+    sig_rack_watching = Signal(object)  # tuple of module addresses watched, () when stopped
+    sig_rack_sample = Signal(int, object)  # module address, PackTelemetry
+    sig_rack_silent = Signal(int, object)  # module address, why it gave no sample (engine text)
     # update
     sig_package_checked = Signal(object)  # PackageCheck
     sig_trust = Signal(object)  # TrustStatus: the keys packages are checked against, and warnings
@@ -132,7 +136,9 @@ class AppModel(QObject):
         self._schema_known = False
         self._connecting: LinkSettings | None = None
         self._worker: DeviceWorker | None = None
-        self._closing: list[DeviceWorker] = []
+        self._closing: list[DeviceWorker | RackWorker] = []
+        self._rack: RackWorker | None = None
+        self.rack_link: LinkSettings | None = None
         self._tasks = TaskRunner()
         self._update_running = False
         self._recording_path = ""
@@ -241,6 +247,7 @@ class AppModel(QObject):
             return
         if self.connected and self.link is not None and same_port(self.link, link):
             self.disconnect_device()
+        self._release_rack(link)
         closing = list(self._closing)
         asked = tuple(addresses)
         self.sig_bus_running.emit(True)
@@ -284,6 +291,7 @@ class AppModel(QObject):
         shares_port = previous is not None and same_port(previous, link)
         if shares_port:
             self.disconnect_device()  # one port cannot be open twice; reopened below if the new link fails
+        self._release_rack(link)
         self._connecting = link
         self.sig_connecting.emit(link.describe())
 
@@ -384,6 +392,55 @@ class AppModel(QObject):
         self._schema_known = False
         if announce:
             self.sig_connection_changed.emit(None)
+
+    # --- a rack's live data ----------------------------------------------------------------------
+    def watch_rack(self, link: LinkSettings, addresses: Sequence[int]) -> None:
+        """Poll every module at ``addresses`` on ``link``'s Modbus line for the live page's rack view.
+
+        The line is one port: a single module connected on it is disconnected first, and
+        connecting one module on it later stops the rack view (:meth:`connect_device`).
+        """
+        if self.connected and self.link is not None and same_port(self.link, link):
+            self.disconnect_device()
+        self._release_rack(link)
+        closing = list(self._closing)
+        watched = tuple(addresses)
+
+        def open_rack() -> Any:
+            for old in closing:
+                old.join()
+            return self.engine.open_rack(link, watched)
+
+        def opened(rack: Any) -> None:
+            self._release_rack(link)
+            self.rack_link = link
+            self._rack = RackWorker(
+                rack,
+                on_sample=self.sig_rack_sample.emit,
+                on_silent=lambda address, error: self.sig_rack_silent.emit(address, error.message),
+            )
+            self.sig_rack_watching.emit(watched)
+
+        self._tasks.start("watch rack", open_rack, self._on_gui(opened), self._on_gui(self.report_error))
+
+    def stop_rack(self) -> None:
+        """Stop the rack view's polling; the line closes after the module being asked now."""
+        rack, self._rack = self._rack, None
+        if rack is None:
+            return
+        rack.stop()
+        self._closing = [w for w in self._closing if w.alive] + [rack]
+        self.rack_link = None
+        self.sig_rack_watching.emit(())
+
+    @property
+    def watching_rack(self) -> bool:
+        return self._rack is not None
+
+    def _release_rack(self, link: LinkSettings) -> None:
+        """Stop the rack view if it holds the port ``link`` needs."""
+        if self.rack_link is not None and same_port(self.rack_link, link):
+            self.stop_rack()
 
     # --- live data -----------------------------------------------------------------------------
     def set_polling(self, enabled: bool) -> None:
@@ -701,6 +758,7 @@ class AppModel(QObject):
     def shutdown(self) -> None:
         """Close the device and wait for background tasks (bounded), so no thread outlives the app."""
         self.disconnect_device()
+        self.stop_rack()
         for worker in self._closing:
             if not worker.join(SHUTDOWN_TIMEOUT_S):
                 _log.warning("the device thread did not stop in time; it ends with the application")

@@ -8,6 +8,7 @@ them in one small module means the AppModel and the pages depend on a handful of
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +32,7 @@ from bmsflasher.core.types import (
     DeviceIdentity,
     DeviceSelfTest,
     LinkSettings,
+    PackTelemetry,
     ParameterValue,
 )
 from bmsflasher.discovery.can_probe import CanProbeSettings
@@ -69,6 +71,7 @@ __all__ = [
     "FailureKind",
     "PackageCheck",
     "ParameterRule",
+    "RackLink",
     "RollbackBlocker",
     "ScanResult",
     "SessionDetail",
@@ -142,6 +145,35 @@ def read_bus(
         if on_progress is not None:
             on_progress(asked, len(addresses))
     return BusReading(tuple(found), asked, asked == len(addresses), time.monotonic() - started)
+
+
+class RackLink:
+    """One open Modbus line (RS485 port or gateway socket) and one target per module on it.
+
+    The modules of a rack share one pair of wires, so they share one open port: each module's
+    target talks over it in turn, from the one thread that owns this object (the rack worker).
+    Nothing is reopened or retried beyond the client's own tries, so a silent module costs one
+    bounded wait per sweep and the others keep coming.
+    """
+
+    def __init__(self, link: LinkSettings, addresses: Sequence[int]) -> None:
+        module = importlib.import_module("bmsflasher.protocols.modbus.target")
+        self.link = link
+        self.addresses = tuple(addresses)
+        self._port = module.open_link(link)
+        self._targets: dict[int, Target] = {
+            address: module.ModbusTarget(
+                self._port, dataclasses.replace(link, address=address), reconnect_timeout_s=0
+            )
+            for address in self.addresses
+        }
+
+    def telemetry(self, address: int) -> PackTelemetry:
+        """One live sample of the module at ``address``; the client's errors say why there is none."""
+        return self._targets[address].read_telemetry()
+
+    def close(self) -> None:
+        self._port.close()
 
 
 OutcomeKind = Literal["updated", "rolled_back", "refused", "cancelled", "failed"]
@@ -344,6 +376,10 @@ class Engine:
 
     def open_target(self, link: LinkSettings) -> Target:
         return open_target(link)
+
+    def open_rack(self, link: LinkSettings, addresses: Sequence[int]) -> RackLink:
+        """Open ``link``'s Modbus line once for live data of every module at ``addresses``."""
+        return RackLink(link, addresses)
 
     def read_bus(
         self,

@@ -189,6 +189,9 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.last_address_spin.setValue(16)
         self.read_bus_button = QPushButton(self)
         self.read_bus_button.setObjectName("read_bus_button")
+        self.watch_rack_button = QPushButton(self)
+        self.watch_rack_button.setObjectName("watch_rack_button")
+        self.watch_rack_button.setEnabled(False)
         self.bus_progress = QProgressBar(self)
         self.bus_progress.setObjectName("bus_progress")
         self.bus_progress.hide()
@@ -224,6 +227,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         bus_row.addWidget(self.bus_progress, 1)
         bus_row.addStretch(0)
         bus_row.addWidget(self.read_bus_button)
+        bus_row.addWidget(self.watch_rack_button)
         self.manual_form.addRow(bus_row)
 
         self.identity_box = QGroupBox(self)
@@ -262,6 +266,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.devices_table.itemDoubleClicked.connect(lambda _item: self._on_connect_selected())
         self.manual_connect_button.clicked.connect(self._on_manual_connect)
         self.read_bus_button.clicked.connect(self._on_read_bus)
+        self.watch_rack_button.clicked.connect(self._on_watch_rack)
         model.sig_bus_running.connect(self._on_bus_running)
         model.sig_bus_progress.connect(self._on_bus_progress)
         model.sig_bus_result.connect(self._on_bus_result)
@@ -346,6 +351,10 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("Read the bus asks every address from the Modbus address up to this one.")
         )
         self.read_bus_button.setText(self.tr("Read the &bus"))
+        self.watch_rack_button.setText(self.tr("&Watch the rack"))
+        self.watch_rack_button.setToolTip(
+            self.tr("Show the live cells of every module the bus read found, side by side (Live page).")
+        )
         self.read_bus_button.setToolTip(
             self.tr(
                 "List every module that answers on this RS485 line or gateway, one address after another."
@@ -650,6 +659,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             if buddy is not None:
                 buddy.setVisible(visible)
         self.read_bus_button.setVisible(rtu or tcp)
+        self.watch_rack_button.setVisible(rtu or tcp)
 
     # --- read the bus -----------------------------------------------------------------------------
     @Slot()
@@ -660,6 +670,13 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             return
         first, last = self.address_spin.value(), self.last_address_spin.value()
         self._model.read_bus(link, range(min(first, last), max(first, last) + 1))
+
+    @Slot()
+    def _on_watch_rack(self) -> None:
+        if self._bus_modules:
+            self._model.watch_rack(
+                self._bus_modules[0].link, [module.address for module in self._bus_modules]
+            )
 
     @Slot(bool)
     def _on_bus_running(self, running: bool) -> None:
@@ -689,6 +706,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
                 )
             return text
 
+        self.watch_rack_button.setEnabled(bool(self._bus_modules))
         self._scanned = False  # the status line now tells the bus read's result, not the scan's
         self._fill_tables()
         self._set_scan_text(summary)

@@ -38,6 +38,7 @@ from bmsflasher.gui.widgets.alarm_panel import AlarmPanel
 from bmsflasher.gui.widgets.cell_bars import CellBarsWidget
 from bmsflasher.gui.widgets.cell_heatmap import CellHeatmapWidget
 from bmsflasher.gui.widgets.pack_summary import PackSummaryWidget
+from bmsflasher.gui.widgets.rack_view import RackView
 from bmsflasher.gui.widgets.trend_plots import TrendLabels, TrendPlotsWidget
 
 FRAME_INTERVAL_MS: Final = 100
@@ -62,6 +63,9 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.pause_button.setCheckable(True)
         self.record_button = QPushButton(self)
         self.record_button.setCheckable(True)
+        self.stop_rack_button = QPushButton(self)
+        self.stop_rack_button.setObjectName("stop_rack_button")
+        self.stop_rack_button.hide()
         self.status = plain_label(QLabel(self), device=False)  # names the battery's model and serial
         self.status.setWordWrap(True)
         self._status: Callable[[], str] | None = None
@@ -69,6 +73,7 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         toolbar.addWidget(self.title)
         toolbar.addStretch(1)
         toolbar.addWidget(self.status, 2)
+        toolbar.addWidget(self.stop_rack_button)
         toolbar.addWidget(self.pause_button)
         toolbar.addWidget(self.record_button)
 
@@ -87,11 +92,16 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         charts.addWidget(self.bars)
         charts.addWidget(lower)
         charts.setSizes([300, 360])
+        self.charts = charts
+        self.rack = RackView(self)
+        self.rack.hide()
+        self._rack_dirty = False
 
         layout = QVBoxLayout(self)
         layout.addLayout(toolbar)
         layout.addWidget(self.summary)
         layout.addWidget(charts, 1)
+        layout.addWidget(self.rack, 1)
         layout.addWidget(self.alarms)
 
         self._max_window_s = self.history.capacity * FRAME_INTERVAL_MS / 1000.0
@@ -110,6 +120,10 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         model.sig_recording_changed.connect(self._on_recording)
         model.sig_link_problem.connect(self._on_link_problem)
         model.sig_dtcs.connect(self.alarms.set_dtcs)
+        model.sig_rack_watching.connect(self._on_rack_watching)
+        model.sig_rack_sample.connect(self._on_rack_sample)
+        model.sig_rack_silent.connect(self._on_rack_silent)
+        self.stop_rack_button.clicked.connect(model.stop_rack)
         model.sig_theme_changed.connect(lambda name: self.apply_theme(THEMES[name]))
         bind_shortcut(self.pause_button, "Ctrl+P", self)
         bind_shortcut(self.record_button, "Ctrl+R", self)
@@ -125,6 +139,14 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.record_button.setText(self.tr("Stop recording") if recording else self.tr("Record CSV…"))
         self.record_button.setToolTip(self.tr("Record every sample to a CSV file (Ctrl+R)."))
         self.bars.set_labels(self.tr("Cell"), self.tr("Voltage (mV)"))
+        self.stop_rack_button.setText(self.tr("Stop watching the rack"))
+        self.rack.set_labels(
+            self.tr("Cell (module after module in the bars)"),
+            self.tr("Module address"),
+            self.tr("Voltage (mV)"),
+            self.tr("no answer"),
+        )
+        self._rack_dirty = True
         self.heatmap.set_labels(self.tr("Seconds before now"), self.tr("Cell"))
         self.trends.set_labels(
             TrendLabels(
@@ -139,7 +161,9 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
                 temp_max=self.tr("max"),
             )
         )
-        if not self._model.connected:
+        if self.rack.addresses:
+            self._set_status(self._rack_status)
+        elif not self._model.connected:
             self._set_status(lambda: self.tr("No device connected: go to Devices and connect one."))
         elif self._status is not None:
             self.status.setText(self._status())
@@ -150,7 +174,7 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.status.setText(render())
 
     def apply_theme(self, colors: ThemeColors) -> None:
-        for widget in (self.bars, self.heatmap, self.trends, self.summary, self.alarms):
+        for widget in (self.bars, self.heatmap, self.trends, self.summary, self.alarms, self.rack):
             widget.apply_theme(colors)
         self.record_button.setIcon(icon("record", colors.bad))
         self.pause_button.setIcon(icon("stop", colors.text))
@@ -167,6 +191,48 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
     def _on_frame(self) -> None:
         if self._dirty and not self._paused and self.isVisible():
             self.render_frame()
+        if self._rack_dirty and not self._paused and self.rack.isVisible():
+            self.render_rack()
+
+    def render_rack(self) -> None:
+        """Redraw the rack view (public so a test or benchmark can time exactly this)."""
+        self._rack_dirty = False
+        self.rack.redraw()
+        if self._status == self._rack_status:
+            self.status.setText(self._rack_status())
+        self.frames_drawn += 1
+
+    def _rack_status(self) -> str:
+        count, silent = len(self.rack.addresses), len(self.rack.silent)
+        text = self.tr("Rack: %n module(s) on %1.", "", count)
+        where = self._model.rack_link.describe() if self._model.rack_link is not None else ""
+        text = fmt(text, where.split(",")[0])
+        if silent:
+            text += " " + fmt(
+                self.tr("%n module(s) not answering: %1.", "", silent),
+                ", ".join(map(str, sorted(self.rack.silent))),
+            )
+        return text
+
+    @Slot(object)
+    def _on_rack_watching(self, addresses: tuple[int, ...]) -> None:
+        self.rack.watch(tuple(addresses))
+        watching = bool(addresses)
+        self.rack.setVisible(watching)
+        self.charts.setVisible(not watching)
+        self.stop_rack_button.setVisible(watching)
+        self._rack_dirty = True
+        self.retranslate()
+
+    @Slot(int, object)
+    def _on_rack_sample(self, address: int, sample: PackTelemetry) -> None:
+        self.rack.add_sample(address, sample)
+        self._rack_dirty = True
+
+    @Slot(int, object)
+    def _on_rack_silent(self, address: int, why: object) -> None:
+        self.rack.mark_silent(address, sentence(why))
+        self._rack_dirty = True
 
     def render_frame(self) -> None:
         """Redraw every chart from the buffer (public so the benchmark can time exactly this)."""

@@ -64,7 +64,8 @@ class CellBarsWidget(pg.PlotWidget):  # type: ignore[misc]
         self._bars.setData(edges, voltages_mv)
         on = np.flatnonzero(balancing[:count])
         self._balancing.setOpts(x=on + 1.0, height=voltages_mv[on], width=0.8)
-        low, high = float(voltages_mv.min()), float(voltages_mv.max())
+        known = voltages_mv[np.isfinite(voltages_mv)]  # NaN: a rack module without a sample, not 0 mV
+        low, high = (float(known.min()), float(known.max())) if known.size else (0.0, 1.0)
         self._min_line.setPos(low)
         self._max_line.setPos(high)
         if count != self._cell_count:
