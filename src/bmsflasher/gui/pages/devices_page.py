@@ -325,7 +325,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("Bit&rate:"),
             self.tr("A&ddressing:"),
             self.tr("&Node:"),
-            self.tr("Pa&rity:"),
+            self.tr("Par&ity:"),
             self.tr("S&top bits:"),
             self.tr("&Gateway (host:port):"),
             self.tr("Modbus &address:"),
@@ -350,7 +350,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.last_address_spin.setToolTip(
             self.tr("Read the bus asks every address from the Modbus address up to this one.")
         )
-        self.read_bus_button.setText(self.tr("Read the &bus"))
+        self.read_bus_button.setText(self.tr("R&ead the bus"))
         self.watch_rack_button.setText(self.tr("&Watch the rack"))
         self.watch_rack_button.setToolTip(
             self.tr("Show the live cells of every module the bus read found, side by side (Live page).")

@@ -354,12 +354,72 @@
         <translation>&amp;Nœud :</translation>
     </message>
     <message>
+        <source>S&amp;top bits:</source>
+        <translation>Bi&amp;ts de stop :</translation>
+    </message>
+    <message>
+        <source>&amp;Gateway (host:port):</source>
+        <translation>Passerelle (&amp;hôte:port) :</translation>
+    </message>
+    <message>
+        <source>Modbus &amp;address:</source>
+        <translation>&amp;Adresse Modbus :</translation>
+    </message>
+    <message>
+        <source>&amp;Up to address:</source>
+        <translation>&amp;Jusqu&apos;à l&apos;adresse :</translation>
+    </message>
+    <message>
         <source>Serial (USB, UART, RS485) — SMP</source>
         <translation>Série (USB, UART, RS485) — SMP</translation>
     </message>
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>RS485 — Modbus RTU (rack module)</source>
+        <translation>RS485 — Modbus RTU (module de rack)</translation>
+    </message>
+    <message>
+        <source>Ethernet — Modbus TCP gateway</source>
+        <translation>Ethernet — passerelle Modbus TCP</translation>
+    </message>
+    <message>
+        <source>Even (E)</source>
+        <translation>Paire (E)</translation>
+    </message>
+    <message>
+        <source>None (N)</source>
+        <translation>Aucune (N)</translation>
+    </message>
+    <message>
+        <source>Odd (O)</source>
+        <translation>Impaire (O)</translation>
+    </message>
+    <message>
+        <source>192.168.1.50:502</source>
+        <translation>192.168.1.50:502</translation>
+    </message>
+    <message>
+        <source>The module&apos;s unit address on the bus (1 to 247).</source>
+        <translation>L&apos;adresse d&apos;unité du module sur le bus (1 à 247).</translation>
+    </message>
+    <message>
+        <source>Read the bus asks every address from the Modbus address up to this one.</source>
+        <translation>Lire le bus interroge chaque adresse, de l&apos;adresse Modbus jusqu&apos;à celle-ci.</translation>
+    </message>
+    <message>
+        <source>&amp;Watch the rack</source>
+        <translation>&amp;Suivre le rack</translation>
+    </message>
+    <message>
+        <source>Show the live cells of every module the bus read found, side by side (Live page).</source>
+        <translation>Afficher en direct les cellules de chaque module trouvé en lisant le bus, côte à côte (page Données en direct).</translation>
+    </message>
+    <message>
+        <source>List every module that answers on this RS485 line or gateway, one address after another.</source>
+        <translation>Lister chaque module qui répond sur cette ligne RS485 ou cette passerelle, une adresse après l&apos;autre.</translation>
     </message>
     <message>
         <source>11-bit normal (0x7E0 / 0x7E8)</source>
@@ -408,12 +468,43 @@
         </translation>
     </message>
     <message>
+        <source>&apos;%1&apos; is not a gateway address.</source>
+        <translation>« %1 » n&apos;est pas une adresse de passerelle.</translation>
+    </message>
+    <message>
+        <source>Type host:port, such as 192.168.1.50:502.</source>
+        <translation>Saisissez hôte:port, par exemple 192.168.1.50:502.</translation>
+    </message>
+    <message>
+        <source>Reading the bus: address %1 of %2…</source>
+        <translation>Lecture du bus : adresse %1 sur %2…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n module(s) answered on the bus in %1 s.</source>
+        <translation>
+            <numerusform>%n module a répondu sur le bus en %1 s.</numerusform>
+            <numerusform>%n modules ont répondu sur le bus en %1 s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Stopped after %1 addresses: the read took too long.</source>
+        <translation>Arrêté après %1 adresses : la lecture a pris trop de temps.</translation>
+    </message>
+    <message>
         <source>Still connected to %1 until it answers.</source>
         <translation>Toujours connecté à %1 jusqu’à sa réponse.</translation>
     </message>
     <message>
         <source>(unknown)</source>
         <translation>(inconnu)</translation>
+    </message>
+    <message>
+        <source>Par&amp;ity:</source>
+        <translation>Par&amp;ité :</translation>
+    </message>
+    <message>
+        <source>R&amp;ead the bus</source>
+        <translation>Lire le &amp;bus</translation>
     </message>
     <message>
         <source>No bootable firmware: use Recover.</source>
@@ -804,6 +895,22 @@
         <translation>Tension (mV)</translation>
     </message>
     <message>
+        <source>Stop watching the rack</source>
+        <translation>Ne plus suivre le rack</translation>
+    </message>
+    <message>
+        <source>Cell (module after module in the bars)</source>
+        <translation>Cellule (module après module dans les barres)</translation>
+    </message>
+    <message>
+        <source>Module address</source>
+        <translation>Adresse du module</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>pas de réponse</translation>
+    </message>
+    <message>
         <source>Seconds before now</source>
         <translation>Secondes avant maintenant</translation>
     </message>
@@ -842,6 +949,20 @@
     <message>
         <source>No device connected: go to Devices and connect one.</source>
         <translation>Aucun appareil connecté : allez dans Appareils et connectez-en un.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Rack: %n module(s) on %1.</source>
+        <translation>
+            <numerusform>Rack : %n module sur %1.</numerusform>
+            <numerusform>Rack : %n modules sur %1.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n module(s) not answering: %1.</source>
+        <translation>
+            <numerusform>%n module ne répond pas : %1.</numerusform>
+            <numerusform>%n modules ne répondent pas : %1.</numerusform>
+        </translation>
     </message>
     <message>
         <source>%1, serial %2, firmware %3</source>

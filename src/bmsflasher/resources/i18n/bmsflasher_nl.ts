@@ -354,12 +354,72 @@
         <translation>&amp;Knooppunt:</translation>
     </message>
     <message>
+        <source>S&amp;top bits:</source>
+        <translation>S&amp;topbits:</translation>
+    </message>
+    <message>
+        <source>&amp;Gateway (host:port):</source>
+        <translation>&amp;Gateway (host:poort):</translation>
+    </message>
+    <message>
+        <source>Modbus &amp;address:</source>
+        <translation>Modbus-&amp;adres:</translation>
+    </message>
+    <message>
+        <source>&amp;Up to address:</source>
+        <translation>Tot en &amp;met adres:</translation>
+    </message>
+    <message>
         <source>Serial (USB, UART, RS485) — SMP</source>
         <translation>Serieel (USB, UART, RS485) — SMP</translation>
     </message>
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>RS485 — Modbus RTU (rack module)</source>
+        <translation>RS485 — Modbus RTU (rackmodule)</translation>
+    </message>
+    <message>
+        <source>Ethernet — Modbus TCP gateway</source>
+        <translation>Ethernet — Modbus TCP-gateway</translation>
+    </message>
+    <message>
+        <source>Even (E)</source>
+        <translation>Even (E)</translation>
+    </message>
+    <message>
+        <source>None (N)</source>
+        <translation>Geen (N)</translation>
+    </message>
+    <message>
+        <source>Odd (O)</source>
+        <translation>Oneven (O)</translation>
+    </message>
+    <message>
+        <source>192.168.1.50:502</source>
+        <translation>192.168.1.50:502</translation>
+    </message>
+    <message>
+        <source>The module&apos;s unit address on the bus (1 to 247).</source>
+        <translation>Het unitadres van de module op de bus (1 tot en met 247).</translation>
+    </message>
+    <message>
+        <source>Read the bus asks every address from the Modbus address up to this one.</source>
+        <translation>Bus uitlezen vraagt elk adres, van het Modbus-adres tot en met dit adres.</translation>
+    </message>
+    <message>
+        <source>&amp;Watch the rack</source>
+        <translation>Rack v&amp;olgen</translation>
+    </message>
+    <message>
+        <source>Show the live cells of every module the bus read found, side by side (Live page).</source>
+        <translation>Toon de cellen van elke module die bij het uitlezen van de bus antwoordde, naast elkaar (pagina Live gegevens).</translation>
+    </message>
+    <message>
+        <source>List every module that answers on this RS485 line or gateway, one address after another.</source>
+        <translation>Toon elke module die antwoordt op deze RS485-lijn of gateway, het ene adres na het andere.</translation>
     </message>
     <message>
         <source>11-bit normal (0x7E0 / 0x7E8)</source>
@@ -408,12 +468,43 @@
         </translation>
     </message>
     <message>
+        <source>&apos;%1&apos; is not a gateway address.</source>
+        <translation>&apos;%1&apos; is geen gateway-adres.</translation>
+    </message>
+    <message>
+        <source>Type host:port, such as 192.168.1.50:502.</source>
+        <translation>Typ host:poort, bijvoorbeeld 192.168.1.50:502.</translation>
+    </message>
+    <message>
+        <source>Reading the bus: address %1 of %2…</source>
+        <translation>Bus uitlezen: adres %1 van %2…</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n module(s) answered on the bus in %1 s.</source>
+        <translation>
+            <numerusform>%n module antwoordde op de bus in %1 s.</numerusform>
+            <numerusform>%n modules antwoordden op de bus in %1 s.</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Stopped after %1 addresses: the read took too long.</source>
+        <translation>Gestopt na %1 adressen: het uitlezen duurde te lang.</translation>
+    </message>
+    <message>
         <source>Still connected to %1 until it answers.</source>
         <translation>Nog verbonden met %1 tot ze antwoordt.</translation>
     </message>
     <message>
         <source>(unknown)</source>
         <translation>(onbekend)</translation>
+    </message>
+    <message>
+        <source>Par&amp;ity:</source>
+        <translation>Par&amp;iteit:</translation>
+    </message>
+    <message>
+        <source>R&amp;ead the bus</source>
+        <translation>Bus &amp;uitlezen</translation>
     </message>
     <message>
         <source>No bootable firmware: use Recover.</source>
@@ -804,6 +895,22 @@
         <translation>Spanning (mV)</translation>
     </message>
     <message>
+        <source>Stop watching the rack</source>
+        <translation>Rack niet meer volgen</translation>
+    </message>
+    <message>
+        <source>Cell (module after module in the bars)</source>
+        <translation>Cel (module na module in de staven)</translation>
+    </message>
+    <message>
+        <source>Module address</source>
+        <translation>Moduleadres</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>geen antwoord</translation>
+    </message>
+    <message>
         <source>Seconds before now</source>
         <translation>Seconden geleden</translation>
     </message>
@@ -842,6 +949,20 @@
     <message>
         <source>No device connected: go to Devices and connect one.</source>
         <translation>Geen apparaat verbonden: ga naar Apparaten en verbind er een.</translation>
+    </message>
+    <message numerus="yes">
+        <source>Rack: %n module(s) on %1.</source>
+        <translation>
+            <numerusform>Rack: %n module op %1.</numerusform>
+            <numerusform>Rack: %n modules op %1.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%n module(s) not answering: %1.</source>
+        <translation>
+            <numerusform>%n module antwoordt niet: %1.</numerusform>
+            <numerusform>%n modules antwoorden niet: %1.</numerusform>
+        </translation>
     </message>
     <message>
         <source>%1, serial %2, firmware %3</source>
