@@ -6,26 +6,36 @@ model (``tests/gui/rack_support.py``): nothing below the GUI is replaced.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QApplication
 
+from bmsflasher.core.resources import resource_path
+from bmsflasher.core.types import FirmwareVersion, LinkSettings
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import Engine
 from bmsflasher.gui.main_window import MainWindow
+
 from .conftest import wait_until
+from .gui_steps import run_update
 from .rack_support import pty_rack, tcp_rack
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
-def gui(qapp: QApplication, tmp_path: Path, data_home: Path) -> Iterator[tuple[AppModel, MainWindow, list[object]]]:
-    engine = Engine(db_path=tmp_path / "history.sqlite", keys_dir=tmp_path / "keys", journal_dir=tmp_path / "journal")
+def gui(
+    qapp: QApplication, tmp_path: Path, data_home: Path
+) -> Iterator[tuple[AppModel, MainWindow, list[object]]]:
+    engine = Engine(
+        db_path=tmp_path / "history.sqlite", keys_dir=tmp_path / "keys", journal_dir=tmp_path / "journal"
+    )
     model = AppModel(engine)
     window = MainWindow(model, None, None)
     errors: list[object] = []
@@ -50,8 +60,10 @@ def test_manual_modbus_tcp_connect_shows_the_module_and_its_live_data(qapp: QApp
     page = window.devices_page
     with tcp_rack((3, 7)) as (link, rack):
         _choose_kind(window, "modbus_tcp")
-        assert page.tcp_edit.isVisible() and page.address_spin.isVisible()
-        assert not page.parity_combo.isVisible() and not page.port_edit.isVisible()
+        assert page.tcp_edit.isVisible()
+        assert page.address_spin.isVisible()
+        assert not page.parity_combo.isVisible()
+        assert not page.port_edit.isVisible()
         page.tcp_edit.setText(link.tcp)
         page.address_spin.setValue(7)
         page.manual_connect_button.click()
@@ -59,11 +71,14 @@ def test_manual_modbus_tcp_connect_shows_the_module_and_its_live_data(qapp: QApp
         assert not errors
         assert model.identity is not None
         assert model.identity.serial_number == rack.devices[1].serial_number
-        assert model.link is not None and model.link.address == 7
+        assert model.link is not None
+        assert model.link.address == 7
         wait_until(qapp, lambda: model.latest_telemetry is not None, 10)
-        assert model.latest_telemetry is not None and model.latest_telemetry.cell_count == 16
+        assert model.latest_telemetry is not None
+        assert model.latest_telemetry.cell_count == 16
         row = page.rows()[0]
-        assert row.connected and row.protocol == "Modbus"
+        assert row.connected
+        assert row.protocol == "Modbus"
         assert "unit 7" in page.devices_table.item(0, 5).text()
 
 
@@ -72,7 +87,9 @@ def test_manual_modbus_rtu_connect_takes_parity_stop_bits_and_address(qapp: QApp
     page = window.devices_page
     with pty_rack((1, 2)) as (link, rack):
         _choose_kind(window, "modbus_rtu")
-        assert page.parity_combo.isVisible() and page.stopbits_combo.isVisible() and page.port_edit.isVisible()
+        assert page.parity_combo.isVisible()
+        assert page.stopbits_combo.isVisible()
+        assert page.port_edit.isVisible()
         assert not page.tcp_edit.isVisible()
         page.port_edit.setText(link.port)
         page.baud_combo.setCurrentText(str(link.baud))
@@ -92,7 +109,7 @@ def test_manual_modbus_rtu_connect_takes_parity_stop_bits_and_address(qapp: QApp
 
 
 def test_a_gateway_without_port_is_refused_in_one_sentence(qapp: QApplication, gui) -> None:
-    model, window, errors = gui
+    _model, window, errors = gui
     page = window.devices_page
     _choose_kind(window, "modbus_tcp")
     page.tcp_edit.setText("gateway.local")
@@ -101,7 +118,9 @@ def test_a_gateway_without_port_is_refused_in_one_sentence(qapp: QApplication, g
 
 
 @pytest.mark.parametrize("rack_of", [tcp_rack, pty_rack], ids=["tcp", "rtu"])
-def test_read_the_bus_lists_every_module_with_progress_and_connects_one(qapp: QApplication, gui, rack_of) -> None:
+def test_read_the_bus_lists_every_module_with_progress_and_connects_one(
+    qapp: QApplication, gui, rack_of
+) -> None:
     model, window, errors = gui
     page = window.devices_page
     progress: list[tuple[int, int]] = []
@@ -125,12 +144,15 @@ def test_read_the_bus_lists_every_module_with_progress_and_connects_one(qapp: QA
         rows = page.rows()
         assert [row.link.address for row in rows] == [2, 3, 5]
         assert [row.serial for row in rows] == [device.serial_number for device in rack.devices]
-        assert all(row.protocol == "Modbus" and row.model == "VBMS-16" and row.firmware == "1.0.0" for row in rows)
+        assert all(
+            row.protocol == "Modbus" and row.model == "VBMS-16" and row.firmware == "1.0.0" for row in rows
+        )
         assert "3" in page.scan_status.text()
         page.devices_table.selectRow(2)
         page.connect_button.click()
         wait_until(qapp, lambda: model.identity is not None or bool(errors), 20)
-        assert model.identity is not None and model.identity.serial_number == rack.devices[2].serial_number
+        assert model.identity is not None
+        assert model.identity.serial_number == rack.devices[2].serial_number
 
 
 def test_live_page_shows_a_rack_of_16_modules_by_16_cells_and_a_silent_module_as_silent(
@@ -145,16 +167,18 @@ def test_live_page_shows_a_rack_of_16_modules_by_16_cells_and_a_silent_module_as
         page.address_spin.setValue(1)
         page.last_address_spin.setValue(16)
         page.read_bus_button.click()
-        wait_until(qapp, lambda: page.watch_rack_button.isEnabled(), 30)
+        wait_until(qapp, page.watch_rack_button.isEnabled, 30)
         page.watch_rack_button.click()
         window.show_page(1)
         wait_until(qapp, lambda: len(live.rack.samples) == 16, 30)
         assert not errors
-        assert live.rack.isVisible() and not live.charts.isVisible()
+        assert live.rack.isVisible()
+        assert not live.charts.isVisible()
         live.render_rack()
         matrix = live.rack.matrix_mv()
         assert matrix.shape == (16, 16)
-        assert (matrix > 2000).all() and (matrix < 4500).all()
+        assert (matrix > 2000).all()
+        assert (matrix < 4500).all()
         assert "16" in live.status.text()
 
         rack.break_chain_after(14)  # modules 15 and 16 fall silent
@@ -176,8 +200,66 @@ def test_live_page_shows_a_rack_of_16_modules_by_16_cells_and_a_silent_module_as
             live.render_rack()
         per_frame_s = (time.monotonic() - started) / 20
         assert live.frames_drawn == frames + 20
-        assert per_frame_s < 0.1, f"a 256-cell rack frame takes {per_frame_s * 1000:.0f} ms, over the 100 ms refresh"
+        assert per_frame_s < 0.1, (
+            f"a 256-cell rack frame takes {per_frame_s * 1000:.0f} ms, over the 100 ms refresh"
+        )
 
         live.stop_rack_button.click()
         wait_until(qapp, lambda: not model.watching_rack and live.charts.isVisible(), 10)
         assert not live.rack.isVisible()
+
+
+@dataclass
+class RackRig:
+    """The rig shape the shared wizard steps drive (``tests/gui/gui_steps.py``), for one rack module."""
+
+    app: QApplication
+    model: AppModel
+    window: MainWindow
+    link: LinkSettings
+    errors: list[object]
+
+    def connect(self) -> None:
+        self.model.connect_device(self.link)
+        wait_until(self.app, lambda: self.model.identity is not None or bool(self.errors), 20)
+        assert not self.errors
+
+
+def test_update_wizard_and_roll_back_work_on_one_module_of_a_rack(
+    qapp: QApplication, qtbot, packages: dict[str, Path], tmp_path: Path, data_home: Path
+) -> None:
+    engine = Engine(
+        db_path=tmp_path / "history.sqlite",
+        trusted_keys=[resource_path("demo", "demo-key.pub.pem")],
+        keys_dir=tmp_path / "keys",
+        journal_dir=tmp_path / "journal",
+    )
+    model = AppModel(engine)
+    window = MainWindow(model, None, packages["healthy"].parent)
+    errors: list[object] = []
+    model.sig_error.connect(lambda message, hint: errors.append((message, hint)))
+    window.show()
+    try:
+        with pty_rack((1, 2)) as (link, rack):
+            rig = RackRig(qapp, model, window, dataclasses.replace(link, address=2), errors)
+            wizard = run_update(rig, qtbot, packages["healthy"])
+            outcome = model.last_outcome
+            assert outcome is not None
+            assert outcome.result == "updated", outcome.message
+            assert outcome.identity is not None
+            assert outcome.identity.firmware_version == FirmwareVersion(1, 1, 0)
+            assert rack.devices[1].identity().firmware_version == FirmwareVersion(1, 1, 0)
+            assert rack.devices[0].identity().firmware_version == FirmwareVersion(1, 0, 0), "the other module"
+            result = wizard.result_page
+            assert result.rollback_button.isEnabled()
+            with qtbot.waitSignal(model.sig_rollback_finished, timeout=60000) as rolled_back:
+                result.rollback_button.click()
+            assert rolled_back.args[0].firmware_version == FirmwareVersion(1, 0, 0)
+            assert rack.devices[1].identity().firmware_version == FirmwareVersion(1, 0, 0)
+            assert errors == []
+            wizard.close()
+    finally:
+        model.shutdown()
+        window.close()
+        window.deleteLater()
+        qapp.processEvents()
