@@ -108,6 +108,7 @@ COLLECT_ALL_SUBMODULES: Final[tuple[str, ...]] = (
     "udsoncan",
     "isotp",
     "smp",
+    "pymodbus",
 )
 
 # Libraries that read their own version or plug-ins through ``importlib.metadata``; without the
@@ -130,7 +131,8 @@ METADATA_PACKAGES: Final[tuple[str, ...]] = (
 )
 
 # Third-party packages that ship data files next to their code (fonts, templates, schemas).
-DATA_PACKAGES: Final[tuple[str, ...]] = ("udsoncan", "isotp", "fpdf", "can", "imgtool")
+DATA_PACKAGES: Final[tuple[str, ...]] = ("udsoncan", "isotp", "fpdf", "can", "imgtool", "sunspec2")
+"""``sunspec2`` ships the SunSpec model definitions (``models/json``) that the Modbus live data decodes."""
 
 # Optional adapter libraries: bundled when present in the build environment (see pyproject's
 # ``dist`` extra), never required. ``gs_usb`` + ``usb`` serve candleLight on Windows and macOS;
