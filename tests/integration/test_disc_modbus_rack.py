@@ -191,3 +191,13 @@ def test_the_tcp_gateway_lists_its_modules(tmp_path: Path) -> None:
         assert [m["link"]["address"] for m in modules] == addresses, document  # type: ignore[index]
         assert [m["serial_number"] for m in modules] == rack.serials
         assert all(m["link"]["tcp"] == rack.gateway for m in modules)  # type: ignore[index]
+
+
+def test_colliding_answers_are_not_a_device() -> None:
+    """Two modules at address 1 answer together: their bits collide, the CRC fails, no device."""
+    for rack in _start("--link", "pty", "--addresses", "1,1,2", "--baud", "19200", "--parity", "E"):
+        with SerialLink.open(rack.port, 19200, parity="E") as link:
+            collided = [ask_rtu(link, 1, parity="E", stopbits=1, reaction_s=0.2) for _ in range(3)]
+            alone = ask_rtu(link, 2, parity="E", stopbits=1, reaction_s=0.2)
+        assert all(reply.answer is Answer.GARBLED for reply in collided), collided
+        assert alone.answer is Answer.DEVICE

@@ -111,6 +111,7 @@ def ask_rtu(link: SerialLink, address: int, *, parity: str, stopbits: int, react
     sent = time.monotonic()
     deadline = sent + (REQUEST_BYTES + FRAME_GAP_CHARACTERS) * char_s * 1.5 + reaction_s
     buffer = b""
+    stray = 0
     stretched = False
     while True:
         remaining = deadline - time.monotonic()
@@ -127,13 +128,16 @@ def ask_rtu(link: SerialLink, address: int, *, parity: str, stopbits: int, react
         if buffer and not stretched:
             stretched = True
             deadline = time.monotonic() + (9 + 2 * FRAME_GAP_CHARACTERS) * char_s * 1.5 + reaction_s
-        reply, more = _rtu_frame(buffer, address)
-        if reply is not None:
-            return reply
-        if not more:
-            break  # bytes that can never become this unit's answer: the line is wrong
-    if buffer:
-        return Reply(Answer.GARBLED, len(buffer))
+        while buffer:
+            reply, more = _rtu_frame(buffer, address)
+            if reply is not None:
+                return reply
+            if more:
+                break
+            buffer = buffer[1:]  # a stray or corrupted byte: look for the answer after it
+            stray += 1
+    if stray or buffer:
+        return Reply(Answer.GARBLED, stray + len(buffer))
     return Reply(Answer.SILENT)
 
 
