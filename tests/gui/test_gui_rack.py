@@ -20,11 +20,13 @@ from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import FirmwareVersion, LinkSettings
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import Engine
-from bmsflasher.gui.main_window import MainWindow
+from bmsflasher.gui.i18n import LanguageSwitcher
+from bmsflasher.gui.main_window import DEVICES, LIVE, MainWindow
 
 from .conftest import wait_until
 from .gui_steps import run_update
 from .rack_support import pty_rack, tcp_rack
+from .test_gui_screenshots import _clipped_texts, _save
 
 pytestmark = pytest.mark.gui
 
@@ -143,6 +145,10 @@ def test_read_the_bus_lists_every_module_with_progress_and_connects_one(
         assert progress[-1] == (6, 6)
         rows = page.rows()
         assert [row.link.address for row in rows] == [2, 3, 5]
+        shown_addresses = [
+            page.devices_table.item(row, 6).text() for row in range(page.devices_table.rowCount())
+        ]
+        assert shown_addresses == ["2", "3", "5"]
         assert [row.serial for row in rows] == [device.serial_number for device in rack.devices]
         assert all(
             row.protocol == "Modbus" and row.model == "VBMS-16" and row.firmware == "1.0.0" for row in rows
@@ -263,3 +269,46 @@ def test_update_wizard_and_roll_back_work_on_one_module_of_a_rack(
         window.close()
         window.deleteLater()
         qapp.processEvents()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_rack_pages_fit_and_are_photographed(qapp: QApplication, gui, language: str) -> None:
+    model, window, errors = gui
+    page, live = window.devices_page, window.live_page
+    switcher = LanguageSwitcher(qapp)
+    window.resize(1280, 800)
+    try:
+        assert switcher.set_language(language)
+        with tcp_rack(tuple(range(1, 17))) as (link, rack):
+            _choose_kind(window, "modbus_tcp")
+            page.tcp_edit.setText(link.tcp)
+            page.last_address_spin.setValue(16)
+            page.read_bus_button.click()
+            wait_until(qapp, page.watch_rack_button.isEnabled, 30)
+            problems: dict[str, list[str]] = {}
+            window.show_page(DEVICES)
+            qapp.processEvents()
+            _save(window, f"rack-devices-tcp-{language}")
+            problems["devices-tcp"] = _clipped_texts(window)
+            _choose_kind(window, "modbus_rtu")
+            qapp.processEvents()
+            _save(window, f"rack-devices-rtu-{language}")
+            problems["devices-rtu"] = _clipped_texts(window)
+            _choose_kind(window, "modbus_tcp")
+            rack.break_chain_after(13)
+            page.watch_rack_button.click()
+            qapp.processEvents()
+            window.show_page(LIVE)
+            qapp.processEvents()
+            wait_until(qapp, lambda: len(live.rack.samples) == 13 and len(live.rack.silent) == 3, 30)
+            live.render_rack()
+            qapp.processEvents()
+            assert window.size().height() == 800, "showing the rack must not enlarge the window"
+            assert "module(s)" not in live.status.text(), "the rack's status line is translated"
+            _save(window, f"rack-live-{language}")
+            problems["live"] = _clipped_texts(window)
+            assert not errors
+            assert not any(problems.values()), problems
+            model.stop_rack()
+    finally:
+        switcher.set_language("en")

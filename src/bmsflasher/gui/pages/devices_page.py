@@ -53,6 +53,8 @@ MAX_29BIT_ADDRESS: Final = 0xFD
 """Highest one-byte ECU address; 0xFE and 0xFF are reserved (SAE J1939-81)."""
 MAX_MODBUS_ADDRESS: Final = 247
 """Modbus unit addresses are 1..247; 0 is broadcast and 248..255 are reserved."""
+ADDRESS_COLUMN: Final = 6
+"""The devices table's last column: a Modbus module's unit address (empty for other links)."""
 MODBUS_KINDS: Final = ("modbus_rtu", "modbus_tcp")
 """The manual form's two ways to one Modbus module: on an RS485 line, or behind a TCP gateway."""
 
@@ -117,12 +119,16 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self._connecting_to = ""
 
         self.devices_box = QGroupBox(self)
-        self.devices_table = QTableWidget(0, 6, self)
+        self.devices_table = QTableWidget(0, 7, self)
         self.devices_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.devices_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.devices_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.devices_table.verticalHeader().setVisible(False)
         self.devices_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # a rack module's bus address, which the elided link text would hide
+        self.devices_table.horizontalHeader().setSectionResizeMode(
+            ADDRESS_COLUMN, QHeaderView.ResizeMode.ResizeToContents
+        )
         self.connect_button = QPushButton(self)
         self.recover_button = QPushButton(self)
         self.recover_button.setObjectName("recover_button")
@@ -304,6 +310,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
                 self.tr("Firmware"),
                 self.tr("Protocol"),
                 self.tr("Link"),
+                self.tr("Address"),
             ]
         )
         self.connect_button.setText(self.tr("&Connect"))
@@ -461,6 +468,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
                 device.firmware,
                 device.protocol,
                 device.link.describe(),
+                str(device.link.address) if device.link.kind == "modbus" else "",
             ]
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)

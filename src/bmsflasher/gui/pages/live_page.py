@@ -203,14 +203,12 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         self.frames_drawn += 1
 
     def _rack_status(self) -> str:
+        """One short line (it shares the toolbar): how many modules, and which do not answer."""
         count, silent = len(self.rack.addresses), len(self.rack.silent)
-        text = self.tr("Rack: %n module(s) on %1.", "", count)
-        where = self._model.rack_link.describe() if self._model.rack_link is not None else ""
-        text = fmt(text, where.split(",")[0])
+        text = self.tr("Rack: %n module(s).", "", count)
         if silent:
             text += " " + fmt(
-                self.tr("%n module(s) not answering: %1.", "", silent),
-                ", ".join(map(str, sorted(self.rack.silent))),
+                self.tr("%n not answering: %1.", "", silent), ", ".join(map(str, sorted(self.rack.silent)))
             )
         return text
 
@@ -218,8 +216,10 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
     def _on_rack_watching(self, addresses: tuple[int, ...]) -> None:
         self.rack.watch(tuple(addresses))
         watching = bool(addresses)
+        # hide one view before the other shows: both at once would outgrow (and so enlarge) the window
+        for single in (self.charts, self.summary, self.alarms):  # the connected pack's, not the rack's
+            single.setVisible(not watching)
         self.rack.setVisible(watching)
-        self.charts.setVisible(not watching)
         self.stop_rack_button.setVisible(watching)
         self._rack_dirty = True
         self.retranslate()

@@ -290,6 +290,10 @@
         <translation>Liaison</translation>
     </message>
     <message>
+        <source>Address</source>
+        <translation>Adresse</translation>
+    </message>
+    <message>
         <source>&amp;Connect</source>
         <translation>&amp;Connecter</translation>
     </message>
@@ -951,17 +955,17 @@
         <translation>Aucun appareil connecté : allez dans Appareils et connectez-en un.</translation>
     </message>
     <message numerus="yes">
-        <source>Rack: %n module(s) on %1.</source>
+        <source>Rack: %n module(s).</source>
         <translation>
-            <numerusform>Rack : %n module sur %1.</numerusform>
-            <numerusform>Rack : %n modules sur %1.</numerusform>
+            <numerusform>Rack : %n module.</numerusform>
+            <numerusform>Rack : %n modules.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>%n module(s) not answering: %1.</source>
+        <source>%n not answering: %1.</source>
         <translation>
-            <numerusform>%n module ne répond pas : %1.</numerusform>
-            <numerusform>%n modules ne répondent pas : %1.</numerusform>
+            <numerusform>%n ne répond pas : %1.</numerusform>
+            <numerusform>%n ne répondent pas : %1.</numerusform>
         </translation>
     </message>
     <message>

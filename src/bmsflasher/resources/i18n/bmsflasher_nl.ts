@@ -290,6 +290,10 @@
         <translation>Verbinding</translation>
     </message>
     <message>
+        <source>Address</source>
+        <translation>Adres</translation>
+    </message>
+    <message>
         <source>&amp;Connect</source>
         <translation>&amp;Verbinden</translation>
     </message>
@@ -951,17 +955,17 @@
         <translation>Geen apparaat verbonden: ga naar Apparaten en verbind er een.</translation>
     </message>
     <message numerus="yes">
-        <source>Rack: %n module(s) on %1.</source>
+        <source>Rack: %n module(s).</source>
         <translation>
-            <numerusform>Rack: %n module op %1.</numerusform>
-            <numerusform>Rack: %n modules op %1.</numerusform>
+            <numerusform>Rack: %n module.</numerusform>
+            <numerusform>Rack: %n modules.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <source>%n module(s) not answering: %1.</source>
+        <source>%n not answering: %1.</source>
         <translation>
-            <numerusform>%n module antwoordt niet: %1.</numerusform>
-            <numerusform>%n modules antwoorden niet: %1.</numerusform>
+            <numerusform>%n antwoordt niet: %1.</numerusform>
+            <numerusform>%n antwoorden niet: %1.</numerusform>
         </translation>
     </message>
     <message>
