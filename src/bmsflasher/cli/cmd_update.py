@@ -40,11 +40,14 @@ from bmsflasher.cli.target_args import (
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, StepStarted
 from bmsflasher.core.i18n import t
+from bmsflasher.core.link_options import modbus_link
 from bmsflasher.core.names import mode_name
 from bmsflasher.core.target import Target
+from bmsflasher.discovery.modbus_probe import parse_addresses
 from bmsflasher.procedure.engine import Approval, UpdateOptions, UpdateProcedure
 from bmsflasher.procedure.package_loading import load_package, package_loader
 from bmsflasher.procedure.preconditions import PreconditionReport
+from bmsflasher.procedure.rack_update import RackUpdate
 from bmsflasher.procedure.recovery import recover_recorded
 from bmsflasher.procedure.recovery_checks import DeclaredIdentity
 from bmsflasher.procedure.results import EXIT_ROLLED_BACK, UpdateResult
@@ -285,8 +288,100 @@ def _add_flash_arguments(flash: argparse.ArgumentParser) -> None:
     )
 
 
+# --- rack-update ----------------------------------------------------------------------------------------
+def _cmd_rack_update(args: argparse.Namespace) -> int:
+    """Every module of an RS485 rack from one broadcast: exit 0 all updated, else the first failure's code."""
+    package_path: Path = args.package
+    keyring = keyring_from_args(args)
+    addresses: tuple[int, ...] = args.addresses
+    link = modbus_link(
+        address=addresses[0],
+        port=args.port,
+        baud=args.baud,
+        parity=args.parity,
+        stopbits=args.stopbits,
+        tcp=None,
+    )
+    assert link is not None  # an address was given
+    require_interactive_or_yes(args, "rack-update")
+    console = progress_console(args.json)
+    renderer = EventRenderer(console)
+    options = UpdateOptions(
+        operator=args.operator,
+        approve=None if args.yes else _approval(console),
+        details={"package_file": package_path.name, "rack_addresses": list(addresses)},
+    )
+    with opened_records(args) as db:
+        try:
+            rack = RackUpdate(
+                package_loader(package_path, keyring),
+                link,
+                addresses,
+                db,
+                sink_for=lambda _a: renderer,
+                options=options,
+            ).run()
+        finally:
+            renderer.close()
+    codes = [m.result.exit_code for m in rack.modules if m.result is not None]
+    if args.json:
+        print_json(
+            {
+                "modules": [
+                    {"address": m.address, "repaired_records": m.repaired_records, **result_json(m.result)}
+                    for m in rack.modules
+                    if m.result is not None
+                ],
+                "broadcast_s": rack.broadcast.broadcast_seconds if rack.broadcast else None,
+            }
+        )
+    else:
+        for module in rack.modules:
+            if module.result is None:
+                continue
+            console.print(
+                say(
+                    t(
+                        "Module {address} ({repaired} records repaired after the broadcast):",
+                        address=module.address,
+                        repaired=module.repaired_records,
+                    )
+                ),
+                highlight=False,
+            )
+            print_update_result(console, module.result)
+    return next((code for code in codes if code != EXIT_OK), EXIT_OK)
+
+
+def _modbus_addresses(text: str) -> tuple[int, ...]:
+    """``--addresses 1-8,10``: argparse shows the sentence of a bad list as a usage error."""
+    try:
+        return parse_addresses(text)
+    except ConfigValidationError as exc:
+        raise argparse.ArgumentTypeError(say(exc.message)) from None
+
+
+def _add_rack_update_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", type=Path, metavar="PKG", help=say(t("the .bmspkg release package")))
+    parser.add_argument("--port", required=True, help=say(t("the RS485 adapter's serial port")))
+    parser.add_argument("--baud", type=int, default=19200, help=say(t("the bus's baud rate")))
+    parser.add_argument("--parity", choices=("N", "E", "O"), default="E", help=say(t("the bus's parity")))
+    parser.add_argument("--stopbits", choices=("1", "2"), default="1", help=say(t("the bus's stop bits")))
+    parser.add_argument(
+        "--addresses",
+        type=_modbus_addresses,
+        required=True,
+        metavar="LIST",
+        help=say(t("the modules' unit addresses, e.g. 1-8,10")),
+    )
+    parser.add_argument("--json", action="store_true", help=say(t("print the result as JSON on stdout")))
+    add_trust_argument(parser)
+    add_history_arguments(parser)
+    add_yes_argument(parser)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``flash``, ``recover`` and ``rollback``."""
+    """Add ``flash``, ``rack-update``, ``recover`` and ``rollback``."""
     flash = subparsers.add_parser(
         "flash",
         help=say(t("update a device's firmware safely (exit 0 updated, 2 refused, 10 rolled back)")),
@@ -301,6 +396,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _add_flash_arguments(flash)
     flash.set_defaults(func=_cmd_flash)
+
+    rack = subparsers.add_parser(
+        "rack-update",
+        help=say(t("update every module of an RS485 rack by one broadcast (exit 0 all updated)")),
+        description=say(
+            t(
+                "Send the image once to every module (Modbus address 0), re-send to each module only the "
+                "records it missed, then test-boot, self-test and confirm each module, or roll back that "
+                "module alone. Exit code: 0 when every module is updated, else the first failed module's "
+                "flash exit code."
+            )
+        ),
+    )
+    _add_rack_update_arguments(rack)
+    rack.set_defaults(func=_cmd_rack_update)
 
     recover = subparsers.add_parser(
         "recover",

@@ -143,6 +143,11 @@ class ModbusTarget(TargetBase):
         """The underlying session (diagnostics and benchmarks)."""
         return self._access.session
 
+    @property
+    def access(self) -> ModuleAccess:
+        """The register-map operations (a rack's broadcast arms and repairs modules through them)."""
+        return self._access
+
     def _probe(self, attempts: int) -> None:
         """One answer proves the module is there: the vendor marker, else the SunSpec chain."""
         try:

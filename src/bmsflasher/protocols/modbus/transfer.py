@@ -122,6 +122,14 @@ class ImageTransfer:
             0x15 if self._use_file_records else 0x10,
         )
 
+    def prepare(self, slot: int, image: bytes) -> list[int]:
+        """Open (or resume) the upload of ``image`` into ``slot``; the records the module misses.
+
+        A broadcast arms every module this way before it sends the records to unit 0.
+        """
+        total = math.ceil(len(image) / self._access.record_bytes)
+        return self._prepare(slot, image, total)[0]
+
     def _prepare(self, slot: int, image: bytes, total: int) -> tuple[list[int], int]:
         """Write the image parameters and PREPARE; return the missing records and how many are held."""
         sha = hashlib.sha256(image).digest()

@@ -41,6 +41,10 @@ class ModbusModule:
         self._sunspec = SunSpecImage(device, address)
         self._vendor = UpdateBlock(device, self._lock)
         self._late_s = 0.0
+        self._deaf_every = 0
+        self._broadcasts_heard = 0
+        self.missed_broadcasts = 0
+        """Broadcast writes this module did not hear (the fault :meth:`miss_broadcasts`)."""
         device.add_reset_listener(self._vendor.forget)
 
     @property
@@ -54,6 +58,20 @@ class ModbusModule:
     def answer_late(self, seconds: float) -> None:
         """Make this module answer ``seconds`` late (0 restores it)."""
         self._late_s = max(0.0, seconds)
+
+    def miss_broadcasts(self, every: int) -> None:
+        """Miss every ``every``-th broadcast write (0: hear them all).
+
+        A module at the far end of a long daisy chain, or one busy writing flash, loses frames it
+        would have to answer to be noticed; broadcasts are never answered, so the host learns it
+        only from the module's missing-records report.
+        """
+        self._deaf_every = max(0, every)
+        self._broadcasts_heard = 0
+
+    def fail_self_test_under(self, version: str | None) -> None:
+        """Make the self-test's balancing check fail while firmware ``version`` runs (None: healthy)."""
+        self._vendor.broken_balancing_on = version
 
     def close(self) -> None:
         """Stop the command worker and stop listening to the device's resets."""
@@ -71,6 +89,11 @@ class ModbusModule:
         function = request[0]
         if broadcast and function not in pdu.WRITE_FUNCTIONS:
             return None
+        if broadcast and self._deaf_every:
+            self._broadcasts_heard += 1
+            if self._broadcasts_heard % self._deaf_every == 0:
+                self.missed_broadcasts += 1
+                return None
         try:
             answer = self._dispatch(function, request[1:])
         except ModbusException as refused:

@@ -10,6 +10,7 @@ map does not have; device refusals of a command end up in the status block inste
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from bmsflasher.core.types import DeviceMode, ParameterValue
+from bmsflasher.core.types import DeviceMode, DeviceSelfTest, ParameterValue, SelfTestCheck
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import (
     SimDowngradeError,
@@ -100,6 +101,8 @@ class UpdateBlock:
         self._last_self_test = b""
         self._config_buffer = bytearray()
         self.rebooting = False
+        self.broken_balancing_on: str | None = None
+        """Fault: under this firmware version the module's bleed circuit fails its self-test check."""
 
     # --- state ------------------------------------------------------------------------------------
     @property
@@ -363,8 +366,11 @@ class UpdateBlock:
     def _self_test(self) -> bool:
         try:
             result = self._device.self_test()
+            running = self._device.identity().firmware_version
         except SimModeError as exc:
             raise CommandFailed(Error.NOT_IN_THIS_MODE, str(exc)) from exc
+        if self.broken_balancing_on is not None and str(running) == self.broken_balancing_on:
+            result = DeviceSelfTest(tuple(_broken_balancing(check) for check in result.checks))
         with self._lock:
             self._last_self_test = device_files.self_test(result)
         return True
@@ -397,6 +403,13 @@ class UpdateBlock:
     def _balance(self, argument: int) -> bool:
         cell, on = argument & ~BALANCE_ON & 0xFFFF, bool(argument & BALANCE_ON)
         return self._device_call(lambda: self._device.set_balancing(cell, on))
+
+
+def _broken_balancing(check: SelfTestCheck) -> SelfTestCheck:
+    """The balancing check as a module with an open bleed resistor reports it."""
+    if check.name != "balancing_circuit":
+        return check
+    return dataclasses.replace(check, passed=False, measured="bleed current absent")
 
 
 def _is_parameter_value(value: object) -> bool:
