@@ -31,6 +31,7 @@ DOC = ROOT / "docs" / "performance.md"
 MODULES = (
     "bench_uds",
     "bench_smp",
+    "bench_modbus",
     "bench_parallel",
     "bench_scan",
     "bench_gui",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -29,6 +30,8 @@ from bmsflasher.protocols.modbus.transfer import ImageTransfer, TransferReport
 
 RECORD_TAKE_S: Final = 0.002
 """The module takes a record within 2 ms (the map's turnaround for broadcast records)."""
+REBROADCAST_ROUNDS: Final = 2
+"""Times the records several modules missed go out again to unit 0 before each module's own repair."""
 LATENCY_MARGIN_S: Final = 0.010
 """Slack for the host's adapter: a USB-RS485 adapter's transmit latency varies by milliseconds, and
 a broadcast frame that leaves less than 3.5 characters after the one before merges with it into one
@@ -101,20 +104,12 @@ class BroadcastTransfer:
                 armed.append(access)
         pause_s = record_pause_s(self._modules[0].record_registers, char_s, self._margin_s)
         broadcast_started = time.monotonic()
-        due = broadcast_started
-        for record in range(total):
-            data = image[record * record_bytes : (record + 1) * record_bytes]
-            padded = data + b"\x00" * (len(data) % 2)
-            values = [record, *(int.from_bytes(padded[i : i + 2], "big") for i in range(0, len(padded), 2))]
-            due += pause_s
-            self._broadcast.broadcast(
-                WriteMultipleRegistersRequest(address=vm.WINDOW, registers=values),
-                due - time.monotonic(),
-            )
-            if on_progress is not None:
-                done = min(len(image), (record + 1) * record_bytes)
-                for access in armed:
-                    on_progress(access.session.address, done, len(image))
+        self._send_all(range(total), image, pause_s, armed, on_progress)
+        for _round in range(REBROADCAST_ROUNDS):
+            shared = self._shared_gaps(armed, slot, image, failures)
+            if not shared:
+                break
+            self._send_all(shared, image, pause_s, (), None)
         broadcast_seconds = time.monotonic() - broadcast_started
         repairs: dict[int, TransferReport] = {}
         for access in armed:
@@ -123,6 +118,45 @@ class BroadcastTransfer:
             except BmsFlasherError as exc:
                 failures[access.session.address] = exc
         return BroadcastReport(total, broadcast_seconds, repairs, failures, time.monotonic() - started)
+
+    def _send_all(
+        self,
+        records: Sequence[int] | range,
+        image: bytes,
+        pause_s: float,
+        armed: Sequence[ModuleAccess],
+        on_progress: ModuleProgress | None,
+    ) -> None:
+        """Each of ``records`` once to unit 0, one line time apart (never catching up after a late one)."""
+        record_bytes = self._modules[0].record_bytes
+        for record in records:
+            data = image[record * record_bytes : (record + 1) * record_bytes]
+            padded = data + b"\x00" * (len(data) % 2)
+            values = [record, *(int.from_bytes(padded[i : i + 2], "big") for i in range(0, len(padded), 2))]
+            self._broadcast.broadcast(
+                WriteMultipleRegistersRequest(address=vm.WINDOW, registers=values), pause_s
+            )
+            if on_progress is not None:
+                done = min(len(image), (record + 1) * record_bytes)
+                for access in armed:
+                    on_progress(access.session.address, done, len(image))
+
+    @staticmethod
+    def _shared_gaps(
+        armed: list[ModuleAccess], slot: int, image: bytes, failures: dict[int, BmsFlasherError]
+    ) -> list[int]:
+        """Records that two or more modules miss (lost on the line, not by one module): sent again to all.
+
+        Each module's report is its answer to a PREPARE of the same image, which keeps what it holds.
+        """
+        misses: Counter[int] = Counter()
+        for access in list(armed):
+            try:
+                misses.update(ImageTransfer(access).prepare(slot, image))
+            except BmsFlasherError as exc:
+                failures[access.session.address] = exc
+                armed.remove(access)
+        return sorted(record for record, count in misses.items() if count >= min(2, len(armed)))
 
     @staticmethod
     def repair(

@@ -1,0 +1,159 @@
+"""Modbus RTU image transfer on the virtual rack's paced RS485 bus: one module, and eight by broadcast.
+
+One module: the tool's transfer (PREPARE, every record through the transfer window with function
+10, VERIFY) as a ratio to the Modbus payload ceiling — Write Multiple Registers with 123 registers,
+246 data bytes in a 255-byte request plus an 8-byte reply and two 3.5-character gaps, i.e. 270
+character times per 246 bytes (1590 B/s at 19200 8E1 with 11-bit characters, 10 496 B/s at 115200
+8N1 with 10-bit characters; target >= 85 %). Eight modules: the broadcast transfer (arm each
+module, every record once to unit 0, each module's missing records, verify each) against one
+module's transfer and against the eight transferred one after another, in the same run
+(target <= 1.3x one module).
+
+The rack is ``sim/wire`` 's bus on a pty (line-rate pacing at the host's settings, 3.5-character
+gaps, 1.75 ms above 19200 baud), erase time 0 (an erase adds the same to every case). The
+simulation costs a few ms per frame on top of the line (one Python process runs the bus and every
+module), which the figures include.
+
+Run: ``python -m benchmarks.bench_modbus`` (or ``python -m benchmarks --only bench_modbus``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import time
+from collections.abc import Iterator
+
+from bmsflasher.core.resources import resource_path
+from bmsflasher.core.types import FirmwareVersion, LinkSettings
+from bmsflasher.firmware.keys import load_private_key_file
+from bmsflasher.firmware.mcuboot import build_image
+from bmsflasher.protocols.modbus.broadcast import BroadcastTransfer
+from bmsflasher.protocols.modbus.session import ModbusSession, character_bits
+from bmsflasher.protocols.modbus.target import ModbusTarget, open_link
+from bmsflasher.protocols.modbus.transfer import ImageTransfer
+from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.options import SimOptions
+from bmsflasher.sim.wire.modbus_rack import ModbusRack, create_rack_devices
+from bmsflasher.sim.wire.rack_options import RackOptions
+from bmsflasher.sim.wire.rs485_line import LineSettings, Parity
+from bmsflasher.sim.wire.rs485_pty import PtyBusHost
+
+SINGLE_CASES = ((19_200, "E", 24 * 1024), (115_200, "N", 64 * 1024))  # (baud, parity, image size)
+RACK_CASE = (115_200, "N", 64 * 1024, 8)  # (baud, parity, image size, modules)
+CEILING_TARGET = 0.85
+RACK_TARGET = 1.3
+CEILING_DATA_BYTES = 246
+CEILING_CHARACTERS = 255 + 8 + 2 * 3.5
+SLOT = 1
+
+
+def ceiling_bps(baud: int, parity: str, stopbits: int = 1) -> float:
+    """The issue's payload ceiling: 246 data bytes per 270 character times."""
+    char_s = character_bits(parity, stopbits) / baud
+    return CEILING_DATA_BYTES / (CEILING_CHARACTERS * char_s)
+
+
+def _image(size: int) -> bytes:
+    key = load_private_key_file(resource_path("demo", "demo-key.pem"))
+    payload = hashlib.shake_256(f"bench-modbus-{size}".encode()).digest(size - 1024)
+    return build_image(payload, version=FirmwareVersion(1, 1, 0), security_counter=1, key=key)
+
+
+@contextlib.contextmanager
+def _rack(baud: int, parity: str, modules: int) -> Iterator[list[ModbusTarget]]:
+    """``modules`` virtual modules (addresses 1..N) on one paced bus; one open line, a target per module."""
+    options = SimOptions(erase_time_s_per_sector=0.0, boot_time_s=0.0, time_scale=0.0, noise_mv=0.0)
+    devices: list[VirtualBms] = create_rack_devices(options, modules)
+    addresses = tuple(range(1, modules + 1))
+    line = LineSettings(baud, Parity(parity), 1)
+    host = PtyBusHost(even_or_none=line.parity)
+    host.plug()
+    try:
+        with ModbusRack(devices, addresses, host, line, rack=RackOptions(parity=line.parity, stopbits=1)):
+            link = LinkSettings(
+                kind="modbus", port=host.path, baud=baud, parity=parity, stopbits=1, address=1
+            )
+            port = open_link(link)
+            try:
+                targets = [ModbusTarget(port, dataclasses.replace(link, address=a)) for a in addresses]
+                for target in targets:
+                    target.identify()
+                yield targets
+            finally:
+                port.close()
+    finally:
+        host.close()
+        for device in devices:
+            device.close()
+
+
+def _one_after_another(targets: list[ModbusTarget], image: bytes) -> float:
+    started = time.monotonic()
+    for target in targets:
+        ImageTransfer(target.access).run(SLOT, image, None)
+    return time.monotonic() - started
+
+
+def _broadcast(targets: list[ModbusTarget], image: bytes, baud: int, parity: str) -> tuple[float, int]:
+    """Seconds for the whole broadcast transfer, and the records re-sent in repairs."""
+    bits = character_bits(parity, 1)
+    session = ModbusSession(targets[0].session.link, address=0, tcp=False, char_bits=bits, where="bench")
+    report = BroadcastTransfer(session, [t.access for t in targets]).run(SLOT, image, char_s=bits / baud)
+    if report.failures:
+        raise RuntimeError(f"broadcast failed for {sorted(report.failures)}")
+    return report.seconds, sum(r.records_sent for r in report.repairs.values())
+
+
+def run() -> list[dict[str, object]]:
+    """One module at each line; then the rack by broadcast, one module and one after another."""
+    rows: list[dict[str, object]] = []
+    for baud, parity, size in SINGLE_CASES:
+        image = _image(size)
+        with _rack(baud, parity, 1) as targets:
+            seconds = _one_after_another(targets, image)
+        ceiling = ceiling_bps(baud, parity)
+        rows.append(
+            {
+                "benchmark": "modbus transfer",
+                "case": f"one module, {baud} 8{parity}1, {size // 1024} KiB, function 10 window",
+                "value": round(len(image) / seconds),
+                "unit": "B/s",
+                "ratio": round(len(image) / seconds / ceiling, 3),
+                "reference": f"payload ceiling {ceiling:.0f} B/s (target >= {CEILING_TARGET:.0%})",
+            }
+        )
+    baud, parity, size, modules = RACK_CASE
+    image = _image(size)
+    with _rack(baud, parity, modules) as targets:
+        one = _one_after_another(targets[:1], image)
+    with _rack(baud, parity, modules) as targets:
+        broadcast, repaired = _broadcast(targets, image, baud, parity)
+    with _rack(baud, parity, modules) as targets:
+        sequential = _one_after_another(targets, image)
+    where = f"{modules} modules, {baud} 8{parity}1, {size // 1024} KiB"
+    rows += [
+        {
+            "benchmark": "modbus rack",
+            "case": f"{where}, broadcast ({repaired} records repaired) vs one module ({one:.1f} s)",
+            "value": round(broadcast, 1),
+            "unit": "s",
+            "ratio": round(broadcast / one, 2),
+            "reference": f"one module's transfer (target <= {RACK_TARGET}x)",
+        },
+        {
+            "benchmark": "modbus rack",
+            "case": f"{where}, one after another vs broadcast",
+            "value": round(sequential, 1),
+            "unit": "s",
+            "ratio": round(sequential / broadcast, 2),
+            "reference": "speed-up of the broadcast",
+        },
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['case']}: {row['value']} {row['unit']} (ratio {row['ratio']}; {row['reference']})")
