@@ -400,6 +400,12 @@ class AppModel(QObject):
         The line is one port: a single module connected on it is disconnected first, and
         connecting one module on it later stops the rack view (:meth:`connect_device`).
         """
+        if self._update_running:
+            self.sig_error.emit(
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "An update is running.")),
+                later("AppModel", QT_TRANSLATE_NOOP("AppModel", "Wait until it has finished.")),
+            )
+            return
         if self.connected and self.link is not None and same_port(self.link, link):
             self.disconnect_device()
         self._release_rack(link)
