@@ -230,8 +230,8 @@ def probe_modbus_rtu(
             adapter_name=adapter_name,
             key=key,
             status=status,
-            message=str(message),
-            hint=str(hint),
+            message=message,  # a Text keeps its translation (str() would flatten it to English)
+            hint=hint,
             attempts=search.questions,
             elapsed_s=time.monotonic() - started,
             used_cache=remembered is not None,
@@ -481,8 +481,8 @@ def probe_modbus_tcp(
             adapter_name="Modbus TCP gateway",
             key=key,
             status=status,
-            message=str(message),
-            hint=str(hint),
+            message=message,  # a Text keeps its translation (str() would flatten it to English)
+            hint=hint,
             devices=devices,
             attempts=questions,
             elapsed_s=time.monotonic() - started,
