@@ -48,6 +48,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
         "config diff": ["config", "diff", "--backup", "1", "--against", "2", "--db", str(tmp / "h.sqlite3")],
         "flash": ["flash", HEALTHY, "--port", gone, "--trust", DEMO_PUB, "--yes", "--db", str(tmp / "f.db")],
         "recover": ["recover", HEALTHY, "--port", gone, "--trust", DEMO_PUB, "--yes"],
+        "rack-update": ["rack-update", HEALTHY, "--port", gone, "--addresses", "1-2", "--trust", DEMO_PUB],
         "rollback": ["rollback", "--port", gone, "--yes"],
         "backup": ["backup", "--port", gone],
         "restore": ["restore", "--port", gone, "--yes"],
@@ -72,7 +73,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
     "restore", "verify", "scan", "history", "history verify", "report", "keygen", "package", "sim",
-    "demo", "gui",
+    "demo", "gui", "rack-update",
 ]  # fmt: skip
 
 
