@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: venv demo demo-cli test lint typecheck contracts unit reliability bench dist dist-test translations clean
+.PHONY: venv demo demo-cli test slow lint typecheck contracts unit reliability bench dist dist-test translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(STAMP)
 	$(VENV)/bin/mypy src
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -m "not slow and not hil" -p no:cacheprovider
+
+# The slow variants outside the reliability sweeps (Modbus transfer cases, the 8-module broadcast, rack pictures).
+slow: $(STAMP)
+	$(PY) -m pytest -m "slow and not hil" -p no:cacheprovider tests/contract tests/integration tests/gui tests/unit
 
 # Full sweeps (slow marker); figures land in docs/reliability.md between the tool-level markers.
 RELIABILITY_FIGURES := build/reliability/figures.jsonl

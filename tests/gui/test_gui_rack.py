@@ -271,6 +271,7 @@ def test_update_wizard_and_roll_back_work_on_one_module_of_a_rack(
         qapp.processEvents()
 
 
+@pytest.mark.slow  # 13 s per language; the walk-through covers nl/fr text, this the rack's pictures
 @pytest.mark.parametrize("language", ["nl", "fr"])
 def test_rack_pages_fit_and_are_photographed(qapp: QApplication, gui, language: str) -> None:
     model, window, errors = gui
