@@ -54,6 +54,8 @@ from bmsflasher.protocols.uds.security import HmacKeyProvider, SecurityKeyProvid
 from bmsflasher.protocols.uds.transport import IsoTpTransport
 
 DEMO_MODEL_PREFIX: Final = "VBMS-"
+#: Every model the shipped demo key serves: the single demo BMS and the demo pack's nodes.
+DEMO_MODEL_PREFIXES: Final = (DEMO_MODEL_PREFIX, "VBCU-", "VBMC-", "VBMU-")
 _RECONNECT_POLL_S: Final = 0.2
 _NRC_REQUEST_OUT_OF_RANGE: Final = 0x31
 
@@ -233,7 +235,7 @@ class UdsTarget(TargetBase):
         if (
             self._client.key_provider is None
             and self.options.allow_demo_key
-            and model.startswith(DEMO_MODEL_PREFIX)
+            and model.startswith(DEMO_MODEL_PREFIXES)
         ):
             self._client.key_provider = demo_key_provider()
         mode = codec.device_mode(self._client.read_did(ids.DID_DEVICE_MODE, t("the operating mode")))
