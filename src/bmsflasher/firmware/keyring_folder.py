@@ -154,8 +154,10 @@ def _entries(folder: Path) -> Iterator[Path]:
         ) from exc
 
 
-def key_files_in(folder: Path, *, follow_folder_link: bool) -> list[Path]:
-    """The ``*.pem`` files of a folder of trusted keys, after the folder and every entry passed.
+def key_files_in(
+    folder: Path, *, follow_folder_link: bool, suffixes: tuple[str, ...] = (KEY_FILE_SUFFIX,)
+) -> list[Path]:
+    """The ``*.pem`` files (or ``suffixes``) of a trusted folder, after the folder and every entry passed.
 
     The folder itself must pass :func:`check_not_writable_by_others` (a link to it only when
     ``follow_folder_link``: a folder named on the command line); no entry may be a link, whatever
@@ -166,7 +168,7 @@ def key_files_in(folder: Path, *, follow_folder_link: bool) -> list[Path]:
     for entry in _entries(folder):
         if entry.is_symlink():
             check_not_writable_by_others(entry, follow_link=False)  # raises: a link
-        if entry.suffix != KEY_FILE_SUFFIX or not entry.is_file():
+        if entry.suffix not in suffixes or not entry.is_file():
             continue
         check_not_writable_by_others(entry, follow_link=False)
         files.append(entry)

@@ -17,17 +17,31 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from bmsflasher.core.i18n import t
+from bmsflasher.firmware.certificates import (
+    CERTIFICATE_PEM_MARK,
+    CRL_PEM_MARK,
+    CertRole,
+    ValidatedChain,
+    certificate_fingerprint,
+    load_certificates_pem,
+    load_crl_pem,
+    require_ca,
+    validate_chain,
+)
 from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS, demo_key_warning, is_demo_key
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.files import read_capped
@@ -46,6 +60,17 @@ _PEM_KEY_LABEL: Final = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*)KEY-----")
 
 class PrivateKeyTrustedError(KeyFileError):
     """A private key was offered where only public keys belong (``--trust``, the keyring folder)."""
+
+
+class KeyRole(enum.Enum):
+    """What a trusted key may sign: the release manifest, or the MCUboot image (the build)."""
+
+    RELEASE = "release"
+    BUILD = "build"
+
+
+ALL_KEY_ROLES: Final = frozenset(KeyRole)
+"""The role of a plain key no roles file names: both, so every keyring from before roles still works."""
 
 
 class KeyType(enum.Enum):
@@ -249,6 +274,11 @@ def _read_key_file(path: Path) -> bytes:
         ) from exc
 
 
+def read_key_file(path: Path) -> bytes:
+    """A key, certificate or CRL file's bytes, capped, with one-sentence errors (no trust checks)."""
+    return _read_key_file(path)
+
+
 def load_private_key_file(path: Path) -> PrivateKey:
     """Read and parse a private key file (thin I/O helper)."""
     return load_private_key_pem(_read_key_file(path), source=str(path))
@@ -287,6 +317,12 @@ class TrustedKey:
     key: PublicKey
     key_id: str
     source: str
+    roles: frozenset[KeyRole] = field(default_factory=lambda: ALL_KEY_ROLES)
+    """What this key may sign (docs/trust-model.md, "Key roles"); both unless a roles file says."""
+    certificate_subject: str | None = None
+    """For a key trusted through a certificate chain: the leaf's subject (RFC 4514)."""
+    certificate_fingerprint: str | None = None
+    """For a key trusted through a certificate chain: SHA-256 of the leaf certificate's DER."""
 
     @property
     def key_type(self) -> KeyType:
@@ -314,6 +350,64 @@ class TrustedKey:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class TrustedAnchor:
+    """A vendor root (or issuing) CA certificate the keyring trusts, with where it came from."""
+
+    certificate: x509.Certificate
+    source: str
+
+    def describe(self) -> str:
+        """One line for the technician: subject, fingerprint prefix and source file."""
+        return t(
+            "Trusted root certificate {subject} ({fingerprint}) from {source}",
+            subject=self.certificate.subject.rfc4514_string(),
+            fingerprint=certificate_fingerprint(self.certificate)[:KEY_ID_DISPLAY_CHARS],
+            source=self.source,
+        )
+
+
+ROLES_FILE_NAME: Final = "roles.json"
+"""In a keyring folder: ``{"acme-build.pub.pem": ["build"], "acme-release.pub.pem": ["release"]}``.
+
+A key file it does not name keeps both roles (:data:`ALL_KEY_ROLES`), so keyrings from before key
+roles verify exactly as they did; naming a key restricts it."""
+TRUSTED_FILE_SUFFIXES: Final = (".pem", ".crt", ".crl")
+"""What a keyring folder may hold: public keys, root certificates, revocation lists (read by content)."""
+
+
+def _read_roles_file(folder: Path) -> dict[str, frozenset[KeyRole]]:
+    """The roles a folder's ``roles.json`` declares per key file name (empty when there is none)."""
+    path = folder / ROLES_FILE_NAME
+    if not path.exists() and not path.is_symlink():
+        return {}
+    check_not_writable_by_others(path, follow_link=False)
+    data = _read_key_file(path)
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise KeyFileError(t("{path} is not valid JSON.", path=path)) from exc
+    known = {role.value: role for role in KeyRole}
+    if not isinstance(doc, dict):
+        raise KeyFileError(t("{path} must map key file names to lists of roles.", path=path))
+    roles: dict[str, frozenset[KeyRole]] = {}
+    for name, listed in doc.items():
+        if not isinstance(listed, list) or not listed or any(r not in known for r in listed):
+            raise KeyFileError(
+                t(
+                    '{path}: the roles of {name} must be a non-empty list of "release" and "build".',
+                    path=path,
+                    name=name,
+                )
+            )
+        if not (folder / name).is_file():
+            raise KeyFileError(
+                t("{path} names {name}, which is not a file in that folder.", path=path, name=name)
+            )
+        roles[name] = frozenset(known[r] for r in listed)
+    return roles
+
+
 def _read_trusted_key_file(path: Path) -> PublicKey:
     """A key file of a trusted folder or ``--trust``: public, one key, readable."""
     return load_public_key_pem(_read_key_file(path), source=str(path))
@@ -337,10 +431,19 @@ class Keyring:
     def __init__(self, keys: Iterable[TrustedKey] = (), *, demo: bool = False) -> None:
         self._by_id: dict[str, TrustedKey] = {}
         self.demo = demo
+        self.anchors: list[TrustedAnchor] = []
+        """Root certificates: a package may instead carry its signer's chain up to one of these."""
+        self.crls: list[x509.CertificateRevocationList] = []
+        """Revocation lists, applied to every chain (their signatures are checked when used)."""
         for trusted in keys:
             self._by_id.setdefault(trusted.key_id, trusted)
 
-    def add(self, key: PublicKey | PrivateKey, source: str = "memory") -> TrustedKey:
+    def add(
+        self,
+        key: PublicKey | PrivateKey,
+        source: str = "memory",
+        roles: frozenset[KeyRole] = ALL_KEY_ROLES,
+    ) -> TrustedKey:
         """Trust a key (a private key is reduced to its public half).
 
         For keys already in memory, e.g. the key ``bmsflasher package`` just signed with; key
@@ -352,7 +455,7 @@ class Keyring:
             else key
         )
         key_type_of(public)
-        trusted = TrustedKey(public, key_id(public), source)
+        trusted = TrustedKey(public, key_id(public), source, roles)
         self._by_id.setdefault(trusted.key_id, trusted)
         return self._by_id[trusted.key_id]
 
@@ -375,18 +478,52 @@ class Keyring:
         """
         if not path.is_dir():
             check_not_writable_by_others(path, follow_link=True)
-            return [self.add(_read_trusted_key_file(path), str(path))]
-        files = key_files_in(path, follow_folder_link=True)
+            return self._add_trusted_file(path)
+        files = key_files_in(path, follow_folder_link=True, suffixes=TRUSTED_FILE_SUFFIXES)
         if not files:
             raise KeyFileError(t("The folder {path} holds no .pem key files.", path=path))
+        roles = _read_roles_file(path)
         names = {file.name for file in files}
         added: list[TrustedKey] = []
         for file in files:
             pair_public = file.name[: -len(".pem")] + PUBLIC_KEY_SUFFIX
             if pair_public in names and pair_public != file.name and _is_private_key_file(file):
                 continue
-            added.append(self.add(_read_trusted_key_file(file), str(file)))
+            added.extend(self._add_trusted_file(file, roles.get(file.name, ALL_KEY_ROLES)))
         return added
+
+    def _add_trusted_file(self, path: Path, roles: frozenset[KeyRole] = ALL_KEY_ROLES) -> list[TrustedKey]:
+        """One trusted file, by content: a public key, a root certificate, or a revocation list."""
+        data = _read_key_file(path)
+        if CERTIFICATE_PEM_MARK in data and not is_private_key_pem(data):
+            self.add_anchor_pem(data, str(path))
+            return []
+        if CRL_PEM_MARK in data:
+            self.crls.append(load_crl_pem(data, source=str(path)))
+            return []
+        return [self.add(load_public_key_pem(data, source=str(path)), str(path), roles)]
+
+    def add_anchor_pem(self, data: bytes, source: str) -> TrustedAnchor:
+        """Trust one CA certificate (PEM) as a root of certificate chains; one certificate per file."""
+        certs = load_certificates_pem(data, source=source)
+        if len(certs) != 1:
+            raise KeyFileError(
+                t(
+                    "{source} holds {count} certificates; put one root certificate per file.",
+                    source=source,
+                    count=len(certs),
+                )
+            )
+        anchor = TrustedAnchor(require_ca(certs[0], source), source)
+        if all(a.certificate != anchor.certificate for a in self.anchors):
+            self.anchors.append(anchor)
+        return anchor
+
+    def validate_chain(
+        self, chain: Sequence[x509.Certificate], role: CertRole, at_time: datetime
+    ) -> ValidatedChain:
+        """:func:`~bmsflasher.firmware.certificates.validate_chain` against this keyring's roots and CRLs."""
+        return validate_chain(chain, [a.certificate for a in self.anchors], role, at_time, crls=self.crls)
 
     def add_keyring_folder(self, folder: Path) -> list[TrustedKey]:
         """Trust the keys of the user's keyring folder: every ``*.pem`` in it, all public.
@@ -397,10 +534,12 @@ class Keyring:
         """
         if not folder.exists() and not folder.is_symlink():
             return []
-        return [
-            self.add(_read_trusted_key_file(file), str(file))
-            for file in key_files_in(folder, follow_folder_link=False)
-        ]
+        files = key_files_in(folder, follow_folder_link=False, suffixes=TRUSTED_FILE_SUFFIXES)
+        roles = _read_roles_file(folder)
+        added: list[TrustedKey] = []
+        for file in files:
+            added.extend(self._add_trusted_file(file, roles.get(file.name, ALL_KEY_ROLES)))
+        return added
 
     @classmethod
     def from_paths(cls, paths: Iterable[Path], *, demo: bool = False) -> Keyring:
@@ -422,8 +561,8 @@ class Keyring:
         return tuple(demo_key_warning(k.key_id, k.source) for k in self if k.is_demo)
 
     def describe(self) -> list[str]:
-        """One line per trusted key (id prefix, type, source file), for the technician."""
-        return [trusted.describe() for trusted in self]
+        """One line per trusted key (id prefix, type, source) and root certificate, for the technician."""
+        return [trusted.describe() for trusted in self] + [anchor.describe() for anchor in self.anchors]
 
     def get(self, key_id_hex: str) -> TrustedKey | None:
         """The trusted key with this id, or None."""
