@@ -112,7 +112,7 @@ class BundleManifest:
     format_version: int = BUNDLE_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values, in the tier order of :attr:`order` for ``minimum_nodes``."""
+        """Plain JSON-ready values (``verify --json``, and what :meth:`to_json_bytes` signs)."""
         return {
             "format": BUNDLE_FORMAT_NAME,
             "format_version": self.format_version,
@@ -122,7 +122,7 @@ class BundleManifest:
             "expires": None if self.expires is None else format_timestamp(self.expires),
             "signing_key_id": self.signing_key_id,
             "order": [tier.value for tier in self.order],
-            "minimum_nodes": {tier.value: self.minimum_nodes[tier] for tier in self.order},
+            "minimum_nodes": {tier.value: count for tier, count in self.minimum_nodes.items()},
             "packages": [entry.to_dict() for entry in self.entries],
         }
 
