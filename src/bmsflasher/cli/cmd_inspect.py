@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 from typing import Final
 
 from bmsflasher.cli.console import make_console, print_json, print_json_line, say
@@ -71,6 +72,10 @@ def _check_monitor_bounds(args: argparse.Namespace) -> float | None:
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
     duration_s = _check_monitor_bounds(args)
+    if args.dbc is not None:  # read-only: decode the BMS's own broadcasts (docs/can-tools.md)
+        from bmsflasher.cli.cmd_dbc import run_dbc_monitor
+
+        return run_dbc_monitor(args, duration_s)
     console = make_console()
     with opened_target(args) as target:
         deadline = None if duration_s is None else time.monotonic() + duration_s  # from the connection
@@ -172,6 +177,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         metavar="S",
         help=say(t("stop after S seconds (default: run until --count samples or Ctrl-C)")),
+    )
+    monitor.add_argument(
+        "--dbc",
+        type=Path,
+        metavar="FILE.dbc",
+        help=say(t("listen without sending and decode the BMS's broadcasts with this DBC (needs --signals)")),
+    )
+    monitor.add_argument(
+        "--signals", type=Path, metavar="MAP.json", help=say(t("with --dbc: which signals mean which values"))
     )
     monitor.set_defaults(func=_cmd_monitor)
 

@@ -284,6 +284,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.0,
         help=say(t("probability a serial bit flips (0-1)")),
     )
+    _register_can_tool_options(link)
     _register_rack_options(parser)
     parser.add_argument("--json", action="store_true", help=say(t("print one JSON object per line")))
     parser.add_argument("--info", action="store_true", help=say(t("print the device identity and exit")))
@@ -295,6 +296,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.set_defaults(func=run_sim)
+
+
+def _register_can_tool_options(link: argparse._ArgumentGroup) -> None:
+    """UDS on CAN only: the device's cyclic broadcasts and a replayed bus log (docs/can-tools.md)."""
+    link.add_argument(
+        "--broadcast",
+        action="store_true",
+        help=say(t("UDS: the first node also sends its cyclic CAN broadcasts (bmsflasher dbc export)")),
+    )
+    link.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help=say(t("UDS: a node replays this bus log (.log .asc .blf .trc .csv) with its recorded timing")),
+    )
+    link.add_argument(
+        "--loop", action="store_true", help=say(t("with --replay: start the log again at its end"))
+    )
+    link.add_argument(
+        "--replay-only",
+        action="store_true",
+        help=say(t("with --replay: serve no virtual BMS, only the replayed log")),
+    )
+
+
+def _check_can_tool_options(args: argparse.Namespace) -> None:
+    """--loop and --replay-only need --replay; broadcasts and replay exist only on a CAN bus."""
+    if (args.loop or args.replay_only) and args.replay is None:
+        raise SimError(t("--loop and --replay-only need --replay FILE"))
+    if (args.broadcast or args.replay is not None) and args.protocol != "uds":
+        raise SimError(t("--broadcast and --replay need --protocol uds (a CAN bus)"))
 
 
 def _register_rack_options(parser: argparse.ArgumentParser) -> None:
@@ -474,6 +506,7 @@ def _describe(device: VirtualBms) -> dict[str, object]:
 def run_sim(args: argparse.Namespace) -> int:
     """Build the device(s), serve until SIGINT/SIGTERM, close everything; returns the exit code."""
     link = args.link or DEFAULT_LINK[args.protocol]
+    _check_can_tool_options(args)
     emit = _emitter(args.json)
     base = _sim_options(args)
     launcher = None if args.info else load_front_end(args.protocol, link)
@@ -511,6 +544,10 @@ def run_sim(args: argparse.Namespace) -> int:
             bit_error_rate=args.bit_error_rate,
             seed=args.seed,
             rack=rack_options,
+            broadcast=args.broadcast,
+            replay=args.replay,
+            replay_loop=args.loop,
+            replay_only=args.replay_only,
         )
         stop = threading.Event()
         if args.stop_on_stdin_eof:

@@ -49,6 +49,8 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bmsflasher.cli.cmd_history": ("history", "report"),
     "bmsflasher.cli.cmd_gui": ("gui",),
     "bmsflasher.cli.cmd_demo": ("demo",),
+    "bmsflasher.cli.cmd_log": ("log",),
+    "bmsflasher.cli.cmd_dbc": ("dbc",),
 }
 """Command module → the subcommands it registers.
 

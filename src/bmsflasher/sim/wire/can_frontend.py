@@ -8,6 +8,10 @@ directions are paced at the configured bit rate.
 ``virtual``: the tool opens ``can.Bus(interface="virtual", channel=<channel>)`` in the same process;
 a gateway on that channel carries its frames onto the paced bus and back.
 
+``--broadcast`` adds the first node's cyclic broadcasts (:mod:`~bmsflasher.sim.wire.can_broadcast`);
+``--replay FILE`` adds a node that replays a bus log (:mod:`~bmsflasher.sim.wire.replay_node`),
+beside the nodes or, with ``--replay-only``, instead of them.
+
 ``slcan``: the tool opens ``can.Bus(interface="slcan", channel=<pty path>, bitrate=<bitrate>)`` from
 any process. When :func:`run` serves an slcan adapter from the main thread, ``SIGUSR1`` pulls the
 adapter's USB cable and ``SIGUSR2`` plugs it back in (fault injection from another process).
@@ -37,8 +41,10 @@ from bmsflasher.sim.uds.server import (
     UdsServerConfig,
     server_ids,
 )
+from bmsflasher.sim.wire.can_broadcast import BroadcastNode
 from bmsflasher.sim.wire.can_bus import BusPort, CanBusTimeline
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+from bmsflasher.sim.wire.replay_node import ReplayNode
 from bmsflasher.sim.wire.slcan_adapter import SlcanAdapter
 
 LINKS: Final = ("virtual", "slcan")
@@ -88,6 +94,8 @@ class CanSimulation:
     adapter: SlcanAdapter | None = None
     gateway: _VirtualGateway | None = None
     owned_devices: list[Any] = field(default_factory=list)
+    broadcaster: BroadcastNode | None = None
+    replay: ReplayNode | None = None
     _temp_dir: tempfile.TemporaryDirectory[str] | None = None
     _closed: bool = False
 
@@ -105,6 +113,8 @@ class CanSimulation:
                 self.servers[0].config.addressing if self.servers else CanAddressing.NORMAL_11BIT
             ),
             "nodes": [_node_json(server) for server in self.servers],
+            "broadcast": self.broadcaster is not None,
+            "replay": None if self.replay is None else str(self.replay.path),
         }
 
     def add_node(self, device: UdsDevice, config: UdsServerConfig) -> UdsServer:
@@ -128,6 +138,9 @@ class CanSimulation:
         if self._closed:
             return
         self._closed = True
+        for node in (self.replay, self.broadcaster):
+            if node is not None:
+                node.close()
         for server in self.servers:
             server.close()
         if self.adapter is not None:
@@ -228,13 +241,25 @@ def start(
         seed=options.seed,
     )
     servers: list[UdsServer] = []
+    extras: dict[str, Any] = {}
     try:
-        for index, node_device in enumerate(devices):
+        for index, node_device in enumerate([] if options.replay_only else devices):
             servers.append(UdsServer(node_device, bus, replace(base_config, node=first + index)))
+        if options.broadcast and not options.replay_only:
+            extras["broadcaster"] = BroadcastNode(bus, device)
+        if options.replay is not None:
+            extras["replay"] = ReplayNode(bus, options.replay, loop=options.replay_loop)
         if link == "virtual":
             gateway = _VirtualGateway(bus, options.channel, options.fd)
             return CanSimulation(
-                "virtual", bus, servers, options.channel, "virtual", gateway=gateway, owned_devices=owned
+                "virtual",
+                bus,
+                servers,
+                options.channel,
+                "virtual",
+                gateway=gateway,
+                owned_devices=owned,
+                **extras,
             )
         temp_dir: tempfile.TemporaryDirectory[str] | None = None
         if options.link_path:
@@ -252,8 +277,11 @@ def start(
             adapter=adapter,
             owned_devices=owned,
             _temp_dir=temp_dir,
+            **extras,
         )
     except BaseException:
+        for node in extras.values():
+            node.close()
         for server in servers:
             server.close()
         bus.close()
@@ -328,6 +356,8 @@ def _bus_summary(simulation: CanSimulation) -> dict[str, object]:
         "fd_frames": stats.fd_frames,
         "brs_frames": stats.brs_frames,
         "fd_lengths": {str(length): count for length, count in sorted(stats.fd_lengths.items())},
+        "broadcast_frames": simulation.broadcaster.frames_sent if simulation.broadcaster else 0,
+        "replayed_frames": simulation.replay.frames_sent if simulation.replay else 0,
     }
 
 

@@ -9,6 +9,7 @@ front-end ignores the fields that do not apply to it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
@@ -46,6 +47,12 @@ class FrontEndOptions:
         seed: seed for the link's random faults, so a faulty run can be replayed.
         rack: the Modbus rack's framing, addresses and bus faults (``--protocol modbus``; its
             baud rate is ``baud``).
+        broadcast: the first UDS node also sends its cyclic CAN broadcasts (pack values, cell
+            voltages, temperatures, alarms; ``resources/dbc/vbms.dbc``). Off by default, so the
+            bus carries only what a test or benchmark put on it.
+        replay: a bus log whose frames a replay node sends with their recorded timing.
+        replay_loop: start the log again after its last frame.
+        replay_only: serve no UDS node, only the replay (a field capture examined at the desk).
     """
 
     bitrate: int = 500_000
@@ -66,3 +73,7 @@ class FrontEndOptions:
     response_delay_s: float = 0.0
     seed: int = 0
     rack: RackOptions = field(default_factory=RackOptions)
+    broadcast: bool = False
+    replay: Path | None = None
+    replay_loop: bool = False
+    replay_only: bool = False
