@@ -1,0 +1,718 @@
+"""A pack campaign: every node of a battery updated to one release set, all or nothing.
+
+Phases, in order (each written to the campaign journal before it acts, see :mod:`.campaign_journal`):
+
+1. **plan** — discover the nodes, identify each, match each to the set's entry for its model and
+   hardware revision, order by tier (:func:`.campaign_plan.plan_campaign`). A node without an
+   entry, or a tier with fewer nodes than the set's minimum: refused, nothing written.
+2. **prepare** — every node's single-device gates for its own package plus "no node in fault"
+   (a refusal on any node refuses the pack), the operator's approval, then every node's
+   configuration backup.
+3. **transfer** — each node's image into its secondary slot, in tier order (resumable; nothing is
+   marked yet, so a failure here leaves every node on its confirmed old image).
+4. **test_boot** — each node marked for a test boot and reset; each must come back on its new image.
+5. **self_test** — each node's single-device self-test, then the pack self-test
+   (:mod:`.campaign_checks`).
+6. **confirm** — only when every node passed: each node confirmed, its configuration checked, and
+   the whole pack verified on the set.
+
+Any failure in phases 4–5 (or an error in 3 that resuming cannot cure) reverts the pack: every node,
+last-updated first, is brought back to its confirmed previous image (MCUboot reverts an unconfirmed
+test image at reset) and verified, and its configuration checked. The pack ends on the new set or
+on the old set, never on a mix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bmsflasher.core.errors import BmsFlasherError, JournalError, LinkError, ProtocolError
+from bmsflasher.core.events import (
+    EventSink,
+    LogLevel,
+    LogLine,
+    Measurement,
+    Progress,
+    StepFinished,
+    StepStarted,
+    ThroughputMeter,
+    discard,
+)
+from bmsflasher.core.i18n import t
+from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json, link_from_json, link_to_json
+from bmsflasher.core.target import Target
+from bmsflasher.core.types import DeviceMode, FirmwareVersion, LinkSettings
+from bmsflasher.procedure import campaign_nodes as nodes
+from bmsflasher.procedure.campaign_checks import NodeObservation, evaluate_pack, failed_names
+from bmsflasher.procedure.campaign_journal import (
+    RESUME_ACTIONS,
+    CampaignJournal,
+    CampaignState,
+    NodeEntry,
+    Phase,
+    ResumeAction,
+    pack_id,
+)
+from bmsflasher.procedure.campaign_plan import (
+    CampaignPlan,
+    CampaignRefusedError,
+    PlannedNode,
+    ReleaseSet,
+    plan_campaign,
+)
+from bmsflasher.procedure.campaign_result import CampaignResult, NodeOutcome
+from bmsflasher.procedure.journal_binding import history_identity
+from bmsflasher.procedure.profiles import DeviceProfile, profile_for_model
+from bmsflasher.procedure.reboot import (
+    BootOutcome,
+    package_pending,
+    reset_device,
+    running_confirmed,
+    wait_for_application,
+)
+from bmsflasher.procedure.states import State
+from bmsflasher.records import RecordsDb
+
+SESSION_KIND = "campaign"
+NODE_SESSION_KIND = "update"
+PARENT_KEY = "campaign_session"
+"""The child session's detail naming its campaign session (see records: a campaign's children)."""
+
+Approval = Callable[[CampaignPlan], bool]
+SinkFor = Callable[[str], EventSink]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOptions:
+    """How to run one campaign.
+
+    Attributes:
+        operator: who runs it (recorded).
+        overrides: gate → reason, for the overridable gates only, on every node.
+        journal_dir: where journals live (default: the user state folder).
+        profile_for: the device profile of a node model (default: the shipped and user profiles).
+        approve: asked once every node passed its gates, before the first write; None goes ahead.
+        details: extra JSON-able facts recorded with the campaign session.
+    """
+
+    operator: str = ""
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    journal_dir: Path | None = None
+    profile_for: Callable[[str], DeviceProfile] = profile_for_model
+    approve: Approval | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _RevertSignalError(Exception):
+    """Raised inside a phase when the pack must go back to its old set (carries why)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _StopSignalError(Exception):
+    """Ends the run with an outcome decided inside a phase (refused, cancelled)."""
+
+    def __init__(self, outcome: State, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+class Campaign:
+    """Runs one campaign on one pack.
+
+    Args:
+        load_release: verifies the bundle and returns its release set (first; nothing else runs if
+            it fails).
+        discover: the links of the pack's nodes (one bus scan).
+        opener: opens one node from its link.
+        records: the service history (one campaign session, one child session per node).
+        sink: campaign-level events (phases, pack checks, log lines).
+        sink_for: each node's events by serial (its steps and transfer progress).
+    """
+
+    def __init__(
+        self,
+        load_release: Callable[[], ReleaseSet],
+        discover: Callable[[], Sequence[LinkSettings]],
+        opener: nodes.NodeOpener,
+        records: RecordsDb,
+        *,
+        sink: EventSink = discard,
+        sink_for: SinkFor = lambda _serial: discard,
+        options: CampaignOptions | None = None,
+    ) -> None:
+        self._load_release = load_release
+        self._discover = discover
+        self._opener = opener
+        self._db = records
+        self._sink = sink
+        self._sink_for = sink_for
+        self._options = options or CampaignOptions()
+        self._plan: CampaignPlan | None = None
+        self._journal: CampaignJournal | None = None
+        self._pack_checks: tuple[Measurement, ...] = ()
+        self._refusals: list[Measurement] = []
+        self._node_detail: dict[str, str] = {}
+        self._resumed = False
+        self._failed_phase: Phase | None = None
+
+    # --- the run -------------------------------------------------------------------------------
+    def run(self) -> CampaignResult:
+        """Run the campaign to an end and return the result (errors become results too)."""
+        try:
+            release = self._load_release()
+            found = nodes.identify_all(self._opener, self._discover())
+            plan = plan_campaign(release, found)
+        except CampaignRefusedError as exc:
+            self._log(LogLevel.ERROR, exc.message)
+            return CampaignResult(State.REFUSED, exc.message, None, None, error=exc)
+        except BmsFlasherError as exc:
+            self._log(LogLevel.ERROR, exc.message)
+            return CampaignResult(State.FAILED, exc.message, None, None, error=exc)
+        self._plan = plan
+        try:
+            journal = self._open_journal(plan)
+        except BmsFlasherError as exc:
+            return self._end(State.FAILED, exc.message, exc)
+        self._journal = journal
+        action = RESUME_ACTIONS[journal.state.phase] if self._resumed else ResumeAction.START_OVER
+        try:
+            if action is ResumeAction.REVERT:
+                return self._revert(journal.state.reason or t("the previous run stopped before the confirm"))
+            if journal.state.phase is Phase.CONFIRM:
+                return self._confirm_all()
+            if journal.state.phase is not Phase.TRANSFER:
+                self._prepare()
+            else:
+                self._regate()
+            self._transfer_all()
+            self._test_boot_all()
+            self._self_test_all()
+            return self._confirm_all()
+        except _StopSignalError as stop:
+            return self._end(stop.outcome, stop.reason, None)
+        except _RevertSignalError as revert:
+            return self._revert(revert.reason)
+        except BmsFlasherError as exc:
+            return self._on_error(exc)
+
+    def _on_error(self, exc: BmsFlasherError) -> CampaignResult:
+        phase = self._state.phase
+        self._failed_phase = self._failed_phase or phase
+        self._log(LogLevel.ERROR, t("{step} failed: {error}", step=phase.value, error=exc.message))
+        if phase is Phase.PREPARE:
+            return self._end(State.FAILED, exc.message, exc)
+        if phase is Phase.TRANSFER and isinstance(exc, LinkError | ProtocolError):
+            # Nothing is marked yet: the old set runs everywhere, and the next run resumes the uploads.
+            return self._end(State.FAILED, exc.message, exc, keep_journal=True)
+        if phase is Phase.CONFIRM:
+            return self._end(State.FAILED, exc.message, exc, keep_journal=True)
+        return self._revert(t("the phase '{phase}' failed: {error}", phase=phase.value, error=exc.message))
+
+    # --- journal and records ---------------------------------------------------------------------
+    @property
+    def _state(self) -> CampaignState:
+        if self._journal is None:
+            raise JournalError(t("no journal"))
+        return self._journal.state
+
+    @property
+    def _j(self) -> CampaignJournal:
+        if self._journal is None:
+            raise JournalError(t("no journal"))
+        return self._journal
+
+    @property
+    def _p(self) -> CampaignPlan:
+        if self._plan is None:
+            raise JournalError(t("no plan"))
+        return self._plan
+
+    def _open_journal(self, plan: CampaignPlan) -> CampaignJournal:
+        pack = pack_id(plan.serials)
+        folder = self._options.journal_dir
+        existing = CampaignJournal.load(pack, folder)
+        release = plan.release_set
+        if existing is not None and existing.state.phase is not Phase.PREPARE:
+            if existing.state.bundle_sha256 != release.sha256:
+                raise JournalError(
+                    t(
+                        "an unfinished campaign of another release set is journalled for pack {pack}",
+                        pack=pack,
+                    ),
+                    hint=t(
+                        "Run that bundle again to finish it, or 'bmsflasher rollback --all' to return "
+                        "the pack."
+                    ),
+                )
+            if existing.state.history_db and existing.state.history_db != history_identity(self._db):
+                raise JournalError(
+                    t(
+                        "the campaign journal of pack {pack} was written with another service history",
+                        pack=pack,
+                    ),
+                    hint=t("Resume with --db {history}.", history=existing.state.history_db),
+                )
+            self._resumed = True
+            self._log(
+                LogLevel.WARNING,
+                t(
+                    "Pack {pack}: an interrupted campaign stopped in phase '{phase}'; the run goes on "
+                    "from there.",
+                    pack=pack,
+                    phase=existing.state.phase.value,
+                ),
+            )
+            return existing
+        session = self._db.start_session(
+            pack,
+            SESSION_KIND,
+            self._options.operator,
+            release.sha256,
+            {**self._options.details, "release": release.name, "nodes": list(plan.serials)},
+        )
+        entries = []
+        for node in plan.nodes:
+            self._db.upsert_device(node.identity)
+            child = self._db.start_session(
+                node.serial,
+                NODE_SESSION_KIND,
+                self._options.operator,
+                node.release.package.facts.package_sha256,
+                {PARENT_KEY: session, "pack": pack, "tier": node.tier, "link": node.link.describe()},
+            )
+            entries.append(
+                NodeEntry(
+                    serial=node.serial,
+                    tier=node.tier,
+                    link=link_to_json(node.link),
+                    from_version=str(node.identity.firmware_version)
+                    if node.identity.firmware_version
+                    else None,
+                    to_version=str(node.release.version),
+                    package_sha256=node.release.package.facts.package_sha256,
+                    session_id=child,
+                )
+            )
+        state = CampaignState(
+            pack=pack,
+            bundle_sha256=release.sha256,
+            phase=Phase.PREPARE,
+            session_id=session,
+            history_db=history_identity(self._db),
+            nodes=tuple(entries),
+        )
+        return CampaignJournal.create(state, folder)
+
+    def _node_step(self, serial: str, step: str, ok: bool | None, detail: str = "") -> None:
+        entry = self._state.node(serial)
+        if entry.session_id is not None:
+            self._db.log_step(entry.session_id, step, ok, detail)
+        sink = self._sink_for(serial)
+        sink(StepStarted(step, step) if ok is None else StepFinished(step, ok, detail))
+
+    def _node_measured(self, serial: str, measurement: Measurement) -> None:
+        entry = self._state.node(serial)
+        if entry.session_id is not None:
+            self._db.log_measurement(entry.session_id, measurement)
+        self._sink_for(serial)(measurement)
+
+    def _log(self, level: LogLevel, message: str) -> None:
+        self._sink(LogLine(level, message))
+
+    def _begin_phase(self, phase: Phase, reason: str = "") -> None:
+        self._j.enter(phase, reason)
+        if self._state.session_id is not None:
+            self._db.log_step(self._state.session_id, phase.value, None, reason)
+        self._sink(StepStarted(phase.value, phase.value))
+
+    def _end_phase(self, phase: Phase, ok: bool, detail: str = "") -> None:
+        self._j.phase_finished(phase, ok, detail)
+        if self._state.session_id is not None:
+            self._db.log_step(self._state.session_id, phase.value, ok, detail)
+        self._sink(StepFinished(phase.value, ok, detail))
+        if not ok:
+            self._failed_phase = self._failed_phase or phase
+
+    def _profile(self, node: PlannedNode) -> DeviceProfile:
+        return self._options.profile_for(node.identity.model)
+
+    def _link(self, serial: str) -> LinkSettings:
+        return link_from_json(self._state.node(serial).link)
+
+    # --- phases --------------------------------------------------------------------------------
+    def _gates(self) -> None:
+        """Every node's gates; any refusal refuses the pack (nothing has been written)."""
+        refusals: list[str] = []
+        for node in self._p.nodes:
+            self._node_step(node.serial, Phase.PREPARE.value, None)
+            profile = self._profile(node)
+            with nodes.opened(self._opener, node.link) as target:
+                self._leave_bootloader(target, profile)
+                gates = nodes.measure_gates(target, node.release.package, profile, self._options.overrides)
+            for measurement in gates.report.results:
+                self._node_measured(node.serial, measurement)
+            if not self._state.node(node.serial).dtcs_before:
+                self._j.update_node(node.serial, dtcs_before=tuple(dtc_to_record_json(d) for d in gates.dtcs))
+            ok = gates.report.passed
+            self._node_step(node.serial, Phase.PREPARE.value, ok, "" if ok else gates.report.summary())
+            if not ok:
+                self._refusals.extend(gates.report.blocking)
+                refusals.append(f"{node.serial}: {gates.report.summary()}")
+                self._node_detail[node.serial] = gates.report.summary()
+        if refusals:
+            raise _StopSignalError(
+                State.REFUSED, t("Refused before anything was written: {gates}.", gates="; ".join(refusals))
+            )
+
+    def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> None:
+        """A node a killed run left in its programming session goes back to its application."""
+        if target.identify().mode is DeviceMode.BOOTLOADER:
+            reset_device(target)
+            wait_for_application(target, profile.reboot)
+
+    def _prepare(self) -> None:
+        self._begin_phase(Phase.PREPARE)
+        self._gates()
+        approve = self._options.approve
+        if approve is not None and not approve(self._p):
+            raise _StopSignalError(
+                State.CANCELLED, t("The operator cancelled the campaign before anything was written.")
+            )
+        for node in self._p.nodes:
+            if self._state.node(node.serial).backup_id is not None:
+                continue
+            self._node_step(node.serial, "backup", None)
+            with nodes.opened(self._opener, node.link) as target:
+                record = nodes.backup(target, self._db, node.serial, self._state.node(node.serial).session_id)
+            self._j.update_node(node.serial, backup_id=record.id, backup_sha256=record.sha256)
+            self._node_step(node.serial, "backup", True, t("backup {backup_id}", backup_id=record.id))
+        self._end_phase(Phase.PREPARE, True)
+
+    def _regate(self) -> None:
+        """Resuming the transfer: the battery may have changed, so every gate is measured again."""
+        self._gates()
+
+    def _transfer_all(self) -> None:
+        if self._state.phase is not Phase.TRANSFER:
+            self._begin_phase(Phase.TRANSFER)
+        for node in self._p.nodes:
+            if "transfer" in self._state.node(node.serial).done:
+                continue
+            self._node_step(node.serial, "transfer", None)
+            sink = self._sink_for(node.serial)
+            meter = ThroughputMeter()
+
+            def on_progress(
+                done: int, total: int, sink: EventSink = sink, meter: ThroughputMeter = meter
+            ) -> None:
+                rate, eta = meter.update(done, total)
+                sink(Progress("transfer", done, total, rate, eta))
+
+            with nodes.opened(self._opener, node.link) as target:
+                nodes.transfer(target, node.release.package, self._profile(node), on_progress)
+            self._j.node_done(node.serial, "transfer")
+            self._node_step(node.serial, "transfer", True)
+        self._end_phase(Phase.TRANSFER, True)
+
+    def _from_version(self, serial: str) -> FirmwareVersion | None:
+        text = self._state.node(serial).from_version
+        return FirmwareVersion.parse(text) if text else None
+
+    def _test_boot_all(self) -> None:
+        self._begin_phase(Phase.TEST_BOOT)
+        for node in self._p.nodes:
+            self._node_step(node.serial, "test_boot", None)
+            with nodes.opened(self._opener, node.link) as target:
+                report = nodes.mark_and_boot(
+                    target, node.release.package, self._from_version(node.serial), self._profile(node)
+                )
+            ok = report.outcome is BootOutcome.NEW_IMAGE
+            self._node_step(node.serial, "test_boot", ok, report.describe())
+            if not ok:
+                self._node_detail[node.serial] = report.describe()
+                self._end_phase(Phase.TEST_BOOT, False, report.describe())
+                raise _RevertSignalError(
+                    t("node {serial}: {boot}", serial=node.serial, boot=report.describe())
+                )
+            self._j.node_done(node.serial, "test_boot")
+        self._end_phase(Phase.TEST_BOOT, True)
+
+    def _self_test_all(self) -> None:
+        self._begin_phase(Phase.SELF_TEST)
+        failed: list[str] = []
+        for node in self._p.nodes:
+            self._node_step(node.serial, "self_test", None)
+            before = tuple(dtc_from_json(d) for d in self._state.node(node.serial).dtcs_before)
+            with nodes.opened(self._opener, node.link) as target:
+                report = nodes.node_self_test(target, self._profile(node), before)
+            for measurement in report.results:
+                self._node_measured(node.serial, measurement)
+            self._node_step(
+                node.serial, "self_test", report.passed, "" if report.passed else report.summary()
+            )
+            if not report.passed:
+                self._node_detail[node.serial] = report.summary()
+                failed.append(f"{node.serial}: {report.summary()}")
+        if failed:
+            self._end_phase(Phase.SELF_TEST, False, "; ".join(failed))
+            raise _RevertSignalError(t("the self-test failed on {nodes}", nodes="; ".join(failed)))
+        checks = self._pack_self_test()
+        if any(not m.passed for m in checks):
+            detail = failed_names(checks)
+            self._end_phase(Phase.SELF_TEST, False, detail)
+            raise _RevertSignalError(t("the pack self-test failed: {checks}", checks=detail))
+        self._end_phase(Phase.SELF_TEST, True)
+
+    def _observe(self, node: PlannedNode) -> NodeObservation:
+        try:
+            with nodes.opened(self._opener, node.link) as target:
+                before = target.link_stats()
+                identity = target.identify()
+                telemetry = target.read_telemetry()
+                target.ping()
+                after = target.link_stats()
+        except (LinkError, ProtocolError) as exc:
+            self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=exc.message))
+            return NodeObservation(node.serial, node.tier, node.release.version, None, None)
+        return NodeObservation(
+            node.serial, node.tier, node.release.version, identity, telemetry, before, after
+        )
+
+    def _pack_self_test(self) -> tuple[Measurement, ...]:
+        checks = evaluate_pack([self._observe(node) for node in self._p.nodes])
+        self._pack_checks = checks
+        session = self._state.session_id
+        for measurement in checks:
+            if session is not None:
+                self._db.log_measurement(session, measurement)
+            self._sink(measurement)
+        return checks
+
+    def _confirm_all(self) -> CampaignResult:
+        if self._state.phase is not Phase.CONFIRM:
+            self._begin_phase(Phase.CONFIRM)
+        for node in self._p.nodes:
+            if "confirm" in self._state.node(node.serial).done:
+                continue
+            self._node_step(node.serial, "confirm", None)
+            profile = self._profile(node)
+            with nodes.opened(self._opener, node.link) as target:
+                self._rearm_if_reverted(target, node, profile)
+                identity = nodes.confirm(target, node.release.package, profile)
+                self._j.node_done(node.serial, "confirm")
+                self._node_step(node.serial, "confirm", True, str(identity.firmware_version))
+                self._check_config(target, node.serial)
+        checks = self._pack_self_test()
+        if any(not m.passed for m in checks):
+            detail = failed_names(checks)
+            self._end_phase(Phase.CONFIRM, False, detail)
+            return self._end(
+                State.FAILED,
+                t("The pack was confirmed but its final check failed: {checks}.", checks=detail),
+                None,
+                keep_journal=True,
+            )
+        self._end_phase(Phase.CONFIRM, True)
+        return self._end(
+            State.UPDATED,
+            t(
+                "Every node of pack {pack} runs release set {release}, confirmed.",
+                pack=self._state.pack,
+                release=self._p.release_set.name,
+            ),
+            None,
+        )
+
+    def _rearm_if_reverted(self, target: Target, node: PlannedNode, profile: DeviceProfile) -> None:
+        """A power cut in the confirm phase reverted the nodes not yet confirmed: boot the new image again.
+
+        The image still sits in the secondary slot (the upload resumes to its end at once); the
+        decision to confirm was taken when every node and the pack had passed.
+        """
+        identity = target.identify()
+        package = node.release.package
+        if identity.firmware_version == package.facts.version:
+            return
+        self._log(
+            LogLevel.WARNING,
+            t(
+                "Node {serial} came back on {version}; booting the release's image again.",
+                serial=node.serial,
+                version=identity.firmware_version,
+            ),
+        )
+        if package_pending(identity, package.facts):
+            report = nodes.test_boot(target, package, self._from_version(node.serial), profile)
+        else:
+            nodes.transfer(target, package, profile, lambda _done, _total: None)
+            report = nodes.mark_and_boot(target, package, self._from_version(node.serial), profile)
+        if report.outcome is not BootOutcome.NEW_IMAGE:
+            raise BmsFlasherError(t("node {serial}: {boot}", serial=node.serial, boot=report.describe()))
+
+    def _check_config(self, target: Target, serial: str) -> None:
+        entry = self._state.node(serial)
+        if entry.backup_id is None:
+            return
+        record = self._db.get_backup(entry.backup_id)
+        if record.sha256 != entry.backup_sha256 or record.serial != serial:
+            raise JournalError(
+                t("the backup of node {serial} differs from the one the campaign took", serial=serial)
+            )
+        result = nodes.check_config(target, record)
+        detail = ", ".join(result.written) if result.written else t("matches the backup")
+        self._node_step(serial, "config_check", True, detail)
+
+    # --- revert ----------------------------------------------------------------------------------
+    def _revert(self, reason: str) -> CampaignResult:
+        """Every node back on its confirmed old image, last-updated first, and verified."""
+        self._failed_phase = self._failed_phase or self._state.phase
+        self._log(
+            LogLevel.WARNING, t("Reverting pack {pack}: {reason}.", pack=self._state.pack, reason=reason)
+        )
+        self._begin_phase(Phase.REVERT, reason)
+        try:
+            for node in reversed(self._state.nodes):
+                self._revert_node(node)
+        except BmsFlasherError as exc:
+            self._end_phase(Phase.REVERT, False, exc.message)
+            return self._end(
+                State.FAILED,
+                t(
+                    "The pack could not be reverted: {error}. Run the campaign or 'rollback --all' again.",
+                    error=exc.message,
+                ),
+                exc,
+                keep_journal=True,
+            )
+        self._end_phase(Phase.REVERT, True)
+        return self._end(
+            State.ROLLED_BACK,
+            t(
+                "Every node of pack {pack} runs its previous firmware again: {reason}.",
+                pack=self._state.pack,
+                reason=reason,
+            ),
+            None,
+        )
+
+    def _revert_node(self, entry: NodeEntry) -> None:
+        if "revert" in entry.done:
+            return
+        self._node_step(entry.serial, "revert", None)
+        if entry.from_version is None:
+            raise JournalError(
+                t("the firmware of node {serial} before the campaign is unknown", serial=entry.serial)
+            )
+        expected = FirmwareVersion.parse(entry.from_version)
+        node = self._p.node(entry.serial)
+        profile = self._profile(node)
+        with nodes.opened(self._opener, self._link(entry.serial)) as target:
+            identity = target.identify()
+            if package_pending(identity, node.release.package.facts):
+                # Marked but not yet booted: boot it once so the bootloader forgets it (reverts at reset).
+                reset_device(target)
+                wait_for_application(target, profile.reboot)
+            report = nodes.revert(target, expected, profile)
+            if not running_confirmed(report.identity):
+                raise JournalError(t("node {serial} is not confirmed after the revert", serial=entry.serial))
+            for action in report.actions:
+                self._log(LogLevel.INFO, f"{entry.serial}: {action}")
+            self._j.node_done(entry.serial, "revert")
+            self._node_step(entry.serial, "revert", True, " ".join(report.actions))
+            self._check_config(target, entry.serial)
+
+    # --- the end ---------------------------------------------------------------------------------
+    def _end(
+        self, outcome: State, reason: str, error: BmsFlasherError | None, *, keep_journal: bool = False
+    ) -> CampaignResult:
+        journal = self._journal
+        outcomes = self._node_outcomes(outcome) if journal is not None else ()
+        if journal is not None:
+            state = journal.state
+            for node in outcomes:
+                if node.session_id is not None:
+                    self._db.finish_session(
+                        node.session_id, node.state, node.from_version, node.running_version
+                    )
+            if state.session_id is not None:
+                self._db.finish_session(state.session_id, outcome.value, None, self._p.release_set.name)
+            if keep_journal:
+                self._log(
+                    LogLevel.WARNING,
+                    t("The journal {path} is kept: run the campaign again.", path=journal.path),
+                )
+            else:
+                journal.remove()
+        self._log(LogLevel.INFO if outcome is State.UPDATED else LogLevel.ERROR, reason)
+        return CampaignResult(
+            outcome=outcome,
+            reason=reason,
+            pack=journal.state.pack if journal else None,
+            release=self._plan.release_set.name if self._plan else None,
+            nodes=outcomes,
+            failed_phase=self._failed_phase,
+            pack_checks=self._pack_checks,
+            refusals=tuple(self._refusals),
+            session_id=journal.state.session_id if journal else None,
+            resumed=self._resumed,
+            error=error,
+        )
+
+    def _node_outcomes(self, outcome: State) -> tuple[NodeOutcome, ...]:
+        """Each node as it is now (read back, one at a time), named after the pack's outcome."""
+        result = []
+        for entry in self._state.nodes:
+            node = self._p.node(entry.serial)
+            running: str | None = None
+            confirmed: bool | None = None
+            try:
+                with nodes.opened(self._opener, node.link) as target:
+                    identity = target.identify()
+                running = str(identity.firmware_version) if identity.firmware_version else None
+                confirmed = running_confirmed(identity)
+            except BmsFlasherError as exc:
+                self._node_detail.setdefault(entry.serial, exc.message)
+            if outcome in (State.UPDATED, State.ROLLED_BACK):
+                state = outcome.value
+            elif outcome in (State.REFUSED, State.CANCELLED):
+                state = "untouched" if outcome is State.CANCELLED else outcome.value
+            else:
+                state = State.FAILED.value
+            result.append(
+                NodeOutcome(
+                    serial=entry.serial,
+                    tier=entry.tier,
+                    model=node.identity.model,
+                    from_version=entry.from_version,
+                    to_version=entry.to_version,
+                    running_version=running,
+                    confirmed=confirmed,
+                    state=state,
+                    detail=self._node_detail.get(entry.serial, ""),
+                    session_id=entry.session_id,
+                )
+            )
+        return tuple(result)
+
+
+def run_campaign(
+    load_release: Callable[[], ReleaseSet],
+    discover: Callable[[], Sequence[LinkSettings]],
+    opener: nodes.NodeOpener,
+    records: RecordsDb,
+    *,
+    sink: EventSink = discard,
+    sink_for: SinkFor = lambda _serial: discard,
+    options: CampaignOptions | None = None,
+) -> CampaignResult:
+    """Run one campaign (convenience wrapper over :class:`Campaign`)."""
+    return Campaign(
+        load_release, discover, opener, records, sink=sink, sink_for=sink_for, options=options
+    ).run()

@@ -1,0 +1,152 @@
+"""Pack-level gates and checks of a campaign, on plain values (the per-node ones are reused as they are).
+
+Every node goes through the single-device gates (:func:`bmsflasher.procedure.preconditions.evaluate`)
+and the single-device self-test (:func:`bmsflasher.procedure.selftest.evaluate`) with its own
+package and profile. What only a pack has is here:
+
+* before anything is written, no node in fault (a protection alarm in its telemetry, or not
+  running its application) — a node in fault measures its neighbours wrongly;
+* after every node runs its test image, the pack self-test: every node answers, every node reports
+  the set's version for its entry, the BCU's pack voltage equals the sum of its modules' voltages
+  within the calibration tolerance (±0.5 %), and the link counters of every node stayed clean while
+  the pack was tested (lost or failed requests mean the nodes' bus is unhealthy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bmsflasher.core.events import Measurement
+from bmsflasher.core.i18n import t
+from bmsflasher.core.target import LinkStats
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, PackTelemetry
+from bmsflasher.procedure.selftest import deviation_pct
+
+NODE_FAULT: Final = "node_fault"
+PACK_NODES_ANSWER: Final = "pack_nodes_answer"
+PACK_VERSIONS: Final = "pack_versions"
+PACK_VOLTAGE: Final = "pack_voltage_sum"
+PACK_COMMUNICATION: Final = "pack_communication"
+PACK_TIER: Final = "bcu"
+MODULE_TIER: Final = "bmu"
+DEFAULT_PACK_TOLERANCE_PCT: Final = 0.5
+
+
+def check_node_fault(identity: DeviceIdentity, samples: Sequence[PackTelemetry]) -> Measurement:
+    """A node in fault: protection alarms in any sample, or no application running."""
+    alarms = sorted({alarm.value for sample in samples for alarm in sample.alarms})
+    running = identity.mode is DeviceMode.APPLICATION
+    value = ", ".join(alarms) if alarms else (t("none") if running else identity.mode.value)
+    return Measurement(
+        NODE_FAULT,
+        value,
+        t("no alarm, application running"),
+        running and not alarms,
+        t(
+            "A node in fault measures and protects its part of the pack wrongly; fix it before "
+            "updating the pack."
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeObservation:
+    """One node as the pack self-test saw it (None fields: it did not answer)."""
+
+    serial: str
+    tier: str
+    expected: FirmwareVersion
+    identity: DeviceIdentity | None
+    telemetry: PackTelemetry | None
+    link_before: LinkStats | None = None
+    link_after: LinkStats | None = None
+
+
+def check_nodes_answer(nodes: Sequence[NodeObservation]) -> Measurement:
+    """Every node answered its identity and telemetry reads after the test boot."""
+    silent = [n.serial for n in nodes if n.identity is None or n.telemetry is None]
+    return Measurement(
+        PACK_NODES_ANSWER,
+        t("{answered} of {total}", answered=len(nodes) - len(silent), total=len(nodes))
+        + (f" ({', '.join(silent)})" if silent else ""),
+        t("all {total}", total=len(nodes)),
+        not silent,
+        t("A node that does not answer after its update cannot protect its cells."),
+    )
+
+
+def check_versions(nodes: Sequence[NodeObservation]) -> Measurement:
+    """Every node reports the version the set gives its entry (not merely "a new one")."""
+    wrong = [
+        f"{n.serial} {n.identity.firmware_version if n.identity else '?'}"
+        for n in nodes
+        if n.identity is None or n.identity.firmware_version != n.expected
+    ]
+    return Measurement(
+        PACK_VERSIONS,
+        ", ".join(wrong) if wrong else t("all on the set"),
+        t("every node on the set's version"),
+        not wrong,
+        t("Only versions released together are known to work together."),
+    )
+
+
+def check_pack_voltage(nodes: Sequence[NodeObservation], tolerance_pct: float) -> Measurement | None:
+    """The BCU's pack voltage against the sum of the BMUs' module voltages; None without both tiers."""
+    packs = [n.telemetry for n in nodes if n.tier == PACK_TIER and n.telemetry is not None]
+    modules = [n for n in nodes if n.tier == MODULE_TIER]
+    if not packs or not modules:
+        return None
+    pack_mv = packs[0].pack_voltage_mv
+    complete = all(n.telemetry is not None for n in modules)
+    module_sum_mv = sum(n.telemetry.pack_voltage_mv for n in modules if n.telemetry is not None)
+    deviation = deviation_pct(module_sum_mv, pack_mv)
+    return Measurement(
+        PACK_VOLTAGE,
+        t(
+            "pack {pack_mv} mV vs modules {module_sum_mv} mV ({deviation:.2f} %)",
+            pack_mv=pack_mv,
+            module_sum_mv=module_sum_mv,
+            deviation=deviation,
+        ),
+        f"<= {tolerance_pct:g} %",
+        complete and deviation <= tolerance_pct,
+        t("A pack controller that adds its modules up wrongly protects the pack at the wrong voltage."),
+    )
+
+
+def _errors(before: LinkStats | None, after: LinkStats | None) -> int:
+    if before is None or after is None:
+        return 1
+    return (after.timeouts - before.timeouts) + (after.errors - before.errors)
+
+
+def check_communication(nodes: Sequence[NodeObservation]) -> Measurement:
+    """No request to any node timed out or failed while the pack was observed."""
+    noisy = [n.serial for n in nodes if _errors(n.link_before, n.link_after) > 0]
+    return Measurement(
+        PACK_COMMUNICATION,
+        ", ".join(noisy) if noisy else t("no lost or failed request"),
+        t("no lost or failed request on any node"),
+        not noisy,
+        t("Lost requests after an update mean the nodes' bus or a node's CAN stack is unhealthy."),
+    )
+
+
+def evaluate_pack(
+    nodes: Sequence[NodeObservation], tolerance_pct: float = DEFAULT_PACK_TOLERANCE_PCT
+) -> tuple[Measurement, ...]:
+    """Every pack-level check on what was observed; pure."""
+    results = [check_nodes_answer(nodes), check_versions(nodes)]
+    voltage = check_pack_voltage(nodes, tolerance_pct)
+    if voltage is not None:
+        results.append(voltage)
+    results.append(check_communication(nodes))
+    return tuple(results)
+
+
+def failed_names(results: Sequence[Measurement]) -> str:
+    """The failed checks with their values, for one sentence."""
+    return ", ".join(f"{m.name} ({m.value})" for m in results if not m.passed)
