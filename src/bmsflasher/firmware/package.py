@@ -47,12 +47,17 @@ FORMAT_NAME: Final = "bmsflasher-package"
 FORMAT_VERSION: Final = 1
 MANIFEST_NAME: Final = "manifest.json"
 SIGNATURE_NAME: Final = "manifest.sig"
+# --- signer certificates (trust chains; docs/trust-model.md "Certificate chains") ---
+CERTIFICATES_NAME: Final = "signers.pem"
+"""Optional member: the signers' certificates (PEM; manifest and image signer leaves, intermediates)."""
+MAX_CERTIFICATES_BYTES: Final = 64 * 1024
+# --- end signer certificates ---
 
 MAX_PACKAGE_BYTES: Final = 48 * 1024 * 1024
 MAX_IMAGE_BYTES: Final = 32 * 1024 * 1024
 MAX_MANIFEST_BYTES: Final = 64 * 1024
 MAX_SIGNATURE_BYTES: Final = 512
-MAX_TOTAL_UNCOMPRESSED_BYTES: Final = MAX_IMAGE_BYTES + MAX_MANIFEST_BYTES + MAX_SIGNATURE_BYTES
+MAX_TOTAL_UNCOMPRESSED_BYTES: Final = MAX_IMAGE_BYTES + MAX_MANIFEST_BYTES + MAX_SIGNATURE_BYTES + 64 * 1024
 MAX_COMPRESSION_RATIO: Final = 100
 RATIO_CHECK_MIN_BYTES: Final = 64 * 1024
 MAX_RELEASE_NOTES_CHARS: Final = 16 * 1024
@@ -68,7 +73,11 @@ MAX_HW_REV_CHARS: Final = 32
 MAX_HW_REVISIONS: Final = 64
 
 MAX_MEMBERS_EXAMINED: Final = 16
-_MEMBER_LIMITS: Final = {MANIFEST_NAME: MAX_MANIFEST_BYTES, SIGNATURE_NAME: MAX_SIGNATURE_BYTES}
+_MEMBER_LIMITS: Final = {
+    MANIFEST_NAME: MAX_MANIFEST_BYTES,
+    SIGNATURE_NAME: MAX_SIGNATURE_BYTES,
+    CERTIFICATES_NAME: MAX_CERTIFICATES_BYTES,
+}
 
 _SAFE_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LABEL_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]*$")
@@ -359,6 +368,8 @@ class PackageContents:
     signature: bytes
     image_name: str
     image_bytes: bytes
+    certificates: bytes = b""
+    """The optional ``signers.pem`` member (empty when the package relies on plain keys)."""
 
 
 def is_safe_member_name(name: str) -> bool:
@@ -535,7 +546,7 @@ def read_package(data: bytes) -> PackageContents:
         manifest_info = by_name[MANIFEST_NAME]
         manifest_bytes = _read_member(archive, manifest_info, MAX_MANIFEST_BYTES)
         image_name = _image_name_hint(manifest_bytes, by_name)
-        extra = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME, image_name})
+        extra = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME, CERTIFICATES_NAME, image_name})
         if extra:
             raise UnexpectedMemberError(
                 t("The package holds an unexpected member '{member}'.", member=extra[0])
@@ -549,7 +560,12 @@ def read_package(data: bytes) -> PackageContents:
             )
         signature = _read_member(archive, by_name[SIGNATURE_NAME], MAX_SIGNATURE_BYTES)
         image_bytes = _read_member(archive, by_name[image_name], MAX_IMAGE_BYTES)
-    return PackageContents(manifest_bytes, signature, image_name, image_bytes)
+        certificates = (
+            _read_member(archive, by_name[CERTIFICATES_NAME], MAX_CERTIFICATES_BYTES)
+            if CERTIFICATES_NAME in by_name
+            else b""
+        )
+    return PackageContents(manifest_bytes, signature, image_name, image_bytes, certificates)
 
 
 def _image_name_hint(manifest_bytes: bytes, by_name: dict[str, zipfile.ZipInfo]) -> str:
@@ -560,9 +576,13 @@ def _image_name_hint(manifest_bytes: bytes, by_name: dict[str, zipfile.ZipInfo])
         doc = None  # judged later, after the signature: unsigned garbage gets a signature error
     image = doc.get("image") if isinstance(doc, dict) else None
     name = image.get("file") if isinstance(image, dict) else None
-    if isinstance(name, str) and is_safe_member_name(name) and name not in (MANIFEST_NAME, SIGNATURE_NAME):
+    if (
+        isinstance(name, str)
+        and is_safe_member_name(name)
+        and name not in (MANIFEST_NAME, SIGNATURE_NAME, CERTIFICATES_NAME)
+    ):
         return name
-    others = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME})
+    others = sorted(set(by_name) - {MANIFEST_NAME, SIGNATURE_NAME, CERTIFICATES_NAME})
     if not others:
         raise MissingMemberError(t("The package holds no image file."))
     if len(others) > 1:
@@ -624,8 +644,11 @@ def _compression_for(payload: bytes) -> int:
     return zipfile.ZIP_DEFLATED if len(payload) <= MAX_COMPRESSION_RATIO * deflated else zipfile.ZIP_STORED
 
 
-def build_package(spec: PackageSpec, image: bytes, key: PrivateKey) -> bytes:
-    """Assemble a signed package in memory (deterministic for a fixed ``created`` time)."""
+def build_package(spec: PackageSpec, image: bytes, key: PrivateKey, *, certificates: bytes = b"") -> bytes:
+    """Assemble a signed package in memory (deterministic for a fixed ``created`` time).
+
+    ``certificates``: the signers' certificate chains (PEM) for the optional ``signers.pem`` member.
+    """
     manifest = build_manifest(spec, image, key)
     manifest_bytes = manifest.to_json_bytes()
     signature = sign_message(key, manifest_bytes)
@@ -635,6 +658,7 @@ def build_package(spec: PackageSpec, image: bytes, key: PrivateKey) -> bytes:
             (MANIFEST_NAME, manifest_bytes),
             (SIGNATURE_NAME, signature),
             (manifest.image.file, image),
+            *(((CERTIFICATES_NAME, certificates),) if certificates else ()),  # signer certificates
         ):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = _compression_for(payload)

@@ -20,13 +20,17 @@ same function serves the manufacturer checking a build and the technician at a d
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography import x509
+
 from bmsflasher.core.errors import BootloaderTooOldError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion
+from bmsflasher.firmware.certificates import CertRole
 from bmsflasher.firmware.errors import (
     DowngradeError,
     ExpiredPackageError,
@@ -51,6 +55,15 @@ from bmsflasher.firmware.package import (
     parse_manifest,
     peek_signing_key_id,
     read_package,
+)
+from bmsflasher.firmware.signers import (
+    certified_image_keyring,
+    certified_signer_of_message,
+    check_declared_signer,
+    check_image_role,
+    check_manifest_role,
+    package_certificates,
+    validation_time,
 )
 
 
@@ -104,20 +117,45 @@ class VerifiedPackage:
         return self.manifest.image.sha256
 
 
-def verify_manifest_signature(contents: PackageContents, keyring: Keyring) -> TrustedKey:
+def verify_manifest_signature(
+    contents: PackageContents, keyring: Keyring, *, now: datetime | None = None
+) -> TrustedKey:
     """Find the trusted key whose signature over the exact manifest bytes verifies.
+
+    The key is a plain keyring key, or one the package's certificates vouch for through a chain to
+    a keyring root (:mod:`bmsflasher.firmware.signers`); it must hold the release role and be the
+    key the manifest declares.
 
     Raises:
         MissingSignatureError: the signature member is empty.
         UntrustedKeyError: the manifest names a signer outside the keyring (or none verifies).
         ManifestSignatureError: the named signer is trusted but the signature does not verify.
+        CertificateError: the signer's certificate chain is refused (a subclass says why).
+        SignerMismatchError, SignerRoleError: another key than declared, or one without the role.
     """
     if not contents.signature:
         raise MissingSignatureError(t("The package's manifest signature is empty."))
-    for trusted in keyring:
-        if verify_message(trusted.key, contents.signature, contents.manifest_bytes):
-            return trusted
     claimed = peek_signing_key_id(contents.manifest_bytes)
+    # --- signers: plain keys, certificate chains, roles, declared signer (firmware/signers.py) ---
+    signer = next(
+        (k for k in keyring if verify_message(k.key, contents.signature, contents.manifest_bytes)), None
+    )
+    if signer is None and contents.certificates:
+        at_time = validation_time(parse_manifest(contents.manifest_bytes).created, now)
+        signer = certified_signer_of_message(
+            package_certificates(contents.certificates),
+            keyring,
+            CertRole.RELEASE,
+            signature=contents.signature,
+            message=contents.manifest_bytes,
+            at_time=at_time,
+        )
+    if signer is not None:
+        if claimed is not None:  # unreadable or missing: the schema check that follows says so
+            check_declared_signer(claimed, signer)
+        check_manifest_role(signer)
+        return signer
+    # --- end signers ---
     if claimed is not None and claimed in keyring:
         raise ManifestSignatureError(
             t(
@@ -137,7 +175,11 @@ def verify_manifest_signature(contents: PackageContents, keyring: Keyring) -> Tr
 
 
 def check_image_against_manifest(
-    manifest: Manifest, image_bytes: bytes, keyring: Keyring
+    manifest: Manifest,
+    image_bytes: bytes,
+    keyring: Keyring,
+    certificates: Sequence[x509.Certificate] = (),
+    now: datetime | None = None,
 ) -> tuple[McubootImage, TrustedKey]:
     """Size, hash, MCUboot structure and signature of the image, and its agreement with the manifest."""
     if len(image_bytes) != manifest.image.size:
@@ -153,7 +195,11 @@ def check_image_against_manifest(
             t("The image's SHA-256 differs from the manifest's: the image was altered.")
         )
     image = parse_image(image_bytes)
-    signer = verify_image(image, keyring).signer
+    image_ring = certified_image_keyring(  # signers.py: the package's certificates for the image key
+        keyring, certificates, image.signing_key_hashes, validation_time(manifest.created, now)
+    )
+    signer = verify_image(image, image_ring).signer
+    check_image_role(signer)
     if image.version != manifest.version:
         raise ManifestMismatchError(
             t(
@@ -257,11 +303,14 @@ def verify_package(
         PackageError: a subclass naming the first reason the package must not be used.
     """
     contents = read_package(data)
-    manifest_signer = verify_manifest_signature(contents, keyring)
+    manifest_signer = verify_manifest_signature(contents, keyring, now=now)
     manifest = parse_manifest(contents.manifest_bytes)
     if manifest.image.file != contents.image_name:
         raise ManifestMismatchError(t("The manifest names a different image file than the package holds."))
-    image, image_signer = check_image_against_manifest(manifest, contents.image_bytes, keyring)
+    certificates = package_certificates(contents.certificates)
+    image, image_signer = check_image_against_manifest(
+        manifest, contents.image_bytes, keyring, certificates, now
+    )
     check_expiry(manifest, now)
     if device is not None:
         check_device(manifest, device)

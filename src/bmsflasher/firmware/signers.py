@@ -1,0 +1,205 @@
+"""Who signed a package, and may they: plain keyring keys or certificate chains, roles, declared signer.
+
+A package's manifest and its image are each signed by one key. That key is trusted when it is a
+plain key in the keyring, or when the package's ``signers.pem`` carries a certificate for it whose
+chain leads to a root certificate in the keyring (:func:`bmsflasher.firmware.certificates.validate_chain`).
+Either way the key must hold the role for what it signed (``release`` for the manifest, ``build``
+for the image; docs/trust-model.md "Key roles"), and the manifest's ``signing_key_id`` must name the
+key that actually signed it.
+
+**Expiry policy** (docs/trust-model.md "When a signing certificate expires"): a chain is validated
+at the manifest's signed ``created`` time, but never later than now — so a release signed while its
+certificate was valid stays installable after the certificate expires (technicians install old
+releases in the field), a manifest dated into the future gains nothing, and a certificate is never
+used before its start. Revocation is judged by today's CRLs whatever the signing time: a revoked
+certificate signs nothing, not even releases dated before its revocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from bmsflasher.core.i18n import t
+from bmsflasher.firmware.certificate_errors import SignerMismatchError, SignerRoleError
+from bmsflasher.firmware.certificates import (
+    CERTIFICATE_PEM_MARK,
+    CertRole,
+    ValidatedChain,
+    load_certificates_pem,
+)
+from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS
+from bmsflasher.firmware.errors import ManifestSchemaError
+from bmsflasher.firmware.keys import (
+    Keyring,
+    KeyRole,
+    TrustedKey,
+    key_id,
+    load_public_key_der,
+    verify_message,
+)
+from bmsflasher.firmware.package import CERTIFICATES_NAME
+
+_KEY_ROLE_OF: dict[CertRole, KeyRole] = {CertRole.RELEASE: KeyRole.RELEASE, CertRole.BUILD: KeyRole.BUILD}
+
+
+def package_certificates(data: bytes) -> list[x509.Certificate]:
+    """The certificates of a package's ``signers.pem`` (none when the member is absent)."""
+    if not data:
+        return []
+    if CERTIFICATE_PEM_MARK not in data:
+        raise ManifestSchemaError(t("The package's {member} holds no certificate.", member=CERTIFICATES_NAME))
+    return load_certificates_pem(data, source=CERTIFICATES_NAME)
+
+
+def validation_time(created: datetime, now: datetime | None) -> datetime:
+    """When a signer's chain is judged: the manifest's signed creation time, never later than now."""
+    moment = now or datetime.now(UTC)
+    return min(created, moment)
+
+
+def _roles_of(chain: ValidatedChain) -> frozenset[KeyRole]:
+    try:
+        usages = chain.leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return frozenset()
+    return frozenset(role for cert_role, role in _KEY_ROLE_OF.items() if cert_role.oid in usages)
+
+
+def certified_key(chain: ValidatedChain) -> TrustedKey:
+    """The trusted key a validated chain vouches for, named by its certificate."""
+    public = chain.public_key()
+    return TrustedKey(
+        public,
+        key_id(public),
+        t("certificate {subject}", subject=chain.subject),
+        _roles_of(chain),
+        chain.subject,
+        chain.fingerprint,
+    )
+
+
+def certified_signer_of_message(
+    certificates: Sequence[x509.Certificate],
+    keyring: Keyring,
+    role: CertRole,
+    *,
+    signature: bytes,
+    message: bytes,
+    at_time: datetime,
+) -> TrustedKey | None:
+    """The key of a certificate in ``certificates`` whose signature over ``message`` verifies, validated.
+
+    None when no certificate's key made the signature; raises the chain's refusal when one did but
+    its chain is not trusted for ``role`` at ``at_time``.
+    """
+    for cert in certificates:
+        if _is_ca(cert):
+            continue
+        public = load_public_key_der(_spki(cert))
+        if public is not None and verify_message(public, signature, message):
+            others = [c for c in certificates if c is not cert]
+            return certified_key(keyring.validate_chain([cert, *others], role, at_time))
+    return None
+
+
+def certified_image_keyring(
+    keyring: Keyring,
+    certificates: Sequence[x509.Certificate],
+    key_hashes: Sequence[bytes],
+    at_time: datetime,
+) -> Keyring:
+    """``keyring`` plus the image signers the package's certificates vouch for (role ``build``).
+
+    A key hash the keyring already trusts as a plain key keeps the keyring's entry (and its roles).
+    """
+    if not certificates:
+        return keyring
+    extra: list[TrustedKey] = []
+    for digest in key_hashes:
+        if keyring.by_hash(digest) is not None:
+            continue
+        cert = next((c for c in certificates if _key_hash(c) == digest and not _is_ca(c)), None)
+        if cert is None:
+            continue
+        others = [c for c in certificates if c is not cert]
+        extra.append(certified_key(keyring.validate_chain([cert, *others], CertRole.BUILD, at_time)))
+    if not extra:
+        return keyring
+    ring = Keyring([*keyring, *extra], demo=keyring.demo)
+    ring.anchors = list(keyring.anchors)
+    ring.crls = list(keyring.crls)
+    return ring
+
+
+def check_declared_signer(declared: str | None, signer: TrustedKey) -> None:
+    """The manifest's ``signing_key_id`` must be the key that actually signed it."""
+    if declared != signer.key_id:
+        raise SignerMismatchError(
+            t(
+                "The manifest declares signing key {declared} but was signed by key {actual}: it was "
+                "re-signed by someone else.",
+                declared=(declared or "?")[:KEY_ID_DISPLAY_CHARS],
+                actual=signer.key_id[:KEY_ID_DISPLAY_CHARS],
+            ),
+            hint=t("Re-download the release from the manufacturer; do not install this package."),
+        )
+
+
+def check_manifest_role(signer: TrustedKey) -> None:
+    """Only a key with the release role may sign a manifest."""
+    if KeyRole.RELEASE not in signer.roles:
+        raise SignerRoleError(
+            t(
+                "Key {key_id} ({source}) may sign images only, not a release manifest.",
+                key_id=signer.key_id[:KEY_ID_DISPLAY_CHARS],
+                source=signer.source,
+            ),
+            hint=t("Re-download the release from the manufacturer; do not install this package."),
+        )
+
+
+def check_image_role(signer: TrustedKey) -> None:
+    """Only a key with the build role may sign the MCUboot image."""
+    if KeyRole.BUILD not in signer.roles:
+        raise SignerRoleError(
+            t(
+                "Key {key_id} ({source}) may sign release manifests only, not an image.",
+                key_id=signer.key_id[:KEY_ID_DISPLAY_CHARS],
+                source=signer.source,
+            ),
+            hint=t("Re-download the release from the manufacturer; do not install this package."),
+        )
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _key_hash(cert: x509.Certificate) -> bytes:
+    return hashlib.sha256(_spki(cert)).digest()
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+__all__ = [
+    "certified_image_keyring",
+    "certified_key",
+    "certified_signer_of_message",
+    "check_declared_signer",
+    "check_image_role",
+    "check_manifest_role",
+    "package_certificates",
+    "validation_time",
+]
