@@ -8,8 +8,13 @@ Layout (little-endian, as MCUboot and imgtool write it)::
     unprotected TLV area magic 0x6907: SHA256, KEYHASH/PUBKEY, signature
 
 The SHA-256 covers header + padding + body + protected TLV area, so the security counter and the
-sim-behaviour vendor TLV are as tamper-proof as the code. ECDSA-P256 signs that same region with
-ECDSA-SHA256; Ed25519 signs the 32-byte SHA-256 digest (imgtool's non-"pure" Ed25519 mode).
+sim-behaviour vendor TLV are as tamper-proof as the code. An encrypted image (header flag
+ENCRYPTED_AES128/256 and an ENC_EC256 or ENC_X25519 TLV, :mod:`bmsflasher.firmware.mcuboot_encryption`)
+carries its body in AES-CTR ciphertext while the hash and the signature cover the plaintext, as
+MCUboot defines: without the device's private key the host can check the structure and that a
+trusted key signed the declared hash, not that the ciphertext decrypts to it. ECDSA-P256 signs
+the hashed region with ECDSA-SHA256; Ed25519 signs the 32-byte SHA-256 digest (imgtool's
+non-"pure" Ed25519 mode).
 
 Every length field is checked against the bytes actually present before anything is sliced: an
 image whose TLVs lie about their lengths is rejected with :class:`TlvLengthError`, never indexed
@@ -25,7 +30,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
@@ -51,6 +59,20 @@ from bmsflasher.firmware.keys import (
     public_key_der,
     sign_message,
     verify_message,
+)
+from bmsflasher.firmware.mcuboot_encryption import (
+    FLAG_AES128,
+    FLAG_AES256,
+    EncryptionPrivateKey,
+    EncryptionPublicKey,
+    WrappedKey,
+    aes_ctr,
+    aes_key_bytes,
+    new_aes_key,
+    pad_body,
+    split_wrapped_key,
+    unwrap_key,
+    wrap_key,
 )
 
 IMAGE_MAGIC: Final = 0x96F3B83D
@@ -88,6 +110,7 @@ class TlvType(enum.IntEnum):
     ENC_KW = 0x31
     ENC_EC256 = 0x32
     ENC_X25519 = 0x33
+    ENC_X25519_SHA512 = 0x34
     DEPENDENCY = 0x40
     SEC_CNT = 0x50
     BOOT_RECORD = 0x60
@@ -108,12 +131,12 @@ class ImageFlag(enum.IntFlag):
     COMPRESSED_ARM_THUMB = 0x800
 
 
+_ENCRYPTED_FLAGS: Final = ImageFlag.ENCRYPTED_AES128 | ImageFlag.ENCRYPTED_AES256
+_ENC_TLVS: Final = frozenset(
+    {TlvType.ENC_RSA2048, TlvType.ENC_KW, TlvType.ENC_EC256, TlvType.ENC_X25519, TlvType.ENC_X25519_SHA512}
+)
 _UNSUPPORTED_FLAGS: Final = (
-    ImageFlag.ENCRYPTED_AES128
-    | ImageFlag.ENCRYPTED_AES256
-    | ImageFlag.COMPRESSED_LZMA1
-    | ImageFlag.COMPRESSED_LZMA2
-    | ImageFlag.COMPRESSED_ARM_THUMB
+    ImageFlag.COMPRESSED_LZMA1 | ImageFlag.COMPRESSED_LZMA2 | ImageFlag.COMPRESSED_ARM_THUMB
 )
 # TLVs that belong only in the unprotected area: the hash and signatures cannot cover themselves.
 _UNPROTECTED_ONLY: Final = frozenset(
@@ -128,6 +151,7 @@ _UNPROTECTED_ONLY: Final = frozenset(
         TlvType.RSA3072_PSS,
         TlvType.ED25519,
         TlvType.SIG_PURE,
+        *_ENC_TLVS,
     }
 )
 # TLVs whose value must be covered by the hash, or an attacker could edit them freely.
@@ -223,6 +247,21 @@ class McubootImage:
         return tlv.value
 
     @property
+    def is_encrypted(self) -> bool:
+        """True when the header says the body is AES-CTR ciphertext (MCUboot ENCRYPTED_AES128/256)."""
+        return bool(self.header.flags & _ENCRYPTED_FLAGS)
+
+    @property
+    def encryption(self) -> WrappedKey | None:
+        """The wrapped AES key of an encrypted image (checked by :func:`parse_image`), else None."""
+        if not self.is_encrypted:
+            return None
+        for tlv in self.tlvs:
+            if tlv.type in (TlvType.ENC_EC256, TlvType.ENC_X25519):
+                return split_wrapped_key(tlv.type, tlv.value, aes_key_bytes(self.header.flags))
+        return None
+
+    @property
     def is_bootable(self) -> bool:
         return not self.header.flags & ImageFlag.NON_BOOTABLE
 
@@ -257,6 +296,9 @@ class ImageVerification:
 
     signer: TrustedKey
     sha256: bytes
+    plaintext_checked: bool = True
+    """False for an encrypted image: the signature over the declared hash was checked, but whether
+    the ciphertext decrypts to that hash only the device (holding the decryption key) can tell."""
 
 
 def is_mcuboot_image(data: bytes) -> bool:
@@ -300,6 +342,8 @@ def parse_header(data: bytes) -> ImageHeader:
                 flags=flags & _UNSUPPORTED_FLAGS,
             )
         )
+    if flags & _ENCRYPTED_FLAGS:
+        aes_key_bytes(flags)  # both AES flags at once is no image imgtool writes
     if img_size == 0:
         raise ImageFormatError(t("The image body is empty."))
     version = FirmwareVersion(major, minor, rev, build)
@@ -468,7 +512,28 @@ def parse_image(data: bytes, *, allow_trailing: bool = False) -> McubootImage:
             )
         )
     _check_tlv_placement(protected, unprotected)
+    _check_encryption(header, unprotected)
     return McubootImage(data[:end], header, protected, unprotected)
+
+
+def _check_encryption(header: ImageHeader, unprotected: Sequence[Tlv]) -> None:
+    """An encrypted image carries exactly one key TLV, of a wrap this tool reads, of the right size."""
+    key_tlvs = [tlv for tlv in unprotected if tlv.type in _ENC_TLVS]
+    if not header.flags & _ENCRYPTED_FLAGS:
+        if key_tlvs:
+            raise ImageFormatError(
+                t("The image carries an encryption key TLV but its header does not say it is encrypted.")
+            )
+        return
+    supported = [tlv for tlv in key_tlvs if tlv.type in (TlvType.ENC_EC256, TlvType.ENC_X25519)]
+    if len(key_tlvs) != 1 or len(supported) != 1:
+        raise UnsupportedImageError(
+            t(
+                "The image is encrypted but carries no single ECIES-P256 or X25519 key TLV; this tool does "
+                "not support other key wraps."
+            )
+        )
+    split_wrapped_key(supported[0].type, supported[0].value, aes_key_bytes(header.flags))
 
 
 # --- building and signing ------------------------------------------------------------------------------
@@ -498,6 +563,8 @@ def build_image(
     sim_behaviour: str | None = None,
     extra_protected_tlvs: Sequence[tuple[int, bytes]] = (),
     public_key_format: str = "hash",
+    encrypt_for: EncryptionPublicKey | None = None,
+    aes_bits: int = 128,
 ) -> bytes:
     """Build (and sign, when ``key`` is given) an MCUboot image exactly as ``imgtool sign`` does.
 
@@ -515,6 +582,10 @@ def build_image(
         sim_behaviour: virtual-BMS behaviour text, written as protected vendor TLV 0x00B1.
         extra_protected_tlvs: further (type, value) protected TLVs, in order.
         public_key_format: ``"hash"`` (KEYHASH TLV, MCUboot default) or ``"full"`` (PUBKEY TLV).
+        encrypt_for: a device family's P-256 or X25519 public key: encrypt the body for it as
+            ``imgtool sign --encrypt`` does (body zero-padded to 16 bytes, ENCRYPTED flag, hash and
+            signature over the plaintext, then an ENC TLV with the wrapped random AES key).
+        aes_bits: 128 or 256 (``--encrypt-keylen``), with ``encrypt_for``.
 
     Raises:
         FirmwareInputError: when the inputs cannot form a valid image.
@@ -569,6 +640,11 @@ def build_image(
     protected.extend(extra_protected_tlvs)
     protected_area = _tlv_area(TLV_PROT_INFO_MAGIC, protected) if protected else b""
 
+    aes_key = b""
+    if encrypt_for is not None:
+        aes_key = new_aes_key(aes_bits)
+        body = pad_body(body)
+        flags |= FLAG_AES128 if aes_bits == 128 else FLAG_AES256
     if load_addr:
         flags |= ImageFlag.RAM_LOAD
     header = ImageHeader(load_addr, header_size, len(protected_area), len(body), flags, version)
@@ -585,7 +661,12 @@ def build_image(
         key_type = key_type_of(key)
         message = digest if key_type is KeyType.ED25519 else hashed
         entries.append((_SIGNATURE_TLV[key_type], sign_message(key, message)))
-    return hashed + _tlv_area(TLV_INFO_MAGIC, entries)
+    if encrypt_for is None:
+        return hashed + _tlv_area(TLV_INFO_MAGIC, entries)
+    wrapped = wrap_key(aes_key, encrypt_for)
+    entries.append((wrapped.tlv_type, wrapped.tlv_value()))
+    clear_header = header.pack() + gap
+    return clear_header + aes_ctr(aes_key, body) + protected_area + _tlv_area(TLV_INFO_MAGIC, entries)
 
 
 # --- verification --------------------------------------------------------------------------------------
@@ -610,8 +691,23 @@ def _strip_ecdsa_padding(signature: bytes) -> bytes:
     return signature
 
 
+def _verify_ecdsa_digest(trusted: TrustedKey, signature: bytes, digest: bytes) -> bool:
+    """ECDSA-SHA256 over a message known only by its SHA-256 (the declared hash of an encrypted image)."""
+    if not isinstance(trusted.key, ec.EllipticCurvePublicKey):
+        return False
+    try:
+        trusted.key.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def verify_image(image: McubootImage, keyring: Keyring) -> ImageVerification:
     """Check the image's hash and that a trusted key signed it, as MCUboot's bootloader does.
+
+    For an encrypted image the signature is checked over the declared SHA-256 (what ECDSA-SHA256
+    and imgtool's Ed25519 sign), and the result says ``plaintext_checked=False``: that the
+    ciphertext decrypts to that hash is the device's check.
 
     Walks the unprotected TLVs in order, like MCUboot's ``bootutil_img_validate``: a KEYHASH or
     PUBKEY TLV names the key for the signature TLVs that follow it; a signature with no key TLV
@@ -623,7 +719,14 @@ def verify_image(image: McubootImage, keyring: Keyring) -> ImageVerification:
         UntrustedKeyError: every signature names a key outside the keyring.
         ImageSignatureError: a trusted key's signature does not verify.
     """
-    digest = check_image_hash(image)
+    if image.is_encrypted:
+        if image.find(TlvType.SIG_PURE) is not None:
+            raise UnsupportedImageError(
+                t("The image uses a 'pure' signature, which this tool does not support.")
+            )
+        digest = image.declared_sha256  # over the plaintext: only the device can recompute it
+    else:
+        digest = check_image_hash(image)
     named: TrustedKey | None = None
     key_named = False
     unknown_ids: list[str] = []
@@ -652,10 +755,12 @@ def verify_image(image: McubootImage, keyring: Keyring) -> ImageVerification:
                     ok = isinstance(trusted.key, ed25519.Ed25519PublicKey) and verify_message(
                         trusted.key, tlv.value, digest
                     )
+                elif image.is_encrypted:
+                    ok = _verify_ecdsa_digest(trusted, _strip_ecdsa_padding(tlv.value), digest)
                 else:
                     ok = verify_message(trusted.key, _strip_ecdsa_padding(tlv.value), image.hashed_region)
                 if ok:
-                    return ImageVerification(trusted, digest)
+                    return ImageVerification(trusted, digest, plaintext_checked=not image.is_encrypted)
                 failed.append(trusted)
     if failed:
         raise ImageSignatureError(
@@ -678,3 +783,22 @@ def verify_image(image: McubootImage, keyring: Keyring) -> ImageVerification:
     if saw_signature:
         raise UntrustedKeyError(t("The image is signed, but not by any trusted key."))
     raise MissingSignatureError(t("The image is not signed."))
+
+
+def decrypt_image(image: McubootImage, device_key: EncryptionPrivateKey) -> McubootImage:
+    """The plaintext image (flags kept, as in a primary slot) of an encrypted one, for tests and checks.
+
+    Raises:
+        ImageFormatError: the image is not encrypted.
+        ImageSignatureError: its key TLV was not wrapped for ``device_key`` (or was altered).
+    """
+    wrapped = image.encryption
+    if wrapped is None:
+        raise ImageFormatError(t("The image is not encrypted."))
+    aes_key = unwrap_key(wrapped, device_key)
+    if aes_key is None:
+        raise ImageSignatureError(t("The image is encrypted for another key than this one."))
+    start = image.header.header_size
+    end = start + image.header.image_size
+    plain = image.data[:start] + aes_ctr(aes_key, image.data[start:end]) + image.data[end:]
+    return parse_image(plain)

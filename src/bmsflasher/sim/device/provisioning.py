@@ -9,15 +9,20 @@ sim`` prints it to a technician as it is.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import ConfigSnapshot, ParameterValue
 from bmsflasher.sim.device.config import SCHEMA_VERSION, ConfigStore, factory_defaults
 from bmsflasher.sim.device.pack import PackModel, PackScenario
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.flash.bootstate import BootState, BootStateStore
+from bmsflasher.sim.flash.encryption import ImageDecryptor
 from bmsflasher.sim.flash.images import ImageParseError, ImageVerifier, parse_image
 from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, SimOptions
+
+DEMO_ENCRYPTION_KEY: Final = ("demo", "encryption", "demo-enc-key.pem")
 
 
 def check_options(options: SimOptions) -> None:
@@ -33,9 +38,14 @@ def check_options(options: SimOptions) -> None:
 
 
 def image_verifier(options: SimOptions) -> ImageVerifier:
-    """The bootloader's verifier for the device's trusted key."""
+    """The bootloader's verifier for the device's trusted key and its image decryption key.
+
+    Every virtual BMS holds the demo encryption key pair's private half
+    (``resources/demo/encryption/demo-enc-key.pem``, ECIES-P256), as a device family's bootloader holds its
+    family key: images encrypted for ``encryption/demo-enc-key.pub.pem`` install, others are refused.
+    """
     try:
-        return ImageVerifier(options.trusted_key)
+        return ImageVerifier(options.trusted_key, ImageDecryptor(resource_path(*DEMO_ENCRYPTION_KEY)))
     except ValueError as exc:
         raise SimError(str(exc)) from exc
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from bmsflasher.sim.flash.bootstate import NO_UPLOAD, BootState, BootStateStore, SwapKind, SwapRequest
+from bmsflasher.sim.flash.encryption import BodyCipher
 from bmsflasher.sim.flash.images import ImageInfo, ImageParseError, ImageVerifier, parse_image
 from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.flash.swap import run_swap
@@ -90,10 +91,32 @@ class SlotInspector:
                     info, f"the image in slot {slot} runs into the MCUboot trailer at the slot's end"
                 )
             else:
-                problem = self._verifier.verify(raw[: info.total_size])
+                problem = self._verify(slot, info, raw[: info.total_size])
                 verdict = SlotImage(info, None if problem is None else f"slot {slot}: {problem}")
         self._cache[slot] = (generation, verdict)
         return verdict
+
+    def _verify(self, slot: int, info: ImageInfo, image: bytes) -> str | None:
+        """Hash and signature over the plaintext: the secondary slot keeps an encrypted image encrypted."""
+        if slot != 1 or not info.encrypted:
+            return self._verifier.verify(image)
+        cipher = self._verifier.body_cipher(info)
+        if isinstance(cipher, str):
+            return cipher
+        return self._verifier.verify(image, cipher)
+
+    def body_cipher(self, slot: int) -> BodyCipher | None:
+        """The key a swap uses on the image in ``slot``: None when it is not flagged encrypted.
+
+        For the secondary slot: the key that decrypts it into the primary slot. For the primary
+        slot (held in clear): the key that re-encrypts it into the secondary slot, so that a
+        revert finds it as it was uploaded. A key TLV that does not unwrap gives None (copied as is).
+        """
+        info = self.inspect(slot).info
+        if info is None or not info.encrypted:
+            return None
+        cipher = self._verifier.body_cipher(info)
+        return None if isinstance(cipher, str) else cipher
 
     def bootable(self, slot: int, stored_counter: int) -> SlotImage:
         """Like :meth:`inspect`, and also refuse an image whose counter is below the stored one."""
@@ -158,6 +181,8 @@ class Bootloader:
             swap_sectors=self._swap_sectors(),
             swap_sector=0,
             swap_stage=0,
+            primary_cipher=self._inspector.body_cipher(0),
+            secondary_cipher=self._inspector.body_cipher(1),
         )
         self._store.save(state)
         return run_swap(self._flash, self._store, finished)

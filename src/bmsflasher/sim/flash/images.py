@@ -7,6 +7,11 @@ tool's verification code: a bug on the tool side cannot hide behind the same bug
 
 Only TLVs in the *protected* area (covered by the hash and signature) are trusted for the
 security counter and the behaviour, as MCUboot does.
+
+An encrypted image (header flag ENCRYPTED_AES128/256) in the secondary slot is verified as MCUboot
+does it: its AES key is unwrapped from its ENC TLV with the device's private encryption key
+(:mod:`bmsflasher.sim.flash.encryption`), and the hash and signature are checked over the
+decrypted body. An image wrapped for another key never gets that far.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.types import FirmwareVersion
+from bmsflasher.sim.flash.encryption import (
+    FLAG_ENCRYPTED_AES128,
+    FLAG_ENCRYPTED_AES256,
+    TLV_ENC_EC256,
+    TLV_ENC_X25519,
+    BodyCipher,
+    ImageDecryptor,
+)
 
 IMAGE_MAGIC: Final = 0x96F3B83D
 TLV_INFO_MAGIC: Final = 0x6907
@@ -45,6 +58,8 @@ class ImageInfo:
         security_counter: the protected SEC_CNT TLV, 0 when absent.
         behaviour: the protected sim-behaviour TLV text, ``healthy`` when absent.
         image_hash: the SHA256 TLV (MCUboot's image hash, what SMP reports), empty when absent.
+        flags: the header's flags (ENCRYPTED_AES128 0x04, ENCRYPTED_AES256 0x08, ...).
+        key_tlv: the unprotected ENC_EC256 / ENC_X25519 TLV as (type, value), None when absent.
     """
 
     version: FirmwareVersion
@@ -54,6 +69,13 @@ class ImageInfo:
     security_counter: int
     behaviour: str
     image_hash: bytes
+    flags: int = 0
+    key_tlv: tuple[int, bytes] | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        """The header says the body is stored encrypted (outside the primary slot)."""
+        return bool(self.flags & (FLAG_ENCRYPTED_AES128 | FLAG_ENCRYPTED_AES256))
 
 
 class ImageParseError(ValueError):
@@ -92,7 +114,7 @@ def parse_image(data: bytes) -> ImageInfo:
     """
     if len(data) < _HEADER.size:
         raise ImageParseError("the image is shorter than an MCUboot header")
-    magic, _load, header_size, prot_size, code_size, _flags, major, minor, rev, build = _HEADER.unpack_from(
+    magic, _load, header_size, prot_size, code_size, flags, major, minor, rev, build = _HEADER.unpack_from(
         data
     )
     if magic != IMAGE_MAGIC:
@@ -124,13 +146,24 @@ def parse_image(data: bytes) -> ImageInfo:
         security_counter=counter,
         behaviour=behaviour or "healthy",
         image_hash=unprotected.get(TLV_SHA256, b""),
+        flags=flags,
+        key_tlv=next(
+            ((t, unprotected[t]) for t in (TLV_ENC_EC256, TLV_ENC_X25519) if t in unprotected), None
+        ),
     )
 
 
 class ImageVerifier:
-    """Signature check with imgtool against one trusted public key (PEM)."""
+    """Signature check with imgtool against one trusted public key (PEM), decrypting when needed.
 
-    def __init__(self, trusted_key: Path) -> None:
+    Args:
+        trusted_key: the signing key's public half the bootloader trusts.
+        decryptor: the device's private encryption key; None models a bootloader built without
+            encrypted-image support (it refuses every encrypted image in the secondary slot).
+    """
+
+    def __init__(self, trusted_key: Path, decryptor: ImageDecryptor | None = None) -> None:
+        self._decryptor = decryptor
         from imgtool import keys as imgtool_keys
 
         try:
@@ -149,10 +182,29 @@ class ImageVerifier:
         """
         return hashlib.sha256(bytes(self._key.get_public_bytes())).digest()
 
-    def verify(self, image: bytes) -> str | None:
-        """Check hash and signature; returns None when valid, else the reason in a few words."""
+    def body_cipher(self, info: ImageInfo) -> BodyCipher | str:
+        """The AES key and body range of an encrypted image, or why it cannot be decrypted."""
+        if info.flags & FLAG_ENCRYPTED_AES128 and info.flags & FLAG_ENCRYPTED_AES256:
+            return "the image header sets both AES-128 and AES-256"
+        if self._decryptor is None:
+            return "the image is encrypted and this bootloader holds no decryption key"
+        if info.key_tlv is None:
+            return "the image is flagged encrypted but carries no ECIES key TLV"
+        key_bytes = 16 if info.flags & FLAG_ENCRYPTED_AES128 else 32
+        key = self._decryptor.unwrap(info.key_tlv[0], info.key_tlv[1], key_bytes)
+        if key is None:
+            return "the image is encrypted for another device key (its key TLV does not unwrap)"
+        return BodyCipher(key, info.header_size, info.code_size)
+
+    def verify(self, image: bytes, cipher: BodyCipher | None = None) -> str | None:
+        """Check hash and signature (of the plaintext, decrypting with ``cipher`` first).
+
+        Returns None when valid, else the reason in a few words.
+        """
         from imgtool.image import Image, VerifyResult
 
+        if cipher is not None:
+            image = cipher.transform(image, 0)
         with tempfile.TemporaryDirectory(prefix="vbms-verify-") as folder:
             path = Path(folder) / "slot.bin"
             path.write_bytes(image)
@@ -183,6 +235,8 @@ def build_signed_image(
     confirm: bool = False,
     align: int = 8,
     max_sectors: int | None = None,
+    encrypt_for: Path | None = None,
+    aes_bits: int = 128,
 ) -> bytes:
     """Build a signed MCUboot image with imgtool's library (for tests and demo set-ups).
 
@@ -198,12 +252,15 @@ def build_signed_image(
         confirm: with padding, as ``--confirm``: set ``image_ok`` too (a permanent swap).
         align: the flash write size, imgtool's ``--align`` (places the trailer fields).
         max_sectors: imgtool's ``--max-sectors`` (the size of the padding's status area).
+        encrypt_for: as ``--encrypt KEY.pub.pem``: imgtool encrypts the body for that public key.
+        aes_bits: as ``--encrypt-keylen``: 128 or 256.
     """
     from imgtool import keys as imgtool_keys
     from imgtool.image import Image
     from imgtool.version import decode_version
 
     key = imgtool_keys.load(str(signing_key))
+    enckey = imgtool_keys.load(str(encrypt_for)) if encrypt_for is not None else None
     custom = {TLV_SIM_BEHAVIOUR: behaviour.encode("utf-8")} if behaviour is not None else None
     image = Image(
         version=decode_version(version),
@@ -221,10 +278,25 @@ def build_signed_image(
         source.write_bytes(code)
         with contextlib.redirect_stdout(io.StringIO()):  # imgtool prints "sign the payload"
             image.load(str(source))
-            image.create(key, "hash", None, custom_tlvs=custom)
+            image.create(key, "hash", enckey, custom_tlvs=custom, encrypt_keylen=aes_bits)
     if pad_to_slot_size is not None:
         image.pad_to(pad_to_slot_size)  # what imgtool's save() does for --pad
     return bytes(image.payload)
+
+
+def decrypted(image: bytes, verifier: ImageVerifier) -> bytes:
+    """An encrypted image as it stands in the primary slot after the swap (for tests and demos).
+
+    Raises:
+        ImageParseError: the image does not parse, is not encrypted, or is not for this device.
+    """
+    info = parse_image(image)
+    if not info.encrypted:
+        raise ImageParseError("the image is not encrypted")
+    cipher = verifier.body_cipher(info)
+    if isinstance(cipher, str):
+        raise ImageParseError(cipher)
+    return cipher.transform(image[: info.total_size], 0)
 
 
 def sha256(data: bytes) -> bytes:

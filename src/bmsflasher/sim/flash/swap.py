@@ -15,6 +15,13 @@ As in MCUboot, the slots' trailers (:mod:`bmsflasher.sim.flash.trailer`) are not
 a slot's last sector stop below the trailer, so both trailers end up erased when that sector is
 swapped; when the swap does not reach it (the usual case), a last step erases the secondary's
 last sector, which then holds no image byte, only the consumed request.
+
+Encrypted images (MCUboot ``docs/encrypted_images.md``): the secondary image's ciphertext goes to
+scratch unchanged (step 1) and is decrypted on its way into the primary slot (step 3), so scratch
+never holds plaintext; a primary image flagged encrypted is re-encrypted with its own key on its
+way into the secondary slot (step 2), so a revert finds it exactly as it was uploaded. The keys come
+from the boot-state record (set when the swap started), and every transform reads a source no
+unrecorded step has touched, so the steps stay idempotent across cuts.
 """
 
 from __future__ import annotations
@@ -22,11 +29,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bmsflasher.sim.flash.bootstate import BootState, BootStateStore, SwapKind
+from bmsflasher.sim.flash.encryption import BodyCipher
 from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.flash.trailer import trailer_erased, trailer_size
 
 
-def copy_sector(flash: Flash, source: int, destination: int, length: int | None = None) -> None:
+def copy_sector(
+    flash: Flash,
+    source: int,
+    destination: int,
+    length: int | None = None,
+    *,
+    cipher: BodyCipher | None = None,
+    slot_offset: int = 0,
+) -> None:
     """Erase ``destination`` (if needed) and program it with the first ``length`` bytes at ``source``.
 
     Args:
@@ -34,9 +50,13 @@ def copy_sector(flash: Flash, source: int, destination: int, length: int | None 
         source: address of the sector to copy.
         destination: address of the sector to overwrite.
         length: bytes to copy (write-size aligned); None copies the whole sector.
+        cipher: encrypt or decrypt the image body bytes of the sector on the way (AES-CTR).
+        slot_offset: where the sector lies in its slot (the body's key-stream position).
     """
     size = flash.geometry.sector_size
     data = flash.read(source, size if length is None else length)
+    if cipher is not None:
+        data = cipher.transform(data, slot_offset)
     if not flash.is_erased(destination, size):
         flash.erase_sector(destination)
     if data.count(0xFF) != len(data):
@@ -77,14 +97,33 @@ def run_swap(flash: Flash, store: BootStateStore, finished: BootState) -> BootSt
             copy_sector(flash, secondary + offset, scratch, length)
             state = replace(state, swap_stage=1)
         elif stage == 1:
-            copy_sector(flash, primary + offset, secondary + offset, length)
+            copy_sector(
+                flash,
+                primary + offset,
+                secondary + offset,
+                length,
+                cipher=state.primary_cipher,
+                slot_offset=offset,
+            )
             state = replace(state, swap_stage=2)
         else:
-            copy_sector(flash, scratch, primary + offset, length)
+            copy_sector(
+                flash, scratch, primary + offset, length, cipher=state.secondary_cipher, slot_offset=offset
+            )
             state = replace(state, swap_sector=state.swap_sector + 1, swap_stage=0)
             if state.swap_sector == state.swap_sectors:
                 break
         store.save(state)
     erase_secondary_trailer(flash)
-    store.save(replace(finished, swap=SwapKind.NONE, swap_sectors=0, swap_sector=0, swap_stage=0))
+    store.save(
+        replace(
+            finished,
+            swap=SwapKind.NONE,
+            swap_sectors=0,
+            swap_sector=0,
+            swap_stage=0,
+            primary_cipher=None,
+            secondary_cipher=None,
+        )
+    )
     return store.state
