@@ -26,7 +26,7 @@ from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
-from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, SimOptions
+from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, DeviceAuth, SimOptions
 from bmsflasher.sim.wire.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
 from bmsflasher.sim.wire.modbus_rack import (
     MAX_MODULES,
@@ -175,6 +175,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--trust", type=Path, help=say(t("PEM public key the bootloader trusts (default: demo key)"))
     )
     device.add_argument("--factory-image", type=Path, help=say(t("MCUboot image a new device holds")))
+    device.add_argument(
+        "--auth",
+        choices=[mode.value for mode in DeviceAuth],
+        default=DeviceAuth.SEED_KEY.value,
+        help=say(t("how the device authenticates the tester: seed-key (UDS 0x27) or certificate (UDS 0x29)")),
+    )
+    device.add_argument(
+        "--auth-ca",
+        type=Path,
+        help=say(t("CA certificate the device trusts for --auth certificate (default: the demo CA)")),
+    )
     device.add_argument(
         "--time-scale", type=_float_range(0, 10_000), default=1.0, help=say(t("sim seconds per second"))
     )
@@ -450,6 +461,9 @@ def _sim_options(args: argparse.Namespace) -> SimOptions:
         options = replace(options, trusted_key=_existing_file(args.trust, t("trusted key file")))
     if args.factory_image is not None:
         options = replace(options, factory_image=_existing_file(args.factory_image, t("factory image")))
+    options = replace(options, auth=DeviceAuth(args.auth))
+    if args.auth_ca is not None:
+        options = replace(options, auth_anchor=_existing_file(args.auth_ca, t("CA certificate")))
     return options
 
 

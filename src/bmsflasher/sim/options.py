@@ -23,6 +23,19 @@ DEFAULT_HARDWARE_REVISION: Final = "C"
 DEFAULT_FACTORY_IMAGE: Final = ("demo", "factory-1.0.0.img")
 DEFAULT_TRUSTED_KEY: Final = ("demo", "demo-key.pub.pem")
 DEFAULT_SECURITY_MASTER: Final = ("demo", "security-master.key")
+DEFAULT_AUTH_ANCHOR: Final = ("demo", "demo-ca.crt")
+
+
+class DeviceAuth(enum.Enum):
+    """How the device authenticates the tester before programming, configuration writes and rollback.
+
+    ``seed-key`` is UDS SecurityAccess (0x27) with the per-device HMAC secret (today's devices);
+    ``certificate`` is UDS Authentication (0x29, ISO 14229-1:2020) with an X.509 certificate issued
+    by the vendor CA the device trusts, and the SMP BMS group's signed challenge.
+    """
+
+    SEED_KEY = "seed-key"
+    CERTIFICATE = "certificate"
 
 
 class Chemistry(enum.Enum):
@@ -110,6 +123,9 @@ class SimOptions:
         trusted_key: PEM public key the bootloader verifies images with.
         factory_image: MCUboot image a new device holds in its primary slot.
         security_master: file holding the hex master secret of the UDS seed/key derivation.
+        auth: how the device authenticates the tester (seed/key 0x27, or certificate 0x29).
+        auth_anchor: PEM certificate of the CA the device trusts for certificate authentication
+            (read when ``auth`` is ``certificate``; the demo CA by default).
         recovery: start a new device with no valid image (the state emergency recovery fixes).
         reports_trusted_keys: the bootloader tells which signing key it trusts (SMP bootloader
             information query ``key_hashes``, UDS DID 0xFD06); False models an older bootloader
@@ -136,6 +152,8 @@ class SimOptions:
     trusted_key: Path = field(default_factory=lambda: resource_path(*DEFAULT_TRUSTED_KEY))
     factory_image: Path = field(default_factory=lambda: resource_path(*DEFAULT_FACTORY_IMAGE))
     security_master: Path = field(default_factory=lambda: resource_path(*DEFAULT_SECURITY_MASTER))
+    auth: DeviceAuth = DeviceAuth.SEED_KEY
+    auth_anchor: Path = field(default_factory=lambda: resource_path(*DEFAULT_AUTH_ANCHOR))
     recovery: bool = False
     reports_trusted_keys: bool = True
     time_scale: float = 1.0

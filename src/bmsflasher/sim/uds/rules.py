@@ -92,6 +92,8 @@ APPLICATION_RULES: Final[Mapping[int, ServiceRule]] = {
     0x19: ServiceRule(_ALL, subfunctions=_subs(0x01, 0x02, 0x08, 0x0A)),
     0x22: ServiceRule(_ALL),
     0x27: ServiceRule(_NON_DEFAULT, subfunctions=_subs(0x01, 0x02, sessions=_NON_DEFAULT), suppressible=True),
+    # Authentication (ISO 14229-1:2020): every session; the tasks this server offers.
+    0x29: ServiceRule(_ALL, subfunctions=_subs(0x00, 0x01, 0x03, 0x08), suppressible=True),
     0x2E: ServiceRule(frozenset({EXTENDED})),
     0x31: ServiceRule(
         _NON_DEFAULT, subfunctions=_subs(0x01, 0x02, 0x03, sessions=_NON_DEFAULT), suppressible=True
@@ -108,6 +110,7 @@ BOOTLOADER_RULES: Final[Mapping[int, ServiceRule]] = {
     0x11: APPLICATION_RULES[0x11],
     0x22: APPLICATION_RULES[0x22],
     0x27: APPLICATION_RULES[0x27],
+    0x29: APPLICATION_RULES[0x29],
     0x31: APPLICATION_RULES[0x31],
     0x34: APPLICATION_RULES[0x34],
     0x36: APPLICATION_RULES[0x36],

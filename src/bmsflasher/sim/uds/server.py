@@ -14,6 +14,7 @@ device reset ends. The parts live next to it, one reason to change each:
 * ``bus_transport.py``: the ISO-TP endpoint on the simulated bus (classic CAN and CAN-FD);
 * ``nrc.py`` / ``device_calls.py``: negative responses, calling the device (0x78 pending);
 * ``services_session.py``: 0x10, 0x11, 0x27, 0x3E, S3 and the security lockout;
+* ``services_auth.py``: 0x29 on a device started with ``--auth certificate`` (it offers no 0x27);
 * ``services_data.py``: 0x22, 0x2E, 0x19, 0x14;
 * ``services_routines.py``: 0x31 and the routines;
 * ``services_download.py``: 0x34, 0x36, 0x37 (``transfer.py`` holds the block state).
@@ -27,11 +28,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
+from bmsflasher.sim.options import DeviceAuth
 from bmsflasher.sim.uds.bus_transport import BusTransport, CanMedium
 from bmsflasher.sim.uds.device_calls import DeviceCalls, DeviceSilent
 from bmsflasher.sim.uds.nrc import (
     FUNCTIONAL_SUPPRESSED,
+    NRC_AUTHENTICATION_REQUIRED,
     NRC_CONDITIONS_NOT_CORRECT,
     NRC_EXCEEDED_ATTEMPTS,
     NRC_INCORRECT_LENGTH,
@@ -66,6 +70,7 @@ from bmsflasher.sim.uds.server_config import (
     node_ids,
     server_ids,
 )
+from bmsflasher.sim.uds.services_auth import AuthServices
 from bmsflasher.sim.uds.services_data import DataServices
 from bmsflasher.sim.uds.services_download import DownloadServices, TransferState
 from bmsflasher.sim.uds.services_routines import (
@@ -185,7 +190,9 @@ class UdsServer:
         self.requests_served = 0
         self.pending_responses_sent = 0
         self._calls = DeviceCalls(device, self._send_pending)
-        self._session_state = SessionState()
+        options: Any = getattr(device, "options", None)  # VirtualBms's SimOptions
+        auth = getattr(options, "auth", DeviceAuth.SEED_KEY)
+        self._session_state = SessionState(auth_required=auth is DeviceAuth.CERTIFICATE)
         self._transfer_state = TransferState()
         self._sessions = SessionServices(
             self._session_state, self._calls, config, self._transfer_state.on_session, self._request_reset
@@ -199,7 +206,6 @@ class UdsServer:
             0x14: data.clear_dtcs,
             0x19: data.read_dtcs,
             0x22: data.read_dids,
-            0x27: self._sessions.security_access,
             0x2E: data.write_did,
             0x31: self._routines.routine_control,
             0x34: download.request_download,
@@ -207,6 +213,13 @@ class UdsServer:
             0x37: download.transfer_exit,
             0x3E: self._sessions.tester_present,
         }
+        # A device offers one way to authenticate a tester: SecurityAccess or Authentication.
+        self._auth: AuthServices | None = None
+        if self._session_state.auth_required:
+            self._auth = AuthServices(self._session_state, options.auth_anchor)
+            self._services[0x29] = self._auth.authentication
+        else:
+            self._services[0x27] = self._sessions.security_access
         device.add_reset_listener(self._on_device_reset)
         self._thread = threading.Thread(target=self._serve_loop, name=f"sim-uds-{config.node}", daemon=True)
         self._thread.start()
@@ -244,6 +257,8 @@ class UdsServer:
         with self._lock:
             self._sessions.enter(SESSION_DEFAULT)
             self._routines.forget()
+            if self._auth is not None:
+                self._auth.forget()
 
     def _check_s3(self) -> None:
         with self._lock:
@@ -303,7 +318,10 @@ class UdsServer:
         handler = self._services.get(sid)
         if rule is None or handler is None:
             raise NegativeResponse(NRC_SERVICE_NOT_SUPPORTED)
-        nrc = rule.check(request, self._session_state.session, self._session_state.unlocked)
+        state = self._session_state
+        nrc = rule.check(request, state.session, state.granted)
+        if nrc == NRC_SECURITY_ACCESS_DENIED and state.auth_required:
+            nrc = NRC_AUTHENTICATION_REQUIRED
         if nrc:
             raise NegativeResponse(nrc)
         pending_before = self.pending_responses_sent
@@ -325,6 +343,8 @@ class UdsServer:
             return
         with self._lock:
             self._sessions.enter(SESSION_DEFAULT)
+            if self._auth is not None:
+                self._auth.forget()
         # Requests that arrived while the device was rebooting were never seen by it.
         self._transport.drop_pending()
         while True:

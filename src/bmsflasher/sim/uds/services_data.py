@@ -9,7 +9,7 @@ parameter from 0xFE00. The bootloader serves only the identification and program
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
@@ -21,11 +21,13 @@ from bmsflasher.sim.uds.nrc import (
     NRC_INCORRECT_LENGTH,
     NRC_REQUEST_OUT_OF_RANGE,
     NRC_RESPONSE_TOO_LONG,
+    NRC_SECURITY_ACCESS_DENIED,
     NRC_SUBFUNCTION_NOT_SUPPORTED,
     NegativeResponse,
     need_length,
 )
 from bmsflasher.sim.uds.server_config import UdsServerConfig
+from bmsflasher.sim.uds.services_auth import may_write_parameter
 from bmsflasher.sim.uds.services_session import SessionState
 from bmsflasher.sim.uds.transfer import SUPPORTED_COMPRESSION
 
@@ -131,6 +133,10 @@ class DataServices:
         }
         if did in simple:
             return bytes(self._calls.call(simple[did]))
+        # A device may serve records of its own (a pack node's inter-node counters, DID 0xFD50).
+        extra: Callable[[], Mapping[int, Callable[[], bytes]]] | None = getattr(device, "extra_dids", None)
+        if extra is not None and did in (readers := extra()):
+            return bytes(self._calls.call(readers[did]))
         if codec.DID_CONFIG_BASE <= did < codec.DID_CONFIG_BASE + codec.CONFIG_DID_LIMIT:
             name, kind = self._config_param(did)
             value = self._calls.call(device.config).parameters[name]
@@ -222,6 +228,8 @@ class DataServices:
         if not bool(getattr(schema[name], "writable", True)):
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)
         self._session.need_unlocked()
+        if not may_write_parameter(self._session, name):
+            raise NegativeResponse(NRC_SECURITY_ACCESS_DENIED)  # authenticated, but not for this value
         record = request[3:]
         if kind is bool and len(record) == 1 and record[0] > 1:
             raise NegativeResponse(NRC_REQUEST_OUT_OF_RANGE)  # right length, value out of range

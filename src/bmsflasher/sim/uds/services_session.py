@@ -23,6 +23,7 @@ from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.types import DeviceMode
 from bmsflasher.sim.uds.device_calls import DeviceCalls
 from bmsflasher.sim.uds.nrc import (
+    NRC_AUTHENTICATION_REQUIRED,
     NRC_EXCEEDED_ATTEMPTS,
     NRC_INVALID_KEY,
     NRC_REQUEST_SEQUENCE_ERROR,
@@ -57,6 +58,9 @@ class SessionState:
         seed: the seed last sent and not yet answered with a key (a key needs one: else 0x24).
         failed_keys: invalid keys in a row since the last seed limit.
         locked_until_s: ``time.monotonic()`` before which no seed is given (after 0x36).
+        auth_required: the device authenticates testers by certificate (0x29), not by seed/key.
+        role: the role of the certificate authenticated with 0x29 (None: not authenticated).
+        technician: the subject of that certificate.
     """
 
     session: int = SESSION_DEFAULT
@@ -64,18 +68,47 @@ class SessionState:
     seed: bytes | None = None
     failed_keys: int = 0
     locked_until_s: float = 0.0
+    auth_required: bool = False
+    role: str | None = None
+    technician: str | None = None
 
     def enter(self, session: int) -> None:
-        """Switch session; any change (or a non-default session re-entered) revokes security access."""
+        """Switch session; any change (or a non-default session re-entered) revokes security access.
+
+        Certificate authentication (0x29) survives changes between non-default sessions (the
+        tester authenticates once, then enters programming) and ends in the default session.
+        """
         if session != self.session or session != SESSION_DEFAULT:
             self.unlocked = False
             self.seed = None
+        if session == SESSION_DEFAULT:
+            self.deauthenticate()
         self.session = session
 
+    def authenticate(self, role: str, technician: str) -> None:
+        """A certificate and its proof of ownership were accepted (0x29)."""
+        self.role = role
+        self.technician = technician
+
+    def deauthenticate(self) -> None:
+        self.role = None
+        self.technician = None
+
+    @property
+    def granted(self) -> bool:
+        """Access to the secured services: the authenticated certificate, or the 0x27 unlock."""
+        return self.role is not None if self.auth_required else self.unlocked
+
     def need_unlocked(self) -> None:
-        """Refuse with NRC 0x33 (securityAccessDenied) unless security access was granted."""
-        if not self.unlocked:
-            raise NegativeResponse(NRC_SECURITY_ACCESS_DENIED)
+        """Refuse unless access was granted: 0x34 authenticationRequired, or 0x33 without 0x29.
+
+        ISO 14229-1:2020 answers 0x34 to a tester that has not authenticated (0x29) yet, and
+        keeps 0x33 (securityAccessDenied) for SecurityAccess devices and for an authenticated
+        role without the right.
+        """
+        if not self.granted:
+            nrc = NRC_AUTHENTICATION_REQUIRED if self.auth_required else NRC_SECURITY_ACCESS_DENIED
+            raise NegativeResponse(nrc)
 
 
 class SessionServices:
@@ -134,6 +167,8 @@ class SessionServices:
         session = request[1] & 0x7F
         mode = self._calls.mode()
         in_bootloader = mode is not DeviceMode.APPLICATION
+        if session == SESSION_PROGRAMMING and self.state.auth_required:
+            self.state.need_unlocked()  # a certificate device opens programming to authenticated testers only
         if session == SESSION_PROGRAMMING and not in_bootloader:
             # The application hands over to the bootloader.
             self._calls.call(self._calls.device.enter_bootloader)
