@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Final
 
+from rich.table import Table
+
 from bmsflasher.cli.console import make_console, print_json, print_json_line, say
 from bmsflasher.cli.render import (
     identity_json,
@@ -23,12 +25,15 @@ from bmsflasher.cli.render import (
 from bmsflasher.cli.target_args import (
     add_device_arguments,
     add_history_arguments,
+    link_from_args,
     opened_records,
     opened_target,
 )
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.i18n import t
-from bmsflasher.core.serialise import dtc_to_json, snapshot_to_json, telemetry_to_json
+from bmsflasher.core.serialise import dtc_to_json, link_to_json, snapshot_to_json, telemetry_to_json
+from bmsflasher.discovery.pack_nodes import discover_pack_nodes, require_nodes
+from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.procedure.backup import diff_snapshots
 from bmsflasher.procedure.config_service import plan_restore
 
@@ -37,6 +42,8 @@ MAX_MONITOR_INTERVAL_S: Final = 3600.0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    if args.all:
+        return _cmd_info_all(args)
     with opened_target(args) as target:
         identity = target.identify()
         link = target.link.describe()
@@ -45,6 +52,36 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print_json({**identity_json(identity), "protocol": protocol, "link": link})
     else:
         print_identity(make_console(), identity, link, protocol)
+    return EXIT_OK
+
+
+def _cmd_info_all(args: argparse.Namespace) -> int:
+    """``info --all``: every node of a pack on the CAN bus (one functional request, then identities)."""
+    settings = link_from_args(args)
+    if settings.kind != "can":
+        raise ConfigValidationError(t("info --all lists the nodes of a pack on a CAN bus: give --interface"))
+    config = CanLinkConfig.from_settings(settings)
+    nodes = require_nodes(
+        discover_pack_nodes(config, tester_address=settings.tester_address), config.describe()
+    )
+    if args.json:
+        print_json(
+            {"link": link_to_json(settings), "count": len(nodes), "nodes": [n.to_json() for n in nodes]}
+        )
+        return EXIT_OK
+    table = Table(title=say(t("{count} pack nodes", count=len(nodes))))
+    for heading in (t("address"), t("tier"), t("model"), t("serial"), t("version"), t("state")):
+        table.add_column(say(heading))
+    for node in nodes:
+        table.add_row(
+            f"0x{node.address:02X}",
+            str(node.tier).upper(),
+            node.model,
+            node.serial,
+            str(node.version) if node.version else "-",
+            node.mode.value,
+        )
+    make_console().print(table)
     return EXIT_OK
 
 
@@ -162,6 +199,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add ``info``, ``monitor``, ``dtc`` and ``config``."""
     info = subparsers.add_parser("info", help=say(t("identify a device: model, serial, versions, slots")))
     add_device_arguments(info)
+    info.add_argument(
+        "--all",
+        action="store_true",
+        help=say(
+            t("list every node of a pack on the CAN bus (BCU, BMCs, BMUs): address, model, serial, version")
+        ),
+    )
     info.set_defaults(func=_cmd_info)
 
     monitor = subparsers.add_parser("monitor", help=say(t("show live pack telemetry")))

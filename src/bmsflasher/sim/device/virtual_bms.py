@@ -18,7 +18,7 @@ import hmac
 import threading
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, TracebackType
-from typing import Final
+from typing import Final, Self
 
 from bmsflasher.core.types import (
     ConfigSnapshot,
@@ -78,7 +78,7 @@ class VirtualBms:
     @classmethod
     def create(
         cls, options: SimOptions, *, flash_contents: bytes | None = None, powered: bool = True
-    ) -> VirtualBms:
+    ) -> Self:
         """Build a new device or restore one from ``options.state_file``, then power it on.
 
         Args:
@@ -140,6 +140,11 @@ class VirtualBms:
     def powered(self) -> bool:
         """False after a simulated power cut, until :meth:`power_on`."""
         return self._life.powered
+
+    @property
+    def application_running(self) -> bool:
+        """True while powered and running the application (lock-free: a bus thread polls it)."""
+        return self._life.application_running
 
     @property
     def boot_state(self) -> BootState:
