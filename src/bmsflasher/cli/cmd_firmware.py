@@ -25,6 +25,7 @@ from bmsflasher.core.errors import PackageError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.behaviour import BEHAVIOUR_HELP
+from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.errors import FirmwareInputError, KeyFileError, UntrustedKeyError
 from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.inputs import read_firmware_file
@@ -43,6 +44,7 @@ from bmsflasher.firmware.keys import (
     public_key_pem,
 )
 from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image, is_mcuboot_image, parse_image
+from bmsflasher.firmware.mcuboot_encryption import EncryptionPublicKey, load_encryption_public_key
 from bmsflasher.firmware.package import MAX_RELEASE_NOTES_CHARS, PACKAGE_SUFFIX, PackageSpec, build_package
 from bmsflasher.firmware.policy import verify_package
 
@@ -209,11 +211,37 @@ def _presigned_image(args: argparse.Namespace, data: bytes) -> bytes:
     return image.data
 
 
+def _encryption_key(args: argparse.Namespace) -> EncryptionPublicKey | None:
+    """The device family's public encryption key named by ``--encrypt-for`` (None: no encryption)."""
+    if args.encrypt_for is None:
+        return None
+    path = Path(args.encrypt_for)
+    try:
+        data = read_capped(path, MAX_KEY_FILE_BYTES)
+    except OSError as exc:
+        raise KeyFileError(
+            t("Cannot read the encryption key {path}: {reason}.", path=path, reason=exc.strerror or exc)
+        ) from exc
+    if data is None:
+        raise KeyFileError(t("{path} is too large to be a key file.", path=path))
+    return load_encryption_public_key(data, source=str(path))
+
+
 def _image_from_input(args: argparse.Namespace, key: PrivateKey) -> tuple[bytes, PrivateKey | PublicKey]:
     """The MCUboot image and the key that signed it (trusted for the self-check)."""
     firmware = read_firmware_file(Path(args.firmware))
     signer = _load_signer_key(Path(args.image_key)) if args.image_key else key
+    encrypt_for = _encryption_key(args)
     if is_mcuboot_image(firmware.data):
+        if encrypt_for is not None:
+            raise FirmwareInputError(
+                t(
+                    "{firmware} is already a signed image: its hash and signature cannot cover an "
+                    "encryption added now. Give the raw firmware with --encrypt-for, or sign and encrypt it "
+                    "in one step (imgtool sign --encrypt) and package that image without --encrypt-for.",
+                    firmware=args.firmware,
+                )
+            )
         return _presigned_image(args, firmware.data), signer
     if not isinstance(signer, PRIVATE_KEY_TYPES):
         raise KeyFileError(
@@ -229,6 +257,8 @@ def _image_from_input(args: argparse.Namespace, key: PrivateKey) -> tuple[bytes,
         key=signer,
         header_size=args.header_size,
         sim_behaviour=None if args.sim_behaviour in (None, "healthy") else args.sim_behaviour,
+        encrypt_for=encrypt_for,
+        aes_bits=args.aes,
     )
     return image, signer
 
@@ -351,6 +381,7 @@ def run_package(args: argparse.Namespace) -> int:
         )
     _write_atomically(out, data)
     manifest = verified.manifest
+    encryption = encryption_facts(verified.image)
     if args.json:
         print_json(
             {
@@ -363,6 +394,7 @@ def run_package(args: argparse.Namespace) -> int:
                 "expires": None if manifest.expires is None else manifest.expires.isoformat(),
                 "manifest_key_id": verified.manifest_signer.key_id,
                 "image_key_id": verified.image_signer.key_id,
+                "encryption": None if encryption is None else encryption.to_json(),
             }
         )
         return 0
@@ -385,6 +417,8 @@ def run_package(args: argparse.Namespace) -> int:
     )
     print(say(t("Manifest signed by key {key_id}.", key_id=verified.manifest_signer.key_id)))
     print(say(t("Image signed by key {key_id}.", key_id=verified.image_signer.key_id)))
+    if encryption is not None:
+        print(say(encryption.sentence()))
     return 0
 
 
@@ -473,6 +507,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_HEADER_SIZE,
         metavar="BYTES",
         help=say(t("MCUboot header size (default 0x200, as imgtool --header-size)")),
+    )
+    package.add_argument(
+        "--encrypt-for",
+        metavar="DEVICE_ENC.pub.pem",
+        help=say(
+            t(
+                "encrypt the image for this device family's public key (ECIES-P256 or X25519, as imgtool "
+                "sign --encrypt); only devices holding the private key can install it"
+            )
+        ),
+    )
+    package.add_argument(
+        "--aes",
+        type=int,
+        choices=(128, 256),
+        default=128,
+        help=say(t("AES key length of the encryption (default 128)")),
     )
     package.add_argument(
         "--out", required=True, metavar="FILE.bmspkg", help=say(t("the package file to write"))

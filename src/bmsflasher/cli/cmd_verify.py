@@ -26,6 +26,7 @@ from bmsflasher.cli.target_args import (
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
+from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
 from bmsflasher.procedure.compatibility import DeviceDescription
@@ -73,6 +74,7 @@ def _summary(package: VerifiedPackage) -> dict[str, Any]:
         "image_key_id": package.image_signer.key_id,
         "image_hash": package.image_hash.hex(),
         "image_sha256": package.file_sha256.hex(),
+        "encryption": None if (facts := encryption_facts(package.image)) is None else facts.to_json(),
     }
 
 
@@ -96,6 +98,8 @@ def _print_valid(verdict: PackageVerdict, package: VerifiedPackage, identity: De
         image_key=package.image_signer.key_id[:16],
     )
     print(say(keys))
+    if (facts := encryption_facts(package.image)) is not None:
+        print(say(facts.sentence()))
     if verdict.compatibility is not None and verdict.compatibility.checks:
         if identity is not None:
             print(say(t("Fits device {serial}:", serial=identity.serial_number)))

@@ -24,6 +24,7 @@ plaintext hash to the device. This module is pure: no files, no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from bmsflasher.core.i18n import t
 from bmsflasher.firmware.errors import FirmwareInputError, ImageFormatError, KeyFileError
@@ -169,3 +170,36 @@ def new_aes_key(bits: int) -> bytes:
 def pad_body(body: bytes) -> bytes:
     """Zero-pad a body to whole AES blocks, as ``imgtool sign --encrypt`` does before hashing."""
     return body + bytes(-len(body) % AES_BLOCK)
+
+
+def load_encryption_public_key(data: bytes, *, source: str) -> EncryptionPublicKey:
+    """A device family's encryption public key from PEM (``--encrypt-for``): P-256 or X25519.
+
+    Raises:
+        KeyFileError: not one PEM public key of those two kinds (a private key is refused: the
+            release machine needs only the public half, the private one stays in the devices).
+    """
+    if b"PRIVATE KEY-----" in data:
+        raise KeyFileError(
+            t(
+                "{source} is a private key; encrypt for the device's public key (.pub.pem) instead, and "
+                "keep the private key in the devices only.",
+                source=source,
+            )
+        )
+    try:
+        key = load_pem_public_key(data)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(t("{source} is not a PEM public key.", source=source)) from exc
+    if isinstance(key, x25519.X25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise KeyFileError(
+        t("{source} is not a P-256 or X25519 key; MCUboot encrypts images for those two only.", source=source)
+    )
+
+
+def encryption_key_id(key: EncryptionPublicKey) -> str:
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, hex: how reports name a device encryption key."""
+    return hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
