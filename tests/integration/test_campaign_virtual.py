@@ -1,0 +1,76 @@
+"""Campaigns on a pack of real virtual BMS nodes (one CAN bus, the real UDS client): all or nothing.
+
+The pack is four independent virtual BMS devices (BCU, BMC, two BMUs) on one paced python-can
+virtual bus; nothing is mocked. Each test checks what the devices themselves run afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campaign_support import Pack, release, virtual_pack
+
+from bmsflasher.core.events import Progress, StepFinished
+from bmsflasher.procedure.campaign import NODE_SESSION_KIND, PARENT_KEY, SESSION_KIND
+from bmsflasher.procedure.campaign_journal import CampaignJournal, pack_id
+from bmsflasher.procedure.states import State
+
+
+def _transfers_started(pack: Pack) -> list[str]:
+    return [who for who, e in pack.events if isinstance(e, Progress) and e.step == "transfer" and e.done == 0]
+
+
+def test_healthy_campaign_puts_every_node_on_the_set_confirmed_and_records_one_session_per_node(
+    tmp_path: Path,
+) -> None:
+    with virtual_pack(tmp_path) as pack:
+        result = pack.run(release("1.1.0"))
+        assert result.outcome is State.UPDATED, result.reason
+        assert result.exit_code == 0
+        assert pack.versions() == ["1.1.0"] * 4
+        assert pack.confirmed() == [True] * 4
+        # tier order: the two BMUs (nodes 3, 4), then the BMC (2), then the BCU (1)
+        serials = [d.serial_number for d in pack.devices]
+        finished = [
+            w for w, e in pack.events if w != "pack" and isinstance(e, StepFinished) and e.step == "transfer"
+        ]
+        assert finished == [serials[2], serials[3], serials[1], serials[0]]
+        assert {m.name: m.passed for m in result.pack_checks} == {
+            "pack_nodes_answer": True,
+            "pack_versions": True,
+            "pack_voltage_sum": True,
+            "pack_communication": True,
+        }
+        campaign = pack.db.session_detail(result.session_id or -1).session
+        assert campaign.kind == SESSION_KIND
+        assert campaign.outcome == "updated"
+        children = [s for s in pack.db.sessions() if s.details.get(PARENT_KEY) == campaign.id]
+        assert sorted(s.serial for s in children) == sorted(serials)
+        assert {(s.kind, s.outcome, s.to_version) for s in children} == {
+            (NODE_SESSION_KIND, "updated", "1.1.0")
+        }
+        assert CampaignJournal.load(pack_id(serials), tmp_path / "journal") is None
+
+
+def test_a_bmu_failing_its_self_test_returns_the_whole_pack_to_the_old_set(tmp_path: Path) -> None:
+    with virtual_pack(tmp_path) as pack:
+        result = pack.run(release("1.1.0", {"bmu": "selftest-fail"}))
+        assert result.outcome is State.ROLLED_BACK, result.reason
+        assert result.exit_code == 10
+        assert pack.versions() == ["1.0.0"] * 4
+        assert pack.confirmed() == [True] * 4
+        assert {n.state for n in result.nodes} == {"rolled_back"}
+        assert {n.running_version for n in result.nodes} == {"1.0.0"}
+        assert "self-test" in result.reason
+
+
+def test_a_missing_node_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with virtual_pack(tmp_path) as pack:
+        slots_before = [d.slots() for d in pack.devices]
+        result = pack.run(release("1.1.0", bmu=3, bcu=1))
+        assert result.outcome is State.REFUSED
+        assert result.exit_code == 2
+        assert "BMU: 2 of at least 3" in result.reason
+        assert [d.slots() for d in pack.devices] == slots_before
+        assert _transfers_started(pack) == []
+        assert pack.db.sessions() == []
