@@ -15,7 +15,9 @@ from typing import Final
 
 from bmsflasher.cli.console import print_json, say
 from bmsflasher.cli.firmware_args import (
+    add_certificate_arguments,
     behaviour_arg,
+    certificates_for_package,
     counter_arg,
     header_size_arg,
     revisions_arg,
@@ -354,7 +356,7 @@ def run_package(args: argparse.Namespace) -> int:
         expires=expires,
         sim_behaviour=args.sim_behaviour,
     )
-    data = build_package(spec, image, key)
+    data = build_package(spec, image, key, certificates=certificates_for_package(args, key, image_signer))
     keyring = Keyring()
     keyring.add(key, args.key)
     keyring.add(image_signer, args.image_key or args.key)
@@ -478,6 +480,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     package.add_argument(
         "--image-key", metavar="KEY.pem", help=say(t("signs the MCUboot image instead of --key"))
     )
+    add_certificate_arguments(package)  # --cert, --image-cert (certificate chains)
     package.add_argument(
         "--release-notes",
         metavar="TEXT|@FILE",

@@ -312,7 +312,7 @@ def issue_certificate(
             x509.BasicConstraints(ca=True, path_length=ca_path_length), critical=True
         ).add_extension(_ca_key_usage(), critical=True)
     else:
-        usages: list[ObjectIdentifier] = [role.oid for role in roles]
+        usages: list[ObjectIdentifier] = [role.oid for role in sorted(roles, key=lambda r: r.value)]
         if any(role in (CertRole.RELEASE, CertRole.BUILD) for role in roles):
             usages.append(ExtendedKeyUsageOID.CODE_SIGNING)
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -25,11 +25,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from bmsflasher.core.i18n import t
-from bmsflasher.firmware.certificate_errors import SignerMismatchError, SignerRoleError
+from bmsflasher.firmware.certificate_errors import (
+    CertificateFileError,
+    CertificateKeyUsageError,
+    SignerMismatchError,
+    SignerRoleError,
+)
 from bmsflasher.firmware.certificates import (
     CERTIFICATE_PEM_MARK,
     CertRole,
     ValidatedChain,
+    certificates_pem,
     load_certificates_pem,
 )
 from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS
@@ -37,9 +43,11 @@ from bmsflasher.firmware.errors import ManifestSchemaError
 from bmsflasher.firmware.keys import (
     Keyring,
     KeyRole,
+    PublicKey,
     TrustedKey,
     key_id,
     load_public_key_der,
+    public_key_der,
     verify_message,
 )
 from bmsflasher.firmware.package import CERTIFICATES_NAME
@@ -201,5 +209,48 @@ __all__ = [
     "check_image_role",
     "check_manifest_role",
     "package_certificates",
+    "signing_certificates",
     "validation_time",
 ]
+
+
+# --- packaging: the certificates ``package --cert`` puts into ``signers.pem`` -------------------------
+def signing_certificates(
+    chains: Sequence[tuple[bytes, str, PublicKey, CertRole]],
+) -> bytes:
+    """``signers.pem`` for ``package``: each chain's leaf must hold its key and role; duplicates merged.
+
+    Args:
+        chains: ``(PEM chain, source name, the key it must certify, the role it must allow)``.
+
+    Raises:
+        CertificateFileError: a chain whose first certificate is not the given key's.
+        CertificateKeyUsageError: a certificate that does not allow its role.
+    """
+    seen: list[x509.Certificate] = []
+    for pem, source, public, role in chains:
+        certs = load_certificates_pem(pem, source=source)
+        leaf = certs[0]
+        if _spki(leaf) != public_key_der(public):
+            raise CertificateFileError(
+                t(
+                    "{source} is not the certificate of the key that signs with it (its key id is {key_id}).",
+                    source=source,
+                    key_id=hashlib.sha256(_spki(leaf)).hexdigest()[:KEY_ID_DISPLAY_CHARS],
+                )
+            )
+        try:
+            usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            usages = None
+        if usages is None or role.oid not in usages:
+            raise CertificateKeyUsageError(
+                t(
+                    "The certificate {subject} is not issued for the {role} role (its key usage does not "
+                    "allow it).",
+                    subject=leaf.subject.rfc4514_string(),
+                    role=role.label,
+                )
+            )
+        seen.extend(cert for cert in certs if cert not in seen)
+    return certificates_pem(seen)
