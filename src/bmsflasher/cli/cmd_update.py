@@ -229,6 +229,10 @@ def _cmd_recover(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
+    if args.all:
+        from bmsflasher.cli.cmd_campaign import run_pack_rollback
+
+        return run_pack_rollback(args)
     require_interactive_or_yes(args, "rollback")
     console = make_console()
     with opened_records(args) as db, opened_target(args) as target:
@@ -444,4 +448,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_device_arguments(rollback)
     add_history_arguments(rollback)
     add_yes_argument(rollback)
+    rollback.add_argument(
+        "--all",
+        action="store_true",
+        help=say(t("return every node of the pack on this CAN bus to its previous firmware (all or none)")),
+    )
     rollback.set_defaults(func=_cmd_rollback)

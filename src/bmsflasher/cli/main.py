@@ -46,6 +46,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bmsflasher.cli.cmd_scan": ("scan",),
     "bmsflasher.cli.cmd_inspect": ("info", "monitor", "dtc", "config"),
     "bmsflasher.cli.cmd_update": ("flash", "rack-update", "recover", "rollback"),
+    "bmsflasher.cli.cmd_campaign": ("campaign",),
     "bmsflasher.cli.cmd_backup": ("backup", "restore"),
     "bmsflasher.cli.cmd_history": ("history", "report"),
     "bmsflasher.cli.cmd_gui": ("gui",),

@@ -202,6 +202,27 @@ class Campaign:
         except BmsFlasherError as exc:
             return self._on_error(exc)
 
+    def revert_unfinished(self, journal: CampaignJournal) -> CampaignResult:
+        """Return a pack with an unfinished campaign to its old set (``rollback --all``); no bundle needed.
+
+        A campaign whose confirm phase began cannot be reverted this way (confirmed nodes raised
+        their security counter): it is refused, and running the campaign again finishes it.
+        """
+        self._journal = journal
+        self._resumed = True
+        if journal.state.phase is Phase.CONFIRM:
+            return CampaignResult(
+                State.REFUSED,
+                t(
+                    "The campaign on pack {pack} has begun confirming the new set; run the campaign again "
+                    "to finish it.",
+                    pack=journal.state.pack,
+                ),
+                journal.state.pack,
+                None,
+            )
+        return self._revert(journal.state.reason or t("the operator asked to return the pack to its old set"))
+
     def _on_error(self, exc: BmsFlasherError) -> CampaignResult:
         phase = self._state.phase
         self._failed_phase = self._failed_phase or phase
@@ -611,11 +632,10 @@ class Campaign:
                 t("the firmware of node {serial} before the campaign is unknown", serial=entry.serial)
             )
         expected = FirmwareVersion.parse(entry.from_version)
-        node = self._p.node(entry.serial)
-        profile = self._profile(node)
         with nodes.opened(self._opener, self._link(entry.serial)) as target:
             identity = target.identify()
-            if package_pending(identity, node.release.package.facts):
+            profile = self._options.profile_for(identity.model)
+            if any(slot.pending and not slot.active for slot in identity.slots):
                 # Marked but not yet booted: boot it once so the bootloader forgets it (reverts at reset).
                 reset_device(target)
                 wait_for_application(target, profile.reboot)
@@ -642,7 +662,7 @@ class Campaign:
                         node.session_id, node.state, node.from_version, node.running_version
                     )
             if state.session_id is not None:
-                self._db.finish_session(state.session_id, outcome.value, None, self._p.release_set.name)
+                self._db.finish_session(state.session_id, outcome.value, None, self._release_name())
             if keep_journal:
                 self._log(
                     LogLevel.WARNING,
@@ -655,7 +675,7 @@ class Campaign:
             outcome=outcome,
             reason=reason,
             pack=journal.state.pack if journal else None,
-            release=self._plan.release_set.name if self._plan else None,
+            release=self._release_name() if journal else None,
             nodes=outcomes,
             failed_phase=self._failed_phase,
             pack_checks=self._pack_checks,
@@ -665,16 +685,21 @@ class Campaign:
             error=error,
         )
 
+    def _release_name(self) -> str:
+        """The set's name; a revert without the bundle (``rollback --all``) names it by its hash."""
+        return self._plan.release_set.name if self._plan else self._state.bundle_sha256[:12]
+
     def _node_outcomes(self, outcome: State) -> tuple[NodeOutcome, ...]:
         """Each node as it is now (read back, one at a time), named after the pack's outcome."""
         result = []
         for entry in self._state.nodes:
-            node = self._p.node(entry.serial)
             running: str | None = None
             confirmed: bool | None = None
+            model = ""
             try:
-                with nodes.opened(self._opener, node.link) as target:
+                with nodes.opened(self._opener, self._link(entry.serial)) as target:
                     identity = target.identify()
+                model = identity.model
                 running = str(identity.firmware_version) if identity.firmware_version else None
                 confirmed = running_confirmed(identity)
             except BmsFlasherError as exc:
@@ -689,7 +714,7 @@ class Campaign:
                 NodeOutcome(
                     serial=entry.serial,
                     tier=entry.tier,
-                    model=node.identity.model,
+                    model=model,
                     from_version=entry.from_version,
                     to_version=entry.to_version,
                     running_version=running,

@@ -9,6 +9,7 @@ away again at the next reset.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -261,6 +262,7 @@ def manual_rollback_recorded(
     *,
     operator: str = "",
     journal_folder: Path | None = None,
+    details: Mapping[str, object] | None = None,
 ) -> RollbackReport:
     """:func:`manual_rollback`, written to the service history as a ``rollback`` session.
 
@@ -275,6 +277,7 @@ def manual_rollback_recorded(
         sink: receives the rollback step and one log line per action taken.
         operator: who asked for the rollback.
         journal_folder: where update journals live (None: the user's default folder).
+        details: extra facts for the session (``rollback --all`` names the pack's session here).
 
     Raises:
         BmsFlasherError: the rollback failed (after the failure has been recorded); a
@@ -283,7 +286,11 @@ def manual_rollback_recorded(
     identity = target.identify()
     db.upsert_device(identity)
     session = db.start_session(
-        identity.serial_number, "rollback", operator, None, {"link": target.link.describe()}
+        identity.serial_number,
+        "rollback",
+        operator,
+        None,
+        {**(details or {}), "link": target.link.describe()},
     )
     sink(StepStarted(ROLLBACK_STEP, t("Roll back to the previous firmware")))
     stop_recording_unlocks = record_unlocks(target, db, session, sink)
