@@ -196,9 +196,8 @@ def require_ca(cert: x509.Certificate, source: str) -> x509.Certificate:
 
 # --- issuing (the ``ca`` command and the demo CA) -----------------------------------------------------
 def _name(common_name: str, organisation: str | None) -> x509.Name:
-    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
-    if organisation:
-        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation))
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)] if organisation else []
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))  # RFC 4514 shows it first
     return x509.Name(attributes)
 
 
