@@ -94,7 +94,7 @@ def test_build_key_reissue_claiming_the_release_key_is_refused(tmp_path: Path) -
         if not len(ring):  # a keyring of plain keys from before roles: the declared signer still counts
             ring.add(release)
             ring.add(build)
-        with pytest.raises(SignerMismatchError, match="declares signing key .* but was signed by key"):
+        with pytest.raises(SignerMismatchError, match=r"declares signing key .* but was signed by key"):
             verify_package(forged, ring, DeviceFacts(hardware_revision="Z"), now=NOW)
 
 

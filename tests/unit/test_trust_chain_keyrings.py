@@ -56,7 +56,7 @@ def test_the_demo_ca_regenerates_byte_for_byte(tmp_path: Path) -> None:
 def test_the_demo_chain_validates_and_its_signer_is_the_demo_key() -> None:
     ring = Keyring.from_paths([CA / "demo-root.crt", CA / "demo-root.crl"])
     signer = load_certificates_pem((CA / "demo-signer.crt").read_bytes(), source="demo-signer.crt")
-    technician = load_certificates_pem((CA / "demo-technician.crt").read_bytes(), source="demo-technician.crt")
+    technician = load_certificates_pem((CA / "demo-technician.crt").read_bytes(), source="technician")
     for role in (CertRole.RELEASE, CertRole.BUILD):
         assert ring.validate_chain(signer, role, NOW).subject == "CN=bmsflasher DEMO signer,O=bmsflasher demo"
     ring.validate_chain(technician, CertRole.TECHNICIAN, datetime(2090, 1, 1, tzinfo=UTC))
@@ -74,7 +74,9 @@ def test_a_keyring_of_only_the_demo_root_verifies_a_package_carrying_the_demo_ch
     keyring_folder = _private_copy([CA / "demo-root.crt", CA / "demo-root.crl"], tmp_path / "trusted-keys")
     ring = Keyring()
     ring.add_keyring_folder(keyring_folder)
-    assert len(ring) == 0 and len(ring.anchors) == 1 and len(ring.crls) == 1
+    assert len(ring) == 0
+    assert len(ring.anchors) == 1
+    assert len(ring.crls) == 1
     assert ring.describe()[0].startswith("Trusted root certificate CN=bmsflasher DEMO root CA")
     verified = verify_package(package, ring, now=NOW)
     assert verified.manifest_signer.certificate_subject == "CN=bmsflasher DEMO signer,O=bmsflasher demo"

@@ -111,7 +111,8 @@ def test_a_chain_through_an_intermediate_is_accepted() -> None:
 def test_expired_certificate_is_refused() -> None:
     pki = Pki()
     key, cert = pki.signer(days=30)  # expired long before the manifest was created (March)
-    with pytest.raises(ce.CertificateExpiredError, match=r"The certificate CN=Acme release expired on 2026-01-30"):
+    expired = r"The certificate CN=Acme release expired on 2026-01-30"
+    with pytest.raises(ce.CertificateExpiredError, match=expired):
         verify_package(_package(key, [cert]), pki.keyring(), now=NOW)
 
 
@@ -145,7 +146,8 @@ def test_a_leaf_without_digital_signature_is_refused() -> None:
 def test_unknown_root_is_refused() -> None:
     pki, other = Pki(), Pki(name="Other vendor root")
     key, cert = pki.signer()
-    with pytest.raises(ce.UnknownRootError, match=r"does not lead to a trusted root: its issuer CN=Acme root"):
+    unknown = r"does not lead to a trusted root: its issuer CN=Acme root"
+    with pytest.raises(ce.UnknownRootError, match=unknown):
         verify_package(_package(key, [cert]), other.keyring(), now=NOW)
 
 
@@ -209,9 +211,15 @@ def test_bad_signature_on_the_certificate_is_refused() -> None:
     pki, forger = Pki(), Pki()
     key = generate_key()
     forged = issue_certificate(  # claims the Acme root as issuer, signed by another key
-        pki.root, forger.root_key, key.public_key(), "Acme release", ROLE_SETS["signer"], not_before=T0  # type: ignore[arg-type]
+        pki.root,
+        forger.root_key,
+        key.public_key(),
+        "Acme release",
+        ROLE_SETS["signer"],
+        not_before=T0,  # type: ignore[arg-type]
     )
-    with pytest.raises(ce.CertificateSignatureError, match=r"signature does not verify with its issuer CN=Acme root"):
+    forged_sentence = r"signature does not verify with its issuer CN=Acme root"
+    with pytest.raises(ce.CertificateSignatureError, match=forged_sentence):
         verify_package(_package(key, [forged]), pki.keyring(), now=NOW)
 
 
@@ -272,7 +280,8 @@ def test_an_image_key_with_neither_plain_trust_nor_a_certificate_is_untrusted() 
 
 
 def test_timedelta_sanity() -> None:
-    assert SPEC.created is not None and SPEC.created - T0 == timedelta(days=59)
+    assert SPEC.created is not None
+    assert SPEC.created - T0 == timedelta(days=59)
 
 
 def test_cryptography_verifier_is_the_second_opinion() -> None:
@@ -297,5 +306,6 @@ def test_cryptography_verifier_is_the_second_opinion() -> None:
         .sign(pki.root_key, hashes.SHA256())  # type: ignore[arg-type]
     )
     key, cert = pki.signer(issuer=(issuing, issuing_key))
-    with pytest.raises(ce.CertificateSignatureError, match=r"certificate chain of CN=Acme release is not valid"):
+    invalid = r"certificate chain of CN=Acme release is not valid"
+    with pytest.raises(ce.CertificateSignatureError, match=invalid):
         verify_package(_package(key, [cert, issuing]), pki.keyring(), now=NOW)
