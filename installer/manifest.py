@@ -75,6 +75,7 @@ SERIAL_URL_HANDLER_MODULES: Final[tuple[str, ...]] = (
 BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.cli.cmd_firmware",
     "bmsflasher.cli.cmd_verify",
+    "bmsflasher.cli.cmd_bundle",
     "bmsflasher.cli.cmd_sim",
     "bmsflasher.cli.cmd_scan",
     "bmsflasher.cli.cmd_inspect",

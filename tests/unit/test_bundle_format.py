@@ -146,6 +146,13 @@ def test_an_unsigned_bundle_is_refused(vendor: PrivateKey, packages: dict[str, b
         verify_bundle(_zip(members), _ring(vendor), now=NOW)
 
 
+def test_an_empty_bundle_signature_is_refused(vendor: PrivateKey, packages: dict[str, bytes]) -> None:
+    members = _members(build_bundle(_spec(), _inputs(packages), vendor))
+    members[BUNDLE_SIGNATURE_NAME] = b""
+    with pytest.raises(be.BundleSignatureError, match="empty"):
+        verify_bundle(_zip(members), _ring(vendor), now=NOW)
+
+
 def test_a_bundle_signed_by_an_untrusted_key_is_refused(
     vendor: PrivateKey, packages: dict[str, bytes]
 ) -> None:

@@ -53,6 +53,10 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
         "backup": ["backup", "--port", gone],
         "restore": ["restore", "--port", gone, "--yes"],
         "verify": ["verify", str(broken_pkg), "--trust", DEMO_PUB],
+        "bundle": [
+            "bundle", "--package", str(broken_pkg), "--key", str(tmp / "k.pem"),
+            "--out", str(tmp / "b.bmsbundle"),
+        ],
         "scan": ["scan", "--port", gone, "--bauds", "9600", "--no-cache"],
         "history": ["history", "--db", no_db],
         "history verify": ["history", "verify", "--db", str(tampered)],
@@ -73,7 +77,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
     "restore", "verify", "scan", "history", "history verify", "report", "keygen", "package", "sim",
-    "demo", "gui", "rack-update",
+    "demo", "gui", "rack-update", "bundle",
 ]  # fmt: skip
 
 

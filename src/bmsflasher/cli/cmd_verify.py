@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from bmsflasher.cli.console import exception_json, make_console, print_json, say
+from bmsflasher.cli.cmd_bundle import bundle_json, package_progress, print_bundle
+from bmsflasher.cli.console import exception_json, make_console, print_json, progress_console, say
 from bmsflasher.cli.firmware_args import counter_arg, version_arg
 from bmsflasher.cli.render import EventRenderer, identity_json
 from bmsflasher.cli.target_args import (
@@ -26,6 +27,8 @@ from bmsflasher.cli.target_args import (
 from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
+from bmsflasher.firmware.bundle import Bundle, is_bundle_file, load_bundle
+from bmsflasher.firmware.bundle_errors import BundlePackageError
 from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
@@ -110,8 +113,56 @@ def _print_valid(verdict: PackageVerdict, package: VerifiedPackage, identity: De
             show(check)
 
 
+def _refuse_device_options(args: argparse.Namespace) -> None:
+    """A bundle is checked on its own: the campaign matches each node of a pack to its package."""
+    typed = (args.model, args.hw_rev, args.security_counter, args.bootloader_version)
+    if any(value is not None for value in typed) or args.port or args.interface:
+        raise ConfigValidationError(
+            t(
+                "a bundle is checked on its own: leave out the device options (the campaign checks every "
+                "node of the pack against its package)"
+            ),
+            hint=t(
+                "Leave out --model, --hw-rev, --security-counter, --bootloader-version, --port and "
+                "--interface."
+            ),
+        )
+
+
+def _bundle_error_json(exc: BmsFlasherError, path: str) -> dict[str, object]:
+    extra: dict[str, object] = {"valid": False, "bundle": path}
+    if isinstance(exc, BundlePackageError):
+        extra |= {"member": exc.member, "cause": type(exc.cause).__name__}
+    return exception_json(exc, **extra)
+
+
+def run_verify_bundle(args: argparse.Namespace) -> int:
+    """Verify a release bundle and every package in it; exit 0 only when a campaign would accept it."""
+    bundle: Bundle
+    try:
+        _refuse_device_options(args)
+        keyring = _keyring(args.trust)
+        with package_progress(progress_console(args.json), say(t("Checking the packages"))) as progress:
+            bundle = load_bundle(Path(args.package), keyring, progress=progress)
+    except BmsFlasherError as exc:
+        if not args.json:
+            raise
+        print_json(_bundle_error_json(exc, args.package))
+        return exc.exit_code
+    print_trusted_keys(keyring, json_mode=args.json)
+    if args.json:
+        print_json({"bundle": args.package, "valid": True, **bundle_json(bundle)})
+        return EXIT_VALID
+    count = len(bundle.entries)
+    print(say(t("Valid bundle: {count} packages, every signature and image checked.", count=count)))
+    print_bundle(bundle)
+    return EXIT_VALID
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Verify a package against trusted keys and a device; exit 0 only when it would be accepted."""
+    if is_bundle_file(Path(args.package)):
+        return run_verify_bundle(args)
     identity: DeviceIdentity | None = None
     try:
         keyring = _keyring(args.trust)
@@ -149,7 +200,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
         ),
     )
-    verify.add_argument("package", metavar="FILE.bmspkg", help=say(t("the release package to check")))
+    verify.add_argument(
+        "package",
+        metavar="FILE.bmspkg|FILE.bmsbundle",
+        help=say(t("the release package, or release bundle, to check")),
+    )
     verify.add_argument(
         "--trust",
         action="append",

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "bmsflasher.cli.cmd_firmware": ("keygen", "package"),
     "bmsflasher.cli.cmd_verify": ("verify",),
     "bmsflasher.cli.cmd_ca": ("ca",),
+    "bmsflasher.cli.cmd_bundle": ("bundle",),
     "bmsflasher.cli.cmd_sim": ("sim",),
     "bmsflasher.cli.cmd_scan": ("scan",),
     "bmsflasher.cli.cmd_inspect": ("info", "monitor", "dtc", "config"),

@@ -92,6 +92,7 @@ __all__ = [
     "PackageInput",
     "build_bundle",
     "is_bundle",
+    "is_bundle_file",
     "load_bundle",
     "read_bundle_file",
     "verify_bundle",
@@ -308,6 +309,21 @@ def is_bundle(data: bytes) -> bool:
     """True when ``data`` is a ZIP holding a ``bundle.json`` (a bundle, valid or not; not a package)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return BUNDLE_MANIFEST_NAME in archive.namelist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError):
+        return False
+
+
+def is_bundle_file(path: Path) -> bool:
+    """True for a ``.bmsbundle`` file name, or a ZIP file holding a ``bundle.json`` whatever its name.
+
+    Only the ZIP's directory is read; an unreadable file is "not a bundle" and left to the
+    package reader to name the problem.
+    """
+    if path.suffix == BUNDLE_SUFFIX:
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
             return BUNDLE_MANIFEST_NAME in archive.namelist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError):
         return False
