@@ -6,14 +6,19 @@ virtual bus; nothing is mocked. Each test checks what the devices themselves run
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from campaign_support import Pack, release, virtual_pack
 
+from bmsflasher.cli.main import main
 from bmsflasher.core.events import Progress, StepFinished
 from bmsflasher.procedure.campaign import NODE_SESSION_KIND, PARENT_KEY, SESSION_KIND
 from bmsflasher.procedure.campaign_journal import CampaignJournal, pack_id
 from bmsflasher.procedure.states import State
+from bmsflasher.records.reports.content import build_content
+from bmsflasher.records.reports.labels import Labels
 
 
 def _transfers_started(pack: Pack) -> list[str]:
@@ -50,9 +55,18 @@ def test_healthy_campaign_puts_every_node_on_the_set_confirmed_and_records_one_s
             (NODE_SESSION_KIND, "updated", "1.1.0")
         }
         assert CampaignJournal.load(pack_id(serials), tmp_path / "journal") is None
+        detail = pack.db.session_detail(campaign.id)
+        assert [c.id for c in detail.children] == sorted(s.id for s in children)
+        nodes_table = next(
+            table for table in build_content(detail, Labels("en")).tables if table.title.startswith("Nodes")
+        )
+        assert [row[1] for row in nodes_table.rows] == [serials[2], serials[3], serials[1], serials[0]]
+        assert nodes_table.row_ok == (True, True, True, True)
 
 
-def test_a_bmu_failing_its_self_test_returns_the_whole_pack_to_the_old_set(tmp_path: Path) -> None:
+def test_a_bmu_failing_its_self_test_returns_the_whole_pack_to_the_old_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with virtual_pack(tmp_path) as pack:
         result = pack.run(release("1.1.0", {"bmu": "selftest-fail"}))
         assert result.outcome is State.ROLLED_BACK, result.reason
@@ -62,6 +76,19 @@ def test_a_bmu_failing_its_self_test_returns_the_whole_pack_to_the_old_set(tmp_p
         assert {n.state for n in result.nodes} == {"rolled_back"}
         assert {n.running_version for n in result.nodes} == {"1.0.0"}
         assert "self-test" in result.reason
+    # the history shows the campaign as one session with its four node sessions under it
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["history", "--db", str(tmp_path / "history.sqlite3"), "--json"]) == 0
+    sessions = json.loads(capsys.readouterr().out)["sessions"]
+    campaign = next(s for s in sessions if s["kind"] == "campaign")
+    assert campaign["outcome"] == "rolled_back"
+    nodes = [s for s in sessions if s["parent_session"] == campaign["id"]]
+    assert len(nodes) == 4
+    assert {s["outcome"] for s in nodes} == {"rolled_back"}
+    assert main(["history", "--db", str(tmp_path / "history.sqlite3")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = next(i for i, line in enumerate(lines) if "pack campaign" in line)
+    assert all("└" in line for line in lines[first + 1 : first + 5])
 
 
 def test_a_missing_node_is_refused_before_anything_is_written(tmp_path: Path) -> None:

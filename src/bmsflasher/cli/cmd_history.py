@@ -39,6 +39,7 @@ _OUTCOMES: Final = {
     "backed_up": t("backed up"),
     "restored": t("restored"),
     "config_written": t("configuration written"),
+    "untouched": t("untouched"),
 }
 """A session's recorded outcome (a stable key) → its word in the table (JSON keeps the key)."""
 _KINDS: Final = {
@@ -48,6 +49,8 @@ _KINDS: Final = {
     "backup": t("backup"),
     "restore": t("restore"),
     "config_write": t("configuration change"),
+    "campaign": t("pack campaign"),
+    "pack_rollback": t("pack rollback"),
 }
 """A session's kind → its word in the table."""
 
@@ -207,7 +210,7 @@ def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
         t("firmware"),
     ):
         table.add_column(say(column))
-    for s in sessions:
+    for s, child in _grouped(sessions):
         versions = (
             f"{s.from_version or '?'} → {s.to_version or '?'}" if s.from_version or s.to_version else ""
         )
@@ -216,11 +219,31 @@ def _sessions_table(sessions: list[SessionRecord]) -> Table | str:
             if s.outcome
             else Text(say(t("interrupted")), style="yellow")
         )
-        cells = (str(s.id), _when(s.started), s.serial, say(_KINDS.get(s.kind, s.kind)), s.operator)
+        serial = f"└ {s.serial}" if child else s.serial
+        cells = (str(s.id), _when(s.started), serial, say(_KINDS.get(s.kind, s.kind)), s.operator)
         # plain cells: a recorded "[/bold]" must print as itself, not break the table as markup, and
         # a recorded control character as an escape, not clear the technician's screen.
         table.add_row(*(plain(cell) for cell in cells), outcome, plain(versions))
     return table
+
+
+def _grouped(sessions: list[SessionRecord]) -> list[tuple[SessionRecord, bool]]:
+    """Newest first, with each pack session's node sessions right under it (oldest node first).
+
+    A node session whose pack session is not listed (``--serial`` of one node) stands on its own.
+    """
+    listed = {s.id for s in sessions}
+    children: dict[int, list[SessionRecord]] = {}
+    for s in sessions:
+        if s.parent_id is not None and s.parent_id in listed:
+            children.setdefault(s.parent_id, []).append(s)
+    ordered: list[tuple[SessionRecord, bool]] = []
+    for s in sessions:
+        if s.parent_id is not None and s.parent_id in listed:
+            continue
+        ordered.append((s, False))
+        ordered.extend((child, True) for child in sorted(children.get(s.id, []), key=lambda c: c.id))
+    return ordered
 
 
 def _backups_table(backups: list[BackupRecord]) -> Table:
@@ -257,6 +280,7 @@ def session_json(s: SessionRecord) -> dict[str, Any]:
         "outcome": s.outcome,
         "from_version": s.from_version,
         "to_version": s.to_version,
+        "parent_session": s.parent_id,
     }
 
 

@@ -74,11 +74,11 @@ from bmsflasher.procedure.reboot import (
     wait_for_application,
 )
 from bmsflasher.procedure.states import State
-from bmsflasher.records import RecordsDb
+from bmsflasher.records import PARENT_SESSION_DETAIL, RecordsDb
 
 SESSION_KIND = "campaign"
 NODE_SESSION_KIND = "update"
-PARENT_KEY = "campaign_session"
+PARENT_KEY = PARENT_SESSION_DETAIL
 """The child session's detail naming its campaign session (see records: a campaign's children)."""
 
 Approval = Callable[[CampaignPlan], bool]

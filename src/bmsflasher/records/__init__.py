@@ -7,6 +7,7 @@ read through it. Reports are rendered by :func:`bmsflasher.records.reports.rende
 from bmsflasher.records.db import DB_FILENAME, RecordsDb, default_db_path
 from bmsflasher.records.errors import RecordNotFoundError
 from bmsflasher.records.models import (
+    PARENT_SESSION_DETAIL,
     BackupRecord,
     ChainReport,
     DeviceRecord,
@@ -20,6 +21,7 @@ from bmsflasher.records.schema import SCHEMA_VERSION
 
 __all__ = [
     "DB_FILENAME",
+    "PARENT_SESSION_DETAIL",
     "SCHEMA_VERSION",
     "BackupRecord",
     "ChainReport",

@@ -9,9 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from bmsflasher.core.types import ConfigSnapshot, PackTelemetry
+
+PARENT_SESSION_DETAIL: Final = "campaign_session"
+"""The detail by which a node's session names the pack session it belongs to (a campaign's child).
+
+Kept in the session's details rather than in a new column: a column would change the recorded shape
+of every old session row (and so its audit hash), and a new table would make every older history
+unreadable read-only until upgraded. Old histories simply have no children.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +59,12 @@ class SessionRecord:
     def interrupted(self) -> bool:
         """True when the session never recorded an outcome."""
         return self.outcome is None
+
+    @property
+    def parent_id(self) -> int | None:
+        """The pack session (campaign, pack rollback) this node session belongs to, if any."""
+        parent = self.details.get(PARENT_SESSION_DETAIL)
+        return parent if isinstance(parent, int) and not isinstance(parent, bool) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +133,8 @@ class SessionDetail:
     telemetry: tuple[TelemetryRecord, ...] = ()
     backups: tuple[BackupRecord, ...] = ()
     audit_head: str = ""
+    children: tuple[SessionRecord, ...] = ()
+    """A pack session's node sessions (one per node of a campaign), oldest first."""
 
     def telemetry_by_label(self) -> dict[str, TelemetryRecord]:
         """The last sample recorded under each label, in the order labels first appeared."""
@@ -140,6 +156,9 @@ class ChainReport:
         reason: one sentence naming the broken record, empty when ok.
         record: ``"table row id"`` of the broken data record, when one is involved.
         head_hash: hash of the last audit row; write it down to detect later truncation.
+        seals: signed checkpoints checked (``records/audit_seals.py``); 0 for an unsealed file.
+        newest_seal: ``"seal N at audit row R by SUBJECT (certificate SHA-256 …)"``, or empty.
+        unsealed_rows: audit rows newer than the newest seal (not yet protected by a signature).
     """
 
     ok: bool
@@ -149,3 +168,6 @@ class ChainReport:
     record: str | None = None
     head_hash: str = ""
     tables_checked: tuple[str, ...] = field(default=())
+    seals: int = 0
+    newest_seal: str = ""
+    unsealed_rows: int = 0

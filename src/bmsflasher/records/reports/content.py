@@ -20,7 +20,7 @@ from bmsflasher.records.reports.labels import Labels
 GOOD_OUTCOMES: Final = frozenset({"updated", "completed", "ok", "restored", "backed_up", "config_written"})
 """Outcomes shown as a success; every other recorded outcome is shown as a problem."""
 
-GOOD_FOR_KIND: Final = {"rollback": frozenset({"rolled_back"})}
+GOOD_FOR_KIND: Final = {"rollback": frozenset({"rolled_back"}), "pack_rollback": frozenset({"rolled_back"})}
 """Outcomes that are a success only for one kind of session (a rollback asked for, not forced)."""
 
 
@@ -100,6 +100,8 @@ def build_content(detail: SessionDetail, labels: Labels, *, now: datetime | None
         tables.append(_cell_table(chart, labels))
         tables.append(_pack_table(samples, labels))
     tables.extend(_measurement_tables(detail, labels))
+    if detail.children:
+        tables.append(_nodes_table(detail, labels))
     if detail.steps:
         tables.append(_steps_table(detail, labels))
     tables.append(_backups_table(detail, labels))
@@ -242,6 +244,26 @@ def _measurement_tables(detail: SessionDetail, labels: Labels) -> list[Table]:
         title = labels.step(step) if step else labels["measurements"]
         tables.append(Table(title, headers, rows, tuple(m.passed for m in chosen)))
     return tables
+
+
+def _nodes_table(detail: SessionDetail, labels: Labels) -> Table:
+    """A pack session's nodes: each node's own session (its report has the node's measurements)."""
+    rows = tuple(
+        (
+            str(child.id),
+            child.serial,
+            str(child.details.get("tier", "")).upper(),
+            f"{child.from_version or '?'} → {child.to_version or '?'}",
+            labels.outcome(child.outcome),
+        )
+        for child in detail.children
+    )
+    return Table(
+        labels["nodes"],
+        (labels["session"], labels["serial"], labels["tier"], labels["firmware"], labels["result"]),
+        rows,
+        tuple(outcome_is_good(child.kind, child.outcome) for child in detail.children),
+    )
 
 
 def _steps_table(detail: SessionDetail, labels: Labels) -> Table:
