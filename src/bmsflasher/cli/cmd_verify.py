@@ -32,6 +32,7 @@ from bmsflasher.firmware.bundle_errors import BundlePackageError
 from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
+from bmsflasher.firmware.signers import signer_certificate_lines, signer_certificates_json
 from bmsflasher.procedure.compatibility import DeviceDescription
 from bmsflasher.procedure.package_check import PackageVerdict, check_package_file
 from bmsflasher.procedure.package_loading import build_keyring
@@ -78,6 +79,7 @@ def _summary(package: VerifiedPackage) -> dict[str, Any]:
         "image_hash": package.image_hash.hex(),
         "image_sha256": package.file_sha256.hex(),
         "encryption": None if (facts := encryption_facts(package.image)) is None else facts.to_json(),
+        **signer_certificates_json(package),
     }
 
 
@@ -101,6 +103,8 @@ def _print_valid(verdict: PackageVerdict, package: VerifiedPackage, identity: De
         image_key=package.image_signer.key_id[:16],
     )
     print(say(keys))
+    for line in signer_certificate_lines(package):  # certificate chains (firmware/signers.py)
+        print(say(line))
     if (facts := encryption_facts(package.image)) is not None:
         print(say(facts.sentence()))
     if verdict.compatibility is not None and verdict.compatibility.checks:

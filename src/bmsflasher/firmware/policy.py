@@ -30,7 +30,6 @@ from cryptography import x509
 from bmsflasher.core.errors import BootloaderTooOldError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion
-from bmsflasher.firmware.certificates import CertRole
 from bmsflasher.firmware.errors import (
     DowngradeError,
     ExpiredPackageError,
@@ -46,7 +45,7 @@ from bmsflasher.firmware.errors import (
     WrongModelError,
 )
 from bmsflasher.firmware.files import read_capped
-from bmsflasher.firmware.keys import Keyring, TrustedKey, verify_message
+from bmsflasher.firmware.keys import Keyring, TrustedKey
 from bmsflasher.firmware.mcuboot import McubootImage, parse_image, verify_image
 from bmsflasher.firmware.package import (
     MAX_PACKAGE_BYTES,
@@ -58,11 +57,9 @@ from bmsflasher.firmware.package import (
 )
 from bmsflasher.firmware.signers import (
     certified_image_keyring,
-    certified_signer_of_message,
-    check_declared_signer,
     check_image_role,
-    check_manifest_role,
     package_certificates,
+    release_signer,
     validation_time,
 )
 
@@ -137,23 +134,16 @@ def verify_manifest_signature(
         raise MissingSignatureError(t("The package's manifest signature is empty."))
     claimed = peek_signing_key_id(contents.manifest_bytes)
     # --- signers: plain keys, certificate chains, roles, declared signer (firmware/signers.py) ---
-    signer = next(
-        (k for k in keyring if verify_message(k.key, contents.signature, contents.manifest_bytes)), None
+    signer = release_signer(
+        contents.manifest_bytes,
+        contents.signature,
+        keyring,
+        certificates=contents.certificates,
+        declared=claimed,  # None when unreadable or missing: the schema check that follows says so
+        signed_at=lambda: parse_manifest(contents.manifest_bytes).created,
+        now=now,
     )
-    if signer is None and contents.certificates:
-        at_time = validation_time(parse_manifest(contents.manifest_bytes).created, now)
-        signer = certified_signer_of_message(
-            package_certificates(contents.certificates),
-            keyring,
-            CertRole.RELEASE,
-            signature=contents.signature,
-            message=contents.manifest_bytes,
-            at_time=at_time,
-        )
     if signer is not None:
-        if claimed is not None:  # unreadable or missing: the schema check that follows says so
-            check_declared_signer(claimed, signer)
-        check_manifest_role(signer)
         return signer
     # --- end signers ---
     if claimed is not None and claimed in keyring:

@@ -18,13 +18,14 @@ certificate signs nothing, not even releases dated before its revocation.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from bmsflasher.core.i18n import t
+from bmsflasher.core.i18n import Text, t
 from bmsflasher.firmware.certificate_errors import (
     CertificateFileError,
     CertificateKeyUsageError,
@@ -51,6 +52,9 @@ from bmsflasher.firmware.keys import (
     verify_message,
 )
 from bmsflasher.firmware.package import CERTIFICATES_NAME
+
+if TYPE_CHECKING:
+    from bmsflasher.firmware.policy import VerifiedPackage
 
 _KEY_ROLE_OF: dict[CertRole, KeyRole] = {CertRole.RELEASE: KeyRole.RELEASE, CertRole.BUILD: KeyRole.BUILD}
 
@@ -113,6 +117,50 @@ def certified_signer_of_message(
             others = [c for c in certificates if c is not cert]
             return certified_key(keyring.validate_chain([cert, *others], role, at_time))
     return None
+
+
+def release_signer(
+    message: bytes,
+    signature: bytes,
+    keyring: Keyring,
+    *,
+    certificates: bytes = b"",
+    declared: str | None,
+    signed_at: Callable[[], datetime],
+    now: datetime | None = None,
+) -> TrustedKey | None:
+    """The trusted signer of a release document (a package or bundle manifest), with every rule applied.
+
+    A plain keyring key whose signature verifies, else a certificate from ``certificates`` (PEM)
+    whose key verifies it and whose chain is valid for the release role at
+    ``validation_time(signed_at(), now)`` (``signed_at`` is called only then, so an unreadable
+    document still gets its signature error first). The signer must be ``declared`` (when the
+    document declares one) and hold the release role.
+
+    Returns:
+        The signer, or None when no trusted key and no certificate made the signature (the caller
+        raises its own "untrusted" or "altered" sentence).
+
+    Raises:
+        CertificateError: a certificate made the signature but its chain is refused (a subclass).
+        SignerMismatchError, SignerRoleError: another key than declared, or one without the role.
+    """
+    signer = next((k for k in keyring if verify_message(k.key, signature, message)), None)
+    if signer is None and certificates:
+        signer = certified_signer_of_message(
+            package_certificates(certificates),
+            keyring,
+            CertRole.RELEASE,
+            signature=signature,
+            message=message,
+            at_time=validation_time(signed_at(), now),
+        )
+    if signer is None:
+        return None
+    if declared is not None:
+        check_declared_signer(declared, signer)
+    check_manifest_role(signer)
+    return signer
 
 
 def certified_image_keyring(
@@ -201,6 +249,37 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+# --- what ``verify`` shows about certified signers ----------------------------------------------------
+def _certificate_json(signer: TrustedKey) -> dict[str, str] | None:
+    if signer.certificate_subject is None or signer.certificate_fingerprint is None:
+        return None
+    return {"subject": signer.certificate_subject, "fingerprint": signer.certificate_fingerprint}
+
+
+def signer_certificates_json(package: VerifiedPackage) -> dict[str, dict[str, str] | None]:
+    """``manifest_certificate`` / ``image_certificate`` for ``verify --json`` (None for plain keys)."""
+    return {
+        "manifest_certificate": _certificate_json(package.manifest_signer),
+        "image_certificate": _certificate_json(package.image_signer),
+    }
+
+
+def signer_certificate_lines(package: VerifiedPackage) -> list[Text]:
+    """One sentence per signer trusted through a certificate chain (none for plain keys)."""
+    lines: list[Text] = []
+    for what, signer in ((t("Manifest"), package.manifest_signer), (t("Image"), package.image_signer)):
+        if signer.certificate_subject is not None and signer.certificate_fingerprint is not None:
+            lines.append(
+                t(
+                    "{what} signed under certificate {subject} (fingerprint {fingerprint}).",
+                    what=what,
+                    subject=signer.certificate_subject,
+                    fingerprint=signer.certificate_fingerprint[:KEY_ID_DISPLAY_CHARS],
+                )
+            )
+    return lines
+
+
 __all__ = [
     "certified_image_keyring",
     "certified_key",
@@ -209,6 +288,9 @@ __all__ = [
     "check_image_role",
     "check_manifest_role",
     "package_certificates",
+    "release_signer",
+    "signer_certificate_lines",
+    "signer_certificates_json",
     "signing_certificates",
     "validation_time",
 ]

@@ -425,6 +425,7 @@ class UpdateProcedure:
                 "protocol": self._target.protocol,
                 "package": self._package.source,
                 "to_version": str(self._package.facts.version),
+                "package_signers": list(self._package.facts.signers),  # records/signers.py
                 "overrides": dict(self._options.overrides),
                 **dict(self._options.details),
             }

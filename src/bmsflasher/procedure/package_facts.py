@@ -29,6 +29,8 @@ class PackageFacts:
             reports for a slot; empty when unknown.
         image_key_hashes: the SHA-256 key hashes the image's signatures name (MCUboot KEYHASH),
             compared with the keys a device's bootloader trusts; empty when unknown.
+        signers: the manifest's and the image's signer (key id, certificate subject and
+            fingerprint when trusted through a chain), as the service record keeps them.
     """
 
     model: str
@@ -41,3 +43,5 @@ class PackageFacts:
     image_size: int
     image_hash: bytes = b""
     image_key_hashes: tuple[bytes, ...] = ()
+    signers: tuple[dict[str, str | None], ...] = ()
+    """Who signed the manifest and the image (``records.signers.RecordedSigner`` JSON), for the record."""

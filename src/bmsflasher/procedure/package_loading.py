@@ -68,7 +68,7 @@ def build_keyring(extra: Sequence[Path] = (), folder: Path | None = None, *, dem
     keyring.add_keyring_folder(keys_dir)
     for path in extra:
         keyring.add_path(path)
-    if not len(keyring):
+    if not len(keyring) and not keyring.anchors:
         raise KeyFileError(
             t(
                 "No trusted keys: put the manufacturer's public key (.pub.pem) into {folder} or pass "
@@ -93,6 +93,15 @@ def facts_of(verified: VerifiedPackage, package_sha256: str) -> PackageFacts:
         image_size=len(verified.image_bytes),
         image_hash=verified.image_hash,
         image_key_hashes=verified.image.signing_key_hashes,
+        signers=tuple(
+            {
+                "role": role,
+                "key_id": signer.key_id,
+                "certificate_subject": signer.certificate_subject,
+                "certificate_fingerprint": signer.certificate_fingerprint,
+            }
+            for role, signer in (("manifest", verified.manifest_signer), ("image", verified.image_signer))
+        ),
     )
 
 
