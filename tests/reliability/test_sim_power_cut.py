@@ -7,6 +7,12 @@ the device boots a valid image (old or new, as the state machine says), both ima
 byte-exact, the configuration is intact and the security counter never went down.
 
 The unmarked tests run a spread subset; ``-m slow`` runs every k on several flash geometries.
+
+The same sweeps run on encrypted images (imgtool ``--encrypt`` for the demo device key): the new
+image stays encrypted in the secondary slot, is decrypted into the primary slot by the swap, and
+the old one (flagged encrypted, held in clear in the primary slot) is re-encrypted on its way out,
+so after the update slot 1 holds the old image's original ciphertext byte for byte, and after a
+revert slot 1 holds the uploaded ciphertext again.
 """
 
 from __future__ import annotations
@@ -19,11 +25,15 @@ from pathlib import Path
 
 import pytest
 
+from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import DeviceMode
+from bmsflasher.sim.device.provisioning import image_verifier
 from bmsflasher.sim.device.scenarios import (
     UpdateTrace,
+    demo_signing_key,
     fast_options,
     finish_update,
+    firmware_code,
     full_update,
     make_image,
     small_geometry,
@@ -32,7 +42,7 @@ from bmsflasher.sim.device.scenarios import (
 )
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimPoweredOffError
-from bmsflasher.sim.flash.images import parse_image
+from bmsflasher.sim.flash.images import build_signed_image, decrypted, parse_image
 from bmsflasher.sim.options import FlashGeometry
 
 OLD_COUNTER = 3
@@ -52,6 +62,18 @@ class Bench:
     initial_config: dict[str, object]
     old_counter: int = OLD_COUNTER
     new_counter: int = NEW_COUNTER
+    new_plain: bytes | None = None  # encrypted benches: the new image as the primary slot holds it
+    old_encrypted: bytes | None = None  # encrypted benches: the old image as the secondary slot holds it
+
+    @property
+    def new_running(self) -> bytes:
+        """The new image as it runs from the primary slot (decrypted when it was uploaded encrypted)."""
+        return self.new if self.new_plain is None else self.new_plain
+
+    @property
+    def old_stored(self) -> bytes:
+        """The old image as it waits in the secondary slot (re-encrypted when it is flagged encrypted)."""
+        return self.old if self.old_encrypted is None else self.old_encrypted
 
     def device(self, contents: bytes | None = None, *, powered: bool = True) -> VirtualBms:
         return VirtualBms.create(
@@ -61,9 +83,35 @@ class Bench:
         )
 
 
-def make_bench(tmp: Path, geometry: FlashGeometry, old_size: int = 5000, new_size: int = 7300) -> Bench:
-    old = make_image("1.0.0", security_counter=OLD_COUNTER, code_size=old_size)
-    new = make_image("1.1.0", security_counter=NEW_COUNTER, code_size=new_size)
+DEMO_ENC_PUB = resource_path("demo", "encryption", "demo-enc-key.pub.pem")
+
+
+def encrypted_image(version: str, counter: int, size: int, aes_bits: int) -> bytes:
+    """imgtool's ``sign --encrypt demo-enc-key.pub.pem`` through its library."""
+    code = firmware_code(size, seed=size + counter)
+    return build_signed_image(
+        code,
+        version,
+        demo_signing_key(),
+        security_counter=counter,
+        encrypt_for=DEMO_ENC_PUB,
+        aes_bits=aes_bits,
+    )
+
+
+def make_bench(
+    tmp: Path, geometry: FlashGeometry, old_size: int = 5000, new_size: int = 7300, *, encrypted: bool = False
+) -> Bench:
+    old_encrypted = new_plain = None
+    if encrypted:
+        old_encrypted = encrypted_image("1.0.0", OLD_COUNTER, old_size, 128)
+        new = encrypted_image("1.1.0", NEW_COUNTER, new_size, 256)
+        verifier = image_verifier(fast_options(tmp / "unused.img", geometry))
+        old = decrypted(old_encrypted, verifier)  # the factory holds it in clear, flagged encrypted
+        new_plain = decrypted(new, verifier)
+    else:
+        old = make_image("1.0.0", security_counter=OLD_COUNTER, code_size=old_size)
+        new = make_image("1.1.0", security_counter=NEW_COUNTER, code_size=new_size)
     factory = tmp / "factory.img"
     factory.write_bytes(old)
     device = VirtualBms.create(fast_options(factory, geometry))
@@ -79,6 +127,8 @@ def make_bench(tmp: Path, geometry: FlashGeometry, old_size: int = 5000, new_siz
         dict(device.saved_config().parameters),
         parse_image(old).security_counter,
         parse_image(new).security_counter,
+        new_plain,
+        old_encrypted,
     )
     device.close()
     return bench
@@ -87,6 +137,11 @@ def make_bench(tmp: Path, geometry: FlashGeometry, old_size: int = 5000, new_siz
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
     return make_bench(tmp_path_factory.mktemp("sweep"), small_geometry())
+
+
+@pytest.fixture(scope="module")
+def encrypted_bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
+    return make_bench(tmp_path_factory.mktemp("sweep-encrypted"), small_geometry(), encrypted=True)
 
 
 def clean_trace(bench: Bench) -> UpdateTrace:
@@ -99,8 +154,8 @@ def clean_trace(bench: Bench) -> UpdateTrace:
 def check_finished(device: VirtualBms, bench: Bench) -> None:
     """After the host finished: new image running confirmed, old one kept, config and counter right."""
     assert device.mode is DeviceMode.APPLICATION
-    assert device.image_bytes(0) == bench.new
-    assert device.image_bytes(1) == bench.old
+    assert device.image_bytes(0) == bench.new_running
+    assert device.image_bytes(1) == bench.old_stored
     slot0, slot1 = device.slots()
     assert slot0.active
     assert slot0.confirmed
@@ -127,10 +182,10 @@ def expected_after_cut(bench: Bench, trace: UpdateTrace, op: int) -> tuple[bytes
     if phase == "upload":
         return bench.old, True
     if phase == "swap":
-        return bench.new, False  # the swap resumes and the new image boots on test
+        return bench.new_running, False  # the swap resumes and the new image boots on test
     if phase == "confirm":
         return bench.old, True  # unconfirmed at this power-on reset: reverted
-    return bench.new, True
+    return bench.new_running, True
 
 
 def run_update_case(bench: Bench, trace: UpdateTrace, k: int, *, tear: bool, keep: int | None = None) -> str:
@@ -213,7 +268,7 @@ def on_test_state(bench: Bench) -> bytes:
         upload(device, bench.new)
         device.mark_pending()
         device.reset()
-        assert device.image_bytes(0) == bench.new
+        assert device.image_bytes(0) == bench.new_running
         return device.flash.snapshot()
     finally:
         device.close()
@@ -262,6 +317,42 @@ def test_revert_power_cut_subset(bench: Bench, tear: bool) -> None:
         run_revert_case(bench, on_test, k, tear=tear)
 
 
+# --- encrypted images ------------------------------------------------------------------------
+def test_encrypted_swap_decrypts_in_and_re_encrypts_out(encrypted_bench: Bench) -> None:
+    """A clean encrypted update and revert, byte for byte (each direction of the swap's cipher)."""
+    bench = encrypted_bench
+    assert bench.new_running != bench.new
+    assert bench.old_stored != bench.old
+    device = bench.device()
+    try:
+        upload(device, bench.new)
+        device.mark_pending()
+        device.reset()
+        assert device.image_bytes(0) == bench.new_running  # decrypted on its way in
+        assert device.image_bytes(1) == bench.old_stored  # the old image went out re-encrypted
+        device.reset()  # not confirmed: the revert brings the old image back
+        assert device.image_bytes(0) == bench.old
+        assert device.image_bytes(1) == bench.new  # exactly the ciphertext that was uploaded
+    finally:
+        device.close()
+
+
+@pytest.mark.parametrize("tear", [False, True], ids=["cut", "torn"])
+def test_encrypted_update_power_cut_subset(encrypted_bench: Bench, tear: bool) -> None:
+    trace = clean_trace(encrypted_bench)
+    cases = [run_update_case(encrypted_bench, trace, k, tear=tear) for k in spread(trace.total, FAST_CASES)]
+    assert set(cases) == {"upload", "swap", "confirm"}
+
+
+@pytest.mark.parametrize("tear", [False, True], ids=["cut", "torn"])
+def test_encrypted_revert_power_cut_subset(encrypted_bench: Bench, tear: bool) -> None:
+    on_test = on_test_state(encrypted_bench)
+    n = revert_ops(encrypted_bench, on_test)
+    assert n > 10
+    for k in spread(n, FAST_CASES):
+        run_revert_case(encrypted_bench, on_test, k, tear=tear)
+
+
 # --- the full sweep (-m slow) -----------------------------------------------------------------
 SLOW_GEOMETRIES = {
     "1k-sector-8B-write": (FlashGeometry(sector_size=1024, write_size=8, slot_sectors=16), 5000, 7300),
@@ -285,10 +376,13 @@ def _sweep(label: str, n: int, case: object) -> tuple[int, list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
 @pytest.mark.parametrize("layout", sorted(SLOW_GEOMETRIES))
-def test_full_power_cut_sweep(tmp_path: Path, layout: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_power_cut_sweep(
+    tmp_path: Path, layout: str, encrypted: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
     geometry, old_size, new_size = SLOW_GEOMETRIES[layout]
-    bench = make_bench(tmp_path, geometry, old_size, new_size)
+    bench = make_bench(tmp_path, geometry, old_size, new_size, encrypted=encrypted)
     trace = clean_trace(bench)
     on_test = on_test_state(bench)
     n_revert = revert_ops(bench, on_test)
@@ -312,7 +406,8 @@ def test_full_power_cut_sweep(tmp_path: Path, layout: str, capsys: pytest.Captur
     failures = [f for r in results for f in r[1]]
     with capsys.disabled():
         print(
-            f"\n[sim power-cut sweep] layout={layout} update_ops={trace.total} revert_ops={n_revert} "
+            f"\n[sim power-cut sweep] layout={layout} encrypted={encrypted} update_ops={trace.total} "
+            f"revert_ops={n_revert} "
             f"cases={cases} failures={len(failures)}"
         )
     assert not failures, failures[:5]
