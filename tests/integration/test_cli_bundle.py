@@ -95,7 +95,7 @@ def test_bundle_then_verify_text_and_json(
     )
     assert code == 0, err
     assert f"Wrote {out}" in text
-    assert "update order bmu → bmc → bcu; at least bcu=1, bmc=2, bmu=12" in text
+    assert "update order bmu, bmc, bcu; at least bcu=1, bmc=2, bmu=12" in text
 
     code, text, err = _run(["verify", str(out), "--trust", DEMO_PUB], capsys)
     assert code == 0, err

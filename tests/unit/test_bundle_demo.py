@@ -10,7 +10,7 @@ import pytest
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.bundle import Bundle, load_bundle
-from bmsflasher.firmware.demo_bundles import DEMO_BUNDLES, DEMO_MINIMUM_NODES, write_demo_bundles
+from bmsflasher.firmware.demo_bundles import DEMO_BUNDLES, DEMO_MINIMUM_NODES, DemoBundle, write_demo_bundles
 from bmsflasher.firmware.demo_pack_models import (
     DEMO_PACK_MODELS,
     FACTORY_VERSION,
@@ -41,8 +41,8 @@ def test_regenerating_the_demo_bundles_gives_the_committed_bytes(tmp_path: Path)
 
 
 @pytest.mark.parametrize("demo", DEMO_BUNDLES, ids=lambda demo: demo.release)
-def test_every_demo_bundle_serves_the_demo_pack(demo: object) -> None:
-    bundle = _load(demo.file_name)  # type: ignore[attr-defined]
+def test_every_demo_bundle_serves_the_demo_pack(demo: DemoBundle) -> None:
+    bundle = _load(demo.file_name)
     assert bundle.order == [Tier.BMU, Tier.BMC, Tier.BCU]
     assert bundle.minimum_nodes == DEMO_MINIMUM_NODES
     for node in DEMO_PACK_MODELS:

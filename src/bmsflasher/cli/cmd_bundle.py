@@ -155,7 +155,7 @@ def bundle_json(bundle: Bundle) -> dict[str, Any]:
 
 def print_bundle(bundle: Bundle) -> None:
     """The bundle in a few lines: release, order, minimum, then one line per package."""
-    order = " → ".join(tier.value for tier in bundle.order)
+    order = ", ".join(tier.value for tier in bundle.order)  # ASCII: a redirected Windows console is cp1252
     minimum = ", ".join(f"{tier.value}={count}" for tier, count in bundle.minimum_nodes.items())
     print(
         say(
