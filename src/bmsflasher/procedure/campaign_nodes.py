@@ -14,8 +14,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from bmsflasher.core.errors import BmsFlasherError, DeviceRejectedError, ProcedureError
-from bmsflasher.core.events import Measurement
+from bmsflasher.core.errors import DeviceRejectedError, ProcedureError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import ProgressCallback, ResumePolicy, Target
 from bmsflasher.core.types import DeviceIdentity, Dtc, FirmwareVersion, LinkSettings, PackTelemetry
@@ -153,7 +152,3 @@ def check_config(target: Target, record: BackupRecord) -> RestoreResult:
     """Compare with the backup and write back what changed (the single update's config check)."""
     return restore_snapshot(target, record.snapshot, t("backup {backup_id}", backup_id=record.id))
 
-
-def error_measurement(name: str, exc: BmsFlasherError) -> Measurement:
-    """A check that could not even be measured (the node did not answer) as a failed measurement."""
-    return Measurement(name, exc.message, t("an answer"), False, t("The node did not answer."))
