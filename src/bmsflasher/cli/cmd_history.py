@@ -355,6 +355,9 @@ def run_verify(args: argparse.Namespace) -> int:
             "record": report.record,
             "reason": report.reason,
             "head_hash": report.head_hash,
+            "seals": report.seals,
+            "newest_seal": report.newest_seal,
+            "unsealed_rows": report.unsealed_rows,
             "database": str(path),
         }
         if not report.ok:
@@ -372,6 +375,27 @@ def run_verify(args: argparse.Namespace) -> int:
             )
         )
         print(say(t("Head hash: {hash}", hash=report.head_hash)))
+        if report.seals:
+            print(
+                say(
+                    t(
+                        "Sealed: {count} signed checkpoints, the newest {newest}; {unsealed} newer audit "
+                        "records are not sealed yet.",
+                        count=report.seals,
+                        newest=report.newest_seal,
+                        unsealed=report.unsealed_rows,
+                    )
+                )
+            )
+        else:
+            print(
+                say(
+                    t(
+                        "Not sealed: no technician certificate signed this trail, so a rewrite re-hashed "
+                        "from the start would verify as well."
+                    )
+                )
+            )
     else:
         print(say(broken), file=sys.stderr)
     return 0 if report.ok else RecordsTamperedError.exit_code

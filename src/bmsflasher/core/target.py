@@ -91,15 +91,30 @@ class SecurityUnlock:
         serial_number: the battery the key was computed for (the one selected when connecting).
         operation: what the unlock was for ("the firmware download", "a configuration write").
         at_s: when, as ``time.time()``.
+        technician: the subject of the technician certificate the device authenticated (UDS 0x29);
+            empty for a seed/key unlock.
+        certificate_sha256: that certificate's SHA-256 fingerprint (hex), empty for seed/key.
     """
 
     serial_number: str
     operation: str
     at_s: float
+    technician: str = ""
+    certificate_sha256: str = ""
 
     def sentence(self) -> Text:
         """One line for the log and the service history: battery, operation and UTC time."""
         at = datetime.fromtimestamp(self.at_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        if self.technician:
+            return t(
+                "Technician {technician} (certificate SHA-256 {fingerprint}) authenticated on battery "
+                "{serial_number} for {operation} at {time} UTC.",
+                technician=self.technician,
+                fingerprint=self.certificate_sha256,
+                serial_number=self.serial_number,
+                operation=self.operation,
+                time=at,
+            )
         return t(
             "Security access unlocked on battery {serial_number} for {operation} at {time} UTC.",
             serial_number=self.serial_number,

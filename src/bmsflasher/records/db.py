@@ -20,7 +20,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
@@ -31,7 +32,7 @@ from bmsflasher.core.errors import StorageError
 from bmsflasher.core.events import Measurement
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, PackTelemetry
-from bmsflasher.records import audit, rows
+from bmsflasher.records import audit, audit_seals, rows
 from bmsflasher.records.codec import (
     canonical_json,
     format_time,
@@ -71,6 +72,38 @@ class RecordsDb:
         self._read_only = read_only
         self._lock = threading.RLock()
         self._closed = False
+        self._sealer: audit_seals.AuditSigner | None = None
+        self._sealer_loaded = False
+        self._witness_file: Path = audit_seals.default_witness_file()
+
+    def use_sealer(self, sealer: audit_seals.AuditSigner | None, witness_file: Path | None = None) -> None:
+        """Seal closed sessions with ``sealer`` (None: never seal) and keep the witness in ``witness_file``.
+
+        Without a call, the technician's own credentials (``firmware/certificates_technician``) seal,
+        when they are configured; the witness lives in the user's state folder.
+        """
+        self._sealer, self._sealer_loaded = sealer, True
+        if witness_file is not None:
+            self._witness_file = witness_file
+
+    def _current_sealer(self) -> audit_seals.AuditSigner | None:
+        if not self._sealer_loaded:
+            self._sealer, self._sealer_loaded = audit_seals.technician_signer(), True
+        return self._sealer
+
+    def seal(self) -> bool:
+        """Sign the chain's current head with the sealer (see :mod:`.audit_seals`); False without one."""
+        sealer = self._current_sealer()
+        if sealer is None:
+            return False
+        with self._write(t("sealing the audit trail")) as conn:
+            newest = audit_seals.seal(conn, sealer)
+        if newest is not None:
+            # An unwritable witness leaves the seal standing: only a cut of the newest records
+            # goes unnoticed until the next seal.
+            with suppress(OSError):
+                audit_seals.write_witness(self._witness_file, self._path, newest)
+        return True
 
     # --- life cycle ----------------------------------------------------------------------------
     @classmethod
@@ -253,6 +286,7 @@ class RecordsDb:
                 (format_time(utc_now()), outcome, from_version, to_version, session_id),
             )
             audit.append(conn, "sessions", session_id, "update")
+        self.seal()  # each closed session is a signed checkpoint of the chain
 
     def store_backup(
         self, serial: str, snapshot: ConfigSnapshot, *, session_id: int | None = None
@@ -417,7 +451,15 @@ class RecordsDb:
                         problem=problems[0],
                     )
                 )
-            return audit.verify(conn)
+            report = audit.verify(conn)
+            if not report.ok:
+                return report
+            sealed = audit_seals.check(conn, audit_seals.read_witness(self._witness_file, self._path))
+            if sealed.problem:
+                return replace(report, ok=False, first_bad_row=sealed.first_bad_row, reason=sealed.problem)
+            return replace(
+                report, seals=sealed.seals, newest_seal=sealed.newest, unsealed_rows=sealed.unsealed_rows
+            )
 
     # --- transactions --------------------------------------------------------------------------
     @contextmanager

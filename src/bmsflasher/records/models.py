@@ -13,7 +13,6 @@ from typing import Any, Final
 
 from bmsflasher.core.types import ConfigSnapshot, PackTelemetry
 
-
 PARENT_SESSION_DETAIL: Final = "campaign_session"
 """The detail by which a node's session names the pack session it belongs to (a campaign's child).
 
@@ -157,6 +156,9 @@ class ChainReport:
         reason: one sentence naming the broken record, empty when ok.
         record: ``"table row id"`` of the broken data record, when one is involved.
         head_hash: hash of the last audit row; write it down to detect later truncation.
+        seals: signed checkpoints checked (``records/audit_seals.py``); 0 for an unsealed file.
+        newest_seal: ``"seal N at audit row R by SUBJECT (certificate SHA-256 …)"``, or empty.
+        unsealed_rows: audit rows newer than the newest seal (not yet protected by a signature).
     """
 
     ok: bool
@@ -166,3 +168,6 @@ class ChainReport:
     record: str | None = None
     head_hash: str = ""
     tables_checked: tuple[str, ...] = field(default=())
+    seals: int = 0
+    newest_seal: str = ""
+    unsealed_rows: int = 0

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Final
 
-AUDITED_TABLES: Final = ("devices", "sessions", "steps", "measurements", "telemetry", "backups")
+AUDITED_TABLES: Final = (
+    "devices",
+    "sessions",
+    "steps",
+    "measurements",
+    "telemetry",
+    "backups",
+    "audit_seals",
+)
 """Tables whose every insert and update appends an audit row in the same transaction."""
 
 _V1: Final = """
@@ -91,7 +99,23 @@ CREATE TABLE audit (
 CREATE INDEX audit_by_record ON audit (table_name, row_id, id);
 """
 
-MIGRATIONS: Final[tuple[str, ...]] = (_V1,)
+_V2: Final = """
+CREATE TABLE audit_seals (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    audit_id INTEGER NOT NULL,
+    head_hash TEXT NOT NULL,
+    prev_seal TEXT NOT NULL,
+    signer_subject TEXT NOT NULL,
+    signer_sha256 TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+"""
+"""Signed checkpoints of the audit chain (``records/audit_seals.py``); version 1 files gain an
+empty table, so they stay readable and verify as before (unsealed)."""
+
+MIGRATIONS: Final[tuple[str, ...]] = (_V1, _V2)
 """``MIGRATIONS[n]`` upgrades a database from version ``n`` to ``n + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

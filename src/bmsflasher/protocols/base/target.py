@@ -274,9 +274,14 @@ class TargetBase(Target):
         if listener in self._unlock_listeners:
             self._unlock_listeners.remove(listener)
 
-    def _announce_unlock(self, serial_number: str, operation: str) -> None:
-        """Tell the listeners that the device ``serial_number`` was unlocked for ``operation``."""
-        unlock = SecurityUnlock(serial_number, operation, time.time())
+    def _announce_unlock(
+        self, serial_number: str, operation: str, technician: str = "", certificate_sha256: str = ""
+    ) -> None:
+        """Tell the listeners that the device ``serial_number`` was unlocked for ``operation``.
+
+        A certificate authentication (UDS 0x29) names the technician's certificate as well.
+        """
+        unlock = SecurityUnlock(serial_number, operation, time.time(), technician, certificate_sha256)
         for listener in list(self._unlock_listeners):
             listener(unlock)
 

@@ -38,6 +38,7 @@ from bmsflasher.core.errors import (
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import LinkStats
 from bmsflasher.protocols.uds import ids
+from bmsflasher.protocols.uds.auth import Authenticator, uses_certificates
 from bmsflasher.protocols.uds.errors import translate
 from bmsflasher.protocols.uds.security import SecurityKeyProvider
 from bmsflasher.protocols.uds.transport import IsoTpTransport
@@ -71,6 +72,7 @@ _KEEPALIVE_PERIOD_S: Final = 2.0
 #: NRC 0x21 busyRepeatRequest: ISO 14229-1 Annex A asks the client to repeat the request after a
 #: delay; this many times, this far apart, before reporting the device as busy.
 _NRC_BUSY_REPEAT_REQUEST: Final = 0x21
+_NRC_SERVICE_NOT_SUPPORTED: Final = 0x11
 _BUSY_REPEATS: Final = 10
 _BUSY_REPEAT_DELAY_S: Final = 0.1
 
@@ -98,11 +100,18 @@ class UdsClient:
     """
 
     def __init__(
-        self, transport: IsoTpTransport, bitrate: int, key_provider: SecurityKeyProvider | None
+        self,
+        transport: IsoTpTransport,
+        bitrate: int,
+        key_provider: SecurityKeyProvider | None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self.transport = transport
         self._bitrate = bitrate
         self.key_provider = key_provider
+        self.authenticator = authenticator or Authenticator()
+        #: None until asked: does the device authenticate by certificate (0x29) or seed/key (0x27)?
+        self.certificate_auth: bool | None = None
         config = dict(udsoncan.configs.default_client_config)
         config.update(
             {
@@ -350,7 +359,9 @@ class UdsClient:
             self._p2_s = float(data.p2_server_max)
             self._p2_star_s = float(data.p2_star_server_max)
         self.session = session
-        self.unlocked = False
+        # A certificate authentication survives changes between non-default sessions (the
+        # device's rule, docs/protocols/uds.md); SecurityAccess is relocked by every change.
+        self.unlocked = self.unlocked and bool(self.certificate_auth) and session != ids.SESSION_DEFAULT
 
     def ensure_session(self, session: int) -> None:
         if self.session != session:
@@ -395,8 +406,19 @@ class UdsClient:
         return bytes(response.service_data.routine_status_record)
 
     def unlock(self) -> None:
-        """SecurityAccess with the key provider's key for this device's serial number."""
+        """Access to the secured services: certificate authentication (0x29) or SecurityAccess.
+
+        A device without SecurityAccess (NRC 0x11 serviceNotSupported to the seed request), or
+        one asked without a seed/key provider that answers authenticationConfiguration, gets the
+        technician's certificate and proof of ownership (``auth.py``); a seed/key device sees
+        exactly the requests it always did.
+        """
         if self.unlocked:
+            return
+        if self.certificate_auth is None and self.key_provider is None:
+            self.certificate_auth = uses_certificates(self._auth_call)
+        if self.certificate_auth:
+            self._authenticate()
             return
         if self.key_provider is None:
             raise SecurityAccessDeniedError(
@@ -406,13 +428,21 @@ class UdsClient:
                 ),
                 hint=t("Pass --security-key FILE with the master secret of this BMS family."),
             )
-        seed_response = self.call(
-            t("request a security seed"),
-            lambda c: c.request_seed(ids.SECURITY_LEVEL),
-            response_bytes=20,
-            attempts=_ATTEMPTS,
-            retry_window_s=_RETRY_WINDOW_S,
-        )
+        try:
+            seed_response = self.call(
+                t("request a security seed"),
+                lambda c: c.request_seed(ids.SECURITY_LEVEL),
+                response_bytes=20,
+                attempts=_ATTEMPTS,
+                retry_window_s=_RETRY_WINDOW_S,
+            )
+        except DeviceRejectedError as exc:
+            if exc.code != _NRC_SERVICE_NOT_SUPPORTED or not uses_certificates(self._auth_call):
+                raise
+            self.certificate_auth = True
+            self._authenticate()
+            return
+        self.certificate_auth = False
         seed = bytes(seed_response.service_data.seed)
         if seed and not any(seed):
             self.unlocked = True  # an all-zero seed means "already unlocked"
@@ -437,6 +467,14 @@ class UdsClient:
             if any(bytes(check.service_data.seed)):
                 raise
         self.unlocked = True
+
+    def _authenticate(self) -> None:
+        self.authenticator.authenticate(self._auth_call, self.serial_number or t("(unknown serial)"))
+        self.unlocked = True
+
+    def _auth_call(self, action: str, fn: Callable[[Client], T]) -> T:
+        """One Authentication request (not repeated: a repeated proof would meet no challenge)."""
+        return self.call(action, fn, request_bytes=1200, response_bytes=40)
 
     def request_download(self, address: int, size: int, compression: int) -> int:
         """RequestDownload → maxNumberOfBlockLength announced by the device."""

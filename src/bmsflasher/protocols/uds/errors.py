@@ -43,6 +43,7 @@ NRC_TEXT: Final[dict[int, str]] = {
     0x26: "failurePreventsExecutionOfRequestedAction",
     0x31: "requestOutOfRange",
     0x33: "securityAccessDenied",
+    0x34: "authenticationRequired",
     0x35: "invalidKey",
     0x36: "exceededNumberOfAttempts",
     0x37: "requiredTimeDelayNotExpired",
@@ -51,17 +52,38 @@ NRC_TEXT: Final[dict[int, str]] = {
     0x72: "generalProgrammingFailure",
     0x73: "wrongBlockSequenceCounter",
     0x78: "requestCorrectlyReceived-ResponsePending",
+    # Authentication (0x29), ISO 14229-1:2020
+    0x50: "certificateVerificationFailed-InvalidTimePeriod",
+    0x51: "certificateVerificationFailed-InvalidSignature",
+    0x52: "certificateVerificationFailed-InvalidChainOfTrust",
+    0x53: "certificateVerificationFailed-InvalidType",
+    0x54: "certificateVerificationFailed-InvalidFormat",
+    0x55: "certificateVerificationFailed-InvalidContent",
+    0x56: "certificateVerificationFailed-InvalidScope",
+    0x57: "certificateVerificationFailed-InvalidCertificate(revoked)",
+    0x58: "ownershipVerificationFailed",
+    0x59: "challengeCalculationFailed",
+    0x5A: "settingAccessRightsFailed",
+    0x5B: "sessionKeyCreation/DerivationFailed",
+    0x5C: "configurationDataUsageFailed",
+    0x5D: "deAuthenticationFailed",
     0x7E: "subFunctionNotSupportedInActiveSession",
     0x7F: "serviceNotSupportedInActiveSession",
     0x92: "voltageTooHigh",
     0x93: "voltageTooLow",
 }
-SECURITY_NRCS: Final = frozenset({0x33, 0x35, 0x36, 0x37})
+#: SecurityAccess refusals, authenticationRequired and every Authentication (0x29) failure.
+SECURITY_NRCS: Final = frozenset({0x33, 0x34, 0x35, 0x36, 0x37, *range(0x50, 0x5E)})
 _HINTS: Final[dict[int, str]] = {
     0x33: t("Unlock the device with its security key first."),
     0x35: t("Check that the security key file belongs to this device family."),
     0x36: t("Too many wrong keys: wait for the lockout delay, then use the right key."),
     0x37: t("The device is in its security lockout delay; wait about 10 seconds and retry."),
+    0x34: t("The device authenticates technicians by certificate: configure your technician certificate."),
+    0x50: t("Your technician certificate (or its CA) has expired or is not valid yet: ask for a new one."),
+    0x52: t("Your technician certificate is not issued by a CA this device trusts."),
+    0x56: t("This certificate is not a technician's: use the certificate issued for the technician role."),
+    0x58: t("The technician key does not belong to the certificate presented."),
     0x22: t("Check the device's state (session, mode, pack conditions) and retry."),
     0x72: t("The device could not program its flash; retry the update, then contact service."),
 }

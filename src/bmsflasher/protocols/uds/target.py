@@ -17,6 +17,7 @@ import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Final
 
 from bmsflasher.core.config_schema import ConfigSchema, ParameterSpec
@@ -48,6 +49,7 @@ from bmsflasher.core.types import (
 from bmsflasher.links.can import CanLink, CanLinkConfig
 from bmsflasher.protocols.base import TargetBase, resume_within
 from bmsflasher.protocols.uds import codec, ids
+from bmsflasher.protocols.uds.auth import Authenticator, credentials_from
 from bmsflasher.protocols.uds.client import UdsClient, answered
 from bmsflasher.protocols.uds.download import DownloadReport, download
 from bmsflasher.protocols.uds.security import HmacKeyProvider, SecurityKeyProvider, demo_key_provider
@@ -58,6 +60,7 @@ DEMO_MODEL_PREFIX: Final = "VBMS-"
 DEMO_MODEL_PREFIXES: Final = (DEMO_MODEL_PREFIX, "VBCU-", "VBMC-", "VBMU-")
 _RECONNECT_POLL_S: Final = 0.2
 _NRC_REQUEST_OUT_OF_RANGE: Final = 0x31
+_NRC_AUTHENTICATION_REQUIRED: Final = 0x34
 
 
 @dataclass
@@ -94,6 +97,7 @@ class UdsTarget(TargetBase):
         addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
         tester_address: int = DEFAULT_TESTER_ADDRESS,
         resume: ResumePolicy = NO_RESUME,
+        authenticator: Authenticator | None = None,
     ) -> None:
         super().__init__(resume=resume)
         self._link = link
@@ -104,7 +108,7 @@ class UdsTarget(TargetBase):
         self._explicit_key = key_provider
         self.options = options or UdsOptions()
         self._transport = self._new_transport(link)
-        self._client = UdsClient(self._transport, link.config.bitrate, key_provider)
+        self._client = UdsClient(self._transport, link.config.bitrate, key_provider, authenticator)
         self._client.open()
         self._schema: tuple[int, tuple[codec.ParameterInfo, ...]] | None = None
         self._described: ConfigSchema | None = None
@@ -123,6 +127,7 @@ class UdsTarget(TargetBase):
         addressing: CanAddressing = CanAddressing.NORMAL_11BIT,
         tester_address: int = DEFAULT_TESTER_ADDRESS,
         resume: ResumePolicy = NO_RESUME,
+        authenticator: Authenticator | None = None,
     ) -> UdsTarget:
         """Open the adapter, start ISO-TP to ``node`` and negotiate transport parameters.
 
@@ -144,6 +149,7 @@ class UdsTarget(TargetBase):
                 addressing=addressing,
                 tester_address=tester_address,
                 resume=resume,
+                authenticator=authenticator,
             )
             target._negotiate()
             target._select_battery()
@@ -302,7 +308,11 @@ class UdsTarget(TargetBase):
             )
         self._client.serial_number = selected
         self._client.unlock()
-        self._announce_unlock(selected, operation)
+        technician = self._client.authenticator.authenticated_as if self._client.certificate_auth else None
+        if technician is None:
+            self._announce_unlock(selected, operation)
+        else:
+            self._announce_unlock(selected, operation, technician.subject, technician.fingerprint)
 
     # --- Target: live data ---------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:
@@ -440,7 +450,15 @@ class UdsTarget(TargetBase):
         if self._client.session != ids.SESSION_PROGRAMMING:
             if self._read_mode() is DeviceMode.APPLICATION and self._client.session == ids.SESSION_DEFAULT:
                 self._client.change_session(ids.SESSION_EXTENDED)
-            self._client.change_session(ids.SESSION_PROGRAMMING)
+            try:
+                self._client.change_session(ids.SESSION_PROGRAMMING)
+            except DeviceRejectedError as exc:
+                # A device that authenticates by certificate opens programming to an
+                # authenticated tester only (NRC 0x34): authenticate, then ask again.
+                if exc.code != _NRC_AUTHENTICATION_REQUIRED:
+                    raise
+                self._unlock(t("the firmware download"))
+                self._client.change_session(ids.SESSION_PROGRAMMING)
         self._unlock(t("the firmware download"))
 
     # --- raw operations: update --------------------------------------------------------------------
@@ -533,7 +551,10 @@ class UdsTarget(TargetBase):
         self._link = link
         self._transport = self._new_transport(self._link)
         previous = self._client
-        self._client = UdsClient(self._transport, config.bitrate, previous.key_provider)
+        self._client = UdsClient(
+            self._transport, config.bitrate, previous.key_provider, previous.authenticator
+        )
+        self._client.certificate_auth = previous.certificate_auth
         self._client.serial_number, self._client.model = previous.serial_number, previous.model
         self._client.open()
 
@@ -586,6 +607,7 @@ def open_uds_target(
     security: bytes | None = None,
     timeout_s: float = 5.0,
     options: UdsOptions | None = None,
+    technician: Path | None = None,
 ) -> UdsTarget:
     """Open the UDS target that saved :class:`LinkSettings` describe (what ``procedure.connect`` calls).
 
@@ -595,12 +617,16 @@ def open_uds_target(
         timeout_s: how long to keep trying when nothing answers at first (a device still booting),
             and how long an upload waits for a pulled adapter to return (as the serial client does).
         options: client choices (compression, CAN-FD, demo key); defaults when None.
+        technician: the technician credentials folder (``NAME.crt`` + ``NAME.pem``) for devices
+            that authenticate by certificate (UDS 0x29); None: the user's credentials folder,
+            read only when such a device asks.
 
     Raises:
         LinkError: the adapter cannot be opened.
         NoResponseError / LinkTimeoutError: the node does not answer within ``timeout_s``.
     """
     provider = HmacKeyProvider(security) if security is not None else None
+    authenticator = Authenticator(lambda: credentials_from(technician))
     config = CanLinkConfig.from_settings(link)
     resume = resume_within(timeout_s)
     deadline = time.monotonic() + max(timeout_s, 0.0)
@@ -614,6 +640,7 @@ def open_uds_target(
                 addressing=link.addressing,
                 tester_address=link.tester_address,
                 resume=resume,
+                authenticator=authenticator,
             )
         except NoResponseError:
             if time.monotonic() >= deadline:
