@@ -16,6 +16,7 @@ from bmsflasher.firmware import certificate_errors as ce
 from bmsflasher.firmware.certificates import CertRole, load_certificates_pem
 from bmsflasher.firmware.certificates_ca import demo_ca_dir, write_demo_ca
 from bmsflasher.firmware.certificates_technician import load_technician_credentials
+from bmsflasher.firmware.demo_keys import DEMO_ROOT_KEY_IDS
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.keys import ALL_KEY_ROLES, Keyring, key_id, load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
@@ -150,3 +151,11 @@ def test_a_technician_key_that_is_not_the_certificates_is_refused(tmp_path: Path
     (folder / "demo-technician.pem").chmod(0o600)
     with pytest.raises(ce.CertificateFileError, match="is not the private key of the certificate"):
         load_technician_credentials(folder)
+
+
+def test_the_demo_root_is_recognised_and_warned_about_outside_demo_mode() -> None:
+    root = load_certificates_pem((CA / "demo-root.crt").read_bytes(), source="demo-root.crt")[0]
+    assert key_id(root.public_key()) in DEMO_ROOT_KEY_IDS  # type: ignore[arg-type]
+    (warning,) = Keyring.from_paths([CA / "demo-root.crt"]).warnings
+    assert "public demo root certificate (CN=bmsflasher DEMO root CA,O=bmsflasher demo)" in warning
+    assert Keyring.from_paths([CA / "demo-root.crt"], demo=True).warnings == ()

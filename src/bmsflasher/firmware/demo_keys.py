@@ -20,6 +20,12 @@ DEMO_KEY_IDS: Final = frozenset(
         "4732c98940f94d2d9380f93e050594ab78029b3dfd0ed4067b2d09396b2703d6",  # demo-key-ed25519.pub.pem
     }
 )
+DEMO_ROOT_KEY_IDS: Final = frozenset(
+    {
+        "ed1bcf77c55511f4a995c54188471cf3658ca2092d7ce0373e4a11c40c71cd5e",  # ca/demo-root.crt's key
+    }
+)
+"""The public demo CA's root key (``resources/demo/ca``): a root certificate with it vouches for anyone."""
 KEY_ID_DISPLAY_CHARS: Final = 16
 """Key ids are shown by their first 16 hex digits (64 bits), as ``verify`` prints them."""
 
@@ -27,6 +33,21 @@ KEY_ID_DISPLAY_CHARS: Final = 16
 def is_demo_key(key_id_hex: str) -> bool:
     """True for the key id of one of bmsflasher's public demo keys."""
     return key_id_hex.lower() in DEMO_KEY_IDS
+
+
+def is_demo_root(key_id_hex: str) -> bool:
+    """True for the key id of the public demo CA's root certificate key."""
+    return key_id_hex.lower() in DEMO_ROOT_KEY_IDS
+
+
+def demo_root_warning(subject: str, source: str) -> str:
+    """The one-sentence warning for the demo root certificate trusted outside demo mode."""
+    return t(
+        "{source} is bmsflasher's public demo root certificate ({subject}): anyone can issue a signer "
+        "certificate under it, so trust it only for a demo, never for a real battery.",
+        source=source,
+        subject=subject,
+    )
 
 
 def demo_key_warning(key_id_hex: str, source: str) -> str:

@@ -42,7 +42,13 @@ from bmsflasher.firmware.certificates import (
     require_ca,
     validate_chain,
 )
-from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS, demo_key_warning, is_demo_key
+from bmsflasher.firmware.demo_keys import (
+    KEY_ID_DISPLAY_CHARS,
+    demo_key_warning,
+    demo_root_warning,
+    is_demo_key,
+    is_demo_root,
+)
 from bmsflasher.firmware.errors import KeyFileError
 from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.keyring_folder import check_not_writable_by_others, key_files_in
@@ -558,7 +564,13 @@ class Keyring:
         """Sentences the front-end must show: a public demo key trusted outside demo mode."""
         if self.demo:
             return ()
-        return tuple(demo_key_warning(k.key_id, k.source) for k in self if k.is_demo)
+        keys = tuple(demo_key_warning(k.key_id, k.source) for k in self if k.is_demo)
+        roots = tuple(
+            demo_root_warning(a.certificate.subject.rfc4514_string(), a.source)
+            for a in self.anchors
+            if is_demo_root(key_id(a.certificate.public_key()))  # type: ignore[arg-type]
+        )
+        return keys + roots
 
     def describe(self) -> list[str]:
         """One line per trusted key (id prefix, type, source) and root certificate, for the technician."""
