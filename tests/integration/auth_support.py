@@ -96,6 +96,18 @@ def issue(
     return Issued(builder.sign(ca.key, hashes.SHA256()), key)
 
 
+def demo_technician() -> Issued:
+    """The shipped DEMO technician (resources/demo/ca), issued by the demo root the sim trusts."""
+    from bmsflasher.core.resources import resource_path
+
+    cert = x509.load_pem_x509_certificate(resource_path("demo", "ca", "demo-technician.crt").read_bytes())
+    key = serialization.load_pem_private_key(
+        resource_path("demo", "ca", "demo-technician.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return Issued(cert, key)
+
+
 def write_ca(ca: Issued, path: Path) -> Path:
     path.write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
     return path

@@ -20,7 +20,7 @@ import can
 import isotp
 import pytest
 import udsoncan
-from auth_support import RELEASE_OID, UDS_PROOF_CONTEXT, Issued, issue, make_ca, write_ca
+from auth_support import RELEASE_OID, UDS_PROOF_CONTEXT, Issued, demo_technician, issue, make_ca, write_ca
 from uds_support import RawDid, SimProcess, signed_image
 from udsoncan.client import Client
 from udsoncan.connections import PythonIsoTpConnection
@@ -99,11 +99,10 @@ def ca(tmp_path: Path) -> tuple[Issued, Path]:
     return authority, write_ca(authority, tmp_path / "ca.crt")
 
 
-def test_udsoncan_authenticates_with_a_technician_certificate_then_programs(ca: tuple[Issued, Path]) -> None:
-    authority, anchor = ca
-    technician = issue(authority, "Jan Technician")
+def test_udsoncan_authenticates_with_the_demo_technician_then_programs() -> None:
+    technician = demo_technician()  # issued by the demo root CA the sim trusts by default
     image = signed_image("1.1.0", size=4096)
-    with certificate_sim(anchor) as sim, udsoncan_over_slcan(sim) as client:
+    with SimProcess("--auth", "certificate") as sim, udsoncan_over_slcan(sim) as client:
         assert client.authentication_configuration().service_data.return_value == 0x02  # APCE
         client.change_session(3)
         assert authenticate(client, technician) == 0x12  # OwnershipVerified_AuthenticationComplete

@@ -23,7 +23,7 @@ DEFAULT_HARDWARE_REVISION: Final = "C"
 DEFAULT_FACTORY_IMAGE: Final = ("demo", "factory-1.0.0.img")
 DEFAULT_TRUSTED_KEY: Final = ("demo", "demo-key.pub.pem")
 DEFAULT_SECURITY_MASTER: Final = ("demo", "security-master.key")
-DEFAULT_AUTH_ANCHOR: Final = ("demo", "demo-ca.crt")
+DEFAULT_AUTH_ANCHOR: Final = ("demo", "ca", "demo-root.crt")
 
 
 class DeviceAuth(enum.Enum):
