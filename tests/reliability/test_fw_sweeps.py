@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,9 @@ from bmsflasher.firmware.keys import Keyring, load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image, parse_image, verify_image
 from bmsflasher.firmware.package import PackageSpec, build_package, read_package
 from bmsflasher.firmware.policy import DeviceFacts, verify_package
+from bmsflasher.sim.flash.encryption import ImageDecryptor
+from bmsflasher.sim.flash.images import ImageParseError, ImageVerifier
+from bmsflasher.sim.flash.images import parse_image as device_parse
 
 DEMO = resource_path("demo")
 KEY = load_private_key_file(DEMO / "demo-key.pem")
@@ -114,6 +118,63 @@ def test_byte_flips_everywhere() -> None:
 @pytest.mark.slow
 def test_image_flips_everywhere() -> None:
     assert _image_flip_sweep(1) == len(IMAGE)
+
+
+# --- encrypted images: what the host cannot see, the device refuses -------------------------------------
+DEVICE_ENC_KEY = DEMO / "encryption" / "demo-enc-key.pem"
+ENC_IMAGE = build_image(
+    bytes(range(256)) * 8,
+    version=FirmwareVersion(1, 5, 0),
+    security_counter=3,
+    key=KEY,
+    encrypt_for=load_pem_private_key(DEVICE_ENC_KEY.read_bytes(), None).public_key(),  # type: ignore[arg-type]
+)
+BOOTLOADER = ImageVerifier(DEMO / "demo-key.pub.pem", ImageDecryptor(DEVICE_ENC_KEY))
+
+
+def _device_refuses(data: bytes) -> bool:
+    """The virtual BMS's bootloader verdict on the image in its secondary slot."""
+    try:
+        info = device_parse(data)
+    except ImageParseError:
+        return True
+    cipher = BOOTLOADER.body_cipher(info) if info.encrypted else None
+    if isinstance(cipher, str):
+        return True
+    return BOOTLOADER.verify(data[: info.total_size], cipher) is not None
+
+
+def _encrypted_flip_sweep(stride: int) -> tuple[int, int]:
+    """Flip one bit per offset of an encrypted image; returns (refused by the host, left to the device).
+
+    The host cannot decrypt, so a flip in the ciphertext passes its image checks (the package's
+    manifest hash catches it, tested elsewhere); the device must then refuse it. No flip may pass both.
+    """
+    host = device_only = 0
+    for offset in range(0, len(ENC_IMAGE), stride):
+        data = bytearray(ENC_IMAGE)
+        data[offset] ^= 0x04
+        try:
+            verify_image(parse_image(bytes(data)), KEYRING)
+        except PackageError:
+            host += 1
+            continue
+        assert _device_refuses(bytes(data)), f"offset {offset}: neither the host nor the device refused"
+        device_only += 1
+    return host, device_only
+
+
+def test_encrypted_image_flips_fast_stride() -> None:
+    assert not _device_refuses(ENC_IMAGE)
+    host, device_only = _encrypted_flip_sweep(17)
+    assert host > 0
+    assert device_only > 0  # ciphertext flips: only the device can tell
+
+
+@pytest.mark.slow
+def test_encrypted_image_flips_everywhere() -> None:
+    host, device_only = _encrypted_flip_sweep(1)
+    assert host + device_only == len(ENC_IMAGE)
 
 
 @pytest.mark.slow
