@@ -95,6 +95,8 @@ class ModbusSession:
         self._tid = 0
         self._echo: bool | None = False if tcp else None
         self._lock = threading.Lock()
+        self._quiet_until = 0.0
+        """No frame leaves before this (the modules are still taking the last broadcast)."""
         self.counters = SessionCounters()
 
     @property
@@ -133,12 +135,26 @@ class ModbusSession:
         return PROCESSING_S + 1.5 * characters * self._char_s
 
     def broadcast(self, request: ModbusPDU, turnaround_s: float) -> None:
-        """Send ``request`` to unit 0 (every module executes it, none answers), then wait the turnaround."""
+        """Send ``request`` to unit 0 (every module executes it, none answers).
+
+        The next frame of this session leaves ``turnaround_s`` after this one was written, at the
+        earliest: the wait is counted from the write, not added after the work that follows it
+        (building the next frame), and a write that was late pushes the next one back with it.
+        """
         with self._lock:
             request.dev_id = 0
+            frame = self._frame(request)
+            self.wait_quiet()
+            written_at = time.monotonic()
             self.counters.requests += 1
-            self._link.write(self._frame(request))
-            time.sleep(max(0.0, turnaround_s))
+            self._link.write(frame)
+            self._quiet_until = written_at + max(0.0, turnaround_s)
+
+    def wait_quiet(self) -> None:
+        """Return once the last broadcast's turnaround has passed (before another session talks)."""
+        pause = self._quiet_until - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
 
     def execute(
         self,
@@ -173,6 +189,7 @@ class ModbusSession:
                 self.counters.retries += 1
             tries += 1
             self.counters.requests += 1
+            self.wait_quiet()
             if not self._tcp:
                 self._link.reset_input()  # a late answer to an earlier request is not this one's
             sent_at = time.monotonic()

@@ -65,8 +65,23 @@ class ImageTransfer:
         self._use_file_records = use_file_records
         self._prepare_timeout_s = prepare_timeout_s
 
-    def run(self, slot: int, image: bytes, on_progress: ProgressCallback | None) -> TransferReport:
+    def run(
+        self,
+        slot: int,
+        image: bytes,
+        on_progress: ProgressCallback | None,
+        *,
+        missing: list[int] | None = None,
+    ) -> TransferReport:
         """Transfer ``image`` into ``slot`` (resuming what the module holds) and have the module verify it.
+
+        Args:
+            slot: the slot to write (1 beside the application, 0 in recovery).
+            image: the whole signed image.
+            on_progress: ``(done_bytes, total_bytes)`` after each record.
+            missing: the records the module misses, when the caller has just read its report for
+                an upload of this image that is open (a broadcast's repair): the upload is not
+                prepared again. None: prepare (or resume) it here.
 
         Raises:
             LinkLostError / NoResponseError: the link broke (call again after a reconnect: it resumes).
@@ -77,7 +92,10 @@ class ImageTransfer:
         started = time.monotonic()
         record_bytes = self._access.record_bytes
         total = math.ceil(len(image) / record_bytes)
-        missing, held_at_start = self._prepare(slot, image, total)
+        if missing is None:
+            missing, held_at_start = self._prepare(slot, image, total)
+        else:
+            held_at_start = total - len(missing)
         sent = 0
         reprepared = 0
         for _round in range(REPAIR_ROUNDS + 1):
@@ -152,6 +170,18 @@ class ImageTransfer:
         if len(missing) < total:
             self._check_read_back(image, missing, total)
         return missing, total - len(missing)
+
+    def report(self, image: bytes) -> list[int] | None:
+        """The records of ``image`` the module misses, from its status and report (no PREPARE).
+
+        None when the module has no upload of that many records open (it rebooted, or never
+        prepared one): the caller prepares it again.
+        """
+        total = math.ceil(len(image) / self._access.record_bytes)
+        status = self._access.status()
+        if status.upload_state == 0 or status.records_total != total:
+            return None
+        return self._missing(status, total)
 
     def _missing(self, status: vm.Status, total: int) -> list[int]:
         if status.records_held == 0:

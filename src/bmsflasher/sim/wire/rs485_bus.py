@@ -141,11 +141,26 @@ class SlotStats:
     answers: int = 0
 
 
+@dataclass(slots=True)
+class _Exchange:
+    """The answers to one request, put on the line together once every module it reached has one.
+
+    Two modules with one address run the same firmware: they answer after the same processing
+    time, so their bits collide. Their threads, though, finish at whatever moment the scheduler
+    lets them; answering from each thread as it finishes could put one answer wholly after the
+    other (two clean answers). So the last module to finish puts them all on the line.
+    """
+
+    pending: int = 0
+    ready: list[tuple[_Slot, bytes]] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class _Request:
     pdu: bytes
     address: int
     broadcast: bool
+    exchange: _Exchange = field(default_factory=_Exchange)
 
 
 class _Slot:
@@ -187,7 +202,8 @@ class Rs485Bus:
         self._lock = threading.Lock()
         self._transmissions: list[Transmission] = []
         self._host_tx: Transmission | None = None
-        self._answers: list[tuple[_Slot, bytes]] = []
+        self._working = 0
+        """Requests handed to modules and not yet answered (the bus polls closely meanwhile)."""
         self._rack_rx = UartReceiver(settings, seed=seed)
         self._host_rx = UartReceiver(settings, seed=seed + 1)
         self._frame: list[RxChar] = []
@@ -259,52 +275,112 @@ class Rs485Bus:
                 response = slot.module.handle(request.pdu, broadcast=request.broadcast)
             except SimError:
                 response = None  # powered off after a power cut: a dead module says nothing
-            if request.broadcast or response is None:
-                continue
+            frame = None if request.broadcast or response is None else rtu_frame(request.address, response)
             delay = slot.module.late_by_s() + self.faults.late_s.get(slot.index, 0.0)
-            if delay > 0 and self._stop.wait(delay):
-                return
+            try:
+                self._finish(request.exchange, slot, None if delay > 0 else frame)
+                if frame is None or delay <= 0:
+                    continue
+                if self._stop.wait(delay):
+                    return
+                with self._lock:
+                    self._start_answers([(slot, frame)])
+            finally:
+                with self._lock:
+                    self._working -= 1
+
+    def _finish(self, exchange: _Exchange, slot: _Slot, frame: bytes | None) -> None:
+        """One module is done with a request; the last one puts every answer on the line."""
+        with self._lock:
+            if frame is not None and self.faults.reachable(slot.index):
+                exchange.ready.append((slot, frame))
+            exchange.pending -= 1
+            if exchange.pending <= 0 and exchange.ready:
+                self._start_answers(exchange.ready)
+
+    def _start_answers(self, answers: list[tuple[_Slot, bytes]]) -> None:
+        """Put answers on the line from a module's thread, each its turnaround after now (lock held).
+
+        Done here rather than on the bus thread's next pass, so an answer starts one turnaround
+        after the module finished (as a real module's UART does), not a polling tick later. It
+        starts after now, so what the receivers already handed over never changes. An answer
+        ready while the host is still sending waits for the host's end (half duplex).
+        """
+        now = time.monotonic()
+        host_tx = self._host_tx
+        for slot, frame in answers:
             if not self.faults.reachable(slot.index):
                 continue
-            with self._lock:
-                self._answers.append((slot, rtu_frame(request.address, response)))
+            turnaround = self.turnaround_s(slot.index)
+            start = now + turnaround
+            if host_tx is not None and host_tx.end_s > now:
+                start = max(start, host_tx.end_s + turnaround)
+            answer = Transmission(start, self._settings, bytearray(frame), f"module:{slot.index}")
+            self._transmissions.append(answer)
+            slot.stats.answers += 1
+            self.stats.answers += 1
 
     # --- the bus thread --------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
+            wake_at: float | None = None
             with self._host.lock:
-                busy = self._step() if self._host.host_attached() else self._idle()
-            if busy:
-                time.sleep(TICK_S)
-            else:
+                if self._host.host_attached():
+                    wake_at = self._step()
+                else:
+                    self._idle()
+            if wake_at is None:
                 self._host.wait_readable(IDLE_WAIT_S)
+                continue
+            # Sleep to the next moment something happens on the line (a frame's end, its gap;
+            # a tick while the host hears characters, so they reach it as they end), and wake
+            # early for the host's bytes: a fixed tick after each event cost ~1 ms of every
+            # request at 115200 baud, and ticking through a host's long frame most of the CPU.
+            pause = wake_at - time.monotonic()
+            if pause <= 0:
+                continue
+            if self._host_backlogged(time.monotonic()):
+                time.sleep(pause)  # the host's bytes wait in the OS: readable would spin
+            else:
+                self._host.wait_readable(pause)
 
-    def _idle(self) -> bool:
+    def _host_backlogged(self, now: float) -> bool:
+        host_tx = self._host_tx
+        return host_tx is not None and host_tx.end_s - now > MAX_HOST_BACKLOG_S
+
+    def _idle(self) -> None:
         """No host end: the line is dead; drop everything in flight."""
         with self._lock:
             self._transmissions.clear()
-            self._answers.clear()
             self._host_tx = None
             self._frame.clear()
             self._decoded_until = time.monotonic()
             self._rack_rx.hunt_s = self._host_rx.hunt_s = self._decoded_until
-        return False
 
-    def _step(self) -> bool:
-        """One pass: take the host's bytes, start answers, decode for modules and host; True if busy."""
+    def _step(self) -> float | None:
+        """One pass: take the host's bytes, decode for modules and host.
+
+        Returns:
+            when the next pass is due (a frame ending, a frame gap elapsing; a tick on while a
+            module works on a request or the host hears characters), or None when the line is quiet.
+        """
         now = time.monotonic()
         self._take_host_bytes(now)
         with self._lock:
-            self._start_answers(now)
             transmissions = list(self._transmissions)
+            working = self._working > 0
         self._decode_for_modules(transmissions, now)
         self._decode_for_host(transmissions, now)
         self._decoded_until = now
         self._prune(now)
-        with self._lock:
-            pending_answers = bool(self._answers)
-        on_line = any(tx.end_s + self._settings.frame_gap_s > now for tx in transmissions)
-        return on_line or pending_answers or bool(self._frame)
+        gap = self._settings.frame_gap_s
+        due = [moment for tx in transmissions for moment in (tx.end_s, tx.end_s + gap) if moment > now]
+        if self._frame and self._frame[-1].end_s + gap > now:
+            due.append(self._frame[-1].end_s + gap)
+        host_hears = self.faults.echo or any(not tx.from_host and tx.end_s > now for tx in transmissions)
+        if working or host_hears:
+            due.append(now + TICK_S)
+        return min(due) if due else None
 
     def _take_host_bytes(self, now: float) -> None:
         host_tx = self._host_tx
@@ -325,19 +401,6 @@ class Rs485Bus:
             self._host_tx = Transmission(start, line, bytearray(data), "host")
             self._transmissions.append(self._host_tx)
 
-    def _start_answers(self, now: float) -> None:
-        """Put ready answers on the line (called with the lock held), holding them while the host sends."""
-        answers, self._answers = self._answers, []
-        for slot, frame in answers:
-            start = now + self.turnaround_s(slot.index)
-            host_tx = self._host_tx
-            if host_tx is not None and host_tx.end_s > now:
-                start = max(start, host_tx.end_s + self.turnaround_s(slot.index))
-            answer = Transmission(start, self._settings, bytearray(frame), f"module:{slot.index}")
-            self._transmissions.append(answer)
-            slot.stats.answers += 1
-            self.stats.answers += 1
-
     def _decode_for_modules(self, transmissions: list[Transmission], now: float) -> None:
         """The modules' receivers: characters into frames, frames into requests.
 
@@ -349,11 +412,10 @@ class Rs485Bus:
         characters, less than the fixed 1.75 ms above 19200 baud) is not merged with that answer.
         """
         gap = self._settings.frame_gap_s
-        hosts = [tx for tx in transmissions if tx.from_host]
+        recent = _after(transmissions, self._rack_rx.hunt_s)
+        hosts = [tx for tx in recent if tx.from_host]
         heard = [
-            tx
-            for tx in transmissions
-            if tx.from_host or any(host.overlaps(tx.start_s, tx.end_s) for host in hosts)
+            tx for tx in recent if tx.from_host or any(host.overlaps(tx.start_s, tx.end_s) for host in hosts)
         ]
         chars, arriving = self._rack_rx.receive(heard, now)
         for char in chars:
@@ -386,30 +448,34 @@ class Rs485Bus:
             self.stats.broadcasts += 1
         else:
             self.stats.requests += 1
-        reached = 0
-        for slot in self._slots:
-            if not self.faults.reachable(slot.index):
-                continue
+        reached = [
+            slot
+            for slot in self._slots
+            if self.faults.reachable(slot.index)
+            and (request.broadcast or slot.module.address == request.address)
+        ]
+        with self._lock:
+            request.exchange.pending = len(reached)
+            self._working += len(reached)
+        for slot in reached:
             if request.broadcast:
                 slot.stats.broadcasts += 1
-            elif slot.module.address == request.address:
-                slot.stats.requests += 1
             else:
-                continue
-            reached += 1
+                slot.stats.requests += 1
             slot.requests.put(request)
-        if not request.broadcast and reached == 0:
+        if not request.broadcast and not reached:
             self.stats.unanswered += 1
 
     def _decode_for_host(self, transmissions: list[Transmission], now: float) -> None:
         """The host adapter's receiver, at the host's current settings."""
         self._host_rx.settings = self._host.host_line() or self._settings
         echo = self.faults.echo
-        heard = transmissions if echo else [tx for tx in transmissions if not tx.from_host]
+        recent = _after(transmissions, self._host_rx.hunt_s)
+        heard = recent if echo else [tx for tx in recent if not tx.from_host]
         chars, _arriving = self._host_rx.receive(heard, now)
         received = bytearray()
         last_end = now
-        hosts = [tx for tx in transmissions if tx.from_host]
+        hosts = [tx for tx in recent if tx.from_host]
         for char in chars:
             while_sending = any(tx.overlaps(char.start_s, char.end_s) for tx in hosts)
             if while_sending and not echo:
@@ -428,3 +494,12 @@ class Rs485Bus:
             self._transmissions = [tx for tx in self._transmissions if tx.end_s > horizon]
             if self._host_tx is not None and self._host_tx.end_s <= horizon:
                 self._host_tx = None
+
+
+def _after(transmissions: list[Transmission], hunt_s: float) -> list[Transmission]:
+    """The transmissions still on the line at a receiver's hunt point.
+
+    The history kept for a second is irrelevant to a receiver (it never looks back), so each pass
+    costs the few transmissions that matter.
+    """
+    return [tx for tx in transmissions if tx.end_s > hunt_s]

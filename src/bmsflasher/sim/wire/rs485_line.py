@@ -61,25 +61,21 @@ class LineSettings:
     baud: int
     parity: Parity = Parity.NONE
     stopbits: int = 1
+    bits_per_char: int = field(init=False, repr=False, compare=False)
+    """Start + 8 data + parity (if any) + stop bits: 10 for 8N1, 11 for 8E1 and 8N2, 12 for 8E2."""
+    bit_time_s: float = field(init=False, repr=False, compare=False)
+    char_time_s: float = field(init=False, repr=False, compare=False)
+    """Computed once: the bus asks for it for every character of every transmission it decodes."""
 
     def __post_init__(self) -> None:
         if self.baud <= 0:
             raise ValueError(f"baud rate {self.baud} must be positive")
         if self.stopbits not in (1, 2):
             raise ValueError(f"stop bits must be 1 or 2, not {self.stopbits}")
-
-    @property
-    def bits_per_char(self) -> int:
-        """Start + 8 data + parity (if any) + stop bits: 10 for 8N1, 11 for 8E1 and 8N2, 12 for 8E2."""
-        return 1 + DATA_BITS + (self.parity is not Parity.NONE) + self.stopbits
-
-    @property
-    def bit_time_s(self) -> float:
-        return 1.0 / self.baud
-
-    @property
-    def char_time_s(self) -> float:
-        return self.bits_per_char / self.baud
+        bits = 1 + DATA_BITS + (Parity(self.parity) is not Parity.NONE) + self.stopbits
+        object.__setattr__(self, "bits_per_char", bits)
+        object.__setattr__(self, "bit_time_s", 1.0 / self.baud)
+        object.__setattr__(self, "char_time_s", bits / self.baud)
 
     @property
     def frame_gap_s(self) -> float:
@@ -211,9 +207,12 @@ class UartReceiver:
             transmissions: everything driven on the pair that this receiver can hear, any order.
             now: the current time.
         """
-        ordered = sorted(transmissions, key=lambda tx: tx.start_s)
+        # hunt_s only moves forward: what ended before it now never matters again, so the list is
+        # narrowed once here and re-filtered per character only among the few that remain.
+        ordered = sorted((tx for tx in transmissions if tx.end_s > self.hunt_s), key=lambda tx: tx.start_s)
         chars: list[RxChar] = []
         while relevant := [tx for tx in ordered if tx.end_s > self.hunt_s]:
+            ordered = relevant
             fast = self._aligned_char(relevant)
             if fast is not None:
                 char, tx = fast
