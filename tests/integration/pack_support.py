@@ -18,21 +18,23 @@ from pathlib import Path
 
 from uds_support import signed_image
 
-from bmsflasher.core.types import CanAddressing
+from bmsflasher.core.types import CanAddressing, LinkSettings
 from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.protocols.uds.target import UdsTarget
 
 REPO = Path(__file__).resolve().parents[2]
 PACK_15 = "bcu=1,bmc=2,bmu=12"
+RACK_BAUD = 115_200
 
 
 class PackProcess:
-    """``bmsflasher sim --protocol uds --link slcan --topology T --json`` in a subprocess."""
+    """``bmsflasher sim --topology T --json`` in a subprocess: UDS behind slcan, or Modbus on a pty."""
 
     def __init__(
         self,
         topology: str = PACK_15,
         *args: str,
+        protocol: str = "uds",
         bitrate: int = 500_000,
         state: Path | None = None,
         start_timeout_s: float = 20.0,
@@ -43,14 +45,13 @@ class PackProcess:
             "bmsflasher.cli.main",
             "sim",
             "--protocol",
-            "uds",
+            protocol,
             "--link",
-            "slcan",
+            "slcan" if protocol == "uds" else "pty",
             "--topology",
             topology,
             "--json",
-            "--bitrate",
-            str(bitrate),
+            *(["--bitrate", str(bitrate)] if protocol == "uds" else ["--baud", str(RACK_BAUD)]),
             "--erase-ms",
             "0",
             *args,
@@ -100,6 +101,17 @@ class PackProcess:
     def link_config(self) -> CanLinkConfig:
         return CanLinkConfig(
             interface="slcan", channel=str(self.info["channel"]), bitrate=int(str(self.info["bitrate"]))
+        )
+
+    def modbus_link(self, address: int) -> LinkSettings:
+        """The RS485 link to the module at unit ``address`` (``protocol="modbus"`` only)."""
+        return LinkSettings(
+            kind="modbus",
+            port=str(self.info["port"]),
+            baud=int(str(self.info["baud"])),
+            parity=str(self.info["parity"]),
+            stopbits=int(str(self.info["stopbits"])),
+            address=address,
         )
 
     def stderr(self) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final
 
 from bmsflasher.core.types import CanAddressing
+from bmsflasher.firmware.demo_pack_models import Tier
 from bmsflasher.sim.options import SimOptions
 from bmsflasher.sim.topology.pack_link import PackLink
 from bmsflasher.sim.topology.pack_node import PackNodeBms, PackRole
@@ -109,8 +110,12 @@ def build_nodes(specs: list[NodeSpec]) -> list[PackNodeBms]:
         for node in nodes:
             node.close()
         raise failure
+    module_cells = sum(spec.model.cells for spec in specs if spec.tier is Tier.BMU)
     for spec, node in zip(specs, nodes, strict=True):
-        node.join_pack(PackRole(spec.tier, spec.model.model, spec.address, PeerTable(spec.address, peers)))
+        span = module_cells if spec.tier is Tier.BCU else 0
+        node.join_pack(
+            PackRole(spec.tier, spec.model.model, spec.address, PeerTable(spec.address, peers), span)
+        )
     return nodes
 
 

@@ -33,6 +33,7 @@ from bmsflasher.core.types import (
 from bmsflasher.firmware.demo_pack_models import BCU_ACCEPTED_SERIES, Tier
 from bmsflasher.sim.device.dtcs import ACTIVE_STATUS, STORED_STATUS
 from bmsflasher.sim.device.virtual_bms import VirtualBms
+from bmsflasher.sim.options import SimOptions
 from bmsflasher.sim.topology.peers import PeerReport, PeerTable
 from bmsflasher.sim.topology.status_frames import NodeStatus
 
@@ -45,12 +46,18 @@ _NODE_TIERS: Final = (Tier.BMC, Tier.BMU)
 
 @dataclass(frozen=True, slots=True)
 class PackRole:
-    """Where a node sits: its tier, model name, address and what it hears."""
+    """Where a node sits: its tier, model name, address and what it hears.
+
+    ``span_cells`` is how many series cells the node's reported values cover (the BCU's pack
+    voltage spans every BMU's cells): a front-end that sizes its fields from the cell count (the
+    Modbus module's SunSpec scale factors) then fits the pack's values.
+    """
 
     tier: Tier
     model: str
     address: int
     peers: PeerTable
+    span_cells: int = 0
 
 
 def accepted_series(behaviour: str) -> frozenset[tuple[int, int]]:
@@ -84,6 +91,14 @@ class PackNodeBms(VirtualBms):
         return self._role
 
     # --- what every node does ----------------------------------------------------------------
+    @property
+    def options(self) -> SimOptions:
+        """The device's options, with ``cells`` widened to what its reported values span."""
+        options = super().options
+        if self._role is None or self._role.span_cells <= options.cells:
+            return options
+        return replace(options, cells=self._role.span_cells)
+
     def identity(self) -> DeviceIdentity:
         identity = super().identity()
         return replace(identity, model=self.role.model) if self._role else identity
