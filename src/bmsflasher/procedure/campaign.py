@@ -46,7 +46,7 @@ from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json, link_fr
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceMode, FirmwareVersion, LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
-from bmsflasher.procedure.campaign_checks import NodeObservation, evaluate_pack, failed_names
+from bmsflasher.procedure.campaign_checks import PACK_TIER, NodeObservation, evaluate_pack, failed_names
 from bmsflasher.procedure.campaign_journal import (
     RESUME_ACTIONS,
     CampaignJournal,
@@ -472,7 +472,9 @@ class Campaign:
             self._node_step(node.serial, "self_test", None)
             before = tuple(dtc_from_json(d) for d in self._state.node(node.serial).dtcs_before)
             with nodes.opened(self._opener, node.link) as target:
-                report = nodes.node_self_test(target, self._profile(node), before)
+                report = nodes.node_self_test(
+                    target, self._profile(node), before, pack_controller=node.tier == PACK_TIER
+                )
             for measurement in report.results:
                 self._node_measured(node.serial, measurement)
             self._node_step(
