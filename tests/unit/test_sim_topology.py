@@ -13,6 +13,7 @@ import pytest
 
 from bmsflasher.core.types import FirmwareVersion
 from bmsflasher.firmware.demo_pack_models import Tier
+from bmsflasher.sim.device.scenarios import full_update, make_image
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.options import SimOptions
 from bmsflasher.sim.topology.can_pack import build_nodes
@@ -102,5 +103,24 @@ def test_bcu_sums_its_bmus_and_rejects_a_foreign_series() -> None:
     finally:
         link.close()
         bus.close()
+        for node in nodes:
+            node.close()
+
+
+def test_a_bcu_image_declares_the_series_it_accepts() -> None:
+    base = SimOptions(erase_time_s_per_sector=0.0, boot_time_s=0.0, time_scale=0.0)
+    nodes = build_nodes(node_specs(PackTopology(1, 0, 1), base))
+    try:
+        bcu = nodes[0]
+        table = bcu.role.peers
+        frame = status_frame(0x40, NodeStatus(50_000, 0, 50.0, FirmwareVersion(1, 1, 0)))
+        table.on_status(0x40, bytes(frame.data))
+        assert bcu.rejected_nodes() == []  # the factory BCU accepts 1.0 and 1.1
+        full_update(bcu, make_image("1.0.5", security_counter=1, behaviour="bcu-accepts:1.0"))
+        assert bcu.behaviour == "bcu-accepts:1.0"
+        table.on_status(0x40, bytes(frame.data))
+        assert [r.address for r in bcu.rejected_nodes()] == [0x40]
+        assert not bcu.self_test().passed
+    finally:
         for node in nodes:
             node.close()

@@ -27,6 +27,7 @@ from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, DeviceAuth, SimOptions
+from bmsflasher.sim.topology.spec import PackTopology, parse_topology
 from bmsflasher.sim.wire.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
 from bmsflasher.sim.wire.modbus_rack import (
     MAX_MODULES,
@@ -297,6 +298,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _register_can_tool_options(link)
     _register_rack_options(parser)
+    link.add_argument(
+        "--topology",
+        type=_topology,
+        help=say(
+            t(
+                "run a multi-node pack on one bus, e.g. bcu=1,bmc=2,bmu=12 (uds: one CAN bus behind the "
+                "slcan adapter; modbus: one RS485 rack)"
+            )
+        ),
+    )
     parser.add_argument("--json", action="store_true", help=say(t("print one JSON object per line")))
     parser.add_argument("--info", action="store_true", help=say(t("print the device identity and exit")))
     parser.add_argument(
@@ -395,6 +406,13 @@ def _register_rack_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_GATEWAY_TIMEOUT_S * 1000,
         help=say(t("with --link tcp: how long the gateway waits for a module before exception 0x0B")),
     )
+
+
+def _topology(text: str) -> PackTopology:
+    try:
+        return parse_topology(text)
+    except SimError as exc:
+        raise argparse.ArgumentTypeError(say(exc.message)) from None
 
 
 def _address_list(text: str) -> tuple[int, ...]:
@@ -523,6 +541,8 @@ def run_sim(args: argparse.Namespace) -> int:
     _check_can_tool_options(args)
     emit = _emitter(args.json)
     base = _sim_options(args)
+    if args.topology is not None:
+        return _run_pack(args, args.topology, base, link, emit)
     launcher = None if args.info else load_front_end(args.protocol, link)
     rack = args.protocol == "modbus"
     addresses = rack_addresses(args.modules, args.first_address, args.addresses) if rack else ()
@@ -574,6 +594,53 @@ def run_sim(args: argparse.Namespace) -> int:
             device.close()
 
 
+PACK_FRONT_ENDS: Final[dict[tuple[str, str], str]] = {
+    ("uds", "virtual"): "bmsflasher.sim.topology.can_pack:run",
+    ("uds", "slcan"): "bmsflasher.sim.topology.can_pack:run",
+    ("modbus", "pty"): "bmsflasher.sim.topology.rack_pack:run",
+    ("modbus", "tcp"): "bmsflasher.sim.topology.rack_pack:run",
+}
+"""The front-ends that serve a whole pack (``--topology``), looked up lazily like :data:`FRONT_ENDS`."""
+
+
+def _run_pack(
+    args: argparse.Namespace, topology: PackTopology, base: SimOptions, link: str, emit: EmitJson
+) -> int:
+    """``sim --topology``: every node of the pack on one bus; each node announces itself, then the link."""
+    if args.info:
+        from bmsflasher.sim.topology.can_pack import describe
+
+        describe(topology, base, emit)
+        return 0
+    target = PACK_FRONT_ENDS.get((args.protocol, link))
+    if target is None:
+        offered = ", ".join(f"{p} over {k}" for p, k in sorted(PACK_FRONT_ENDS))
+        raise SimError(t("a pack (--topology) is served as {offered}", offered=offered))
+    module_name, _, function = target.partition(":")
+    launcher = getattr(importlib.import_module(module_name), function)
+    rack = args.protocol == "modbus"
+    options = FrontEndOptions(
+        bitrate=args.bitrate,
+        data_bitrate=args.data_bitrate,
+        fd=args.fd,
+        channel=args.channel,
+        tester_address=args.tester_address,
+        baud=args.baud or (DEFAULT_RACK_BAUD if rack else DEFAULT_SERIAL_BAUD),
+        link_path=args.link_path,
+        tcp_port=args.tcp_port,
+        drop_rate=args.drop_rate,
+        bit_error_rate=args.bit_error_rate,
+        seed=args.seed,
+        rack=_rack_options(args, tuple(range(1, topology.total + 1))) if rack else RackOptions(),
+    )
+    stop = threading.Event()
+    if args.stop_on_stdin_eof:
+        _stop_at_end_of_input(stop)
+    _until_stopped(lambda: launcher(topology, base, options, link=link, emit_json=emit, stop=stop), stop)
+    emit({"event": "stopped"})
+    return 0
+
+
 def _stop_at_end_of_input(stop: threading.Event) -> None:
     """Set ``stop`` once standard input reaches its end (portable: Windows has no parent-death signal)."""
     stream = getattr(sys.stdin, "buffer", None)
@@ -593,6 +660,11 @@ def _serve(
     launcher: FrontEnd, device: VirtualBms, options: FrontEndOptions, emit: EmitJson, stop: threading.Event
 ) -> None:
     """Run the launcher with SIGINT/SIGTERM setting ``stop`` (handlers restored afterwards)."""
+    _until_stopped(lambda: launcher(device, options, emit, stop), stop)
+
+
+def _until_stopped(body: Callable[[], None], stop: threading.Event) -> None:
+    """Run ``body`` with SIGINT/SIGTERM setting ``stop`` (handlers restored afterwards)."""
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -603,7 +675,7 @@ def _serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     try:
-        launcher(device, options, emit, stop)
+        body()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

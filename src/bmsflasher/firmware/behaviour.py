@@ -17,8 +17,11 @@ HEALTHY: Final = "healthy"
 SIMPLE_BEHAVIOURS: Final = ("healthy", "boot-loop", "selftest-fail", "slow-link")
 MAX_VOLTAGE_OFFSET_PCT: Final = 50.0
 _OFFSET_RE: Final = re.compile(r"^voltage-offset:(-?\d{1,2}(?:\.\d{1,3})?)$")
+#: A pack BCU's image: the BMC/BMU firmware series (major.minor) it works with (sim/topology/pack_node.py).
+_ACCEPTS_RE: Final = re.compile(r"^bcu-accepts:(\d{1,3}\.\d{1,3}(?:\s*,\s*\d{1,3}\.\d{1,3})*)$")
 BEHAVIOUR_HELP: Final = (
-    "healthy, boot-loop, selftest-fail, slow-link or voltage-offset:PCT (e.g. voltage-offset:2.0)"
+    "healthy, boot-loop, selftest-fail, slow-link, voltage-offset:PCT (e.g. voltage-offset:2.0) or, "
+    "for a pack's BCU, bcu-accepts:SERIES (e.g. bcu-accepts:1.0,1.1)"
 )
 
 
@@ -27,6 +30,9 @@ def parse_sim_behaviour(text: str) -> str:
     value = text.strip()
     if value in SIMPLE_BEHAVIOURS:
         return value
+    accepts = _ACCEPTS_RE.match(value)
+    if accepts is not None:
+        return "bcu-accepts:" + ",".join(part.strip() for part in accepts.group(1).split(","))
     match = _OFFSET_RE.match(value)
     if match is not None:
         pct = float(match.group(1))

@@ -24,7 +24,7 @@ from bmsflasher.sim.topology.pack_link import PackLink
 from bmsflasher.sim.topology.pack_node import PackNodeBms, PackRole
 from bmsflasher.sim.topology.peers import PeerTable
 from bmsflasher.sim.topology.spec import NodeSpec, PackTopology, node_specs
-from bmsflasher.sim.wire.can_frontend import CanSimulation, EmitJson
+from bmsflasher.sim.wire.can_frontend import CanSimulation, EmitJson, serve_with_cable_signals
 from bmsflasher.sim.wire.can_frontend import start as start_can
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions
 
@@ -152,6 +152,35 @@ def start(topology: PackTopology, base: SimOptions, options: FrontEndOptions, li
         raise
 
 
+def node_event(spec: NodeSpec, node: PackNodeBms, address: int) -> dict[str, object]:
+    """One node's ``device`` line (``address``: its CAN address, or its unit address on a rack)."""
+    identity = node.identity()
+    return {
+        "event": "device",
+        "address": address,
+        "tier": str(spec.tier),
+        "name": spec.name,
+        "model": identity.model,
+        "serial": identity.serial_number,
+        "hardware": identity.hardware_revision,
+        "firmware": str(identity.firmware_version) if identity.firmware_version else None,
+        "mode": identity.mode.value,
+        "state_file": str(spec.options.state_file) if spec.options.state_file else None,
+    }
+
+
+def describe(topology: PackTopology, base: SimOptions, emit_json: EmitJson) -> None:
+    """``sim --topology … --info``: build (or restore) every node, print its ``device`` line, close."""
+    specs = node_specs(topology, base)
+    nodes = build_nodes(specs)
+    try:
+        for spec, node in zip(specs, nodes, strict=True):
+            emit_json(node_event(spec, node, spec.address))
+    finally:
+        for node in nodes:
+            node.close()
+
+
 def run(
     topology: PackTopology,
     base: SimOptions,
@@ -161,22 +190,13 @@ def run(
     emit_json: EmitJson,
     stop: threading.Event,
 ) -> None:
-    """``bmsflasher sim --protocol uds --topology …``: announce the pack, serve until ``stop``."""
+    """``bmsflasher sim --protocol uds --topology …``: announce the pack, serve until ``stop``.
+
+    From the main thread ``SIGUSR1`` unplugs the emulated adapter and ``SIGUSR2`` plugs it back (the
+    single device's cable pull); on the way out one ``bus`` event says what the bus carried.
+    """
     with start(topology, base, options, link) as pack:
         for spec, node in zip(pack.specs, pack.nodes, strict=True):
-            identity = node.identity()
-            emit_json(
-                {
-                    "event": "device",
-                    "address": spec.address,
-                    "tier": str(spec.tier),
-                    "model": identity.model,
-                    "serial": identity.serial_number,
-                    "hardware": identity.hardware_revision,
-                    "firmware": str(identity.firmware_version) if identity.firmware_version else None,
-                    "mode": identity.mode.value,
-                }
-            )
+            emit_json(node_event(spec, node, spec.address))
         emit_json({"event": "listening", "link": link, **pack.connection()})
-        while not stop.wait(0.2):
-            pass
+        serve_with_cable_signals(pack.simulation, emit_json, stop)

@@ -14,7 +14,7 @@ import threading
 from dataclasses import replace
 
 from bmsflasher.sim.options import SimOptions
-from bmsflasher.sim.topology.can_pack import build_nodes
+from bmsflasher.sim.topology.can_pack import build_nodes, node_event
 from bmsflasher.sim.topology.pack_link import PackLink
 from bmsflasher.sim.topology.spec import PackTopology, node_specs
 from bmsflasher.sim.wire.can_bus import CanBusTimeline
@@ -54,7 +54,7 @@ def run(
                 "state_file": str(spec.options.state_file) if spec.options.state_file else None,
             }
             entries.append(entry)
-            emit_json({"event": "device", **entry, "mode": identity.mode.value})
+            emit_json(node_event(spec, node, spec.position + 1))
 
         def announce(event: dict[str, object]) -> None:
             if event.get("event") == "listening":

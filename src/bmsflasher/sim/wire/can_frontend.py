@@ -384,3 +384,17 @@ def _install_cable_signals(simulation: CanSimulation) -> Callable[[], None]:
         signal.signal(signal.SIGUSR2, previous[1])
 
     return restore
+
+
+def serve_with_cable_signals(simulation: CanSimulation, emit_json: EmitJson, stop: threading.Event) -> None:
+    """Serve a started simulation until ``stop``, then report what the bus carried (``bus`` event).
+
+    The virtual pack's serving loop: from the main thread SIGUSR1/SIGUSR2 pull and replug the adapter.
+    """
+    restore = _install_cable_signals(simulation)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        restore()
+    emit_json({"event": "bus", **_bus_summary(simulation)})
