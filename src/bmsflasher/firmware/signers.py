@@ -267,16 +267,23 @@ def signer_certificates_json(package: VerifiedPackage) -> dict[str, dict[str, st
 def signer_certificate_lines(package: VerifiedPackage) -> list[Text]:
     """One sentence per signer trusted through a certificate chain (none for plain keys)."""
     lines: list[Text] = []
-    for what, signer in ((t("Manifest"), package.manifest_signer), (t("Image"), package.image_signer)):
-        if signer.certificate_subject is not None and signer.certificate_fingerprint is not None:
-            lines.append(
-                t(
-                    "{what} signed under certificate {subject} (fingerprint {fingerprint}).",
-                    what=what,
-                    subject=signer.certificate_subject,
-                    fingerprint=signer.certificate_fingerprint[:KEY_ID_DISPLAY_CHARS],
-                )
+    manifest, image = package.manifest_signer, package.image_signer
+    if manifest.certificate_subject is not None and manifest.certificate_fingerprint is not None:
+        lines.append(
+            t(
+                "Manifest signed under certificate {subject} (fingerprint {fingerprint}).",
+                subject=manifest.certificate_subject,
+                fingerprint=manifest.certificate_fingerprint[:KEY_ID_DISPLAY_CHARS],
             )
+        )
+    if image.certificate_subject is not None and image.certificate_fingerprint is not None:
+        lines.append(
+            t(
+                "Image signed under certificate {subject} (fingerprint {fingerprint}).",
+                subject=image.certificate_subject,
+                fingerprint=image.certificate_fingerprint[:KEY_ID_DISPLAY_CHARS],
+            )
+        )
     return lines
 
 
