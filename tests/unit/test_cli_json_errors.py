@@ -68,6 +68,11 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
             "--out", str(tmp / "p.bmspkg"),
         ],
         "sim": ["sim", "--protocol", "uds", "--link", "pty"],
+        "ca init": ["ca", "init", "--out", str(tmp / "no" / "such" / "folder" / "root")],
+        "ca issue": [
+            "ca", "issue", "--ca", str(tmp / "none"), "--out", str(tmp / "signer"), "--role", "signer",
+        ],
+        "ca revoke": ["ca", "revoke", "--ca", str(tmp / "none"), str(tmp / "none.crt")],
         "demo": ["demo", "--bogus"],  # no --json of its own: a usage error, in the same shape
         "gui": ["gui", "--bogus"],
     }
@@ -77,7 +82,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
     "restore", "verify", "scan", "history", "history verify", "report", "keygen", "package", "sim",
-    "demo", "gui", "rack-update", "bundle",
+    "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke",
 ]  # fmt: skip
 
 
