@@ -213,8 +213,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--trust",
         action="append",
         default=[],
-        metavar="PUB.pem",
-        help=say(t("trusted public key file or folder (repeatable; default: the user's keyring)")),
+        metavar="PUB.pem|ROOT.crt",
+        help=say(
+            t(
+                "trusted public key, root certificate (.crt), revocation list (.crl), or a folder of them "
+                "(repeatable; default: the user's keyring)"
+            )
+        ),
     )
     verify.add_argument("--model", help=say(t("also check it fits a device of this model")))
     verify.add_argument("--hw-rev", metavar="REV", help=say(t("also check it fits this hardware revision")))
