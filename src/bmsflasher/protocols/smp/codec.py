@@ -50,6 +50,8 @@ class BmsCommand(enum.IntEnum):
     BALANCING = 4  # write {cell, on}
     ROLLBACK = 5  # write
     CONFIG_SCHEMA = 6  # read
+    AUTH_CERTIFICATE = 7  # write {chain, nonce} -> {challenge}
+    AUTH_PROOF = 8  # write {proof} -> {role}
 
 
 class BmsErr(enum.IntEnum):
@@ -61,6 +63,9 @@ class BmsErr(enum.IntEnum):
     INVALID_PARAMETER = 3
     NOT_IN_THIS_MODE = 4
     ROLLBACK_UNAVAILABLE = 5
+    CERTIFICATE_REFUSED = 6
+    PROOF_REFUSED = 7
+    NO_CHALLENGE = 8
 
 
 _GROUP_ERROR_ENUMS: Final[dict[int, type[enum.IntEnum]]] = {

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from bmsflasher.core.errors import BmsFlasherError, MalformedResponseError, NoResponseError
+from smp.error import MGMT_ERR
+
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    MalformedResponseError,
+    NoResponseError,
+    SecurityAccessDeniedError,
+)
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import LinkStats
 from bmsflasher.links.serial import SerialLink
@@ -70,6 +77,10 @@ class SmpSession:
         self._sequence = sequence_start & 0xFF
         self._pending: list[bytes] = []
         self.counters = SessionCounters()
+        #: Called when the device denies a request (EACCESSDENIED) that authentication may open;
+        #: the request is sent once more after it returns (``protocols/smp/auth.py``).
+        self.authenticate: Callable[[], None] | None = None
+        self._authenticating = False
 
     def replace_link(self, link: SerialLink) -> None:
         """Continue the conversation on a reopened port (after a reboot or a cable pull)."""
@@ -124,6 +135,28 @@ class SmpSession:
         return None
 
     def transact(
+        self,
+        build: MessageBuilder,
+        what: str,
+        *,
+        timeout_s: float | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+        check: bool = True,
+    ) -> SmpResponse:
+        """:meth:`_transact`, authenticating once and asking again when the device denies access."""
+        try:
+            return self._transact(build, what, timeout_s=timeout_s, attempts=attempts, check=check)
+        except SecurityAccessDeniedError as exc:
+            if self.authenticate is None or self._authenticating or exc.code != MGMT_ERR.EACCESSDENIED:
+                raise
+            self._authenticating = True
+            try:
+                self.authenticate()
+            finally:
+                self._authenticating = False
+        return self._transact(build, what, timeout_s=timeout_s, attempts=attempts, check=check)
+
+    def _transact(
         self,
         build: MessageBuilder,
         what: str,

@@ -46,7 +46,9 @@ from bmsflasher.core.types import (
 from bmsflasher.firmware.mcuboot import parse_image
 from bmsflasher.links.serial import SerialLink
 from bmsflasher.protocols.base import PRIMARY_SLOT, SECONDARY_SLOT, TargetBase, resume_within
+from bmsflasher.protocols.base.technician import CredentialsSource
 from bmsflasher.protocols.smp import messages as msg
+from bmsflasher.protocols.smp.auth import SmpAuthenticator
 from bmsflasher.protocols.smp.codec import BmsCommand, SmpResponse
 from bmsflasher.protocols.smp.session import SmpSession
 from bmsflasher.protocols.smp.upload import ImageUploader, UploadResult, max_message_bytes, window_for
@@ -96,12 +98,18 @@ class SmpTarget(TargetBase):
         reconnect_timeout_s: float = 10.0,
         window: int | None = None,
         exclusive: bool = True,
+        technician: CredentialsSource | None = None,
     ) -> None:
         super().__init__(resume=resume_within(reconnect_timeout_s))
         self._port = link.port
         self._baud = link.baud
         self._exclusive = exclusive
         self._session = SmpSession(link)
+        # A device that requires the technician's signed challenge denies protected writes until
+        # it gets it; the session authenticates then (sim/smp/bms_auth.py, docs/protocols/smp.md).
+        self._serial = link.port
+        self._auth = SmpAuthenticator(self._session, lambda: self._serial, technician)
+        self._session.authenticate = self._authenticate
         self._window_override = window
         self._params: McumgrParams | None = None
         self._mode: DeviceMode | None = None
@@ -116,15 +124,25 @@ class SmpTarget(TargetBase):
         reconnect_timeout_s: float = 10.0,
         window: int | None = None,
         exclusive: bool = True,
+        technician: CredentialsSource | None = None,
     ) -> SmpTarget:
         """Open ``port`` and check that an SMP device answers there.
+
+        ``technician`` loads the technician's certificate and key for a device that requires its
+        signed challenge (the user's credentials folder when None), only when the device asks.
 
         Raises:
             PortNotFoundError / PortBusyError / PortPermissionError: the port cannot be opened.
             NoResponseError: nothing answers SMP at this baud rate ("no answer at N baud").
         """
         link = SerialLink.open(port, baud, exclusive=exclusive)
-        target = cls(link, reconnect_timeout_s=reconnect_timeout_s, window=window, exclusive=exclusive)
+        target = cls(
+            link,
+            reconnect_timeout_s=reconnect_timeout_s,
+            window=window,
+            exclusive=exclusive,
+            technician=technician,
+        )
         try:
             target.params()
         except BaseException:
@@ -163,6 +181,14 @@ class SmpTarget(TargetBase):
                     self._params = McumgrParams(size, count)
         return self._params
 
+    def _authenticate(self) -> None:
+        """The device denied a protected write: answer its challenge, and record who did."""
+        self._auth.authenticate()
+        technician = self._auth.authenticated_as
+        if technician is not None:
+            operation = t("a write the device protects")
+            self._announce_unlock(self._serial, operation, technician.subject, technician.fingerprint)
+
     def _read_identity(self) -> DeviceIdentity:
         slots = self._slots()
         try:
@@ -182,6 +208,7 @@ class SmpTarget(TargetBase):
                     "cannot be checked"
                 )
             )
+        self._serial = str(body.get("serial", "")) or self._port
         return DeviceIdentity(
             model=str(body.get("model", "")),
             serial_number=str(body.get("serial", "")),

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from udsoncan.services.Authentication import Authentication, AuthenticationReturnParameter
 
-from bmsflasher.core.errors import BmsFlasherError, DeviceRejectedError, SecurityAccessDeniedError
+from bmsflasher.core.errors import DeviceRejectedError
 from bmsflasher.core.i18n import t
-from bmsflasher.firmware.keys import PrivateKey, sign_message
+from bmsflasher.protocols.base.technician import (
+    CredentialsSource,
+    TechnicianCredentials,
+    credentials_from,
+    load_or_refuse,
+)
 
 #: Prefix of the bytes the proof of ownership signs: a signature made for a device challenge can
 #: never be replayed as an audit-trail seal, an SMP proof or a firmware signature (and back).
@@ -42,47 +43,8 @@ RETURN_COMPLETE: Final = AuthenticationReturnParameter.OwnershipVerified_Authent
 _NRC_SERVICE_NOT_SUPPORTED: Final = 0x11
 
 
-@dataclass(frozen=True, slots=True)
-class TechnicianCredentials:
-    """The technician's certificate chain (leaf first) and the private key of its leaf."""
-
-    chain: tuple[x509.Certificate, ...]
-    key: PrivateKey
-
-    @property
-    def subject(self) -> str:
-        """The leaf's subject (RFC 4514), as the service record names the technician."""
-        return self.chain[0].subject.rfc4514_string()
-
-    @property
-    def fingerprint(self) -> str:
-        """SHA-256 of the leaf certificate's DER, hex."""
-        return self.chain[0].fingerprint(hashes.SHA256()).hex()
-
-    def chain_der(self) -> bytes:
-        """certificateClient: the DER certificates concatenated, leaf first."""
-        return b"".join(cert.public_bytes(serialization.Encoding.DER) for cert in self.chain)
-
-    def sign(self, message: bytes) -> bytes:
-        return sign_message(self.key, message)
-
-
-CredentialsSource = Callable[[], TechnicianCredentials]
 AuthCall = Callable[[str, Callable[[Any], Any]], Any]
 """``UdsClient``'s request runner: ``call(action, fn)`` runs ``fn(udsoncan_client)`` once."""
-
-
-def credentials_from(location: Path | None = None) -> TechnicianCredentials:
-    """The technician's credentials from a folder (``NAME.crt`` + ``NAME.pem``); None: the user's.
-
-    Raises:
-        CertificateFileError / CertificateKeyUsageError: missing, unsafe or mismatched files, or a
-            certificate not issued for the technician role (``firmware/certificates_technician.py``).
-    """
-    from bmsflasher.firmware.certificates_technician import load_technician_credentials
-
-    chain, key = load_technician_credentials(location)
-    return TechnicianCredentials(tuple(chain), key)
 
 
 def proof_message(server_challenge: bytes, client_challenge: bytes) -> bytes:
@@ -106,21 +68,7 @@ class Authenticator:
     def credentials(self, serial: str) -> TechnicianCredentials:
         """The credentials, or SecurityAccessDeniedError saying what is missing and where."""
         if self._credentials is None:
-            try:
-                self._credentials = self._source()
-            except BmsFlasherError as exc:
-                raise SecurityAccessDeniedError(
-                    t(
-                        "The device {serial} requires certificate authentication (UDS 0x29) and no "
-                        "usable technician certificate is configured: {reason}",
-                        serial=serial,
-                        reason=exc.message,
-                    ),
-                    hint=t(
-                        "Put your technician certificate (NAME.crt) and its key (NAME.pem), issued by "
-                        "your vendor CA, into your technician credentials folder."
-                    ),
-                ) from exc
+            self._credentials = load_or_refuse(self._source, serial, "UDS 0x29")
         return self._credentials
 
     def authenticate(self, call: AuthCall, serial: str) -> None:

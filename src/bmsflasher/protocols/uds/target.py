@@ -48,8 +48,9 @@ from bmsflasher.core.types import (
 )
 from bmsflasher.links.can import CanLink, CanLinkConfig
 from bmsflasher.protocols.base import TargetBase, resume_within
+from bmsflasher.protocols.base.technician import credentials_from
 from bmsflasher.protocols.uds import codec, ids
-from bmsflasher.protocols.uds.auth import Authenticator, credentials_from
+from bmsflasher.protocols.uds.auth import Authenticator
 from bmsflasher.protocols.uds.client import UdsClient, answered
 from bmsflasher.protocols.uds.download import DownloadReport, download
 from bmsflasher.protocols.uds.security import HmacKeyProvider, SecurityKeyProvider, demo_key_provider

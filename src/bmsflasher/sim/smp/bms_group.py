@@ -1,7 +1,8 @@
 """SMP group 72 (vendor range) of the virtual BMS: what a BMS offers beyond MCUmgr's groups.
 
 Identity, telemetry, DTCs (read and clear), the post-update self-test, forced balancing, manual
-rollback and the configuration schema (whole, or one page at a time for noisy lines). The
+rollback, the configuration schema (whole, or one page at a time for noisy lines) and, on a device
+started with ``--auth certificate``, the technician's signed challenge (commands 7 and 8). The
 commands and their error codes are specified in docs/protocols/smp.md.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimDowngradeError, SimImageRejectedError, SimParameterError
+from bmsflasher.sim.smp.bms_auth import CMD_PRESENT_CERTIFICATE, CMD_PROVE, BmsAuth
 from bmsflasher.sim.smp.error_codes import BmsErr, MgmtErr, SmpRequestError
 from bmsflasher.sim.smp.messages import GROUP_BMS, OP_READ, OP_WRITE, HandlerTable, Request, is_uint
 
@@ -19,8 +21,9 @@ from bmsflasher.sim.smp.messages import GROUP_BMS, OP_READ, OP_WRITE, HandlerTab
 class BmsGroup:
     """The BMS group's handlers for one device."""
 
-    def __init__(self, device: VirtualBms) -> None:
+    def __init__(self, device: VirtualBms, auth: BmsAuth | None = None) -> None:
         self._device = device
+        self._auth = auth
 
     def handlers(self) -> HandlerTable:
         """This group's commands by (group, command, op)."""
@@ -33,6 +36,15 @@ class BmsGroup:
             (GROUP_BMS, 4, OP_WRITE): self._bms_balancing,
             (GROUP_BMS, 5, OP_WRITE): self._bms_rollback,
             (GROUP_BMS, 6, OP_READ): self._bms_schema,
+            # Technician authentication (sim/smp/bms_auth.py), offered by --auth certificate devices.
+            **(
+                {
+                    (GROUP_BMS, CMD_PRESENT_CERTIFICATE, OP_WRITE): self._auth.present_certificate,
+                    (GROUP_BMS, CMD_PROVE, OP_WRITE): self._auth.prove,
+                }
+                if self._auth is not None
+                else {}
+            ),
         }
 
     def _bms_identity(self, _request: Request) -> Mapping[str, Any]:

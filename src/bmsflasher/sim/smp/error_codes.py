@@ -74,6 +74,9 @@ class BmsErr(enum.IntEnum):
     INVALID_PARAMETER = 3
     NOT_IN_THIS_MODE = 4
     ROLLBACK_UNAVAILABLE = 5
+    CERTIFICATE_REFUSED = 6
+    PROOF_REFUSED = 7
+    NO_CHALLENGE = 8
 
 
 # SMP version 1 has no group errors: each group translates its codes to a management code, exactly
@@ -102,6 +105,9 @@ _V1_EQUIVALENT: Final[dict[tuple[int, int], MgmtErr]] = {
     (GROUP_BMS, BmsErr.INVALID_PARAMETER): MgmtErr.EINVAL,
     (GROUP_BMS, BmsErr.NOT_IN_THIS_MODE): MgmtErr.ENOTSUP,
     (GROUP_BMS, BmsErr.ROLLBACK_UNAVAILABLE): MgmtErr.EBADSTATE,
+    (GROUP_BMS, BmsErr.CERTIFICATE_REFUSED): MgmtErr.EACCESSDENIED,
+    (GROUP_BMS, BmsErr.PROOF_REFUSED): MgmtErr.EACCESSDENIED,
+    (GROUP_BMS, BmsErr.NO_CHALLENGE): MgmtErr.EBADSTATE,
 }
 
 

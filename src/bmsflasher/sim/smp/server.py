@@ -44,6 +44,8 @@ from bmsflasher.sim.errors import (
     SimPoweredOffError,
     SimStateError,
 )
+from bmsflasher.sim.options import DeviceAuth
+from bmsflasher.sim.smp.bms_auth import BmsAuth
 from bmsflasher.sim.smp.bms_group import BmsGroup
 from bmsflasher.sim.smp.error_codes import MgmtErr, SmpRequestError, error_body
 from bmsflasher.sim.smp.image_group import ImageGroup
@@ -104,11 +106,16 @@ class SmpServer:
         self._device = device
         self._buf_size = buf_size
         self._buf_count = buf_count
+        # A device started with --auth certificate protects its writes with a signed challenge.
+        self._auth: BmsAuth | None = None
+        if device.options.auth is DeviceAuth.CERTIFICATE:
+            self._auth = BmsAuth(device.options.auth_anchor)
+            device.add_reset_listener(self._auth.forget)
         self._handlers: HandlerTable = {
             **OsGroup(device, buf_size, buf_count).handlers(),
             **ImageGroup(device, program_s_per_byte).handlers(),
             **SettingsGroup(device).handlers(),
-            **BmsGroup(device).handlers(),
+            **BmsGroup(device, self._auth).handlers(),
         }
 
     @property
@@ -140,7 +147,10 @@ class SmpServer:
             _check_envelope(op, version, length, payload)
             handler = self._handler_for(group, command, op)
             body = _decode_body(payload[:length])
-            answer = self._run(handler, Request(op, version, group, sequence, command, body))
+            request = Request(op, version, group, sequence, command, body)
+            if self._auth is not None:
+                self._auth.require(request)
+            answer = self._run(handler, request)
         except SimPoweredOffError:
             return None  # no power, no answer
         except SmpRequestError as failure:

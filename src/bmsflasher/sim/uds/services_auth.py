@@ -27,13 +27,7 @@ from typing import Final
 
 from cryptography import x509
 
-from bmsflasher.sim.uds.nrc import (
-    NRC_INCORRECT_LENGTH,
-    NRC_REQUEST_SEQUENCE_ERROR,
-    NRC_SUBFUNCTION_NOT_SUPPORTED,
-    NegativeResponse,
-)
-from bmsflasher.sim.uds.services_auth_chain import (
+from bmsflasher.sim.device.technician_auth import (
     ROLE_FACTORY,
     UDS_PROOF_CONTEXT,
     CertificateRefused,
@@ -41,6 +35,12 @@ from bmsflasher.sim.uds.services_auth_chain import (
     load_anchor,
     verify_chain,
     verify_proof,
+)
+from bmsflasher.sim.uds.nrc import (
+    NRC_INCORRECT_LENGTH,
+    NRC_REQUEST_SEQUENCE_ERROR,
+    NRC_SUBFUNCTION_NOT_SUPPORTED,
+    NegativeResponse,
 )
 from bmsflasher.sim.uds.services_session import SessionState
 

@@ -1,5 +1,8 @@
 """How the virtual BMS checks a tester's certificate chain and proof of ownership (UDS 0x29, SMP).
 
+The device's own trust store and checks, shared by its UDS Authentication service
+(``sim/uds/services_auth.py``) and its SMP BMS group (``sim/smp/bms_auth.py``).
+
 A real BMS holds its vendor's CA certificate in protected flash and checks the chain a tester
 presents with the little X.509 code its firmware carries; this module is that code, written
 from RFC 5280's basic path validation with ``cryptography`` (the sim never imports the tool's
