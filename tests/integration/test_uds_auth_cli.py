@@ -64,8 +64,8 @@ def test_flash_authenticates_with_the_technician_certificate_and_refuses_without
         refused = flash(sim, home, db)
         assert refused.returncode != 0
         said = " ".join((refused.stdout + refused.stderr).split())  # rich wraps long lines
-        assert "requires certificate authentication (UDS 0x29) and no usable technician certificate is" in said
-        assert "configured" in said
+        assert "requires certificate authentication (UDS 0x29) and no usable technician" in said
+        assert "certificate is configured" in said
         assert slots(sim) == before  # nothing was written
         technician.write(home / "config" / "bmsflasher" / "technician", "anna")
         done = flash(sim, home, db)
