@@ -19,7 +19,10 @@ outside the 29-bit space, so they never collide with diagnostics):
 A 16-cell pack puts 32 frames/s on the bus (about 0.8 % of 500 kbit/s); 512 cells about 16 %.
 Only the first node broadcasts. The frames are encoded with cantools from the same DBC file that
 ``bmsflasher dbc export`` writes, so the file a third-party tool reads is the one the device obeys.
-In bootloader mode or without power the device is silent, as a real BMS in its bootloader is.
+Broadcasts keep running through UDS sessions: in the programming session the device runs its
+bootloader, which (like the bootloaders of packs that must keep a vehicle's contactor logic fed)
+keeps the cyclic frames alive with the last values the application measured. Without power the
+node is silent; it resumes when the device is powered again.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import cantools.database
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import Alarm, PackTelemetry
-from bmsflasher.sim.errors import SimError
+from bmsflasher.sim.errors import SimError, SimPoweredOffError
 from bmsflasher.sim.wire.can_bus import BusPort, CanBusTimeline
 
 DBC_RESOURCE: Final = ("dbc", "vbms.dbc")
@@ -147,11 +150,14 @@ class BroadcastNode:
     def _run(self) -> None:
         tick = 0
         next_at = time.monotonic()
+        sample: PackTelemetry | None = None
         while not self._stop.is_set():
             try:
                 sample = self._device.telemetry()
+            except SimPoweredOffError:
+                sample = None  # no power, no frames
             except SimError:
-                sample = None  # bootloader mode or no power: a real BMS is silent then
+                pass  # the bootloader repeats the application's last values (see the module docstring)
             if sample is not None:
                 frames = pack_frames(sample)
                 if tick % CELL_EVERY_TICKS == 0:
