@@ -32,4 +32,6 @@ def test_healthy_campaign_over_slcan(home: Path, capsys: pytest.CaptureFixture[s
             "pack_voltage_sum": True,
             "pack_communication": True,
         }
+        communication = next(c for c in result["pack_checks"] if c["name"] == "pack_communication")
+        assert communication["value"] == "4 nodes hear every peer, no frame error"  # their own counters
         assert set(versions(pack).values()) == {("1.1.0", True)}

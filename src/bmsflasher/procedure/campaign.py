@@ -496,17 +496,13 @@ class Campaign:
     def _observe(self, node: PlannedNode) -> NodeObservation:
         try:
             with nodes.opened(self._opener, node.link) as target:
-                before = target.link_stats()
                 identity = target.identify()
                 telemetry = target.read_telemetry()
-                target.ping()
-                after = target.link_stats()
+                counters = nodes.read_pack_link(target)
         except (LinkError, ProtocolError) as exc:
             self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=exc.message))
             return NodeObservation(node.serial, node.tier, node.release.version, None, None)
-        return NodeObservation(
-            node.serial, node.tier, node.release.version, identity, telemetry, before, after
-        )
+        return NodeObservation(node.serial, node.tier, node.release.version, identity, telemetry, counters)
 
     def _pack_self_test(self) -> tuple[Measurement, ...]:
         checks = evaluate_pack([self._observe(node) for node in self._p.nodes])

@@ -20,7 +20,6 @@ from typing import Final
 
 from bmsflasher.core.events import Measurement
 from bmsflasher.core.i18n import t
-from bmsflasher.core.target import LinkStats
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, PackTelemetry
 from bmsflasher.procedure.selftest import deviation_pct
 
@@ -52,6 +51,22 @@ def check_node_fault(identity: DeviceIdentity, samples: Sequence[PackTelemetry])
 
 
 @dataclass(frozen=True, slots=True)
+class PackLinkCounters:
+    """A node's own inter-node communication counters (what it heard from its peers on the bus)."""
+
+    frames_from_peers: int
+    frame_errors: int
+    frames_sent: int
+    peers_heard: int
+    peers_expected: int
+
+    @property
+    def healthy(self) -> bool:
+        """Every peer heard, no frame that failed to decode."""
+        return self.frame_errors == 0 and self.peers_heard >= self.peers_expected
+
+
+@dataclass(frozen=True, slots=True)
 class NodeObservation:
     """One node as the pack self-test saw it (None fields: it did not answer)."""
 
@@ -60,8 +75,7 @@ class NodeObservation:
     expected: FirmwareVersion
     identity: DeviceIdentity | None
     telemetry: PackTelemetry | None
-    link_before: LinkStats | None = None
-    link_after: LinkStats | None = None
+    counters: PackLinkCounters | None = None
 
 
 def check_nodes_answer(nodes: Sequence[NodeObservation]) -> Measurement:
@@ -117,21 +131,27 @@ def check_pack_voltage(nodes: Sequence[NodeObservation], tolerance_pct: float) -
     )
 
 
-def _errors(before: LinkStats | None, after: LinkStats | None) -> int:
-    if before is None or after is None:
-        return 1
-    return (after.timeouts - before.timeouts) + (after.errors - before.errors)
-
-
 def check_communication(nodes: Sequence[NodeObservation]) -> Measurement:
-    """No request to any node timed out or failed while the pack was observed."""
-    noisy = [n.serial for n in nodes if _errors(n.link_before, n.link_after) > 0]
+    """The nodes' own inter-node counters: every peer heard, no frame error (where nodes keep them)."""
+    reporting = [n for n in nodes if n.counters is not None]
+    noisy = [
+        f"{n.serial} ({n.counters.peers_heard}/{n.counters.peers_expected}, {n.counters.frame_errors})"
+        for n in reporting
+        if n.counters is not None and not n.counters.healthy
+    ]
+    value: str
+    if not reporting:
+        value = t("not kept by these nodes")
+    elif noisy:
+        value = ", ".join(noisy)
+    else:
+        value = t("{count} nodes hear every peer, no frame error", count=len(reporting))
     return Measurement(
         PACK_COMMUNICATION,
-        ", ".join(noisy) if noisy else t("no lost or failed request"),
-        t("no lost or failed request on any node"),
+        value,
+        t("every peer heard, no frame error"),
         not noisy,
-        t("Lost requests after an update mean the nodes' bus or a node's CAN stack is unhealthy."),
+        t("A node that no longer hears its peers, or garbles their frames, breaks the pack's protection."),
     )
 
 

@@ -11,8 +11,10 @@ backed up, tested and reverted exactly like a battery updated alone.
 from __future__ import annotations
 
 import contextlib
+import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from bmsflasher.core.errors import DeviceRejectedError, ProcedureError
 from bmsflasher.core.i18n import t
@@ -20,7 +22,7 @@ from bmsflasher.core.target import ProgressCallback, ResumePolicy, Target
 from bmsflasher.core.types import DeviceIdentity, Dtc, FirmwareVersion, LinkSettings, PackTelemetry
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import RestoreResult, restore_snapshot, take_backup
-from bmsflasher.procedure.campaign_checks import check_node_fault
+from bmsflasher.procedure.campaign_checks import PackLinkCounters, check_node_fault
 from bmsflasher.procedure.campaign_plan import FoundNode
 from bmsflasher.procedure.package_loading import UpdatePackage
 from bmsflasher.procedure.preconditions import PreconditionReport
@@ -161,3 +163,30 @@ def revert(target: Target, from_version: FirmwareVersion, profile: DeviceProfile
 def check_config(target: Target, record: BackupRecord) -> RestoreResult:
     """Compare with the backup and write back what changed (the single update's config check)."""
     return restore_snapshot(target, record.snapshot, t("backup {backup_id}", backup_id=record.id))
+
+
+PACK_LINK_DID: Final = 0xFD50
+"""The pack nodes' inter-node communication counters (docs/virtual-bms.md; ``sim/topology/peers``)."""
+_PACK_LINK: Final = struct.Struct(">IIIHH")
+_NRC_REQUEST_OUT_OF_RANGE: Final = 0x31
+
+
+def read_pack_link(target: Target) -> PackLinkCounters | None:
+    """The node's own inter-node counters (UDS DID 0xFD50), or None when it does not keep them.
+
+    Only UDS pack nodes answer this record; any other target, or a node answering
+    requestOutOfRange, reports nothing (the pack check then says so instead of failing).
+    """
+    from bmsflasher.protocols.uds.target import UdsTarget
+
+    if not isinstance(target, UdsTarget):
+        return None
+    try:
+        raw = target.client.read_did(PACK_LINK_DID, t("the pack link counters"), response_bytes=16)
+    except DeviceRejectedError as exc:
+        if exc.code == _NRC_REQUEST_OUT_OF_RANGE:
+            return None
+        raise
+    if len(raw) != _PACK_LINK.size:
+        return None
+    return PackLinkCounters(*_PACK_LINK.unpack(raw))
