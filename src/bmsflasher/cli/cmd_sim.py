@@ -607,6 +607,8 @@ def _run_pack(
     args: argparse.Namespace, topology: PackTopology, base: SimOptions, link: str, emit: EmitJson
 ) -> int:
     """``sim --topology``: every node of the pack on one bus; each node announces itself, then the link."""
+    if args.nodes != 1 or args.modules is not None or args.addresses:
+        raise SimError(t("--topology sets the nodes itself: leave out --nodes, --modules and --addresses"))
     if args.info:
         from bmsflasher.sim.topology.can_pack import describe
 
