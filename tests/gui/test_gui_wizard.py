@@ -17,7 +17,10 @@ from .conftest import GuiRig
 
 pytestmark = pytest.mark.gui
 
-LATENCY_LIMIT_S = 0.050
+# A transfer run on the GUI thread would freeze it for seconds; the 50 ms target for the gaps a
+# technician could feel is a benchmark figure (bench_gui, measured on an idle machine), not a test
+# bound: on a loaded CI machine the scheduler alone can delay a 2 ms timer by a few hundred ms.
+LATENCY_LIMIT_S = 0.75
 PROBE_INTERVAL_MS = 2
 
 
