@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 from bmsflasher.core.events import Event
 from bmsflasher.core.resources import resource_path
@@ -165,3 +167,29 @@ def virtual_pack(workdir: Path, tiers: tuple[tuple[str, int], ...] = TIERS) -> I
     finally:
         for device in devices:
             device.close()
+
+
+class Killed(BaseException):
+    """The tool dies here (like SIGKILL: nothing after this line of the campaign runs)."""
+
+
+def run_until(pack: Pack, bundle: ReleaseSet, kill: Callable[[str, Event], bool]) -> None:
+    """Run a campaign until ``kill(serial, event)`` says the tool dies there."""
+
+    def sink_for(serial: str) -> Callable[[Event], None]:
+        def sink(event: Event) -> None:
+            if kill(serial, event):
+                raise Killed
+
+        return sink
+
+    campaign = Campaign(
+        lambda: bundle,
+        lambda: list(pack.links),
+        pack.open,
+        pack.db,
+        sink_for=sink_for,
+        options=CampaignOptions(journal_dir=pack.workdir / "journal", profile_for=fast_profile),
+    )
+    with pytest.raises(Killed):
+        campaign.run()

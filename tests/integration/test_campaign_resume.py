@@ -6,41 +6,13 @@ nodes: the pack always ends entirely on the new set or entirely on the old one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from campaign_support import Pack, fast_profile, release, virtual_pack
+from campaign_support import Pack, release, run_until, virtual_pack
 
-from bmsflasher.core.events import Event, Progress, StepFinished, StepStarted
-from bmsflasher.procedure.campaign import Campaign, CampaignOptions
+from bmsflasher.core.events import Progress, StepFinished, StepStarted
 from bmsflasher.procedure.campaign_journal import CampaignJournal, Phase, pack_id
-from bmsflasher.procedure.campaign_plan import ReleaseSet
 from bmsflasher.procedure.states import State
-
-
-class Killed(BaseException):
-    """The tool dies here (like SIGKILL: nothing after this line of the campaign runs)."""
-
-
-def _run_until(pack: Pack, bundle: ReleaseSet, kill: Callable[[str, Event], bool]) -> None:
-    def sink_for(serial: str) -> Callable[[Event], None]:
-        def sink(event: Event) -> None:
-            if kill(serial, event):
-                raise Killed
-
-        return sink
-
-    campaign = Campaign(
-        lambda: bundle,
-        lambda: list(pack.links),
-        pack.open,
-        pack.db,
-        sink_for=sink_for,
-        options=CampaignOptions(journal_dir=pack.workdir / "journal", profile_for=fast_profile),
-    )
-    with pytest.raises(Killed):
-        campaign.run()
 
 
 def _phase(pack: Pack) -> Phase:
@@ -53,7 +25,7 @@ def test_killed_during_a_transfer_resumes_to_completion(tmp_path: Path) -> None:
     with virtual_pack(tmp_path) as pack:
         second_bmu = pack.devices[3].serial_number
         bundle = release("1.1.0")
-        _run_until(pack, bundle, lambda who, e: who == second_bmu and isinstance(e, Progress) and e.done > 0)
+        run_until(pack, bundle, lambda who, e: who == second_bmu and isinstance(e, Progress) and e.done > 0)
         assert _phase(pack) is Phase.TRANSFER
         assert pack.versions() == ["1.0.0"] * 4  # nothing marked: the old set runs everywhere
         result = pack.run(bundle)
@@ -67,7 +39,7 @@ def test_killed_during_the_self_tests_reverts_the_pack_on_the_next_run(tmp_path:
     with virtual_pack(tmp_path) as pack:
         bmc = pack.devices[1].serial_number
         bundle = release("1.1.0")
-        _run_until(
+        run_until(
             pack, bundle, lambda who, e: who == bmc and isinstance(e, StepStarted) and e.step == "self_test"
         )
         assert _phase(pack) is Phase.SELF_TEST
@@ -83,7 +55,7 @@ def test_power_cut_in_the_confirm_phase_goes_forward_to_the_new_set(tmp_path: Pa
     with virtual_pack(tmp_path) as pack:
         first = pack.devices[2].serial_number
         bundle = release("1.1.0")
-        _run_until(
+        run_until(
             pack, bundle, lambda who, e: who == first and isinstance(e, StepFinished) and e.step == "confirm"
         )
         assert _phase(pack) is Phase.CONFIRM

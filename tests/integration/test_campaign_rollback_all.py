@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from campaign_support import Pack, fast_profile, release, virtual_pack
-from test_campaign_resume import _run_until
+from campaign_support import Pack, fast_profile, release, run_until, virtual_pack
 
 from bmsflasher.core.events import StepStarted
 from bmsflasher.procedure.campaign import CampaignOptions
@@ -45,7 +44,7 @@ def test_rollback_all_returns_a_finished_campaign_to_the_previous_set_and_record
 def test_rollback_all_reverts_an_unfinished_campaign_from_its_journal(tmp_path: Path) -> None:
     with virtual_pack(tmp_path) as pack:
         bmc = pack.devices[1].serial_number
-        _run_until(
+        run_until(
             pack,
             release("1.1.0"),
             lambda who, e: who == bmc and isinstance(e, StepStarted) and e.step == "self_test",
