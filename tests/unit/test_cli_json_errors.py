@@ -50,6 +50,10 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
         "recover": ["recover", HEALTHY, "--port", gone, "--trust", DEMO_PUB, "--yes"],
         "rack-update": ["rack-update", HEALTHY, "--port", gone, "--addresses", "1-2", "--trust", DEMO_PUB],
         "rollback": ["rollback", "--port", gone, "--yes"],
+        "campaign": [
+            "campaign", str(tmp / "none.bmsbundle"), "--interface", "slcan", "--channel", gone,
+            "--trust", DEMO_PUB, "--yes",
+        ],
         "backup": ["backup", "--port", gone],
         "restore": ["restore", "--port", gone, "--yes"],
         "verify": ["verify", str(broken_pkg), "--trust", DEMO_PUB],
@@ -82,7 +86,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
     "restore", "verify", "scan", "history", "history verify", "report", "keygen", "package", "sim",
-    "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke",
+    "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke", "campaign",
 ]  # fmt: skip
 
 
