@@ -296,6 +296,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.0,
         help=say(t("probability a serial bit flips (0-1)")),
     )
+    link.add_argument(
+        "--max-baud",
+        type=_int_range(300, 4_000_000),
+        help=say(t("the highest serial rate the adapter and cable hold; faster bytes are garbled")),
+    )
     _register_can_tool_options(link)
     _register_rack_options(parser)
     link.add_argument(
@@ -576,6 +581,7 @@ def run_sim(args: argparse.Namespace) -> int:
             tcp_port=args.tcp_port,
             drop_rate=args.drop_rate,
             bit_error_rate=args.bit_error_rate,
+            max_baud=args.max_baud,
             seed=args.seed,
             rack=rack_options,
             broadcast=args.broadcast,

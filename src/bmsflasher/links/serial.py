@@ -224,6 +224,26 @@ class SerialLink:
         """The configured baud rate."""
         return self._baud
 
+    def set_baud(self, baud: int) -> None:
+        """Change the rate of the open port (a negotiated switch); the port stays open and locked.
+
+        Raises:
+            LinkError: the OS or the adapter cannot use ``baud``.
+            LinkLostError: the port vanished.
+        """
+        self._check_open()
+        if baud <= 0:
+            raise LinkError(t("{baud} is not a valid baud rate.", baud=baud))
+        try:
+            self._handle.baudrate = baud
+        except (ValueError, OverflowError) as exc:
+            raise LinkError(
+                t("Cannot use {port!r} at {baud} baud: {error}.", port=self._port, baud=baud, error=exc)
+            ) from exc
+        except _IO_ERRORS as exc:
+            raise translate_io_error(exc, self._port) from exc
+        self._baud = baud
+
     @property
     def is_open(self) -> bool:
         """False after :meth:`close` or once the port was found gone."""

@@ -52,6 +52,9 @@ class BmsCommand(enum.IntEnum):
     CONFIG_SCHEMA = 6  # read
     AUTH_CERTIFICATE = 7  # write {chain, nonce} -> {challenge}
     AUTH_PROOF = 8  # write {proof} -> {role}
+    LINK_RATE = 16  # read -> {rates, baud, proof_ms, idle_ms}; write {baud} -> {baud, proof_ms, idle_ms}
+    RATE_PROOF = 17  # write {token} -> {token, baud}, sent at the new rate
+    COMPRESSED_UPLOAD = 18  # write {off, data, len*, zlen*, sha*} -> {off, uoff, match?}
 
 
 class BmsErr(enum.IntEnum):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from smp.error import MGMT_ERR
 
@@ -68,6 +68,12 @@ MessageBuilder = Callable[[int], bytes]
 """Builds the encoded request message for a given sequence number."""
 
 
+class SendGuard(Protocol):
+    """Called before every request is written (``protocols/smp/link_rate.RateGuard``)."""
+
+    def before_send(self) -> None: ...
+
+
 class SmpSession:
     """Requests and answers over one open :class:`~bmsflasher.links.serial.SerialLink`."""
 
@@ -81,6 +87,10 @@ class SmpSession:
         #: the request is sent once more after it returns (``protocols/smp/auth.py``).
         self.authenticate: Callable[[], None] | None = None
         self._authenticating = False
+        #: Keeps the host at the rate the device is at after a negotiated switch (link_rate.py).
+        self.rate_guard: SendGuard | None = None
+        self.last_send_at = 0.0
+        self.last_answer_at = 0.0
 
     def replace_link(self, link: SerialLink) -> None:
         """Continue the conversation on a reopened port (after a reboot or a cable pull)."""
@@ -89,6 +99,7 @@ class SmpSession:
         self._link = link
         self._decoder.reset()
         self._pending.clear()
+        self.rate_guard = None  # a reopened port starts at the connect rate, as the device does
 
     @property
     def link(self) -> SerialLink:
@@ -110,7 +121,10 @@ class SmpSession:
 
     def send(self, message: bytes) -> None:
         """Frame and write one request message."""
+        if self.rate_guard is not None:
+            self.rate_guard.before_send()
         self._link.write(encode_frame(message))
+        self.last_send_at = time.monotonic()
 
     def poll(self, deadline: float) -> SmpResponse | None:
         """Return the next decoded response, or None once ``deadline`` (monotonic) has passed."""
@@ -129,9 +143,12 @@ class SmpSession:
         while self._pending:
             message = self._pending.pop(0)
             try:
-                return decode_response(message)
+                response = decode_response(message)
             except MalformedResponseError:
                 self.counters.errors += 1
+            else:
+                self.last_answer_at = time.monotonic()
+                return response
         return None
 
     def transact(

@@ -50,6 +50,8 @@ from bmsflasher.protocols.base.technician import CredentialsSource
 from bmsflasher.protocols.smp import messages as msg
 from bmsflasher.protocols.smp.auth import SmpAuthenticator
 from bmsflasher.protocols.smp.codec import BmsCommand, SmpResponse
+from bmsflasher.protocols.smp.compressed_upload import WORTHWHILE_RATIO, CompressedImageUploader, deflate
+from bmsflasher.protocols.smp.link_rate import RateMemory, RateOutcome, RateSwitcher
 from bmsflasher.protocols.smp.session import SmpSession
 from bmsflasher.protocols.smp.upload import ImageUploader, UploadResult, max_message_bytes, window_for
 
@@ -70,6 +72,23 @@ SCHEMA_PAGE_ENTRIES: Final = 2
 """Schema entries per answer: about 300 bytes of CBOR, a frame a 1e-4 bit error line rarely loses."""
 MAX_SCHEMA_ENTRIES: Final = 4096
 """A schema longer than this is a device bug (or a hostile peer), not a configuration."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedOptions:
+    """How fast the tool may go on a serial link (docs/protocols/smp.md, *Line rate*, *Compressed upload*).
+
+    Attributes:
+        switch_rate: negotiate a faster line rate after connecting (the device must offer it).
+        max_baud: the fastest rate to ask for (None: whatever the device offers).
+        compress: send images as a deflate stream when the device inflates (BMS command 18).
+        memory: per-adapter memory of the rate that held (the scan cache), or None.
+    """
+
+    switch_rate: bool = True
+    max_baud: int | None = None
+    compress: bool = True
+    memory: RateMemory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +118,12 @@ class SmpTarget(TargetBase):
         window: int | None = None,
         exclusive: bool = True,
         technician: CredentialsSource | None = None,
+        speed: SpeedOptions | None = None,
     ) -> None:
         super().__init__(resume=resume_within(reconnect_timeout_s))
+        self._speed = speed or SpeedOptions()
+        self.last_rate: RateOutcome | None = None
+        self._rate_supported = True
         self._port = link.port
         self._baud = link.baud
         self._exclusive = exclusive
@@ -111,6 +134,7 @@ class SmpTarget(TargetBase):
         self._auth = SmpAuthenticator(self._session, lambda: self._serial, technician)
         self._session.authenticate = self._authenticate
         self._window_override = window
+        self._compress_supported = True
         self._params: McumgrParams | None = None
         self._mode: DeviceMode | None = None
         self.last_upload: UploadResult | None = None
@@ -125,6 +149,7 @@ class SmpTarget(TargetBase):
         window: int | None = None,
         exclusive: bool = True,
         technician: CredentialsSource | None = None,
+        speed: SpeedOptions | None = None,
     ) -> SmpTarget:
         """Open ``port`` and check that an SMP device answers there.
 
@@ -142,9 +167,11 @@ class SmpTarget(TargetBase):
             window=window,
             exclusive=exclusive,
             technician=technician,
+            speed=speed,
         )
         try:
             target.params()
+            target.switch_rate()
         except BaseException:
             target.close()
             raise
@@ -180,6 +207,21 @@ class SmpTarget(TargetBase):
                 else:
                     self._params = McumgrParams(size, count)
         return self._params
+
+    def switch_rate(self) -> RateOutcome | None:
+        """Negotiate the fastest line rate that holds (docs/protocols/smp.md, *Line rate*).
+
+        Does nothing when switching is off, the device lacks the command, or a faster rate is
+        already in force; a rate that fails its proof falls back by itself (never raises for it).
+        """
+        session = self._session
+        if not self._speed.switch_rate or not self._rate_supported or session.link.baud != self._baud:
+            return None
+        switcher = RateSwitcher(session, ceiling=self._speed.max_baud, memory=self._speed.memory)
+        outcome = switcher.negotiate()
+        self._rate_supported = outcome.supported
+        self.last_rate = outcome
+        return outcome
 
     def _authenticate(self) -> None:
         """The device denied a protected write: answer its challenge, and record who did."""
@@ -417,12 +459,27 @@ class SmpTarget(TargetBase):
                 )
             )
         params = self.params()
+        self.switch_rate()  # again if an idle spell sent both ends back to the connect rate
+        max_message = max_message_bytes(params.buf_size)
+        window = self._window_override or window_for(params.buf_count)
+        stream = deflate(image) if self._speed.compress and self._compress_supported else b""
+        if stream and len(stream) <= WORTHWHILE_RATIO * len(image):
+            try:
+                self.last_upload = CompressedImageUploader(
+                    self._session,
+                    image,
+                    stream,
+                    max_message=max_message,
+                    window=window,
+                    on_progress=on_progress,
+                ).run()
+            except UnsupportedOperationError:
+                self._compress_supported = False  # an older firmware: the standard upload below
+            else:
+                self._verify_upload(expected_hash, slot)
+                return
         uploader = ImageUploader(
-            self._session,
-            image,
-            max_message=max_message_bytes(params.buf_size),
-            window=self._window_override or window_for(params.buf_count),
-            on_progress=on_progress,
+            self._session, image, max_message=max_message, window=window, on_progress=on_progress
         )
         self.last_upload = uploader.run()
         self._verify_upload(expected_hash, slot)
@@ -506,6 +563,7 @@ class SmpTarget(TargetBase):
         self._mode = None
         try:
             self.params()
+            self.switch_rate()
         except BaseException:
             link.close()
             raise

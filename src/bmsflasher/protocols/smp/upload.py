@@ -281,7 +281,7 @@ class ImageUploader:
                 next_off = acked
                 clean_acks = 0
                 continue
-            if not _is_upload_answer(response):
+            if not self._is_answer(response):
                 continue
             consecutive_timeouts = 0
             chunk = inflight.pop(response.header.sequence, None)
@@ -317,6 +317,10 @@ class ImageUploader:
             elif device_off > next_off:
                 next_off = device_off  # the device already holds more (a resumed session)
         return acked, match
+
+    def _is_answer(self, response: SmpResponse) -> bool:
+        """An answer to this upload's chunks (image group, command 1)."""
+        return _is_upload_answer(response)
 
     def _shrink(self) -> None:
         self._chunk_limit = max(

@@ -47,8 +47,10 @@ from bmsflasher.sim.errors import (
 from bmsflasher.sim.options import DeviceAuth
 from bmsflasher.sim.smp.bms_auth import BmsAuth
 from bmsflasher.sim.smp.bms_group import BmsGroup
+from bmsflasher.sim.smp.compressed_upload import CompressedUpload
 from bmsflasher.sim.smp.error_codes import MgmtErr, SmpRequestError, error_body
 from bmsflasher.sim.smp.image_group import ImageGroup
+from bmsflasher.sim.smp.link_rate import LinkRate
 from bmsflasher.sim.smp.messages import (
     GROUP_IMAGE,
     GROUP_OS,
@@ -93,6 +95,7 @@ class SmpServer:
         buf_count: frame buffer count reported by the MCUmgr-parameters command.
         program_s_per_byte: flash programming time of uploaded data (internal MCU flash programs
             roughly 100 KB/s, i.e. 1e-5 s per byte); 0 makes writes instant.
+        link_rate: the UART's negotiable rate (BMS commands 16/17); None: a firmware without them.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class SmpServer:
         buf_size: int = DEFAULT_BUF_SIZE,
         buf_count: int = DEFAULT_BUF_COUNT,
         program_s_per_byte: float = 0.0,
+        link_rate: LinkRate | None = None,
     ) -> None:
         self._device = device
         self._buf_size = buf_size
@@ -116,6 +120,9 @@ class SmpServer:
             **ImageGroup(device, program_s_per_byte).handlers(),
             **SettingsGroup(device).handlers(),
             **BmsGroup(device, self._auth).handlers(),
+            # Speed (docs/protocols/smp.md): compressed upload; the line-rate switch where the UART has one.
+            **CompressedUpload(device, program_s_per_byte).handlers(),
+            **(link_rate.handlers() if link_rate is not None else {}),
         }
 
     @property

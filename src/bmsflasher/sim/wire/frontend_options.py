@@ -43,6 +43,9 @@ class FrontEndOptions:
             the OS choose a free one, which the ``listening`` line reports).
         drop_rate: probability in 0..1 that one frame or serial chunk is silently lost.
         bit_error_rate: probability in 0..1 per transmitted bit of a flip (serial garbling).
+        max_baud: the highest serial rate the adapter and cable hold (None: any); bytes sent faster
+            are garbled (``sim/wire/serial_port.overspeed_bit_error_rate``), as a long RS485 run or
+            a cheap USB-serial bridge does. A negotiated rate switch must then settle below it.
         response_delay_s: extra delay before every response (a slow device or gateway).
         seed: seed for the link's random faults, so a faulty run can be replayed.
         rack: the Modbus rack's framing, addresses and bus faults (``--protocol modbus``; its
@@ -70,6 +73,7 @@ class FrontEndOptions:
     tcp_port: int = 0
     drop_rate: float = 0.0
     bit_error_rate: float = 0.0
+    max_baud: int | None = None
     response_delay_s: float = 0.0
     seed: int = 0
     rack: RackOptions = field(default_factory=RackOptions)

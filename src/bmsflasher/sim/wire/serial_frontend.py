@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final
 
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimPoweredOffError
+from bmsflasher.sim.smp.link_rate import LinkRate
 from bmsflasher.sim.smp.server import DEFAULT_BUF_COUNT, DEFAULT_BUF_SIZE, SmpServer
 from bmsflasher.sim.smp.transport import FrameBufferPool, SmpSerialReceiver, encode_frame
 from bmsflasher.sim.wire.frontend_options import FrontEndOptions
@@ -46,6 +47,7 @@ RESET_DELAY_S: Final = 0.25
 """Time between the answer to an OS reset and the reboot (Zephyr's CONFIG_MCUMGR_GRP_OS_RESET_MS)."""
 _DRAIN_LIMIT_S: Final = 10.0
 _POLL_S: Final = 0.1
+_RATE_POLL_S: Final = 0.02
 
 EmitJson = Callable[[dict[str, object]], None]
 
@@ -69,6 +71,7 @@ class SerialDeviceSettings:
     rx_fifo_bytes: int = DEFAULT_RX_FIFO_BYTES
     reenumerate_on_reset: bool = True
     program_s_per_byte: float = 0.0
+    rate_switch: bool = True
 
 
 class SerialFrontEnd:
@@ -102,19 +105,22 @@ class SerialFrontEnd:
         self._port: DevicePort = port
         self._pool = FrameBufferPool(settings.buf_count)
         self._requests: queue.Queue[bytes] = queue.Queue()
-        self._receiver = SmpSerialReceiver(self._pool, settings.buf_size, self._requests.put)
+        self._link_rate = LinkRate(options.baud) if settings.rate_switch else None
+        self._receiver = SmpSerialReceiver(self._pool, settings.buf_size, self._frame_received)
         self._wire = SerialWire(
             self._port,
             device_baud=options.baud,
             consumer=self._receiver,
             faults=WireFaults(options.bit_error_rate, options.drop_rate, options.seed),
             rx_fifo_bytes=settings.rx_fifo_bytes,
+            max_baud=options.max_baud,
         )
         self._server = SmpServer(
             device,
             buf_size=settings.buf_size,
             buf_count=settings.buf_count,
             program_s_per_byte=settings.program_s_per_byte,
+            link_rate=self._link_rate,
         )
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -151,12 +157,34 @@ class SerialFrontEnd:
     def receiver(self) -> SmpSerialReceiver:
         return self._receiver
 
+    @property
+    def link_rate(self) -> LinkRate | None:
+        """The UART's negotiated rate (None: a firmware without the switch)."""
+        return self._link_rate
+
+    def _frame_received(self, message: bytes) -> None:
+        """The UART driver's receive hook: a valid frame keeps a faster rate alive."""
+        if self._link_rate is not None:
+            self._link_rate.frame_received()
+        self._requests.put(message)
+
+    def _apply_rate(self, baud: int | None) -> None:
+        if baud is not None:
+            self._wire.set_device_baud(baud)
+
+    def _on_reset_rate(self) -> None:
+        """Every reset starts the UART at its boot rate."""
+        if self._link_rate is not None:
+            self._link_rate.reset()
+            self._wire.set_device_baud(self._link_rate.current)
+
     def start(self) -> SerialFrontEnd:
         """Plug the port in and start the wire and the SMP thread (a second call does nothing)."""
         if self._worker is not None:
             return self
         self._port.plug()
         self._device.add_reset_listener(self._on_device_reset)
+        self._device.add_reset_listener(self._on_reset_rate)
         self._wire.start()
         self._worker = threading.Thread(target=self._serve, name="sim-smp-server", daemon=True)
         self._worker.start()
@@ -175,6 +203,7 @@ class SerialFrontEnd:
             self._worker = None
         self._wire.stop()
         self._device.remove_reset_listener(self._on_device_reset)
+        self._device.remove_reset_listener(self._on_reset_rate)
         self._port.close()
 
     def __enter__(self) -> SerialFrontEnd:
@@ -208,8 +237,10 @@ class SerialFrontEnd:
     # --- the firmware's SMP thread ---------------------------------------------------------------
     def _serve(self) -> None:
         while not self._stop.is_set():
+            if self._link_rate is not None:
+                self._apply_rate(self._link_rate.tick())  # the proof and idle timeouts
             try:
-                message = self._requests.get(timeout=_POLL_S)
+                message = self._requests.get(timeout=_RATE_POLL_S)
             except queue.Empty:
                 continue
             try:
@@ -223,6 +254,10 @@ class SerialFrontEnd:
             self._wire.send(encode_frame(outcome.response))
             self.requests_answered += 1
             self.answered_generation = self._port.generation
+            if self._link_rate is not None and self._link_rate.has_pending_switch():
+                # The answer leaves at the old rate; only then does the UART switch (esptool's pitfall).
+                self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
+                self._apply_rate(self._link_rate.take_pending_switch())
             if outcome.reset_after:
                 self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
                 # Zephyr reboots CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms) after answering, so the

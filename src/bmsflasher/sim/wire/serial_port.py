@@ -15,6 +15,11 @@ receiver model (start-bit edge detection, mid-bit sampling, stop-bit check), whi
 plausible junk a real mismatch produces — never silence, never clean data. Bit flips and byte drops
 are injected from a seeded generator so a failing run can be replayed. A TCP socket carries no baud
 rate, so over TCP the host's rate is taken to be the device's: pacing, no mismatch.
+
+An adapter or cable that cannot hold a rate (``max_baud``: a cheap USB-serial bridge, a long RS485
+run) garbles whatever is sent faster: edges smear into neighbouring bits, so the bit error rate
+rises steeply with the ratio to the highest rate it holds (:func:`overspeed_bit_error_rate`). The
+device's rate may change while the wire runs (a negotiated switch: :meth:`SerialWire.set_device_baud`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,18 @@ _MAX_IO_BYTES: Final = 65536
 _FIFO_SLICE_BYTES: Final = 64
 HOST_FIFO_BYTES: Final = 65536
 """Bytes the host side buffers when the tool does not read (a USB-serial adapter plus the OS)."""
+OVERSPEED_MAX_BER: Final = 0.25
+
+
+def overspeed_bit_error_rate(baud: int, max_baud: int | None) -> float:
+    """Bit error rate of a line driven at ``baud`` that holds at most ``max_baud`` (None: any).
+
+    0 up to the limit; 2 % at 10 % above it, 20 % at twice it (no frame survives either), capped at
+    25 %: a rate the cable cannot hold never looks clean, and nothing is ever silent either.
+    """
+    if max_baud is None or baud <= max_baud:
+        return 0.0
+    return min(OVERSPEED_MAX_BER, 0.2 * (baud / max_baud - 1.0))
 
 
 def uart_resample(data: bytes, tx_baud: int, rx_baud: int) -> bytes:
@@ -168,6 +185,7 @@ class SerialWire:
         consumer: called on the wire thread whenever the RX FIFO holds bytes.
         faults: injected line faults.
         rx_fifo_bytes: device receive FIFO capacity; bytes beyond it are lost (overrun).
+        max_baud: the highest rate the adapter and cable hold (None: any); faster bytes are garbled.
     """
 
     def __init__(
@@ -178,6 +196,7 @@ class SerialWire:
         consumer: RxConsumer,
         faults: WireFaults = WireFaults(),
         rx_fifo_bytes: int = DEFAULT_RX_FIFO_BYTES,
+        max_baud: int | None = None,
     ) -> None:
         if device_baud <= 0:
             raise ValueError(f"device baud rate {device_baud} must be positive")
@@ -189,6 +208,9 @@ class SerialWire:
         self._tx_faults = FaultInjector(
             WireFaults(faults.bit_error_rate, faults.drop_rate, faults.seed + 1), self.stats
         )
+        self._max_baud = max_baud
+        self._overspeed_rx = random.Random(faults.seed + 2)
+        self._overspeed_tx = random.Random(faults.seed + 3)
         self._fifo = bytearray()
         self._host_side = bytearray()  # the host adapter's FIFO: sent, not yet taken by the host
         self._fifo_capacity = rx_fifo_bytes
@@ -201,6 +223,13 @@ class SerialWire:
     @property
     def device_baud(self) -> int:
         return self._device_baud
+
+    def set_device_baud(self, baud: int) -> None:
+        """The device's UART changes rate (a negotiated switch, its timeout, a reset)."""
+        if baud <= 0:
+            raise ValueError(f"device baud rate {baud} must be positive")
+        with self._tx_lock:
+            self._device_baud = baud
 
     def host_baud(self) -> int | None:
         """The baud rate the tool set on its end of the port (None while unplugged)."""
@@ -294,6 +323,7 @@ class SerialWire:
             data = uart_resample(data, sent_at_baud, self._device_baud)
             self.stats.garbled_chunks += 1
         data = self._rx_faults.apply(data)
+        data = self._overspeed(data, sent_at_baud, self._overspeed_rx)
         # The bytes arrived one by one over the elapsed time while the firmware's receiver drained
         # the FIFO; a late wire thread must not turn its own delay into an overrun. So feed the FIFO
         # in small slices and let the receiver drain between them: bytes are lost only when the
@@ -308,9 +338,23 @@ class SerialWire:
             self._consumer(self._fifo)
         return clock, True
 
+    def _overspeed(self, data: bytes, baud: int, rng: random.Random) -> bytes:
+        """``data`` as a line that cannot hold ``baud`` delivers it (unchanged within the limit)."""
+        ber = overspeed_bit_error_rate(baud, self._max_baud)
+        if ber <= 0 or not data:
+            return data
+        buffer = bytearray(data)
+        for index in range(len(buffer)):
+            for bit in range(8):
+                if rng.random() < ber:
+                    buffer[index] ^= 1 << bit
+                    self.stats.bits_flipped += 1
+        return bytes(buffer)
+
     def _transmit(self, host_baud: int, now: float, clock: float) -> float:
-        rate = self._device_baud / BITS_PER_BYTE_8N1
         with self._tx_lock:
+            device_baud = self._device_baud
+            rate = device_baud / BITS_PER_BYTE_8N1
             if not self._tx:
                 return now
             credit = int((now - clock) * rate)
@@ -322,9 +366,10 @@ class SerialWire:
                 self._tx_empty.notify_all()
         clock += len(chunk) / rate
         self.stats.tx_bytes += len(chunk)
-        if host_baud != self._device_baud:
-            chunk = uart_resample(chunk, self._device_baud, host_baud)
-        self._host_side.extend(self._tx_faults.apply(chunk))
+        if host_baud != device_baud:
+            chunk = uart_resample(chunk, device_baud, host_baud)
+        chunk = self._overspeed(self._tx_faults.apply(chunk), device_baud, self._overspeed_tx)
+        self._host_side.extend(chunk)
         return clock
 
     def _deliver_to_host(self) -> None:
