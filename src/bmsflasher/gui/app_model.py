@@ -213,6 +213,11 @@ class AppModel(QObject):
         return self._worker is not None
 
     @property
+    def read_only_reason(self) -> str | None:
+        """Why writing pages are unavailable (a battery watched through its CAN broadcasts), or None."""
+        return self.engine.read_only_reason(self._worker.target if self._worker is not None else None)
+
+    @property
     def update_running(self) -> bool:
         return self._update_running
 
@@ -268,8 +273,13 @@ class AppModel(QObject):
 
         self._tasks.start("read bus", read, self._on_gui(done), self._on_gui(failed))
 
-    def connect_device(self, link: LinkSettings, *, restoring: bool = False) -> None:
+    def connect_device(
+        self, link: LinkSettings, *, restoring: bool = False, broadcast: tuple[Path, Path] | None = None
+    ) -> None:
         """Open the device behind ``link`` (in a task thread), then start polling its telemetry.
+
+        ``broadcast`` (a DBC and its signal map) watches a CAN BMS through its broadcasts instead:
+        read-only, nothing is sent (:attr:`read_only_reason` says so to the pages).
 
         A working connection is kept until the new device has answered: a connect that fails leaves
         the battery that was connected connected (when both links share one port, which cannot be
@@ -300,7 +310,10 @@ class AppModel(QObject):
         def open_and_identify() -> tuple[Target, DeviceIdentity]:
             for old in closing:  # the port must be released before it can be opened again
                 old.join()
-            target = self.engine.open_target(link)
+            if broadcast is not None:
+                target = self.engine.open_broadcast_target(link, *broadcast)
+            else:
+                target = self.engine.open_target(link)
             try:
                 return target, target.identify()
             except BaseException:

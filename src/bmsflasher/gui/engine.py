@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
 
+from bmsflasher.canbus.broadcast_target import PROTOCOL as BROADCAST_PROTOCOL
+from bmsflasher.canbus.broadcast_target import BroadcastTarget, read_only_reason
 from bmsflasher.core.config_schema import ConfigSchema, ParameterSpec
 from bmsflasher.core.errors import (
     BmsFlasherError,
@@ -37,11 +39,18 @@ from bmsflasher.core.types import (
 )
 from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
+from bmsflasher.discovery.pack_nodes import discover_pack_nodes, pack_node_target, require_nodes
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
 from bmsflasher.discovery.serial_probe import SerialProbeSettings
 from bmsflasher.firmware.keys import Keyring
+from bmsflasher.links.can import CanLink, CanLinkConfig
 from bmsflasher.procedure import config_service, preconditions
+from bmsflasher.procedure.campaign import Campaign, CampaignOptions
+from bmsflasher.procedure.campaign_bundle import node_link, pack_links, release_loader
+from bmsflasher.procedure.campaign_plan import CampaignPlan
+from bmsflasher.procedure.campaign_result import CampaignResult, NodeOutcome
+from bmsflasher.procedure.campaign_rollback import rollback_pack
 from bmsflasher.procedure.compatibility import DeviceDescription
 from bmsflasher.procedure.connect import open_target
 from bmsflasher.procedure.engine import UpdateOptions as ProcedureOptions
@@ -65,10 +74,15 @@ __all__ = [
     "BackupRecord",
     "BusModule",
     "BusReading",
+    "CampaignApproval",
+    "CampaignOutcome",
     "ConfigSchema",
     "DriverGuidance",
     "Engine",
     "FailureKind",
+    "NodeOutcome",
+    "PackCellsLink",
+    "PackNodeInfo",
     "PackageCheck",
     "ParameterRule",
     "RackLink",
@@ -174,6 +188,93 @@ class RackLink:
 
     def close(self) -> None:
         self._port.close()
+
+
+@dataclass(frozen=True, slots=True)
+class PackNodeInfo:
+    """One node of a multi-node pack as the pack view lists it (its tier, then who it is)."""
+
+    tier: str
+    address: int
+    model: str
+    serial: str
+    version: str
+    hardware_revision: str
+    mode: str
+    link: LinkSettings
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignApproval:
+    """What the campaign wizard shows once every node passed its gates, before the first write."""
+
+    release: str
+    nodes: tuple[tuple[str, str, str, str, str], ...]
+    """(serial, tier, model, from version, to version) in update order."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignOutcome:
+    """How a pack campaign (or a pack rollback) ended, for the campaign wizard's rows.
+
+    ``result`` is the campaign's own end (``updated``, ``rolled_back``, ``refused``, ``cancelled``,
+    ``failed``); ``nodes`` holds each node as read back at the end.
+    """
+
+    result: str
+    message: str
+    hint: str = ""
+    pack: str = ""
+    release: str = ""
+    session_id: int | None = None
+    nodes: tuple[NodeOutcome, ...] = ()
+    pack_checks: tuple[Measurement, ...] = ()
+    refusals: tuple[Measurement, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "updated"
+
+    @classmethod
+    def of(cls, result: CampaignResult) -> CampaignOutcome:
+        error = result.error
+        return cls(
+            result=result.outcome.value,
+            message=result.reason,
+            hint=(error.hint or "") if error is not None else "",
+            pack=result.pack or "",
+            release=result.release or "",
+            session_id=result.session_id,
+            nodes=result.nodes,
+            pack_checks=result.pack_checks,
+            refusals=result.refusals,
+        )
+
+
+class PackCellsLink:
+    """One open CAN adapter and one UDS client per BMU of a pack, for the pack's live cells.
+
+    The pack's nodes share one bus, so they share one open adapter; the rack worker asks each node
+    in turn from its one thread (the same shape as :class:`RackLink`). Only one node's UDS client
+    is open at a time: each client's transport reads the shared adapter, so two would take each
+    other's frames.
+    """
+
+    def __init__(self, bus: LinkSettings, addresses: Sequence[int]) -> None:
+        self.addresses = tuple(addresses)
+        self._tester = bus.tester_address
+        self._link = CanLink.open(CanLinkConfig.from_settings(bus))
+
+    def telemetry(self, address: int) -> PackTelemetry:
+        """One live sample of the node at ``address``; the client's errors say why there is none."""
+        target = pack_node_target(self._link, address, tester_address=self._tester)
+        try:
+            return target.read_telemetry()
+        finally:
+            target.client.close()
+
+    def close(self) -> None:
+        self._link.close()
 
 
 OutcomeKind = Literal["updated", "rolled_back", "refused", "cancelled", "failed"]
@@ -377,6 +478,15 @@ class Engine:
     def open_target(self, link: LinkSettings) -> Target:
         return open_target(link)
 
+    def open_broadcast_target(self, link: LinkSettings, dbc: Path, signal_map: Path) -> Target:
+        """A CAN BMS watched through its broadcasts, decoded with ``dbc`` and ``signal_map`` (read-only)."""
+        return BroadcastTarget.open(link, dbc, signal_map)
+
+    @staticmethod
+    def read_only_reason(target: Target | None) -> str | None:
+        """Why pages that write or ask the device are unavailable for ``target`` (None: they are not)."""
+        return read_only_reason() if target is not None and target.protocol == BROADCAST_PROTOCOL else None
+
     def open_rack(self, link: LinkSettings, addresses: Sequence[int]) -> RackLink:
         """Open ``link``'s Modbus line once for live data of every module at ``addresses``."""
         return RackLink(link, addresses)
@@ -389,6 +499,97 @@ class Engine:
     ) -> BusReading:
         """The modules answering on ``link``'s Modbus line or gateway (see :func:`read_bus`)."""
         return read_bus(link, addresses, on_progress)
+
+    # --- a multi-node pack (BCU, BMCs, BMUs on one CAN bus) ---------------------------------------
+    def read_pack(self, bus: LinkSettings) -> tuple[PackNodeInfo, ...]:
+        """Every node of the pack on ``bus`` (one functional TesterPresent, then each identity).
+
+        Raises:
+            NoResponseError: no pack node answered (the sentence ``info --all`` prints too).
+        """
+        found = require_nodes(
+            discover_pack_nodes(CanLinkConfig.from_settings(bus), tester_address=bus.tester_address),
+            bus.describe(),
+        )
+        return tuple(
+            PackNodeInfo(
+                tier=str(node.tier),
+                address=node.address,
+                model=node.model,
+                serial=node.serial,
+                version=str(node.version) if node.version else "",
+                hardware_revision=node.hardware_revision,
+                mode=node.mode.value,
+                link=node_link(bus, node),
+            )
+            for node in found
+        )
+
+    def open_pack_cells(self, bus: LinkSettings, addresses: Sequence[int]) -> PackCellsLink:
+        """Open ``bus`` once for live data of the pack nodes at ``addresses``."""
+        return PackCellsLink(bus, addresses)
+
+    def _campaign_options(
+        self, approve: Callable[[CampaignApproval], bool] | None, bus: LinkSettings, bundle: str
+    ) -> CampaignOptions:
+        def asked(plan: CampaignPlan) -> bool:
+            assert approve is not None
+            rows = tuple(
+                (
+                    node.serial,
+                    node.tier,
+                    node.identity.model,
+                    str(node.identity.firmware_version or ""),
+                    str(node.release.version),
+                )
+                for node in plan.nodes
+            )
+            return approve(CampaignApproval(plan.release_set.name, rows))
+
+        return CampaignOptions(
+            operator=self.operator,
+            journal_dir=self.journal_dir,
+            approve=asked if approve is not None else None,
+            details={"bundle_file": bundle, "link": bus.describe(), "front_end": FRONT_END},
+        )
+
+    def run_campaign(
+        self,
+        bus: LinkSettings,
+        bundle_path: Path,
+        sink: EventSink,
+        sink_for: Callable[[str], EventSink],
+        approve: Callable[[CampaignApproval], bool] | None,
+    ) -> CampaignOutcome:
+        """The pack campaign of ``bmsflasher campaign`` (same procedure, records and journal).
+
+        ``approve`` is asked (from this worker thread) once every node passed its gates, before the
+        first write; False cancels with nothing written.
+        """
+        campaign = Campaign(
+            release_loader(bundle_path, self.keyring()),
+            pack_links(bus),
+            open_target,
+            self.records(),
+            sink=sink,
+            sink_for=sink_for,
+            options=self._campaign_options(approve, bus, bundle_path.name),
+        )
+        return CampaignOutcome.of(campaign.run())
+
+    def rollback_pack(
+        self, bus: LinkSettings, sink: EventSink, sink_for: Callable[[str], EventSink]
+    ) -> CampaignOutcome:
+        """``rollback --all``: every node back on its previous firmware, or none touched."""
+        result = rollback_pack(
+            pack_links(bus),
+            open_target,
+            self.records(),
+            sink=sink,
+            sink_for=sink_for,
+            options=CampaignOptions(operator=self.operator, journal_dir=self.journal_dir),
+        )
+        return CampaignOutcome.of(result)
 
     # --- configuration (recorded as service sessions, as the CLI's) -------------------------------
     def config_schema(self, target: Target) -> ConfigSchema | None:

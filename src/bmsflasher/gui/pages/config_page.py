@@ -35,7 +35,7 @@ from bmsflasher.core.types import ConfigSnapshot, DeviceIdentity, ParameterValue
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.config_rules import InvalidValueError, number_text, parse_value
 from bmsflasher.gui.engine import ConfigSchema, ParameterRule
-from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label, shown
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.parameter_texts import parameter_description, parameter_name
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
@@ -456,13 +456,16 @@ class ConfigPage(RetranslateOnLanguageChange, QWidget):
         self._schema = self._model.config_schema
         self.schema_note.hide()
         self.show_diff(None)
-        if identity is not None:
+        reason = self._model.read_only_reason  # a battery watched through its CAN broadcasts
+        if identity is not None and reason is not None:
+            self._set_status(lambda: shown(reason))
+        elif identity is not None:
             self._model.read_config()
             self._model.list_backups()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        connected = self._model.connected
+        connected = self._model.connected and self._model.read_only_reason is None
         changed, invalid = self.changes()
         self.read_button.setEnabled(connected)
         self.backup_button.setEnabled(connected)

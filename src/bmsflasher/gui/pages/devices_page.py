@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Slot
@@ -193,6 +194,10 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.last_address_spin.setObjectName("modbus_last_address")
         self.last_address_spin.setRange(1, MAX_MODBUS_ADDRESS)
         self.last_address_spin.setValue(16)
+        self.dbc_edit = QLineEdit(self)  # "CAN broadcast (DBC)": the DBC and its signal map
+        self.dbc_edit.setObjectName("dbc_file")
+        self.signals_edit = QLineEdit(self)
+        self.signals_edit.setObjectName("signal_map_file")
         self.read_bus_button = QPushButton(self)
         self.read_bus_button.setObjectName("read_bus_button")
         self.watch_rack_button = QPushButton(self)
@@ -205,7 +210,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.manual_connect_button = QPushButton(self)
         self.disconnect_button = QPushButton(self)
         self.manual_form = QFormLayout(self.manual_box)
-        self.manual_labels = [QLabel(self) for _ in range(13)]
+        self.manual_labels = [QLabel(self) for _ in range(15)]
         fields: list[QWidget] = [
             self.kind_combo,
             self.port_edit,
@@ -220,6 +225,8 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tcp_edit,
             self.address_spin,
             self.last_address_spin,
+            self.dbc_edit,
+            self.signals_edit,
         ]
         for label, field in zip(self.manual_labels, fields, strict=True):
             label.setBuddy(field)
@@ -337,6 +344,8 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
             self.tr("&Gateway (host:port):"),
             self.tr("Modbus &address:"),
             self.tr("&Up to address:"),
+            self.tr("D&BC file:"),
+            self.tr("Signal &map:"),
         ]
         for label, text in zip(self.manual_labels, texts, strict=True):
             label.setText(text)
@@ -344,6 +353,7 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.kind_combo.clear()
         self.kind_combo.addItem(self.tr("Serial (USB, UART, RS485) — SMP"), "serial")
         self.kind_combo.addItem(self.tr("CAN — UDS"), "can")
+        self.kind_combo.addItem(self.tr("CAN broadcast (DBC) — read-only"), "can_dbc")
         self.kind_combo.addItem(self.tr("RS485 — Modbus RTU (rack module)"), "modbus_rtu")
         self.kind_combo.addItem(self.tr("Ethernet — Modbus TCP gateway"), "modbus_tcp")
         parity = self.parity_combo.currentIndex()
@@ -353,6 +363,11 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
         self.parity_combo.addItem(self.tr("Odd (O)"), "O")
         self.parity_combo.setCurrentIndex(max(parity, 0))
         self.tcp_edit.setPlaceholderText(self.tr("192.168.1.50:502"))
+        self.dbc_edit.setPlaceholderText(self.tr("the BMS's DBC file, e.g. pack.dbc"))
+        self.signals_edit.setPlaceholderText(self.tr("which signal is which, e.g. pack.map.json"))
+        self.dbc_edit.setToolTip(
+            self.tr("Listen without sending and decode the BMS's own broadcasts (docs/can-tools.md).")
+        )
         self.address_spin.setToolTip(self.tr("The module's unit address on the bus (1 to 247)."))
         self.last_address_spin.setToolTip(
             self.tr("Read the bus asks every address from the Modbus address up to this one.")
@@ -642,8 +657,22 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
     @Slot()
     def _on_manual_connect(self) -> None:
         link = self.manual_link()
-        if link is not None:
+        if link is None:
+            return
+        if self.kind_combo.currentData() != "can_dbc":
             self._model.connect_device(link)
+            return
+        dbc, signal_map = self.dbc_edit.text().strip(), self.signals_edit.text().strip()
+        if not dbc or not signal_map:
+            self._model.sig_error.emit(
+                later(
+                    "DevicesPage",
+                    QT_TRANSLATE_NOOP("DevicesPage", "Choose the DBC file and its signal map first."),
+                ),
+                "",
+            )
+            return
+        self._model.connect_device(link, broadcast=(Path(dbc), Path(signal_map)))
 
     @Slot()
     def _update_node_range(self) -> None:
@@ -657,10 +686,28 @@ class DevicesPage(RetranslateOnLanguageChange, QWidget):
     def _update_manual_fields(self) -> None:
         kind = self.kind_combo.currentData()
         serial = kind in ("serial", "modbus_rtu")
-        can = kind == "can"
+        dbc = kind == "can_dbc"
+        can = kind == "can" or dbc
+        uds = kind == "can"
         rtu = kind == "modbus_rtu"
         tcp = kind == "modbus_tcp"
-        shown = (True, serial, serial, can, can, can, can, can, rtu, rtu, tcp, rtu or tcp, rtu or tcp)
+        shown = (
+            True,
+            serial,
+            serial,
+            can,
+            can,
+            can,
+            uds,
+            uds,
+            rtu,
+            rtu,
+            tcp,
+            rtu or tcp,
+            rtu or tcp,
+            dbc,
+            dbc,
+        )
         for index, visible in enumerate(shown):
             self.manual_labels[index].setVisible(visible)
             buddy = self.manual_labels[index].buddy()

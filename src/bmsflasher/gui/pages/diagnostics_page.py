@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from bmsflasher.core.target import LinkStats
 from bmsflasher.core.types import DeviceIdentity, Dtc, DtcSeverity
 from bmsflasher.gui.app_model import AppModel
-from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label
+from bmsflasher.gui.engine_text import DEVICE_TEXT_ROLE, plain_label, shown
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
@@ -177,10 +177,14 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
         for label in self.stat_values:
             label.setText("—")
         self.status.setText("")
-        if identity is not None:
+        reason = self._model.read_only_reason  # a battery watched through its CAN broadcasts
+        if identity is not None and reason is not None:
+            self.status.setText(shown(reason))
+        elif identity is not None:
             self._model.read_dtcs()
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        self.read_button.setEnabled(self._model.connected)
-        self.clear_button.setEnabled(self._model.connected)
+        writable = self._model.connected and self._model.read_only_reason is None
+        self.read_button.setEnabled(writable)
+        self.clear_button.setEnabled(writable)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from bmsflasher.core.types import DeviceIdentity, DeviceMode
 from bmsflasher.gui.app_model import AppModel
-from bmsflasher.gui.engine_text import plain_label, sentence
+from bmsflasher.gui.engine_text import plain_label, sentence, shown
 from bmsflasher.gui.icons import icon
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 from bmsflasher.gui.shortcuts import bind_shortcut
@@ -123,6 +123,9 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
     @Slot(object)
     def _on_connection(self, identity: DeviceIdentity | None) -> None:
         self.identity_view.show_identity(identity)
+        reason = self._model.read_only_reason  # a battery watched through its CAN broadcasts
+        if identity is not None and reason is not None:
+            self._set_status(lambda: shown(reason))
         self._update_buttons()
 
     def _set_status(self, render: Callable[[], str] | None) -> None:
@@ -161,6 +164,7 @@ class UpdatePage(RetranslateOnLanguageChange, QWidget):
             identity is not None
             and identity.mode is DeviceMode.APPLICATION
             and not self._model.update_running
+            and self._model.read_only_reason is None
         )
         blocker = self._model.rollback_blocker()
         reason = rollback_text(blocker, identity)

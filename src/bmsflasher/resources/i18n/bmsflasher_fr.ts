@@ -374,12 +374,24 @@
         <translation>&amp;Jusqu&apos;à l&apos;adresse :</translation>
     </message>
     <message>
+        <source>D&amp;BC file:</source>
+        <translation>Fichier D&amp;BC :</translation>
+    </message>
+    <message>
+        <source>Signal &amp;map:</source>
+        <translation>Table de &amp;signaux :</translation>
+    </message>
+    <message>
         <source>Serial (USB, UART, RS485) — SMP</source>
         <translation>Série (USB, UART, RS485) — SMP</translation>
     </message>
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>CAN broadcast (DBC) — read-only</source>
+        <translation>Diffusions CAN (DBC) — lecture seule</translation>
     </message>
     <message>
         <source>RS485 — Modbus RTU (rack module)</source>
@@ -404,6 +416,18 @@
     <message>
         <source>192.168.1.50:502</source>
         <translation>192.168.1.50:502</translation>
+    </message>
+    <message>
+        <source>the BMS&apos;s DBC file, e.g. pack.dbc</source>
+        <translation>le fichier DBC du BMS, p. ex. pack.dbc</translation>
+    </message>
+    <message>
+        <source>which signal is which, e.g. pack.map.json</source>
+        <translation>quel signal est quoi, p. ex. pack.map.json</translation>
+    </message>
+    <message>
+        <source>Listen without sending and decode the BMS&apos;s own broadcasts (docs/can-tools.md).</source>
+        <translation>Écouter sans émettre et décoder les diffusions du BMS (docs/can-tools.md).</translation>
     </message>
     <message>
         <source>The module&apos;s unit address on the bus (1 to 247).</source>
@@ -478,6 +502,10 @@
     <message>
         <source>Type host:port, such as 192.168.1.50:502.</source>
         <translation>Saisissez hôte:port, par exemple 192.168.1.50:502.</translation>
+    </message>
+    <message>
+        <source>Choose the DBC file and its signal map first.</source>
+        <translation>Choisissez d&apos;abord le fichier DBC et sa table de signaux.</translation>
     </message>
     <message>
         <source>Reading the bus: address %1 of %2…</source>

@@ -374,12 +374,24 @@
         <translation>Tot en &amp;met adres:</translation>
     </message>
     <message>
+        <source>D&amp;BC file:</source>
+        <translation>D&amp;BC-bestand:</translation>
+    </message>
+    <message>
+        <source>Signal &amp;map:</source>
+        <translation>Signaal&amp;koppeling:</translation>
+    </message>
+    <message>
         <source>Serial (USB, UART, RS485) — SMP</source>
         <translation>Serieel (USB, UART, RS485) — SMP</translation>
     </message>
     <message>
         <source>CAN — UDS</source>
         <translation>CAN — UDS</translation>
+    </message>
+    <message>
+        <source>CAN broadcast (DBC) — read-only</source>
+        <translation>CAN-uitzendingen (DBC) — alleen lezen</translation>
     </message>
     <message>
         <source>RS485 — Modbus RTU (rack module)</source>
@@ -404,6 +416,18 @@
     <message>
         <source>192.168.1.50:502</source>
         <translation>192.168.1.50:502</translation>
+    </message>
+    <message>
+        <source>the BMS&apos;s DBC file, e.g. pack.dbc</source>
+        <translation>het DBC-bestand van het BMS, bijv. pack.dbc</translation>
+    </message>
+    <message>
+        <source>which signal is which, e.g. pack.map.json</source>
+        <translation>welk signaal wat is, bijv. pack.map.json</translation>
+    </message>
+    <message>
+        <source>Listen without sending and decode the BMS&apos;s own broadcasts (docs/can-tools.md).</source>
+        <translation>Luister zonder te zenden en decodeer de eigen uitzendingen van het BMS (docs/can-tools.md).</translation>
     </message>
     <message>
         <source>The module&apos;s unit address on the bus (1 to 247).</source>
@@ -478,6 +502,10 @@
     <message>
         <source>Type host:port, such as 192.168.1.50:502.</source>
         <translation>Typ host:poort, bijvoorbeeld 192.168.1.50:502.</translation>
+    </message>
+    <message>
+        <source>Choose the DBC file and its signal map first.</source>
+        <translation>Kies eerst het DBC-bestand en de signaalkoppeling.</translation>
     </message>
     <message>
         <source>Reading the bus: address %1 of %2…</source>
