@@ -183,14 +183,19 @@ class Campaign:
         self._journal = journal
         action = RESUME_ACTIONS[journal.state.phase] if self._resumed else ResumeAction.START_OVER
         try:
+            phase = journal.state.phase
             if action is ResumeAction.REVERT:
                 return self._revert(journal.state.reason or t("the previous run stopped before the confirm"))
-            if journal.state.phase is Phase.CONFIRM:
+            if action is ResumeAction.RESUME and phase is Phase.CONFIRM:
                 return self._confirm_all()
-            if journal.state.phase is not Phase.TRANSFER:
+            if action is ResumeAction.RESUME and phase is Phase.TRANSFER:
+                self._regate()
+            elif action is ResumeAction.START_OVER:
                 self._prepare()
             else:
-                self._regate()
+                raise JournalError(
+                    t("the campaign journal cannot go on from phase '{phase}'", phase=phase.value)
+                )
             self._transfer_all()
             self._test_boot_all()
             self._self_test_all()
