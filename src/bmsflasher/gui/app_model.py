@@ -213,6 +213,15 @@ class AppModel(QObject):
         return self._worker is not None
 
     @property
+    def record_bus(self) -> bool:
+        """Record the CAN adapter's frames while an update runs, kept with the session (diagnostics page)."""
+        return self.engine.record_bus_during_updates
+
+    @record_bus.setter
+    def record_bus(self, value: bool) -> None:
+        self.engine.record_bus_during_updates = value
+
+    @property
     def read_only_reason(self) -> str | None:
         """Why writing pages are unavailable (a battery watched through its CAN broadcasts), or None."""
         return self.engine.read_only_reason(self._worker.target if self._worker is not None else None)

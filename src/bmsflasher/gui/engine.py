@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import Final, Literal
 
 from bmsflasher.canbus.broadcast_target import PROTOCOL as BROADCAST_PROTOCOL
 from bmsflasher.canbus.broadcast_target import BroadcastTarget, read_only_reason
+from bmsflasher.canbus.bus_recorder import BusRecording, RotatingBusLog
 from bmsflasher.core.config_schema import ConfigSchema, ParameterSpec
 from bmsflasher.core.errors import (
     BmsFlasherError,
@@ -67,7 +69,14 @@ from bmsflasher.procedure.rollback import (
 )
 from bmsflasher.procedure.troubleshooting import Advice, FailureKind, advice, kind_for_error
 from bmsflasher.records import BackupRecord, RecordsDb, SessionDetail, SessionRecord
-from bmsflasher.records.report_files import default_reports_dir, report_format_for
+from bmsflasher.records.report_files import (
+    BUS_LOG_KEEP,
+    BUS_LOG_MAX_BYTES,
+    default_reports_dir,
+    report_format_for,
+    session_bus_logs,
+    session_files_dir,
+)
 
 __all__ = [
     "Advice",
@@ -447,6 +456,10 @@ class Engine:
         """The technician's name, recorded in every session the GUI starts."""
         self.scan_timeout_s = 10.0
         self.scan_answer_timeout_s = SerialProbeSettings().attempt_timeout_s
+        self.record_bus_during_updates = False
+        """Record the CAN adapter's frames while an update runs (diagnostics page), kept with the session."""
+        self.bus_logs_dir: Path | None = None
+        """Where session bus logs go (None: the reports folder)."""
         self._db: RecordsDb | None = None
         self._db_lock = threading.Lock()
 
@@ -693,15 +706,40 @@ class Engine:
             journal_dir=self.journal_dir,
             details={"package": package.path.name, "link": target.link.describe(), "front_end": "gui"},
         )
-        result = UpdateProcedure(
-            lambda: native, lambda: target, self.records(), sink, procedure_options
-        ).run()
+        recording = self._start_bus_recording(target.link)
+        try:
+            result = UpdateProcedure(
+                lambda: native, lambda: target, self.records(), sink, procedure_options
+            ).run()
+        finally:
+            log = recording.stop() if recording is not None else None
         identity: DeviceIdentity | None
         try:
             identity = target.identify()
         except BmsFlasherError:
             identity = None
-        return outcome_of(result, identity)
+        outcome = outcome_of(result, identity)
+        if log is not None and outcome.session_id is not None:
+            self._keep_bus_log(log, outcome.session_id)
+        return outcome
+
+    def _start_bus_recording(self, link: LinkSettings) -> BusRecording | None:
+        """A recording of the update's CAN adapter when the diagnostics page asked for one."""
+        if not self.record_bus_during_updates or link.kind != "can":
+            return None
+        folder = (self.bus_logs_dir or default_reports_dir()) / f"recording-{time.strftime('%Y%m%d-%H%M%S')}"
+        log = RotatingBusLog(folder, max_bytes=BUS_LOG_MAX_BYTES, keep=BUS_LOG_KEEP)
+        return BusRecording(link.interface, link.channel, log)
+
+    def _keep_bus_log(self, log: RotatingBusLog, session_id: int) -> None:
+        """Move a finished recording to its session's folder beside the reports."""
+        target = session_files_dir(self.bus_logs_dir or default_reports_dir(), session_id)
+        if not target.exists():
+            log.folder.replace(target)
+
+    def session_bus_logs(self, session_id: int) -> list[Path]:
+        """The bus log parts kept with a session (newest first); empty when none was recorded."""
+        return session_bus_logs(self.bus_logs_dir or default_reports_dir(), session_id)
 
     def rollback(self, target: Target, sink: EventSink) -> DeviceIdentity:
         """Manual rollback to the other slot, recorded as its own session (as ``bmsflasher rollback``)."""
@@ -752,7 +790,10 @@ class Engine:
         from bmsflasher.records.reports import render_report
 
         fmt = report_format_for(path)  # "x.docx" is refused, not silently written as HTML
-        return str(render_report(self.records(), session_id, fmt, path, self.report_language))
+        written = str(render_report(self.records(), session_id, fmt, path, self.report_language))
+        for part in self.session_bus_logs(session_id):  # the session's bus log goes with its report
+            shutil.copyfile(part, path.with_name(f"{path.stem}-{part.name}"))
+        return written
 
     def reports_folder(self) -> Path:
         """Where the save dialogs propose reports and recordings (the user's documents, not the cwd)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -79,6 +79,40 @@ _NO_AF_CAN_HINT: Final = (
     "(sudo modprobe can can_raw), or use an slcan (CANable) or gs_usb (candleLight) adapter, "
     "which need no kernel CAN support."
 )
+
+
+FrameTap = Callable[[can.Message], None]
+_TAPS: dict[tuple[str, str], list[FrameTap]] = {}
+_TAPS_LOCK = threading.Lock()
+
+
+def add_frame_tap(interface: str, channel: str, tap: FrameTap) -> Callable[[], None]:
+    """Call ``tap`` with every frame any :class:`CanLink` on that adapter sends or receives.
+
+    For a bus recording beside a session (``bmsflasher.canbus.bus_recorder``): the tap is kept per
+    adapter, not per link, so it survives the reconnects of an update (a reopened link is a new
+    :class:`CanLink`). ``tap`` runs on the sending or receiving thread and must not block.
+    Returns the function that removes it.
+    """
+    key = (interface, channel)
+    with _TAPS_LOCK:
+        _TAPS.setdefault(key, []).append(tap)
+
+    def remove() -> None:
+        with _TAPS_LOCK:
+            taps = _TAPS.get(key, [])
+            if tap in taps:
+                taps.remove(tap)
+            if not taps:
+                _TAPS.pop(key, None)
+
+    return remove
+
+
+def _tapped(config: CanLinkConfig, message: can.Message) -> None:
+    taps = _TAPS.get((config.interface, config.channel))
+    for tap in tuple(taps or ()):
+        tap(message)
 
 
 class CanSettingsError(ConfigValidationError, LinkError):
@@ -406,6 +440,8 @@ class CanLink:
             self.counters.send_errors += 1
             raise self._mark_lost(exc) from exc
         self.counters.frames_sent += 1
+        if _TAPS:
+            _tapped(self._config, message)
 
     def recv(self, timeout_s: float) -> can.Message | None:
         """Receive one frame, or None after ``timeout_s`` without one.
@@ -424,6 +460,8 @@ class CanLink:
             raise self._mark_lost(exc) from exc
         if message is not None:
             self.counters.frames_received += 1
+            if _TAPS:
+                _tapped(self._config, message)
         return message
 
     def close(self) -> None:

@@ -56,3 +56,22 @@ def default_reports_dir() -> Path:
     folder = Path(platformdirs.user_documents_dir()) / REPORTS_FOLDER_NAME
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+#: A session's bus log (recorded beside an update from the GUI's diagnostics page) is capped per
+#: file and rotated: ``bus.log`` holds the newest frames, ``bus.1.log`` .. ``bus.{keep}.log`` older ones.
+BUS_LOG_MAX_BYTES: Final = 8 * 1024 * 1024
+BUS_LOG_KEEP: Final = 3
+BUS_LOG_NAME: Final = "bus.log"
+
+
+def session_files_dir(reports_dir: Path, session_id: int) -> Path:
+    """The folder that keeps a session's files beside its reports: ``<reports>/session-<id>``."""
+    return reports_dir / f"session-{session_id}"
+
+
+def session_bus_logs(reports_dir: Path, session_id: int) -> list[Path]:
+    """A session's bus log parts, newest first (empty when the session recorded none)."""
+    folder = session_files_dir(reports_dir, session_id)
+    parts = [folder / BUS_LOG_NAME] + [folder / f"bus.{index}.log" for index in range(1, BUS_LOG_KEEP + 1)]
+    return [part for part in parts if part.is_file()]

@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -74,6 +75,11 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
         self.stat_values = [plain_label(QLabel("—", self), device=False) for _ in range(8)]  # a typed port
         for caption, value in zip(self._stat_captions, self.stat_values, strict=True):
             self.link_form.addRow(caption, value)
+        self.record_bus_check = QCheckBox(self)  # the CAN bus recorded while an update runs
+        self.record_bus_check.setObjectName("record_bus_check")
+        self.record_bus_check.setChecked(model.record_bus)
+        self.record_bus_check.toggled.connect(self._on_record_bus)
+        self.link_form.addRow(self.record_bus_check)
 
         body = QHBoxLayout()
         body.addWidget(self.dtc_box, 3)
@@ -121,7 +127,18 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
         ]
         for caption, text in zip(self._stat_captions, captions, strict=True):
             caption.setText(text)
+        self.record_bus_check.setText(self.tr("Record the CAN bus during updates"))
+        self.record_bus_check.setToolTip(
+            self.tr(
+                "Every frame on the battery's CAN adapter while an update runs is written to a bus log "
+                "(candump format, size-capped and rotated) kept with the session's report."
+            )
+        )
         self.show_dtcs(self._dtcs)
+
+    @Slot(bool)
+    def _on_record_bus(self, checked: bool) -> None:
+        self._model.record_bus = checked
 
     def _apply_theme(self) -> None:
         colors = THEMES[self._model.theme_name]
@@ -188,3 +205,5 @@ class DiagnosticsPage(RetranslateOnLanguageChange, QWidget):
         writable = self._model.connected and self._model.read_only_reason is None
         self.read_button.setEnabled(writable)
         self.clear_button.setEnabled(writable)
+        link = self._model.link if self._model.connected else None
+        self.record_bus_check.setEnabled(link is None or link.kind == "can")

@@ -87,6 +87,125 @@
     </message>
 </context>
 <context>
+    <name>CampaignRows</name>
+    <message>
+        <source>Preconditions</source>
+        <translation type="unfinished">Conditions préalables</translation>
+    </message>
+    <message>
+        <source>Configuration backup</source>
+        <translation type="unfinished">Sauvegarde de la configuration</translation>
+    </message>
+    <message>
+        <source>Transfer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Test boot</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Self-test</source>
+        <translation type="unfinished">Autotest</translation>
+    </message>
+    <message>
+        <source>Confirm</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Configuration check</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Revert</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Roll back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Package check</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Identify</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Reboot</source>
+        <translation type="unfinished">Redémarrage</translation>
+    </message>
+    <message>
+        <source>Configuration restore</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Confirmed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rolled back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Untouched</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Refused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Updated, not confirmed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Running…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Step done</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Step failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tier</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished">Modèle</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Progress</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation type="unfinished">Résultat</translation>
+    </message>
+</context>
+<context>
     <name>ConfigPage</name>
     <message>
         <source>Configuration</source>
@@ -665,6 +784,14 @@
         <source>Bytes received:</source>
         <translation>Octets reçus :</translation>
     </message>
+    <message>
+        <source>Record the CAN bus during updates</source>
+        <translation>Enregistrer le bus CAN pendant les mises à jour</translation>
+    </message>
+    <message>
+        <source>Every frame on the battery&apos;s CAN adapter while an update runs is written to a bus log (candump format, size-capped and rotated) kept with the session&apos;s report.</source>
+        <translation>Chaque trame sur l&apos;adaptateur CAN de la batterie pendant une mise à jour est écrite dans un journal de bus (format candump, taille plafonnée, rotation) conservé avec le rapport de la session.</translation>
+    </message>
     <message numerus="yes">
         <source>%n stored trouble code(s).</source>
         <translation>
@@ -1168,6 +1295,13 @@
     </message>
 </context>
 <context>
+    <name>PackModel</name>
+    <message>
+        <source>Give the pack&apos;s CAN bus (interface, channel, bit rate) first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>PackSummaryWidget</name>
     <message>
         <source>Lowest cell</source>
@@ -1241,6 +1375,49 @@
     <message>
         <source>cells bleeding</source>
         <translation>cellules en décharge</translation>
+    </message>
+</context>
+<context>
+    <name>PackTree</name>
+    <message>
+        <source>BCU — pack controller</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>BMC — module controllers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>BMU — cell monitors</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation type="unfinished">Modèle</translation>
+    </message>
+    <message>
+        <source>Serial number</source>
+        <translation type="unfinished">Numéro de série</translation>
+    </message>
+    <message>
+        <source>Firmware</source>
+        <translation type="unfinished">Micrologiciel</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%1 %2 · 0x%3</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
