@@ -163,3 +163,51 @@ class ScanCache:
             _log.warning("could not save the scan cache %s: %s", self._path, exc)
             if temporary is not None:
                 temporary.unlink(missing_ok=True)
+
+
+RATE_PROTOCOL: Final = "smp-rate"
+"""The entry kind of a negotiated line rate (``CachedSetting.protocol``), beside the scan's entries."""
+RATE_MEMORY_S: Final = 30 * 24 * 3600.0
+"""A remembered rate older than this is tried afresh from the fastest: cables and adapters change."""
+
+
+def _adapter_key(port: str) -> str:
+    """The scan's key of the adapter behind ``port`` (USB serial number or socket), else its path."""
+    from bmsflasher.discovery.enumerate import enumerate_serial_ports  # lazy: pyserial's list_ports
+
+    wanted = os.path.realpath(port) if not port.startswith(("socket://", "rfc2217://", "loop://")) else port
+    try:
+        for candidate in enumerate_serial_ports():
+            if candidate.port in (port, wanted):
+                return candidate.cache_key
+    except Exception:  # noqa: BLE001 - enumeration is a nicety here: fall back to the path
+        _log.debug("cannot enumerate serial ports for the rate memory", exc_info=True)
+    return f"serial:{wanted}"
+
+
+class AdapterRateMemory:
+    """The fastest line rate a negotiated switch held, per adapter (``protocols/smp/link_rate.RateMemory``).
+
+    Stored in the scan cache under ``rate:<adapter key>``, so ``scan --no-cache``-style users and a
+    disabled cache get no memory. The next connection through the same adapter tries that rate
+    first; a rate that then fails still falls back, and the lower rate that held is remembered.
+    """
+
+    def __init__(self, cache: ScanCache | None = None) -> None:
+        self._cache = cache if cache is not None else ScanCache()
+
+    def held_rate(self, port: str) -> int | None:
+        setting = self._cache.get(self._key(port))
+        if setting is None or setting.protocol != RATE_PROTOCOL or setting.baud <= 0:
+            return None
+        if time.time() - setting.saved_at_s > RATE_MEMORY_S:
+            return None
+        return setting.baud
+
+    def remember_rate(self, port: str, baud: int) -> None:
+        self._cache.put(self._key(port), CachedSetting(protocol=RATE_PROTOCOL, baud=baud))
+        self._cache.save()
+
+    @staticmethod
+    def _key(port: str) -> str:
+        return f"rate:{_adapter_key(port)}"

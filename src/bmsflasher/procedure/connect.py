@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
-from typing import Final, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 import platformdirs
 
@@ -18,6 +18,7 @@ from bmsflasher.core.errors import ConfigValidationError, LinkError, NoResponseE
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import CanAddressing, LinkSettings
+from bmsflasher.discovery.cache import AdapterRateMemory
 from bmsflasher.firmware.files import read_capped
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -29,7 +30,7 @@ MODBUS_KINDS: Final = frozenset({"modbus"})
 
 
 class _SmpConnect(Protocol):
-    def __call__(self, port: str, baud: int, *, reconnect_timeout_s: float) -> Target: ...
+    def __call__(self, port: str, baud: int, *, reconnect_timeout_s: float, speed: Any) -> Target: ...
 
 
 def user_security_key_path() -> Path:
@@ -85,7 +86,9 @@ def _open_serial(link: LinkSettings, timeout_s: float) -> Target:
     module = importlib.import_module("bmsflasher.protocols.smp.target")
     connect = cast(_SmpConnect, module.SmpTarget.connect)
     baud = link.baud or int(module.DEFAULT_BAUD)
-    return connect(link.port, baud, reconnect_timeout_s=timeout_s)
+    # A faster line rate is negotiated after the handshake; what held is remembered per adapter.
+    speed = module.SpeedOptions(memory=AdapterRateMemory())
+    return connect(link.port, baud, reconnect_timeout_s=timeout_s, speed=speed)
 
 
 def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:

@@ -61,6 +61,7 @@ PROTECTED_WRITES: Final = frozenset(
         (GROUP_SETTINGS, 3),  # save
         (GROUP_BMS, 4),  # forced balancing
         (GROUP_BMS, 5),  # rollback
+        (GROUP_BMS, 18),  # compressed upload (sim/smp/compressed_upload.py)
     }
 )
 #: Settings keys of the factory calibration (a technician certificate may not write them).
