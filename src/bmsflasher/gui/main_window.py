@@ -1,7 +1,7 @@
 """The main window: a navigation list, the pages, the menus, the status bar. Nothing else.
 
 Each page is its own widget talking to the AppModel; the window only arranges them, owns the
-language and theme switches, and opens the update wizard and the recovery dialog. Keyboard: Ctrl+1…6
+language and theme switches, and opens the update wizard and the recovery dialog. Keyboard: Ctrl+1…7
 jump to a page, Alt+letter mnemonics on every button, Tab through every control.
 
 A package the system hands over (command-line argument, file association, macOS file-open event)
@@ -34,6 +34,8 @@ from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine_text import later, plain_label, shown
 from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.pack_model import PackModel
+from bmsflasher.gui.pack_page import PackPage
 from bmsflasher.gui.pages.config_page import ConfigPage
 from bmsflasher.gui.pages.devices_page import DevicesPage
 from bmsflasher.gui.pages.diagnostics_page import DiagnosticsPage
@@ -47,8 +49,9 @@ from bmsflasher.gui.theme import THEMES, apply_theme
 from bmsflasher.gui.widgets.error_banner import ErrorBanner
 from bmsflasher.gui.wizard.update_wizard import UpdateWizard
 
-PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history")
+PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history", "pack")
 DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
+PACK: Final = 6
 PACKAGE_SUFFIX: Final = ".bmspkg"
 PREFERRED_SIZE: Final = QSize(1280, 820)
 STATUS_MESSAGE_MS: Final = 8000
@@ -85,6 +88,8 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.config_page = ConfigPage(model, self)
         self.diagnostics_page = DiagnosticsPage(model, self)
         self.history_page = HistoryPage(model, self)
+        self.pack_model = PackModel(model.engine, self)
+        self.pack_page = PackPage(self.pack_model, self, demo=model.engine.demo)
         self.pages: tuple[QWidget, ...] = (
             self.devices_page,
             self.live_page,
@@ -92,6 +97,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
             self.config_page,
             self.diagnostics_page,
             self.history_page,
+            self.pack_page,
         )
         self.stack = QStackedWidget(self)
         for page in self.pages:
@@ -122,6 +128,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.update_page.sig_start_wizard.connect(self.open_update_wizard)
         model.sig_error.connect(self.banner.show_error)
+        self.pack_model.sig_error.connect(self.banner.show_error)
         model.sig_status.connect(self._show_status)
         model.sig_connection_changed.connect(self._on_connection)
         model.sig_connecting.connect(self._on_connecting)
@@ -193,6 +200,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
             self.tr("&Configuration"),
             self.tr("Dia&gnostics"),
             self.tr("&History"),
+            self.tr("&Pack"),
         )
         for index, title in enumerate(titles):
             item = self.nav.item(index)
@@ -244,6 +252,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
             if item is not None:
                 item.setIcon(icon(icon_name, colors.text))
         self.banner.apply_theme(colors)
+        self.pack_page.apply_theme(name)
         self.setWindowIcon(icon("app"))
         self.setStyleSheet(
             f"QLabel#page_title {{ font-size: 16pt; font-weight: 600; color: {colors.text}; }}"
@@ -264,6 +273,7 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
                 "",
             )
         self.model.engine.report_language = language
+        self.pack_model.engine.report_language = language
         self.language_actions[language].setChecked(True)
 
     @Slot(str)
@@ -390,4 +400,18 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
             )
             event.ignore()
             return
+        if self.pack_model.busy in ("campaign", "rollback"):
+            self.banner.show_error(
+                later(
+                    "MainWindow",
+                    QT_TRANSLATE_NOOP(
+                        "MainWindow",
+                        "A pack campaign is running: the window closes when it has reached a safe end.",
+                    ),
+                ),
+                "",
+            )
+            event.ignore()
+            return
+        self.pack_model.close()
         super().closeEvent(event)

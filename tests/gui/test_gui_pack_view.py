@@ -1,0 +1,42 @@
+"""The Pack page: the tree lists every node of a virtual pack by tier, and every BMU's cells are drawn live."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bmsflasher.gui.pack_tree import SERIAL_ROLE
+
+from .pack_support import PackRig, pack_rig  # noqa: F401 -- the fixture
+
+pytestmark = pytest.mark.gui
+
+
+def test_the_tree_lists_every_node_under_its_tier(pack_rig: PackRig) -> None:
+    page = pack_rig.window.pack_page
+    tree = page.tree
+    tiers = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    assert [top.data(0, SERIAL_ROLE) for top in tiers if top is not None] == ["bcu", "bmc", "bmu"]
+    assert [top.childCount() for top in tiers if top is not None] == [1, 1, 2]
+    rows = {item.text(2): item for item in tree.node_items()}
+    nodes = pack_rig.window.pack_model.nodes
+    assert set(rows) == {node.serial for node in nodes}
+    for node in nodes:
+        row = rows[node.serial]
+        assert (row.text(1), row.text(3)) == (node.model, "1.0.0")
+        assert row.text(4) == "application"
+    assert {node.model for node in nodes} == {"VBCU-1", "VBMC-4", "VBMU-16"}
+
+
+def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
+    page = pack_rig.window.pack_page
+    assert page.cells_button.isEnabled()
+    page.cells_button.click()
+    pack_rig.wait(lambda: page.frames_drawn >= 3 and page.cells.cell_count == 32, 20)
+    matrix = page.cells.matrix_mv()
+    assert matrix.shape == (2, 16)
+    assert np.all((matrix > 2500) & (matrix < 4500))
+    assert page.cells.addresses == (0x40, 0x41)
+    page.cells_button.click()
+    pack_rig.wait(lambda: not pack_rig.window.pack_model.watching_cells, 5)
+    assert page.cells.addresses == ()
