@@ -304,7 +304,7 @@ def _cmd_rack_update(args: argparse.Namespace) -> int:
         baud=args.baud,
         parity=args.parity,
         stopbits=args.stopbits,
-        tcp=None,
+        tcp=args.tcp,
     )
     assert link is not None  # an address was given
     require_interactive_or_yes(args, "rack-update")
@@ -337,6 +337,7 @@ def _cmd_rack_update(args: argparse.Namespace) -> int:
                     if m.result is not None
                 ],
                 "broadcast_s": rack.broadcast.broadcast_seconds if rack.broadcast else None,
+                "broadcast_records": rack.broadcast.records_broadcast if rack.broadcast else None,
             }
         )
     else:
@@ -367,10 +368,15 @@ def _modbus_addresses(text: str) -> tuple[int, ...]:
 
 def _add_rack_update_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("package", type=Path, metavar="PKG", help=say(t("the .bmspkg release package")))
-    parser.add_argument("--port", required=True, help=say(t("the RS485 adapter's serial port")))
+    bus = parser.add_mutually_exclusive_group(required=True)
+    bus.add_argument("--port", help=say(t("the RS485 adapter's serial port")))
+    bus.add_argument(
+        "--tcp", metavar="HOST:PORT", help=say(t("the rack's Modbus TCP gateway (instead of --port)"))
+    )
     parser.add_argument("--baud", type=int, default=19200, help=say(t("the bus's baud rate")))
-    parser.add_argument("--parity", choices=("N", "E", "O"), default="E", help=say(t("the bus's parity")))
-    parser.add_argument("--stopbits", choices=("1", "2"), default="1", help=say(t("the bus's stop bits")))
+    # parity and stop bits default to the Modbus RTU line (8E1) inside modbus_link; --tcp takes none
+    parser.add_argument("--parity", choices=("N", "E", "O"), help=say(t("the bus's parity")))
+    parser.add_argument("--stopbits", choices=("1", "2"), help=say(t("the bus's stop bits")))
     parser.add_argument(
         "--addresses",
         type=_modbus_addresses,

@@ -33,7 +33,7 @@ from bmsflasher.procedure.package_loading import PackageLoader, UpdatePackage
 from bmsflasher.procedure.results import UpdateResult
 from bmsflasher.protocols.modbus.broadcast import BroadcastReport, BroadcastTransfer
 from bmsflasher.protocols.modbus.session import ModbusSession, character_bits
-from bmsflasher.protocols.modbus.target import ModbusTarget, open_link
+from bmsflasher.protocols.modbus.target import TCP_NOMINAL_BAUD, ModbusTarget, open_link
 from bmsflasher.records import RecordsDb
 
 BESIDE_APPLICATION_SLOT: Final = 1
@@ -150,8 +150,11 @@ class RackUpdate:
     def _broadcast(self, targets: list[ModbusTarget], package: UpdatePackage) -> BroadcastReport:
         link = self._link
         bits = character_bits(link.parity, link.stopbits)
+        # Over a TCP gateway the broadcast goes to unit 0 in MBAP framing; the gateway's own RS485
+        # side sets the pace (the transfer waits for it), the nominal rate only spaces the writes.
+        baud = TCP_NOMINAL_BAUD if link.tcp else max(link.baud, 1)
         session = ModbusSession(
-            targets[0].session.link, address=0, tcp=False, char_bits=bits, where=link.describe()
+            targets[0].session.link, address=0, tcp=bool(link.tcp), char_bits=bits, where=link.describe()
         )
         sinks = {target.link.address: self._sink_for(target.link.address) for target in targets}
         for sink in sinks.values():
@@ -161,9 +164,7 @@ class RackUpdate:
             sinks[address](Progress(BROADCAST_STEP, done, total, 0.0, None))
 
         transfer = BroadcastTransfer(session, [target.access for target in targets])
-        report = transfer.run(
-            BESIDE_APPLICATION_SLOT, package.image, on_progress, char_s=bits / max(link.baud, 1)
-        )
+        report = transfer.run(BESIDE_APPLICATION_SLOT, package.image, on_progress, char_s=bits / baud)
         for address, sink in sinks.items():
             failure = report.failures.get(address)
             repair = report.repairs.get(address)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Final
 
@@ -52,8 +53,13 @@ EXCEPTION_ILLEGAL_ADDRESS: Final = 0x02
 EXCEPTION_ILLEGAL_VALUE: Final = 0x03
 EXCEPTION_DEVICE_FAILURE: Final = 0x04
 EXCEPTION_BUSY: Final = 0x06
-_READ_FUNCTIONS: Final = frozenset({0x03, 0x04, 0x14})
-"""Answers that never equal the request: what tells an echoing adapter from a module's answer."""
+_ECHOED_ANSWERS: Final = frozenset({0x05, 0x06, 0x15})
+"""Functions whose normal answer repeats the request byte for byte: an adapter's echo of the request
+cannot be told from the module's answer. Every other answer differs from its request, so any other
+request tells whether the adapter echoes (the first copy of the request read back is the echo)."""
+_ADAPTER_ECHOES: weakref.WeakKeyDictionary[SerialLink, bool] = weakref.WeakKeyDictionary()
+"""What was learned about each open port's adapter: the sessions of a rack's modules share one port,
+so a module's first request (often a 0x06 command) does not have to learn it again."""
 
 
 @dataclass
@@ -93,7 +99,7 @@ class ModbusSession:
         self._where = where
         self._framer: FramerBase = FramerSocket(DecodePDU(False)) if tcp else FramerRTU(DecodePDU(False))
         self._tid = 0
-        self._echo: bool | None = False if tcp else None
+        self._echo: bool | None = False if tcp else _ADAPTER_ECHOES.get(link)
         self._lock = threading.Lock()
         self._quiet_until = 0.0
         """No frame leaves before this (the modules are still taking the last broadcast)."""
@@ -102,6 +108,11 @@ class ModbusSession:
     @property
     def link(self) -> SerialLink:
         return self._link
+
+    @property
+    def tcp(self) -> bool:
+        """Modbus TCP (a gateway forwards each request; its answers pace the client)."""
+        return self._tcp
 
     @property
     def echoes(self) -> bool | None:
@@ -113,6 +124,8 @@ class ModbusSession:
         self.counters.extra_bytes_sent += self._link.bytes_sent
         self.counters.extra_bytes_received += self._link.bytes_received
         self._link = link
+        if self._echo is not None:
+            _ADAPTER_ECHOES[link] = self._echo
 
     def stats(self) -> LinkStats:
         """Counters since the session started (bytes include earlier links)."""
@@ -228,12 +241,14 @@ class ModbusSession:
         """The answer to ``request`` (None at the deadline), and whether corrupted frames arrived."""
         buffer = b""
         corrupted = False
-        echo = (
-            frame if self._echo or (self._echo is None and request.function_code in _READ_FUNCTIONS) else b""
-        )
+        echo = frame if self._echo or (self._echo is None and not self._ambiguous(request)) else b""
+        first: ModbusPDU | None = None  # an answer equal to the request, while the echo is unknown
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if first is not None:  # one copy only: the module's answer, and no echo
+                    self._learn_echo(False)
+                    return first, corrupted
                 return None, corrupted
             data = self._link.read(READ_CHUNK_BYTES, remaining)
             if not data:
@@ -255,22 +270,38 @@ class ModbusSession:
                     self.counters.errors += 1
                     buffer = buffer[used:]
                     continue
+                copy = buffer[:used] == frame
                 buffer = buffer[used:]
                 if answer.function_code & 0x7F == request.function_code:
+                    if first is not None:  # a second copy: the first was the adapter's echo
+                        self._learn_echo(True)
+                        return answer, corrupted
+                    if copy and self._ambiguous(request):
+                        first = answer  # the echo or the answer: wait (once per adapter) for a second
+                        continue
                     return answer, corrupted
                 corrupted = True  # an answer to something else
+
+    def _ambiguous(self, request: ModbusPDU) -> bool:
+        """Whether an answer to ``request`` could be the adapter's echo and the echo is unknown."""
+        return self._echo is None and request.function_code in _ECHOED_ANSWERS
+
+    def _learn_echo(self, echoes: bool) -> None:
+        self._echo = echoes
+        if not self._tcp:
+            _ADAPTER_ECHOES[self._link] = echoes
 
     def _strip_echo(self, buffer: bytes, echo: bytes) -> tuple[bytes, bytes]:
         """Drop the adapter's echo of ``echo`` from the front of ``buffer``; learn whether it echoes."""
         overlap = min(len(echo), len(buffer))
         if buffer[:overlap] != echo[:overlap]:
             if self._echo is None:
-                self._echo = False
+                self._learn_echo(False)
             return buffer, b""
         if overlap < len(echo):
             return buffer, echo
         if self._echo is None:
-            self._echo = True
+            self._learn_echo(True)
         return buffer[overlap:], b""
 
     def _silence(self, what: Text, tries: int, garbled: int, elapsed_s: float) -> NoResponseError:
