@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from bmsflasher.gui.theme import LIGHT, ThemeColors
+from bmsflasher.gui.widgets.axis_cache import cache_axes
 
 _MIN_MARGIN_MV = 10.0
 
@@ -27,6 +28,7 @@ class CellBarsWidget(pg.PlotWidget):  # type: ignore[misc]
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.showGrid(x=False, y=True)
+        cache_axes(self.getPlotItem())
         self._bars = pg.PlotDataItem(stepMode="center", fillLevel=0.0, pen=None)
         self._balancing = pg.BarGraphItem(x=[], height=[], width=0.8)
         self._min_line = pg.InfiniteLine(angle=0, movable=False)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QWidget
 
 from bmsflasher.gui.theme import LIGHT, ThemeColors
+from bmsflasher.gui.widgets.axis_cache import cache_axes, cache_axis
 
 
 class CellHeatmapWidget(pg.PlotWidget):  # type: ignore[misc]
@@ -28,6 +29,8 @@ class CellHeatmapWidget(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self._image)
         self._colorbar = pg.ColorBarItem(values=(0, 1), interactive=False, width=12, colorMapMenu=False)
         self._colorbar.setImageItem(self._image, insert_in=self.getPlotItem())
+        cache_axes(self.getPlotItem())
+        cache_axis(self._colorbar.axis)
         # room above the plot: the colour bar's top tick label is centred on its edge and was clipped
         self.getPlotItem().layout.setContentsMargins(1, 8, 1, 1)
         self._window_s = 60.0

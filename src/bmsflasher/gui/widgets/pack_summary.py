@@ -37,7 +37,18 @@ class ValueTile(QFrame):
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
 
+        self._shown: tuple[str, str, str | None] | None = None
+
     def set_value(self, value: str, detail: str = "", color: str | None = None) -> None:
+        """Show a value; a tile whose text and colour did not change is left alone.
+
+        At 10 Hz most tiles repeat themselves, and a style sheet set again re-polishes the label and
+        invalidates the layout even when it is the same sheet.
+        """
+        shown = (value, detail, color)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.value.setText(value)
         self.detail.setText(detail)
         self.value.setStyleSheet(f"color: {color};" if color else "")

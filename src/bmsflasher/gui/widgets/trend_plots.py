@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from bmsflasher.gui.telemetry_buffer import TrendSeries
 from bmsflasher.gui.theme import LIGHT, ThemeColors
+from bmsflasher.gui.widgets.axis_cache import cache_axes
 
 
 class TrendLabels(NamedTuple):
@@ -47,6 +48,7 @@ class TrendPlotsWidget(pg.GraphicsLayoutWidget):  # type: ignore[misc]
             plot.showGrid(x=True, y=True, alpha=0.25)
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("left").setWidth(42)
+            cache_axes(plot)
             if self._plots:
                 plot.setXLink(self._plots[0])
             self._plots.append(plot)
@@ -82,7 +84,9 @@ class TrendPlotsWidget(pg.GraphicsLayoutWidget):  # type: ignore[misc]
         curves = (self._voltage, self._current, self._soc, self._soh, self._tmin, self._tmax)
         colours = (lines[0], lines[1], lines[2], lines[3], lines[0], lines[1])
         for curve, colour in zip(curves, colours, strict=True):
-            curve.setPen(pg.mkPen(colour, width=1.5))
+            # one-pixel pens take Qt's fast line path; 1.5 px went through the path stroker and tripled
+            # the trends' paint time (4 ms of a 512-cell frame)
+            curve.setPen(pg.mkPen(colour, width=1))
 
     def set_labels(self, labels: TrendLabels) -> None:
         """Axis titles and curve names (translated by the page that owns the widget)."""
