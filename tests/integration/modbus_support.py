@@ -54,10 +54,10 @@ def signed_image(
     )
 
 
-def small_package(folder: Path, version: str, *, behaviour: str | None = None) -> Path:
+def small_package(folder: Path, version: str, *, behaviour: str | None = None, size: int = 16 * 1024) -> Path:
     """A signed ``.bmspkg`` for the demo model with a 16 KiB image (the demo packages hold about 260 KiB)."""
     key = load_private_key_file(resource_path("demo", "demo-key.pem"))
-    image = signed_image(version, 16 * 1024, behaviour=behaviour)
+    image = signed_image(version, size, behaviour=behaviour)
     spec = PackageSpec(
         model="VBMS-16",
         hardware_revisions=("C",),

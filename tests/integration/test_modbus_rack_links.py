@@ -1,4 +1,4 @@
-"""A rack update over the two other ways a technician reaches a rack: a Modbus TCP gateway, an echoing adapter.
+"""A rack update over the two other ways to reach a rack: a Modbus TCP gateway, an echoing adapter.
 
 Behind the gateway the broadcast is a unit-0 MBAP request that the gateway forwards and nobody
 answers; the transfer must wait for the gateway's own RS485 pace, or the modules' next questions
@@ -107,7 +107,7 @@ def test_a_broadcast_through_an_echoing_adapter_reaches_every_module(tmp_path: P
 
 
 def test_a_broadcast_through_the_gateway_waits_for_its_pace() -> None:
-    """The gateway forwards each unit-0 record at its RS485 pace: no module question may time out behind them."""
+    """The gateway forwards each unit-0 record at its RS485 pace: no question times out behind them."""
     image = signed_image("1.1.0", 12 * 1024)
     addresses = (1, 2, 3)
     with tcp_modules(addresses, baud=115_200, gateway_timeout_s=0.2) as bench:
