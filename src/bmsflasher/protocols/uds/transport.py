@@ -22,6 +22,7 @@ types are ignored instead of aborting a reception in progress.
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -55,6 +56,12 @@ STMIN_LONGEST: Final = 0x7F
 #: Largest message the tool accepts (ISO 15765-2:2016 allows 32-bit lengths).
 MAX_RX_MESSAGE: Final = 0x10000
 _SEND_TIMEOUT_S: Final = 1.0
+class _Skipped(enum.Enum):
+    """What :meth:`IsoTpTransport._receive` returns for a frame that is not this node's answer."""
+
+    OTHER_TRAFFIC = "other traffic"
+
+
 #: can-isotp's warnings (every broken reception on a lossy bus) are counted, not printed.
 ISOTP_LOGGER: Final = "bmsflasher.uds.isotp"
 logging.getLogger(ISOTP_LOGGER).setLevel(logging.ERROR)
@@ -252,6 +259,23 @@ class IsoTpTransport:
                 )
 
     def _rxfn(self, timeout: float) -> isotp.CanMessage | None:
+        """The next frame of this node, waiting at most ``timeout``; other traffic is skipped.
+
+        A frame meant for someone else (another node, a BMS's cyclic broadcasts) must not end the
+        wait: can-isotp's relay thread takes an early None as "nothing came" and sleeps up to
+        ``read_timeout`` before asking again, which on a bus with broadcasts cost every block tens
+        of milliseconds (about a quarter of the throughput at 500 kbit/s).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self._receive(max(0.0, deadline - time.monotonic()))
+            if not isinstance(frame, _Skipped):
+                return frame
+            if time.monotonic() >= deadline:
+                return None
+
+    def _receive(self, timeout: float) -> isotp.CanMessage | _Skipped | None:
+        """One frame from the link: this node's, None (nothing, or the link is gone) or other traffic."""
         if self._lost is not None:
             time.sleep(timeout)
             return None
@@ -260,14 +284,16 @@ class IsoTpTransport:
         except LinkError as exc:
             self._mark_lost(exc)
             return None
-        if message is None or message.is_error_frame or message.is_remote_frame:
+        if message is None:
             return None
+        if message.is_error_frame or message.is_remote_frame:
+            return _Skipped.OTHER_TRAFFIC
         if message.arbitration_id != self.response_id or message.is_extended_id != self.address.extended_id:
-            return None  # another node's frame, or the same number in the other identifier format
+            return _Skipped.OTHER_TRAFFIC  # another node, or the same number in the other identifier format
         data = screen_frame(bytes(message.data))
         if data is None:
             self.frames_ignored += 1
-            return None
+            return _Skipped.OTHER_TRAFFIC
         self.frames_received += 1
         return isotp.CanMessage(
             arbitration_id=message.arbitration_id,
