@@ -1,4 +1,4 @@
-"""Issue 19: the GUI's "CAN broadcast (DBC)" connection — live data from broadcasts, writing pages say why not.
+"""Issue 19: "CAN broadcast (DBC)" in the GUI: live data from broadcasts; writing pages say why not.
 
 A virtual BMS on a python-can ``virtual`` channel broadcasts its cyclic frames; the devices page's
 manual form connects to it with the shipped DBC and map. The live data are the device's cells; the
