@@ -84,6 +84,8 @@ BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.cli.cmd_history",
     "bmsflasher.cli.cmd_gui",
     "bmsflasher.cli.cmd_demo",
+    "bmsflasher.cli.cmd_log",
+    "bmsflasher.cli.cmd_dbc",
     "bmsflasher.gui.app",
 )
 
