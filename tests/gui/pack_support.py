@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.demo_bundles import DEMO_BUNDLES, build_demo_bundle
@@ -23,9 +23,11 @@ from bmsflasher.firmware.demo_pack_models import Tier
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine import Engine
+from bmsflasher.gui.i18n import LanguageSwitcher
 from bmsflasher.gui.main_window import PACK, MainWindow
 
 from .conftest import wait_until
+from .screenshot_support import clipped_texts, save_shot
 
 SMALL_PACK = "bcu=1,bmc=1,bmu=2"
 SMALL_MINIMUM = {Tier.BCU: 1, Tier.BMC: 1, Tier.BMU: 2}
@@ -65,6 +67,22 @@ class PackRig:
 
     def versions(self) -> dict[str, str]:
         return {node.serial: node.version for node in self.window.pack_model.nodes}
+
+    def photograph(self, widget: QWidget, name: str) -> dict[str, list[str]]:
+        """``widget`` saved in English, Dutch and French (tests/screenshots/NAME-LANG.png); what was clipped."""
+        switcher = LanguageSwitcher(self.app)
+        clipped: dict[str, list[str]] = {}
+        try:
+            for language in ("en", "nl", "fr"):
+                assert switcher.set_language(language)
+                for _ in range(5):  # retranslated texts, then the layouts they ask for
+                    self.app.processEvents()
+                save_shot(widget, f"{name}-{language}")
+                clipped[language] = clipped_texts(widget)
+        finally:
+            switcher.set_language("en")
+            self.app.processEvents()
+        return {language: texts for language, texts in clipped.items() if texts}
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from .pack_support import PackRig, bundle, pack_rig  # noqa: F401 -- the fixture
 pytestmark = pytest.mark.gui
 
 
-def _run_campaign(rig: PackRig, release: str) -> CampaignWizard:
+def _run_campaign(rig: PackRig, release: str, *, photograph: bool = False) -> CampaignWizard:
     page = rig.window.pack_page
     wizard = page.open_campaign_wizard()
     assert wizard is not None
@@ -29,6 +29,8 @@ def _run_campaign(rig: PackRig, release: str) -> CampaignWizard:
     assert len(wizard.gates.measurements) >= 4 * 5  # every node's gates, each shown
     assert not wizard.gates.failed
     assert wizard.rows.rowCount() == 4
+    if photograph:
+        assert not rig.photograph(wizard, "campaign-2-preconditions")
     wizard.approve_button.click()
     assert wizard.stack.currentIndex() == RUN_PAGE
     assert not wizard.close_button.isVisible()  # no closing while the pack is written
@@ -38,7 +40,7 @@ def _run_campaign(rig: PackRig, release: str) -> CampaignWizard:
 
 
 def test_a_healthy_campaign_confirms_every_row_and_one_roll_back_returns_the_pack(pack_rig: PackRig) -> None:
-    wizard = _run_campaign(pack_rig, "pack-1.1.0")
+    wizard = _run_campaign(pack_rig, "pack-1.1.0", photograph=True)
     assert wizard.outcome is not None and wizard.outcome.result == "updated", wizard.outcome
     assert set(wizard.rows.results.values()) == {"confirmed"}
     assert len(wizard.rows.results) == 4
@@ -52,6 +54,7 @@ def test_a_healthy_campaign_confirms_every_row_and_one_roll_back_returns_the_pac
     pack_rig.wait(lambda: report.is_file(), 30)
     text = report.read_text(encoding="utf-8")
     assert all(serial in text for serial in pack_rig.versions())
+    assert not pack_rig.photograph(wizard, "campaign-3-confirmed")
 
     # the one Roll back for the whole pack
     assert wizard.rollback_button.isEnabled()
@@ -71,3 +74,4 @@ def test_a_bmu_failing_its_self_test_rolls_the_whole_pack_back(pack_rig: PackRig
     assert set(pack_rig.versions().values()) == {"1.0.0"}
     assert "self-test" in wizard.outcome_label.text()
     assert not wizard.rollback_button.isEnabled()  # nothing to roll back: the pack is on its old set
+    assert not pack_rig.photograph(wizard, "campaign-3-rolled-back")

@@ -37,6 +37,7 @@ def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
     assert matrix.shape == (2, 16)
     assert np.all((matrix > 2500) & (matrix < 4500))
     assert page.cells.addresses == (0x40, 0x41)
+    assert not pack_rig.photograph(pack_rig.window, "pack-view")
     page.cells_button.click()
     pack_rig.wait(lambda: not pack_rig.window.pack_model.watching_cells, 5)
     assert page.cells.addresses == ()

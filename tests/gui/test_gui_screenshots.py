@@ -7,55 +7,18 @@ renders blank fails here rather than in a reviewer's eyes.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from bmsflasher.gui.i18n import LanguageSwitcher
 from bmsflasher.gui.main_window import CONFIG, DEVICES, DIAGNOSTICS, HISTORY, LIVE, UPDATE
 from bmsflasher.gui.wizard import page_ids
 
 from .conftest import GuiRig
+from .screenshot_support import SHOTS
+from .screenshot_support import clipped_texts as _clipped_texts
+from .screenshot_support import save_shot as _save
 
 pytestmark = pytest.mark.gui
-
-SHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-
-
-def _save(widget: QWidget, name: str) -> Path:
-    SHOTS.mkdir(exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    assert widget.grab().save(str(path))
-    image = QImage(str(path))
-    assert image.width() >= 400
-    assert image.height() >= 300
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 29)}
-    assert len(colours) > 8, f"{name} looks blank"
-    _assert_no_button_over_a_table(widget, name)
-    return path
-
-
-def _assert_no_button_over_a_table(widget: QWidget, name: str) -> None:
-    """A layout squeezed below its widgets' minimum sizes draws them over each other (it happened to the
-    result page's buttons and its checks table in a small wizard)."""
-    from PySide6.QtCore import QRect
-    from PySide6.QtWidgets import QAbstractScrollArea
-
-    def box(child: QWidget) -> QRect:
-        return QRect(child.mapTo(widget, child.rect().topLeft()), child.size())
-
-    buttons = [b for b in widget.findChildren(QPushButton) if b.isVisible()]
-    areas = [a for a in widget.findChildren(QAbstractScrollArea) if a.isVisible()]
-    overlaps = [
-        (b.text(), type(a).__name__)
-        for b in buttons
-        for a in areas
-        if not a.isAncestorOf(b) and box(b).intersects(box(a))
-    ]
-    assert not overlaps, f"{name}: buttons drawn over a table or list: {overlaps}"
 
 
 def test_screenshots_of_every_page_and_the_wizard(rig: GuiRig, qtbot, packages) -> None:
@@ -127,38 +90,6 @@ def test_screenshots_of_every_page_and_the_wizard(rig: GuiRig, qtbot, packages) 
     qtbot.waitUntil(lambda: "Session #" in window.history_page.detail.toPlainText(), timeout=10000)
     _save(window, "history")
     assert len(list(SHOTS.glob("*.png"))) >= 12
-
-
-def _shown(text: str) -> str:
-    """The text as drawn: a single ``&`` marks a mnemonic, ``&&`` is a literal ampersand."""
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
-
-
-def _clipped_texts(root: QWidget) -> list[str]:
-    """Visible one-line labels and buttons whose text is wider than the room they were given."""
-    clipped: list[str] = []
-    for widget in [root, *root.findChildren(QWidget)]:
-        if not widget.isVisibleTo(root) or widget.width() <= 0:
-            continue
-        metrics = widget.fontMetrics()
-        if (
-            isinstance(widget, QLabel)
-            and not widget.wordWrap()
-            and widget.textFormat() != Qt.TextFormat.RichText
-        ):
-            text = _shown(widget.text())
-            if (
-                text
-                and "<" not in text
-                and metrics.horizontalAdvance(text) > widget.contentsRect().width() + 1
-            ):
-                clipped.append(f"label {text!r}")
-        elif isinstance(widget, QPushButton):
-            text = _shown(widget.text())
-            room = widget.width() - (widget.iconSize().width() + 4 if not widget.icon().isNull() else 0)
-            if text and metrics.horizontalAdvance(text) > room:
-                clipped.append(f"button {text!r}")
-    return clipped
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import Slot
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -48,6 +48,20 @@ from bmsflasher.gui.texts import fmt, measurement_name
 
 BUNDLE_PAGE, PRECONDITIONS_PAGE, RUN_PAGE = range(3)
 BUNDLE_SUFFIX: Final = ".bmsbundle"
+
+_PACK_CHECKS: Final = {
+    "node_fault": QT_TRANSLATE_NOOP("CampaignWizard", "No node in fault"),
+    "pack_nodes_answer": QT_TRANSLATE_NOOP("CampaignWizard", "Every node answers"),
+    "pack_versions": QT_TRANSLATE_NOOP("CampaignWizard", "Every node runs the set"),
+    "pack_voltage_sum": QT_TRANSLATE_NOOP("CampaignWizard", "Pack voltage = sum of modules"),
+    "pack_communication": QT_TRANSLATE_NOOP("CampaignWizard", "Communication between nodes"),
+}
+
+
+def check_name(name: str) -> str:
+    """A gate's or check's name, translated: the pack's own checks here, the others as everywhere."""
+    source = _PACK_CHECKS.get(name)
+    return QCoreApplication.translate("CampaignWizard", str(source)) if source else measurement_name(name)
 
 
 class ChecksTable(QTableWidget):
@@ -81,7 +95,7 @@ class ChecksTable(QTableWidget):
         mark = "✓" if measurement.passed else "✗"
         result = mark if measurement.passed else f"{mark} {sentence(measurement.why)}".strip()
         cells += [
-            QTableWidgetItem(measurement_name(measurement.name)),
+            QTableWidgetItem(check_name(measurement.name)),
             QTableWidgetItem(measured(measurement.value)),
             QTableWidgetItem(measured(measurement.limit)),
             QTableWidgetItem(result),
@@ -159,11 +173,11 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self.pack_checks_label = QLabel(run_page)
         self.pack_checks = ChecksTable(False, run_page)
         self.pack_checks.setObjectName("pack_checks")
-        self.pack_checks.setMaximumHeight(150)
+        self.pack_checks.setMinimumHeight(150)
         self.log = QPlainTextEdit(run_page)
         self.log.setObjectName("campaign_log")
         self.log.setReadOnly(True)
-        self.log.setMaximumHeight(90)
+        self.log.setMaximumHeight(70)
         self.outcome_label = plain_label(QLabel(run_page), device=False)
         self.outcome_label.setObjectName("campaign_outcome")
         self.outcome_label.setWordWrap(True)
@@ -402,6 +416,8 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         if isinstance(event, StepStarted):
             self._phase = event.step
             self._show_phase()
+            self.pack_checks.setRowCount(0)  # each phase's pack self-test replaces the last one
+            self.pack_checks.measurements = []
         elif isinstance(event, Measurement):
             self.pack_checks.add("", event)
         elif isinstance(event, LogLine):

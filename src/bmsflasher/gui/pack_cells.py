@@ -35,6 +35,13 @@ class PackCellsView(RackView):
         super().watch(())
         self.addresses = addresses[:MAX_BMUS]
 
+    def redraw(self) -> None:
+        """Redraw both charts; a BMU's row is labelled with its CAN address in hex, as the tree shows it."""
+        super().redraw()
+        if self.addresses:
+            labels = [(row, f"0x{address:02X}") for row, address in enumerate(self.addresses)]
+            self.heatmap.getAxis("left").setTicks([labels])
+
     @property
     def cell_count(self) -> int:
         """Cells drawn now (BMUs with a sample × cells per BMU)."""

@@ -187,12 +187,9 @@ class PackPage(RetranslateOnLanguageChange, QWidget):
         if not addresses:
             self.cells_status.setText("")
             return
-        text = fmt(
-            self.tr("%1 BMUs, %2 cells, %3 sweeps a second"),
-            len(addresses),
-            self.cells.cell_count,
-            f"{self._rate_hz:.1f}",
-        )
+        text = fmt(self.tr("%1 BMUs, %2 cells"), len(addresses), self.cells.cell_count)
+        if self._rate_hz > 0:  # measured over the first whole second
+            text = f"{text}, " + fmt(self.tr("%1 sweeps a second"), f"{self._rate_hz:.1f}")
         silent = sorted(self.cells.silent)
         if silent:
             text = f"{text} · " + fmt(self.tr("not answering: %1"), ", ".join(f"0x{a:02X}" for a in silent))

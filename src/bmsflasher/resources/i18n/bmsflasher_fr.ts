@@ -90,119 +90,262 @@
     <name>CampaignRows</name>
     <message>
         <source>Preconditions</source>
-        <translation type="unfinished">Conditions préalables</translation>
+        <translation>Conditions préalables</translation>
     </message>
     <message>
         <source>Configuration backup</source>
-        <translation type="unfinished">Sauvegarde de la configuration</translation>
+        <translation>Sauvegarde de la configuration</translation>
     </message>
     <message>
         <source>Transfer</source>
-        <translation type="unfinished"></translation>
+        <translation>Transfert</translation>
     </message>
     <message>
         <source>Test boot</source>
-        <translation type="unfinished"></translation>
+        <translation>Démarrage d’essai</translation>
     </message>
     <message>
         <source>Self-test</source>
-        <translation type="unfinished">Autotest</translation>
+        <translation>Autotest</translation>
     </message>
     <message>
         <source>Confirm</source>
-        <translation type="unfinished"></translation>
+        <translation>Confirmation</translation>
     </message>
     <message>
         <source>Configuration check</source>
-        <translation type="unfinished"></translation>
+        <translation>Contrôle de la configuration</translation>
     </message>
     <message>
         <source>Revert</source>
-        <translation type="unfinished"></translation>
+        <translation>Retour arrière</translation>
     </message>
     <message>
         <source>Roll back</source>
-        <translation type="unfinished"></translation>
+        <translation>Retour en arrière</translation>
     </message>
     <message>
         <source>Package check</source>
-        <translation type="unfinished"></translation>
+        <translation>Vérification du paquet</translation>
     </message>
     <message>
         <source>Identify</source>
-        <translation type="unfinished"></translation>
+        <translation>Identification</translation>
     </message>
     <message>
         <source>Reboot</source>
-        <translation type="unfinished">Redémarrage</translation>
+        <translation>Redémarrage</translation>
     </message>
     <message>
         <source>Configuration restore</source>
-        <translation type="unfinished"></translation>
+        <translation>Restauration de la configuration</translation>
     </message>
     <message>
         <source>Confirmed</source>
-        <translation type="unfinished"></translation>
+        <translation>Confirmé</translation>
     </message>
     <message>
         <source>Rolled back</source>
-        <translation type="unfinished"></translation>
+        <translation>Revenu en arrière</translation>
     </message>
     <message>
         <source>Untouched</source>
-        <translation type="unfinished"></translation>
+        <translation>Intact</translation>
     </message>
     <message>
         <source>Refused</source>
-        <translation type="unfinished"></translation>
+        <translation>Refusé</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Échec</translation>
     </message>
     <message>
         <source>Updated, not confirmed</source>
-        <translation type="unfinished"></translation>
+        <translation>Mis à jour, non confirmé</translation>
     </message>
     <message>
         <source>Waiting</source>
-        <translation type="unfinished"></translation>
+        <translation>En attente</translation>
     </message>
     <message>
         <source>Running…</source>
-        <translation type="unfinished"></translation>
+        <translation>En cours…</translation>
     </message>
     <message>
         <source>Step done</source>
-        <translation type="unfinished"></translation>
+        <translation>Étape terminée</translation>
     </message>
     <message>
         <source>Step failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Étape échouée</translation>
     </message>
     <message>
         <source>Node</source>
-        <translation type="unfinished"></translation>
+        <translation>Nœud</translation>
     </message>
     <message>
         <source>Tier</source>
-        <translation type="unfinished"></translation>
+        <translation>Niveau</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Modèle</translation>
+        <translation>Modèle</translation>
     </message>
     <message>
         <source>Step</source>
-        <translation type="unfinished"></translation>
+        <translation>Étape</translation>
     </message>
     <message>
         <source>Progress</source>
-        <translation type="unfinished"></translation>
+        <translation>Progression</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished">Résultat</translation>
+        <translation>Résultat</translation>
+    </message>
+</context>
+<context>
+    <name>CampaignWizard</name>
+    <message>
+        <source>No node in fault</source>
+        <translation>Aucun nœud en défaut</translation>
+    </message>
+    <message>
+        <source>Every node answers</source>
+        <translation>Chaque nœud répond</translation>
+    </message>
+    <message>
+        <source>Every node runs the set</source>
+        <translation>Chaque nœud exécute l’ensemble</translation>
+    </message>
+    <message>
+        <source>Pack voltage = sum of modules</source>
+        <translation>Tension du pack = somme des modules</translation>
+    </message>
+    <message>
+        <source>Communication between nodes</source>
+        <translation>Communication entre les nœuds</translation>
+    </message>
+    <message>
+        <source>Update the pack</source>
+        <translation>Mettre à jour le pack</translation>
+    </message>
+    <message>
+        <source>1 · Release bundle</source>
+        <translation>1 · Lot de version</translation>
+    </message>
+    <message>
+        <source>A release bundle holds one signed package per node type, released together. The campaign checks every node&apos;s preconditions, backs up every configuration, transfers to every node (BMUs first, the BCU last), test-boots and self-tests every node and the pack, and only then confirms them all. If anything fails before that, every node returns to its previous firmware: the pack never ends on a mix of versions.</source>
+        <translation>Un lot de version contient un paquet signé par type de nœud, publiés ensemble. La campagne vérifie les conditions préalables de chaque nœud, sauvegarde chaque configuration, transfère vers chaque nœud (les BMU d’abord, le BCU en dernier), démarre chaque nœud à l’essai, exécute les autotests de chaque nœud et du pack, et seulement ensuite confirme le tout. Si quoi que ce soit échoue avant, chaque nœud revient à son micrologiciel précédent : le pack ne finit jamais sur un mélange de versions.</translation>
+    </message>
+    <message>
+        <source>&amp;Choose…</source>
+        <translation>&amp;Choisir…</translation>
+    </message>
+    <message>
+        <source>No bundle chosen</source>
+        <translation>Aucun lot choisi</translation>
+    </message>
+    <message>
+        <source>2 · Preconditions of every node</source>
+        <translation>2 · Conditions préalables de chaque nœud</translation>
+    </message>
+    <message>
+        <source>3 · Update, node by node</source>
+        <translation>3 · Mise à jour, nœud par nœud</translation>
+    </message>
+    <message>
+        <source>Pack rollback</source>
+        <translation>Retour en arrière du pack</translation>
+    </message>
+    <message>
+        <source>Pack checks</source>
+        <translation>Contrôles du pack</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>Nœud</translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation>Contrôle</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Valeur</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Limite</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Check the &amp;pack</source>
+        <translation>Vérifier le &amp;pack</translation>
+    </message>
+    <message>
+        <source>&amp;Update the pack</source>
+        <translation>&amp;Mettre à jour le pack</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back the pack</source>
+        <translation>&amp;Revenir en arrière sur le pack</translation>
+    </message>
+    <message>
+        <source>&amp;Save service report…</source>
+        <translation>&amp;Enregistrer le rapport d’intervention…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Fermer</translation>
+    </message>
+    <message>
+        <source>The pack has not been read yet: the campaign finds its nodes itself.</source>
+        <translation>Le pack n’a pas encore été lu : la campagne trouve elle-même ses nœuds.</translation>
+    </message>
+    <message>
+        <source>The pack on this bus has %1 nodes: %2 BCU, %3 BMC, %4 BMU.</source>
+        <translation>Le pack sur ce bus compte %1 nœuds : %2 BCU, %3 BMC, %4 BMU.</translation>
+    </message>
+    <message>
+        <source>Verifying the bundle and measuring every node&apos;s preconditions…</source>
+        <translation>Vérification du lot et mesure des conditions préalables de chaque nœud…</translation>
+    </message>
+    <message>
+        <source>Every node passed its preconditions. Update the %1 nodes of the pack to %2?</source>
+        <translation>Chaque nœud remplit ses conditions préalables. Mettre à jour les %1 nœuds du pack vers %2 ?</translation>
+    </message>
+    <message>
+        <source>Cancelling: nothing will be written.</source>
+        <translation>Annulation : rien ne sera écrit.</translation>
+    </message>
+    <message>
+        <source>Phase: %1</source>
+        <translation>Phase : %1</translation>
+    </message>
+    <message>
+        <source>Choose a release bundle</source>
+        <translation>Choisir un lot de version</translation>
+    </message>
+    <message>
+        <source>Release bundles (*.bmsbundle)</source>
+        <translation>Lots de version (*.bmsbundle)</translation>
+    </message>
+    <message>
+        <source>Save the pack&apos;s service report</source>
+        <translation>Enregistrer le rapport d’intervention du pack</translation>
+    </message>
+    <message>
+        <source>Reports (*.pdf *.html)</source>
+        <translation>Rapports (*.pdf *.html)</translation>
     </message>
 </context>
 <context>
@@ -1175,6 +1318,10 @@
         <translation>&amp;Historique</translation>
     </message>
     <message>
+        <source>&amp;Pack</source>
+        <translation>&amp;Pack</translation>
+    </message>
+    <message>
         <source>&amp;File</source>
         <translation>&amp;Fichier</translation>
     </message>
@@ -1258,6 +1405,10 @@
         <source>An update is running: the window closes when it has reached a safe end.</source>
         <translation>Une mise à jour est en cours : la fenêtre se fermera lorsqu’elle aura atteint une fin sûre.</translation>
     </message>
+    <message>
+        <source>A pack campaign is running: the window closes when it has reached a safe end.</source>
+        <translation>Une campagne sur le pack est en cours : la fenêtre se fermera quand elle aura atteint une fin sûre.</translation>
+    </message>
 </context>
 <context>
     <name>MeasurementTable</name>
@@ -1298,7 +1449,117 @@
     <name>PackModel</name>
     <message>
         <source>Give the pack&apos;s CAN bus (interface, channel, bit rate) first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Indiquez d’abord le bus CAN du pack (interface, canal, débit).</translation>
+    </message>
+</context>
+<context>
+    <name>PackPage</name>
+    <message>
+        <source>Pack</source>
+        <translation>Pack</translation>
+    </message>
+    <message>
+        <source>A pack&apos;s nodes — one BCU, its BMCs and their BMUs — share one CAN bus. Read the pack to list every node, watch every BMU&apos;s cells, and update the whole pack to one release bundle: every node ends on the new set, or every node goes back to its old one.</source>
+        <translation>Les nœuds d’un pack — un BCU, ses BMC et leurs BMU — partagent un bus CAN. Lisez le pack pour lister chaque nœud, suivez les cellules de chaque BMU et mettez tout le pack à jour vers un lot de version : chaque nœud finit sur le nouvel ensemble, ou chaque nœud revient à l’ancien.</translation>
+    </message>
+    <message>
+        <source>The pack&apos;s CAN bus</source>
+        <translation>Bus CAN du pack</translation>
+    </message>
+    <message>
+        <source>Interface</source>
+        <translation>Interface</translation>
+    </message>
+    <message>
+        <source>Channel</source>
+        <translation>Canal</translation>
+    </message>
+    <message>
+        <source>e.g. can0 or /dev/ttyACM0</source>
+        <translation>p. ex. can0 ou /dev/ttyACM0</translation>
+    </message>
+    <message>
+        <source>Bit rate</source>
+        <translation>Débit</translation>
+    </message>
+    <message>
+        <source>&amp;Read the pack</source>
+        <translation>&amp;Lire le pack</translation>
+    </message>
+    <message>
+        <source>Start a &amp;demo pack</source>
+        <translation>Démarrer un pack de &amp;démo</translation>
+    </message>
+    <message>
+        <source>Live cells of every BMU</source>
+        <translation>Cellules en direct de chaque BMU</translation>
+    </message>
+    <message>
+        <source>Cell</source>
+        <translation>Cellule</translation>
+    </message>
+    <message>
+        <source>BMU address</source>
+        <translation>Adresse du BMU</translation>
+    </message>
+    <message>
+        <source>Voltage (mV)</source>
+        <translation>Tension (mV)</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>pas de réponse</translation>
+    </message>
+    <message>
+        <source>&amp;Update the pack…</source>
+        <translation>&amp;Mettre à jour le pack…</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back the pack</source>
+        <translation>&amp;Revenir en arrière sur le pack</translation>
+    </message>
+    <message>
+        <source>&amp;Stop watching the cells</source>
+        <translation>Ne plus &amp;suivre les cellules</translation>
+    </message>
+    <message>
+        <source>&amp;Watch the cells</source>
+        <translation>&amp;Suivre les cellules</translation>
+    </message>
+    <message>
+        <source>%1 BMUs, %2 cells</source>
+        <translation>%1 BMU, %2 cellules</translation>
+    </message>
+    <message>
+        <source>%1 sweeps a second</source>
+        <translation>%1 balayages par seconde</translation>
+    </message>
+    <message>
+        <source>not answering: %1</source>
+        <translation>ne répondent pas : %1</translation>
+    </message>
+    <message>
+        <source>Reading the pack…</source>
+        <translation>Lecture du pack…</translation>
+    </message>
+    <message>
+        <source>Starting the demo pack…</source>
+        <translation>Démarrage du pack de démo…</translation>
+    </message>
+    <message>
+        <source>A campaign is running.</source>
+        <translation>Une campagne est en cours.</translation>
+    </message>
+    <message>
+        <source>The pack is being rolled back.</source>
+        <translation>Le pack revient en arrière.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n node(s) answered.</source>
+        <translation>
+            <numerusform>%n nœud a répondu.</numerusform>
+            <numerusform>%n nœuds ont répondu.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1381,43 +1642,43 @@
     <name>PackTree</name>
     <message>
         <source>BCU — pack controller</source>
-        <translation type="unfinished"></translation>
+        <translation>BCU — contrôleur du pack</translation>
     </message>
     <message>
         <source>BMC — module controllers</source>
-        <translation type="unfinished"></translation>
+        <translation>BMC — contrôleurs de module</translation>
     </message>
     <message>
         <source>BMU — cell monitors</source>
-        <translation type="unfinished"></translation>
+        <translation>BMU — surveillance des cellules</translation>
     </message>
     <message>
         <source>Node</source>
-        <translation type="unfinished"></translation>
+        <translation>Nœud</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Modèle</translation>
+        <translation>Modèle</translation>
     </message>
     <message>
         <source>Serial number</source>
-        <translation type="unfinished">Numéro de série</translation>
+        <translation>Numéro de série</translation>
     </message>
     <message>
         <source>Firmware</source>
-        <translation type="unfinished">Micrologiciel</translation>
+        <translation>Micrologiciel</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished"></translation>
+        <translation>État</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>%1 %2 · 0x%3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 %2 · 0x%3</translation>
     </message>
 </context>
 <context>

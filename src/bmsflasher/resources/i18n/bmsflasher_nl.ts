@@ -90,119 +90,262 @@
     <name>CampaignRows</name>
     <message>
         <source>Preconditions</source>
-        <translation type="unfinished">Voorwaarden</translation>
+        <translation>Voorwaarden</translation>
     </message>
     <message>
         <source>Configuration backup</source>
-        <translation type="unfinished">Back-up van de configuratie</translation>
+        <translation>Back-up van de configuratie</translation>
     </message>
     <message>
         <source>Transfer</source>
-        <translation type="unfinished"></translation>
+        <translation>Overdracht</translation>
     </message>
     <message>
         <source>Test boot</source>
-        <translation type="unfinished"></translation>
+        <translation>Testopstart</translation>
     </message>
     <message>
         <source>Self-test</source>
-        <translation type="unfinished">Zelftest</translation>
+        <translation>Zelftest</translation>
     </message>
     <message>
         <source>Confirm</source>
-        <translation type="unfinished"></translation>
+        <translation>Bevestigen</translation>
     </message>
     <message>
         <source>Configuration check</source>
-        <translation type="unfinished"></translation>
+        <translation>Controle van de configuratie</translation>
     </message>
     <message>
         <source>Revert</source>
-        <translation type="unfinished"></translation>
+        <translation>Terugzetten</translation>
     </message>
     <message>
         <source>Roll back</source>
-        <translation type="unfinished"></translation>
+        <translation>Terugdraaien</translation>
     </message>
     <message>
         <source>Package check</source>
-        <translation type="unfinished"></translation>
+        <translation>Controle van het pakket</translation>
     </message>
     <message>
         <source>Identify</source>
-        <translation type="unfinished"></translation>
+        <translation>Identificeren</translation>
     </message>
     <message>
         <source>Reboot</source>
-        <translation type="unfinished">Herstart</translation>
+        <translation>Herstarten</translation>
     </message>
     <message>
         <source>Configuration restore</source>
-        <translation type="unfinished"></translation>
+        <translation>Configuratie terugzetten</translation>
     </message>
     <message>
         <source>Confirmed</source>
-        <translation type="unfinished"></translation>
+        <translation>Bevestigd</translation>
     </message>
     <message>
         <source>Rolled back</source>
-        <translation type="unfinished"></translation>
+        <translation>Teruggedraaid</translation>
     </message>
     <message>
         <source>Untouched</source>
-        <translation type="unfinished"></translation>
+        <translation>Onaangeroerd</translation>
     </message>
     <message>
         <source>Refused</source>
-        <translation type="unfinished"></translation>
+        <translation>Geweigerd</translation>
     </message>
     <message>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Mislukt</translation>
     </message>
     <message>
         <source>Updated, not confirmed</source>
-        <translation type="unfinished"></translation>
+        <translation>Bijgewerkt, niet bevestigd</translation>
     </message>
     <message>
         <source>Waiting</source>
-        <translation type="unfinished"></translation>
+        <translation>Wacht</translation>
     </message>
     <message>
         <source>Running…</source>
-        <translation type="unfinished"></translation>
+        <translation>Bezig…</translation>
     </message>
     <message>
         <source>Step done</source>
-        <translation type="unfinished"></translation>
+        <translation>Stap klaar</translation>
     </message>
     <message>
         <source>Step failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Stap mislukt</translation>
     </message>
     <message>
         <source>Node</source>
-        <translation type="unfinished"></translation>
+        <translation>Node</translation>
     </message>
     <message>
         <source>Tier</source>
-        <translation type="unfinished"></translation>
+        <translation>Niveau</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Model</translation>
+        <translation>Model</translation>
     </message>
     <message>
         <source>Step</source>
-        <translation type="unfinished"></translation>
+        <translation>Stap</translation>
     </message>
     <message>
         <source>Progress</source>
-        <translation type="unfinished"></translation>
+        <translation>Voortgang</translation>
     </message>
     <message>
         <source>Result</source>
-        <translation type="unfinished">Resultaat</translation>
+        <translation>Resultaat</translation>
+    </message>
+</context>
+<context>
+    <name>CampaignWizard</name>
+    <message>
+        <source>No node in fault</source>
+        <translation>Geen node in storing</translation>
+    </message>
+    <message>
+        <source>Every node answers</source>
+        <translation>Elke node antwoordt</translation>
+    </message>
+    <message>
+        <source>Every node runs the set</source>
+        <translation>Elke node draait de set</translation>
+    </message>
+    <message>
+        <source>Pack voltage = sum of modules</source>
+        <translation>Pakketspanning = som van de modules</translation>
+    </message>
+    <message>
+        <source>Communication between nodes</source>
+        <translation>Communicatie tussen de nodes</translation>
+    </message>
+    <message>
+        <source>Update the pack</source>
+        <translation>Het batterijpakket bijwerken</translation>
+    </message>
+    <message>
+        <source>1 · Release bundle</source>
+        <translation>1 · Releasebundel</translation>
+    </message>
+    <message>
+        <source>A release bundle holds one signed package per node type, released together. The campaign checks every node&apos;s preconditions, backs up every configuration, transfers to every node (BMUs first, the BCU last), test-boots and self-tests every node and the pack, and only then confirms them all. If anything fails before that, every node returns to its previous firmware: the pack never ends on a mix of versions.</source>
+        <translation>Een releasebundel bevat één ondertekend pakket per nodetype, samen vrijgegeven. De campagne controleert de voorwaarden van elke node, maakt een back-up van elke configuratie, draagt over naar elke node (eerst de BMU&apos;s, de BCU als laatste), start elke node op proef op, voert de zelftests van elke node en van het batterijpakket uit en bevestigt pas daarna alles. Mislukt er eerder iets, dan keert elke node terug naar zijn vorige firmware: het batterijpakket eindigt nooit op een mengeling van versies.</translation>
+    </message>
+    <message>
+        <source>&amp;Choose…</source>
+        <translation>&amp;Kiezen…</translation>
+    </message>
+    <message>
+        <source>No bundle chosen</source>
+        <translation>Geen bundel gekozen</translation>
+    </message>
+    <message>
+        <source>2 · Preconditions of every node</source>
+        <translation>2 · Voorwaarden van elke node</translation>
+    </message>
+    <message>
+        <source>3 · Update, node by node</source>
+        <translation>3 · Bijwerken, node per node</translation>
+    </message>
+    <message>
+        <source>Pack rollback</source>
+        <translation>Batterijpakket terugdraaien</translation>
+    </message>
+    <message>
+        <source>Pack checks</source>
+        <translation>Controles van het batterijpakket</translation>
+    </message>
+    <message>
+        <source>Node</source>
+        <translation>Node</translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation>Controle</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>Waarde</translation>
+    </message>
+    <message>
+        <source>Limit</source>
+        <translation>Grens</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>Resultaat</translation>
+    </message>
+    <message>
+        <source>Check the &amp;pack</source>
+        <translation>Batterij&amp;pakket controleren</translation>
+    </message>
+    <message>
+        <source>&amp;Update the pack</source>
+        <translation>Batterijpakket &amp;bijwerken</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back the pack</source>
+        <translation>Batterijpakket &amp;terugdraaien</translation>
+    </message>
+    <message>
+        <source>&amp;Save service report…</source>
+        <translation>Service&amp;rapport opslaan…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Annuleren</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Sluiten</translation>
+    </message>
+    <message>
+        <source>The pack has not been read yet: the campaign finds its nodes itself.</source>
+        <translation>Het batterijpakket is nog niet gelezen: de campagne zoekt zelf zijn nodes.</translation>
+    </message>
+    <message>
+        <source>The pack on this bus has %1 nodes: %2 BCU, %3 BMC, %4 BMU.</source>
+        <translation>Het batterijpakket op deze bus heeft %1 nodes: %2 BCU, %3 BMC, %4 BMU.</translation>
+    </message>
+    <message>
+        <source>Verifying the bundle and measuring every node&apos;s preconditions…</source>
+        <translation>De bundel wordt gecontroleerd en de voorwaarden van elke node worden gemeten…</translation>
+    </message>
+    <message>
+        <source>Every node passed its preconditions. Update the %1 nodes of the pack to %2?</source>
+        <translation>Elke node voldoet aan zijn voorwaarden. De %1 nodes van het batterijpakket bijwerken naar %2?</translation>
+    </message>
+    <message>
+        <source>Cancelling: nothing will be written.</source>
+        <translation>Annuleren: er wordt niets geschreven.</translation>
+    </message>
+    <message>
+        <source>Phase: %1</source>
+        <translation>Fase: %1</translation>
+    </message>
+    <message>
+        <source>Choose a release bundle</source>
+        <translation>Kies een releasebundel</translation>
+    </message>
+    <message>
+        <source>Release bundles (*.bmsbundle)</source>
+        <translation>Releasebundels (*.bmsbundle)</translation>
+    </message>
+    <message>
+        <source>Save the pack&apos;s service report</source>
+        <translation>Het servicerapport van het batterijpakket opslaan</translation>
+    </message>
+    <message>
+        <source>Reports (*.pdf *.html)</source>
+        <translation>Rapporten (*.pdf *.html)</translation>
     </message>
 </context>
 <context>
@@ -1175,6 +1318,10 @@
         <translation>&amp;Historiek</translation>
     </message>
     <message>
+        <source>&amp;Pack</source>
+        <translation>&amp;Batterijpakket</translation>
+    </message>
+    <message>
         <source>&amp;File</source>
         <translation>&amp;Bestand</translation>
     </message>
@@ -1258,6 +1405,10 @@
         <source>An update is running: the window closes when it has reached a safe end.</source>
         <translation>Er loopt een update: het venster sluit zodra die een veilig einde heeft bereikt.</translation>
     </message>
+    <message>
+        <source>A pack campaign is running: the window closes when it has reached a safe end.</source>
+        <translation>Er loopt een campagne op het batterijpakket: het venster sluit zodra ze een veilig einde heeft bereikt.</translation>
+    </message>
 </context>
 <context>
     <name>MeasurementTable</name>
@@ -1298,7 +1449,117 @@
     <name>PackModel</name>
     <message>
         <source>Give the pack&apos;s CAN bus (interface, channel, bit rate) first.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geef eerst de CAN-bus van het batterijpakket op (interface, kanaal, bitsnelheid).</translation>
+    </message>
+</context>
+<context>
+    <name>PackPage</name>
+    <message>
+        <source>Pack</source>
+        <translation>Batterijpakket</translation>
+    </message>
+    <message>
+        <source>A pack&apos;s nodes — one BCU, its BMCs and their BMUs — share one CAN bus. Read the pack to list every node, watch every BMU&apos;s cells, and update the whole pack to one release bundle: every node ends on the new set, or every node goes back to its old one.</source>
+        <translation>De nodes van een batterijpakket — één BCU, zijn BMC&apos;s en hun BMU&apos;s — delen één CAN-bus. Lees het batterijpakket om elke node te tonen, volg de cellen van elke BMU en werk het hele batterijpakket bij naar één releasebundel: elke node eindigt op de nieuwe set, of elke node gaat terug naar zijn oude.</translation>
+    </message>
+    <message>
+        <source>The pack&apos;s CAN bus</source>
+        <translation>CAN-bus van het batterijpakket</translation>
+    </message>
+    <message>
+        <source>Interface</source>
+        <translation>Interface</translation>
+    </message>
+    <message>
+        <source>Channel</source>
+        <translation>Kanaal</translation>
+    </message>
+    <message>
+        <source>e.g. can0 or /dev/ttyACM0</source>
+        <translation>bv. can0 of /dev/ttyACM0</translation>
+    </message>
+    <message>
+        <source>Bit rate</source>
+        <translation>Bitsnelheid</translation>
+    </message>
+    <message>
+        <source>&amp;Read the pack</source>
+        <translation>Batterijpakket &amp;lezen</translation>
+    </message>
+    <message>
+        <source>Start a &amp;demo pack</source>
+        <translation>&amp;Demopakket starten</translation>
+    </message>
+    <message>
+        <source>Live cells of every BMU</source>
+        <translation>Live cellen van elke BMU</translation>
+    </message>
+    <message>
+        <source>Cell</source>
+        <translation>Cel</translation>
+    </message>
+    <message>
+        <source>BMU address</source>
+        <translation>BMU-adres</translation>
+    </message>
+    <message>
+        <source>Voltage (mV)</source>
+        <translation>Spanning (mV)</translation>
+    </message>
+    <message>
+        <source>no answer</source>
+        <translation>geen antwoord</translation>
+    </message>
+    <message>
+        <source>&amp;Update the pack…</source>
+        <translation>Batterijpakket &amp;bijwerken…</translation>
+    </message>
+    <message>
+        <source>Roll &amp;back the pack</source>
+        <translation>Batterijpakket &amp;terugdraaien</translation>
+    </message>
+    <message>
+        <source>&amp;Stop watching the cells</source>
+        <translation>Cellen niet meer &amp;volgen</translation>
+    </message>
+    <message>
+        <source>&amp;Watch the cells</source>
+        <translation>Cellen &amp;volgen</translation>
+    </message>
+    <message>
+        <source>%1 BMUs, %2 cells</source>
+        <translation>%1 BMU&apos;s, %2 cellen</translation>
+    </message>
+    <message>
+        <source>%1 sweeps a second</source>
+        <translation>%1 rondes per seconde</translation>
+    </message>
+    <message>
+        <source>not answering: %1</source>
+        <translation>antwoorden niet: %1</translation>
+    </message>
+    <message>
+        <source>Reading the pack…</source>
+        <translation>Het batterijpakket wordt gelezen…</translation>
+    </message>
+    <message>
+        <source>Starting the demo pack…</source>
+        <translation>Het demopakket start…</translation>
+    </message>
+    <message>
+        <source>A campaign is running.</source>
+        <translation>Er loopt een campagne.</translation>
+    </message>
+    <message>
+        <source>The pack is being rolled back.</source>
+        <translation>Het batterijpakket wordt teruggedraaid.</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n node(s) answered.</source>
+        <translation>
+            <numerusform>%n node antwoordde.</numerusform>
+            <numerusform>%n nodes antwoordden.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1381,43 +1642,43 @@
     <name>PackTree</name>
     <message>
         <source>BCU — pack controller</source>
-        <translation type="unfinished"></translation>
+        <translation>BCU — pakketregelaar</translation>
     </message>
     <message>
         <source>BMC — module controllers</source>
-        <translation type="unfinished"></translation>
+        <translation>BMC — moduleregelaars</translation>
     </message>
     <message>
         <source>BMU — cell monitors</source>
-        <translation type="unfinished"></translation>
+        <translation>BMU — celbewaking</translation>
     </message>
     <message>
         <source>Node</source>
-        <translation type="unfinished"></translation>
+        <translation>Node</translation>
     </message>
     <message>
         <source>Model</source>
-        <translation type="unfinished">Model</translation>
+        <translation>Model</translation>
     </message>
     <message>
         <source>Serial number</source>
-        <translation type="unfinished">Serienummer</translation>
+        <translation>Serienummer</translation>
     </message>
     <message>
         <source>Firmware</source>
-        <translation type="unfinished">Firmware</translation>
+        <translation>Firmware</translation>
     </message>
     <message>
         <source>State</source>
-        <translation type="unfinished"></translation>
+        <translation>Toestand</translation>
     </message>
     <message>
         <source>%1 (%2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 (%2)</translation>
     </message>
     <message>
         <source>%1 %2 · 0x%3</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 %2 · 0x%3</translation>
     </message>
 </context>
 <context>
