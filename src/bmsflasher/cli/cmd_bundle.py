@@ -1,8 +1,11 @@
 """``bundle``: sign the firmware of every node type of a pack into one release bundle (``.bmsbundle``).
 
-``bmsflasher bundle --package [TIER=]P.bmspkg ... --key K.pem --out B.bmsbundle [--order bmu,bmc,bcu]
-[--min bcu=1,bmc=2,bmu=12]``. A package's tier may be omitted for the demo pack's models (the shared
-table in :mod:`bmsflasher.firmware.demo_pack_models` knows them); any other model needs it.
+``bmsflasher bundle --package [TIER=]P.bmspkg ... --key K.pem [--cert K.crt] --out B.bmsbundle
+[--order bmu,bmc,bcu] [--min bcu=1,bmc=2,bmu=12]``. ``--cert`` puts the key's certificate chain into
+the bundle (``signers.pem``, as ``package --cert`` does), so a keyring holding only the vendor's root
+certificate accepts it (docs/trust-model.md "Certificate chains").
+A package's tier may be omitted for the demo pack's models (the shared table in
+:mod:`bmsflasher.firmware.demo_pack_models` knows them); any other model needs it.
 
 The bundle written is checked the way ``verify`` and a campaign will check it (its signature, and
 every package's own signatures against the signing key, ``--trust`` keys and the user's keyring),
@@ -35,10 +38,13 @@ from bmsflasher.firmware.bundle import (
 )
 from bmsflasher.firmware.bundle_errors import BundleSpecError
 from bmsflasher.firmware.bundle_manifest import BUNDLE_SUFFIX, MAX_MINIMUM_NODES
+from bmsflasher.firmware.certificates import CertRole
+from bmsflasher.firmware.demo_keys import KEY_ID_DISPLAY_CHARS
 from bmsflasher.firmware.demo_pack_models import Tier, demo_model
-from bmsflasher.firmware.keys import Keyring, load_private_key_file
+from bmsflasher.firmware.keys import Keyring, PrivateKey, load_private_key_file, read_key_file
 from bmsflasher.firmware.package import parse_manifest, read_package
 from bmsflasher.firmware.policy import read_package_file
+from bmsflasher.firmware.signers import signing_certificates
 from bmsflasher.procedure.package_loading import user_keyring_dir
 
 TIER_NAMES: Final = ", ".join(tier.value for tier in Tier)
@@ -125,6 +131,14 @@ def package_progress(console: Console, description: str) -> Iterator[BundleProgr
         yield advance
 
 
+def _signer_certificate_json(bundle: Bundle) -> dict[str, str] | None:
+    """The bundle signer's certificate (subject, SHA-256 fingerprint); None for a plain key."""
+    signer = bundle.signer
+    if signer.certificate_subject is None or signer.certificate_fingerprint is None:
+        return None
+    return {"subject": signer.certificate_subject, "fingerprint": signer.certificate_fingerprint}
+
+
 def bundle_json(bundle: Bundle) -> dict[str, Any]:
     """What ``bundle --json`` and ``verify --json`` say of a bundle that passed every check."""
     return {
@@ -133,6 +147,7 @@ def bundle_json(bundle: Bundle) -> dict[str, Any]:
         "minimum_nodes": {tier.value: count for tier, count in bundle.minimum_nodes.items()},
         "version_set": {model: str(version) for model, version in bundle.version_set.items()},
         "bundle_key_id": bundle.signer.key_id,
+        "bundle_certificate": _signer_certificate_json(bundle),
         "sha256": bundle.sha256,
         "manifest": bundle.manifest.to_dict(),
         "packages": [
@@ -182,6 +197,24 @@ def print_bundle(bundle: Bundle) -> None:
             )
         )
     print(say(t("Bundle signed by key {key_id}.", key_id=bundle.signer.key_id[:16])))
+    certificate = _signer_certificate_json(bundle)
+    if certificate is not None:
+        print(
+            say(
+                t(
+                    "Bundle manifest signed under certificate {subject} (fingerprint {fingerprint}).",
+                    subject=certificate["subject"],
+                    fingerprint=certificate["fingerprint"][:KEY_ID_DISPLAY_CHARS],
+                )
+            )
+        )
+
+
+def bundle_certificates(cert: str | None, key: PrivateKey) -> bytes:
+    """``signers.pem`` for ``bundle --cert``: the chain must certify ``--key`` for the release role."""
+    if not cert:
+        return b""
+    return signing_certificates([(read_key_file(Path(cert)), cert, key.public_key(), CertRole.RELEASE)])
 
 
 # --- the command -----------------------------------------------------------------------------------
@@ -208,7 +241,7 @@ def run_bundle(args: argparse.Namespace) -> int:
         created=now,
         expires=expires,
     )
-    data = build_bundle(spec, packages, key)
+    data = build_bundle(spec, packages, key, certificates=bundle_certificates(args.cert, key))
     keyring = Keyring()
     keyring.add(key, args.key)
     keyring.add_keyring_folder(user_keyring_dir())
@@ -253,6 +286,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--key", required=True, metavar="KEY.pem", help=say(t("signs the bundle manifest")))
     parser.add_argument(
+        "--cert",
+        metavar="SUBJECT.crt",
+        help=say(
+            t(
+                "the --key's certificate chain (from ca issue); the bundle carries it, so keyrings that "
+                "trust the vendor's root certificate accept it"
+            )
+        ),
+    )
+    parser.add_argument(
         "--out", required=True, metavar="FILE.bmsbundle", help=say(t("the bundle file to write"))
     )
     parser.add_argument(
@@ -280,7 +323,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--trust",
         action="append",
         default=[],
-        metavar="PUB.pem",
+        metavar="PUB.pem|ROOT.crt",
         help=say(t("the public key of the packages' signer, when it is not --key (repeatable)")),
     )
     add_json_argument(parser, t("print the result as JSON on stdout"))

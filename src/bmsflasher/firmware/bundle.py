@@ -18,7 +18,10 @@ The contract the campaign procedure codes against::
     entry.package_sha256    # hex SHA-256 of those bytes (procedure.package_loading.facts_of)
 
 Nothing is trusted before it is checked, and the checks run in this order, the first failure
-raising: container (size, members), bundle manifest signature (against the keyring), bundle
+raising: container (size, members), bundle manifest signature (against the keyring, or through the
+signer's certificate chain in the optional ``signers.pem`` member to a keyring root: the package
+rules of :func:`~bmsflasher.firmware.signers.release_signer`: roles, declared signer, revocation,
+expiry policy), bundle
 manifest schema and rules (one package per model and revision, tiers served), the package member
 set, then each package: its bytes against the signed entry (size, SHA-256), the package's own
 checks (:func:`~bmsflasher.firmware.policy.verify_package`), its manifest against the entry; and
@@ -28,7 +31,9 @@ Errors (all PackageError subclasses, exit code 3, in :mod:`~bmsflasher.firmware.
 ``BundleFormatError`` (malformed; ``BundleManifestError`` for the JSON), ``BundleSignatureError``,
 ``BundleUntrustedKeyError``, ``BundlePackageError`` (a package inside is refused; ``.member``,
 ``.cause``), ``BundleMismatchError``, ``MissingBundlePackageError``, ``DuplicateBundleEntryError``,
-``BundleExpiredError``, ``NodeNotInBundleError``; and ``BundleSpecError`` when building.
+``BundleExpiredError``, ``NodeNotInBundleError``; and ``BundleSpecError`` when building. A refused
+certificate chain raises the package's own ``CertificateError`` subclass (same sentences), and a
+signer without the release role or other than declared ``SignerRoleError`` / ``SignerMismatchError``.
 """
 
 from __future__ import annotations
@@ -69,8 +74,10 @@ from bmsflasher.firmware.bundle_manifest import (
 )
 from bmsflasher.firmware.demo_pack_models import DEFAULT_TIER_ORDER, Tier
 from bmsflasher.firmware.files import read_capped
-from bmsflasher.firmware.keys import Keyring, PrivateKey, TrustedKey, key_id, sign_message, verify_message
+from bmsflasher.firmware.keys import Keyring, PrivateKey, TrustedKey, key_id, sign_message
 from bmsflasher.firmware.package import (
+    CERTIFICATES_NAME,
+    MAX_CERTIFICATES_BYTES,
     MAX_COMPRESSION_RATIO,
     MAX_PACKAGE_BYTES,
     MAX_SIGNATURE_BYTES,
@@ -81,6 +88,7 @@ from bmsflasher.firmware.package import (
     read_package,
 )
 from bmsflasher.firmware.policy import VerifiedPackage, verify_package
+from bmsflasher.firmware.signers import release_signer
 
 __all__ = [
     "BUNDLE_SUFFIX",
@@ -203,9 +211,12 @@ class Bundle:
 
 # --- reading the container --------------------------------------------------------------------------
 def _member_limit(name: str) -> int:
-    return {BUNDLE_MANIFEST_NAME: MAX_BUNDLE_MANIFEST_BYTES, BUNDLE_SIGNATURE_NAME: MAX_SIGNATURE_BYTES}.get(
-        name, MAX_PACKAGE_BYTES
-    )
+    limits = {
+        BUNDLE_MANIFEST_NAME: MAX_BUNDLE_MANIFEST_BYTES,
+        BUNDLE_SIGNATURE_NAME: MAX_SIGNATURE_BYTES,
+        CERTIFICATES_NAME: MAX_CERTIFICATES_BYTES,
+    }
+    return limits.get(name, MAX_PACKAGE_BYTES)
 
 
 def _malformed(message: str) -> BundleFormatError:
@@ -216,7 +227,7 @@ def _malformed(message: str) -> BundleFormatError:
 
 def _check_members(infos: Sequence[zipfile.ZipInfo]) -> dict[str, zipfile.ZipInfo]:
     """Names, features and declared sizes of every member, before one byte is inflated."""
-    if len(infos) > MAX_ENTRIES + 2:
+    if len(infos) > MAX_ENTRIES + 3:  # + manifest, signature, signers.pem
         raise _malformed(t("The bundle holds {count} members, more than a bundle may.", count=len(infos)))
     by_name: dict[str, zipfile.ZipInfo] = {}
     total = 0
@@ -329,17 +340,40 @@ def is_bundle_file(path: Path) -> bool:
         return False
 
 
-def _signer(signature: bytes, manifest_bytes: bytes, keyring: Keyring) -> TrustedKey:
-    """The trusted key whose signature over the exact manifest bytes verifies."""
+def _signer(
+    signature: bytes,
+    manifest_bytes: bytes,
+    keyring: Keyring,
+    *,
+    certificates: bytes = b"",
+    now: datetime | None = None,
+) -> TrustedKey:
+    """The trusted key whose signature over the exact manifest bytes verifies, with the package rules.
+
+    A plain keyring key, or the key of a certificate in ``certificates`` (the ``signers.pem``
+    member) whose chain leads to a keyring root: :func:`~bmsflasher.firmware.signers.release_signer`,
+    so a bundle and a package are judged alike (release role, declared signer, revocation, the
+    chain validated at the manifest's ``created`` bounded by now).
+    """
     if not signature:
         raise BundleSignatureError(
             t("The bundle's manifest signature is empty."),
             hint=t("Get the bundle again from the manufacturer; this copy is damaged."),
         )
-    for trusted in keyring:
-        if verify_message(trusted.key, signature, manifest_bytes):
-            return trusted
     claimed = peek_signing_key_id(manifest_bytes)
+    # --- signers: plain keys, certificate chains, roles, declared signer (firmware/signers.py) ---
+    trusted = release_signer(
+        manifest_bytes,
+        signature,
+        keyring,
+        certificates=certificates,
+        declared=claimed,  # None when unreadable: the schema check that follows says so
+        signed_at=lambda: parse_bundle_manifest(manifest_bytes).created,
+        now=now,
+    )
+    if trusted is not None:
+        return trusted
+    # --- end signers ---
     if claimed is not None and claimed in keyring:
         raise BundleSignatureError(
             t(
@@ -442,10 +476,21 @@ def verify_bundle(
                 hint=t("Only a bundle signed with bmsflasher bundle --key can be used."),
             )
         manifest_bytes = _read_member(archive, by_name[BUNDLE_MANIFEST_NAME])
-        signer = _signer(_read_member(archive, by_name[BUNDLE_SIGNATURE_NAME]), manifest_bytes, keyring)
+        certificates = (
+            _read_member(archive, by_name[CERTIFICATES_NAME]) if CERTIFICATES_NAME in by_name else b""
+        )
+        signer = _signer(
+            _read_member(archive, by_name[BUNDLE_SIGNATURE_NAME]),
+            manifest_bytes,
+            keyring,
+            certificates=certificates,
+            now=now,
+        )
         manifest = parse_bundle_manifest(manifest_bytes)
         declared = {entry.file for entry in manifest.entries}
-        extra = sorted(set(by_name) - declared - {BUNDLE_MANIFEST_NAME, BUNDLE_SIGNATURE_NAME})
+        extra = sorted(
+            set(by_name) - declared - {BUNDLE_MANIFEST_NAME, BUNDLE_SIGNATURE_NAME, CERTIFICATES_NAME}
+        )
         if extra:
             raise _malformed(
                 t("The bundle holds '{member}', which its manifest does not list.", member=extra[0])
@@ -563,8 +608,13 @@ def _entry_of(package: PackageInput, file_names: set[str]) -> BundleManifestEntr
     )
 
 
-def build_bundle(spec: BundleSpec, packages: Sequence[PackageInput], key: PrivateKey) -> bytes:
+def build_bundle(
+    spec: BundleSpec, packages: Sequence[PackageInput], key: PrivateKey, *, certificates: bytes = b""
+) -> bytes:
     """Assemble a signed bundle in memory (byte-identical for the same inputs and ``created``).
+
+    ``certificates``: the signer's certificate chain (PEM, :func:`~bmsflasher.firmware.signers.
+    signing_certificates`) for the optional ``signers.pem`` member, as ``package --cert`` does.
 
     The manifest is validated exactly as a reader validates it, so a bundle with duplicate node
     types, a tier in the order or minimum without a package, or bad values is never written.
@@ -604,6 +654,7 @@ def build_bundle(spec: BundleSpec, packages: Sequence[PackageInput], key: Privat
         members = [
             (BUNDLE_MANIFEST_NAME, manifest_bytes),
             (BUNDLE_SIGNATURE_NAME, sign_message(key, manifest_bytes)),
+            *(((CERTIFICATES_NAME, certificates),) if certificates else ()),  # the signer's chain
         ]
         members += [(entry.file, payload) for entry, payload in pairs]
         for name, payload in members:
