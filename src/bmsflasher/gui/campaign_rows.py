@@ -17,7 +17,8 @@ from bmsflasher.gui.engine import NodeOutcome
 from bmsflasher.gui.engine_text import device_item, sentence
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
 
-NODE, TIER, MODEL, STEP, PROGRESS, RESULT = range(6)
+NODE, TIER, MODEL, STEP, PROGRESS, RESULT, DETAIL = range(7)
+PROGRESS_WIDTH: Final = 150
 
 _STEPS: Final = {
     "prepare": QT_TRANSLATE_NOOP("CampaignRows", "Preconditions"),
@@ -65,7 +66,7 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
     """Node rows keyed by serial number; :attr:`results` keeps each row's result key for tests and reports."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(0, 6, parent)
+        super().__init__(0, 7, parent)
         self.setObjectName("campaign_rows")
         self.verticalHeader().hide()
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -73,7 +74,10 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
         header = self.horizontalHeader()
         for column in (NODE, TIER, MODEL, STEP, RESULT):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(PROGRESS, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(PROGRESS, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(PROGRESS, PROGRESS_WIDTH)
+        header.setSectionResizeMode(DETAIL, QHeaderView.ResizeMode.Stretch)
+        self.setWordWrap(False)
         self.rows: dict[str, int] = {}
         self.steps: dict[str, str] = {}
         self.results: dict[str, str] = {}
@@ -89,11 +93,13 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
                 self.tr("Step"),
                 self.tr("Progress"),
                 self.tr("Result"),
+                self.tr("Why"),
             ]
         )
         for serial, row in self.rows.items():
             self._set_text(row, STEP, step_text(self.steps[serial]) if self.steps.get(serial) else "")
             self._set_text(row, RESULT, self._result_text(serial))
+            self._set_text(row, DETAIL, sentence(self.details.get(serial, "")))
 
     def clear_rows(self) -> None:
         self.setRowCount(0)
@@ -149,6 +155,7 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
         else:
             return
         self._set_text(row, RESULT, self._result_text(serial))
+        self._set_text(row, DETAIL, sentence(self.details.get(serial, "")))
 
     def finish(self, outcomes: tuple[NodeOutcome, ...]) -> None:
         """Each node's final state, as read back at the campaign's end."""
@@ -158,6 +165,7 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
             if outcome.detail:
                 self.details[outcome.serial] = outcome.detail
             self._set_text(row, RESULT, self._result_text(outcome.serial))
+            self._set_text(row, DETAIL, sentence(self.details.get(outcome.serial, "")))
 
     def progress_bar(self, serial: str) -> QProgressBar | None:
         widget = self.cellWidget(self.rows[serial], PROGRESS) if serial in self.rows else None

@@ -124,7 +124,8 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self._phase = ""
         self._status_source: tuple[str, tuple[object, ...]] = ("", ())
         self._run_title_source = "update"
-        self.resize(980, 640)
+        self._log_lines: list[object] = []
+        self.resize(1100, 680)
 
         # page 1: bundle
         bundle_page = QWidget(self)
@@ -267,6 +268,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self._show_status()
         self._show_phase()
         self._show_outcome()
+        self.log.setPlainText("\n".join(shown(line) for line in self._log_lines))
 
     def _pack_summary(self) -> str:
         nodes = self.model.nodes
@@ -343,6 +345,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self.pack_checks.setRowCount(0)
         self.pack_checks.measurements = []
         self.log.clear()
+        self._log_lines = []
         self._phase = ""
         self._run_title_source = "update"
         self.retranslate()
@@ -421,6 +424,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         elif isinstance(event, Measurement):
             self.pack_checks.add("", event)
         elif isinstance(event, LogLine):
+            self._log_lines.append(event.message)
             self.log.appendPlainText(shown(event.message))
 
     @Slot(object)

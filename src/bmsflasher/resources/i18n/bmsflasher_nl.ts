@@ -204,6 +204,10 @@
         <source>Result</source>
         <translation>Resultaat</translation>
     </message>
+    <message>
+        <source>Why</source>
+        <translation>Waarom</translation>
+    </message>
 </context>
 <context>
     <name>CampaignWizard</name>
