@@ -6,12 +6,13 @@ nodes: the pack always ends entirely on the new set or entirely on the old one.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from campaign_support import Pack, release, run_until, virtual_pack
 
 from bmsflasher.core.events import Progress, StepFinished, StepStarted
-from bmsflasher.procedure.campaign_journal import CampaignJournal, Phase, pack_id
+from bmsflasher.procedure.campaign_journal import CampaignJournal, Phase, campaign_journal_path, pack_id
 from bmsflasher.procedure.states import State
 
 
@@ -19,6 +20,15 @@ def _phase(pack: Pack) -> Phase:
     journal = CampaignJournal.load(pack_id([d.serial_number for d in pack.devices]), pack.workdir / "journal")
     assert journal is not None
     return journal.state.phase
+
+
+def _reenumerate(pack: Pack) -> None:
+    """Make the journal name an adapter that no longer exists (a re-plugged USB adapter's old path)."""
+    path = campaign_journal_path(pack_id([d.serial_number for d in pack.devices]), pack.workdir / "journal")
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for node in raw["nodes"]:
+        node["link"]["channel"] = "campaign-adapter-unplugged"
+    path.write_text(json.dumps(raw), encoding="utf-8")
 
 
 def test_killed_during_a_transfer_resumes_to_completion(tmp_path: Path) -> None:
@@ -44,6 +54,7 @@ def test_killed_during_the_self_tests_reverts_the_pack_on_the_next_run(tmp_path:
         )
         assert _phase(pack) is Phase.SELF_TEST
         assert pack.versions() == ["1.1.0"] * 4  # every node in its (unconfirmed) test boot
+        _reenumerate(pack)  # the journal's adapter path is gone: the nodes are reached as found now
         result = pack.run(bundle)
         assert result.outcome is State.ROLLED_BACK, result.reason
         assert result.exit_code == 10

@@ -59,6 +59,7 @@ from bmsflasher.procedure.campaign_journal import (
 from bmsflasher.procedure.campaign_plan import (
     CampaignPlan,
     CampaignRefusedError,
+    FoundNode,
     PlannedNode,
     ReleaseSet,
     plan_campaign,
@@ -161,6 +162,7 @@ class Campaign:
         self._node_detail: dict[str, str] = {}
         self._resumed = False
         self._failed_phase: Phase | None = None
+        self._found: dict[str, LinkSettings] = {}
 
     # --- the run -------------------------------------------------------------------------------
     def run(self) -> CampaignResult:
@@ -207,7 +209,7 @@ class Campaign:
         except BmsFlasherError as exc:
             return self._on_error(exc)
 
-    def revert_unfinished(self, journal: CampaignJournal) -> CampaignResult:
+    def revert_unfinished(self, journal: CampaignJournal, found: Sequence[FoundNode] = ()) -> CampaignResult:
         """Return a pack with an unfinished campaign to its old set (``rollback --all``); no bundle needed.
 
         A campaign whose confirm phase began cannot be reverted this way (confirmed nodes raised
@@ -215,6 +217,7 @@ class Campaign:
         """
         self._journal = journal
         self._resumed = True
+        self._found = {node.identity.serial_number: node.link for node in found}
         if journal.state.phase is Phase.CONFIRM:
             return CampaignResult(
                 State.REFUSED,
@@ -370,6 +373,15 @@ class Campaign:
         return self._options.profile_for(node.identity.model)
 
     def _link(self, serial: str) -> LinkSettings:
+        """How to reach a node now: as this run discovered it, else as the journal recorded it.
+
+        A power cut or a re-plugged adapter re-enumerates its port (``/dev/ttyACM0`` becomes
+        ``/dev/ttyACM1``): the journal's link is only a last resort.
+        """
+        if self._plan is not None:
+            return self._plan.node(serial).link
+        if serial in self._found:
+            return self._found[serial]
         return link_from_json(self._state.node(serial).link)
 
     # --- phases --------------------------------------------------------------------------------

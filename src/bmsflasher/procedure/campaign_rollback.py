@@ -75,7 +75,7 @@ def rollback_pack(
         campaign = Campaign(
             _no_release, lambda: links, opener, db, sink=sink, sink_for=sink_for, options=campaign_options
         )
-        return campaign.revert_unfinished(journal)
+        return campaign.revert_unfinished(journal, found)
     blocked = [
         f"{node.identity.serial_number}: {blocker.kind}"
         for node in found
