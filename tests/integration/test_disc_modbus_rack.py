@@ -201,3 +201,22 @@ def test_colliding_answers_are_not_a_device() -> None:
             alone = ask_rtu(link, 2, parity="E", stopbits=1, reaction_s=0.2)
         assert all(reply.answer is Answer.GARBLED for reply in collided), collided
         assert alone.answer is Answer.DEVICE
+
+
+def test_an_undisclosed_rack_numbered_from_5_is_found_without_addresses(tmp_path: Path) -> None:
+    """No --addresses: the scan searches 1-16 address by address over every framing (step 3 of the
+    probe), so a rack at 5-12 is found. The rack is 8N2: 8O1, tried before 8N2, reaches it too (its
+    modules read the parity bit as a stop bit); the scan reports 8N2 and says why."""
+    options = ("--link", "pty", "--modules", "8", "--first-address", "5", "--baud", "38400")
+    options += ("--parity", "N", "--stopbits", "2")
+    for rack in _start(*options):
+        started = time.monotonic()
+        document = _scan(tmp_path, "--port", rack.port, "--no-cache")
+        elapsed = time.monotonic() - started
+        modules = _modules(document)
+        assert [m["link"]["address"] for m in modules] == list(range(5, 13)), document  # type: ignore[index]
+        assert [m["serial_number"] for m in modules] == rack.serials
+        assert {(m["link"]["parity"], m["link"]["stopbits"]) for m in modules} == {("N", 2)}  # type: ignore[index]
+        message = str(document["adapters"][0]["message"])  # type: ignore[index]
+        assert "They answer 38400 8O1 as well" in message, message
+        assert elapsed < 20.0, f"the cold scan took {elapsed:.1f} s"
