@@ -62,6 +62,10 @@ def test_healthy_campaign_puts_every_node_on_the_set_confirmed_and_records_one_s
         )
         assert [row[1] for row in nodes_table.rows] == [serials[2], serials[3], serials[1], serials[0]]
         assert nodes_table.row_ok == (True, True, True, True)
+        again = pack.run(release("1.1.0"))  # the pack already runs the set: nothing to do
+        assert again.outcome is State.REFUSED
+        assert "already runs" in again.reason
+        assert len(pack.db.sessions()) == 5
 
 
 def test_a_bmu_failing_its_self_test_returns_the_whole_pack_to_the_old_set(

@@ -72,6 +72,7 @@ from bmsflasher.procedure.reboot import (
     package_pending,
     reset_device,
     running_confirmed,
+    runs_package,
     wait_for_application,
 )
 from bmsflasher.procedure.states import State
@@ -178,6 +179,16 @@ class Campaign:
             self._log(LogLevel.ERROR, exc.message)
             return CampaignResult(State.FAILED, exc.message, None, None, error=exc)
         self._plan = plan
+        done = all(
+            runs_package(n.identity, n.release.package.facts) and running_confirmed(n.identity)
+            for n in plan.nodes
+        )
+        if done and CampaignJournal.load(pack_id(plan.serials), self._options.journal_dir) is None:
+            reason = t(
+                "Every node already runs release set {release}, confirmed; nothing was written.",
+                release=plan.release_set.name,
+            )
+            return CampaignResult(State.REFUSED, reason, pack_id(plan.serials), plan.release_set.name)
         try:
             journal = self._open_journal(plan)
         except BmsFlasherError as exc:
