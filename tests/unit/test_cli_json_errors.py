@@ -64,6 +64,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
         "scan": ["scan", "--port", gone, "--bauds", "9600", "--no-cache"],
         "history": ["history", "--db", no_db],
         "history verify": ["history", "verify", "--db", str(tampered)],
+        "history show": ["history", "show", "1", "--db", no_db],
         "report": ["report", "1", "--out", str(tmp / "r.html"), "--db", no_db],
         "keygen": ["keygen", "--out", str(tmp / "no" / "such" / "folder" / "key")],
         "package": [
@@ -85,7 +86,7 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
-    "restore", "verify", "scan", "history", "history verify", "report", "keygen", "package", "sim",
+    "restore", "verify", "scan", "history", "history verify", "history show", "report", "keygen", "package", "sim",
     "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke", "campaign",
 ]  # fmt: skip
 

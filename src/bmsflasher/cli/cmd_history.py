@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bmsflasher.cli.console import error_json, language, make_console, plain, print_json, say
+from bmsflasher.cli.history_show import run_show
 from bmsflasher.core.display_text import visible
 from bmsflasher.core.errors import RecordsTamperedError, StorageError
 from bmsflasher.core.i18n import t
@@ -78,6 +79,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=say(t("print JSON")))
     verify.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=say(_DB_HELP))
     verify.set_defaults(func=run_verify)
+    show = actions.add_parser(
+        "show",
+        help=say(
+            t("one session in full: its steps, the firmware's signers and the authenticated technician")
+        ),
+        description=say(
+            t(
+                "Show one session: its steps, who signed the firmware it installed (key id, certificate "
+                "subject and fingerprint) and which technician certificate the device authenticated."
+            )
+        ),
+    )
+    show.add_argument(
+        "session_id",
+        type=_session_id_arg,
+        metavar="SESSION_ID",
+        help=say(t("the session's id in 'bmsflasher history'")),
+    )
+    show.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=say(t("print JSON")))
+    show.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=say(_DB_HELP))
+    show.set_defaults(func=lambda args: run_show(args, session_json))
 
     report = subparsers.add_parser(
         "report",

@@ -16,6 +16,8 @@ from bmsflasher.core.types import PackTelemetry
 from bmsflasher.records.codec import utc_now
 from bmsflasher.records.models import SessionDetail, TelemetryRecord
 from bmsflasher.records.reports.labels import Labels
+from bmsflasher.records.signers import SIGNERS_DETAIL, recorded_signers
+from bmsflasher.records.technicians import recorded_technicians
 
 GOOD_OUTCOMES: Final = frozenset({"updated", "completed", "ok", "restored", "backed_up", "config_written"})
 """Outcomes shown as a success; every other recorded outcome is shown as a problem."""
@@ -104,8 +106,12 @@ def build_content(detail: SessionDetail, labels: Labels, *, now: datetime | None
         tables.append(_nodes_table(detail, labels))
     if detail.steps:
         tables.append(_steps_table(detail, labels))
+    tables.extend(_trust_tables(detail, labels))
     tables.append(_backups_table(detail, labels))
-    details_rows = tuple((str(k), _detail_text(v)) for k, v in sorted(session.details.items()))
+    shown = {SIGNERS_DETAIL}  # drawn by the trust table, not dumped as JSON
+    details_rows = tuple(
+        (str(k), _detail_text(v)) for k, v in sorted(session.details.items()) if k not in shown
+    )
     if details_rows:
         tables.append(Table(labels["details"], ("", ""), details_rows))
     return ReportContent(
@@ -275,6 +281,32 @@ def _steps_table(detail: SessionDetail, labels: Labels) -> Table:
     rows = tuple((format_moment(s.at), labels.step(s.step), state(s.ok), s.detail) for s in detail.steps)
     headers = (labels["time"], labels["step"], labels["result"], labels["detail"])
     return Table(labels["steps"], headers, rows, tuple(None if s.ok is None else s.ok for s in detail.steps))
+
+
+def _trust_tables(detail: SessionDetail, labels: Labels) -> list[Table]:
+    """Who signed the installed firmware and which technician certificate the device authenticated.
+
+    A reader of the report (the owner, an insurer) sees the release's signers by key id and, for
+    certificate chains, by certificate subject and SHA-256 fingerprint, and the technician whose
+    certificate the device checked before it allowed the writes. Empty when neither was recorded.
+    """
+    rows: list[tuple[str, ...]] = [
+        (
+            labels.signer(signer.role),
+            signer.key_id,
+            signer.certificate_subject or labels["plain_key"],
+            signer.certificate_fingerprint or "",
+        )
+        for signer in recorded_signers(detail.session)
+    ]
+    rows += [
+        (labels["technician"], "", technician.subject, technician.fingerprint)
+        for technician in recorded_technicians(detail.steps)
+    ]
+    if not rows:
+        return []
+    headers = (labels["trust_who"], labels["key_id"], labels["certificate"], labels["fingerprint"])
+    return [Table(labels["trust"], headers, tuple(rows))]
 
 
 def _backups_table(detail: SessionDetail, labels: Labels) -> Table:

@@ -16,6 +16,16 @@ from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.i18n import t
 
 _EN: Final = {
+    # signers and technician (records/signers.py, records/technicians.py)
+    "trust": "Signers and technician",
+    "trust_who": "Who",
+    "key_id": "Key id",
+    "certificate": "Certificate",
+    "fingerprint": "Certificate SHA-256",
+    "plain_key": "plain key (no certificate)",
+    "technician": "Technician (authenticated by the device)",
+    "signer.manifest": "Release manifest signer",
+    "signer.image": "Image signer",
     # headings and fields
     "title": "Battery service report",
     "session": "Session",
@@ -141,6 +151,16 @@ _EN: Final = {
 }
 
 _NL: Final = {
+    # signers and technician (records/signers.py, records/technicians.py)
+    "trust": "Ondertekenaars en technicus",
+    "trust_who": "Wie",
+    "key_id": "Sleutel-id",
+    "certificate": "Certificaat",
+    "fingerprint": "SHA-256 van het certificaat",
+    "plain_key": "losse sleutel (geen certificaat)",
+    "technician": "Technicus (door het toestel geverifieerd)",
+    "signer.manifest": "Ondertekenaar van het releasemanifest",
+    "signer.image": "Ondertekenaar van het image",
     "title": "Servicerapport batterij",
     "session": "Sessie",
     "summary": "Samenvatting",
@@ -261,6 +281,16 @@ _NL: Final = {
 }
 
 _FR: Final = {
+    # signers and technician (records/signers.py, records/technicians.py)
+    "trust": "Signataires et technicien",
+    "trust_who": "Qui",
+    "key_id": "Identifiant de clé",
+    "certificate": "Certificat",
+    "fingerprint": "SHA-256 du certificat",
+    "plain_key": "clé simple (sans certificat)",
+    "technician": "Technicien (authentifié par l'appareil)",
+    "signer.manifest": "Signataire du manifeste de version",
+    "signer.image": "Signataire de l'image",
     "title": "Rapport d'intervention batterie",
     "session": "Session",
     "summary": "Résumé",
@@ -423,6 +453,10 @@ class Labels:
     def step(self, step: str) -> str:
         """A procedure step name in words."""
         return self._named("step", step)
+
+    def signer(self, role: str) -> str:
+        """A recorded signer's role (``manifest``, ``image``) in words."""
+        return self._named("signer", role)
 
     def measurement(self, name: str) -> str:
         """A measurement name in words (device-side self-test checks keep their own names)."""
