@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -38,6 +40,19 @@ def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
     assert np.all((matrix > 2500) & (matrix < 4500))
     assert page.cells.addresses == (0x40, 0x41)
     assert not pack_rig.photograph(pack_rig.window, "pack-view")
+
+    # a pack's largest picture: 32 BMUs of 16 cells (512), drawn well within the 100 ms refresh
+    sample = page.cells.samples[0x40]
+    bmus = tuple(range(0x40, 0x60))
+    page.cells.watch(bmus)
+    for address in bmus:
+        page.cells.add_sample(address, sample)
+    started = time.monotonic()
+    for _ in range(10):
+        page.render_cells()
+    per_frame_s = (time.monotonic() - started) / 10
+    assert page.cells.cell_count == 512
+    assert per_frame_s < 0.1, f"a 512-cell frame takes {per_frame_s * 1000:.0f} ms, over the 100 ms refresh"
     page.cells_button.click()
     pack_rig.wait(lambda: not pack_rig.window.pack_model.watching_cells, 5)
     assert page.cells.addresses == ()
