@@ -86,8 +86,8 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
 
 COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
-    "restore", "verify", "scan", "history", "history verify", "history show", "report", "keygen", "package", "sim",
-    "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke", "campaign",
+    "restore", "verify", "scan", "history", "history verify", "history show", "report", "keygen", "package",
+    "sim", "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke", "campaign",
 ]  # fmt: skip
 
 
