@@ -36,6 +36,7 @@ from bmsflasher.cli.target_args import (
     keyring_from_args,
     link_from_args,
     opened_records,
+    technician_from_args,
     timeout_from_args,
 )
 from bmsflasher.core.errors import ConfigValidationError
@@ -176,7 +177,9 @@ def _opener(args: argparse.Namespace, security: bytes | None) -> NodeOpener:
     timeout_s = timeout_from_args(args)
 
     def open_node(link: LinkSettings) -> Target:
-        return open_target(link, security=security, timeout_s=timeout_s)
+        return open_target(
+            link, security=security, timeout_s=timeout_s, technician=technician_from_args(args)
+        )
 
     return open_node
 

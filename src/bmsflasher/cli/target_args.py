@@ -49,7 +49,9 @@ from bmsflasher.firmware.keys import Keyring
 from bmsflasher.procedure.connect import DEFAULT_TIMEOUT_S, load_security_key, open_target
 from bmsflasher.procedure.package_loading import build_keyring
 from bmsflasher.procedure.unlock_records import announce_unlocks as announce_unlocks_to
+from bmsflasher.protocols.base.technician import credentials_from
 from bmsflasher.records import RecordsDb
+from bmsflasher.records.audit_seals import CertificateSigner
 
 MAX_TIMEOUT_S: Final = 3600.0
 
@@ -129,6 +131,18 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--security-key", type=Path, metavar="FILE", help=say(t("UDS security master secret (hex)"))
+    )
+    group.add_argument(
+        "--technician",
+        type=Path,
+        metavar="FOLDER",
+        help=say(
+            t(
+                "the technician credentials folder (NAME.crt and NAME.pem) for devices that authenticate "
+                "by certificate, also used to seal the service history (default: your own technician "
+                "folder in the user configuration folder)"
+            )
+        ),
     )
     group.add_argument(
         "--timeout",
@@ -362,7 +376,7 @@ def open_from_args(args: argparse.Namespace, *, announce_unlocks: bool = True) -
     timeout_s = timeout_from_args(args)
     link = link_from_args(args)
     security = load_security_key(args.security_key) if link.kind == "can" else None
-    target = open_target(link, security=security, timeout_s=timeout_s)
+    target = open_target(link, security=security, timeout_s=timeout_s, technician=technician_from_args(args))
     if announce_unlocks:
         announce_unlocks_to(target, _print_log_line)
     return target
@@ -404,10 +418,35 @@ def opened_target(args: argparse.Namespace, *, announce_unlocks: bool = True) ->
         target.close()
 
 
+def technician_from_args(args: argparse.Namespace) -> Path | None:
+    """``--technician FOLDER``: a workshop keeps several technicians' credentials; None: the user's own."""
+    folder: Path | None = getattr(args, "technician", None)
+    return folder
+
+
+def technician_sealer(folder: Path) -> CertificateSigner:
+    """The credentials of ``--technician FOLDER`` as the history's sealer; refused when unusable.
+
+    Without the option the history seals with the user's own credentials when they are usable and
+    stays unsealed otherwise; a folder named on the command line that cannot seal is a mistake
+    worth one sentence before anything is written, not a silently unsealed record.
+    """
+    credentials = credentials_from(folder)
+    return CertificateSigner(credentials.chain, credentials.key)
+
+
 @contextlib.contextmanager
 def opened_records(args: argparse.Namespace) -> Iterator[RecordsDb]:
-    """The service history ``--db`` names (the user's default one without it), closed at the end."""
+    """The service history ``--db`` names (the user's default one without it), closed at the end.
+
+    With ``--technician FOLDER`` that folder's certificate seals the audit trail (the same
+    credentials the device authenticated), not the user's own.
+    """
+    folder = technician_from_args(args)
+    sealer = technician_sealer(folder) if folder is not None else None
     db = RecordsDb.open(args.db)
+    if sealer is not None:
+        db.use_sealer(sealer)
     try:
         yield db
     finally:

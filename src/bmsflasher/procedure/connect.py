@@ -30,7 +30,9 @@ MODBUS_KINDS: Final = frozenset({"modbus"})
 
 
 class _SmpConnect(Protocol):
-    def __call__(self, port: str, baud: int, *, reconnect_timeout_s: float, speed: Any) -> Target: ...
+    def __call__(
+        self, port: str, baud: int, *, reconnect_timeout_s: float, speed: Any, technician: Any
+    ) -> Target: ...
 
 
 def user_security_key_path() -> Path:
@@ -82,13 +84,20 @@ def load_security_key(path: Path | None = None) -> bytes | None:
     return secret
 
 
-def _open_serial(link: LinkSettings, timeout_s: float) -> Target:
+def _open_serial(link: LinkSettings, timeout_s: float, technician: Path | None) -> Target:
     module = importlib.import_module("bmsflasher.protocols.smp.target")
     connect = cast(_SmpConnect, module.SmpTarget.connect)
     baud = link.baud or int(module.DEFAULT_BAUD)
     # A faster line rate is negotiated after the handshake; what held is remembered per adapter.
     speed = module.SpeedOptions(memory=AdapterRateMemory())
-    return connect(link.port, baud, reconnect_timeout_s=timeout_s, speed=speed)
+    credentials = importlib.import_module("bmsflasher.protocols.base.technician").credentials_from
+    return connect(
+        link.port,
+        baud,
+        reconnect_timeout_s=timeout_s,
+        speed=speed,
+        technician=lambda: credentials(technician),
+    )
 
 
 def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
@@ -100,11 +109,13 @@ def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
     return target
 
 
-def _open_can(link: LinkSettings, security: bytes | None, timeout_s: float) -> Target:
+def _open_can(
+    link: LinkSettings, security: bytes | None, timeout_s: float, technician: Path | None
+) -> Target:
     module = importlib.import_module("bmsflasher.protocols.uds.target")
     opener = module.open_uds_target
     try:
-        target = opener(link, security=security, timeout_s=timeout_s)
+        target = opener(link, security=security, timeout_s=timeout_s, technician=technician)
     except NoResponseError as exc:
         # Name the settings that were tried, as the serial client does ("at 9600 baud"): a wrong
         # bitrate or node number is by far the most common cause of silence on CAN.
@@ -136,7 +147,11 @@ def _node_text(link: LinkSettings) -> str:
 
 
 def open_target(
-    link: LinkSettings, *, security: bytes | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    link: LinkSettings,
+    *,
+    security: bytes | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    technician: Path | None = None,
 ) -> Target:
     """Connect to the device behind ``link`` and return it as a protocol-neutral target.
 
@@ -145,6 +160,9 @@ def open_target(
             (address, and port/baud/parity/stop bits or a TCP gateway) settings.
         security: UDS security master secret (CAN only); None uses the client's default.
         timeout_s: bound on waiting for a vanished port or a rebooting device inside the client.
+        technician: the technician credentials folder (``NAME.crt`` + ``NAME.pem``, ``--technician``)
+            a device that authenticates by certificate (UDS 0x29, the SMP BMS group's signed
+            challenge) gets; None: the user's own folder. Read only when a device asks.
 
     Raises:
         ConfigValidationError: the link settings are incomplete or of an unknown kind.
@@ -153,11 +171,11 @@ def open_target(
     if link.kind in SERIAL_KINDS:
         if not link.port:
             raise ConfigValidationError(t("a serial target needs --port"))
-        return _open_serial(link, timeout_s)
+        return _open_serial(link, timeout_s, technician)
     if link.kind in CAN_KINDS:
         if not link.interface or not link.channel:
             raise ConfigValidationError(t("a CAN target needs --interface and --channel"))
-        return _open_can(link, security, timeout_s)
+        return _open_can(link, security, timeout_s, technician)
     if link.kind in MODBUS_KINDS:
         if not link.port and not link.tcp:
             raise ConfigValidationError(t("a Modbus module needs --port PATH (RS485) or --tcp HOST:PORT"))
