@@ -35,6 +35,7 @@ MODULES = (
     "bench_parallel",
     "bench_scan",
     "bench_gui",
+    "bench_overhead",
     "bench_memory",
     "bench_dist",
 )

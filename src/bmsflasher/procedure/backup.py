@@ -108,14 +108,23 @@ def diff_snapshots(
     )
 
 
-def take_backup(target: Target, db: RecordsDb, serial: str, session_id: int | None = None) -> BackupRecord:
+def take_backup(
+    target: Target,
+    db: RecordsDb,
+    serial: str,
+    session_id: int | None = None,
+    reads: tuple[ConfigSnapshot, ConfigSnapshot] | None = None,
+) -> BackupRecord:
     """Read every parameter, store it, and verify both the stored copy and a second device read.
+
+    ``reads`` are the two device reads when the caller already made them (the update engine reads
+    them in the gaps of the precondition sampling); the checks are the same.
 
     Raises:
         ProcedureError: the device's configuration changed between two reads (unstable read).
         StorageError: the stored backup does not match what was read.
     """
-    snapshot = target.read_config()
+    snapshot = target.read_config() if reads is None else reads[0]
     record = db.store_backup(serial, snapshot, session_id=session_id)
     if not diff_snapshots(record.snapshot, snapshot).empty:
         raise StorageError(
@@ -125,7 +134,7 @@ def take_backup(target: Target, db: RecordsDb, serial: str, session_id: int | No
                 serial=serial,
             )
         )
-    second = target.read_config()
+    second = target.read_config() if reads is None else reads[1]
     unstable = diff_snapshots(snapshot, second, t("first read"), t("second read"))
     if not unstable.empty:
         names = ", ".join(c.name for c in unstable.changes) or t("schema version")

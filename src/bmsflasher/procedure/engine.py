@@ -45,6 +45,7 @@ from bmsflasher.core.target import ResumePolicy, SecurityUnlock, Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import restore_snapshot, take_backup
+from bmsflasher.procedure.backup_prefetch import ConfigPrefetch
 from bmsflasher.procedure.compatibility import ANTI_ROLLBACK
 from bmsflasher.procedure.journal import Journal, JournalState
 from bmsflasher.procedure.journal_binding import binding_data, check_backup, check_binding, record_backup
@@ -146,6 +147,7 @@ class _Run:
     failed_step: State | None = None
     error: BmsFlasherError | None = None
     pending_steps: list[tuple[str, bool | None, str]] = field(default_factory=list)
+    config_prefetch: ConfigPrefetch | None = None
 
 
 class UpdateProcedure:
@@ -477,7 +479,11 @@ class UpdateProcedure:
         profile = self._profile
         identity = self._target.identify()
         self._run.identity = identity
-        inputs = preconditions.measure(self._target, identity, profile.preconditions)
+        # the backup's reads wait in the stability window's gaps (none when resuming with a backup)
+        prefetch = ConfigPrefetch(self._target) if self._journal.state.backup_id is None else None
+        self._run.config_prefetch = prefetch
+        background = prefetch.jobs() if prefetch is not None else ()
+        inputs = preconditions.measure(self._target, identity, profile.preconditions, background)
         report = preconditions.evaluate(
             inputs, self._package.facts, profile.preconditions, self._options.overrides
         )
@@ -521,7 +527,9 @@ class UpdateProcedure:
                 ),
             )
             return State.TRANSFER
-        record = take_backup(self._target, self._records, serial, self._run.session_id)
+        prefetch, self._run.config_prefetch = self._run.config_prefetch, None
+        reads = prefetch.take() if prefetch is not None else None
+        record = take_backup(self._target, self._records, serial, self._run.session_id, reads)
         record_backup(journal, record)
         self._log(
             LogLevel.INFO,

@@ -24,6 +24,7 @@ from bmsflasher.core.names import check_name, mode_name, severity_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, Dtc, DtcSeverity, PackTelemetry
 from bmsflasher.procedure import compatibility
+from bmsflasher.procedure.idle_work import IdleWork, Job
 from bmsflasher.procedure.package_facts import PackageFacts
 from bmsflasher.procedure.profiles import PreconditionLimits, profile_for_model
 
@@ -397,15 +398,49 @@ def measure_round_trips(target: Target, count: int) -> tuple[RoundTrip, ...]:
     return tuple(results)
 
 
-def measure(target: Target, identity: DeviceIdentity, limits: PreconditionLimits) -> PreconditionInputs:
-    """Gather the precondition inputs from a device; reads only, never writes."""
-    round_trips = measure_round_trips(target, limits.link.round_trips)
-    trusted = target.trusted_key_hashes()
+@dataclass(slots=True)
+class _Reads:
+    """What the jobs run in the stability window's gaps found (filled in as they run)."""
+
+    round_trips: tuple[RoundTrip, ...] = ()
+    trusted: tuple[bytes, ...] | None = None
+    dtcs: tuple[Dtc, ...] = ()
+
+
+def measure(
+    target: Target,
+    identity: DeviceIdentity,
+    limits: PreconditionLimits,
+    background: Sequence[Job] = (),
+    sleep: Callable[[float], None] = time.sleep,
+) -> PreconditionInputs:
+    """Gather the precondition inputs from a device; reads only, never writes.
+
+    The link round trips, the trusted keys, the trouble codes and the caller's read-only
+    ``background`` jobs (the engine reads the configuration backup there) run in the gaps of the
+    stability window (:class:`~bmsflasher.procedure.idle_work.IdleWork`): the samples keep their
+    spacing, the rest no longer waits for them. With the application not running there is no window,
+    and the background jobs are left out (the device-mode gate refuses the update anyway).
+    """
+    reads = _Reads()
+
+    def round_trips() -> None:
+        reads.round_trips = measure_round_trips(target, limits.link.round_trips)
+
+    def trusted() -> None:
+        reads.trusted = target.trusted_key_hashes()
+
+    def dtcs() -> None:
+        reads.dtcs = tuple(target.read_dtcs())
+
     if identity.mode is not DeviceMode.APPLICATION:
-        return PreconditionInputs(identity, (), (), round_trips, trusted)
-    samples = sample_telemetry(target, limits.stability.samples, limits.stability.interval_s)
-    dtcs = tuple(target.read_dtcs())
-    return PreconditionInputs(identity, samples, dtcs, round_trips, trusted)
+        round_trips()
+        trusted()
+        return PreconditionInputs(identity, (), (), reads.round_trips, reads.trusted)
+    idle = IdleWork((round_trips, trusted, dtcs, *background), sleep=sleep)
+    samples = sample_telemetry(target, limits.stability.samples, limits.stability.interval_s, idle.wait)
+    idle.finish()
+    return PreconditionInputs(identity, samples, reads.dtcs, reads.round_trips, reads.trusted)
 
 
 def preview(

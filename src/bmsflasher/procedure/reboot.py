@@ -12,6 +12,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from bmsflasher.core.errors import LinkError, NoResponseError, ProcedureError
 from bmsflasher.core.i18n import t
@@ -20,6 +21,10 @@ from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion
 from bmsflasher.procedure.package_facts import PackageFacts
 from bmsflasher.procedure.profiles import RebootLimits
 from bmsflasher.procedure.troubleshooting import FailureKind, advice
+
+SETTLE_POLL_S: Final = 0.05
+"""How often a device still in its bootloader is asked again: it is seen the moment it answers as the
+application (a fixed 0.25 s sleep lost 0.125 s on average at every boot)."""
 
 
 class BootOutcome(enum.Enum):
@@ -156,7 +161,7 @@ def wait_for_application(
     identity = target.reconnect(limits.reconnect_timeout_s)
     deadline = clock() + limits.settle_timeout_s
     while identity.mode is not DeviceMode.APPLICATION and clock() < deadline:
-        sleep(0.25)
+        sleep(SETTLE_POLL_S)
         try:
             identity = target.identify()
         except (LinkError, NoResponseError):

@@ -28,6 +28,7 @@ from bmsflasher.core.i18n import joined, t
 from bmsflasher.core.names import check_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceSelfTest, Dtc, PackTelemetry
+from bmsflasher.procedure.idle_work import IdleWork
 from bmsflasher.procedure.preconditions import RoundTrip, measure_round_trips
 from bmsflasher.procedure.profiles import SelfTestLimits
 
@@ -280,12 +281,16 @@ def _wait_for_flag(
         sleep(poll_s)
 
 
+BALANCING_POLL_S: Final = 0.05
+"""Telemetry polls while waiting for a balancing flag: the flag is seen as soon as the device shows it."""
+
+
 def observe_balancing(
     target: Target,
     cell: int,
     *,
     timeout_s: float,
-    poll_s: float = 0.2,
+    poll_s: float = BALANCING_POLL_S,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> BalancingObservation:
@@ -313,16 +318,26 @@ def measure(
     limits: SelfTestLimits,
     dtcs_before: Sequence[Dtc],
     reference_mv: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SelfTestInputs:
-    """Observe the updated device: telemetry, round trips, balancing, DTCs, its own self-test."""
+    """Observe the updated device: telemetry, round trips, balancing, DTCs, its own self-test.
+
+    The round trips are independent of the balancing check, so they run while it waits for a flag
+    (:class:`~bmsflasher.procedure.idle_work.IdleWork`). The trouble codes are read after balancing
+    is off again, and the device's own self-test runs last, as before: a code the balancing test
+    raises must be seen, and the device tests itself with no bleed resistor on.
+    """
     telemetry = target.read_telemetry()
-    round_trips = measure_round_trips(target, limits.round_trips)
+    found: list[tuple[RoundTrip, ...]] = []
+    idle = IdleWork([lambda: found.append(measure_round_trips(target, limits.round_trips))], sleep=sleep)
     cell = min(limits.balancing_cell, max(telemetry.cell_count - 1, 0))
     balancing = (
-        observe_balancing(target, cell, timeout_s=limits.balancing_observe_timeout_s)
+        observe_balancing(target, cell, timeout_s=limits.balancing_observe_timeout_s, sleep=idle.wait)
         if telemetry.cell_count
         else None
     )
+    idle.finish()
+    round_trips = found[0]
     dtcs_after = tuple(target.read_dtcs())
     device = target.run_self_test()
     return SelfTestInputs(

@@ -76,8 +76,10 @@ from bmsflasher.protocols.base.slots import PRIMARY_SLOT, upload_slot
 
 DEFAULT_RESUME_ATTEMPTS: Final = 3
 """Link breaks one transfer rides out when a target is opened with a reconnect timeout."""
-RECONNECT_POLL_S: Final = 0.1
-"""Pause between two reconnect tries: short, a re-enumerated USB port is back within tens of ms."""
+RECONNECT_POLL_S: Final = 0.05
+"""Interval between the starts of two reconnect tries: a re-enumerated USB port is back within tens of
+ms. A try that itself waited this long (a CAN node that did not answer its probe) is followed at once:
+the device is seen as soon as it answers, not a fixed sleep later."""
 RESUMABLE_ERRORS: Final = (LinkLostError, LinkTimeoutError, NoResponseError)
 """Failures of a transfer that a reconnect may cure (the link or the device went quiet)."""
 RECONNECT_RETRY_ERRORS: Final = (LinkError, NoResponseError)
@@ -384,6 +386,7 @@ class TargetBase(Target):
         deadline = time.monotonic() + max(timeout_s, 0.0)
         last: BmsFlasherError | None = None
         while True:
+            tried = time.monotonic()
             try:
                 self._reopen_link()
                 return self.identify()
@@ -392,7 +395,9 @@ class TargetBase(Target):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            time.sleep(min(RECONNECT_POLL_S, remaining))
+            pause = RECONNECT_POLL_S - (time.monotonic() - tried)
+            if pause > 0:
+                time.sleep(min(pause, remaining))
         where = {"link": self.link.describe(), "seconds": timeout_s}
         message = (
             t(

@@ -514,15 +514,16 @@ class UdsClient:
             raise
         return bytes(response.service_data.parameter_records or b"")
 
-    def tester_present(self) -> float:
+    def tester_present(self, attempts: int = _PING_ATTEMPTS) -> float:
         """TesterPresent → the round trip of the exchange the device answered, in seconds.
 
         One lost CAN frame is repeated once (:data:`_PING_ATTEMPTS`) and does not count as a slow
         device: the round trip is that of the answered try, the way ping reports a reply's time
         and counts losses apart (a repeat shows in :meth:`link_stats` ``retries``). Two lost
-        tries in a row fail the ping, so a bad link still fails link-quality checks.
+        tries in a row fail the ping, so a bad link still fails link-quality checks. A reconnect
+        loop probes with one attempt: it tries again anyway, and sees a rebooted node sooner.
         """
-        self.call(t("check that the device answers"), lambda c: c.tester_present(), attempts=_PING_ATTEMPTS)
+        self.call(t("check that the device answers"), lambda c: c.tester_present(), attempts=attempts)
         return self._last_rtt_s
 
     def ecu_reset(self) -> None:

@@ -538,7 +538,7 @@ class UdsTarget(TargetBase):
         """Reopen the adapter if it vanished, check the node answers, renegotiate its capabilities."""
         if self._transport.lost is not None:
             self._replace_link()
-        self._client.tester_present()
+        self._client.tester_present(attempts=1)  # the reconnect loop is the retry: probe once per try
         self._client.forget_session()
         self._negotiate()
 
