@@ -82,6 +82,9 @@ def test_no_power_cut_leaves_a_mixed_set(tmp_path: Path, monkeypatch: pytest.Mon
         ((version, confirmed),) = found
         assert confirmed, f"cut {cut_at}: {version} unconfirmed"
         end_states[f"{version} {result.outcome.value}"] += 1
-        print(f"cut at event {cut_at}: {version} confirmed ({result.outcome.value})", flush=True)
+        print(
+            f"cut at event {cut_at}: {version} confirmed ({result.outcome.value}: {result.reason})",
+            flush=True,
+        )
     assert sum(end_states.values()) == len(cut_points)
     print(f"power-cut sweep: {dict(end_states)} over {len(cut_points)} cuts (seed {SEED})")

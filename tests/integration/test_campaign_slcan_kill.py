@@ -1,5 +1,7 @@
 """Proof over the slcan link: the tool killed mid-campaign (SIGKILL) is resumed to completion.
 
+Then ``rollback --all`` returns the pack to its previous set from the command line.
+
 ``bmsflasher campaign`` runs as its own process and is killed the moment its journal shows one
 node's image transferred; the same command run again finds the journal, measures the gates again
 and goes on from the transfers (the old set ran everywhere meanwhile) to the confirmed new set.
@@ -61,3 +63,11 @@ def test_a_killed_campaign_is_resumed_to_completion(
         assert result["resumed"] is True
         assert set(versions(pack).values()) == {("1.1.0", True)}
         assert _journal(home) is None
+
+        # and the whole pack back to its previous set from the command line
+        rollback = ["rollback", "--all", *argv[2:]]
+        trust = rollback.index("--trust")
+        del rollback[trust : trust + 2]
+        code, result = run_cli(rollback, capsys)
+        assert code == 0, result
+        assert set(versions(pack).values()) == {("1.0.0", True)}
