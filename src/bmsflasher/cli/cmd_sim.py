@@ -24,8 +24,10 @@ from typing import Final, Protocol
 from bmsflasher.cli.console import say
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing
+from bmsflasher.sim.device.technician_auth import load_anchor, load_revocation_list
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimError
+from bmsflasher.sim.flash.encryption import ImageDecryptor
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, Chemistry, DeviceAuth, SimOptions
 from bmsflasher.sim.topology.spec import PackTopology, parse_topology
 from bmsflasher.sim.wire.frontend_options import DEFAULT_CAN_CHANNEL, FrontEndOptions
@@ -186,6 +188,28 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--auth-ca",
         type=Path,
         help=say(t("CA certificate the device trusts for --auth certificate (default: the demo CA)")),
+    )
+    device.add_argument(
+        "--auth-crl",
+        type=Path,
+        metavar="FILE.crl",
+        help=say(
+            t(
+                "revocation list of the --auth-ca the device holds: a revoked technician certificate is "
+                "refused with NRC 0x57"
+            )
+        ),
+    )
+    device.add_argument(
+        "--enc-key",
+        type=Path,
+        metavar="KEY.pem",
+        help=say(
+            t(
+                "the device family's private image-encryption key, ECIES-P256 or X25519 (default: the "
+                "demo encryption key)"
+            )
+        ),
     )
     device.add_argument(
         "--time-scale", type=_float_range(0, 10_000), default=1.0, help=say(t("sim seconds per second"))
@@ -487,7 +511,37 @@ def _sim_options(args: argparse.Namespace) -> SimOptions:
     options = replace(options, auth=DeviceAuth(args.auth))
     if args.auth_ca is not None:
         options = replace(options, auth_anchor=_existing_file(args.auth_ca, t("CA certificate")))
+    if args.auth_crl is not None:
+        options = replace(options, auth_crl=_revocation_list(args.auth_crl, options))
+    if args.enc_key is not None:
+        options = replace(options, encryption_key=_encryption_key(args.enc_key))
     return options
+
+
+def _revocation_list(path: Path, options: SimOptions) -> Path:
+    """``--auth-crl``: a list the trusted CA signed; refused at start, not at the first technician."""
+    _existing_file(path, t("revocation list"))
+    if options.auth is not DeviceAuth.CERTIFICATE:
+        raise SimError(t("--auth-crl needs --auth certificate (a seed/key device checks no certificate)"))
+    try:
+        load_revocation_list(path, load_anchor(options.auth_anchor))
+    except (OSError, ValueError) as exc:
+        raise SimError(
+            t("the revocation list {path} cannot be used: {reason}", path=path, reason=str(exc))
+        ) from exc
+    return path
+
+
+def _encryption_key(path: Path) -> Path:
+    """``--enc-key``: a P-256 or X25519 private key, checked at start."""
+    _existing_file(path, t("encryption key"))
+    try:
+        ImageDecryptor(path)
+    except ValueError as exc:
+        raise SimError(
+            t("the encryption key {path} cannot be used: {reason}", path=path, reason=str(exc))
+        ) from exc
+    return path
 
 
 def _existing_file(path: Path, what: str) -> Path:

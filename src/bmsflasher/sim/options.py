@@ -24,6 +24,7 @@ DEFAULT_FACTORY_IMAGE: Final = ("demo", "factory-1.0.0.img")
 DEFAULT_TRUSTED_KEY: Final = ("demo", "demo-key.pub.pem")
 DEFAULT_SECURITY_MASTER: Final = ("demo", "security-master.key")
 DEFAULT_AUTH_ANCHOR: Final = ("demo", "ca", "demo-root.crt")
+DEFAULT_ENCRYPTION_KEY: Final = ("demo", "encryption", "demo-enc-key.pem")
 
 
 class DeviceAuth(enum.Enum):
@@ -126,6 +127,12 @@ class SimOptions:
         auth: how the device authenticates the tester (seed/key 0x27, or certificate 0x29).
         auth_anchor: PEM certificate of the CA the device trusts for certificate authentication
             (read when ``auth`` is ``certificate``; the demo CA by default).
+        auth_crl: the anchor's certificate revocation list the device holds (PEM or DER, signed
+            by the anchor); a technician certificate on it is refused with NRC 0x57. None: the
+            device holds no list (it cannot learn of a revocation).
+        encryption_key: the private image-encryption key of the device's family (ECIES-P256 or
+            X25519 PEM) its bootloader decrypts images with; the demo key pair's private half by
+            default, another file models another device family.
         recovery: start a new device with no valid image (the state emergency recovery fixes).
         reports_trusted_keys: the bootloader tells which signing key it trusts (SMP bootloader
             information query ``key_hashes``, UDS DID 0xFD06); False models an older bootloader
@@ -154,6 +161,8 @@ class SimOptions:
     security_master: Path = field(default_factory=lambda: resource_path(*DEFAULT_SECURITY_MASTER))
     auth: DeviceAuth = DeviceAuth.SEED_KEY
     auth_anchor: Path = field(default_factory=lambda: resource_path(*DEFAULT_AUTH_ANCHOR))
+    auth_crl: Path | None = None
+    encryption_key: Path = field(default_factory=lambda: resource_path(*DEFAULT_ENCRYPTION_KEY))
     recovery: bool = False
     reports_trusted_keys: bool = True
     time_scale: float = 1.0

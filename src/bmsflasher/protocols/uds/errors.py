@@ -83,6 +83,7 @@ _HINTS: Final[dict[int, str]] = {
     0x50: t("Your technician certificate (or its CA) has expired or is not valid yet: ask for a new one."),
     0x52: t("Your technician certificate is not issued by a CA this device trusts."),
     0x56: t("This certificate is not a technician's: use the certificate issued for the technician role."),
+    0x57: t("Your technician certificate has been revoked by its CA: ask your vendor for a new one."),
     0x58: t("The technician key does not belong to the certificate presented."),
     0x22: t("Check the device's state (session, mode, pack conditions) and retry."),
     0x72: t("The device could not program its flash; retry the update, then contact service."),

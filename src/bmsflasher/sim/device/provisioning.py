@@ -9,9 +9,7 @@ sim`` prints it to a technician as it is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
 
-from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import ConfigSnapshot, ParameterValue
 from bmsflasher.sim.device.config import SCHEMA_VERSION, ConfigStore, factory_defaults
 from bmsflasher.sim.device.pack import PackModel, PackScenario
@@ -21,8 +19,6 @@ from bmsflasher.sim.flash.encryption import ImageDecryptor
 from bmsflasher.sim.flash.images import ImageParseError, ImageVerifier, parse_image
 from bmsflasher.sim.flash.memory import Flash
 from bmsflasher.sim.options import MAX_CELLS, MIN_CELLS, SimOptions
-
-DEMO_ENCRYPTION_KEY: Final = ("demo", "encryption", "demo-enc-key.pem")
 
 
 def check_options(options: SimOptions) -> None:
@@ -40,12 +36,13 @@ def check_options(options: SimOptions) -> None:
 def image_verifier(options: SimOptions) -> ImageVerifier:
     """The bootloader's verifier for the device's trusted key and its image decryption key.
 
-    Every virtual BMS holds the demo encryption key pair's private half
-    (``resources/demo/encryption/demo-enc-key.pem``, ECIES-P256), as a device family's bootloader holds its
-    family key: images encrypted for ``encryption/demo-enc-key.pub.pem`` install, others are refused.
+    A virtual BMS holds its family's private encryption key (``options.encryption_key``, ``sim
+    --enc-key``; by default the demo key pair's private half ``resources/demo/encryption/demo-enc-key.pem``,
+    ECIES-P256), as a device family's bootloader holds its family key: images encrypted for its
+    public half install, others are refused.
     """
     try:
-        return ImageVerifier(options.trusted_key, ImageDecryptor(resource_path(*DEMO_ENCRYPTION_KEY)))
+        return ImageVerifier(options.trusted_key, ImageDecryptor(options.encryption_key))
     except ValueError as exc:
         raise SimError(str(exc)) from exc
 

@@ -19,7 +19,11 @@ What is checked, in this order (the first failure answers):
 4. each certificate is issued by the next one (issuer name = subject name, and the next one is a
    CA) and the last is issued by the trusted anchor (else 0x52 invalidChainOfTrust);
 5. each signature verifies with its issuer's key (else 0x51 invalidSignature);
-6. the leaf names a role this device grants (else 0x56 invalidScope).
+6. no certificate of the chain is on the device's revocation list, when it holds one
+   (``sim --auth-crl``, a CRL signed by the trusted anchor; else 0x57, which ISO 14229-1:2020
+   Table A.1 defines as certificateVerificationFailed – invalidCertificate, the certificate is
+   revoked);
+7. the leaf names a role this device grants (else 0x56 invalidScope).
 
 The role is an extended key usage (:data:`ROLE_OIDS`, the UUID-derived ``2.25`` OIDs the vendor
 CA issues, ``firmware/certificates.py``): ``technician`` (update, roll back, write the service
@@ -127,8 +131,46 @@ def _der_length(blob: bytes, start: int) -> int:
     return header + length
 
 
-def verify_chain(blob: bytes, anchor: x509.Certificate, now: dt.datetime | None = None) -> Technician:
-    """Check the presented chain against ``anchor``; the technician it names, or CertificateRefused."""
+def load_revocation_list(path: Path, anchor: x509.Certificate) -> x509.CertificateRevocationList:
+    """The device's revocation list (PEM or DER), accepted only when the trusted anchor signed it.
+
+    Raises:
+        ValueError: unreadable, issued by another CA, or its signature does not verify.
+    """
+    data = path.read_bytes()
+    try:
+        crl = x509.load_pem_x509_crl(data) if b"-----BEGIN" in data else x509.load_der_x509_crl(data)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a certificate revocation list: {exc}") from exc
+    key = anchor.public_key()
+    if crl.issuer != anchor.subject or not isinstance(
+        key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+    ):
+        raise ValueError(f"{path} is not issued by the trusted CA {anchor.subject.rfc4514_string()}")
+    if not crl.is_signature_valid(key):
+        raise ValueError(f"the signature of {path} does not verify with the trusted CA")
+    return crl
+
+
+def _check_not_revoked(chain: list[x509.Certificate], crl: x509.CertificateRevocationList | None) -> None:
+    """0x57 when the list names a certificate of the chain (the list covers its issuer's certificates)."""
+    if crl is None:
+        return
+    for certificate in chain:
+        if certificate.issuer != crl.issuer:
+            continue
+        if crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None:
+            raise CertificateRefused(NRC_INVALID_CERTIFICATE, "the certificate is revoked")
+
+
+def verify_chain(
+    blob: bytes,
+    anchor: x509.Certificate,
+    now: dt.datetime | None = None,
+    *,
+    crl: x509.CertificateRevocationList | None = None,
+) -> Technician:
+    """Check the presented chain against ``anchor`` (and ``crl``); the technician, or CertificateRefused."""
     moment = now or dt.datetime.now(dt.UTC)
     try:
         chain = [x509.load_der_x509_certificate(part) for part in split_der(blob)]
@@ -147,6 +189,7 @@ def verify_chain(blob: bytes, anchor: x509.Certificate, now: dt.datetime | None 
             certificate.verify_directly_issued_by(issuer)
         except (ValueError, TypeError, InvalidSignature) as exc:
             raise CertificateRefused(NRC_INVALID_SIGNATURE, "the issuer's signature does not verify") from exc
+    _check_not_revoked(chain, crl)
     role = certificate_role(leaf)
     if role not in DEVICE_ROLES:
         raise CertificateRefused(NRC_INVALID_SCOPE, "the certificate names no device-access role")
@@ -211,6 +254,7 @@ __all__ = [
     "Technician",
     "certificate_role",
     "load_anchor",
+    "load_revocation_list",
     "split_der",
     "verify_chain",
     "verify_proof",

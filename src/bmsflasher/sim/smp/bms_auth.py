@@ -33,6 +33,7 @@ from bmsflasher.sim.device.technician_auth import (
     CertificateRefused,
     Technician,
     load_anchor,
+    load_revocation_list,
     verify_chain,
     verify_proof,
 )
@@ -80,11 +81,13 @@ class BmsAuth:
 
     Args:
         anchor: the CA certificate file the device trusts.
+        crl: the anchor's revocation list the device holds (``sim --auth-crl``), or None.
     """
 
-    def __init__(self, anchor: Path) -> None:
+    def __init__(self, anchor: Path, crl: Path | None = None) -> None:
         self._anchor_path = anchor
         self._anchor: x509.Certificate | None = None
+        self._crl_path = crl
         self._pending: _Pending | None = None
         self.role: str | None = None
 
@@ -113,7 +116,7 @@ class BmsAuth:
             raise SmpRequestError(MgmtErr.EINVAL, reason="'chain' (bstr) and 'nonce' (bstr, <= 64) expected")
         self.forget()  # a new certificate replaces any earlier authentication
         try:
-            technician = verify_chain(chain, self._trusted())
+            technician = verify_chain(chain, self._trusted(), crl=self._revocation_list())
         except CertificateRefused as exc:
             raise SmpRequestError(
                 BmsErr.CERTIFICATE_REFUSED, group=GROUP_BMS, reason=f"{exc.reason} (NRC 0x{exc.nrc:02X})"
@@ -145,3 +148,11 @@ class BmsAuth:
             except (OSError, ValueError) as exc:
                 raise SmpRequestError(MgmtErr.EUNKNOWN, reason="the device cannot read its CA") from exc
         return self._anchor
+
+    def _revocation_list(self) -> x509.CertificateRevocationList | None:
+        if self._crl_path is None:
+            return None
+        try:  # read at each check: a device holds one small list
+            return load_revocation_list(self._crl_path, self._trusted())
+        except (OSError, ValueError) as exc:
+            raise SmpRequestError(MgmtErr.EUNKNOWN, reason="the device cannot read its CRL") from exc

@@ -113,7 +113,7 @@ class SmpServer:
         # A device started with --auth certificate protects its writes with a signed challenge.
         self._auth: BmsAuth | None = None
         if device.options.auth is DeviceAuth.CERTIFICATE:
-            self._auth = BmsAuth(device.options.auth_anchor)
+            self._auth = BmsAuth(device.options.auth_anchor, device.options.auth_crl)
             device.add_reset_listener(self._auth.forget)
         self._handlers: HandlerTable = {
             **OsGroup(device, buf_size, buf_count).handlers(),

@@ -216,7 +216,7 @@ class UdsServer:
         # A device offers one way to authenticate a tester: SecurityAccess or Authentication.
         self._auth: AuthServices | None = None
         if self._session_state.auth_required:
-            self._auth = AuthServices(self._session_state, options.auth_anchor)
+            self._auth = AuthServices(self._session_state, options.auth_anchor, options.auth_crl)
             self._services[0x29] = self._auth.authentication
         else:
             self._services[0x27] = self._sessions.security_access

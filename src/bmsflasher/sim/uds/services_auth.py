@@ -33,6 +33,7 @@ from bmsflasher.sim.device.technician_auth import (
     CertificateRefused,
     Technician,
     load_anchor,
+    load_revocation_list,
     verify_chain,
     verify_proof,
 )
@@ -76,12 +77,16 @@ class AuthServices:
     Args:
         state: the session state; a completed authentication sets its ``role`` and ``technician``.
         anchor: the CA certificate file the device trusts (the demo CA unless told otherwise).
+        crl: the anchor's revocation list the device holds (``sim --auth-crl``); None: none, so no
+            certificate is refused as revoked (0x57).
     """
 
-    def __init__(self, state: SessionState, anchor: Path) -> None:
+    def __init__(self, state: SessionState, anchor: Path, crl: Path | None = None) -> None:
         self.state = state
         self._anchor_path = anchor
         self._anchor: x509.Certificate | None = None
+        self._crl_path = crl
+        self._crl: x509.CertificateRevocationList | None = None
         self._pending: _Pending | None = None
 
     def anchor(self) -> x509.Certificate:
@@ -92,6 +97,15 @@ class AuthServices:
             except (OSError, ValueError) as exc:
                 raise NegativeResponse(0x5C) from exc
         return self._anchor
+
+    def revocation_list(self) -> x509.CertificateRevocationList | None:
+        """The revocation list, read once; an unreadable or forged one answers 0x5C as the anchor does."""
+        if self._crl is None and self._crl_path is not None:
+            try:
+                self._crl = load_revocation_list(self._crl_path, self.anchor())
+            except (OSError, ValueError) as exc:
+                raise NegativeResponse(0x5C) from exc
+        return self._crl
 
     def authentication(self, request: bytes) -> bytes:
         task = request[1] & 0x7F  # the tasks offered (0x12) are checked by the rules table
@@ -127,7 +141,7 @@ class AuthServices:
         self._pending = None
         self.state.deauthenticate()
         try:
-            technician = verify_chain(chain, self.anchor())
+            technician = verify_chain(chain, self.anchor(), crl=self.revocation_list())
         except CertificateRefused as exc:
             raise NegativeResponse(exc.nrc) from exc
         challenge = os.urandom(CHALLENGE_LENGTH)
