@@ -76,6 +76,8 @@ BMSFLASHER_DYNAMIC_MODULES: Final[tuple[str, ...]] = (
     "bmsflasher.cli.cmd_firmware",
     "bmsflasher.cli.cmd_verify",
     "bmsflasher.cli.cmd_bundle",
+    "bmsflasher.cli.cmd_ca",
+    "bmsflasher.cli.cmd_campaign",
     "bmsflasher.cli.cmd_sim",
     "bmsflasher.cli.cmd_scan",
     "bmsflasher.cli.cmd_inspect",

@@ -78,6 +78,8 @@ def _failures(tmp: Path) -> dict[str, list[str]]:
             "ca", "issue", "--ca", str(tmp / "none"), "--out", str(tmp / "signer"), "--role", "signer",
         ],
         "ca revoke": ["ca", "revoke", "--ca", str(tmp / "none"), str(tmp / "none.crt")],
+        "log": ["log", "--interface", "slcan", "--channel", gone, "--out", str(tmp / "bus.log")],
+        "dbc export": ["dbc", "export", "--out", str(tmp / "no" / "such" / "folder" / "vbms.dbc")],
         "demo": ["demo", "--bogus"],  # no --json of its own: a usage error, in the same shape
         "gui": ["gui", "--bogus"],
     }
@@ -88,6 +90,7 @@ COMMANDS = [
     "info", "monitor", "dtc", "config show", "config diff", "flash", "recover", "rollback", "backup",
     "restore", "verify", "scan", "history", "history verify", "history show", "report", "keygen", "package",
     "sim", "demo", "gui", "rack-update", "bundle", "ca init", "ca issue", "ca revoke", "campaign",
+    "log", "dbc export",
 ]  # fmt: skip
 
 
