@@ -4,7 +4,7 @@ Without the device's private key the host checks the package's manifest signatur
 the SHA-256 of the image file, ciphertext included), the image's structure and key TLV, and that a
 trusted key signed the plaintext hash the image declares. It cannot check that the ciphertext
 decrypts to that hash, nor that the image was encrypted for this device's key: the bootloader does
-both before it boots anything (docs/trust-model.md, "Encrypted images").
+both before it boots anything (docs/trust-model.md, "Encryption").
 """
 
 from __future__ import annotations
