@@ -6,7 +6,8 @@
   (``processEvents``). At 10 Hz a frame has a 100 ms budget; the ratio column is the median frame time
   over that budget (lower is better; under 0.5 leaves the GUI thread mostly idle).
 * **Cold start**: a fresh ``python`` process until the main window has been shown and painted
-  once (interpreter, Qt, pyqtgraph and every page), median of three.
+  once (interpreter, Qt, the application model and the pages; the live and pack pages, which need
+  pyqtgraph and numpy, are built when first needed: gui/lazy_page.py), median of three.
 * **Event-loop latency during a transfer**: a 2 ms timer on the GUI thread while the AppModel runs
   a real update (demo package 1.1.0, 256 KiB) against a virtual BMS in its own process at 921600
   baud; the worst gap between ticks is how long the GUI thread was ever blocked (target < 50 ms).

@@ -11,8 +11,9 @@ connected, or it waits — announced on the Update page — until one is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, cast
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QRect, QSize, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -34,13 +35,12 @@ from bmsflasher.gui.app_model import AppModel
 from bmsflasher.gui.engine_text import later, plain_label, shown
 from bmsflasher.gui.i18n import LANGUAGE_NAMES, LanguageSwitcher
 from bmsflasher.gui.icons import icon
+from bmsflasher.gui.lazy_page import LazyPage
 from bmsflasher.gui.pack_model import PackModel
-from bmsflasher.gui.pack_page import PackPage
 from bmsflasher.gui.pages.config_page import ConfigPage
 from bmsflasher.gui.pages.devices_page import DevicesPage
 from bmsflasher.gui.pages.diagnostics_page import DiagnosticsPage
 from bmsflasher.gui.pages.history_page import HistoryPage
-from bmsflasher.gui.pages.live_page import LivePage
 from bmsflasher.gui.pages.update_page import UpdatePage
 from bmsflasher.gui.recovery_dialog import RecoveryDialog
 from bmsflasher.gui.retranslate import RetranslateOnLanguageChange
@@ -49,12 +49,34 @@ from bmsflasher.gui.theme import THEMES, apply_theme
 from bmsflasher.gui.widgets.error_banner import ErrorBanner
 from bmsflasher.gui.wizard.update_wizard import UpdateWizard
 
+if TYPE_CHECKING:
+    from bmsflasher.gui.pack_page import PackPage
+    from bmsflasher.gui.pages.live_page import LivePage
+
 PAGE_ICONS: Final = ("devices", "live", "update", "config", "diagnostics", "history", "pack")
 DEVICES, LIVE, UPDATE, CONFIG, DIAGNOSTICS, HISTORY = range(6)
 PACK: Final = 6
 PACKAGE_SUFFIX: Final = ".bmspkg"
 PREFERRED_SIZE: Final = QSize(1280, 820)
 STATUS_MESSAGE_MS: Final = 8000
+
+
+def _build_live_page(model: AppModel) -> Callable[[QWidget], QWidget]:
+    def build(parent: QWidget) -> QWidget:
+        from bmsflasher.gui.pages.live_page import LivePage  # pyqtgraph only when needed
+
+        return LivePage(model, parent)
+
+    return build
+
+
+def _build_pack_page(pack_model: PackModel, demo: bool) -> Callable[[QWidget], QWidget]:
+    def build(parent: QWidget) -> QWidget:
+        from bmsflasher.gui.pack_page import PackPage  # pyqtgraph only when needed
+
+        return PackPage(pack_model, parent, demo=demo)
+
+    return build
 
 
 def fitted_size(available: QRect, preferred: QSize = PREFERRED_SIZE) -> QSize:
@@ -83,21 +105,22 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self._status_message: object = None
 
         self.devices_page = DevicesPage(model, self)
-        self.live_page = LivePage(model, self)
+        self._live_slot = LazyPage(_build_live_page(model), self)  # pyqtgraph: built when needed
         self.update_page = UpdatePage(model, self)
         self.config_page = ConfigPage(model, self)
         self.diagnostics_page = DiagnosticsPage(model, self)
         self.history_page = HistoryPage(model, self)
         self.pack_model = PackModel(model.engine, self)
-        self.pack_page = PackPage(self.pack_model, self, demo=model.engine.demo)
+        self._pack_slot = LazyPage(_build_pack_page(self.pack_model, model.engine.demo), self)
+        self._pack_slot.on_built.append(lambda page: cast("PackPage", page).apply_theme(model.theme_name))
         self.pages: tuple[QWidget, ...] = (
             self.devices_page,
-            self.live_page,
+            self._live_slot,
             self.update_page,
             self.config_page,
             self.diagnostics_page,
             self.history_page,
-            self.pack_page,
+            self._pack_slot,
         )
         self.stack = QStackedWidget(self)
         for page in self.pages:
@@ -132,6 +155,10 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         model.sig_status.connect(self._show_status)
         model.sig_connection_changed.connect(self._on_connection)
         model.sig_connecting.connect(self._on_connecting)
+        # the live page must exist before the first sample, alarm list or rack module arrives
+        model.sig_connecting.connect(lambda _link: self.live_page)
+        model.sig_busy.connect(lambda _job: self.live_page)
+        model.sig_rack_watching.connect(self._on_rack_watching)
         model.sig_connect_failed.connect(lambda _link: self._on_connection(self.model.identity))
         model.sig_busy.connect(self._on_busy)
         model.sig_theme_changed.connect(self._on_theme)
@@ -142,6 +169,22 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
         self.retranslate()
         self._on_theme(model.theme_name)
         self._on_connection(model.identity)
+
+    @property
+    def live_page(self) -> LivePage:
+        """The live page, built on first use (see gui/lazy_page.py)."""
+        return cast("LivePage", self._live_slot.page)
+
+    @property
+    def pack_page(self) -> PackPage:
+        """The pack page, built on first use."""
+        return cast("PackPage", self._pack_slot.page)
+
+    @Slot(object)
+    def _on_rack_watching(self, addresses: tuple[int, ...]) -> None:
+        """A rack watch that starts before the live page exists: build it and hand it the addresses."""
+        if self._live_slot.built is None:
+            self.live_page.show_rack_watching(addresses)
 
     # --- menus --------------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -252,7 +295,9 @@ class MainWindow(RetranslateOnLanguageChange, QMainWindow):
             if item is not None:
                 item.setIcon(icon(icon_name, colors.text))
         self.banner.apply_theme(colors)
-        self.pack_page.apply_theme(name)
+        pack_page = self._pack_slot.built
+        if pack_page is not None:
+            cast("PackPage", pack_page).apply_theme(name)
         self.setWindowIcon(icon("app"))
         self.setStyleSheet(
             f"QLabel#page_title {{ font-size: 16pt; font-weight: 600; color: {colors.text}; }}"

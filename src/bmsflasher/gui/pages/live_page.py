@@ -129,6 +129,8 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
         bind_shortcut(self.record_button, "Ctrl+R", self)
         self.retranslate()
         self.apply_theme(THEMES[model.theme_name])
+        if model.connected and model.identity is not None:  # built (lazily) while a device is connected
+            self._on_connection(model.identity)
 
     # --- text and looks ---------------------------------------------------------------------------
     def retranslate(self) -> None:
@@ -211,6 +213,10 @@ class LivePage(RetranslateOnLanguageChange, QWidget):
                 self.tr("%n not answering: %1.", "", silent), ", ".join(map(str, sorted(self.rack.silent)))
             )
         return text
+
+    def show_rack_watching(self, addresses: tuple[int, ...]) -> None:
+        """Show the rack watch the model started before this page was built (main window, lazily)."""
+        self._on_rack_watching(addresses)
 
     @Slot(object)
     def _on_rack_watching(self, addresses: tuple[int, ...]) -> None:
