@@ -118,6 +118,14 @@ class PackProcess:
         self._stderr.seek(0)
         return self._stderr.read()
 
+    def unplug(self) -> None:
+        """Pull the emulated adapter's USB cable (its pty and the channel's symlink vanish)."""
+        self.process.send_signal(signal.SIGUSR1)
+
+    def replug(self) -> None:
+        """Plug the adapter back in: a new pty behind the same channel path."""
+        self.process.send_signal(signal.SIGUSR2)
+
     def kill(self) -> None:
         """``kill -9``: every node loses power at once, in the middle of whatever it was doing."""
         self.process.send_signal(signal.SIGKILL)

@@ -32,6 +32,7 @@ def test_healthy_campaign_puts_every_node_on_the_set_confirmed_and_records_one_s
         result = pack.run(release("1.1.0"))
         assert result.outcome is State.UPDATED, result.reason
         assert result.exit_code == 0
+        assert pack.opened == 1  # one CAN adapter for every step of every node (campaign_bus)
         assert pack.versions() == ["1.1.0"] * 4
         assert pack.confirmed() == [True] * 4
         # tier order: the two BMUs (nodes 3, 4), then the BMC (2), then the BCU (1)

@@ -22,11 +22,13 @@ listed in well under two seconds on a 500 kbit/s bus.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.errors import NoResponseError
 from bmsflasher.core.i18n import t
+from bmsflasher.core.target import NO_RESUME, ResumePolicy
 from bmsflasher.core.types import (
     DEFAULT_TESTER_ADDRESS,
     CanAddressing,
@@ -38,6 +40,7 @@ from bmsflasher.discovery.plan import UdsAddressing
 from bmsflasher.discovery.uds_discovery import functional_tester_present
 from bmsflasher.firmware.demo_pack_models import Tier
 from bmsflasher.links.can import CanLink, CanLinkConfig
+from bmsflasher.protocols.uds.auth import Authenticator
 from bmsflasher.protocols.uds.ids import node_address
 from bmsflasher.protocols.uds.security import SecurityKeyProvider
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
@@ -218,6 +221,58 @@ def discover_pack_nodes(
         )
 
 
+class SharedLinkUdsTarget(UdsTarget):
+    """A node's :class:`UdsTarget` on an adapter it shares with the pack's other nodes.
+
+    Closing it ends its UDS session only (keep-alive and ISO-TP threads): the adapter stays open
+    for the next node. A cable pull inside one of its operations is ridden out as any UDS target
+    does (the target reopens the adapter itself); ``on_close`` then hands the link it ends with
+    to whoever keeps the adapter, so the next node is opened on the new one.
+    """
+
+    def __init__(
+        self,
+        link: CanLink,
+        node: int,
+        *,
+        key_provider: SecurityKeyProvider | None = None,
+        options: UdsOptions | None = None,
+        addressing: CanAddressing = CanAddressing.NORMAL_FIXED_29BIT,
+        tester_address: int = DEFAULT_TESTER_ADDRESS,
+        resume: ResumePolicy = NO_RESUME,
+        authenticator: Authenticator | None = None,
+        on_close: Callable[[CanLink], None] | None = None,
+    ) -> None:
+        super().__init__(
+            link,
+            node,
+            key_provider=key_provider,
+            options=options,
+            addressing=addressing,
+            tester_address=tester_address,
+            resume=resume,
+            authenticator=authenticator,
+        )
+        self._on_close = on_close
+
+    def start(self) -> None:
+        """What :meth:`UdsTarget.open` does after opening the adapter: capabilities, then the serial."""
+        self._negotiate()
+        self._select_battery()
+
+    @property
+    def can_link(self) -> CanLink:
+        """The adapter this target uses now (another one than it was given after a cable pull)."""
+        return self.client.transport.link
+
+    def _close_link(self) -> None:
+        try:
+            self.client.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close(self.can_link)
+
+
 def pack_node_target(
     link: CanLink,
     node: PackNode | int,
@@ -225,22 +280,32 @@ def pack_node_target(
     tester_address: int = DEFAULT_TESTER_ADDRESS,
     key_provider: SecurityKeyProvider | None = None,
     options: UdsOptions | None = None,
-) -> UdsTarget:
+    addressing: CanAddressing = CanAddressing.NORMAL_FIXED_29BIT,
+    resume: ResumePolicy = NO_RESUME,
+    authenticator: Authenticator | None = None,
+    on_close: Callable[[CanLink], None] | None = None,
+) -> SharedLinkUdsTarget:
     """A :class:`UdsTarget` for one node on an adapter the caller keeps open.
 
-    Close it with ``target.client.close()`` (not ``target.close()``, which closes the shared link).
-    The demo pack's models get the demo security key as the single demo device does.
+    ``target.close()`` (or ``target.client.close()``) ends the node's UDS session and leaves the
+    adapter open. The demo pack's models get the demo security key as the single demo device does.
+    Nothing is sent yet: :meth:`SharedLinkUdsTarget.start` reads what :meth:`UdsTarget.open` reads
+    (a campaign's steps do); an identity read alone (discovery) needs no start.
+    ``addressing`` other than 29-bit normal fixed serves 11-bit buses (``node`` is then a number).
     """
     address = node.address if isinstance(node, PackNode) else node
     if isinstance(node, PackNode):
         tester_address = node.tester_address
-    return UdsTarget(
+    return SharedLinkUdsTarget(
         link,
         address,
         key_provider=key_provider,
         options=options,
-        addressing=CanAddressing.NORMAL_FIXED_29BIT,
+        addressing=addressing,
         tester_address=tester_address,
+        resume=resume,
+        authenticator=authenticator,
+        on_close=on_close,
     )
 
 

@@ -46,6 +46,7 @@ from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json, link_fr
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceMode, FirmwareVersion, LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
+from bmsflasher.procedure.campaign_bus import SharedBusOpener, shared
 from bmsflasher.procedure.campaign_checks import PACK_TIER, NodeObservation, evaluate_pack, failed_names
 from bmsflasher.procedure.campaign_journal import (
     RESUME_ACTIONS,
@@ -98,6 +99,8 @@ class CampaignOptions:
         profile_for: the device profile of a node model (default: the shipped and user profiles).
         approve: asked once every node passed its gates, before the first write; None goes ahead.
         details: extra JSON-able facts recorded with the campaign session.
+        share_adapter: open each CAN adapter once for the whole run (:mod:`.campaign_bus`); False
+            opens it for every node step (slower; kept to measure the difference).
     """
 
     operator: str = ""
@@ -106,6 +109,7 @@ class CampaignOptions:
     profile_for: Callable[[str], DeviceProfile] = profile_for_model
     approve: Approval | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    share_adapter: bool = True
 
 
 class _RevertSignalError(Exception):
@@ -132,7 +136,8 @@ class Campaign:
         load_release: verifies the bundle and returns its release set (first; nothing else runs if
             it fails).
         discover: the links of the pack's nodes (one bus scan).
-        opener: opens one node from its link.
+        opener: opens one node from its link (each CAN adapter is opened through it once per run,
+            see :mod:`.campaign_bus`, unless ``options.share_adapter`` is False).
         records: the service history (one campaign session, one child session per node).
         sink: campaign-level events (phases, pack checks, log lines).
         sink_for: each node's events by serial (its steps and transfer progress).
@@ -151,11 +156,12 @@ class Campaign:
     ) -> None:
         self._load_release = load_release
         self._discover = discover
-        self._opener = opener
         self._db = records
         self._sink = sink
         self._sink_for = sink_for
         self._options = options or CampaignOptions()
+        self._bus: SharedBusOpener | None = shared(opener) if self._options.share_adapter else None
+        self._opener: nodes.NodeOpener = self._bus or opener
         self._plan: CampaignPlan | None = None
         self._journal: CampaignJournal | None = None
         self._pack_checks: tuple[Measurement, ...] = ()
@@ -166,8 +172,20 @@ class Campaign:
         self._found: dict[str, LinkSettings] = {}
 
     # --- the run -------------------------------------------------------------------------------
+    @property
+    def adapter_opens(self) -> int | None:
+        """How many times this campaign opened a CAN adapter (None when each step opens its own)."""
+        return self._bus.adapter_opens if self._bus is not None else None
+
     def run(self) -> CampaignResult:
         """Run the campaign to an end and return the result (errors become results too)."""
+        try:
+            return self._run()
+        finally:
+            if self._bus is not None:
+                self._bus.close()
+
+    def _run(self) -> CampaignResult:
         try:
             release = self._load_release()
             found = nodes.identify_all(self._opener, self._discover())

@@ -27,6 +27,7 @@ from bmsflasher.core.i18n import t
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
 from bmsflasher.procedure.campaign import PARENT_KEY, Campaign, CampaignOptions, SinkFor
+from bmsflasher.procedure.campaign_bus import shared
 from bmsflasher.procedure.campaign_journal import CampaignJournal, pack_id
 from bmsflasher.procedure.campaign_plan import ReleaseSet
 from bmsflasher.procedure.campaign_result import CampaignResult, NodeOutcome
@@ -59,6 +60,26 @@ def rollback_pack(
         go back (nothing written); FAILED when a node's rollback failed part-way (named).
     """
     campaign_options = options or CampaignOptions(operator=operator, journal_dir=journal_dir)
+    bus = shared(opener) if campaign_options.share_adapter else None  # one adapter for every node
+    try:
+        return _rollback_pack(
+            discover, bus or opener, db, sink=sink, sink_for=sink_for, options=campaign_options
+        )
+    finally:
+        if bus is not None:
+            bus.close()
+
+
+def _rollback_pack(
+    discover: Callable[[], Sequence[LinkSettings]],
+    opener: nodes.NodeOpener,
+    db: RecordsDb,
+    *,
+    sink: EventSink,
+    sink_for: SinkFor,
+    options: CampaignOptions,
+) -> CampaignResult:
+    campaign_options = options
     try:
         links = list(discover())
         found = nodes.identify_all(opener, links)
