@@ -108,7 +108,7 @@ def test_a_compressed_transfer_resumes_after_the_tool_was_killed(
     )
     assert tool.stdout is not None
     try:
-        assert tool.stdout.readline().split() == ["rate", "921600"]
+        assert tool.stdout.readline().split()[:1] == ["rate"]
         while True:
             words = tool.stdout.readline().split()
             assert words[:1] == ["progress"], f"the tool ended before the kill: {words}"

@@ -55,6 +55,7 @@ class BmsCommand(enum.IntEnum):
     LINK_RATE = 16  # read -> {rates, baud, proof_ms, idle_ms}; write {baud} -> {baud, proof_ms, idle_ms}
     RATE_PROOF = 17  # write {token} -> {token, baud}, sent at the new rate
     COMPRESSED_UPLOAD = 18  # write {off, data, len*, zlen*, sha*} -> {off, uoff, match?}
+    ANSWER_PIECE = 19  # read {seq, off, max} -> {seq, off, len, crc, data}: the last answer, in pieces
 
 
 class BmsErr(enum.IntEnum):

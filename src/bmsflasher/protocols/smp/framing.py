@@ -71,6 +71,8 @@ class DecoderStats:
     frames: int = 0
     bad_frames: int = 0
     noise_bytes: int = 0
+    last_bad_frame_bytes: int = 0
+    """How long the last corrupted frame was (announced or received, whichever is longer)."""
 
 
 class FrameDecoder:
@@ -156,6 +158,7 @@ class FrameDecoder:
         if len(self._decoded) < self._expected:
             return None
         lines = self._lines
+        size = len(self._decoded)
         self._drop_frame()
         decoder = smppacket.decode()
         next(decoder)
@@ -167,8 +170,10 @@ class FrameDecoder:
             return bytes(done.value)
         except (SMPDecodeError, binascii.Error, ValueError):
             self.stats.bad_frames += 1
+            self.stats.last_bad_frame_bytes = size
             return None
         self.stats.bad_frames += 1  # smp's decoder wanted more: the length prefix was corrupted
+        self.stats.last_bad_frame_bytes = size
         return None
 
     def _b64(self, line: bytes) -> bytes | None:
@@ -180,6 +185,7 @@ class FrameDecoder:
     def _drop_frame(self, *, count_bad: bool = False) -> None:
         if count_bad:
             self.stats.bad_frames += 1
+            self.stats.last_bad_frame_bytes = max(len(self._decoded), self._expected or 0)
         self._expected = None
         self._lines = []
         self._decoded = bytearray()

@@ -26,6 +26,7 @@ from bmsflasher.core.errors import (
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import LinkStats
 from bmsflasher.links.serial import SerialLink
+from bmsflasher.protocols.smp.answer_pieces import PieceSizer, fetch_answer
 from bmsflasher.protocols.smp.codec import SmpHeader, SmpResponse, check_error, decode_response
 from bmsflasher.protocols.smp.framing import FrameDecoder, encode_frame, wire_size
 
@@ -45,6 +46,13 @@ error rate of 1e-4 a 300-byte answer is lost about one time in four, so five tri
 roughly once per thousand requests — once per update of ~200 requests in tests/reliability. A dead
 or unplugged device stays silent, so it is still given up on after ``attempts`` tries.
 """
+
+NOISY_MIN_BAD_FRAMES: Final = 3
+"""Corrupted frames a session must have seen before it calls its line noisy (see ``line_is_noisy``)."""
+
+NOISY_MIN_WAIT_S: Final = 0.05
+PIECES_WORTH_BYTES: Final = 160
+"""A garbled answer longer than this is fetched again in pieces; a shorter one is simply asked again."""
 
 TYPICAL_RESPONSE_BYTES: Final = 256
 """An answer size used to budget wire time when the real size is not known yet."""
@@ -91,6 +99,11 @@ class SmpSession:
         self.rate_guard: SendGuard | None = None
         self.last_send_at = 0.0
         self.last_answer_at = 0.0
+        #: A garbled answer is fetched again in pieces sized to the line (answer_pieces.py); None
+        #: until the device showed whether it can (BMS command 19).
+        self.pieces_supported: bool | None = None
+        self.piece_sizer = PieceSizer()
+        self._answer_rtt_s: float | None = None
 
     def replace_link(self, link: SerialLink) -> None:
         """Continue the conversation on a reopened port (after a reboot or a cable pull)."""
@@ -126,12 +139,17 @@ class SmpSession:
         self._link.write(encode_frame(message))
         self.last_send_at = time.monotonic()
 
-    def poll(self, deadline: float) -> SmpResponse | None:
-        """Return the next decoded response, or None once ``deadline`` (monotonic) has passed."""
+    def poll(self, deadline: float, *, until_bad_frames: int | None = None) -> SmpResponse | None:
+        """Return the next decoded response, or None once ``deadline`` (monotonic) has passed.
+
+        With ``until_bad_frames``, also None as soon as more corrupted frames than that were seen.
+        """
         while True:
             response = self._next_buffered()
             if response is not None:
                 return response
+            if until_bad_frames is not None and self._decoder.stats.bad_frames > until_bad_frames:
+                return None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -196,6 +214,8 @@ class SmpSession:
         outstanding: dict[int, tuple[SmpHeader, float]] = {}
         started = time.monotonic()
         budget = max(1, attempts)
+        if budget > 1 and self.line_is_noisy():
+            budget = max(budget, MAX_NOISY_ATTEMPTS)  # a lost request is likelier than a dead device
         ceiling = budget if budget == 1 else max(budget, MAX_NOISY_ATTEMPTS)
         silent = garbled = 0
         attempt = 0
@@ -205,6 +225,10 @@ class SmpSession:
             message = build(sequence)
             header = SmpHeader.unpack(message)
             wait_s = timeout_s if timeout_s is not None else self.default_timeout_s(len(message))
+            if timeout_s is None and self._answer_rtt_s is not None and self.line_is_noisy():
+                # A noisy line loses requests far more often than a device is slow: wait a few
+                # measured round trips, doubling per silent try, never longer than the usual wait.
+                wait_s = min(wait_s, max(NOISY_MIN_WAIT_S, 4 * self._answer_rtt_s) * 2.0**silent)
             if attempt:
                 self.counters.retries += 1
             attempt += 1
@@ -213,8 +237,23 @@ class SmpSession:
             outstanding[sequence] = (header, sent_at)
             self.send(message)
             deadline = sent_at + wait_s
+            bad_seen = self._corruption_seen()
+            fetched = False
             while True:
-                response = self.poll(deadline)
+                response = self.poll(deadline, until_bad_frames=bad_seen)
+                if response is None and self._corruption_seen() > bad_seen and time.monotonic() < deadline:
+                    # An answer arrived garbled: fetch the kept answer in pieces the line lets through
+                    # (a long answer is lost again if the request is only repeated).
+                    bad_seen = self._corruption_seen()
+                    if self.pieces_supported is False or (
+                        self._decoder.stats.last_bad_frame_bytes <= PIECES_WORTH_BYTES
+                    ):
+                        continue  # a short answer: asking again is as good as fetching it in pieces
+                    response = fetch_answer(self, sequence, header)
+                    fetched = True
+                    bad_seen = self._corruption_seen()  # the pieces' own losses are not news
+                    if response is None:
+                        continue  # no kept answer for us (yet): wait for the real one
                 if response is None:
                     self.counters.timeouts += 1
                     if self._corruption_seen() > corruption_before:
@@ -235,6 +274,8 @@ class SmpSession:
                 # The round trip of the attempt that was answered: a retransmission after a lost
                 # frame says the line is noisy (counted in retries), not that the device is slow.
                 self.counters.last_round_trip_s = time.monotonic() - sent[1]
+                if attempt == 1 and not fetched:
+                    self._sample_answer_rtt(self.counters.last_round_trip_s)
                 if check:
                     try:
                         check_error(response, what)
@@ -269,6 +310,18 @@ class SmpSession:
         """Wire time of the request and a typical answer, with margin, plus device processing time."""
         wire = wire_size(message_bytes) + wire_size(TYPICAL_RESPONSE_BYTES)
         return BASE_TIMEOUT_S + 1.5 * self.wire_time_s(wire)
+
+    def _sample_answer_rtt(self, round_trip_s: float) -> None:
+        previous = self._answer_rtt_s
+        self._answer_rtt_s = round_trip_s if previous is None else 0.875 * previous + 0.125 * round_trip_s
+
+    def line_is_noisy(self) -> bool:
+        """More than 1 frame in 20 arrived corrupted so far: the line, not the device, loses requests."""
+        stats = self._decoder.stats
+        return (
+            stats.bad_frames >= NOISY_MIN_BAD_FRAMES
+            and stats.bad_frames * 20 > stats.frames + stats.bad_frames
+        )
 
     def _corruption_seen(self) -> int:
         """Corrupted SMP frames so far: evidence that the device answers and the line garbles it.

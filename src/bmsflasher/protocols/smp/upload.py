@@ -45,8 +45,14 @@ IMAGE_HEADER_BYTES: Final = 32
 CHUNK_ALIGN_BYTES: Final = 8
 """Chunks are multiples of a flash write unit, so devices never buffer partial words."""
 
+NOISY_CHUNK_BYTES: Final = 128
+"""First and starting chunk size once the session saw the line garble frames (``line_is_noisy``)."""
 MAX_WINDOW: Final = 8
 MIN_RTO_S: Final = 0.1
+NOISY_MIN_RTO_S: Final = 0.03
+"""On a line that garbles frames a lost chunk is far likelier than a slow device: resend sooner."""
+MIN_SILENCE_S: Final = 5.0
+"""The upload gives up only after this long without any answer (and 6 timeouts in a row)."""
 GROW_AFTER_CLEAN_ACKS: Final = 8
 MAX_CONSECUTIVE_TIMEOUTS: Final = 6
 DEFAULT_FIRST_TIMEOUT_S: Final = 30.0
@@ -131,7 +137,10 @@ class ImageUploader:
         self._first_timeout_s = first_timeout_s
         self._on_progress = on_progress
         self._full_chunk = self._data_room(self._total, first=False)
-        self._chunk_limit = self._full_chunk
+        # On a line that already garbled frames, start short and grow (instead of losing a few
+        # full-size frames before the halving gets there).
+        noisy = session.line_is_noisy()
+        self._chunk_limit = min(self._full_chunk, NOISY_CHUNK_BYTES) if noisy else self._full_chunk
         frame_time = session.wire_time_s(wire_size(max_message))
         self._chunk_timeout_s = (
             chunk_timeout_s
@@ -227,10 +236,23 @@ class ImageUploader:
         # wait (the device may erase the slot before answering) it is retried at the normal pace
         # for as long as an erase may take; a late answer to any of the attempts is accepted.
         attempts = max(3, math.ceil(self._first_timeout_s / self._chunk_timeout_s))
+        floor = min(length, -(-IMAGE_HEADER_BYTES // CHUNK_ALIGN_BYTES) * CHUNK_ALIGN_BYTES)
+        if self._session.line_is_noisy():
+            length = max(floor, min(length, NOISY_CHUNK_BYTES))
+        tries = 0
+
+        def build(sequence: int) -> bytes:
+            # A frame the line keeps garbling is not sent again as it was: every second try halves it.
+            nonlocal tries
+            size = max(floor, (length >> min(tries // 2, 3)) // CHUNK_ALIGN_BYTES * CHUNK_ALIGN_BYTES)
+            tries += 1
+            return self._request(sequence, 0, size, first=True)
+
         response = self._session.transact(
-            lambda seq: self._request(seq, 0, length, first=True),
+            build,
             UPLOAD,
-            timeout_s=self._chunk_timeout_s,
+            # On a noisy line the session's measured round trips decide (doubling per silent try).
+            timeout_s=None if self._session.line_is_noisy() else self._chunk_timeout_s,
             attempts=attempts,
         )
         self._requests += 1
@@ -244,6 +266,7 @@ class ImageUploader:
         match: bool | None = None
         clean_acks = 0
         consecutive_timeouts = 0
+        started_at = time.monotonic()
         loss_epoch_end = -1  # losses among chunks sent before this offset belong to one loss event
         while acked < self._total:
             while len(inflight) < self._window and next_off < self._total:
@@ -256,13 +279,15 @@ class ImageUploader:
                 next_off += length
             oldest = min((chunk.sent_at for chunk in inflight.values()), default=time.monotonic())
             frame_s = session.wire_time_s(wire_size(self._chunk_limit + 48))  # data + header and CBOR
-            floor_s = max(MIN_RTO_S, 2.0 * frame_s * (self._window + 1))
+            min_rto = NOISY_MIN_RTO_S if session.line_is_noisy() else MIN_RTO_S
+            floor_s = max(min_rto, 2.0 * frame_s * (self._window + 1))
             response = session.poll(oldest + self._rto.timeout_s(consecutive_timeouts, floor_s=floor_s))
             if response is None:
                 consecutive_timeouts += 1
                 self._timeouts += 1
                 session.counters.timeouts += 1
-                if consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS:
+                silent_s = time.monotonic() - max(session.last_answer_at, started_at)
+                if consecutive_timeouts >= MAX_CONSECUTIVE_TIMEOUTS and silent_s >= MIN_SILENCE_S:
                     raise NoResponseError(
                         t(
                             "The device stopped answering during the image upload at offset {offset} "

@@ -45,6 +45,7 @@ from bmsflasher.sim.errors import (
     SimStateError,
 )
 from bmsflasher.sim.options import DeviceAuth
+from bmsflasher.sim.smp.answer_pieces import AnswerPieces
 from bmsflasher.sim.smp.bms_auth import BmsAuth
 from bmsflasher.sim.smp.bms_group import BmsGroup
 from bmsflasher.sim.smp.compressed_upload import CompressedUpload
@@ -115,6 +116,9 @@ class SmpServer:
         if device.options.auth is DeviceAuth.CERTIFICATE:
             self._auth = BmsAuth(device.options.auth_anchor, device.options.auth_crl)
             device.add_reset_listener(self._auth.forget)
+        # Noisy lines: the last answer again, in pieces (BMS command 19).
+        self._pieces = AnswerPieces()
+        device.add_reset_listener(self._pieces.forget)
         self._handlers: HandlerTable = {
             **OsGroup(device, buf_size, buf_count).handlers(),
             **ImageGroup(device, program_s_per_byte).handlers(),
@@ -123,6 +127,7 @@ class SmpServer:
             # Speed (docs/protocols/smp.md): compressed upload; the line-rate switch where the UART has one.
             **CompressedUpload(device, program_s_per_byte).handlers(),
             **(link_rate.handlers() if link_rate is not None else {}),
+            **self._pieces.handlers(),
         }
 
     @property
@@ -161,9 +166,14 @@ class SmpServer:
         except SimPoweredOffError:
             return None  # no power, no answer
         except SmpRequestError as failure:
-            return Outcome(encode(header, error_body(failure, version)))
+            return self._kept(Outcome(encode(header, error_body(failure, version))))
         reset_after = (group, command, op) == RESET_COMMAND
-        return Outcome(encode(header, answer), reset_after=reset_after)
+        return self._kept(Outcome(encode(header, answer), reset_after=reset_after))
+
+    def _kept(self, outcome: Outcome) -> Outcome:
+        """Keep the answer for a client whose copy the line garbles (BMS command 19)."""
+        self._pieces.keep(outcome.response)
+        return outcome
 
     def _handler_for(self, group: int, command: int, op: int) -> Handler:
         key = (group, command, op)
