@@ -152,15 +152,26 @@ figures are bus-time figures, not memory-speed fiction.
 
 
 def write_doc(results: list[ModuleRun], path: Path = DOC) -> None:
-    """Replace the sections of ``results`` in ``path``, keep every other section, order as MODULES."""
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    """Replace the sections of ``results`` in place and keep everything else in ``path`` as written.
+
+    The notes people write between sections (why a target is missed, what a figure depends on) are
+    part of the record: rewriting only the generated sections means a re-run never deletes them. A
+    module with no section yet is appended at the end.
+    """
+    existing = path.read_text(encoding="utf-8") if path.exists() else HEADER
     sections = {m.group(1): m.group(0) for m in _SECTION.finditer(existing)}
     when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
     where = machine()
-    for result in results:
-        sections[result.name] = render_section(result, when, where, sections.get(result.name))
-    order = [name for name in MODULES if name in sections] + sorted(set(sections) - set(MODULES))
-    text = HEADER + "\n".join(sections[name] for name in order)
+    fresh = {
+        result.name: render_section(result, when, where, sections.get(result.name)) for result in results
+    }
+
+    def replace(match: re.Match[str]) -> str:
+        return fresh.pop(match.group(1), match.group(0))
+
+    text = _SECTION.sub(replace, existing)
+    for name in [n for n in MODULES if n in fresh] + sorted(set(fresh) - set(MODULES)):
+        text = text.rstrip("\n") + "\n\n" + fresh[name]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
