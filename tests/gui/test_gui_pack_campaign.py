@@ -75,3 +75,18 @@ def test_a_bmu_failing_its_self_test_rolls_the_whole_pack_back(pack_rig: PackRig
     assert "self-test" in wizard.outcome_label.text()
     assert not wizard.rollback_button.isEnabled()  # nothing to roll back: the pack is on its old set
     assert not pack_rig.photograph(wizard, "campaign-3-rolled-back")
+
+
+def test_a_file_that_is_no_bundle_is_refused_in_the_wizard_with_nothing_written(pack_rig: PackRig) -> None:
+    wizard = pack_rig.window.pack_page.open_campaign_wizard()
+    assert wizard is not None
+    fake = pack_rig.folder / "not-a-bundle.bmsbundle"
+    fake.write_bytes(b"PK\x03\x04 not a zip at all")
+    wizard.select_bundle(fake)
+    wizard.check_button.click()
+    pack_rig.wait(lambda: not wizard.running, 30)
+    assert wizard.outcome is None or wizard.outcome.result in ("failed", "refused")
+    assert wizard.preconditions_status.text()
+    assert wizard.close_button.isVisible()
+    assert not wizard.gates.measurements
+    assert set(pack_rig.versions().values()) == {"1.0.0"}

@@ -125,6 +125,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self._status_source: tuple[str, tuple[object, ...]] = ("", ())
         self._run_title_source = "update"
         self._log_lines: list[object] = []
+        self._error: tuple[object, object] = ("", "")
         self.resize(1100, 680)
 
         # page 1: bundle
@@ -230,6 +231,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         model.sig_campaign_finished.connect(self._on_finished)
         model.sig_busy.connect(self._on_busy)
         model.sig_report_saved.connect(self._on_report_saved)
+        model.sig_error.connect(self._on_error)
         self.retranslate()
         self._update_buttons()
 
@@ -297,6 +299,8 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         text = texts.get(source, "")
         if source == "outcome" and self.outcome is not None:
             text = sentence(self.outcome.message)
+        elif source == "error":
+            text = self._error_text()
         self.preconditions_status.setText(fmt(text, *args) if text else "")
 
     def _show_phase(self) -> None:
@@ -437,6 +441,22 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
             self._set_status("outcome")
         self._show_outcome()
         self._update_buttons()
+
+    @Slot(object, object)
+    def _on_error(self, message: object, hint: object) -> None:
+        """A job that stopped with an error (an unreadable bundle, a bus that cannot be opened)."""
+        if not self.running:
+            return
+        self.running = False
+        self._waiting_approval = False
+        self._error = (message, hint)
+        self._set_status("error")
+        self.outcome_label.setText(self._error_text())
+        self._update_buttons()
+
+    def _error_text(self) -> str:
+        message, hint = self._error
+        return "\n".join(text for text in (sentence(message), sentence(hint)) if text)
 
     @Slot(str)
     def _on_busy(self, _job: str) -> None:

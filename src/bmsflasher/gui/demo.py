@@ -107,6 +107,10 @@ class DemoPack:
             "--bitrate", str(self.bitrate), "--state", str(self.workdir / "nodes"), "--erase-ms", "0",
             "--stop-on-stdin-eof", "--json",
         ]  # fmt: skip
+        # The parent-death signal follows the *thread* that started the child, and the Pack page
+        # starts it from a short task thread: there the stdin pipe's end (closed when this process
+        # ends, however it ends) is what stops the pack.
+        death_hook = _die_with_parent() if threading.current_thread() is threading.main_thread() else None
         with self.log_file.open("w", encoding="utf-8") as log:
             self._process = subprocess.Popen(
                 command,
@@ -115,7 +119,7 @@ class DemoPack:
                 stderr=log,
                 text=True,
                 env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                preexec_fn=_die_with_parent(),  # noqa: PLW1509 - one async-signal-safe prctl call
+                preexec_fn=death_hook,  # noqa: PLW1509 - one async-signal-safe prctl call
             )
         assert self._process.stdout is not None
         listening = _wait_listening(self._process.stdout)
