@@ -1,0 +1,242 @@
+"""Pack campaign: a 1 + 2 + 12 pack on one 500 kbit/s CAN bus against the sum of its bare transfers.
+
+The pack is ``bmsflasher sim --protocol uds --link slcan --topology bcu=1,bmc=2,bmu=12 --bitrate
+500000`` in its own process (the sim's defaults: 5 ms per 4 KiB sector erase, 0.2 s per boot
+attempt, real-time pack model), behind its emulated USB-CAN adapter. The campaign updates it to the
+demo bundle ``pack-1.1.0`` (BMU 49.8 KB, BMC 66 KB, BCU 99 KB images) with the shipped default
+profile (5 stability samples 0.2 s apart, 5 + 10 link round trips, balancing observed), through the
+procedure API the CLI runs. The reference, measured in the same run on a second, fresh pack process:
+every node's bare transfer of its package (adapter opened, node identified, then only the upload
+timed; no checks, no reboot), summed over the 15 nodes. The issue's target: the campaign within
+1.2x that sum. Phase rows split the campaign by its own phase events; "discover and plan" is
+everything before the first phase (bundle check, bus scan, identities), "read back" what follows the
+confirm phase (each node's final state).
+
+Run: ``python -m benchmarks --only bench_campaign`` (or ``python -m benchmarks.bench_campaign``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bmsflasher.core.events import Event, StepFinished, StepStarted
+from bmsflasher.core.resources import resource_path
+from bmsflasher.core.types import CanAddressing, LinkSettings
+from bmsflasher.firmware.bundle import load_bundle
+from bmsflasher.procedure import build_keyring, open_target
+from bmsflasher.procedure.campaign import Campaign, CampaignOptions
+from bmsflasher.procedure.campaign_bundle import pack_links, release_loader, release_set
+from bmsflasher.procedure.campaign_plan import ReleaseSet
+from bmsflasher.procedure.states import State
+from bmsflasher.records import RecordsDb
+
+TOPOLOGY = "bcu=1,bmc=2,bmu=12"
+BITRATE = 500_000
+BUNDLE = resource_path("demo", "bundles", "pack-1.1.0.bmsbundle")
+DEMO_PUB = resource_path("demo", "demo-key.pub.pem")
+TARGET_RATIO = 1.2
+START_TIMEOUT_S = 60.0
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def pack_process(workdir: Path) -> Iterator[dict[str, object]]:
+    """The virtual pack in its own process; yields its ``listening`` line (channel, nodes)."""
+    command = [
+        sys.executable,
+        "-m",
+        "bmsflasher.cli.main",
+        "sim",
+        "--protocol",
+        "uds",
+        "--link",
+        "slcan",
+        "--topology",
+        TOPOLOGY,
+        "--bitrate",
+        str(BITRATE),
+        "--state",
+        str(workdir / "pack"),
+        "--json",
+    ]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
+        listening: dict[str, object] = {}
+        found = threading.Event()
+
+        def reader() -> None:
+            assert process.stdout is not None
+            for line in process.stdout:
+                event = json.loads(line)
+                if event.get("event") == "listening":
+                    listening.update(event)
+                    found.set()
+                    return
+
+        threading.Thread(target=reader, daemon=True).start()
+        try:
+            if not found.wait(START_TIMEOUT_S):
+                stderr.seek(0)
+                raise RuntimeError(f"the virtual pack did not start: {stderr.read()}")
+            yield listening
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _bus(listening: dict[str, object]) -> LinkSettings:
+    return LinkSettings(kind="can", interface="slcan", channel=str(listening["channel"]), bitrate=BITRATE)
+
+
+def _nodes(listening: dict[str, object]) -> list[dict[str, object]]:
+    nodes = listening["nodes"]
+    assert isinstance(nodes, list)
+    return nodes
+
+
+def bare_transfers(listening: dict[str, object], keys: Path) -> dict[str, list[float]]:
+    """Each node's bare upload of its package (seconds), by tier: open, identify, time the upload only."""
+    release = release_set_of(keys)
+    images = {entry.model: entry.package.image for entry in release.entries}
+    bus = _bus(listening)
+    seconds: dict[str, list[float]] = {}
+    for node in _nodes(listening):
+        link = LinkSettings(
+            kind="can",
+            interface=bus.interface,
+            channel=bus.channel,
+            bitrate=BITRATE,
+            node=int(str(node["address"])),
+            addressing=CanAddressing.NORMAL_FIXED_29BIT,
+        )
+        target = open_target(link, timeout_s=10.0)
+        try:
+            model = target.identify().model
+            started = time.perf_counter()
+            target.upload_image(images[model], lambda _done, _total: None)
+            seconds.setdefault(str(node["tier"]), []).append(time.perf_counter() - started)
+        finally:
+            target.close()
+    return seconds
+
+
+def release_set_of(keys: Path) -> ReleaseSet:
+    """The demo bundle, verified (each node type's package)."""
+    return release_set(load_bundle(BUNDLE, build_keyring([DEMO_PUB], folder=keys)))
+
+
+class PhaseClock:
+    """Seconds per campaign phase, from the campaign's own StepStarted/StepFinished events."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.first_phase: float | None = None
+        self.last_end = started
+        self.phases: dict[str, float] = {}
+        self._open: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        now = time.perf_counter()
+        if isinstance(event, StepStarted):
+            self.first_phase = self.first_phase or now
+            self._open[event.step] = now
+        elif isinstance(event, StepFinished):
+            began = self._open.pop(event.step, now)
+            self.phases[event.step] = self.phases.get(event.step, 0.0) + now - began
+            self.last_end = now
+
+
+def campaign(listening: dict[str, object], workdir: Path) -> tuple[float, PhaseClock, int | None]:
+    """The campaign's wall time, its phases and how many times it opened the adapter."""
+    keyring = build_keyring([DEMO_PUB], folder=workdir / "no-user-keys")
+    started = time.perf_counter()
+    clock = PhaseClock(started)
+    with RecordsDb.open(workdir / "history.sqlite3") as db:
+        run = Campaign(
+            release_loader(BUNDLE, keyring),
+            pack_links(_bus(listening)),
+            lambda link: open_target(link, timeout_s=10.0),
+            db,
+            sink=clock,
+            options=CampaignOptions(operator="benchmark", journal_dir=workdir / "journal"),
+        )
+        result = run.run()
+        wall = time.perf_counter() - started
+    if result.outcome is not State.UPDATED:
+        raise RuntimeError(f"the campaign did not update the pack: {result.reason}")
+    return wall, clock, run.adapter_opens
+
+
+def run() -> list[dict[str, object]]:
+    """Bare transfers on one fresh pack, the campaign on another; phase rows and the ratio row."""
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
+        folder = Path(tmp)
+        (folder / "bare").mkdir()
+        (folder / "campaign").mkdir()
+        with pack_process(folder / "bare") as listening:
+            bare = bare_transfers(listening, folder / "keys")
+        with pack_process(folder / "campaign") as listening:
+            wall, clock, opens = campaign(listening, folder / "campaign")
+    bare_sum = sum(sum(values) for values in bare.values())
+    row = "benchmark"
+    rows: list[dict[str, object]] = []
+    for tier, values in bare.items():
+        rows.append(
+            {
+                row: "bare transfer",
+                "case": f"{tier.upper()} x{len(values)}: each node's package alone (mean per node)",
+                "value": round(sum(values) / len(values), 2),
+                "unit": "s",
+                "ratio": None,
+                "reference": f"sum {sum(values):.1f} s",
+            }
+        )
+    before = (clock.first_phase or clock.started) - clock.started
+    rows.append(_phase("discover and plan", before, wall))
+    for phase, seconds in clock.phases.items():
+        rows.append(_phase(phase, seconds, wall))
+    rows.append(_phase("read back", wall - (clock.last_end - clock.started), wall))
+    rows.append(
+        {
+            row: "pack campaign vs bare transfers",
+            "case": (
+                f"1 + 2 + 12 nodes, 500 kbit/s slcan: campaign {wall:.1f} s over the sum of the 15 bare "
+                f"transfers {bare_sum:.1f} s (adapter opened {opens} time(s))"
+            ),
+            "value": round(wall / bare_sum, 3),
+            "unit": "x",
+            "ratio": round(wall / bare_sum / TARGET_RATIO, 3),
+            "reference": f"target {TARGET_RATIO:g}x",
+        }
+    )
+    return rows
+
+
+def _phase(name: str, seconds: float, wall: float) -> dict[str, object]:
+    return {
+        "benchmark": "pack campaign phase",
+        "case": name,
+        "value": round(seconds, 2),
+        "unit": "s",
+        "ratio": round(seconds / wall, 3),
+        "reference": "share of the campaign",
+    }
+
+
+if __name__ == "__main__":
+    for entry in run():
+        print(entry)
