@@ -1,4 +1,4 @@
-"""A small virtual pack (``sim --topology``, in this process on a python-can virtual bus) behind the real window.
+"""A small virtual pack (``sim --topology``, in-process on a python-can virtual bus) behind the real window.
 
 The pack is the demo pack's models (VBCU-1, VBMC-4, VBMU-16) at 1 Mbit/s with instant flash; the
 window's engine is in demo mode on a temporary history, so "Start a demo pack" reuses it. A user
@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from bmsflasher.core.resources import resource_path
@@ -22,6 +21,7 @@ from bmsflasher.firmware.demo_bundles import DEMO_BUNDLES, build_demo_bundle
 from bmsflasher.firmware.demo_pack_models import Tier
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.gui.app_model import AppModel
+from bmsflasher.gui.campaign_wizard import PRECONDITIONS_PAGE, RUN_PAGE, CampaignWizard
 from bmsflasher.gui.engine import Engine
 from bmsflasher.gui.i18n import LanguageSwitcher
 from bmsflasher.gui.main_window import PACK, MainWindow
@@ -69,7 +69,7 @@ class PackRig:
         return {node.serial: node.version for node in self.window.pack_model.nodes}
 
     def photograph(self, widget: QWidget, name: str) -> dict[str, list[str]]:
-        """``widget`` saved in English, Dutch and French (tests/screenshots/NAME-LANG.png); what was clipped."""
+        """``widget`` saved in English, Dutch and French (tests/screenshots/NAME-LANG.png); texts clipped."""
         switcher = LanguageSwitcher(self.app)
         clipped: dict[str, list[str]] = {}
         try:
@@ -85,9 +85,8 @@ class PackRig:
         return {language: texts for language, texts in clipped.items() if texts}
 
 
-@pytest.fixture
-def pack_rig(qapp: QApplication, data_home: Path) -> Iterator[PackRig]:
-    """The main window on the Pack page with the small virtual pack started and read."""
+def started_pack_rig(qapp: QApplication, data_home: Path) -> Iterator[PackRig]:
+    """The main window on the Pack page with the small virtual pack started and read (a fixture's body)."""
     fast_profile(data_home / "xdg_config_home")
     engine = Engine(
         db_path=data_home / "history.sqlite3",
@@ -118,3 +117,27 @@ def pack_rig(qapp: QApplication, data_home: Path) -> Iterator[PackRig]:
         window.close()
         window.deleteLater()
         qapp.processEvents()
+
+
+def run_campaign(rig: PackRig, release: str, *, photograph: bool = False) -> CampaignWizard:
+    """Through the wizard's buttons: bundle, Check the pack, every gate passed, Update the pack, the end."""
+    page = rig.window.pack_page
+    wizard = page.open_campaign_wizard()
+    assert wizard is not None
+    wizard.select_bundle(bundle(rig.folder, release))
+    assert wizard.check_button.isEnabled()
+    wizard.check_button.click()
+    assert wizard.stack.currentIndex() == PRECONDITIONS_PAGE
+    rig.wait(lambda: wizard.approve_button.isEnabled() or wizard.outcome is not None, 60)
+    assert wizard.outcome is None, wizard.outcome
+    assert len(wizard.gates.measurements) >= 4 * 5  # every node's gates, each shown
+    assert not wizard.gates.failed
+    assert wizard.rows.rowCount() == 4
+    if photograph:
+        assert not rig.photograph(wizard, "campaign-2-preconditions")
+    wizard.approve_button.click()
+    assert wizard.stack.currentIndex() == RUN_PAGE
+    assert not wizard.close_button.isVisible()  # no closing while the pack is written
+    rig.wait(lambda: wizard.outcome is not None, 120)
+    rig.wait(lambda: not rig.window.pack_model.busy, 30)  # the pack read again
+    return wizard

@@ -1,17 +1,25 @@
-"""The Pack page: the tree lists every node of a virtual pack by tier, and every BMU's cells are drawn live."""
+"""The Pack page: the tree lists every node of a virtual pack by tier; every BMU's cells are drawn live."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from bmsflasher.gui.pack_tree import SERIAL_ROLE
 
-from .pack_support import PackRig, pack_rig  # noqa: F401 -- the fixture
+from .pack_support import PackRig, started_pack_rig
 
 pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def pack_rig(qapp: QApplication, data_home: Path) -> Iterator[PackRig]:
+    yield from started_pack_rig(qapp, data_home)
 
 
 def test_the_tree_lists_every_node_under_its_tier(pack_rig: PackRig) -> None:

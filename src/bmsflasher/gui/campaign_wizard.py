@@ -176,6 +176,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self.pack_checks = ChecksTable(False, run_page)
         self.pack_checks.setObjectName("pack_checks")
         self.pack_checks.setMinimumHeight(150)
+        self._show_pack_checks(False)
         self.log = QPlainTextEdit(run_page)
         self.log.setObjectName("campaign_log")
         self.log.setReadOnly(True)
@@ -186,7 +187,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         run_layout = QVBoxLayout(run_page)
         run_layout.addWidget(self.run_title)
         run_layout.addWidget(self.phase_label)
-        run_layout.addWidget(self.rows, 3)
+        run_layout.addWidget(self.rows, 4)
         run_layout.addWidget(self.pack_checks_label)
         run_layout.addWidget(self.pack_checks, 1)
         run_layout.addWidget(self.log)
@@ -348,6 +349,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self.rows.clear_rows()
         self.pack_checks.setRowCount(0)
         self.pack_checks.measurements = []
+        self._show_pack_checks(False)
         self.log.clear()
         self._log_lines = []
         self._phase = ""
@@ -404,6 +406,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
             self.rows.add_node(node.serial, node.tier, node.model)
         self.pack_checks.setRowCount(0)
         self.pack_checks.measurements = []
+        self._show_pack_checks(False)
         self.retranslate()
         self.stack.setCurrentIndex(RUN_PAGE)
         self.running = True
@@ -425,11 +428,18 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
             self._show_phase()
             self.pack_checks.setRowCount(0)  # each phase's pack self-test replaces the last one
             self.pack_checks.measurements = []
+            self._show_pack_checks(False)
         elif isinstance(event, Measurement):
             self.pack_checks.add("", event)
+            self._show_pack_checks(True)
         elif isinstance(event, LogLine):
             self._log_lines.append(event.message)
             self.log.appendPlainText(shown(event.message))
+
+    def _show_pack_checks(self, shown_now: bool) -> None:
+        """The pack's checks take room only once the pack self-test has run (the node rows need it)."""
+        self.pack_checks_label.setVisible(shown_now)
+        self.pack_checks.setVisible(shown_now)
 
     @Slot(object)
     def _on_finished(self, outcome: CampaignOutcome) -> None:
