@@ -61,8 +61,11 @@ def test_a_file_that_is_no_bundle_is_refused_in_the_wizard_with_nothing_written(
     wizard.select_bundle(fake)
     wizard.check_button.click()
     pack_rig.wait(lambda: not wizard.running, 30)
-    assert wizard.outcome is None or wizard.outcome.result in ("failed", "refused")
-    assert wizard.preconditions_status.text()
+    assert wizard.outcome is not None
+    assert wizard.outcome.result == "failed"
+    why = wizard.preconditions_status.text()  # the reason, no longer "Verifying the bundle…"
+    assert "not a bundle" in why
+    assert wizard.outcome_label.text().startswith(why)
     assert wizard.close_button.isVisible()
     assert not wizard.gates.measurements
     assert set(pack_rig.versions().values()) == {"1.0.0"}

@@ -126,6 +126,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         self._run_title_source = "update"
         self._log_lines: list[object] = []
         self._error: tuple[object, object] = ("", "")
+        self._report_path = ""
         self.resize(1100, 680)
 
         # page 1: bundle
@@ -315,6 +316,8 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
         text = sentence(outcome.message)
         if outcome.hint:
             text = f"{text}\n{sentence(outcome.hint)}"
+        if self._report_path:
+            text = f"{text}\n{fmt(self.tr('Service report saved: %1'), self._report_path)}"
         self.outcome_label.setText(text)
 
     # --- flow ----------------------------------------------------------------------------------
@@ -443,6 +446,7 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
 
     @Slot(object)
     def _on_finished(self, outcome: CampaignOutcome) -> None:
+        self._report_path = ""
         self.running = False
         self._waiting_approval = False
         self.outcome = outcome
@@ -491,9 +495,8 @@ class CampaignWizard(RetranslateOnLanguageChange, QDialog):
 
     @Slot(str)
     def _on_report_saved(self, path: str) -> None:
-        self.outcome_label.setText(
-            f"{self.outcome_label.text()}\n{fmt(self.tr('Service report saved: %1'), path)}".strip()
-        )
+        self._report_path = path
+        self._show_outcome()
 
     def _update_buttons(self) -> None:
         page = self.stack.currentIndex()
