@@ -57,13 +57,16 @@ def _front(device: VirtualBms, max_baud: int | None = None, *, rate_switch: bool
 
 def test_the_fastest_offered_rate_holds_and_the_upload_runs_there(device: VirtualBms) -> None:
     image = _image()
-    with _front(device) as sim, SmpTarget.connect(sim.port, CONNECT) as target:
-        assert target.last_rate is not None
-        assert target.last_rate.tried == [(921_600, True)]
-        assert target.session.link.baud == 921_600
-        assert sim.wire.device_baud == 921_600
-        target.upload(image)
-        assert target.link.baud == CONNECT  # a resume command repeats the connect rate
+    with _front(device) as sim:
+        with SmpTarget.connect(sim.port, CONNECT) as target:
+            assert target.last_rate is not None
+            assert target.last_rate.tried == [(921_600, True)]
+            assert target.session.link.baud == 921_600
+            assert sim.wire.device_baud == 921_600
+            target.upload(image)
+            assert target.link.baud == CONNECT  # a resume command repeats the connect rate
+        # Closing hands the device back at its boot rate: the next tool finds it at once.
+        assert sim.wire.device_baud == CONNECT
     assert device.image_bytes(1) == image
 
 

@@ -31,10 +31,12 @@ def identify_smp(settings: LinkSettings, timeout_s: float) -> DeviceIdentity:
     The client bounds every exchange itself (``timeout_s`` is the scanner's budget and is only
     informative here); automatic reconnect is off because a scan must not wait for a vanished port.
     """
-    from bmsflasher.protocols.smp.target import SmpTarget
+    from bmsflasher.protocols.smp.target import SmpTarget, SpeedOptions
 
     del timeout_s
-    with SmpTarget.connect(settings.port, settings.baud, reconnect_timeout_s=0.0) as target:
+    # A scan only identifies: no faster line rate (the next command connects at the scan's rate).
+    speed = SpeedOptions(switch_rate=False, compress=False)
+    with SmpTarget.connect(settings.port, settings.baud, reconnect_timeout_s=0.0, speed=speed) as target:
         return target.identify()
 
 

@@ -152,6 +152,19 @@ class RateSwitcher:
         outcome.elapsed_s = time.monotonic() - started
         return outcome
 
+    def switch_back(self, boot_baud: int) -> None:
+        """Return both ends to the boot rate (the device takes it without a proof: it is always safe)."""
+        session = self._session
+        session.rate_guard = None
+        try:
+            session.transact(
+                lambda seq: msg.bms_write(BmsCommand.LINK_RATE, {"baud": boot_baud}, seq),
+                t("line rate switch"),
+                attempts=1,
+            )
+        finally:
+            session.link.set_baud(boot_baud)
+
     def _try(self, baud: int, connect: int) -> bool:
         """One switch and its proof; on failure both ends are back at ``connect`` when it returns."""
         session = self._session

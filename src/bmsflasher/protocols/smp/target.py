@@ -338,7 +338,13 @@ class SmpTarget(TargetBase):
         return self._session.stats()  # the session keeps counting across reopened ports
 
     def _close_link(self) -> None:
-        self._session.link.close()
+        # Hand the device back at its connect rate, so the next tool finds it at once instead of
+        # after the device's idle timeout (a lost answer is harmless: that timeout still applies).
+        session = self._session
+        if session.link.is_open and session.link.baud != self._baud:
+            with contextlib.suppress(BmsFlasherError):
+                RateSwitcher(session).switch_back(self._baud)
+        session.link.close()
 
     # --- Target: pack data ---------------------------------------------------------------------------
     def read_telemetry(self) -> PackTelemetry:

@@ -8,6 +8,7 @@ which keeps a device reachable whatever the cable does (docs/protocols/smp.md, *
   never cut by the switch — esptool's ``change_baud`` pitfall);
 * the new rate is provisional until ``17 W {token}`` arrives at it and is answered (the token is
   echoed): if no proof arrives within ``proof_ms`` the UART goes back to the rate it came from;
+* a switch back to the boot rate (a tool closing the port) takes effect without a proof;
 * a committed rate above the boot rate is kept only while the line is used: no valid frame for
   ``idle_ms`` (the tool was killed, the adapter was unplugged) and the UART returns to its boot
   rate, as it does at every reset. A new tool always finds the device at its boot rate.
@@ -110,7 +111,8 @@ class LinkRate:
             now = time.monotonic()
             self._previous = self._current
             self._current = baud
-            self._provisional_until = now + PROOF_MS / 1000
+            # The boot rate is always safe: going back to it needs no proof.
+            self._provisional_until = None if baud == self._boot else now + PROOF_MS / 1000
             self._last_frame = now
             self.switches += 1
             return baud
