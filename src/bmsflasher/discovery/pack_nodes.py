@@ -226,8 +226,9 @@ class SharedLinkUdsTarget(UdsTarget):
 
     Closing it ends its UDS session only (keep-alive and ISO-TP threads): the adapter stays open
     for the next node. A cable pull inside one of its operations is ridden out as any UDS target
-    does (the target reopens the adapter itself); ``on_close`` then hands the link it ends with
-    to whoever keeps the adapter, so the next node is opened on the new one.
+    does: it gets the adapter again from ``reopen`` (the adapter's keeper, who may have reopened it
+    for another node already), or opens it itself without one; ``on_close`` hands the link it ends
+    with to the keeper.
     """
 
     def __init__(
@@ -242,7 +243,10 @@ class SharedLinkUdsTarget(UdsTarget):
         resume: ResumePolicy = NO_RESUME,
         authenticator: Authenticator | None = None,
         on_close: Callable[[CanLink], None] | None = None,
+        reopen: Callable[[], CanLink] | None = None,
     ) -> None:
+        self._on_close = on_close
+        self._reopen = reopen
         super().__init__(
             link,
             node,
@@ -253,7 +257,6 @@ class SharedLinkUdsTarget(UdsTarget):
             resume=resume,
             authenticator=authenticator,
         )
-        self._on_close = on_close
 
     def start(self) -> None:
         """What :meth:`UdsTarget.open` does after opening the adapter: capabilities, then the serial."""
@@ -264,6 +267,9 @@ class SharedLinkUdsTarget(UdsTarget):
     def can_link(self) -> CanLink:
         """The adapter this target uses now (another one than it was given after a cable pull)."""
         return self.client.transport.link
+
+    def _open_link(self, config: CanLinkConfig) -> CanLink:
+        return self._reopen() if self._reopen is not None else super()._open_link(config)
 
     def _close_link(self) -> None:
         try:
@@ -284,6 +290,7 @@ def pack_node_target(
     resume: ResumePolicy = NO_RESUME,
     authenticator: Authenticator | None = None,
     on_close: Callable[[CanLink], None] | None = None,
+    reopen: Callable[[], CanLink] | None = None,
 ) -> SharedLinkUdsTarget:
     """A :class:`UdsTarget` for one node on an adapter the caller keeps open.
 
@@ -306,6 +313,7 @@ def pack_node_target(
         resume=resume,
         authenticator=authenticator,
         on_close=on_close,
+        reopen=reopen,
     )
 
 

@@ -24,10 +24,12 @@ on the old set, never on a mix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from bmsflasher.core.errors import BmsFlasherError, JournalError, LinkError, ProtocolError
 from bmsflasher.core.events import (
@@ -44,8 +46,9 @@ from bmsflasher.core.events import (
 from bmsflasher.core.i18n import t
 from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json, link_from_json, link_to_json
 from bmsflasher.core.target import Target
-from bmsflasher.core.types import DeviceMode, FirmwareVersion, LinkSettings
+from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
+from bmsflasher.procedure.backup import RestoreResult
 from bmsflasher.procedure.campaign_bus import SharedBusOpener, shared
 from bmsflasher.procedure.campaign_checks import PACK_TIER, NodeObservation, evaluate_pack, failed_names
 from bmsflasher.procedure.campaign_journal import (
@@ -70,14 +73,16 @@ from bmsflasher.procedure.journal_binding import history_identity
 from bmsflasher.procedure.profiles import DeviceProfile, profile_for_model
 from bmsflasher.procedure.reboot import (
     BootOutcome,
+    BootReport,
     package_pending,
     reset_device,
     running_confirmed,
     runs_package,
     wait_for_application,
 )
+from bmsflasher.procedure.selftest import SelfTestReport
 from bmsflasher.procedure.states import State
-from bmsflasher.records import PARENT_SESSION_DETAIL, RecordsDb
+from bmsflasher.records import PARENT_SESSION_DETAIL, BackupRecord, RecordsDb
 
 SESSION_KIND = "campaign"
 NODE_SESSION_KIND = "update"
@@ -86,6 +91,15 @@ PARENT_KEY = PARENT_SESSION_DETAIL
 
 Approval = Callable[[CampaignPlan], bool]
 SinkFor = Callable[[str], EventSink]
+_MAX_NODES_AT_ONCE: Final = 16
+"""Node steps running side by side on one shared bus (a 1 + 2 + 12 pack: all of them)."""
+_Item = TypeVar("_Item")
+_R = TypeVar("_R")
+_T = TypeVar("_T")
+
+
+def _link_of(node: PlannedNode) -> LinkSettings:
+    return node.link
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +184,7 @@ class Campaign:
         self._resumed = False
         self._failed_phase: Phase | None = None
         self._found: dict[str, LinkSettings] = {}
+        self._config_reads: dict[str, nodes.ConfigReads] = {}
 
     # --- the run -------------------------------------------------------------------------------
     @property
@@ -188,7 +203,7 @@ class Campaign:
     def _run(self) -> CampaignResult:
         try:
             release = self._load_release()
-            found = nodes.identify_all(self._opener, self._discover())
+            found = self._identify_all(self._discover())
             plan = plan_campaign(release, found)
         except CampaignRefusedError as exc:
             self._log(LogLevel.ERROR, exc.message)
@@ -259,6 +274,15 @@ class Campaign:
                 None,
             )
         return self._revert(journal.state.reason or t("the operator asked to return the pack to its old set"))
+
+    def _identify_all(self, links: Sequence[LinkSettings]) -> list[FoundNode]:
+        """Every node's identity (read-only; side by side on a shared bus); a silent node raises."""
+        return [
+            FoundNode(link, identity)
+            for link, identity in self._each(
+                links, lambda link: link, lambda _link, target: target.identify()
+            )
+        ]
 
     def _on_error(self, exc: BmsFlasherError) -> CampaignResult:
         phase = self._state.phase
@@ -413,16 +437,86 @@ class Campaign:
             return self._found[serial]
         return link_from_json(self._state.node(serial).link)
 
+    # --- side by side --------------------------------------------------------------------------
+    def _side_by_side(self, links: Sequence[LinkSettings]) -> bool:
+        """Whether node steps may run at once: every node on a CAN bus the campaign keeps open."""
+        return self._bus is not None and len(links) > 1 and all(link.kind == "can" for link in links)
+
+    def _each(
+        self,
+        items: Sequence[_Item],
+        link_of: Callable[[_Item], LinkSettings],
+        work: Callable[[_Item, Target], _R],
+    ) -> Iterator[tuple[_Item, _R]]:
+        """``work`` on each item's node (opened for it, closed after), results in the items' order.
+
+        On a shared CAN bus every node's work runs at once, each in its own thread with its own
+        target (a node's stability samples, reboot or balancing wait is its own time, not the bus's);
+        otherwise one after another. Only the node work runs in the threads: the journal, the
+        service history and the events stay in the caller's thread, which takes the results in
+        order — the first failure (in that order) is raised where the sequential run would raise
+        it, once every started node is done.
+        """
+
+        def job(item: _Item) -> _R:
+            with nodes.opened(self._opener, link_of(item)) as target:
+                return work(item, target)
+
+        return self._run_each(items, [link_of(item) for item in items], job)
+
+    def _each_or_error(
+        self,
+        items: Sequence[_Item],
+        link_of: Callable[[_Item], LinkSettings],
+        work: Callable[[_Item, Target], _R],
+    ) -> Iterator[tuple[_Item, _R | BmsFlasherError]]:
+        """:meth:`_each`, with a node's failure (opening it included) returned in its place."""
+
+        def job(item: _Item) -> _R | BmsFlasherError:
+            try:
+                with nodes.opened(self._opener, link_of(item)) as target:
+                    return work(item, target)
+            except BmsFlasherError as exc:
+                return exc
+
+        return self._run_each(items, [link_of(item) for item in items], job)
+
+    def _run_each(
+        self, items: Sequence[_Item], links: Sequence[LinkSettings], job: Callable[[_Item], _T]
+    ) -> Iterator[tuple[_Item, _T]]:
+        if not self._side_by_side(links):
+            for item in items:
+                yield item, job(item)
+            return
+        workers = min(len(items), _MAX_NODES_AT_ONCE)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campaign-node") as pool:
+            futures = [(item, pool.submit(job, item)) for item in items]
+            for item, future in futures:
+                yield item, future.result()
+
     # --- phases --------------------------------------------------------------------------------
     def _gates(self) -> None:
-        """Every node's gates; any refusal refuses the pack (nothing has been written)."""
+        """Every node's gates; any refusal refuses the pack (nothing has been written).
+
+        A node without a backup yet also has its configuration read twice while it is open (the
+        backup stores and compares those reads after the operator's approval).
+        """
         refusals: list[str] = []
+        needs_backup = {n.serial for n in self._p.nodes if self._state.node(n.serial).backup_id is None}
         for node in self._p.nodes:
             self._node_step(node.serial, Phase.PREPARE.value, None)
+        overrides = self._options.overrides
+
+        def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, nodes.ConfigReads | None]:
             profile = self._profile(node)
-            with nodes.opened(self._opener, node.link) as target:
-                self._leave_bootloader(target, profile)
-                gates = nodes.measure_gates(target, node.release.package, profile, self._options.overrides)
+            self._leave_bootloader(target, profile)
+            gates = nodes.measure_gates(target, node.release.package, profile, overrides)
+            reads = nodes.read_config_twice(target) if node.serial in needs_backup else None
+            return gates, reads
+
+        for node, (gates, reads) in self._each(self._p.nodes, _link_of, work):
+            if reads is not None:
+                self._config_reads[node.serial] = reads
             for measurement in gates.report.results:
                 self._node_measured(node.serial, measurement)
             if not self._state.node(node.serial).dtcs_before:
@@ -456,8 +550,13 @@ class Campaign:
             if self._state.node(node.serial).backup_id is not None:
                 continue
             self._node_step(node.serial, "backup", None)
-            with nodes.opened(self._opener, node.link) as target:
-                record = nodes.backup(target, self._db, node.serial, self._state.node(node.serial).session_id)
+            session = self._state.node(node.serial).session_id
+            reads = self._config_reads.pop(node.serial, None)
+            if reads is not None:
+                record = nodes.store_backup(self._db, node.serial, session, reads)
+            else:
+                with nodes.opened(self._opener, node.link) as target:
+                    record = nodes.backup(target, self._db, node.serial, session)
             self._j.update_node(node.serial, backup_id=record.id, backup_sha256=record.sha256)
             self._node_step(node.serial, "backup", True, t("backup {backup_id}", backup_id=record.id))
         self._end_phase(Phase.PREPARE, True)
@@ -467,26 +566,58 @@ class Campaign:
         self._gates()
 
     def _transfer_all(self) -> None:
+        """Each node's image in tier order; a node's restart runs while the next one receives its image.
+
+        The uploads share the bus, so they go one after another; the reset into the old application
+        and the wait for it are the node's own time. On a shared CAN bus they run beside the next
+        upload, and a node's transfer is journalled done once its restart finished (in tier order).
+        """
         if self._state.phase is not Phase.TRANSFER:
             self._begin_phase(Phase.TRANSFER)
-        for node in self._p.nodes:
-            if "transfer" in self._state.node(node.serial).done:
-                continue
-            self._node_step(node.serial, "transfer", None)
-            sink = self._sink_for(node.serial)
-            meter = ThroughputMeter()
-
-            def on_progress(
-                done: int, total: int, sink: EventSink = sink, meter: ThroughputMeter = meter
-            ) -> None:
-                rate, eta = meter.update(done, total)
-                sink(Progress("transfer", done, total, rate, eta))
-
-            with nodes.opened(self._opener, node.link) as target:
-                nodes.transfer(target, node.release.package, self._profile(node), on_progress)
-            self._j.node_done(node.serial, "transfer")
-            self._node_step(node.serial, "transfer", True)
+        todo = [node for node in self._p.nodes if "transfer" not in self._state.node(node.serial).done]
+        overlap = self._side_by_side([node.link for node in todo])
+        restarting: list[tuple[PlannedNode, Target, Future[DeviceIdentity]]] = []
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="campaign-restart") as pool:
+            try:
+                for node in todo:
+                    self._node_step(node.serial, "transfer", None)
+                    target = self._opener(node.link)
+                    try:
+                        self._upload(node, target)
+                    except BaseException:
+                        target.close()
+                        raise
+                    restarting.append((node, target, pool.submit(self._restart, node, target)))
+                    if not overlap:
+                        restarting[-1][2].result()
+                    while restarting and restarting[0][2].done():
+                        self._transfer_done(*restarting.pop(0))
+                while restarting:
+                    self._transfer_done(*restarting.pop(0))
+            finally:
+                for _node, waiting, future in restarting:
+                    if future.cancel():  # never started: its node stays open otherwise
+                        waiting.close()
         self._end_phase(Phase.TRANSFER, True)
+
+    def _upload(self, node: PlannedNode, target: Target) -> None:
+        sink = self._sink_for(node.serial)
+        meter = ThroughputMeter()
+
+        def on_progress(done: int, total: int) -> None:
+            rate, eta = meter.update(done, total)
+            sink(Progress("transfer", done, total, rate, eta))
+
+        nodes.upload(target, node.release.package, self._profile(node), on_progress)
+
+    def _restart(self, node: PlannedNode, target: Target) -> DeviceIdentity:
+        with contextlib.closing(target):
+            return nodes.restart(target, self._profile(node))
+
+    def _transfer_done(self, node: PlannedNode, _target: Target, restart: Future[DeviceIdentity]) -> None:
+        restart.result()  # raises the restart's error here, in the campaign's thread
+        self._j.node_done(node.serial, "transfer")
+        self._node_step(node.serial, "transfer", True)
 
     def _from_version(self, serial: str) -> FirmwareVersion | None:
         text = self._state.node(serial).from_version
@@ -496,10 +627,12 @@ class Campaign:
         self._begin_phase(Phase.TEST_BOOT)
         for node in self._p.nodes:
             self._node_step(node.serial, "test_boot", None)
-            with nodes.opened(self._opener, node.link) as target:
-                report = nodes.mark_and_boot(
-                    target, node.release.package, self._from_version(node.serial), self._profile(node)
-                )
+        before = {node.serial: self._from_version(node.serial) for node in self._p.nodes}
+
+        def work(node: PlannedNode, target: Target) -> BootReport:
+            return nodes.mark_and_boot(target, node.release.package, before[node.serial], self._profile(node))
+
+        for node, report in self._each(self._p.nodes, _link_of, work):
             ok = report.outcome is BootOutcome.NEW_IMAGE
             self._node_step(node.serial, "test_boot", ok, report.describe())
             if not ok:
@@ -516,11 +649,17 @@ class Campaign:
         failed: list[str] = []
         for node in self._p.nodes:
             self._node_step(node.serial, "self_test", None)
-            before = tuple(dtc_from_json(d) for d in self._state.node(node.serial).dtcs_before)
-            with nodes.opened(self._opener, node.link) as target:
-                report = nodes.node_self_test(
-                    target, self._profile(node), before, pack_controller=node.tier == PACK_TIER
-                )
+        before = {
+            node.serial: tuple(dtc_from_json(d) for d in self._state.node(node.serial).dtcs_before)
+            for node in self._p.nodes
+        }
+
+        def work(node: PlannedNode, target: Target) -> SelfTestReport:
+            return nodes.node_self_test(
+                target, self._profile(node), before[node.serial], pack_controller=node.tier == PACK_TIER
+            )
+
+        for node, report in self._each(self._p.nodes, _link_of, work):
             for measurement in report.results:
                 self._node_measured(node.serial, measurement)
             self._node_step(
@@ -539,19 +678,23 @@ class Campaign:
             raise _RevertSignalError(t("the pack self-test failed: {checks}", checks=detail))
         self._end_phase(Phase.SELF_TEST, True)
 
-    def _observe(self, node: PlannedNode) -> NodeObservation:
-        try:
-            with nodes.opened(self._opener, node.link) as target:
-                identity = target.identify()
-                telemetry = target.read_telemetry()
-                counters = nodes.read_pack_link(target)
-        except (LinkError, ProtocolError) as exc:
-            self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=exc.message))
-            return NodeObservation(node.serial, node.tier, node.release.version, None, None)
+    def _observe(self, node: PlannedNode, target: Target) -> NodeObservation:
+        identity = target.identify()
+        telemetry = target.read_telemetry()
+        counters = nodes.read_pack_link(target)
         return NodeObservation(node.serial, node.tier, node.release.version, identity, telemetry, counters)
 
     def _pack_self_test(self) -> tuple[Measurement, ...]:
-        checks = evaluate_pack([self._observe(node) for node in self._p.nodes])
+        observations = []
+        for node, seen in self._each_or_error(self._p.nodes, _link_of, self._observe):
+            if isinstance(seen, NodeObservation):
+                observations.append(seen)
+                continue
+            if not isinstance(seen, LinkError | ProtocolError):
+                raise seen
+            self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=seen.message))
+            observations.append(NodeObservation(node.serial, node.tier, node.release.version, None, None))
+        checks = evaluate_pack(observations)
         self._pack_checks = checks
         session = self._state.session_id
         for measurement in checks:
@@ -561,6 +704,12 @@ class Campaign:
         return checks
 
     def _confirm_all(self) -> CampaignResult:
+        """Each node confirmed, one after another in tier order; then every configuration checked.
+
+        The confirms stay one at a time (each is journalled before the next node is touched, so a
+        cut here leaves a clear line between confirmed and not-yet-confirmed nodes); the
+        configuration checks, read-only unless a parameter differs, run side by side.
+        """
         if self._state.phase is not Phase.CONFIRM:
             self._begin_phase(Phase.CONFIRM)
         for node in self._p.nodes:
@@ -571,9 +720,9 @@ class Campaign:
             with nodes.opened(self._opener, node.link) as target:
                 self._rearm_if_reverted(target, node, profile)
                 identity = nodes.confirm(target, node.release.package, profile)
-                self._j.node_done(node.serial, "confirm")
-                self._node_step(node.serial, "confirm", True, str(identity.firmware_version))
-                self._check_config(target, node.serial)
+            self._j.node_done(node.serial, "confirm")
+            self._node_step(node.serial, "confirm", True, str(identity.firmware_version))
+        self._check_configs([node.serial for node in self._p.nodes])
         checks = self._pack_self_test()
         if any(not m.passed for m in checks):
             detail = failed_names(checks)
@@ -621,18 +770,37 @@ class Campaign:
         if report.outcome is not BootOutcome.NEW_IMAGE:
             raise BmsFlasherError(t("node {serial}: {boot}", serial=node.serial, boot=report.describe()))
 
-    def _check_config(self, target: Target, serial: str) -> None:
+    def _backup_of(self, serial: str) -> BackupRecord | None:
+        """The backup the campaign took of ``serial`` (checked against the journal), None without one."""
         entry = self._state.node(serial)
         if entry.backup_id is None:
-            return
+            return None
         record = self._db.get_backup(entry.backup_id)
         if record.sha256 != entry.backup_sha256 or record.serial != serial:
             raise JournalError(
                 t("the backup of node {serial} differs from the one the campaign took", serial=serial)
             )
-        result = nodes.check_config(target, record)
+        return record
+
+    def _config_checked(self, serial: str, result: RestoreResult) -> None:
         detail = ", ".join(result.written) if result.written else t("matches the backup")
         self._node_step(serial, "config_check", True, detail)
+
+    def _check_config(self, target: Target, serial: str) -> None:
+        record = self._backup_of(serial)
+        if record is not None:
+            self._config_checked(serial, nodes.check_config(target, record))
+
+    def _check_configs(self, serials: Sequence[str]) -> None:
+        """Each node's configuration against its backup (side by side on a shared bus)."""
+        records = {serial: record for serial in serials if (record := self._backup_of(serial)) is not None}
+        checked = [node for node in self._p.nodes if node.serial in records]
+
+        def work(node: PlannedNode, target: Target) -> RestoreResult:
+            return nodes.check_config(target, records[node.serial])
+
+        for node, result in self._each(checked, _link_of, work):
+            self._config_checked(node.serial, result)
 
     # --- revert ----------------------------------------------------------------------------------
     def _revert(self, reason: str) -> CampaignResult:
@@ -734,20 +902,24 @@ class Campaign:
         return self._plan.release_set.name if self._plan else self._state.bundle_sha256[:12]
 
     def _node_outcomes(self, outcome: State) -> tuple[NodeOutcome, ...]:
-        """Each node as it is now (read back, one at a time), named after the pack's outcome."""
+        """Each node as it is now (read back, side by side on a shared bus), named after the outcome."""
         result = []
-        for entry in self._state.nodes:
+
+        def read(entry: NodeEntry) -> LinkSettings:
+            return self._link(entry.serial)
+
+        for entry, seen in self._each_or_error(
+            self._state.nodes, read, lambda _entry, target: target.identify()
+        ):
             running: str | None = None
             confirmed: bool | None = None
             model = ""
-            try:
-                with nodes.opened(self._opener, self._link(entry.serial)) as target:
-                    identity = target.identify()
-                model = identity.model
-                running = str(identity.firmware_version) if identity.firmware_version else None
-                confirmed = running_confirmed(identity)
-            except BmsFlasherError as exc:
-                self._node_detail.setdefault(entry.serial, exc.message)
+            if isinstance(seen, BmsFlasherError):
+                self._node_detail.setdefault(entry.serial, seen.message)
+            else:
+                model = seen.model
+                running = str(seen.firmware_version) if seen.firmware_version else None
+                confirmed = running_confirmed(seen)
             if outcome in (State.UPDATED, State.ROLLED_BACK):
                 state = outcome.value
             elif outcome in (State.REFUSED, State.CANCELLED):

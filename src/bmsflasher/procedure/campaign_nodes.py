@@ -14,12 +14,19 @@ import contextlib
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from bmsflasher.core.errors import DeviceRejectedError, ProcedureError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import ProgressCallback, ResumePolicy, Target
-from bmsflasher.core.types import DeviceIdentity, Dtc, FirmwareVersion, LinkSettings, PackTelemetry
+from bmsflasher.core.types import (
+    ConfigSnapshot,
+    DeviceIdentity,
+    Dtc,
+    FirmwareVersion,
+    LinkSettings,
+    PackTelemetry,
+)
 from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import RestoreResult, restore_snapshot, take_backup
 from bmsflasher.procedure.campaign_checks import PackLinkCounters, check_node_fault
@@ -83,9 +90,28 @@ def measure_gates(
     return NodeGates(report, inputs.dtcs, inputs.samples[-1] if inputs.samples else None)
 
 
+ConfigReads = tuple[ConfigSnapshot, ConfigSnapshot]
+"""The two configuration reads a backup compares (taken while the node is open for its gates)."""
+
+
+def read_config_twice(target: Target) -> ConfigReads:
+    """The backup's two device reads (:func:`.backup.take_backup` stores and compares them)."""
+    return target.read_config(), target.read_config()
+
+
 def backup(target: Target, db: RecordsDb, serial: str, session_id: int | None) -> BackupRecord:
     """The node's configuration, stored and read back (:func:`.backup.take_backup`)."""
     return take_backup(target, db, serial, session_id)
+
+
+def store_backup(db: RecordsDb, serial: str, session_id: int | None, reads: ConfigReads) -> BackupRecord:
+    """:func:`backup` from two reads taken earlier, while the node was open for its gates.
+
+    The same checks as :func:`backup` (the stored copy equals the first read, the two reads agree);
+    the node is not asked again, so it need not be open (``take_backup`` reads no device when it is
+    given the reads).
+    """
+    return take_backup(cast(Target, None), db, serial, session_id, reads)
 
 
 def transfer(
@@ -98,9 +124,25 @@ def transfer(
     its old set. The reset ends the node's programming session at once (rather than after its
     session timeout), so the node protects its cells again while the next node receives its image.
     """
+    upload(target, package, profile, on_progress)
+    return restart(target, profile)
+
+
+def upload(
+    target: Target, package: UpdatePackage, profile: DeviceProfile, on_progress: ProgressCallback
+) -> None:
+    """The first half of :func:`transfer`: the image into the secondary slot, resumable, nothing marked."""
     limits = profile.transfer
     resume = ResumePolicy(limits.max_resume_attempts, limits.reconnect_timeout_s)
     target.upload_image(package.image, on_progress, resume=resume)
+
+
+def restart(target: Target, profile: DeviceProfile) -> DeviceIdentity:
+    """The second half of :func:`transfer`: reset into the old application and wait until it runs.
+
+    On a shared bus the campaign runs it while the next node receives its image (the reset and the
+    boot are the node's own time, not the bus's).
+    """
     reset_device(target)
     return wait_for_application(target, profile.reboot)
 

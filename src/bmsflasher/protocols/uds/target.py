@@ -547,7 +547,7 @@ class UdsTarget(TargetBase):
         config = self._link.config
         self._client.close()
         self._link.close()
-        link = CanLink.open(config)  # raises while the adapter is away: the next try comes back here
+        link = self._open_link(config)  # raises while the adapter is away: the next try comes back here
         self._retire_link_counters(self._client.link_stats())
         self._link = link
         self._transport = self._new_transport(self._link)
@@ -558,6 +558,10 @@ class UdsTarget(TargetBase):
         self._client.certificate_auth = previous.certificate_auth
         self._client.serial_number, self._client.model = previous.serial_number, previous.model
         self._client.open()
+
+    def _open_link(self, config: CanLinkConfig) -> CanLink:
+        """The adapter again after a cable pull (a target on a shared adapter asks its owner instead)."""
+        return CanLink.open(config)
 
     def run_self_test(self) -> DeviceSelfTest:
         self._ensure_identity()
