@@ -191,6 +191,23 @@ def discover_pack_nodes_on(
     return nodes
 
 
+def pack_node_addresses(
+    config: CanLinkConfig,
+    *,
+    tester_address: int = DEFAULT_TESTER_ADDRESS,
+    window_s: float = DEFAULT_WINDOW_S,
+) -> list[int]:
+    """The addresses of every pack node answering the functional TesterPresent, sorted; no identities.
+
+    For a caller that identifies the nodes itself (a campaign reads every identity again anyway,
+    side by side): the scan of :func:`discover_pack_nodes` without its one-by-one identity reads.
+    """
+    with CanLink.open(config) as link:
+        scan = functional_tester_present(link, (_pack_addressing(tester_address),), window_s, None)
+    addresses = {responder.response_id & 0xFF for responder in scan.responders}
+    return sorted(address for address in addresses if tier_of_address(address) is not None)
+
+
 def discover_pack_nodes(
     config: CanLinkConfig,
     *,

@@ -25,6 +25,7 @@ on the old set, never on a mix.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -132,6 +133,10 @@ class _RevertSignalError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _TurnStoppedError(Exception):
+    """A node's confirm thread told to stop before its turn (the campaign ended without it)."""
 
 
 class _StopSignalError(Exception):
@@ -712,16 +717,17 @@ class Campaign:
         """
         if self._state.phase is not Phase.CONFIRM:
             self._begin_phase(Phase.CONFIRM)
-        for node in self._p.nodes:
-            if "confirm" in self._state.node(node.serial).done:
-                continue
-            self._node_step(node.serial, "confirm", None)
-            profile = self._profile(node)
-            with nodes.opened(self._opener, node.link) as target:
-                self._rearm_if_reverted(target, node, profile)
-                identity = nodes.confirm(target, node.release.package, profile)
-            self._j.node_done(node.serial, "confirm")
-            self._node_step(node.serial, "confirm", True, str(identity.firmware_version))
+        todo = [node for node in self._p.nodes if "confirm" not in self._state.node(node.serial).done]
+        if self._side_by_side([node.link for node in todo]):
+            self._confirm_in_turn(todo)
+        else:
+            for node in todo:
+                self._node_step(node.serial, "confirm", None)
+                with nodes.opened(self._opener, node.link) as target:
+                    identity, rearmed = self._rearm_if_reverted(target, node, self._profile(node))
+                    self._log_rearmed(node, rearmed)
+                    identity = nodes.confirm_from(target, node.release.package, identity)
+                self._confirmed(node, identity)
         self._check_configs([node.serial for node in self._p.nodes])
         checks = self._pack_self_test()
         if any(not m.passed for m in checks):
@@ -744,24 +750,72 @@ class Campaign:
             None,
         )
 
-    def _rearm_if_reverted(self, target: Target, node: PlannedNode, profile: DeviceProfile) -> None:
+    def _confirm_in_turn(self, todo: Sequence[PlannedNode]) -> None:
+        """The confirms on a shared bus: every node made ready at once, then confirmed in its turn.
+
+        Each node's thread opens it, reads its identity (re-arming a node a power cut reverted)
+        and then waits for its turn; the campaign's thread gives the turns in tier order and
+        journals each confirm before giving the next, so the line between confirmed and unconfirmed
+        nodes is exactly where a cut finds it. A stop (a failure, a kill) ends every waiting thread
+        without confirming its node.
+        """
+        turns = {node.serial: threading.Event() for node in todo}
+        stop = threading.Event()
+
+        def work(node: PlannedNode, target: Target) -> tuple[DeviceIdentity, FirmwareVersion | None]:
+            identity, rearmed = self._rearm_if_reverted(target, node, self._profile(node))
+            turns[node.serial].wait()
+            if stop.is_set():
+                raise _TurnStoppedError  # only ever raised after the campaign's thread stopped reading
+            return nodes.confirm_from(target, node.release.package, identity), rearmed
+
+        def job(node: PlannedNode) -> tuple[DeviceIdentity, FirmwareVersion | None]:
+            with nodes.opened(self._opener, node.link) as target:
+                return work(node, target)
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), _MAX_NODES_AT_ONCE)) as pool:
+            futures = [(node, pool.submit(job, node)) for node in todo]
+            try:
+                for node, future in futures:
+                    self._node_step(node.serial, "confirm", None)
+                    turns[node.serial].set()
+                    identity, rearmed = future.result()
+                    self._log_rearmed(node, rearmed)
+                    self._confirmed(node, identity)
+            finally:
+                stop.set()
+                for turn in turns.values():
+                    turn.set()
+
+    def _confirmed(self, node: PlannedNode, identity: DeviceIdentity) -> None:
+        self._j.node_done(node.serial, "confirm")
+        self._node_step(node.serial, "confirm", True, str(identity.firmware_version))
+
+    def _log_rearmed(self, node: PlannedNode, came_back_on: FirmwareVersion | None) -> None:
+        if came_back_on is not None:
+            self._log(
+                LogLevel.WARNING,
+                t(
+                    "Node {serial} came back on {version}; booting the release's image again.",
+                    serial=node.serial,
+                    version=came_back_on,
+                ),
+            )
+
+    def _rearm_if_reverted(
+        self, target: Target, node: PlannedNode, profile: DeviceProfile
+    ) -> tuple[DeviceIdentity, FirmwareVersion | None]:
         """A power cut in the confirm phase reverted the nodes not yet confirmed: boot the new image again.
 
         The image still sits in the secondary slot (the upload resumes to its end at once); the
-        decision to confirm was taken when every node and the pack had passed.
+        decision to confirm was taken when every node and the pack had passed. Returns the node's
+        identity now, and the version it had come back on when it was re-armed (else None).
         """
         identity = target.identify()
         package = node.release.package
         if identity.firmware_version == package.facts.version:
-            return
-        self._log(
-            LogLevel.WARNING,
-            t(
-                "Node {serial} came back on {version}; booting the release's image again.",
-                serial=node.serial,
-                version=identity.firmware_version,
-            ),
-        )
+            return identity, None
+        came_back_on = identity.firmware_version
         if package_pending(identity, package.facts):
             report = nodes.test_boot(target, package, self._from_version(node.serial), profile)
         else:
@@ -769,6 +823,7 @@ class Campaign:
             report = nodes.mark_and_boot(target, package, self._from_version(node.serial), profile)
         if report.outcome is not BootOutcome.NEW_IMAGE:
             raise BmsFlasherError(t("node {serial}: {boot}", serial=node.serial, boot=report.describe()))
+        return report.identity, came_back_on
 
     def _backup_of(self, serial: str) -> BackupRecord | None:
         """The backup the campaign took of ``serial`` (checked against the journal), None without one."""

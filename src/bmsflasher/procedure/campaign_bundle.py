@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bmsflasher.core.types import CanAddressing, LinkSettings
-from bmsflasher.discovery.pack_nodes import PackNode, discover_pack_nodes
+from bmsflasher.discovery.pack_nodes import PackNode, pack_node_addresses
 from bmsflasher.firmware.bundle import Bundle, load_bundle
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.links.can import CanLinkConfig
@@ -50,8 +50,15 @@ def release_loader(path: Path, keyring: Keyring) -> Callable[[], ReleaseSet]:
     return lambda: release_set(load_bundle(path, keyring))
 
 
-def node_link(can: LinkSettings, node: PackNode) -> LinkSettings:
-    """How one pack node is opened: the bus's adapter, the node's 29-bit address."""
+def node_link(can: LinkSettings, node: PackNode | int, tester_address: int | None = None) -> LinkSettings:
+    """How one pack node is opened: the bus's adapter, the node's 29-bit address.
+
+    ``node`` is a discovered node, or its address (then ``tester_address``, default the bus's).
+    """
+    if isinstance(node, PackNode):
+        address, tester = node.address, node.tester_address
+    else:
+        address, tester = node, can.tester_address if tester_address is None else tester_address
     return LinkSettings(
         kind="can",
         interface=can.interface,
@@ -59,19 +66,22 @@ def node_link(can: LinkSettings, node: PackNode) -> LinkSettings:
         bitrate=can.bitrate,
         data_bitrate=can.data_bitrate,
         fd=can.fd,
-        node=node.address,
+        node=address,
         addressing=CanAddressing.NORMAL_FIXED_29BIT,
-        tester_address=node.tester_address,
+        tester_address=tester,
     )
 
 
 def pack_links(can: LinkSettings) -> Callable[[], Sequence[LinkSettings]]:
-    """Discovers the pack on the bus ``can`` names (one functional TesterPresent, then identities)."""
+    """Discovers the pack on the bus ``can`` names (one functional TesterPresent).
+
+    Only the answering addresses: the campaign reads every node's identity itself (side by side,
+    over the adapter it keeps), so discovery's own one-by-one identity reads would be done twice.
+    """
 
     def discover() -> Sequence[LinkSettings]:
         config = CanLinkConfig.from_settings(can)
-        return [
-            node_link(can, node) for node in discover_pack_nodes(config, tester_address=can.tester_address)
-        ]
+        addresses = pack_node_addresses(config, tester_address=can.tester_address)
+        return [node_link(can, address, can.tester_address) for address in addresses]
 
     return discover

@@ -47,6 +47,7 @@ from bmsflasher.discovery.pack_nodes import SharedLinkUdsTarget, pack_node_targe
 from bmsflasher.links.can import CanLink
 from bmsflasher.procedure.campaign_nodes import NodeOpener
 from bmsflasher.protocols.uds.auth import Authenticator
+from bmsflasher.protocols.uds.ids import node_address
 from bmsflasher.protocols.uds.security import SecurityKeyProvider
 from bmsflasher.protocols.uds.target import UdsOptions, UdsTarget
 
@@ -74,9 +75,13 @@ class CanFanout:
         self._reader = threading.Thread(target=self._read_loop, name="campaign-can-reader", daemon=True)
         self._reader.start()
 
-    def view(self) -> CanLinkView:
-        """A link for one node target: its own copy of every frame from now on."""
-        view = CanLinkView(self)
+    def view(self, accept: int | None = None) -> CanLinkView:
+        """A link for one node target: its own copy of every frame from now on (or of ``accept``'s only).
+
+        ``accept`` is the node's response identifier: its target skips every other frame anyway, and
+        fifteen targets each woken for every frame of the bus cost more CPU than the bus has frames.
+        """
+        view = CanLinkView(self, accept)
         with self._views_lock:
             self._views.append(view)
         return view
@@ -105,7 +110,8 @@ class CanFanout:
             with self._views_lock:
                 views = list(self._views)
             for view in views:
-                view.deliver(message)
+                if view.accept is None or view.accept == message.arbitration_id:
+                    view.deliver(message)
 
     def close(self) -> None:
         """Stop the reader and release the adapter (safe to call twice)."""
@@ -121,9 +127,10 @@ class CanLinkView(CanLink):
     Closing a view detaches it; the adapter stays open (its :class:`CanFanout` owns it).
     """
 
-    def __init__(self, fanout: CanFanout) -> None:
+    def __init__(self, fanout: CanFanout, accept: int | None = None) -> None:
         super().__init__(fanout.link.config, fanout.link.bus)
         self.fanout = fanout
+        self.accept = accept
         self._frames: queue.SimpleQueue[can.Message | None] = queue.SimpleQueue()
 
     def deliver(self, message: can.Message) -> None:
@@ -269,15 +276,20 @@ class SharedBusOpener:
                 else:
                     current.close()  # nobody else would release it
 
+        try:
+            accept: int | None = node_address(link.node, link.addressing, link.tester_address).response_id
+        except ValueError:
+            accept = None  # the target refuses the address itself, with its own sentence
+
         def reopen() -> CanLink:
             """A pulled adapter again, for a target riding the pull out (LinkError while it is away)."""
             with self._lock:
                 if bus.fanout.lost is not None:  # the first target back reopens it for every node
                     bus.fanout = CanFanout(CanLink.open(bus.fanout.link.config))
-                return bus.fanout.view()
+                return bus.fanout.view(accept)
 
         return pack_node_target(
-            bus.fanout.view(),
+            bus.fanout.view(accept),
             link.node,
             tester_address=link.tester_address,
             key_provider=bus.key_provider,

@@ -188,7 +188,11 @@ def confirm(target: Target, package: UpdatePackage, profile: DeviceProfile) -> D
 
     A node that already runs the package confirmed (a resumed confirm phase) is left as it is.
     """
-    identity = current_identity(target, profile.reboot)
+    return confirm_from(target, package, current_identity(target, profile.reboot))
+
+
+def confirm_from(target: Target, package: UpdatePackage, identity: DeviceIdentity) -> DeviceIdentity:
+    """:func:`confirm` from an identity just read (the campaign reads it before the node's turn)."""
     if not (runs_package(identity, package.facts) and running_confirmed(identity)):
         target.confirm()
         identity = target.identify()
