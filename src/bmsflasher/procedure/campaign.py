@@ -44,7 +44,7 @@ from bmsflasher.core.events import (
     ThroughputMeter,
     discard,
 )
-from bmsflasher.core.i18n import t
+from bmsflasher.core.i18n import joined, t
 from bmsflasher.core.serialise import dtc_from_json, dtc_to_record_json, link_from_json, link_to_json
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, LinkSettings
@@ -530,11 +530,11 @@ class Campaign:
             self._node_step(node.serial, Phase.PREPARE.value, ok, "" if ok else gates.report.summary())
             if not ok:
                 self._refusals.extend(gates.report.blocking)
-                refusals.append(f"{node.serial}: {gates.report.summary()}")
+                refusals.append(t("{serial}: {detail}", serial=node.serial, detail=gates.report.summary()))
                 self._node_detail[node.serial] = gates.report.summary()
         if refusals:
             raise _StopSignalError(
-                State.REFUSED, t("Refused before anything was written: {gates}.", gates="; ".join(refusals))
+                State.REFUSED, t("Refused before anything was written: {gates}.", gates=joined(refusals))
             )
 
     def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> None:
@@ -672,10 +672,10 @@ class Campaign:
             )
             if not report.passed:
                 self._node_detail[node.serial] = report.summary()
-                failed.append(f"{node.serial}: {report.summary()}")
+                failed.append(t("{serial}: {detail}", serial=node.serial, detail=report.summary()))
         if failed:
-            self._end_phase(Phase.SELF_TEST, False, "; ".join(failed))
-            raise _RevertSignalError(t("the self-test failed on {nodes}", nodes="; ".join(failed)))
+            self._end_phase(Phase.SELF_TEST, False, joined(failed))
+            raise _RevertSignalError(t("the self-test failed on {nodes}", nodes=joined(failed)))
         checks = self._pack_self_test()
         if any(not m.passed for m in checks):
             detail = failed_names(checks)
@@ -910,7 +910,7 @@ class Campaign:
             if not running_confirmed(report.identity):
                 raise JournalError(t("node {serial} is not confirmed after the revert", serial=entry.serial))
             for action in report.actions:
-                self._log(LogLevel.INFO, f"{entry.serial}: {action}")
+                self._log(LogLevel.INFO, t("{serial}: {detail}", serial=entry.serial, detail=action))
             self._j.node_done(entry.serial, "revert")
             self._node_step(entry.serial, "revert", True, " ".join(report.actions))
             self._check_config(target, entry.serial)
