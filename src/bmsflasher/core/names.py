@@ -4,8 +4,8 @@ A :class:`~bmsflasher.core.events.Measurement` and a step keep their names as st
 records, ``--override GATE=REASON``, the journal); what a person reads is looked up here, once, so
 the CLI's lines, the refusal sentence and the GUI's tables name them the same way in every
 language. The English words are the key with spaces, as they have always been printed. A key this
-table does not know (the device's own self-test checks, named by the device) is shown with spaces
-and is not translated.
+table does not know is shown with spaces and is not translated; the device's own self-test checks
+are marked as the device's, and the ones the GUI also knows (:data:`DEVICE_CHECK_NAMES`) translated.
 """
 
 from __future__ import annotations
@@ -71,13 +71,27 @@ STEP_NAMES: Final = MappingProxyType(
 DEVICE_CHECK_PREFIX: Final = "device_"
 """Prefix of the checks the device's own self-test reports (the rest of the name is the device's)."""
 
+DEVICE_CHECK_NAMES: Final = MappingProxyType(
+    {
+        "voltage_calibration": t("voltage calibration"),
+        "temperature_sensors": t("temperature sensors"),
+        "balancing_circuit": t("balancing circuit"),
+        "firmware_integrity": t("firmware integrity"),
+        "reference_voltage": t("reference voltage"),
+        "communication": t("communication"),
+    }
+)
+"""The device self-test checks the GUI also names (``gui/parameter_texts``): the same words in the CLI
+and in a campaign's sentences; any other check the device reports keeps its own name."""
+
 
 def check_name(name: str) -> str:
-    """The words for a check's key; a device's own check is marked as such, its name kept as sent."""
+    """The words for a check's key; a device's own check is marked as such (its name kept if unknown)."""
     if name in CHECK_NAMES:
         return CHECK_NAMES[name]
     if name.startswith(DEVICE_CHECK_PREFIX):
-        return t("device {check}", check=name[len(DEVICE_CHECK_PREFIX) :].replace("_", " "))
+        key = name[len(DEVICE_CHECK_PREFIX) :]
+        return t("device {check}", check=DEVICE_CHECK_NAMES.get(key) or key.replace("_", " "))
     return name.replace("_", " ")
 
 
