@@ -6,16 +6,19 @@ virtual bus; nothing is mocked. Each test checks what the devices themselves run
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
-from campaign_support import Pack, release, virtual_pack
+from campaign_support import Pack, fast_profile, release, virtual_pack
 
 from bmsflasher.cli.main import main
-from bmsflasher.core.events import Progress, StepFinished
+from bmsflasher.core.events import Measurement, Progress, StepFinished, StepStarted
 from bmsflasher.procedure.campaign import NODE_SESSION_KIND, PARENT_KEY, SESSION_KIND
 from bmsflasher.procedure.campaign_journal import CampaignJournal, pack_id
+from bmsflasher.procedure.preconditions import CELL_STABILITY
+from bmsflasher.procedure.profiles import DeviceProfile
 from bmsflasher.procedure.states import State
 from bmsflasher.records.reports.content import build_content
 from bmsflasher.records.reports.labels import Labels
@@ -106,3 +109,35 @@ def test_a_missing_node_is_refused_before_anything_is_written(tmp_path: Path) ->
         assert [d.slots() for d in pack.devices] == slots_before
         assert _transfers_started(pack) == []
         assert pack.db.sessions() == []
+
+
+STABILITY_SAMPLES, STABILITY_INTERVAL_S = 6, 0.15
+"""A stability window of 0.75 s per node: four nodes one after another take at least 3 s."""
+
+
+def _slow_window(model: str) -> DeviceProfile:
+    base = fast_profile(model)
+    stability = dataclasses.replace(
+        base.preconditions.stability, samples=STABILITY_SAMPLES, interval_s=STABILITY_INTERVAL_S
+    )
+    return dataclasses.replace(
+        base, preconditions=dataclasses.replace(base.preconditions, stability=stability)
+    )
+
+
+def test_the_nodes_gates_run_side_by_side_on_the_shared_bus(tmp_path: Path) -> None:
+    """Every node's stability window at once (its samples' spacing kept), not one node after another."""
+    with virtual_pack(tmp_path) as pack:
+        result = pack.run(release("1.1.0"), profile_for=_slow_window)
+        assert result.outcome is State.UPDATED, result.reason
+        started = next(e.at_s for w, e in pack.events if w == "pack" and isinstance(e, StepStarted))
+        gates_done = max(
+            e.at_s
+            for w, e in pack.events
+            if isinstance(e, StepFinished) and e.step == "prepare" and w != "pack"
+        )
+        window_s = (STABILITY_SAMPLES - 1) * STABILITY_INTERVAL_S
+        assert started + window_s <= gates_done < started + 2 * window_s  # 4 nodes one by one: >= 4 windows
+        stability = [m for _w, m in pack.events if isinstance(m, Measurement) and m.name == CELL_STABILITY]
+        assert len(stability) == 4  # every node's own window
+        assert all(m.passed for m in stability)
