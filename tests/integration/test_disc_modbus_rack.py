@@ -220,3 +220,25 @@ def test_an_undisclosed_rack_numbered_from_5_is_found_without_addresses(tmp_path
         message = str(document["adapters"][0]["message"])  # type: ignore[index]
         assert "They answer 38400 8O1 as well" in message, message
         assert elapsed < 20.0, f"the cold scan took {elapsed:.1f} s"
+
+
+def test_a_command_without_the_line_settings_is_told_what_the_scan_found(tmp_path: Path) -> None:
+    """``scan`` then ``monitor --address 2`` without repeating the baud: the hint names what was found.
+
+    The default 115200 8E1 meets silence on a 38400 8O1 rack; a generic "check the baud" would send
+    the technician to the wiring, while the scan already knows the answer.
+    """
+    line = ("--baud", "38400", "--parity", "O", "--stopbits", "1")
+    for rack in _start("--link", "pty", "--modules", "2", *line):
+        document = _scan(tmp_path, "--port", rack.port, "--bauds", "38400")
+        assert [m["link"]["address"] for m in _modules(document)] == [1, 2]  # type: ignore[index]
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-m", "bmsflasher.cli.main", "monitor", "--port", rack.port, "--address", "2",
+             "--count", "1", "--json"],
+            capture_output=True, text=True, env=env, timeout=60, check=False,
+        )  # fmt: skip
+        error = json.loads(done.stdout.strip().splitlines()[-1])
+        assert error["ok"] is False
+        assert error["error"] == "NoResponseError"
+        assert "--baud 38400 --parity O --stopbits 1" in error["hint"], error

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 import platformdirs
 
+from bmsflasher.discovery.candidates import parse_port_argument
+
 _log = logging.getLogger(__name__)
 
 CACHE_FILE_NAME: Final = "scan-cache.json"
@@ -183,6 +185,22 @@ def _adapter_key(port: str) -> str:
     except Exception:  # noqa: BLE001 - enumeration is a nicety here: fall back to the path
         _log.debug("cannot enumerate serial ports for the rate memory", exc_info=True)
     return f"serial:{wanted}"
+
+
+def remembered_modbus_line(port: str, cache: ScanCache | None = None) -> CachedSetting | None:
+    """What the last scan found on the RS485 line behind ``port`` (baud, parity, stop bits), or None.
+
+    A technician who ran ``scan`` and then ``monitor --port P --address 3`` without repeating the
+    line settings gets the default 115200 8E1 and silence; this lets the error name what the scan
+    found instead of a generic "check the baud".
+    """
+    store = cache if cache is not None else ScanCache()
+    # ``scan --port P`` files the line under P as typed; a scan that enumerated it, under the adapter
+    for key in dict.fromkeys((parse_port_argument(port).cache_key, _adapter_key(port))):
+        setting = store.get(key)
+        if setting is not None and setting.protocol == "modbus" and setting.baud > 0:
+            return setting
+    return None
 
 
 class AdapterRateMemory:

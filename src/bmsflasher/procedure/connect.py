@@ -18,7 +18,7 @@ from bmsflasher.core.errors import ConfigValidationError, LinkError, NoResponseE
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import CanAddressing, LinkSettings
-from bmsflasher.discovery.cache import AdapterRateMemory
+from bmsflasher.discovery.cache import AdapterRateMemory, remembered_modbus_line
 from bmsflasher.firmware.files import read_capped
 
 DEFAULT_TIMEOUT_S: Final = 5.0
@@ -103,10 +103,42 @@ def _open_serial(link: LinkSettings, timeout_s: float, technician: Path | None) 
 def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
     """One battery module on an RS485 bus (Modbus RTU) or behind a gateway (Modbus TCP)."""
     module = importlib.import_module("bmsflasher.protocols.modbus.target")
-    target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s)
+    try:
+        target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s)
+    except NoResponseError as exc:
+        raise _with_scanned_line_hint(exc, link) from exc
     if not isinstance(target, Target):
         raise LinkError(t("the Modbus client returned something that is not a device target"))
     return target
+
+
+def _with_scanned_line_hint(exc: NoResponseError, link: LinkSettings) -> NoResponseError:
+    """``exc``, or the same error whose hint names the line settings the last scan found on this port.
+
+    Silence from a module at settings other than the ones the scan found is almost always the
+    default baud/parity being used because the options were not repeated.
+    """
+    if not link.port:
+        return exc
+    found = remembered_modbus_line(link.port)
+    if found is None or (found.baud, found.parity, found.stopbits) == (
+        link.baud,
+        link.parity,
+        link.stopbits,
+    ):
+        return exc
+    return NoResponseError(
+        exc.message,
+        hint=t(
+            "The last scan found modules on {port} at {baud} baud {bits}: add --baud {baud} "
+            "--parity {parity} --stopbits {stopbits}.",
+            port=link.port,
+            baud=found.baud,
+            bits=f"8{found.parity}{found.stopbits}",
+            parity=found.parity,
+            stopbits=found.stopbits,
+        ),
+    )
 
 
 def _open_can(
