@@ -94,6 +94,8 @@ Approval = Callable[[CampaignPlan], bool]
 SinkFor = Callable[[str], EventSink]
 _MAX_NODES_AT_ONCE: Final = 16
 """Node steps running side by side on one shared bus (a 1 + 2 + 12 pack: all of them)."""
+_TURN_POLL_S: Final = 0.05
+"""How often the campaign's thread looks whether a node's thread failed before its confirm."""
 _Item = TypeVar("_Item")
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -719,6 +721,8 @@ class Campaign:
             self._begin_phase(Phase.CONFIRM)
         todo = [node for node in self._p.nodes if "confirm" not in self._state.node(node.serial).done]
         if self._side_by_side([node.link for node in todo]):
+            checked = {node.serial for node in todo}
+            self._check_configs([node.serial for node in self._p.nodes if node.serial not in checked])
             self._confirm_in_turn(todo)
         else:
             for node in todo:
@@ -728,7 +732,7 @@ class Campaign:
                     self._log_rearmed(node, rearmed)
                     identity = nodes.confirm_from(target, node.release.package, identity)
                 self._confirmed(node, identity)
-        self._check_configs([node.serial for node in self._p.nodes])
+            self._check_configs([node.serial for node in self._p.nodes])
         checks = self._pack_self_test()
         if any(not m.passed for m in checks):
             detail = failed_names(checks)
@@ -756,20 +760,27 @@ class Campaign:
         Each node's thread opens it, reads its identity (re-arming a node a power cut reverted)
         and then waits for its turn; the campaign's thread gives the turns in tier order and
         journals each confirm before giving the next, so the line between confirmed and unconfirmed
-        nodes is exactly where a cut finds it. A stop (a failure, a kill) ends every waiting thread
-        without confirming its node.
+        nodes is exactly where a cut finds it. After its confirm a node's thread checks its
+        configuration against its backup while the next nodes are confirmed. A stop (a failure, a
+        kill) ends every waiting thread without confirming its node.
         """
+        records = {node.serial: self._backup_of(node.serial) for node in todo}
         turns = {node.serial: threading.Event() for node in todo}
+        confirmed: dict[str, tuple[DeviceIdentity, FirmwareVersion | None]] = {}
+        done = {node.serial: threading.Event() for node in todo}
         stop = threading.Event()
 
-        def work(node: PlannedNode, target: Target) -> tuple[DeviceIdentity, FirmwareVersion | None]:
+        def work(node: PlannedNode, target: Target) -> RestoreResult | None:
             identity, rearmed = self._rearm_if_reverted(target, node, self._profile(node))
             turns[node.serial].wait()
             if stop.is_set():
                 raise _TurnStoppedError  # only ever raised after the campaign's thread stopped reading
-            return nodes.confirm_from(target, node.release.package, identity), rearmed
+            confirmed[node.serial] = (nodes.confirm_from(target, node.release.package, identity), rearmed)
+            done[node.serial].set()
+            record = records[node.serial]
+            return nodes.check_config(target, record) if record is not None else None
 
-        def job(node: PlannedNode) -> tuple[DeviceIdentity, FirmwareVersion | None]:
+        def job(node: PlannedNode) -> RestoreResult | None:
             with nodes.opened(self._opener, node.link) as target:
                 return work(node, target)
 
@@ -779,13 +790,20 @@ class Campaign:
                 for node, future in futures:
                     self._node_step(node.serial, "confirm", None)
                     turns[node.serial].set()
-                    identity, rearmed = future.result()
+                    while not done[node.serial].wait(_TURN_POLL_S):
+                        if future.done():
+                            future.result()  # failed before its confirm: raised here
+                    identity, rearmed = confirmed[node.serial]
                     self._log_rearmed(node, rearmed)
                     self._confirmed(node, identity)
             finally:
                 stop.set()
                 for turn in turns.values():
                     turn.set()
+            for node, future in futures:
+                result = future.result()
+                if result is not None:
+                    self._config_checked(node.serial, result)
 
     def _confirmed(self, node: PlannedNode, identity: DeviceIdentity) -> None:
         self._j.node_done(node.serial, "confirm")
