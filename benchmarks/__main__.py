@@ -36,6 +36,7 @@ MODULES = (
     "bench_scan",
     "bench_gui",
     "bench_overhead",
+    "bench_campaign",
     "bench_memory",
     "bench_dist",
 )
