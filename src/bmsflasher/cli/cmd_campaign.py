@@ -11,6 +11,7 @@ bundle was rejected; 4 link, 5 protocol, 6 procedure failures (the journal is ke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Final
@@ -28,6 +29,7 @@ from bmsflasher.cli.console import (
     require_interactive_or_yes,
     say,
 )
+from bmsflasher.cli.pack_line import add_addresses_argument, pack_addresses, pack_line_from_args
 from bmsflasher.cli.target_args import (
     add_device_arguments,
     add_history_arguments,
@@ -43,11 +45,12 @@ from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, EventSink, LogLine, Measurement, StepFinished, StepStarted
 from bmsflasher.core.events import Progress as ProgressEvent
 from bmsflasher.core.i18n import t
-from bmsflasher.core.names import step_name
+from bmsflasher.core.names import check_name, outcome_name, step_name
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.procedure.campaign import Approval, Campaign, CampaignOptions
 from bmsflasher.procedure.campaign_bundle import pack_links, release_loader
+from bmsflasher.procedure.campaign_modbus import ModbusCampaign, ModbusPackOpener, modbus_pack_links
 from bmsflasher.procedure.campaign_nodes import NodeOpener
 from bmsflasher.procedure.campaign_plan import CampaignPlan
 from bmsflasher.procedure.campaign_result import CampaignResult
@@ -107,7 +110,10 @@ class NodeRows:
             self._progress.update(row, result="✓" if event.ok else "✗")
             if not event.ok and event.detail:
                 self._progress.console.print(
-                    f"  {serial}: {say(event.detail)}", style="red", markup=False, highlight=False
+                    "  " + say(t("{serial}: {detail}", serial=serial, detail=event.detail)),
+                    style="red",
+                    markup=False,
+                    highlight=False,
                 )
         self._progress.refresh()
 
@@ -120,7 +126,8 @@ class NodeRows:
             console.print(f"  {say(event.message)}", markup=False, highlight=False, soft_wrap=True)
         elif isinstance(event, Measurement):
             mark = "✓" if event.passed else "✗"
-            console.print(f"  {mark} {event.name}: {say(event.value)}", markup=False, highlight=False)
+            line = say(t("{check}: {value}", check=check_name(event.name), value=event.value))
+            console.print(f"  {mark} {line}", markup=False, highlight=False)
         if self._started:
             self._progress.refresh()
 
@@ -166,7 +173,7 @@ def print_result(console: Console, result: CampaignResult) -> None:
                 plain(node.model),
                 node.from_version or "—",
                 (node.running_version or "—") + ("" if node.confirmed in (True, None) else " *"),
-                say(node.state),
+                say(outcome_name(node.state)),
             )
         console.print(table)
     style = "green" if result.outcome is State.UPDATED else "red"
@@ -197,7 +204,8 @@ def pack_bus(args: argparse.Namespace) -> LinkSettings:
 def _cmd_campaign(args: argparse.Namespace) -> int:
     bundle_path: Path = args.bundle
     keyring = keyring_from_args(args)
-    bus = pack_bus(args)
+    line = pack_line_from_args(args)
+    bus = line if line is not None else pack_bus(args)
     require_interactive_or_yes(args, "campaign")
     console = progress_console(args.json)
     rows = NodeRows(console)
@@ -207,16 +215,32 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         approve=_approval(args),
         details={"bundle_file": bundle_path.name, "link": bus.describe()},
     )
-    with opened_records(args) as db:
-        campaign = Campaign(
-            release_loader(bundle_path, keyring),
-            pack_links(bus),
-            _opener(args, security),
-            db,
-            sink=rows.pack_event,
-            sink_for=rows.sink_for,
-            options=options,
-        )
+    with opened_records(args) as db, contextlib.ExitStack() as port:
+        campaign: Campaign
+        if line is not None:
+            # One RS485 port (or gateway socket) for the whole run, closed when the command ends.
+            rs485 = port.enter_context(
+                contextlib.closing(ModbusPackOpener(line, reconnect_timeout_s=timeout_from_args(args)))
+            )
+            campaign = ModbusCampaign(
+                release_loader(bundle_path, keyring),
+                modbus_pack_links(rs485, pack_addresses(args)),
+                rs485,
+                db,
+                sink=rows.pack_event,
+                sink_for=rows.sink_for,
+                options=options,
+            )
+        else:
+            campaign = Campaign(
+                release_loader(bundle_path, keyring),
+                pack_links(bus),
+                _opener(args, security),
+                db,
+                sink=rows.pack_event,
+                sink_for=rows.sink_for,
+                options=options,
+            )
         try:
             result = campaign.run()
         except KeyboardInterrupt:
@@ -257,6 +281,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("bundle", type=Path, metavar="BUNDLE", help=say(t("the .bmsbundle release bundle")))
     add_device_arguments(parser, json_help=t("print the result as JSON on stdout (progress goes to stderr)"))
+    add_addresses_argument(parser)
     add_trust_argument(parser)
     add_history_arguments(parser)
     add_yes_argument(parser)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
 from rich.table import Table
 
 from bmsflasher.cli.console import make_console, print_json, print_json_line, say
+from bmsflasher.cli.pack_line import add_addresses_argument, pack_addresses, pack_line_from_args
 from bmsflasher.cli.render import (
     identity_json,
     print_config,
@@ -32,7 +34,9 @@ from bmsflasher.cli.target_args import (
 from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.serialise import dtc_to_json, link_to_json, snapshot_to_json, telemetry_to_json
+from bmsflasher.core.types import LinkSettings
 from bmsflasher.discovery.pack_nodes import discover_pack_nodes, require_nodes
+from bmsflasher.discovery.pack_nodes_modbus import discover_modbus_pack, require_modbus_nodes
 from bmsflasher.links.can import CanLinkConfig
 from bmsflasher.procedure.backup import diff_snapshots
 from bmsflasher.procedure.config_service import plan_restore
@@ -57,6 +61,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_info_all(args: argparse.Namespace) -> int:
     """``info --all``: every node of a pack on the CAN bus (one functional request, then identities)."""
+    line = pack_line_from_args(args)
+    if line is not None:
+        return _cmd_info_all_modbus(line, pack_addresses(args), json_out=args.json)
     settings = link_from_args(args)
     if settings.kind != "can":
         raise ConfigValidationError(t("info --all lists the nodes of a pack on a CAN bus: give --interface"))
@@ -76,6 +83,28 @@ def _cmd_info_all(args: argparse.Namespace) -> int:
         table.add_row(
             f"0x{node.address:02X}",
             str(node.tier).upper(),
+            node.model,
+            node.serial,
+            str(node.version) if node.version else "-",
+            node.mode.value,
+        )
+    make_console().print(table)
+    return EXIT_OK
+
+
+def _cmd_info_all_modbus(line: LinkSettings, addresses: Sequence[int], *, json_out: bool) -> int:
+    """``info --all`` on an RS485 bus or a Modbus TCP gateway: every unit of ``addresses`` that answers."""
+    nodes = require_modbus_nodes(discover_modbus_pack(line, addresses), line)
+    if json_out:
+        print_json({"link": link_to_json(line), "count": len(nodes), "nodes": [n.to_json() for n in nodes]})
+        return EXIT_OK
+    table = Table(title=say(t("{count} pack nodes", count=len(nodes))))
+    for heading in (t("address"), t("tier"), t("model"), t("serial"), t("version"), t("state")):
+        table.add_column(say(heading))
+    for node in nodes:
+        table.add_row(
+            str(node.address),
+            str(node.tier).upper() if node.tier is not None else "?",
             node.model,
             node.serial,
             str(node.version) if node.version else "-",
@@ -203,9 +232,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--all",
         action="store_true",
         help=say(
-            t("list every node of a pack on the CAN bus (BCU, BMCs, BMUs): address, model, serial, version")
+            t(
+                "list every node of a pack on its CAN bus or RS485 bus (--port/--tcp) (BCU, BMCs, BMUs): "
+                "address, model, serial, version"
+            )
         ),
     )
+    add_addresses_argument(info)
     info.set_defaults(func=_cmd_info)
 
     monitor = subparsers.add_parser("monitor", help=say(t("show live pack telemetry")))

@@ -148,33 +148,44 @@ class RackUpdate:
         return identity.mode is DeviceMode.APPLICATION and all(gate.passed for gate in gates)
 
     def _broadcast(self, targets: list[ModbusTarget], package: UpdatePackage) -> BroadcastReport:
-        link = self._link
-        bits = character_bits(link.parity, link.stopbits)
-        # Over a TCP gateway the broadcast goes to unit 0 in MBAP framing; the gateway's own RS485
-        # side sets the pace (the transfer waits for it), the nominal rate only spaces the writes.
-        baud = TCP_NOMINAL_BAUD if link.tcp else max(link.baud, 1)
-        session = ModbusSession(
-            targets[0].session.link, address=0, tcp=bool(link.tcp), char_bits=bits, where=link.describe()
+        return broadcast_package(self._link, targets, package, self._sink_for)
+
+
+def broadcast_package(
+    link: LinkSettings, targets: Sequence[ModbusTarget], package: UpdatePackage, sink_for: SinkFor
+) -> BroadcastReport:
+    """``package``'s image into every module of ``targets`` at once (one line, their sessions' port).
+
+    Each module's sink gets the ``broadcast`` step (started, progress, finished with the records it
+    had missed, or its failure). The targets must have been identified (their record size). A pack
+    campaign over RS485 uses it too (``procedure.campaign_modbus``).
+    """
+    bits = character_bits(link.parity, link.stopbits)
+    # Over a TCP gateway the broadcast goes to unit 0 in MBAP framing; the gateway's own RS485
+    # side sets the pace (the transfer waits for it), the nominal rate only spaces the writes.
+    baud = TCP_NOMINAL_BAUD if link.tcp else max(link.baud, 1)
+    session = ModbusSession(
+        targets[0].session.link, address=0, tcp=bool(link.tcp), char_bits=bits, where=link.describe()
+    )
+    sinks = {target.link.address: sink_for(target.link.address) for target in targets}
+    for sink in sinks.values():
+        sink(StepStarted(BROADCAST_STEP, t("Broadcast to {count} modules", count=len(targets))))
+
+    def on_progress(address: int, done: int, total: int) -> None:
+        sinks[address](Progress(BROADCAST_STEP, done, total, 0.0, None))
+
+    transfer = BroadcastTransfer(session, [target.access for target in targets])
+    report = transfer.run(BESIDE_APPLICATION_SLOT, package.image, on_progress, char_s=bits / baud)
+    for address, sink in sinks.items():
+        failure = report.failures.get(address)
+        repair = report.repairs.get(address)
+        detail = (
+            failure.message
+            if failure is not None
+            else t("{count} missed records re-sent", count=repair.records_sent if repair else 0)
         )
-        sinks = {target.link.address: self._sink_for(target.link.address) for target in targets}
-        for sink in sinks.values():
-            sink(StepStarted(BROADCAST_STEP, t("Broadcast to {count} modules", count=len(targets))))
-
-        def on_progress(address: int, done: int, total: int) -> None:
-            sinks[address](Progress(BROADCAST_STEP, done, total, 0.0, None))
-
-        transfer = BroadcastTransfer(session, [target.access for target in targets])
-        report = transfer.run(BESIDE_APPLICATION_SLOT, package.image, on_progress, char_s=bits / baud)
-        for address, sink in sinks.items():
-            failure = report.failures.get(address)
-            repair = report.repairs.get(address)
-            detail = (
-                failure.message
-                if failure is not None
-                else t("{count} missed records re-sent", count=repair.records_sent if repair else 0)
-            )
-            sink(StepFinished(BROADCAST_STEP, failure is None, str(detail)))
-        return report
+        sink(StepFinished(BROADCAST_STEP, failure is None, str(detail)))
+    return report
 
 
 def _fixed(value: _T) -> Callable[[], _T]:
