@@ -42,6 +42,12 @@ CHECK_NAMES: Final = MappingProxyType(
         "signature": t("signature"),
         "image_hash": t("image hash"),
         "expiry": t("expiry"),
+        # a pack campaign's own checks
+        "node_fault": t("no node in fault"),
+        "pack_nodes_answer": t("every node answers"),
+        "pack_versions": t("every node runs the set"),
+        "pack_voltage_sum": t("pack voltage = sum of modules"),
+        "pack_communication": t("communication between nodes"),
     }
 )
 """Check key → the words for it (English: the key with spaces)."""
@@ -56,6 +62,9 @@ STEP_NAMES: Final = MappingProxyType(
         "transfer": t("transfer"),
         "reboot": t("reboot"),
         "self_test": t("self test"),
+        "prepare": t("prepare"),
+        "test_boot": t("test boot"),
+        "revert": t("revert"),
         "confirm": t("confirm"),
         "config_check": t("config check"),
         "rollback": t("rollback"),
@@ -93,6 +102,24 @@ def check_name(name: str) -> str:
         key = name[len(DEVICE_CHECK_PREFIX) :]
         return t("device {check}", check=DEVICE_CHECK_NAMES.get(key) or key.replace("_", " "))
     return name.replace("_", " ")
+
+
+OUTCOME_NAMES: Final = MappingProxyType(
+    {
+        "updated": t("updated"),
+        "refused": t("refused"),
+        "rolled_back": t("rolled back"),
+        "failed": t("failed"),
+        "cancelled": t("cancelled"),
+        "untouched": t("untouched"),
+    }
+)
+"""A node's or session's outcome key (JSON and records keep the key) → its word."""
+
+
+def outcome_name(outcome: str) -> str:
+    """The word for an outcome key; an unknown key with spaces."""
+    return OUTCOME_NAMES.get(outcome) or outcome.replace("_", " ")
 
 
 def step_name(step: str) -> str:

@@ -83,8 +83,14 @@ def check_nodes_answer(nodes: Sequence[NodeObservation]) -> Measurement:
     silent = [n.serial for n in nodes if n.identity is None or n.telemetry is None]
     return Measurement(
         PACK_NODES_ANSWER,
-        t("{answered} of {total}", answered=len(nodes) - len(silent), total=len(nodes))
-        + (f" ({', '.join(silent)})" if silent else ""),
+        t(
+            "{answered} of {total} ({silent})",
+            answered=len(nodes) - len(silent),
+            total=len(nodes),
+            silent=", ".join(silent),
+        )
+        if silent
+        else t("{answered} of {total}", answered=len(nodes), total=len(nodes)),
         t("all {total}", total=len(nodes)),
         not silent,
         t("A node that does not answer after its update cannot protect its cells."),

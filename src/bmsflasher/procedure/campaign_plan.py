@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bmsflasher.core.errors import PreconditionError
-from bmsflasher.core.i18n import t
+from bmsflasher.core.i18n import joined, t
 from bmsflasher.core.types import DeviceIdentity, FirmwareVersion, LinkSettings
 from bmsflasher.procedure.package_loading import UpdatePackage
 
@@ -164,7 +164,7 @@ def plan_campaign(release_set: ReleaseSet, found: Sequence[FoundNode]) -> Campai
             t(
                 "The release set {name} has no firmware for: {nodes}; nothing was written.",
                 name=release_set.name,
-                nodes="; ".join(unknown),
+                nodes=joined(unknown),
             ),
             hint=t("Use the bundle released for this pack, or replace the node with a supported one."),
         )
@@ -177,7 +177,7 @@ def plan_campaign(release_set: ReleaseSet, found: Sequence[FoundNode]) -> Campai
     ]
     if short:
         raise CampaignRefusedError(
-            t("Nodes are missing from the pack ({tiers}); nothing was written.", tiers=", ".join(short)),
+            t("Nodes are missing from the pack ({tiers}); nothing was written.", tiers=joined(short, ", ")),
             hint=t("Check the pack's wiring and that every node is powered, then start again."),
         )
     ordered = sorted(enumerate(planned), key=lambda item: (_rank(release_set.order, item[1].tier), item[0]))

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import MappingProxyType
+from typing import Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.events import EventSink, LogLevel, LogLine, discard
-from bmsflasher.core.i18n import t
+from bmsflasher.core.i18n import joined, t
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
 from bmsflasher.procedure.campaign import PARENT_KEY, Campaign, CampaignOptions, SinkFor
@@ -34,6 +36,16 @@ from bmsflasher.procedure.campaign_result import CampaignResult, NodeOutcome
 from bmsflasher.procedure.rollback import manual_rollback_recorded, rollback_blocker
 from bmsflasher.procedure.states import State
 from bmsflasher.records import RecordsDb
+
+BLOCKER_WORDS: Final = MappingProxyType(
+    {
+        "not_running": t("no application runs"),
+        "no_image": t("no previous firmware"),
+        "refused_by_bootloader": t("its bootloader would not start the previous firmware"),
+        "newer": t("the other slot holds newer firmware, and a rollback only goes back"),
+    }
+)
+"""Why one node cannot go back (a :class:`~bmsflasher.procedure.rollback.RollbackBlocker` kind), briefly."""
 
 SESSION_KIND = "pack_rollback"
 
@@ -98,14 +110,14 @@ def _rollback_pack(
         )
         return campaign.revert_unfinished(journal, found)
     blocked = [
-        f"{node.identity.serial_number}: {blocker.kind}"
+        t("{serial}: {detail}", serial=node.identity.serial_number, detail=BLOCKER_WORDS[blocker.kind])
         for node in found
         if (blocker := rollback_blocker(node.identity)) is not None
     ]
     if blocked:
         return CampaignResult(
             State.REFUSED,
-            t("Not every node can go back, so none was touched: {nodes}.", nodes="; ".join(blocked)),
+            t("Not every node can go back, so none was touched: {nodes}.", nodes=joined(blocked)),
             pack,
             None,
         )
