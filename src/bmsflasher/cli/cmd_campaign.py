@@ -11,6 +11,7 @@ bundle was rejected; 4 link, 5 protocol, 6 procedure failures (the journal is ke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import Final
@@ -28,6 +29,7 @@ from bmsflasher.cli.console import (
     require_interactive_or_yes,
     say,
 )
+from bmsflasher.cli.pack_line import add_addresses_argument, pack_addresses, pack_line_from_args
 from bmsflasher.cli.target_args import (
     add_device_arguments,
     add_history_arguments,
@@ -48,6 +50,7 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import LinkSettings
 from bmsflasher.procedure.campaign import Approval, Campaign, CampaignOptions
 from bmsflasher.procedure.campaign_bundle import pack_links, release_loader
+from bmsflasher.procedure.campaign_modbus import ModbusCampaign, ModbusPackOpener, modbus_pack_links
 from bmsflasher.procedure.campaign_nodes import NodeOpener
 from bmsflasher.procedure.campaign_plan import CampaignPlan
 from bmsflasher.procedure.campaign_result import CampaignResult
@@ -201,7 +204,8 @@ def pack_bus(args: argparse.Namespace) -> LinkSettings:
 def _cmd_campaign(args: argparse.Namespace) -> int:
     bundle_path: Path = args.bundle
     keyring = keyring_from_args(args)
-    bus = pack_bus(args)
+    line = pack_line_from_args(args)
+    bus = line if line is not None else pack_bus(args)
     require_interactive_or_yes(args, "campaign")
     console = progress_console(args.json)
     rows = NodeRows(console)
@@ -211,16 +215,32 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         approve=_approval(args),
         details={"bundle_file": bundle_path.name, "link": bus.describe()},
     )
-    with opened_records(args) as db:
-        campaign = Campaign(
-            release_loader(bundle_path, keyring),
-            pack_links(bus),
-            _opener(args, security),
-            db,
-            sink=rows.pack_event,
-            sink_for=rows.sink_for,
-            options=options,
-        )
+    with opened_records(args) as db, contextlib.ExitStack() as port:
+        campaign: Campaign
+        if line is not None:
+            # One RS485 port (or gateway socket) for the whole run, closed when the command ends.
+            rs485 = port.enter_context(
+                contextlib.closing(ModbusPackOpener(line, reconnect_timeout_s=timeout_from_args(args)))
+            )
+            campaign = ModbusCampaign(
+                release_loader(bundle_path, keyring),
+                modbus_pack_links(rs485, pack_addresses(args)),
+                rs485,
+                db,
+                sink=rows.pack_event,
+                sink_for=rows.sink_for,
+                options=options,
+            )
+        else:
+            campaign = Campaign(
+                release_loader(bundle_path, keyring),
+                pack_links(bus),
+                _opener(args, security),
+                db,
+                sink=rows.pack_event,
+                sink_for=rows.sink_for,
+                options=options,
+            )
         try:
             result = campaign.run()
         except KeyboardInterrupt:
@@ -261,6 +281,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("bundle", type=Path, metavar="BUNDLE", help=say(t("the .bmsbundle release bundle")))
     add_device_arguments(parser, json_help=t("print the result as JSON on stdout (progress goes to stderr)"))
+    add_addresses_argument(parser)
     add_trust_argument(parser)
     add_history_arguments(parser)
     add_yes_argument(parser)
