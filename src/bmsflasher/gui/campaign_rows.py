@@ -100,6 +100,8 @@ class CampaignRows(RetranslateOnLanguageChange, QTableWidget):
             self._set_text(row, STEP, step_text(self.steps[serial]) if self.steps.get(serial) else "")
             self._set_text(row, RESULT, self._result_text(serial))
             self._set_text(row, DETAIL, sentence(self.details.get(serial, "")))
+            for column in (NODE, TIER, MODEL):  # their tooltip is the row's "why": in the new language too
+                self._set_text(row, column, item.text() if (item := self.item(row, column)) else "")
 
     def clear_rows(self) -> None:
         self.setRowCount(0)
