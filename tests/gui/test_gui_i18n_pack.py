@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
+from bmsflasher.gui.campaign_wizard import PRECONDITIONS_PAGE, RUN_PAGE
 from bmsflasher.gui.i18n import LanguageSwitcher
 
-from .pack_support import PackRig, run_campaign, started_pack_rig
+from .pack_support import PackRig, bundle, run_campaign, started_pack_rig
 from .screenshot_support import SHOTS, save_shot
 from .test_gui_walkthrough import Walk
 
@@ -61,3 +62,45 @@ def test_a_reverted_campaign_and_the_pack_page_show_no_english_in_dutch_or_frenc
     assert "balanceercircuit" in log_lines["nl"]
     assert "Demande à l'appareil de revenir de 1.1.0 à 1.0.0" in log_lines["fr"]
     assert "circuit d’équilibrage" in log_lines["fr"]
+
+
+def _look_in_both(rig: PackRig, widget: QWidget, where: str, shot: str) -> dict[str, dict[str, str]]:
+    """English on ``widget`` in Dutch and then French (a language switch each), saved as screenshots."""
+    switcher = LanguageSwitcher(rig.app)
+    found: dict[str, dict[str, str]] = {}
+    try:
+        for language in ("nl", "fr"):
+            assert switcher.set_language(language)
+            rig.model.set_language(language)
+            for _ in range(5):
+                rig.app.processEvents()
+            walk = Walk(language)
+            walk.look(widget, where)
+            found[language] = walk.found
+            save_shot(widget, f"{shot}-{language}")
+    finally:
+        switcher.set_language("en")
+        rig.model.set_language("en")
+        rig.app.processEvents()
+    return found
+
+
+@pytest.mark.slow
+def test_a_confirmed_campaign_shows_no_english_in_dutch_or_french(pack_rig: PackRig) -> None:
+    """The gates page (every node's preconditions) and the confirmed pack with its pack checks."""
+    page = pack_rig.window.pack_page
+    wizard = page.open_campaign_wizard()
+    assert wizard is not None
+    wizard.select_bundle(bundle(pack_rig.folder, "pack-1.1.0"))
+    wizard.check_button.click()
+    pack_rig.wait(lambda: wizard.approve_button.isEnabled() or wizard.outcome is not None, 60)
+    assert wizard.stack.currentIndex() == PRECONDITIONS_PAGE
+    gates = _look_in_both(pack_rig, wizard, "campaign gates", "i18n-campaign-gates")
+    wizard.approve_button.click()
+    pack_rig.wait(lambda: wizard.outcome is not None, 120)
+    pack_rig.wait(lambda: not pack_rig.window.pack_model.busy, 30)
+    assert wizard.outcome is not None
+    assert wizard.stack.currentIndex() == RUN_PAGE
+    done = _look_in_both(pack_rig, wizard, "campaign confirmed", "i18n-campaign-confirmed")
+    assert gates == {"nl": {}, "fr": {}}, gates
+    assert done == {"nl": {}, "fr": {}}, done
