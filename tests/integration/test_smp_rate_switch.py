@@ -65,7 +65,11 @@ def test_the_fastest_offered_rate_holds_and_the_upload_runs_there(device: Virtua
             assert sim.wire.device_baud == 921_600
             target.upload(image)
             assert target.link.baud == CONNECT  # a resume command repeats the connect rate
-        # Closing hands the device back at its boot rate: the next tool finds it at once.
+        # Closing hands the device back at its boot rate (right after its answer left, well before
+        # the idle timeout): the next tool finds it at once.
+        closed = time.monotonic()
+        while sim.wire.device_baud != CONNECT and time.monotonic() - closed < link_rate.IDLE_MS / 2000:
+            time.sleep(0.01)
         assert sim.wire.device_baud == CONNECT
     assert device.image_bytes(1) == image
 
