@@ -50,6 +50,7 @@ from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, LinkSettings
 from bmsflasher.procedure import campaign_nodes as nodes
 from bmsflasher.procedure.backup import RestoreResult
+from bmsflasher.procedure.backup_prefetch import ConfigPrefetch
 from bmsflasher.procedure.campaign_bus import SharedBusOpener, shared
 from bmsflasher.procedure.campaign_checks import PACK_TIER, NodeObservation, evaluate_pack, failed_names
 from bmsflasher.procedure.campaign_journal import (
@@ -191,7 +192,7 @@ class Campaign:
         self._resumed = False
         self._failed_phase: Phase | None = None
         self._found: dict[str, LinkSettings] = {}
-        self._config_reads: dict[str, nodes.ConfigReads] = {}
+        self._config_reads: dict[str, ConfigPrefetch] = {}
 
     # --- the run -------------------------------------------------------------------------------
     @property
@@ -505,8 +506,10 @@ class Campaign:
     def _gates(self) -> None:
         """Every node's gates; any refusal refuses the pack (nothing has been written).
 
-        A node without a backup yet also has its configuration read twice while it is open (the
-        backup stores and compares those reads after the operator's approval).
+        A node without a backup yet also has its configuration read twice in the gaps of its
+        stability window (:class:`~.backup_prefetch.ConfigPrefetch`, as the single update does); the
+        backup stores and compares those reads after the operator's approval, or reads again when
+        they are stale or failed.
         """
         refusals: list[str] = []
         needs_backup = {n.serial for n in self._p.nodes if self._state.node(n.serial).backup_id is None}
@@ -514,16 +517,16 @@ class Campaign:
             self._node_step(node.serial, Phase.PREPARE.value, None)
         overrides = self._options.overrides
 
-        def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, nodes.ConfigReads | None]:
+        def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, ConfigPrefetch | None]:
             profile = self._profile(node)
             self._leave_bootloader(target, profile)
-            gates = nodes.measure_gates(target, node.release.package, profile, overrides)
-            reads = nodes.read_config_twice(target) if node.serial in needs_backup else None
-            return gates, reads
+            prefetch = ConfigPrefetch(target) if node.serial in needs_backup else None
+            background = prefetch.jobs() if prefetch is not None else ()
+            return nodes.measure_gates(target, node.release.package, profile, overrides, background), prefetch
 
-        for node, (gates, reads) in self._each(self._p.nodes, _link_of, work):
-            if reads is not None:
-                self._config_reads[node.serial] = reads
+        for node, (gates, prefetch) in self._each(self._p.nodes, _link_of, work):
+            if prefetch is not None:
+                self._config_reads[node.serial] = prefetch
             for measurement in gates.report.results:
                 self._node_measured(node.serial, measurement)
             if not self._state.node(node.serial).dtcs_before:
@@ -558,7 +561,8 @@ class Campaign:
                 continue
             self._node_step(node.serial, "backup", None)
             session = self._state.node(node.serial).session_id
-            reads = self._config_reads.pop(node.serial, None)
+            prefetch = self._config_reads.pop(node.serial, None)
+            reads = prefetch.take() if prefetch is not None else None
             if reads is not None:
                 record = nodes.store_backup(self._db, node.serial, session, reads)
             else:

@@ -31,6 +31,7 @@ from bmsflasher.procedure import preconditions, selftest
 from bmsflasher.procedure.backup import RestoreResult, restore_snapshot, take_backup
 from bmsflasher.procedure.campaign_checks import PackLinkCounters, check_node_fault
 from bmsflasher.procedure.campaign_plan import FoundNode
+from bmsflasher.procedure.idle_work import Job
 from bmsflasher.procedure.package_loading import UpdatePackage
 from bmsflasher.procedure.preconditions import PreconditionReport
 from bmsflasher.procedure.profiles import DeviceProfile
@@ -79,11 +80,19 @@ class NodeGates:
 
 
 def measure_gates(
-    target: Target, package: UpdatePackage, profile: DeviceProfile, overrides: Mapping[str, str]
+    target: Target,
+    package: UpdatePackage,
+    profile: DeviceProfile,
+    overrides: Mapping[str, str],
+    background: Sequence[Job] = (),
 ) -> NodeGates:
-    """The single-device gates for this node's package, plus "no node in fault" (read-only)."""
+    """The single-device gates for this node's package, plus "no node in fault" (read-only).
+
+    ``background``: read-only jobs run in the gaps of the stability window, as the single update
+    runs its backup's reads there (:class:`~.backup_prefetch.ConfigPrefetch`).
+    """
     identity = target.identify()
-    inputs = preconditions.measure(target, identity, profile.preconditions)
+    inputs = preconditions.measure(target, identity, profile.preconditions, background)
     report = preconditions.evaluate(inputs, package.facts, profile.preconditions, overrides)
     fault = check_node_fault(identity, inputs.samples)
     report = PreconditionReport((*report.results, fault), report.overrides)
@@ -91,12 +100,7 @@ def measure_gates(
 
 
 ConfigReads = tuple[ConfigSnapshot, ConfigSnapshot]
-"""The two configuration reads a backup compares (taken while the node is open for its gates)."""
-
-
-def read_config_twice(target: Target) -> ConfigReads:
-    """The backup's two device reads (:func:`.backup.take_backup` stores and compares them)."""
-    return target.read_config(), target.read_config()
+"""The two configuration reads a backup compares (taken in the gaps of the node's gates)."""
 
 
 def backup(target: Target, db: RecordsDb, serial: str, session_id: int | None) -> BackupRecord:
