@@ -19,6 +19,7 @@ from bmsflasher.cli.console import make_console, plain, print_json, say
 from bmsflasher.core.display_text import visible
 from bmsflasher.core.errors import StorageError
 from bmsflasher.core.i18n import Text, t
+from bmsflasher.core.names import outcome_name, session_kind_name, step_name
 from bmsflasher.records import RecordsDb, SessionDetail, SessionRecord
 from bmsflasher.records.db import default_db_path
 from bmsflasher.records.signers import recorded_signers
@@ -92,7 +93,7 @@ def _steps_table(detail: SessionDetail) -> Table:
     for step in detail.steps:
         state = t("started") if step.ok is None else (t("done") if step.ok else t("FAILED"))
         when = step.at.astimezone().strftime("%H:%M:%S")
-        table.add_row(when, plain(step.step), say(state), plain(step.detail))
+        table.add_row(when, plain(say(step_name(step.step))), say(state), plain(step.detail))
     return table
 
 
@@ -112,9 +113,9 @@ def run_show(args: argparse.Namespace, session_json: Callable[[SessionRecord], d
                     "Session {id}: {kind} of {serial}, outcome {outcome}, firmware {before} → {after}, "
                     "operator {operator}.",
                     id=session.id,
-                    kind=session.kind,
+                    kind=session_kind_name(session.kind),
                     serial=session.serial,
-                    outcome=session.outcome or "?",
+                    outcome=outcome_name(session.outcome) if session.outcome else "?",
                     before=session.from_version or "?",
                     after=session.to_version or "?",
                     operator=session.operator or "?",

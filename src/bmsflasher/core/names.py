@@ -111,10 +111,33 @@ OUTCOME_NAMES: Final = MappingProxyType(
         "rolled_back": t("rolled back"),
         "failed": t("failed"),
         "cancelled": t("cancelled"),
+        "recovered": t("recovered"),
+        "backed_up": t("backed up"),
+        "restored": t("restored"),
+        "config_written": t("configuration written"),
         "untouched": t("untouched"),
     }
 )
 """A node's or session's outcome key (JSON and records keep the key) → its word."""
+
+SESSION_KIND_NAMES: Final = MappingProxyType(
+    {
+        "update": t("update"),
+        "rollback": t("rollback"),
+        "recovery": t("recovery"),
+        "backup": t("backup"),
+        "restore": t("restore"),
+        "config_write": t("configuration change"),
+        "campaign": t("pack campaign"),
+        "pack_rollback": t("pack rollback"),
+    }
+)
+"""A service session's kind (a stable key in the records) → its word."""
+
+
+def session_kind_name(kind: str) -> str:
+    """The word for a session's kind; an unknown kind with spaces."""
+    return SESSION_KIND_NAMES.get(kind) or kind.replace("_", " ")
 
 
 def outcome_name(outcome: str) -> str:
