@@ -87,8 +87,18 @@ def _look_in_both(rig: PackRig, widget: QWidget, where: str, shot: str) -> dict[
 
 @pytest.mark.slow
 def test_a_confirmed_campaign_shows_no_english_in_dutch_or_french(pack_rig: PackRig) -> None:
-    """The gates page (every node's preconditions) and the confirmed pack with its pack checks."""
+    """A refused file, the gates page, the confirmed pack with its pack checks, and its one Roll back."""
     page = pack_rig.window.pack_page
+    wizard = page.open_campaign_wizard()
+    assert wizard is not None
+    choose = _look_in_both(pack_rig, wizard, "campaign bundle choice", "i18n-campaign-bundle")
+    fake = pack_rig.folder / "not-a-bundle.bmsbundle"
+    fake.write_bytes(b"PK\x03\x04 not a zip at all")
+    wizard.select_bundle(fake)
+    wizard.check_button.click()
+    pack_rig.wait(lambda: not wizard.running, 30)
+    refused = _look_in_both(pack_rig, wizard, "campaign, no bundle", "i18n-campaign-not-a-bundle")
+    pack_rig.wait(lambda: not pack_rig.window.pack_model.busy, 30)
     wizard = page.open_campaign_wizard()
     assert wizard is not None
     wizard.select_bundle(bundle(pack_rig.folder, "pack-1.1.0"))
@@ -102,5 +112,11 @@ def test_a_confirmed_campaign_shows_no_english_in_dutch_or_french(pack_rig: Pack
     assert wizard.outcome is not None
     assert wizard.stack.currentIndex() == RUN_PAGE
     done = _look_in_both(pack_rig, wizard, "campaign confirmed", "i18n-campaign-confirmed")
-    assert gates == {"nl": {}, "fr": {}}, gates
-    assert done == {"nl": {}, "fr": {}}, done
+    wizard.rollback_button.click()
+    pack_rig.wait(lambda: wizard.outcome is not None and not wizard.running, 120)
+    pack_rig.wait(lambda: not pack_rig.window.pack_model.busy, 30)
+    assert wizard.outcome is not None
+    assert wizard.outcome.result == "rolled_back", wizard.outcome
+    back = _look_in_both(pack_rig, wizard, "pack rolled back", "i18n-campaign-rolled-back-all")
+    for screens in (choose, refused, gates, done, back):
+        assert screens == {"nl": {}, "fr": {}}, screens
