@@ -34,11 +34,12 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from bmsflasher.core.errors import LinkError
+from bmsflasher.core.errors import DeviceRejectedError, LinkError, NoResponseError
 from bmsflasher.core.events import Event, EventSink, LogLevel, StepFinished, StepStarted
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DeviceMode, LinkSettings
+from bmsflasher.discovery.modbus_wire import GATEWAY_EXCEPTIONS
 from bmsflasher.discovery.pack_nodes_modbus import DEFAULT_PACK_ADDRESSES, answering_units, unit_link
 from bmsflasher.links.serial import SerialLink
 from bmsflasher.procedure.campaign import Campaign
@@ -133,14 +134,28 @@ class SharedPortModbusTarget(ModbusTarget):
         self._forget()
         if session.link.is_open:
             try:
-                self._probe(RECONNECT_ATTEMPTS)
+                self._probe_again()
             except LinkError:
                 pass  # the port went away: the keeper reopens it below
             else:
                 return
         session.replace_link(self._keeper.reopen(session.link))
         self._forget()
-        self._probe(RECONNECT_ATTEMPTS)
+        self._probe_again()
+
+    def _probe_again(self) -> None:
+        """The probe after a reboot; through a gateway, "the unit did not answer" is silence, not a refusal.
+
+        A node that is still booting leaves the gateway without an answer, which it reports as
+        exception 0x0B (or 0x0A): the reconnect loop must go on asking, as it does on RS485 when
+        the node is silent.
+        """
+        try:
+            self._probe(RECONNECT_ATTEMPTS)
+        except DeviceRejectedError as exc:
+            if not (self._settings.tcp and exc.code in GATEWAY_EXCEPTIONS):
+                raise
+            raise NoResponseError(exc.message, hint=exc.hint) from exc
 
 
 def modbus_pack_links(
