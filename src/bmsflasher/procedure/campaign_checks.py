@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from bmsflasher.core.events import Measurement
-from bmsflasher.core.i18n import t
+from bmsflasher.core.i18n import joined, t
+from bmsflasher.core.names import check_name, mode_name
 from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, PackTelemetry
 from bmsflasher.procedure.selftest import deviation_pct
 
@@ -37,7 +38,7 @@ def check_node_fault(identity: DeviceIdentity, samples: Sequence[PackTelemetry])
     """A node in fault: protection alarms in any sample, or no application running."""
     alarms = sorted({alarm.value for sample in samples for alarm in sample.alarms})
     running = identity.mode is DeviceMode.APPLICATION
-    value = ", ".join(alarms) if alarms else (t("none") if running else identity.mode.value)
+    value = ", ".join(alarms) if alarms else (t("none") if running else mode_name(identity.mode.value))
     return Measurement(
         NODE_FAULT,
         value,
@@ -175,4 +176,7 @@ def evaluate_pack(
 
 def failed_names(results: Sequence[Measurement]) -> str:
     """The failed checks with their values, for one sentence."""
-    return ", ".join(f"{m.name} ({m.value})" for m in results if not m.passed)
+    return joined(
+        (t("{check} ({value})", check=check_name(m.name), value=m.value) for m in results if not m.passed),
+        ", ",
+    )
