@@ -1,5 +1,4 @@
 """Pack campaign: a 1 + 2 + 12 pack on one 500 kbit/s CAN bus against the sum of its bare transfers.
-
 The pack is ``bmsflasher sim --protocol uds --link slcan --topology bcu=1,bmc=2,bmu=12 --bitrate
 500000`` in its own process (the sim's defaults: 5 ms per 4 KiB sector erase, 0.2 s per boot
 attempt, real-time pack model), behind its emulated USB-CAN adapter. The campaign updates it to the
@@ -225,27 +224,9 @@ def run() -> list[dict[str, object]]:
     bare, wall, clock, opens = best.bare, best.wall, best.clock, best.opens
     every = ", ".join(f"{m.ratio:.2f}x at load {m.load:.1f}" for m in runs)
     bare_sum = sum(sum(values) for values in bare.values())
-    row = "benchmark"
-    rows: list[dict[str, object]] = []
-    for tier, values in bare.items():
-        rows.append(
-            {
-                row: "bare transfer",
-                "case": f"{tier.upper()} x{len(values)}: each node's package alone (mean per node)",
-                "value": round(sum(values) / len(values), 2),
-                "unit": "s",
-                "ratio": None,
-                "reference": f"sum {sum(values):.1f} s",
-            }
-        )
-    before = (clock.first_phase or clock.started) - clock.started
-    rows.append(_phase("discover and plan", before, wall))
-    for phase, seconds in clock.phases.items():
-        rows.append(_phase(phase, seconds, wall))
-    rows.append(_phase("read back", wall - (clock.last_end - clock.started), wall))
-    rows.append(
+    rows: list[dict[str, object]] = [
         {
-            row: "pack campaign vs bare transfers",
+            "benchmark": "pack campaign vs bare transfers",
             "case": (
                 f"1 + 2 + 12 nodes, 500 kbit/s slcan: campaign {wall:.1f} s over the sum of the 15 bare "
                 f"transfers {bare_sum:.1f} s (adapter opened {opens} time(s); best of {RUNS}: {every})"
@@ -255,7 +236,23 @@ def run() -> list[dict[str, object]]:
             "ratio": round(wall / bare_sum / TARGET_RATIO, 3),
             "reference": f"target {TARGET_RATIO:g}x",
         }
-    )
+    ]
+    before = (clock.first_phase or clock.started) - clock.started
+    rows.append(_phase("discover and plan", before, wall))
+    for phase, seconds in clock.phases.items():
+        rows.append(_phase(phase, seconds, wall))
+    rows.append(_phase("read back", wall - (clock.last_end - clock.started), wall))
+    for tier, values in bare.items():
+        rows.append(
+            {
+                "benchmark": "bare transfer",
+                "case": f"{tier.upper()} x{len(values)}: each node's package alone (mean per node)",
+                "value": round(sum(values) / len(values), 2),
+                "unit": "s",
+                "ratio": None,
+                "reference": f"sum {sum(values):.1f} s",
+            }
+        )
     return rows
 
 
