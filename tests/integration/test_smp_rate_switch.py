@@ -151,3 +151,16 @@ def test_sim_max_baud_from_the_command_line(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
+
+
+def test_a_tool_started_right_after_a_killed_one_still_connects(device: VirtualBms) -> None:
+    """The killed tool left the device at 921600 (no switch back): the next one waits out its idle time."""
+    with _front(device) as sim:
+        target = SmpTarget.connect(sim.port, CONNECT)
+        assert sim.wire.device_baud == 921_600
+        target.session.link.close()  # as a SIGKILL leaves it: no switch back
+        started = time.monotonic()
+        with SmpTarget.connect(sim.port, CONNECT) as again:
+            assert time.monotonic() - started < 6.0
+            assert again.ping() < 1.0
+        target.close()

@@ -14,6 +14,7 @@ operations.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +28,7 @@ from bmsflasher.core.errors import (
     ImageFormatError,
     IntegrityError,
     MalformedResponseError,
+    NoResponseError,
     UnsupportedOperationError,
 )
 from bmsflasher.core.i18n import t
@@ -66,6 +68,8 @@ tries lost the self-test answer often enough to roll back a healthy firmware for
 FALLBACK_BUF_SIZE: Final = 384
 """Zephyr's default ``CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE``, assumed when a device hides its params."""
 FALLBACK_BUF_COUNT: Final = 2
+BOOT_RATE_RETURN_S: Final = 1.6
+"""Longest a device left at a negotiated rate takes to return to its boot rate (``idle_ms`` + margin)."""
 RECOVERY_MODEL: Final = "unknown (bootloader)"
 GENERIC_MODEL: Final = "unknown MCUmgr device (no BMS group)"
 SCHEMA_PAGE_ENTRIES: Final = 2
@@ -170,12 +174,33 @@ class SmpTarget(TargetBase):
             speed=speed,
         )
         try:
-            target.params()
+            target._probe()
             target.switch_rate()
         except BaseException:
             target.close()
             raise
         return target
+
+    def _probe(self) -> None:
+        """The handshake at the connect rate; once more after a faster rate's idle timeout.
+
+        A tool killed while the device ran at a negotiated rate leaves it there until the device's
+        idle timeout (``idle_ms``, 1.5 s on the BMS) returns it to its boot rate: a tool started at
+        once would otherwise report a silent device.
+        """
+        started = time.monotonic()
+        try:
+            self.params()
+        except NoResponseError:
+            stats = self._session.decoder.stats
+            if not self._speed.switch_rate or stats.noise_bytes or stats.bad_frames:
+                raise  # bytes came back: a device at another rate answering, not one waiting to return
+            # One more try once the device has certainly returned (the tries so far took most of it).
+            remaining = started + BOOT_RATE_RETURN_S - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+            self._session.drain(0.005, 0.05)
+            self.params(attempts=1)
 
     # --- Target: identity and link -------------------------------------------------------------------
     @property
@@ -191,12 +216,12 @@ class SmpTarget(TargetBase):
         """The underlying session (for diagnostics and benchmarks)."""
         return self._session
 
-    def params(self) -> McumgrParams:
+    def params(self, *, attempts: int = PROBE_ATTEMPTS) -> McumgrParams:
         """The device's SMP buffer pool (read once; a probe that the device answers at all)."""
         if self._params is None:
             try:
                 body = self._session.transact(
-                    msg.mcumgr_params, t("MCUmgr parameters read"), attempts=PROBE_ATTEMPTS
+                    msg.mcumgr_params, t("MCUmgr parameters read"), attempts=attempts
                 )
             except UnsupportedOperationError:
                 self._params = McumgrParams(FALLBACK_BUF_SIZE, FALLBACK_BUF_COUNT)
