@@ -1,7 +1,9 @@
 """``campaign``: update every node of a pack to one release bundle, all or nothing.
 
 Thin over :class:`bmsflasher.procedure.campaign.Campaign`: discover the pack on the CAN bus the
-link options name, verify the bundle, run, show one progress row per node, print the result.
+link options name — or, with ``--port``/``--tcp``, on its RS485 bus over Modbus
+(:class:`bmsflasher.procedure.campaign_modbus.ModbusCampaign`, ``--addresses``) — verify the bundle,
+run, show one progress row per node, print the result.
 Exit codes: 0 every node runs the bundle's set, confirmed; 10 the pack was rolled back as a whole;
 2 refused before anything was written (a node without a package, missing nodes, a gate); 3 the
 bundle was rejected; 4 link, 5 protocol, 6 procedure failures (the journal is kept: run again);
@@ -276,6 +278,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                 "confirm, every node returns to its previous firmware. Exit codes: 0 every node updated and "
                 "confirmed, 10 the pack was rolled back as a whole, 2 refused before anything was written, 3 "
                 "bundle rejected, 4 link failure, 5 protocol failure, 6 procedure failure, 1 cancelled."
+            )
+        )
+        + "\n\n"
+        + say(
+            t(
+                "A pack wired as a rack is reached over its RS485 bus (--port, or a Modbus TCP gateway with "
+                "--tcp): its nodes are looked for at --addresses, a package that several nodes take is sent "
+                "once to all of them by broadcast, and every other step is the same."
             )
         ),
     )
