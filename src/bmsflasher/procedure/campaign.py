@@ -769,13 +769,16 @@ class Campaign:
         kill) ends every waiting thread without confirming its node.
         """
         records = {node.serial: self._backup_of(node.serial) for node in todo}
+        before = {node.serial: self._from_version(node.serial) for node in todo}  # the journal stays here
         turns = {node.serial: threading.Event() for node in todo}
         confirmed: dict[str, tuple[DeviceIdentity, FirmwareVersion | None]] = {}
         done = {node.serial: threading.Event() for node in todo}
         stop = threading.Event()
 
         def work(node: PlannedNode, target: Target) -> RestoreResult | None:
-            identity, rearmed = self._rearm_if_reverted(target, node, self._profile(node))
+            identity, rearmed = self._rearm_if_reverted(
+                target, node, self._profile(node), before[node.serial]
+            )
             turns[node.serial].wait()
             if stop.is_set():
                 raise _TurnStoppedError  # only ever raised after the campaign's thread stopped reading
@@ -825,7 +828,11 @@ class Campaign:
             )
 
     def _rearm_if_reverted(
-        self, target: Target, node: PlannedNode, profile: DeviceProfile
+        self,
+        target: Target,
+        node: PlannedNode,
+        profile: DeviceProfile,
+        from_version: FirmwareVersion | None = None,
     ) -> tuple[DeviceIdentity, FirmwareVersion | None]:
         """A power cut in the confirm phase reverted the nodes not yet confirmed: boot the new image again.
 
@@ -838,11 +845,12 @@ class Campaign:
         if identity.firmware_version == package.facts.version:
             return identity, None
         came_back_on = identity.firmware_version
+        before = from_version if from_version is not None else self._from_version(node.serial)
         if package_pending(identity, package.facts):
-            report = nodes.test_boot(target, package, self._from_version(node.serial), profile)
+            report = nodes.test_boot(target, package, before, profile)
         else:
             nodes.transfer(target, package, profile, lambda _done, _total: None)
-            report = nodes.mark_and_boot(target, package, self._from_version(node.serial), profile)
+            report = nodes.mark_and_boot(target, package, before, profile)
         if report.outcome is not BootOutcome.NEW_IMAGE:
             raise BmsFlasherError(t("node {serial}: {boot}", serial=node.serial, boot=report.describe()))
         return report.identity, came_back_on
