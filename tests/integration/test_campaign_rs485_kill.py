@@ -4,7 +4,8 @@
 and is killed while the BMUs' image is on the line (their broadcast step started, no node's
 transfer done). Every node still runs its confirmed old image; the same command run again finds the
 journal, measures the gates again and goes on from the transfers (the broadcast sends only what
-some BMU still misses) to the confirmed new set on every node.
+some BMU still misses) to the confirmed new set on every node. Then ``rollback --all --port …``
+returns the pack to its previous set.
 """
 
 from __future__ import annotations
@@ -59,3 +60,11 @@ def test_a_campaign_killed_mid_broadcast_is_resumed_over_rs485(
         assert result["resumed"] is True
         assert [n["tier"] for n in result["nodes"]] == ["bmu", "bmu", "bmc", "bcu"]
         assert set(rack_versions(pack).values()) == {("1.1.0", True)}
+
+        # and the whole pack back to its previous set from the command line, over the same line
+        rollback = ["rollback", "--all", *argv[2:]]
+        trust = rollback.index("--trust")
+        del rollback[trust : trust + 2]
+        code, result = run_cli(rollback, capsys)
+        assert code == 0, result
+        assert set(rack_versions(pack).values()) == {("1.0.0", True)}

@@ -306,7 +306,8 @@ def run_pack_rollback(args: argparse.Namespace) -> int:
     """
     from bmsflasher.procedure.campaign_rollback import rollback_pack
 
-    bus = pack_bus(args)
+    line = pack_line_from_args(args)
+    bus = line if line is not None else pack_bus(args)
     require_interactive_or_yes(args, "rollback --all")
     if not args.yes and not ask(t("Return every node of the pack on this bus to its previous firmware?")):
         sentence = t("Rollback cancelled.")
@@ -318,11 +319,17 @@ def run_pack_rollback(args: argparse.Namespace) -> int:
     console = progress_console(args.json)
     rows = NodeRows(console)
     security = load_security_key(args.security_key)
-    with opened_records(args) as db:
+    with opened_records(args) as db, contextlib.ExitStack() as port:
+        discover, opener = pack_links(bus), _opener(args, security)
+        if line is not None:  # the pack's RS485 line: one port for every node, closed at the end
+            rs485 = port.enter_context(
+                contextlib.closing(ModbusPackOpener(line, reconnect_timeout_s=timeout_from_args(args)))
+            )
+            discover, opener = modbus_pack_links(rs485, pack_addresses(args)), rs485
         try:
             result = rollback_pack(
-                pack_links(bus),
-                _opener(args, security),
+                discover,
+                opener,
                 db,
                 sink=rows.pack_event,
                 sink_for=rows.sink_for,

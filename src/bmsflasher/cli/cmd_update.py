@@ -25,6 +25,7 @@ from bmsflasher.cli.console import (
     require_interactive_or_yes,
     say,
 )
+from bmsflasher.cli.pack_line import add_addresses_argument
 from bmsflasher.cli.render import EventRenderer, identity_json, print_update_result
 from bmsflasher.cli.resume import command_argv, report_interrupt
 from bmsflasher.cli.target_args import (
@@ -454,6 +455,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_device_arguments(rollback)
     add_history_arguments(rollback)
     add_yes_argument(rollback)
+    add_addresses_argument(rollback)  # rollback --all of a pack on an RS485 bus
     rollback.add_argument(
         "--all",
         action="store_true",
