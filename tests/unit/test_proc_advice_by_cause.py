@@ -44,6 +44,7 @@ EXPECTED: dict[type[BaseException], FailureKind | None] = {
     ce.MalformedResponseError: K.DEVICE_ERROR,
     ce.DeviceRejectedError: K.DEVICE_ERROR,
     ce.SecurityAccessDeniedError: K.AUTHENTICATION_REJECTION,
+    ce.TechnicianAuthenticationError: K.TECHNICIAN_NOT_AUTHENTICATED,
     ce.UnsupportedOperationError: K.DEVICE_ERROR,
     ce.ProcedureError: None,
     ce.PreconditionError: K.PRECONDITION_REFUSED,
@@ -117,3 +118,17 @@ def test_every_row_is_in_the_table_and_the_table_has_no_stray_rows() -> None:
         assert row.pattern
         assert row.diagnostic.endswith(".")
         assert row.resolution.endswith(".")
+
+
+def test_a_device_refusing_the_technician_is_not_told_to_re_download_the_firmware() -> None:
+    """0x29 refusals and missing credentials point at the technician's certificate, not the package."""
+    from bmsflasher.protocols.uds.errors import rejected
+
+    for code in (0x34, 0x50, 0x52, 0x57, 0x58):
+        error = rejected("start the download", code)
+        assert isinstance(error, ce.TechnicianAuthenticationError), hex(code)
+        row = advice(kind_for_error(error))  # type: ignore[arg-type]
+        assert row.kind is K.TECHNICIAN_NOT_AUTHENTICATED
+        assert "technician certificate" in row.diagnostic
+        assert "Re-download" not in row.resolution
+    assert kind_for_error(rejected("send the key", 0x35)) is K.AUTHENTICATION_REJECTION

@@ -144,6 +144,14 @@ class SecurityAccessDeniedError(DeviceRejectedError):
     """Authentication with the device failed (wrong key, locked out)."""
 
 
+class TechnicianAuthenticationError(SecurityAccessDeniedError):
+    """The device admits only an authenticated technician (UDS 0x29, the SMP signed challenge) and did not.
+
+    Its own class because the cure is the technician's certificate, not the package or its signer:
+    advice chosen for "authentication rejection" sent technicians to re-download good firmware.
+    """
+
+
 class UnsupportedOperationError(ProtocolError):
     """The device (or its current mode, e.g. recovery) does not offer this operation."""
 

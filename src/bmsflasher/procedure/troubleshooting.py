@@ -35,6 +35,7 @@ from bmsflasher.core.errors import (
     SelfTestError,
     SignatureError,
     StorageError,
+    TechnicianAuthenticationError,
 )
 from bmsflasher.core.i18n import t
 from bmsflasher.core.resources import resource_path
@@ -44,6 +45,7 @@ class FailureKind(enum.StrEnum):
     """Rows of the troubleshooting table."""
 
     AUTHENTICATION_REJECTION = "authentication_rejection"
+    TECHNICIAN_NOT_AUTHENTICATED = "technician_not_authenticated"
     BOOT_LOOP = "boot_loop"
     TRANSFER_TIMEOUT = "transfer_timeout"
     SELF_TEST_FAILURE = "self_test_failure"
@@ -118,6 +120,7 @@ def all_advice() -> list[Advice]:
 
 _BY_ERROR_CLASS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], FailureKind], ...] = (
     # Most specific first: the first class that matches decides the row.
+    (TechnicianAuthenticationError, FailureKind.TECHNICIAN_NOT_AUTHENTICATED),
     ((SignatureError, KeyFileError, SecurityAccessDeniedError), FailureKind.AUTHENTICATION_REJECTION),
     (DowngradeError, FailureKind.DOWNGRADE_REFUSED),
     ((IncompatibleDeviceError, BootloaderTooOldError), FailureKind.INCOMPATIBLE_PACKAGE),

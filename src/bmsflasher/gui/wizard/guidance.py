@@ -25,6 +25,15 @@ SOURCE_SENTENCES = (
         "Verify the digital certificate chain: the package must be signed by a key in the trusted keyring and the device must accept the tool's security key.",
     ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Re-download the firmware from a trusted source."),
+    QT_TRANSLATE_NOOP("Troubleshooting", "Technician not authenticated"),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "The device accepts writes only from an authenticated technician: check that your technician certificate and key are in your credentials folder (or named with --technician), issued by the vendor CA this device trusts, valid today and not revoked.",
+    ),
+    QT_TRANSLATE_NOOP(
+        "Troubleshooting",
+        "Install a valid technician certificate from your vendor, then run the update again; nothing was written to the battery without it.",
+    ),
     QT_TRANSLATE_NOOP("Troubleshooting", "Boot loop after the update"),
     QT_TRANSLATE_NOOP(
         "Troubleshooting",

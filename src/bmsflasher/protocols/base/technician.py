@@ -15,7 +15,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from bmsflasher.core.errors import BmsFlasherError, SecurityAccessDeniedError
+from bmsflasher.core.errors import BmsFlasherError, TechnicianAuthenticationError
 from bmsflasher.core.i18n import t
 from bmsflasher.firmware.keys import PrivateKey, sign_message
 
@@ -62,11 +62,11 @@ def credentials_from(location: Path | None = None) -> TechnicianCredentials:
 
 
 def load_or_refuse(source: CredentialsSource, serial: str, scheme: str) -> TechnicianCredentials:
-    """The credentials, or SecurityAccessDeniedError naming the device, the scheme and what is missing."""
+    """The credentials, or TechnicianAuthenticationError naming the device, the scheme and what is missing."""
     try:
         return source()
     except BmsFlasherError as exc:
-        raise SecurityAccessDeniedError(
+        raise TechnicianAuthenticationError(
             t(
                 "The device {serial} requires certificate authentication ({scheme}) and no "
                 "usable technician certificate is configured: {reason}",

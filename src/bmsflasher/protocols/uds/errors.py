@@ -26,6 +26,7 @@ from bmsflasher.core.errors import (
     NoResponseError,
     ProtocolError,
     SecurityAccessDeniedError,
+    TechnicianAuthenticationError,
 )
 from bmsflasher.core.i18n import t
 
@@ -74,6 +75,8 @@ NRC_TEXT: Final[dict[int, str]] = {
 }
 #: SecurityAccess refusals, authenticationRequired and every Authentication (0x29) failure.
 SECURITY_NRCS: Final = frozenset({0x33, 0x34, 0x35, 0x36, 0x37, *range(0x50, 0x5E)})
+TECHNICIAN_NRCS: Final = frozenset({0x34, *range(0x50, 0x5E)})
+"""authenticationRequired and the 0x29 certificate/ownership refusals: the technician's certificate is the cause."""
 _HINTS: Final[dict[int, str]] = {
     0x33: t("Unlock the device with its security key first."),
     0x35: t("Check that the security key file belongs to this device family."),
@@ -101,7 +104,11 @@ def rejected(action: str, code: int) -> DeviceRejectedError:
     ``action`` is a translatable verb phrase (``t("start the download")``): it is the object of
     "The device refused to …", "… while trying to …" in every language.
     """
-    cls = SecurityAccessDeniedError if code in SECURITY_NRCS else DeviceRejectedError
+    cls: type[DeviceRejectedError] = DeviceRejectedError
+    if code in TECHNICIAN_NRCS:
+        cls = TechnicianAuthenticationError
+    elif code in SECURITY_NRCS:
+        cls = SecurityAccessDeniedError
     return cls(
         t("The device refused to {action} ({nrc}).", action=action, nrc=nrc_name(code)),
         code=code,

@@ -2491,6 +2491,18 @@
         <translation>Téléchargez de nouveau le micrologiciel depuis une source de confiance.</translation>
     </message>
     <message>
+        <source>Technician not authenticated</source>
+        <translation>Technicien non authentifié</translation>
+    </message>
+    <message>
+        <source>The device accepts writes only from an authenticated technician: check that your technician certificate and key are in your credentials folder (or named with --technician), issued by the vendor CA this device trusts, valid today and not revoked.</source>
+        <translation>L&apos;appareil n&apos;accepte d&apos;écritures que d&apos;un technicien authentifié : vérifiez que votre certificat de technicien et sa clé se trouvent dans votre dossier d&apos;identifiants (ou sont indiqués avec --technician), émis par l&apos;AC du fabricant à laquelle cet appareil fait confiance, valides aujourd&apos;hui et non révoqués.</translation>
+    </message>
+    <message>
+        <source>Install a valid technician certificate from your vendor, then run the update again; nothing was written to the battery without it.</source>
+        <translation>Installez un certificat de technicien valide fourni par votre fabricant, puis relancez la mise à jour ; rien n&apos;a été écrit dans la batterie sans lui.</translation>
+    </message>
+    <message>
         <source>Boot loop after the update</source>
         <translation>Boucle de démarrage après la mise à jour</translation>
     </message>

@@ -2491,6 +2491,18 @@
         <translation>Download de firmware opnieuw van een vertrouwde bron.</translation>
     </message>
     <message>
+        <source>Technician not authenticated</source>
+        <translation>Technicus niet geauthenticeerd</translation>
+    </message>
+    <message>
+        <source>The device accepts writes only from an authenticated technician: check that your technician certificate and key are in your credentials folder (or named with --technician), issued by the vendor CA this device trusts, valid today and not revoked.</source>
+        <translation>Het apparaat aanvaardt schrijfopdrachten alleen van een geauthenticeerde technicus: controleer of uw techniciuscertificaat en sleutel in uw map met inloggegevens staan (of met --technician zijn opgegeven), uitgegeven door de CA van de leverancier die dit apparaat vertrouwt, vandaag geldig en niet ingetrokken.</translation>
+    </message>
+    <message>
+        <source>Install a valid technician certificate from your vendor, then run the update again; nothing was written to the battery without it.</source>
+        <translation>Installeer een geldig techniciuscertificaat van uw leverancier en start de update opnieuw; zonder dat is er niets naar de batterij geschreven.</translation>
+    </message>
+    <message>
         <source>Boot loop after the update</source>
         <translation>Opstartlus na de update</translation>
     </message>
