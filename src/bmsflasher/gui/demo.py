@@ -86,18 +86,11 @@ class DemoPack:
             raise
 
     def _start_in_process(self) -> LinkSettings:
-        from bmsflasher.sim.options import SimOptions
-        from bmsflasher.sim.topology.can_pack import start
-        from bmsflasher.sim.topology.spec import parse_topology
-        from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+        from bmsflasher.sim.demo_bench import start_pack_in_process
 
         channel = f"bmsflasher-demo-pack-{id(self)}"
-        base = SimOptions(
-            state_file=self.workdir / "nodes", erase_time_s_per_sector=0.0, boot_time_s=0.0, noise_mv=0.0
-        )
-        options = FrontEndOptions(bitrate=self.bitrate, channel=channel)
-        self._pack = start(parse_topology(self.topology), base, options, "virtual")
-        return LinkSettings(kind="can", interface="virtual", channel=channel, bitrate=self.bitrate)
+        self._pack, link = start_pack_in_process(self.topology, self.workdir / "nodes", channel, self.bitrate)
+        return link
 
     def _start_child(self) -> LinkSettings:
         from bmsflasher.sim.demo_bench import _cli_command, _die_with_parent

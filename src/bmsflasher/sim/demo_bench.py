@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from bmsflasher.core.errors import BmsFlasherError
 from bmsflasher.core.i18n import t
@@ -417,3 +417,24 @@ class DemoBench:
                 device.close()
             if self._own_workdir:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_pack_in_process(
+    topology: str, state_dir: Path, channel: str, bitrate: int
+) -> tuple[Any, LinkSettings]:
+    """A virtual pack (``sim --topology``) on a python-can ``virtual`` bus in this process.
+
+    For tests of the GUI's Pack page: the front-ends build nothing of the simulation themselves
+    (``tests/integration/test_sim_demo_bench.py``), so the pack is assembled here. Returns the
+    running pack (``close()`` stops it) and the link that reaches it.
+    """
+    from bmsflasher.sim.options import SimOptions
+    from bmsflasher.sim.topology.can_pack import start
+    from bmsflasher.sim.topology.spec import parse_topology
+    from bmsflasher.sim.wire.frontend_options import FrontEndOptions
+
+    base = SimOptions(state_file=state_dir, erase_time_s_per_sector=0.0, boot_time_s=0.0, noise_mv=0.0)
+    options = FrontEndOptions(bitrate=bitrate, channel=channel)
+    pack = start(parse_topology(topology), base, options, "virtual")
+    return pack, LinkSettings(kind="can", interface="virtual", channel=channel, bitrate=bitrate)
+
