@@ -193,7 +193,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=say(
             t(
                 "Modbus unit addresses to search on RS485 ports and --tcp gateways, e.g. 1-32 or 1,5,9-12 "
-                "(default 1-247)"
+                "(default 1-16 on RS485 ports, 1-247 behind a gateway)"
             )
         ),
     )
