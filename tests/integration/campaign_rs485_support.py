@@ -20,7 +20,7 @@ NO_BMC_PACK = "bcu=1,bmu=2"
 """The fast suite's pack: a BCU and two BMUs (one package broadcast to two nodes, one sent alone)."""
 NO_BMC_MINIMUM = {Tier.BCU: 1, Tier.BMC: 0, Tier.BMU: 2}
 RACK_BAUD = 1_000_000
-ADDRESSES = "1-6"
+ADDRESSES = "1-5"
 """The unit addresses the campaigns look at: the pack's and two silent ones after them."""
 
 

@@ -34,7 +34,13 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from bmsflasher.core.errors import DeviceRejectedError, LinkError, NoResponseError
+from bmsflasher.core.errors import (
+    BmsFlasherError,
+    DeviceRejectedError,
+    LinkError,
+    LinkTimeoutError,
+    NoResponseError,
+)
 from bmsflasher.core.events import Event, EventSink, LogLevel, StepFinished, StepStarted
 from bmsflasher.core.i18n import t
 from bmsflasher.core.target import Target
@@ -135,6 +141,8 @@ class SharedPortModbusTarget(ModbusTarget):
         if session.link.is_open:
             try:
                 self._probe_again()
+            except LinkTimeoutError:
+                raise  # the port is there, only not draining (a peer still busy): ask again, keep it
             except LinkError:
                 pass  # the port went away: the keeper reopens it below
             else:
@@ -193,38 +201,52 @@ class ModbusCampaign(Campaign):
         super()._transfer_all()
 
     def _broadcast(self, group: Sequence[PlannedNode]) -> None:
-        """The group's package to every node of it at once; a node it misses transfers on its own."""
+        """The group's package to every node of it at once; a node it misses transfers on its own.
+
+        The broadcast only saves line time: a node it could not arm or repair, or a broadcast that
+        stopped on a link error (an adapter that stopped draining), leaves the nodes to their own
+        transfers. A node that went silent meanwhile — still taking the records queued for it — is
+        waited for (its reboot wait) before its own transfer asks it anything.
+        """
         opened: list[Target] = []
-        armed: list[ModbusTarget] = []
-        serials: dict[int, str] = {}
+        armed: dict[int, tuple[ModbusTarget, PlannedNode]] = {}
         try:
             for node in group:
                 target = self._opener(node.link)
                 opened.append(target)
                 # identified: the broadcast needs each node's record size; only a running node is armed
                 if isinstance(target, ModbusTarget) and target.identify().mode is DeviceMode.APPLICATION:
-                    armed.append(target)
-                    serials[target.link.address] = node.serial
+                    armed[target.link.address] = (target, node)
             if len(armed) < MIN_BROADCAST_NODES:
                 return
-            report = broadcast_package(
-                armed[0].link,
-                armed,
-                group[0].release.package,
-                lambda address: self._node_sink(serials[address]),
-            )
+            targets = [target for target, _node in armed.values()]
+            missed: dict[int, BmsFlasherError]
+            try:
+                missed = broadcast_package(
+                    targets[0].link,
+                    targets,
+                    group[0].release.package,
+                    lambda address: self._node_sink(armed[address][1].serial),
+                ).failures
+            except LinkError as exc:
+                missed = dict.fromkeys(armed, exc)
+                for _target, node in armed.values():
+                    self._node_step(node.serial, BROADCAST_STEP, False, exc.message)
+            for address, failure in missed.items():
+                target, node = armed[address]
+                self._log(
+                    LogLevel.WARNING,
+                    t(
+                        "node {serial} missed the broadcast ({error}); it receives its image on its own",
+                        serial=node.serial,
+                        error=failure.message,
+                    ),
+                )
+                if isinstance(failure, LinkError | NoResponseError):
+                    target.reconnect(self._profile(node).reboot.reconnect_timeout_s)
         finally:
             for target in opened:
                 target.close()
-        for address, failure in report.failures.items():
-            self._log(
-                LogLevel.WARNING,
-                t(
-                    "node {serial} missed the broadcast ({error}); it receives its image on its own",
-                    serial=serials[address],
-                    error=failure.message,
-                ),
-            )
 
     def _node_sink(self, serial: str) -> EventSink:
         """A node's sink for the broadcast: its steps recorded in its session too, progress shown."""
