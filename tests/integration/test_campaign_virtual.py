@@ -111,8 +111,8 @@ def test_a_missing_node_is_refused_before_anything_is_written(tmp_path: Path) ->
         assert pack.db.sessions() == []
 
 
-STABILITY_SAMPLES, STABILITY_INTERVAL_S = 6, 0.15
-"""A stability window of 0.75 s per node: four nodes one after another take at least 3 s."""
+STABILITY_SAMPLES, STABILITY_INTERVAL_S = 6, 0.25
+"""A stability window of 1.25 s per node: four nodes one after another take at least 5 s."""
 
 
 def _slow_window(model: str) -> DeviceProfile:
@@ -137,7 +137,8 @@ def test_the_nodes_gates_run_side_by_side_on_the_shared_bus(tmp_path: Path) -> N
             if isinstance(e, StepFinished) and e.step == "prepare" and w != "pack"
         )
         window_s = (STABILITY_SAMPLES - 1) * STABILITY_INTERVAL_S
-        assert started + window_s <= gates_done < started + 2 * window_s  # 4 nodes one by one: >= 4 windows
+        # side by side: about one window (three allowed on a loaded host); one by one: at least four
+        assert started + window_s <= gates_done < started + 3 * window_s
         stability = [m for _w, m in pack.events if isinstance(m, Measurement) and m.name == CELL_STABILITY]
         assert len(stability) == 4  # every node's own window
         assert all(m.passed for m in stability)

@@ -75,6 +75,11 @@ class CanFanout:
         self._reader = threading.Thread(target=self._read_loop, name="campaign-can-reader", daemon=True)
         self._reader.start()
 
+    @property
+    def dead(self) -> LinkLostError | None:
+        """Why the adapter is unusable: the reader found it gone, or a send did first (else None)."""
+        return self.lost or self.link.lost
+
     def view(self, accept: int | None = None) -> CanLinkView:
         """A link for one node target: its own copy of every frame from now on (or of ``accept``'s only).
 
@@ -210,16 +215,16 @@ class SharedBusOpener:
         key = (link.interface, link.channel)
         with self._lock:
             bus = self._buses.get(key)
-        if bus is not None and bus.fanout.lost is None:
+        if bus is not None and bus.fanout.dead is None:
             try:
                 return self._node(key, bus, link)
             except LinkError:
-                if bus.fanout.lost is None:
+                if bus.fanout.dead is None:
                     raise  # the adapter is there: this node's own failure
                 # the adapter went away between steps: open it again below
         with self._lock:
             current = self._buses.get(key)
-            if current is not None and current is not bus and current.fanout.lost is None:
+            if current is not None and current is not bus and current.fanout.dead is None:
                 bus = current  # another node's step opened it again meanwhile
             else:
                 seeded = self._seed(key, link)
@@ -256,7 +261,7 @@ class SharedBusOpener:
                 target.start()
             except NoResponseError:
                 target.close()
-                if time.monotonic() >= deadline or bus.fanout.lost is not None:
+                if time.monotonic() >= deadline or bus.fanout.dead is not None:
                     raise
                 time.sleep(_RETRY_PAUSE_S)
                 continue
@@ -271,7 +276,7 @@ class SharedBusOpener:
                 current.close()  # detach: the adapter stays with its fan-out
                 return
             with self._lock:  # the step's target reopened a pulled adapter itself
-                if self._buses.get(key) is bus and bus.fanout.lost is not None:
+                if self._buses.get(key) is bus and bus.fanout.dead is not None:
                     bus.fanout = CanFanout(current)  # keep the new one for the next steps
                 else:
                     current.close()  # nobody else would release it
@@ -284,7 +289,8 @@ class SharedBusOpener:
         def reopen() -> CanLink:
             """A pulled adapter again, for a target riding the pull out (LinkError while it is away)."""
             with self._lock:
-                if bus.fanout.lost is not None:  # the first target back reopens it for every node
+                if bus.fanout.dead is not None:  # the first target back reopens it for every node
+                    bus.fanout.close()  # release the old adapter first (its reader may not have yet)
                     bus.fanout = CanFanout(CanLink.open(bus.fanout.link.config))
                 return bus.fanout.view(accept)
 
