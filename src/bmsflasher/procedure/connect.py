@@ -104,7 +104,10 @@ def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
     """One battery module on an RS485 bus (Modbus RTU) or behind a gateway (Modbus TCP)."""
     module = importlib.import_module("bmsflasher.protocols.modbus.target")
     try:
-        target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s)
+        # One module on the line: it may switch to a faster rate for the transfer (never a rack's).
+        line_rate = importlib.import_module("bmsflasher.protocols.modbus.line_rate")
+        options = line_rate.LineRateOptions(memory=AdapterRateMemory())
+        target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s, line_rate=options)
     except NoResponseError as exc:
         raise _with_scanned_line_hint(exc, link) from exc
     if not isinstance(target, Target):

@@ -95,7 +95,8 @@ class ModbusSession:
         self._link = link
         self.address = address
         self._tcp = tcp
-        self._char_s = char_bits / max(link.baud, 1)
+        self._char_bits = char_bits
+        """Bits per character: the timeouts follow the link's rate, which a line-rate switch changes."""
         self._where = where
         self._framer: FramerBase = FramerSocket(DecodePDU(False)) if tcp else FramerRTU(DecodePDU(False))
         self._tid = 0
@@ -145,7 +146,7 @@ class ModbusSession:
         if self._tcp:
             return TCP_TIMEOUT_S
         characters = request_bytes + response_bytes + 2 * FRAME_GAP_CHARACTERS
-        return PROCESSING_S + 1.5 * characters * self._char_s
+        return PROCESSING_S + 1.5 * characters * self._char_bits / max(self._link.baud, 1)
 
     def broadcast(self, request: ModbusPDU, turnaround_s: float) -> None:
         """Send ``request`` to unit 0 (every module executes it, none answers).

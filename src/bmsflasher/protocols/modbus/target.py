@@ -11,6 +11,7 @@ from model 1, live data); what needs the vendor block then says so.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any, Final
@@ -44,6 +45,7 @@ from bmsflasher.firmware.mcuboot import parse_image
 from bmsflasher.links.serial import SerialLink
 from bmsflasher.protocols.base import TargetBase, resume_within
 from bmsflasher.protocols.modbus import vendor_map as vm
+from bmsflasher.protocols.modbus.line_rate import LineRateOptions, LineRateOutcome, LineRateSwitcher
 from bmsflasher.protocols.modbus.live_data import COMMON, identity_from_common, telemetry_from
 from bmsflasher.protocols.modbus.module_access import ModuleAccess
 from bmsflasher.protocols.modbus.session import ModbusSession, character_bits
@@ -82,6 +84,8 @@ class ModbusTarget(TargetBase):
         settings: how the module is reached (kept to reopen it and to name it in messages).
         reconnect_timeout_s: the default resume policy's reconnect wait (0: no automatic resume).
         exclusive: open local ports exclusively (two programs never share an RS485 adapter).
+        line_rate: switch this one module to a faster line rate for the image transfer (the
+            single-module update over RTU only; None: never switch — a rack, a broadcast, TCP).
     """
 
     def __init__(
@@ -91,6 +95,7 @@ class ModbusTarget(TargetBase):
         *,
         reconnect_timeout_s: float = 10.0,
         exclusive: bool = True,
+        line_rate: LineRateOptions | None = None,
     ) -> None:
         super().__init__(resume=resume_within(reconnect_timeout_s))
         self._settings = settings
@@ -108,10 +113,17 @@ class ModbusTarget(TargetBase):
         self._mode: DeviceMode | None = None
         self.use_file_records = False
         self.last_transfer: TransferReport | None = None
+        self._line_rate = None if settings.tcp else line_rate
+        self.last_line_rate: LineRateOutcome | None = None
 
     @classmethod
     def connect(
-        cls, link: LinkSettings, *, reconnect_timeout_s: float = 10.0, exclusive: bool = True
+        cls,
+        link: LinkSettings,
+        *,
+        reconnect_timeout_s: float = 10.0,
+        exclusive: bool = True,
+        line_rate: LineRateOptions | None = None,
     ) -> ModbusTarget:
         """Open the link and check that the module answers at its address.
 
@@ -121,7 +133,9 @@ class ModbusTarget(TargetBase):
             UnsupportedOperationError: a Modbus device answers but publishes neither map.
         """
         port = open_link(link, exclusive=exclusive)
-        target = cls(port, link, reconnect_timeout_s=reconnect_timeout_s, exclusive=exclusive)
+        target = cls(
+            port, link, reconnect_timeout_s=reconnect_timeout_s, exclusive=exclusive, line_rate=line_rate
+        )
         try:
             target._probe(PROBE_ATTEMPTS)
         except BaseException:
@@ -209,6 +223,7 @@ class ModbusTarget(TargetBase):
         return self._access.session.stats()
 
     def _close_link(self) -> None:
+        self._hand_back_line_rate()
         self._access.session.link.close()
 
     # --- live data (SunSpec) ------------------------------------------------------------------------
@@ -373,7 +388,11 @@ class ModbusTarget(TargetBase):
         if self._vendor and self._mode is None:
             self.identify()
         transfer = ImageTransfer(self._access, use_file_records=self.use_file_records)
-        self.last_transfer = transfer.run(slot, image, on_progress)
+        self._switch_line_rate()
+        try:
+            self.last_transfer = transfer.run(slot, image, on_progress)
+        finally:
+            self._hand_back_line_rate()
         held = next((s for s in self.identify().slots if s.slot == slot), None)
         if held is not None and held.image_hash and held.image_hash != declared:
             raise IntegrityError(
@@ -386,6 +405,28 @@ class ModbusTarget(TargetBase):
                 ),
                 hint=t("The module may have rejected the image; upload it again."),
             )
+
+    def _switch_line_rate(self) -> None:
+        """A faster rate for the transfer, with this one module (docs/protocols/modbus.md, *Line rate*).
+
+        Only when the target was opened for one module (``line_rate`` given, RTU) and the module
+        offered the block the last time; never raises for a rate that fails (it falls back).
+        """
+        options = self._line_rate
+        if options is None or self._access.session.link.baud != self._settings.baud:
+            return
+        outcome = LineRateSwitcher(self._access, options).negotiate()
+        self.last_line_rate = outcome
+        if not outcome.supported:
+            self._line_rate = None  # an older firmware: do not ask again
+
+    def _hand_back_line_rate(self) -> None:
+        """Return the module (and the port) to the bus rate, so the bus is one rate again."""
+        link = self._access.session.link
+        if self._line_rate is None or not link.is_open or link.baud == self._settings.baud:
+            return
+        with contextlib.suppress(BmsFlasherError):
+            LineRateSwitcher(self._access, self._line_rate).switch_back(self._settings.baud)
 
     def _mark_for_test(self) -> None:
         self._require_vendor_block(t("the test-boot request"))

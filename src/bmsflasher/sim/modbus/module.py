@@ -15,6 +15,7 @@ from bmsflasher.core.types import DeviceMode
 from bmsflasher.sim.device.virtual_bms import VirtualBms
 from bmsflasher.sim.errors import SimModeError, SimPoweredOffError
 from bmsflasher.sim.modbus import pdu
+from bmsflasher.sim.modbus.line_rate import LineRate
 from bmsflasher.sim.modbus.pdu import ExceptionCode, ModbusException
 from bmsflasher.sim.modbus.sunspec_image import BASE_ADDRESS, SunSpecImage
 from bmsflasher.sim.modbus.update_block import UpdateBlock
@@ -45,7 +46,10 @@ class ModbusModule:
         self._broadcasts_heard = 0
         self.missed_broadcasts = 0
         """Broadcast writes this module did not hear (the fault :meth:`miss_broadcasts`)."""
+        self.line_rate: LineRate | None = None
+        """The vendor line-rate block (None: a firmware without it, or a module not on a serial line)."""
         device.add_reset_listener(self._vendor.forget)
+        device.add_reset_listener(self._line_reset)
 
     @property
     def device(self) -> VirtualBms:
@@ -69,6 +73,30 @@ class ModbusModule:
         self._deaf_every = max(0, every)
         self._broadcasts_heard = 0
 
+    def configure_line(self, baud: int) -> None:
+        """The module sits on a serial line configured at ``baud``: it offers the line-rate switch."""
+        self.line_rate = LineRate(baud)
+
+    def without_line_rate(self) -> None:
+        """An older firmware: the line-rate block's registers answer exception 02."""
+        self.line_rate = None
+
+    def line_baud(self, now: float) -> int | None:
+        """The rate this module's UART runs at ``now`` (None: the bus's configured rate, always)."""
+        rate = self.line_rate
+        return None if rate is None else rate.baud(now)
+
+    def answer_left(self, end_s: float) -> None:
+        """The bus put this module's answer on the line; it ends at ``end_s`` (a switch waits for it)."""
+        rate = self.line_rate
+        if rate is not None:
+            rate.answer_left(end_s)
+
+    def _line_reset(self) -> None:
+        rate = self.line_rate
+        if rate is not None:
+            rate.reset()
+
     def fail_self_test_under(self, version: str | None) -> None:
         """Make the self-test's balancing check fail while firmware ``version`` runs (None: healthy)."""
         self._vendor.broken_balancing_on = version
@@ -76,6 +104,7 @@ class ModbusModule:
     def close(self) -> None:
         """Stop the command worker and stop listening to the device's resets."""
         self._device.remove_reset_listener(self._vendor.forget)
+        self._device.remove_reset_listener(self._line_reset)
         self._vendor.close()
 
     def handle(self, request: bytes, *, broadcast: bool) -> bytes | None:
@@ -94,15 +123,18 @@ class ModbusModule:
             if self._broadcasts_heard % self._deaf_every == 0:
                 self.missed_broadcasts += 1
                 return None
+        rate = self.line_rate
+        if rate is not None and not broadcast:
+            rate.frame_received()
         try:
-            answer = self._dispatch(function, request[1:])
+            answer = self._dispatch(function, request[1:], broadcast)
         except ModbusException as refused:
             answer = pdu.exception_pdu(function, refused.code)
         except SimPoweredOffError:
             return None
         return None if broadcast else answer
 
-    def _dispatch(self, function: int, data: bytes) -> bytes:
+    def _dispatch(self, function: int, data: bytes, broadcast: bool) -> bytes:
         if function == pdu.READ_HOLDING_REGISTERS:
             address, count = pdu.parse_read_registers(data)
             self._refuse_while_busy(status_read=self._vendor.is_status_read(address, count))
@@ -110,12 +142,12 @@ class ModbusModule:
         if function == pdu.WRITE_SINGLE_REGISTER:
             address, value = pdu.parse_write_single(data)
             self._refuse_while_busy()
-            self._write(address, [value])
+            self._write(address, [value], broadcast)
             return bytes([function]) + data
         if function == pdu.WRITE_MULTIPLE_REGISTERS:
             address, values = pdu.parse_write_multiple(data)
             self._refuse_while_busy()
-            self._write(address, values)
+            self._write(address, values, broadcast)
             return pdu.write_multiple_answer(address, len(values))
         if function == pdu.READ_FILE_RECORD:
             refs = pdu.parse_read_file(data)
@@ -136,6 +168,9 @@ class ModbusModule:
             raise ModbusException(ExceptionCode.SERVER_DEVICE_BUSY)
 
     def _read(self, address: int, count: int) -> list[int]:
+        rate = self.line_rate
+        if rate is not None and rate.covers(address, count):
+            return rate.read(address, count)
         if address >= BASE_ADDRESS and address < BASE_ADDRESS + 0x1000:
             chain = self._sunspec_registers()
             offset = address - BASE_ADDRESS
@@ -154,7 +189,11 @@ class ModbusModule:
         except SimModeError as exc:
             raise ModbusException(ExceptionCode.ILLEGAL_DATA_ADDRESS) from exc
 
-    def _write(self, address: int, values: list[int]) -> None:
+    def _write(self, address: int, values: list[int], broadcast: bool) -> None:
+        rate = self.line_rate
+        if rate is not None and rate.covers(address, len(values)):
+            rate.write(address, values, broadcast=broadcast)
+            return
         if address >= BASE_ADDRESS and address < BASE_ADDRESS + 0x1000:
             self._write_sunspec(address, values)
             return

@@ -147,6 +147,8 @@ class ModbusRack:
         rack: faults and layout from the command line.
         factory: builds a module's Modbus layer; default ``sim.modbus.module.create_module``.
         seed: fixes collision noise.
+        max_baud: the fastest rate the cable holds (None: any); a module's negotiated rate above it
+            garbles (``sim --max-baud``).
     """
 
     def __init__(
@@ -159,6 +161,7 @@ class ModbusRack:
         rack: RackOptions | None = None,
         factory: ModuleFactory | None = None,
         seed: int = 0,
+        max_baud: int | None = None,
     ) -> None:
         if len(devices) != len(addresses):
             raise SimError(
@@ -174,7 +177,12 @@ class ModbusRack:
         self.modules = tuple(
             factory(device, address) for device, address in zip(devices, addresses, strict=True)
         )
+        for module in self.modules:
+            configure_line = getattr(module, "configure_line", None)
+            if callable(configure_line):
+                configure_line(settings.baud)  # the bus rate: each module's rate at reset
         faults = BusFaults(
+            max_baud=max_baud,
             echo=rack.echo,
             chain_break_after=rack.chain_break_after,
             late_s=late_by_index(addresses, rack.late),

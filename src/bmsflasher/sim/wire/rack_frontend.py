@@ -100,6 +100,7 @@ def run_pty(
             rack=options.rack,
             factory=factory,
             seed=options.seed,
+            max_baud=options.max_baud,
         )
         with rack:
             emit_json({**announcement(rack, settings, "pty", options.rack), "port": host.path})

@@ -11,6 +11,11 @@ on one timeline, paced at its sender's line rate; receivers read the timeline at
   answer while the host is still sending; the host's adapter does not hear the bus while it sends;
 * **line rate**: the host receives each character when its last stop bit ends;
 * **garbling**: a host at another baud rate, parity or stop-bit count reads (and sends) junk;
+* **per-module rates**: a module that negotiated another rate with the tool (the vendor line-rate
+  block, ``sim/modbus/line_rate.py``) receives and answers at that rate, the others at the bus's;
+  a module's receiver at one rate reads a frame sent at another as junk (parity, CRC errors);
+* **cable limit** (``max_baud``): whatever is driven faster than the cable holds has bits flipped at
+  the serial wire's overspeed error rate, so a negotiated rate above it fails its proof;
 * **frames by address**: the modules' receiver checks parity (a frame with a parity error is
   dropped, as the serial-line spec requires) and the CRC; unit 0 reaches every module and none
   answers; the others reach the modules with that address;
@@ -26,15 +31,17 @@ platform-specific.
 from __future__ import annotations
 
 import queue
+import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Protocol
 
 from bmsflasher.sim.errors import SimError
 from bmsflasher.sim.wire.rs485_line import LineSettings, RxChar, Transmission, UartReceiver
 from bmsflasher.sim.wire.rtu_framing import BROADCAST_ADDRESS, parse_rtu, rtu_frame
+from bmsflasher.sim.wire.serial_port import overspeed_bit_error_rate
 
 TICK_S: Final = 0.0005
 """Longest sleep while anything is on the line (a character at 115200 baud lasts 87 us)."""
@@ -102,11 +109,13 @@ class BusFaults:
         echo: the host's adapter hears its own transmission (the host reads its request back).
         chain_break_after: modules at chain positions ``>= chain_break_after`` are cut off (None: intact).
         late_s: extra answer delay per chain position (0-based), in seconds.
+        max_baud: the fastest rate the cable and adapters hold (None: any); faster is garbled.
     """
 
     echo: bool = False
     chain_break_after: int | None = None
     late_s: dict[int, float] = field(default_factory=dict)
+    max_baud: int | None = None
 
     def reachable(self, index: int) -> bool:
         return self.chain_break_after is None or index < self.chain_break_after
@@ -163,6 +172,20 @@ class _Request:
     exchange: _Exchange = field(default_factory=_Exchange)
 
 
+@dataclass(slots=True)
+class _ModuleReceiver:
+    """The modules' receiver at one line setting (the bus's, or a rate one module negotiated)."""
+
+    rx: UartReceiver
+    frame: list[RxChar] = field(default_factory=list)
+
+
+def _module_line_baud(module: BusModule, now: float) -> int | None:
+    """The rate ``module``'s UART runs at (None: the bus's; a module without the hook never switches)."""
+    line_baud = getattr(module, "line_baud", None)
+    return line_baud(now) if callable(line_baud) else None
+
+
 class _Slot:
     """A module at one position of the daisy chain, with its firmware thread's queue."""
 
@@ -204,9 +227,12 @@ class Rs485Bus:
         self._host_tx: Transmission | None = None
         self._working = 0
         """Requests handed to modules and not yet answered (the bus polls closely meanwhile)."""
-        self._rack_rx = UartReceiver(settings, seed=seed)
+        self._seed = seed
+        self._receivers: dict[LineSettings, _ModuleReceiver] = {
+            settings: _ModuleReceiver(UartReceiver(settings, seed=seed))
+        }
         self._host_rx = UartReceiver(settings, seed=seed + 1)
-        self._frame: list[RxChar] = []
+        self._noise = random.Random(seed + 2)
         self._decoded_until = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -242,7 +268,7 @@ class Rs485Bus:
             )
             slot.thread.start()
         self._decoded_until = time.monotonic()
-        self._rack_rx.hunt_s = self._host_rx.hunt_s = self._decoded_until
+        self._rewind_receivers(self._decoded_until)
         self._thread = threading.Thread(target=self._run, name="sim-rs485-bus", daemon=True)
         self._thread.start()
         return self
@@ -315,8 +341,12 @@ class Rs485Bus:
             start = now + turnaround
             if host_tx is not None and host_tx.end_s > now:
                 start = max(start, host_tx.end_s + turnaround)
-            answer = Transmission(start, self._settings, bytearray(frame), f"module:{slot.index}")
+            line = self._slot_line(slot, start)
+            answer = Transmission(start, line, self._overspeed(frame, line), f"module:{slot.index}")
             self._transmissions.append(answer)
+            answer_left = getattr(slot.module, "answer_left", None)
+            if callable(answer_left):
+                answer_left(answer.end_s)  # a rate switch the module accepted starts after its answer
             slot.stats.answers += 1
             self.stats.answers += 1
 
@@ -353,9 +383,8 @@ class Rs485Bus:
         with self._lock:
             self._transmissions.clear()
             self._host_tx = None
-            self._frame.clear()
             self._decoded_until = time.monotonic()
-            self._rack_rx.hunt_s = self._host_rx.hunt_s = self._decoded_until
+            self._rewind_receivers(self._decoded_until)
 
     def _step(self) -> float | None:
         """One pass: take the host's bytes, decode for modules and host.
@@ -375,8 +404,10 @@ class Rs485Bus:
         self._prune(now)
         gap = self._settings.frame_gap_s
         due = [moment for tx in transmissions for moment in (tx.end_s, tx.end_s + gap) if moment > now]
-        if self._frame and self._frame[-1].end_s + gap > now:
-            due.append(self._frame[-1].end_s + gap)
+        for receiver in self._receivers.values():
+            frame_gap = receiver.rx.settings.frame_gap_s
+            if receiver.frame and receiver.frame[-1].end_s + frame_gap > now:
+                due.append(receiver.frame[-1].end_s + frame_gap)
         host_hears = self.faults.echo or any(not tx.from_host and tx.end_s > now for tx in transmissions)
         if working or host_hears:
             due.append(now + TICK_S)
@@ -393,6 +424,7 @@ class Rs485Bus:
         # after the read are the ones these bytes were sent with.
         line = self._host.host_line() or self._settings
         self.stats.host_bytes_sent += len(data)
+        data = bytes(self._overspeed(data, line))
         with self._lock:
             if host_tx is not None and host_tx.settings == line and host_tx.end_s >= now:
                 host_tx.data.extend(data)  # still sending: the new bytes follow back to back
@@ -402,7 +434,7 @@ class Rs485Bus:
             self._transmissions.append(self._host_tx)
 
     def _decode_for_modules(self, transmissions: list[Transmission], now: float) -> None:
-        """The modules' receivers: characters into frames, frames into requests.
+        """The modules' receivers (one per line setting in use): characters into frames, into requests.
 
         The modules listen for the host: another module's answer reaches them only where it
         collides with the host's sending (a late answer over the next request garbles it). The one
@@ -411,30 +443,73 @@ class Rs485Bus:
         under 3.5 characters after an answer (pymodbus polls for the end of an answer every 4
         characters, less than the fixed 1.75 ms above 19200 baud) is not merged with that answer.
         """
-        gap = self._settings.frame_gap_s
-        recent = _after(transmissions, self._rack_rx.hunt_s)
+        self._follow_module_rates(now)
+        for line, receiver in list(self._receivers.items()):
+            self._decode_at(receiver, line, transmissions, now)
+
+    def _follow_module_rates(self, now: float) -> None:
+        """A receiver for every line setting a reachable module runs at; idle unused ones go."""
+        in_use = {self._settings} | {self._slot_line(slot, now) for slot in self._slots}
+        for line in in_use - self._receivers.keys():
+            receiver = UartReceiver(line, seed=self._seed, hunt_s=now)
+            self._receivers[line] = _ModuleReceiver(receiver)
+        for line in [line for line, r in self._receivers.items() if line not in in_use and not r.frame]:
+            del self._receivers[line]
+
+    def _decode_at(
+        self, receiver: _ModuleReceiver, line: LineSettings, transmissions: list[Transmission], now: float
+    ) -> None:
+        gap = line.frame_gap_s
+        recent = _after(transmissions, receiver.rx.hunt_s)
         hosts = [tx for tx in recent if tx.from_host]
         heard = [
             tx for tx in recent if tx.from_host or any(host.overlaps(tx.start_s, tx.end_s) for host in hosts)
         ]
-        chars, arriving = self._rack_rx.receive(heard, now)
+        chars, arriving = receiver.rx.receive(heard, now)
         for char in chars:
-            if self._frame and char.start_s - self._frame[-1].end_s >= gap:
-                self._dispatch(self._frame, transmissions)
-                self._frame = []
-            self._frame.append(char)
-        if not self._frame:
+            if receiver.frame and char.start_s - receiver.frame[-1].end_s >= gap:
+                self._dispatch(receiver.frame, transmissions, line)
+                receiver.frame = []
+            receiver.frame.append(char)
+        if not receiver.frame:
             return
-        last = self._frame[-1].end_s
+        last = receiver.frame[-1].end_s
         if (arriving is None or arriving - last >= gap) and now >= last + gap:
-            self._dispatch(self._frame, transmissions)
-            self._frame = []
+            self._dispatch(receiver.frame, transmissions, line)
+            receiver.frame = []
 
-    def _dispatch(self, frame: list[RxChar], transmissions: list[Transmission]) -> None:
-        """A frame ended: hand a valid request to the modules it addresses."""
+    def _slot_line(self, slot: _Slot, now: float) -> LineSettings:
+        """The line settings module ``slot`` runs at ``now`` (the bus's, unless it negotiated a rate)."""
+        baud = _module_line_baud(slot.module, now)
+        if baud is None or baud == self._settings.baud:
+            return self._settings
+        return replace(self._settings, baud=baud)
+
+    def _overspeed(self, data: bytes | bytearray, line: LineSettings) -> bytearray:
+        """``data`` as a cable that holds ``max_baud`` carries it at ``line``'s rate (bits flipped above)."""
+        ber = overspeed_bit_error_rate(line.baud, self.faults.max_baud)
+        out = bytearray(data)
+        if ber <= 0:
+            return out
+        for index in range(len(out)):
+            for bit in range(8):
+                if self._noise.random() < ber:
+                    out[index] ^= 1 << bit
+        return out
+
+    def _rewind_receivers(self, at_s: float) -> None:
+        for receiver in self._receivers.values():
+            receiver.frame.clear()
+            receiver.rx.hunt_s = at_s
+        self._host_rx.hunt_s = at_s
+
+    def _dispatch(self, frame: list[RxChar], transmissions: list[Transmission], line: LineSettings) -> None:
+        """A frame ended: hand a valid request to the modules at ``line`` it addresses."""
         start, end = frame[0].start_s, frame[-1].end_s
         if not any(tx.from_host and tx.overlaps(start, end) for tx in transmissions):
             return  # a module's answer: no module takes another module's answer as a request
+        if line != self._settings and not any(self._slot_line(slot, end) == line for slot in self._slots):
+            return  # the rate's last module went back meanwhile
         self.stats.frames_from_host += 1
         if any(char.parity_error for char in frame):
             self.stats.parity_errors += 1
@@ -444,16 +519,19 @@ class Rs485Bus:
             self.stats.crc_errors += 1
             return
         request = _Request(parsed.pdu, parsed.address, parsed.address == BROADCAST_ADDRESS)
-        if request.broadcast:
-            self.stats.broadcasts += 1
-        else:
-            self.stats.requests += 1
         reached = [
             slot
             for slot in self._slots
             if self.faults.reachable(slot.index)
             and (request.broadcast or slot.module.address == request.address)
+            and self._slot_line(slot, end) == line
         ]
+        if line != self._settings and not reached:
+            return  # a frame for the modules at the bus rate, read at this module's rate: not a request
+        if request.broadcast:
+            self.stats.broadcasts += 1
+        else:
+            self.stats.requests += 1
         with self._lock:
             request.exchange.pending = len(reached)
             self._working += len(reached)
@@ -489,7 +567,8 @@ class Rs485Bus:
         self._host.deliver(bytes(received), last_end)
 
     def _prune(self, now: float) -> None:
-        horizon = min(self._rack_rx.hunt_s, self._host_rx.hunt_s, now) - _KEEP_HISTORY_S
+        hunts = [receiver.rx.hunt_s for receiver in self._receivers.values()]
+        horizon = min(*hunts, self._host_rx.hunt_s, now) - _KEEP_HISTORY_S
         with self._lock:
             self._transmissions = [tx for tx in self._transmissions if tx.end_s > horizon]
             if self._host_tx is not None and self._host_tx.end_s <= horizon:
