@@ -76,7 +76,8 @@ NRC_TEXT: Final[dict[int, str]] = {
 #: SecurityAccess refusals, authenticationRequired and every Authentication (0x29) failure.
 SECURITY_NRCS: Final = frozenset({0x33, 0x34, 0x35, 0x36, 0x37, *range(0x50, 0x5E)})
 TECHNICIAN_NRCS: Final = frozenset({0x34, *range(0x50, 0x5E)})
-"""authenticationRequired and the 0x29 certificate/ownership refusals: the technician's certificate is the cause."""
+"""authenticationRequired and the 0x29 certificate/ownership refusals: the technician's certificate is the
+cause (TechnicianAuthenticationError and its own troubleshooting row)."""
 _HINTS: Final[dict[int, str]] = {
     0x33: t("Unlock the device with its security key first."),
     0x35: t("Check that the security key file belongs to this device family."),
