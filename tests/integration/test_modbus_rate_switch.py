@@ -81,6 +81,7 @@ def test_a_failed_proof_falls_back_on_both_sides_and_the_update_completes(data_h
             assert module.line_rate is not None
             assert module.line_rate.switches == 1
             assert module.line_rate.fallbacks == 1
+            assert module.line_rate.idle_returns == 0  # back by its proof timer, not its later idle timer
             assert module.line_rate.baud() == BUS_BAUD
             _answers_at_bus_rate_now(target)
         finally:
@@ -117,6 +118,11 @@ def test_a_broadcast_never_switches_the_line() -> None:
                 assert isinstance(module, ModbusModule)
                 assert module.line_rate is not None
                 assert module.line_rate.baud() == BUS_BAUD
-            target.ping()
+            target.ping()  # an answer after the broadcast must not carry out a switch it left pending
+            time.sleep(0.05)
+            for module in bench.rack.modules:
+                assert isinstance(module, ModbusModule)
+                assert module.line_rate is not None
+                assert module.line_rate.baud() == BUS_BAUD
         finally:
             target.close()

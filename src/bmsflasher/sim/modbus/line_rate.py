@@ -65,6 +65,9 @@ class LineRate:
         self._last_frame = time.monotonic()
         self.switches = 0
         self.fallbacks = 0
+        """Provisional rates given up for want of a proof."""
+        self.idle_returns = 0
+        """Returns to the bus rate for want of traffic."""
 
     @staticmethod
     def covers(address: int, count: int) -> bool:
@@ -95,7 +98,7 @@ class LineRate:
         if self._current != self._boot and now - self._last_frame >= IDLE_MS / 1000:
             self._current = self._previous = self._boot
             self._provisional_until = None
-            self.fallbacks += 1
+            self.idle_returns += 1
 
     # --- the firmware's register access (the module's thread) ------------------------------------
     def frame_received(self) -> None:
