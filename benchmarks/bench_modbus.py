@@ -4,7 +4,9 @@ plus an 8-byte reply and two 3.5-character gaps, i.e. 270 character times per 24
 19200 8E1 (11-bit characters), 10 496 B/s at 115200 8N1 (10-bit characters); target >= 85 % — and
 eight modules by broadcast (arm each, every record once to unit 0, records lost on the line to unit
 0 again, each module's own missing records, verify each) against one module's transfer (target <=
-1.3x) and against the eight one after another, in the same run.
+1.3x) and against the eight one after another, in the same run. Last, the negotiated line-rate
+switch (vendor block 0xE1C0): one module's whole upload connected at 19200 8E1, switched to 115200
+for the transfer and handed back, against the same upload staying at 19200, in the same run.
 
 The one-module figure is the tool's whole transfer: PREPARE, every record through the transfer
 window with function 10, VERIFY. The broadcast row also gives the time of its unit-0 phase.
@@ -33,6 +35,7 @@ from bmsflasher.core.types import FirmwareVersion, LinkSettings
 from bmsflasher.firmware.keys import load_private_key_file
 from bmsflasher.firmware.mcuboot import build_image
 from bmsflasher.protocols.modbus.broadcast import BroadcastTransfer
+from bmsflasher.protocols.modbus.line_rate import LineRateOptions
 from bmsflasher.protocols.modbus.session import ModbusSession, character_bits
 from bmsflasher.protocols.modbus.target import ModbusTarget, open_link
 from bmsflasher.protocols.modbus.transfer import ImageTransfer
@@ -45,6 +48,7 @@ from bmsflasher.sim.wire.rs485_pty import PtyBusHost
 
 SINGLE_CASES = ((19_200, "E", 24 * 1024), (115_200, "N", 64 * 1024))  # (baud, parity, image size)
 RACK_CASE = (115_200, "N", 64 * 1024, 8)  # (baud, parity, image size, modules)
+SWITCH_CASE = (19_200, "E", 24 * 1024, 115_200)  # (connect baud, parity, image size, rate asked for)
 CEILING_TARGET = 0.85
 RACK_TARGET = 1.3
 CEILING_DATA_BYTES = 246
@@ -66,7 +70,9 @@ def _image(size: int) -> bytes:
 
 
 @contextlib.contextmanager
-def _rack(baud: int, parity: str, modules: int) -> Iterator[list[ModbusTarget]]:
+def _rack(
+    baud: int, parity: str, modules: int, line_rate: LineRateOptions | None = None
+) -> Iterator[list[ModbusTarget]]:
     """``modules`` virtual modules (addresses 1..N) on one paced bus; one open line, a target per module."""
     options = SimOptions(erase_time_s_per_sector=0.0, boot_time_s=0.0, time_scale=0.0, noise_mv=0.0)
     devices: list[VirtualBms] = create_rack_devices(options, modules)
@@ -81,7 +87,10 @@ def _rack(baud: int, parity: str, modules: int) -> Iterator[list[ModbusTarget]]:
             )
             port = open_link(link)
             try:
-                targets = [ModbusTarget(port, dataclasses.replace(link, address=a)) for a in addresses]
+                targets = [
+                    ModbusTarget(port, dataclasses.replace(link, address=a), line_rate=line_rate)
+                    for a in addresses
+                ]
                 for target in targets:
                     target.identify()
                 yield targets
@@ -191,7 +200,44 @@ def run() -> list[dict[str, object]]:
             "reference": "speed-up of the broadcast",
         },
     ]
-    return rows
+    return rows + _rate_switch_rows()
+
+
+def _rate_switch_rows() -> list[dict[str, object]]:
+    """One module's upload at the connect rate against the same upload with the line-rate switch."""
+    baud, parity, size, wanted = SWITCH_CASE
+    image = _image(size)
+    settled: list[int] = []
+
+    def upload(switch: bool) -> float:
+        options = LineRateOptions(max_baud=wanted) if switch else None
+        with _rack(baud, parity, 1, options) as targets:
+            started = time.monotonic()
+            targets[0].upload_image(image)
+            seconds = time.monotonic() - started
+            outcome = targets[0].last_line_rate
+            if switch:
+                settled.append(outcome.baud if outcome is not None else baud)
+            return seconds
+
+    switched, switched_runs = _best(lambda: upload(True))
+    plain, plain_runs = _best(lambda: upload(False))
+    where = f"one module, connect {baud} 8{parity}1, {size // 1024} KiB upload"
+    return [
+        {
+            "benchmark": "modbus rate switch",
+            "case": (
+                f"{where}, switched to {wanted} for the transfer (settled at {sorted(set(settled))}) "
+                f"vs staying at {baud} ({plain:.1f} s); best of {RUNS} runs each (switched "
+                f"{', '.join(f'{r:.1f}' for r in switched_runs)} s, plain "
+                f"{', '.join(f'{r:.1f}' for r in plain_runs)} s), {_load()}"
+            ),
+            "value": round(switched, 1),
+            "unit": "s",
+            "ratio": round(plain / switched, 2),
+            "reference": f"speed-up over the same upload at {baud}",
+        }
+    ]
 
 
 if __name__ == "__main__":
