@@ -1,7 +1,7 @@
 """Campaign runs against the virtual pack wired as an RS485 rack, in another process, behind its pty.
 
 The pack is ``bmsflasher sim --protocol modbus --link pty --topology …`` (units 1, 2, 3, … in pack
-order, the BCU first; :class:`pack_support.PackProcess`) at 1 Mbaud so a campaign's transfers stay
+order, the BCU first; :class:`pack_support.PackProcess`) at 460800 baud so a campaign's transfers stay
 short; the tool is the real CLI (``bmsflasher campaign --port PTY …``). Homes, fast profiles,
 bundles and the CLI runners are the slcan proofs' (:mod:`campaign_slcan_support`).
 """
@@ -19,7 +19,7 @@ from bmsflasher.protocols.modbus.target import ModbusTarget, open_link
 NO_BMC_PACK = "bcu=1,bmu=2"
 """The fast suite's pack: a BCU and two BMUs (one package broadcast to two nodes, one sent alone)."""
 NO_BMC_MINIMUM = {Tier.BCU: 1, Tier.BMC: 0, Tier.BMU: 2}
-RACK_BAUD = 1_000_000
+RACK_BAUD = 460_800
 ADDRESSES = "1-5"
 """The unit addresses the campaigns look at: the pack's and two silent ones after them."""
 

@@ -30,7 +30,7 @@ from bmsflasher.protocols.modbus.target import open_link
 
 DEFAULT_PACK_ADDRESSES: Final = tuple(range(1, 17))
 """Without ``--addresses``: units 1…16 (a BCU, a few BMCs and a dozen BMUs numbered from 1)."""
-REACTION_S: Final = 0.08
+REACTION_S: Final = 0.15
 """How long a node may take to start answering the presence question (beyond the wire time).
 
 Longer than a scan's 30 ms (and asked twice): the range is short, and a node
