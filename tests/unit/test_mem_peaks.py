@@ -27,7 +27,7 @@ from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.files import read_capped
 from bmsflasher.firmware.package import MAX_PACKAGE_BYTES, read_package
 from bmsflasher.procedure.package_loading import build_keyring, load_package
-from bmsflasher.protocols.smp.target import SmpTarget
+from bmsflasher.protocols.smp.target import SmpTarget, SpeedOptions
 from bmsflasher.protocols.uds.download import zlib_stream
 
 T = TypeVar("T")
@@ -151,7 +151,9 @@ def sim_port(tmp_path: Path) -> Iterator[str]:
 
 
 def test_an_smp_upload_never_holds_a_copy_of_the_image(sim_port: str, demo_image: bytes) -> None:
-    with SmpTarget.connect(sim_port, BAUD) as target:
+    # The standard image upload (the compressed one, BMS command 18, is measured by bench_memory)
+    plain = SpeedOptions(switch_rate=False, compress=False)
+    with SmpTarget.connect(sim_port, BAUD, speed=plain) as target:
         target.identify()
         result, peak = traced_peak(lambda: target.upload(demo_image))
     assert result.total_bytes == len(demo_image)

@@ -15,6 +15,7 @@ import zlib
 from typing import TYPE_CHECKING, Final
 
 from bmsflasher.core.errors import BmsFlasherError, MalformedResponseError, UnsupportedOperationError
+from bmsflasher.core.i18n import t
 from bmsflasher.protocols.smp.codec import (
     BMS_GROUP_ID,
     BmsCommand,
@@ -104,7 +105,7 @@ def fetch_answer(session: SmpSession, sequence: int, expected: SmpHeader) -> Smp
             continue
         sizer.sample(time.monotonic() - sent_at)
         try:
-            check_error(answer, "answer piece")
+            check_error(answer, t("answer piece"))
         except UnsupportedOperationError:
             session.pieces_supported = False
             return None
