@@ -4,10 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
-# Test processes for `make test` (pytest-xdist). The suite mostly waits on virtual devices, links and
-# timeouts, so two workers on two cores save a third of the time; more workers starve the virtual devices
-# (self-test round trips over 250 ms at 4 workers plus the simulations: rolled-back updates). 1 = serial.
-TEST_WORKERS ?= 2
+# Test processes for `make test` (pytest-xdist). The suite mostly waits on virtual devices, but the virtual
+# RS485 rack at 1 Mbaud and the self-test's 250 ms round-trip limit do not survive a second worker on a
+# 2-core machine yet (issue 16's note): one worker until that is fixed; try TEST_WORKERS=2 locally.
+TEST_WORKERS ?= 1
 
 .PHONY: venv demo demo-cli test slow lint typecheck contracts unit reliability bench dist dist-test translations clean
 
