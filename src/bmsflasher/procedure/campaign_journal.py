@@ -38,7 +38,7 @@ from typing import Any, Final
 
 from bmsflasher.core.errors import JournalError
 from bmsflasher.core.i18n import t
-from bmsflasher.procedure.journal import JournalEntry, journal_path, write_atomically
+from bmsflasher.procedure.journal import JournalEntry, journal_path, read_journal_json, write_atomically
 from bmsflasher.procedure.journal import _fsync_dir as fsync_dir
 
 CAMPAIGN_FORMAT: Final = 1
@@ -240,20 +240,9 @@ class CampaignJournal:
     def load(cls, pack: str, folder: Path | None = None) -> CampaignJournal | None:
         """The pack's journal, None when there is none; JournalError when it is damaged."""
         path = campaign_journal_path(pack, folder)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        raw = read_journal_json(path)
+        if raw is None:
             return None
-        except OSError as exc:
-            raise JournalError(
-                t("cannot read the journal {path}: {reason}", path=path, reason=exc.strerror or exc)
-            ) from exc
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise JournalError(
-                t("the journal {path} is not valid JSON; delete it to start over", path=path)
-            ) from exc
         state = CampaignState.from_json(raw, str(path))
         if state.pack != pack:
             raise JournalError(

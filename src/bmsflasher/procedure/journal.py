@@ -210,6 +210,27 @@ def write_atomically(path: Path, payload: bytes) -> None:
     _fsync_dir(path.parent)
 
 
+def read_journal_json(path: Path) -> object | None:
+    """The parsed JSON of a journal file, None when there is none; JournalError when unreadable.
+
+    Shared by the single-device and the campaign journals, so both say the same sentences.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise JournalError(
+            t("cannot read the journal {path}: {reason}", path=path, reason=exc.strerror or exc)
+        ) from exc
+    try:
+        return json.loads(text)  # type: ignore[no-any-return]
+    except json.JSONDecodeError as exc:
+        raise JournalError(
+            t("the journal {path} is not valid JSON; delete it to start over", path=path)
+        ) from exc
+
+
 class Journal:
     """The journal of one device, with durable writes on every change.
 
@@ -233,20 +254,9 @@ class Journal:
     def load(cls, serial: str, folder: Path | None = None) -> Journal | None:
         """The journal of ``serial`` if one exists, else None; raises JournalError if it is damaged."""
         path = journal_path(serial, folder)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        raw = read_journal_json(path)
+        if raw is None:
             return None
-        except OSError as exc:
-            raise JournalError(
-                t("cannot read the journal {path}: {reason}", path=path, reason=exc.strerror or exc)
-            ) from exc
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise JournalError(
-                t("the journal {path} is not valid JSON; delete it to start over", path=path)
-            ) from exc
         state = JournalState.from_json(raw, str(path))
         if state.serial != serial:
             raise JournalError(
