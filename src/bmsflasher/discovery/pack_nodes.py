@@ -77,26 +77,10 @@ def pack_address(tier: Tier, index: int) -> int:
     return first + index
 
 
-@dataclass(frozen=True, slots=True)
-class PackNode:
-    """One node of a pack as discovery found it.
+class NodeIdentityFacts:
+    """The identity facts a campaign reads from any pack node (CAN or RS485), from its ``identity``."""
 
-    Attributes:
-        address: the node's one-byte address (normal fixed addressing); ``tier`` follows from it.
-        tier: BCU, BMC or BMU (from the address block).
-        tester_address: the tool's own address the node answered.
-        request_id: the 29-bit physical request identifier (0x18DA<address><tester>).
-        response_id: the 29-bit response identifier (0x18DA<tester><address>).
-        functional_id: the pack's shared functional identifier (0x18DB33<tester>).
-        identity: everything the node reported (model, serial, versions, mode, slots, counter).
-    """
-
-    address: int
-    tier: Tier
-    tester_address: int
-    request_id: int
-    response_id: int
-    functional_id: int
+    __slots__ = ()
     identity: DeviceIdentity
 
     @property
@@ -119,6 +103,29 @@ class PackNode:
     @property
     def mode(self) -> DeviceMode:
         return self.identity.mode
+
+
+@dataclass(frozen=True, slots=True)
+class PackNode(NodeIdentityFacts):
+    """One node of a pack as discovery found it.
+
+    Attributes:
+        address: the node's one-byte address (normal fixed addressing); ``tier`` follows from it.
+        tier: BCU, BMC or BMU (from the address block).
+        tester_address: the tool's own address the node answered.
+        request_id: the 29-bit physical request identifier (0x18DA<address><tester>).
+        response_id: the 29-bit response identifier (0x18DA<tester><address>).
+        functional_id: the pack's shared functional identifier (0x18DB33<tester>).
+        identity: everything the node reported (model, serial, versions, mode, slots, counter).
+    """
+
+    address: int
+    tier: Tier
+    tester_address: int
+    request_id: int
+    response_id: int
+    functional_id: int
+    identity: DeviceIdentity
 
     def to_json(self) -> dict[str, object]:
         """The node as ``info --all --json`` lists it (English keys, ids as numbers)."""

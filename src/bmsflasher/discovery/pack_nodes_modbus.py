@@ -21,9 +21,10 @@ from typing import Final
 
 from bmsflasher.core.errors import NoResponseError
 from bmsflasher.core.i18n import t
-from bmsflasher.core.types import DeviceIdentity, DeviceMode, FirmwareVersion, LinkSettings
+from bmsflasher.core.types import DeviceIdentity, LinkSettings
 from bmsflasher.discovery.identify import identify_modbus
 from bmsflasher.discovery.modbus_wire import Answer, ask_rtu, ask_tcp
+from bmsflasher.discovery.pack_nodes import NodeIdentityFacts
 from bmsflasher.firmware.demo_pack_models import Tier, demo_model
 from bmsflasher.links.serial import SerialLink
 from bmsflasher.protocols.modbus.target import open_link
@@ -42,7 +43,7 @@ PRESENCE_TRIES: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
-class ModbusPackNode:
+class ModbusPackNode(NodeIdentityFacts):
     """One node of a pack on an RS485 bus, as discovery found it (the Modbus twin of ``PackNode``).
 
     Attributes:
@@ -56,27 +57,6 @@ class ModbusPackNode:
     tier: Tier | None
     link: LinkSettings
     identity: DeviceIdentity
-
-    @property
-    def model(self) -> str:
-        return self.identity.model
-
-    @property
-    def serial(self) -> str:
-        return self.identity.serial_number
-
-    @property
-    def version(self) -> FirmwareVersion | None:
-        """The running firmware's version (None in recovery: no valid image runs)."""
-        return self.identity.firmware_version
-
-    @property
-    def hardware_revision(self) -> str:
-        return self.identity.hardware_revision
-
-    @property
-    def mode(self) -> DeviceMode:
-        return self.identity.mode
 
     def to_json(self) -> dict[str, object]:
         """The node as ``info --all --json`` lists it (the CAN pack's keys; ``unit`` for the address)."""
