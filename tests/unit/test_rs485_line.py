@@ -113,3 +113,23 @@ def test_two_drivers_at_once_give_bytes_nobody_sent() -> None:
     assert parse_rtu(received) is None
     again = receive_all(UartReceiver(E1, seed=3, hunt_s=9.0), [first, second])
     assert bytes(c.value for c in again) == received  # seeded: a failing run replays
+
+
+@pytest.mark.parametrize("baud", [19_200, 115_200, 1_000_000])
+@pytest.mark.timeout(20)
+def test_bit_boundaries_keep_moving_on_a_machine_up_for_weeks(baud: int) -> None:
+    """time.monotonic() is the machine's uptime: at 1e6 s (12 days) a double's step is a tenth of a
+    bit at 1 Mbaud, and a boundary computed a hair early read as the bit before it — the bit-level
+    receiver then walked the same boundary forever (the virtual rack hung on a colliding answer)."""
+    line = LineSettings(baud, Parity.EVEN)
+    start = 1_000_000.3
+    tx = Transmission(start, line, bytearray(DATA), "module:1")
+    t, boundaries = start, 0
+    while (boundary := tx.next_boundary(t)) is not None:
+        assert boundary > t
+        assert tx.bit_index(boundary) == boundaries + 1  # the boundary reads as the new bit
+        t, boundaries = boundary, boundaries + 1
+    assert boundaries == len(DATA) * line.bits_per_char
+    other = Transmission(start + 0.37 * line.char_time_s, line, bytearray(DATA[::-1]), "module:2")
+    chars = receive_all(UartReceiver(line, seed=3, hunt_s=start - 1.0), [tx, other])
+    assert chars  # the collision decodes to junk and ends

@@ -160,7 +160,14 @@ class Transmission:
         index = self.bit_index(t) + 1
         if index > len(self.data) * self.settings.bits_per_char:
             return None
-        return self.start_s + index * self.settings.bit_time_s
+        boundary = self.start_s + index * self.settings.bit_time_s
+        # time.monotonic() grows with the machine's uptime: at 1e6 s a double's step is 1.2e-10 s,
+        # a tenth of a bit at 1 Mbaud, so the sum above can land a hair before the boundary and
+        # read as the previous bit; a caller walking boundaries would then never move on. Step up
+        # to the first double that reads as the new bit (a handful of steps at most).
+        while self.bit_index(boundary) < index:
+            boundary = math.nextafter(boundary, math.inf)
+        return boundary
 
 
 @dataclass(frozen=True, slots=True)
