@@ -81,6 +81,25 @@ def test_a_module_that_answers_late_is_waited_for() -> None:
         assert target.link_stats().retries == 0
 
 
+def test_a_late_answer_to_an_earlier_read_is_not_taken_for_the_next_one() -> None:
+    """Modbus RTU has no transaction number: the module answers a read the tool gave up on while
+    the tool waits for its next read. The late answer has another register count and is dropped."""
+    from pymodbus.pdu.register_message import ReadHoldingRegistersRequest
+
+    with pty_modules((1,)) as (bench, _host):
+        target = bench.open()
+        assert isinstance(target, ModbusTarget)
+        session = target.session
+        base = 40000  # the SunSpec marker and the common model
+        expected = session.execute(ReadHoldingRegistersRequest(address=base, count=4), t("a read")).registers
+        bench.rack.set_late(0, 0.8)  # longer than one try's wait (0.5 s plus the wire time)
+        with pytest.raises(NoResponseError):
+            session.execute(ReadHoldingRegistersRequest(address=base, count=60), t("a read"), attempts=1)
+        bench.rack.set_late(0, 0.0)
+        answer = session.execute(ReadHoldingRegistersRequest(address=base, count=4), t("a read"), attempts=1)
+        assert answer.registers == expected
+
+
 def test_a_busy_module_is_waited_out() -> None:
     """PREPARE of a 192 KiB image erases 48 sectors (about 1 s): meanwhile the module answers 06."""
     from modbus_support import sim_options

@@ -271,9 +271,14 @@ class ModbusSession:
                     self.counters.errors += 1
                     buffer = buffer[used:]
                     continue
+                if not self._tcp:
+                    used = rtu_frame_length(self._framer, buffer, answer, used)
                 copy = buffer[:used] == frame
                 buffer = buffer[used:]
                 if answer.function_code & 0x7F == request.function_code:
+                    if not answers_request(request, answer):
+                        self.counters.errors += 1
+                        continue  # a late answer to an earlier request of the same function
                     if first is not None:  # a second copy: the first was the adapter's echo
                         self._learn_echo(True)
                         return answer, corrupted
@@ -392,3 +397,35 @@ class ModbusSession:
                 code=code,
             )
         return DeviceRejectedError(sentence, code=code)
+
+
+def answers_request(request: ModbusPDU, answer: ModbusPDU) -> bool:
+    """Whether ``answer`` can be the answer to ``request``, not a late one to an earlier request.
+
+    Modbus RTU has no transaction number: a module that answered after the tool gave up on a
+    request puts that answer on the line while the tool waits for the next one. Reads name how
+    many registers come back and writes repeat the address and count, so an answer with the same
+    function code but another shape is the earlier request's (a SunSpec read of 64 registers once
+    took a late answer of 68 registers for its own). An exception answer carries neither: it stays.
+    """
+    if answer.isError():
+        return True
+    code = request.function_code
+    if code in (0x03, 0x04):
+        return len(answer.registers) == request.count
+    if code == 0x10:
+        return bool(answer.address == request.address and answer.count == request.count)
+    if code == 0x06:
+        return bool(answer.address == request.address and answer.registers == request.registers)
+    return True
+
+
+def rtu_frame_length(framer: FramerBase, buffer: bytes, answer: ModbusPDU, used: int) -> int:
+    """How many bytes of ``buffer`` the RTU frame ``answer`` was decoded from really takes.
+
+    pymodbus's RTU framer reports the whole buffer as used when it decodes the first frame in it,
+    so an answer arriving right behind a late one (in the same read) would be thrown away with it.
+    The decoded answer, framed again, is the frame's exact bytes (address, PDU, CRC).
+    """
+    rebuilt = framer.buildFrame(answer)
+    return len(rebuilt) if len(rebuilt) < used and buffer.startswith(rebuilt) else used

@@ -195,6 +195,8 @@ class _Slot:
         self.requests: queue.Queue[_Request] = queue.Queue()
         self.stats = SlotStats()
         self.thread: threading.Thread | None = None
+        self.answer_end_s = 0.0
+        """When this module's last answer leaves the line: its UART sends one answer after another."""
 
 
 class Rs485Bus:
@@ -341,9 +343,11 @@ class Rs485Bus:
             start = now + turnaround
             if host_tx is not None and host_tx.end_s > now:
                 start = max(start, host_tx.end_s + turnaround)
+            start = max(start, slot.answer_end_s + turnaround)  # a late answer still going out
             line = self._slot_line(slot, start)
             answer = Transmission(start, line, self._overspeed(frame, line), f"module:{slot.index}")
             self._transmissions.append(answer)
+            slot.answer_end_s = answer.end_s
             answer_left = getattr(slot.module, "answer_left", None)
             if callable(answer_left):
                 answer_left(answer.end_s)  # a rate switch the module accepted starts after its answer
