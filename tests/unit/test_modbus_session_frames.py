@@ -23,7 +23,8 @@ def test_a_frame_right_behind_another_in_one_read_is_kept() -> None:
     used = rtu_frame_length(framer, late + current, answer, used)
     assert used == len(late)
     used, answer = framer.handleFrame((late + current)[used:], 1, 0)
-    assert answer is not None and answer.registers == [9, 8, 7, 6]
+    assert answer is not None
+    assert answer.registers == [9, 8, 7, 6]
 
 
 def test_an_answer_of_another_shape_is_not_the_answer_to_this_request() -> None:
