@@ -437,4 +437,3 @@ def start_pack_in_process(
     options = FrontEndOptions(bitrate=bitrate, channel=channel)
     pack = start(parse_topology(topology), base, options, "virtual")
     return pack, LinkSettings(kind="can", interface="virtual", channel=channel, bitrate=bitrate)
-

@@ -56,6 +56,8 @@ STMIN_LONGEST: Final = 0x7F
 #: Largest message the tool accepts (ISO 15765-2:2016 allows 32-bit lengths).
 MAX_RX_MESSAGE: Final = 0x10000
 _SEND_TIMEOUT_S: Final = 1.0
+
+
 class _Skipped(enum.Enum):
     """What :meth:`IsoTpTransport._receive` returns for a frame that is not this node's answer."""
 
