@@ -47,6 +47,11 @@ def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
     assert matrix.shape == (2, 16)
     assert np.all((matrix > 2500) & (matrix < 4500))
     assert page.cells.addresses == (0x40, 0x41)
+    # the BMUs' own cell frames (10 Hz), not a poll in turn: whole sweeps of the pack, ten a second
+    pack_rig.wait(lambda: page.sweeps_per_s >= 9.0, 6)
+    assert "sweeps a second" in page.cells_status.text()
+    stream = pack_rig.window.pack_model.cell_stream
+    assert stream is not None and stream.frame_samples > 0 and stream.polled_samples == 0
     assert not pack_rig.photograph(pack_rig.window, "pack-view")
 
     # a pack's largest picture: 32 BMUs of 16 cells (512), drawn well within the 100 ms refresh

@@ -41,6 +41,7 @@ from bmsflasher.core.types import (
 )
 from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
+from bmsflasher.discovery.pack_cell_stream import PackCellStream
 from bmsflasher.discovery.pack_nodes import discover_pack_nodes, pack_node_target, require_nodes
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
@@ -90,6 +91,7 @@ __all__ = [
     "Engine",
     "FailureKind",
     "NodeOutcome",
+    "PackCellStream",
     "PackCellsLink",
     "PackNodeInfo",
     "PackageCheck",
@@ -261,18 +263,26 @@ class CampaignOutcome:
 
 
 class PackCellsLink:
-    """One open CAN adapter and one UDS client per BMU of a pack, for the pack's live cells.
+    """One open CAN adapter for the pack's live cells, and the BMUs to watch on it.
 
-    The pack's nodes share one bus, so they share one open adapter; the rack worker asks each node
-    in turn from its one thread (the same shape as :class:`RackLink`). Only one node's UDS client
-    is open at a time: each client's transport reads the shared adapter, so two would take each
-    other's frames.
+    :meth:`watch` listens for the cell frames the BMUs send on their own (10 Hz for any pack
+    size: :mod:`bmsflasher.discovery.pack_cell_stream`) and asks over UDS only a BMU that sends
+    none. :meth:`telemetry` is the one-node UDS read that fallback uses (each client's transport
+    reads the shared adapter, so only one node's client is open at a time).
     """
 
     def __init__(self, bus: LinkSettings, addresses: Sequence[int]) -> None:
         self.addresses = tuple(addresses)
         self._tester = bus.tester_address
         self._link = CanLink.open(CanLinkConfig.from_settings(bus))
+
+    def watch(
+        self,
+        on_sample: Callable[[int, PackTelemetry], None],
+        on_silent: Callable[[int, BmsFlasherError], None],
+    ) -> PackCellStream:
+        """Start listening; the stream owns the adapter from now on and closes it when stopped."""
+        return PackCellStream(self._link, self.addresses, on_sample, on_silent, tester_address=self._tester)
 
     def telemetry(self, address: int) -> PackTelemetry:
         """One live sample of the node at ``address``; the client's errors say why there is none."""

@@ -1,9 +1,9 @@
 """The pack's model: a multi-node pack (BCU, BMCs, BMUs on one CAN bus) for the Pack page and wizard.
 
 Like :class:`~bmsflasher.gui.app_model.AppModel` for one battery, this is the only object the pack
-widgets talk to, and the only one that starts work for them: reading the pack, polling the BMUs'
+widgets talk to, and the only one that starts work for them: reading the pack, watching the BMUs'
 cells, a campaign, a pack rollback and a service report each run on a thread of their own
-(:class:`~bmsflasher.gui.task_runner.TaskRunner`, :class:`~bmsflasher.gui.rack_worker.RackWorker`);
+(:class:`~bmsflasher.gui.task_runner.TaskRunner`, the engine's ``PackCellStream``);
 results come back as signals, which Qt queues to the GUI thread. The pack's bus is one adapter, so
 the cells poll is stopped (and its adapter released) before anything else uses the bus.
 
@@ -25,9 +25,8 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal, Slot
 
 from bmsflasher.core.events import Event, EventSink, Progress
 from bmsflasher.core.types import LinkSettings
-from bmsflasher.gui.engine import CampaignApproval, Engine, PackNodeInfo
+from bmsflasher.gui.engine import CampaignApproval, Engine, PackCellStream, PackNodeInfo
 from bmsflasher.gui.engine_text import later
-from bmsflasher.gui.rack_worker import RackWorker
 from bmsflasher.gui.task_runner import TaskRunner
 
 _log = logging.getLogger(__name__)
@@ -68,8 +67,8 @@ class PackModel(QObject):
         self.demo: Any = None
         """The running demo pack (``gui.demo.DemoPack``), if the technician started one."""
         self._tasks = TaskRunner()
-        self._cells: RackWorker | None = None
-        self._closing: list[RackWorker] = []
+        self._cells: PackCellStream | None = None
+        self._closing: list[PackCellStream] = []
         self._approval = threading.Event()
         self._approved = False
         self._relay.connect(self._on_relay)
@@ -155,8 +154,13 @@ class PackModel(QObject):
     def watching_cells(self) -> bool:
         return self._cells is not None
 
+    @property
+    def cell_stream(self) -> PackCellStream | None:
+        """The running cells watch (how many samples came from frames, how many over UDS), if any."""
+        return self._cells
+
     def watch_cells(self) -> None:
-        """Poll every BMU's cells in turn over one open adapter until :meth:`stop_cells`."""
+        """Watch every BMU's cells (their cyclic cell frames, UDS for a mute BMU) until :meth:`stop_cells`."""
         bus = self._bus_or_error()
         addresses = self.bmu_addresses
         if bus is None or not addresses or self.busy:
@@ -168,8 +172,7 @@ class PackModel(QObject):
             if self._cells is not None or self.busy:  # asked twice, or a job took the bus meanwhile
                 link.close()
                 return
-            self._cells = RackWorker(
-                link,
+            self._cells = link.watch(  # the BMUs' own cell frames; UDS for a BMU that sends none
                 on_sample=self.sig_cell_sample.emit,
                 on_silent=lambda address, error: self.sig_cell_silent.emit(address, error.message),
             )

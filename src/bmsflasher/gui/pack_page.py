@@ -2,10 +2,13 @@
 
 The technician names the pack's CAN bus (interface, channel, bit rate) and reads the pack: every
 node answers one functional request and is listed under its tier with its model, serial number,
-firmware and state. "Watch the cells" polls every BMU in turn over the one adapter and draws the
-pack's cells with the live page's rack drawing (a heat map row per BMU, a bar per cell), redrawn
-at most ten times a second and only while the page is visible. "Update the pack…" opens the
-campaign wizard; "Roll back the pack" returns every node to its previous firmware, or none.
+firmware and state. "Watch the cells" listens on the one adapter for the cell frames every BMU
+sends ten times a second (a BMU that sends none is asked over UDS instead; see
+``discovery/pack_cell_stream.py``) and draws the pack's cells with the live page's rack drawing (a
+heat map row per BMU, a bar per cell), redrawn at most ten times a second and only while the page
+is visible; the status line says how many whole sweeps of the pack arrived in the last second.
+"Update the pack…" opens the campaign wizard; "Roll back the pack" returns every node to its
+previous firmware, or none.
 
 In demo mode (``gui --demo``) "Start a demo pack" runs the virtual pack of ``bmsflasher sim
 --topology bcu=1,bmc=2,bmu=12`` and reads it.
@@ -301,6 +304,11 @@ class PackPage(RetranslateOnLanguageChange, QWidget):
             self._rate_since = now
         if self._dirty and self.isVisible():
             self.render_cells()
+
+    @property
+    def sweeps_per_s(self) -> float:
+        """Whole sweeps of the pack (a sample of every watched BMU) a second, measured each second."""
+        return self._rate_hz
 
     def render_cells(self) -> None:
         """Redraw the pack's cells (public so a test or benchmark can time exactly this)."""
