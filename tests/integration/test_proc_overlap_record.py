@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from proc_support import HEALTHY, Bench, fast_profile, smp_bench
 
-from bmsflasher.core.events import Measurement, StepStarted
+from bmsflasher.core.events import LogLine, Measurement, StepStarted
 from bmsflasher.core.target import Target
 from bmsflasher.procedure import open_target
 from bmsflasher.procedure.states import State
@@ -161,3 +161,14 @@ def test_record_and_log_list_every_check_in_a_stable_order(
     finished = [s.step for s in detail.steps if s.ok is not None]
     assert finished[: len(STEPS)] == STEPS
     assert all(s.ok for s in detail.steps if s.ok is not None and s.step in STEPS)
+
+
+def test_config_check_reads_an_unchanged_device_once_and_still_checks_it(run: Run) -> None:
+    bench, calls = run
+    # The read is the check: a second read of a device that needed no write proved nothing more.
+    assert _in_step(calls, "config_check")["read_config"] == 1
+    detail = bench.db.session_detail(bench.db.sessions()[-1].id)
+    check = next(s for s in detail.steps if s.step == "config_check" and s.ok is not None)
+    assert check.ok
+    logged = [e.message for e in bench.events if isinstance(e, LogLine)]
+    assert any(message.startswith("The configuration matches backup") for message in logged)

@@ -76,10 +76,12 @@ from bmsflasher.protocols.base.slots import PRIMARY_SLOT, upload_slot
 
 DEFAULT_RESUME_ATTEMPTS: Final = 3
 """Link breaks one transfer rides out when a target is opened with a reconnect timeout."""
-RECONNECT_POLL_S: Final = 0.05
+RECONNECT_POLL_S: Final = 0.01
 """Interval between the starts of two reconnect tries: a re-enumerated USB port is back within tens of
 ms. A try that itself waited this long (a CAN node that did not answer its probe) is followed at once:
-the device is seen as soon as it answers, not a fixed sleep later."""
+the device is seen as soon as it answers, not a fixed sleep later. A try at a port that is not back yet
+is one failed open, so 10 ms costs nothing and sees the port at most 10 ms after it appears (50 ms lost
+25 ms on average at every reboot)."""
 RESUMABLE_ERRORS: Final = (LinkLostError, LinkTimeoutError, NoResponseError)
 """Failures of a transfer that a reconnect may cure (the link or the device went quiet)."""
 RECONNECT_RETRY_ERRORS: Final = (LinkError, NoResponseError)

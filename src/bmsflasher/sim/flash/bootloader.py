@@ -212,10 +212,14 @@ class Bootloader:
         attempts = 0
         just_swapped = False  # a test image swapped in during this boot gets its one trial boot
         reverted = False
+        started = True  # the MCU (re)starts: a reset now, a watchdog reset after a crash below
         while True:
             attempts += 1
-            if self._boot_time_s > 0:
+            if started and self._boot_time_s > 0:
+                # One start per reset, not per pass: after a swap MCUboot goes on to the image in the
+                # same run (no reset), so the pass that follows a swap costs only the swap's flash time.
                 time.sleep(self._boot_time_s)
+            started = False
             if state.swap is not SwapKind.NONE:
                 reverted = reverted or state.swap in (SwapKind.REVERT, SwapKind.FALLBACK)
                 state = run_swap(self._flash, store, self._finished(state, state.swap))
@@ -262,6 +266,7 @@ class Bootloader:
                 state = replace(state, boot_failures=state.boot_failures + 1)
                 store.save(state)
                 reason = ResetReason.WATCHDOG
+                started = True
                 continue
             changes = state
             if state.boot_failures:
