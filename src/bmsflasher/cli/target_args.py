@@ -145,6 +145,16 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     group.add_argument(
+        "--no-rate-switch",
+        action="store_true",
+        help=say(
+            t(
+                "stay at the --baud rate: do not switch to a faster line rate the device offers "
+                "(serial SMP, or one Modbus module's transfer)"
+            )
+        ),
+    )
+    group.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT_S,
@@ -376,7 +386,13 @@ def open_from_args(args: argparse.Namespace, *, announce_unlocks: bool = True) -
     timeout_s = timeout_from_args(args)
     link = link_from_args(args)
     security = load_security_key(args.security_key) if link.kind == "can" else None
-    target = open_target(link, security=security, timeout_s=timeout_s, technician=technician_from_args(args))
+    target = open_target(
+        link,
+        security=security,
+        timeout_s=timeout_s,
+        technician=technician_from_args(args),
+        rate_switch=not getattr(args, "no_rate_switch", False),
+    )
     if announce_unlocks:
         announce_unlocks_to(target, _print_log_line)
     return target

@@ -84,12 +84,12 @@ def load_security_key(path: Path | None = None) -> bytes | None:
     return secret
 
 
-def _open_serial(link: LinkSettings, timeout_s: float, technician: Path | None) -> Target:
+def _open_serial(link: LinkSettings, timeout_s: float, technician: Path | None, rate_switch: bool) -> Target:
     module = importlib.import_module("bmsflasher.protocols.smp.target")
     connect = cast(_SmpConnect, module.SmpTarget.connect)
     baud = link.baud or int(module.DEFAULT_BAUD)
     # A faster line rate is negotiated after the handshake; what held is remembered per adapter.
-    speed = module.SpeedOptions(memory=AdapterRateMemory())
+    speed = module.SpeedOptions(switch_rate=rate_switch, memory=AdapterRateMemory())
     credentials = importlib.import_module("bmsflasher.protocols.base.technician").credentials_from
     return connect(
         link.port,
@@ -100,13 +100,13 @@ def _open_serial(link: LinkSettings, timeout_s: float, technician: Path | None) 
     )
 
 
-def _open_modbus(link: LinkSettings, timeout_s: float) -> Target:
+def _open_modbus(link: LinkSettings, timeout_s: float, rate_switch: bool) -> Target:
     """One battery module on an RS485 bus (Modbus RTU) or behind a gateway (Modbus TCP)."""
     module = importlib.import_module("bmsflasher.protocols.modbus.target")
     try:
         # One module on the line: it may switch to a faster rate for the transfer (never a rack's).
         line_rate = importlib.import_module("bmsflasher.protocols.modbus.line_rate")
-        options = line_rate.LineRateOptions(memory=AdapterRateMemory())
+        options = line_rate.LineRateOptions(memory=AdapterRateMemory()) if rate_switch else None
         target = module.ModbusTarget.connect(link, reconnect_timeout_s=timeout_s, line_rate=options)
     except NoResponseError as exc:
         raise _with_scanned_line_hint(exc, link) from exc
@@ -187,6 +187,7 @@ def open_target(
     security: bytes | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     technician: Path | None = None,
+    rate_switch: bool = True,
 ) -> Target:
     """Connect to the device behind ``link`` and return it as a protocol-neutral target.
 
@@ -198,6 +199,9 @@ def open_target(
         technician: the technician credentials folder (``NAME.crt`` + ``NAME.pem``, ``--technician``)
             a device that authenticates by certificate (UDS 0x29, the SMP BMS group's signed
             challenge) gets; None: the user's own folder. Read only when a device asks.
+        rate_switch: negotiate a faster line rate when the device offers one (SMP after the
+            handshake, a single Modbus module for its transfer); False stays at the link's rate
+            (``--no-rate-switch``: an adapter or cable the negotiation misjudges).
 
     Raises:
         ConfigValidationError: the link settings are incomplete or of an unknown kind.
@@ -206,7 +210,7 @@ def open_target(
     if link.kind in SERIAL_KINDS:
         if not link.port:
             raise ConfigValidationError(t("a serial target needs --port"))
-        return _open_serial(link, timeout_s, technician)
+        return _open_serial(link, timeout_s, technician, rate_switch)
     if link.kind in CAN_KINDS:
         if not link.interface or not link.channel:
             raise ConfigValidationError(t("a CAN target needs --interface and --channel"))
@@ -214,7 +218,7 @@ def open_target(
     if link.kind in MODBUS_KINDS:
         if not link.port and not link.tcp:
             raise ConfigValidationError(t("a Modbus module needs --port PATH (RS485) or --tcp HOST:PORT"))
-        return _open_modbus(link, timeout_s)
+        return _open_modbus(link, timeout_s, rate_switch)
     raise ConfigValidationError(
         t("unknown link kind '{kind}'; expected serial, can or modbus", kind=link.kind)
     )
