@@ -37,6 +37,7 @@ MODULES = (
     "bench_gui",
     "bench_overhead",
     "bench_campaign",
+    "bench_pack_cells",
     "bench_memory",
     "bench_dist",
 )

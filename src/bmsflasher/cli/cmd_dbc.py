@@ -2,7 +2,9 @@
 
 The DBC is the one the virtual BMS encodes its cyclic frames with, so CANalyzer, SavvyCAN,
 cantools or a PCAN viewer decode the demo bench's bus exactly as ``bmsflasher monitor --dbc`` does.
-With ``--map FILE`` the signal map for ``monitor --signals`` is written too.
+With ``--map FILE`` the signal map for ``monitor --signals`` is written too. With ``--topology
+bcu=1,bmc=2,bmu=12`` the DBC of a pack's own traffic is written instead (``canbus/pack_dbc.py``:
+each node's status frame, each BMU's 10 Hz cell frames, as the Pack page reads them).
 """
 
 from __future__ import annotations
@@ -32,8 +34,34 @@ def _copy(source: Path, destination: Path) -> None:
         ) from exc
 
 
+def _write_pack_dbc(topology: str, destination: Path) -> None:
+    """The DBC of a pack's own traffic (status and cell frames) for the nodes ``topology`` names."""
+    from bmsflasher.canbus.pack_dbc import pack_dbc
+    from bmsflasher.discovery.pack_nodes import pack_address
+    from bmsflasher.sim.topology.spec import TIER_ORDER, parse_topology
+
+    counts = parse_topology(topology)
+    nodes = [(str(tier), pack_address(tier, i)) for tier in TIER_ORDER for i in range(counts.count(tier))]
+    try:
+        destination.write_text(pack_dbc(nodes), encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(
+            t("cannot write {path}: {error}", path=destination, error=exc.strerror or exc),
+            hint=t("Choose a folder you can write to."),
+        ) from exc
+
+
 def _cmd_dbc_export(args: argparse.Namespace) -> int:
     written = {"dbc": str(args.out)}
+    if args.topology is not None:
+        if args.map is not None:
+            raise ConfigValidationError(t("--map is for the single BMS's DBC, not a pack's (--topology)"))
+        _write_pack_dbc(args.topology, args.out)
+        if args.json:
+            print_json({"ok": True, **written})
+        else:
+            print(say(t("written: {path}", path=args.out)))
+        return EXIT_OK
     _copy(resource_path(*DBC_RESOURCE), args.out)
     if args.map is not None:
         _copy(resource_path(*MAP_RESOURCE), args.map)
@@ -58,6 +86,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     export.add_argument(
         "--map", type=Path, metavar="MAP.json", help=say(t("also write the signal map for monitor --signals"))
+    )
+    export.add_argument(
+        "--topology",
+        metavar="bcu=1,bmc=2,bmu=12",
+        help=say(t("write a pack's DBC instead: every node's status frame and every BMU's cell frames")),
     )
     export.add_argument("--json", action="store_true", help=say(t("print JSON instead of text")))
     export.set_defaults(func=_cmd_dbc_export)
