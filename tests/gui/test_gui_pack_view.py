@@ -51,7 +51,9 @@ def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
     pack_rig.wait(lambda: page.sweeps_per_s >= 9.0, 6)
     assert "sweeps a second" in page.cells_status.text()
     stream = pack_rig.window.pack_model.cell_stream
-    assert stream is not None and stream.frame_samples > 0 and stream.polled_samples == 0
+    assert stream is not None
+    assert stream.frame_samples > 0
+    assert stream.polled_samples == 0
     assert not pack_rig.photograph(pack_rig.window, "pack-view")
 
     # a pack's largest picture: 32 BMUs of 16 cells (512), drawn well within the 100 ms refresh
