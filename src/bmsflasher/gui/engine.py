@@ -42,7 +42,7 @@ from bmsflasher.core.types import (
 from bmsflasher.discovery.can_probe import CanProbeSettings
 from bmsflasher.discovery.driver_guidance import DriverGuidance
 from bmsflasher.discovery.pack_cell_stream import PackCellStream
-from bmsflasher.discovery.pack_nodes import discover_pack_nodes, pack_node_target, require_nodes
+from bmsflasher.discovery.pack_nodes import discover_pack_nodes, require_nodes
 from bmsflasher.discovery.results import ScanResult
 from bmsflasher.discovery.scanner import ScanRequest, scan
 from bmsflasher.discovery.serial_probe import SerialProbeSettings
@@ -267,8 +267,7 @@ class PackCellsLink:
 
     :meth:`watch` listens for the cell frames the BMUs send on their own (10 Hz for any pack
     size: :mod:`bmsflasher.discovery.pack_cell_stream`) and asks over UDS only a BMU that sends
-    none. :meth:`telemetry` is the one-node UDS read that fallback uses (each client's transport
-    reads the shared adapter, so only one node's client is open at a time).
+    none, one node's client at a time (each client's transport reads the shared adapter).
     """
 
     def __init__(self, bus: LinkSettings, addresses: Sequence[int]) -> None:
@@ -284,15 +283,8 @@ class PackCellsLink:
         """Start listening; the stream owns the adapter from now on and closes it when stopped."""
         return PackCellStream(self._link, self.addresses, on_sample, on_silent, tester_address=self._tester)
 
-    def telemetry(self, address: int) -> PackTelemetry:
-        """One live sample of the node at ``address``; the client's errors say why there is none."""
-        target = pack_node_target(self._link, address, tester_address=self._tester)
-        try:
-            return target.read_telemetry()
-        finally:
-            target.client.close()
-
     def close(self) -> None:
+        """Release the adapter when :meth:`watch` was never called (the stream closes it otherwise)."""
         self._link.close()
 
 
