@@ -56,6 +56,14 @@ def test_the_cells_of_every_bmu_are_drawn_live(pack_rig: PackRig) -> None:
     assert stream.polled_samples == 0
     assert not pack_rig.photograph(pack_rig.window, "pack-view")
 
+    # a BMU whose firmware sends no cell frames: its row is read over UDS and the status says so
+    demo_pack = pack_rig.window.pack_model.demo._pack  # the in-process CanPack behind the demo
+    demo_pack.link.mute_cells(0x41)
+    pack_rig.wait(lambda: "read over UDS (no cell frames): 0x41" in page.cells_status.text(), 6)
+    drawn = page.cells.samples[0x41].timestamp_s
+    pack_rig.wait(lambda: page.cells.samples[0x41].timestamp_s > drawn, 3)  # the row stays current
+    assert stream.polled_samples > 0
+
     # a pack's largest picture: 32 BMUs of 16 cells (512), drawn well within the 100 ms refresh
     sample = page.cells.samples[0x40]
     bmus = tuple(range(0x40, 0x60))

@@ -77,6 +77,7 @@ class PackCellStream:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._turn = 0
+        self._polled_at: dict[int, float] = {}
         self.frame_samples = 0
         """Samples assembled from cell frames."""
         self.polled_samples = 0
@@ -116,6 +117,14 @@ class PackCellStream:
             heard = {a: self._assembler.last_frame_at(a) for a in self.addresses}
         return [a for a, last in heard.items() if last is None or at - last > self._quiet_after_s]
 
+    def read_over_uds(self, now: float | None = None) -> list[int]:
+        """The quiet BMUs whose rows come from UDS reads now (one answered within the last 2 s)."""
+        at = time.monotonic() if now is None else now
+        with self._lock:
+            polled = dict(self._polled_at)
+        recent = {a for a, last in polled.items() if at - last <= 2.0}
+        return [a for a in self.quiet(at) if a in recent]
+
     def _run(self) -> None:
         started = time.monotonic()
         try:
@@ -148,4 +157,6 @@ class PackCellStream:
         finally:
             target.client.close()
         self.polled_samples += 1
+        with self._lock:
+            self._polled_at[address] = time.monotonic()
         self._on_sample(address, sample)

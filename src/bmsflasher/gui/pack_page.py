@@ -196,6 +196,11 @@ class PackPage(RetranslateOnLanguageChange, QWidget):
         silent = sorted(self.cells.silent)
         if silent:
             text = f"{text} · " + fmt(self.tr("not answering: %1"), ", ".join(f"0x{a:02X}" for a in silent))
+        stream = self.model.cell_stream
+        by_uds = [a for a in stream.read_over_uds() if a not in silent] if stream is not None else []
+        if by_uds:  # a BMU without cell frames: its row is read over UDS, slower than the others
+            listed = ", ".join(f"0x{a:02X}" for a in by_uds)
+            text = f"{text} · " + fmt(self.tr("read over UDS (no cell frames): %1"), listed)
         self.cells_status.setText(text)
 
     def apply_theme(self, name: str) -> None:

@@ -1543,6 +1543,10 @@
         <translation>ne répondent pas : %1</translation>
     </message>
     <message>
+        <source>read over UDS (no cell frames): %1</source>
+        <translation>lus par UDS (pas de trames de cellules) : %1</translation>
+    </message>
+    <message>
         <source>Reading the pack…</source>
         <translation>Lecture du pack…</translation>
     </message>

@@ -1543,6 +1543,10 @@
         <translation>antwoorden niet: %1</translation>
     </message>
     <message>
+        <source>read over UDS (no cell frames): %1</source>
+        <translation>via UDS gelezen (geen celframes): %1</translation>
+    </message>
+    <message>
         <source>Reading the pack…</source>
         <translation>Het batterijpakket wordt gelezen…</translation>
     </message>
