@@ -306,10 +306,10 @@ class SmpSession:
             hint=self._no_answer_hint(),
         )
 
-    def default_timeout_s(self, message_bytes: int) -> float:
+    def default_timeout_s(self, message_bytes: int, processing_s: float = BASE_TIMEOUT_S) -> float:
         """Wire time of the request and a typical answer, with margin, plus device processing time."""
         wire = wire_size(message_bytes) + wire_size(TYPICAL_RESPONSE_BYTES)
-        return BASE_TIMEOUT_S + 1.5 * self.wire_time_s(wire)
+        return processing_s + 1.5 * self.wire_time_s(wire)
 
     def _sample_answer_rtt(self, round_trip_s: float) -> None:
         previous = self._answer_rtt_s

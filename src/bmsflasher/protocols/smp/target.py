@@ -14,6 +14,7 @@ operations.
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ from bmsflasher.protocols.smp.upload import ImageUploader, UploadResult, max_mes
 
 DEFAULT_BAUD: Final = 115_200
 PROBE_ATTEMPTS: Final = 3
+REOPEN_PROBE_WAIT_S: Final = 0.05
+"""Processing time allowed per try of the handshake after a reopen (a reboot, a replugged cable).
+
+On a port that stays open across a reboot (a UART behind its own USB adapter) the device is silent
+while it boots and what is sent then is lost: asked every 0.65 s (the usual wait at 115200 baud) it
+was seen up to 0.65 s after it answered again, now within about 0.09 s. The tries share one wait
+for an answer, so the answer to any earlier try still counts: a device slower than this is asked
+again, never missed.
+"""
 IDEMPOTENT_WRITE_ATTEMPTS: Final = 5
 """Tries for writes that are safe to repeat (state writes, settings, self-test, DTC clear).
 
@@ -216,12 +226,12 @@ class SmpTarget(TargetBase):
         """The underlying session (for diagnostics and benchmarks)."""
         return self._session
 
-    def params(self, *, attempts: int = PROBE_ATTEMPTS) -> McumgrParams:
+    def params(self, *, attempts: int = PROBE_ATTEMPTS, timeout_s: float | None = None) -> McumgrParams:
         """The device's SMP buffer pool (read once; a probe that the device answers at all)."""
         if self._params is None:
             try:
                 body = self._session.transact(
-                    msg.mcumgr_params, t("MCUmgr parameters read"), attempts=attempts
+                    msg.mcumgr_params, t("MCUmgr parameters read"), attempts=attempts, timeout_s=timeout_s
                 )
             except UnsupportedOperationError:
                 self._params = McumgrParams(FALLBACK_BUF_SIZE, FALLBACK_BUF_COUNT)
@@ -593,11 +603,19 @@ class SmpTarget(TargetBase):
         self._params = None
         self._mode = None
         try:
-            self.params()
+            self._probe_reopened()
             self.switch_rate()
         except BaseException:
             link.close()
             raise
+
+    def _probe_reopened(self) -> None:
+        """The handshake after a reopen: short tries within the usual bound (:data:`REOPEN_PROBE_WAIT_S`)."""
+        session = self._session
+        request_bytes = len(msg.mcumgr_params(0))
+        usual = session.default_timeout_s(request_bytes)
+        wait = session.default_timeout_s(request_bytes, REOPEN_PROBE_WAIT_S)
+        self.params(attempts=max(PROBE_ATTEMPTS, math.ceil(PROBE_ATTEMPTS * usual / wait)), timeout_s=wait)
 
     # --- helpers -----------------------------------------------------------------------------------
     def _slots(self) -> tuple[SlotState, ...]:
