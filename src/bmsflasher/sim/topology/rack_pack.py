@@ -38,7 +38,9 @@ def run(
     specs = node_specs(topology, base)
     nodes = build_nodes(specs)
     bus = CanBusTimeline(INTERNAL_BITRATE, seed=options.seed)
-    traffic = PackLink(bus, nodes)
+    # Status frames only: the BMUs' cell frames would be heard by no one on this internal bus (the
+    # rack's tool reads the modules over RS485) and would cost the rack's line its CPU time.
+    traffic = PackLink(bus, nodes, cell_period_s=0.0)
     try:
         entries = []
         for spec, node in zip(specs, nodes, strict=True):
