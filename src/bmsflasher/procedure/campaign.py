@@ -95,8 +95,14 @@ Approval = Callable[[CampaignPlan], bool]
 SinkFor = Callable[[str], EventSink]
 _MAX_NODES_AT_ONCE: Final = 16
 """Node steps running side by side on one shared bus (a 1 + 2 + 12 pack: all of them)."""
+_BUSY_NODES_AT_ONCE: Final = 4
+"""Nodes that exchange requests back to back at once (no wait of their own between them): a
+configuration check is some twenty requests. Fifteen at once only thrash the host: the answers of
+the adapter pile up unread (it drops them past its buffer) and every node times out together."""
 _TURN_POLL_S: Final = 0.05
 """How often the campaign's thread looks whether a node's thread failed before its confirm."""
+_Checked = tuple[RestoreResult | None, NodeObservation | BmsFlasherError]
+"""A node's confirm-phase checks: its configuration check and its final pack reading (or failure)."""
 _Item = TypeVar("_Item")
 _R = TypeVar("_R")
 _T = TypeVar("_T")
@@ -193,6 +199,10 @@ class Campaign:
         self._failed_phase: Phase | None = None
         self._found: dict[str, LinkSettings] = {}
         self._config_reads: dict[str, ConfigPrefetch] = {}
+        self._last_seen: dict[str, DeviceIdentity] = {}
+        """Each node's identity as the last pack self-test read it."""
+        self._read_back: dict[str, DeviceIdentity] = {}
+        """Each node's identity read after the last write to it (the final pack check's): not asked again."""
 
     # --- the run -------------------------------------------------------------------------------
     @property
@@ -519,10 +529,12 @@ class Campaign:
 
         def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, ConfigPrefetch | None]:
             profile = self._profile(node)
-            self._leave_bootloader(target, profile)
+            identity = self._leave_bootloader(target, profile)
             prefetch = ConfigPrefetch(target) if node.serial in needs_backup else None
             background = prefetch.jobs() if prefetch is not None else ()
-            return nodes.measure_gates(target, node.release.package, profile, overrides, background), prefetch
+            package = node.release.package
+            gates = nodes.measure_gates(target, package, profile, overrides, background, identity=identity)
+            return gates, prefetch
 
         for node, (gates, prefetch) in self._each(self._p.nodes, _link_of, work):
             if prefetch is not None:
@@ -542,11 +554,16 @@ class Campaign:
                 State.REFUSED, t("Refused before anything was written: {gates}.", gates=joined(refusals))
             )
 
-    def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> None:
-        """A node a killed run left in its programming session goes back to its application."""
-        if target.identify().mode is DeviceMode.BOOTLOADER:
+    def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> DeviceIdentity:
+        """A node a killed run left in its programming session goes back to its application.
+
+        Returns the node's identity now (its gates start from it rather than asking again).
+        """
+        identity = target.identify()
+        if identity.mode is DeviceMode.BOOTLOADER:
             reset_device(target)
-            wait_for_application(target, profile.reboot)
+            identity = wait_for_application(target, profile.reboot)
+        return identity
 
     def _prepare(self) -> None:
         self._begin_phase(Phase.PREPARE)
@@ -689,21 +706,48 @@ class Campaign:
             raise _RevertSignalError(t("the pack self-test failed: {checks}", checks=detail))
         self._end_phase(Phase.SELF_TEST, True)
 
-    def _observe(self, node: PlannedNode, target: Target) -> NodeObservation:
-        identity = target.identify()
+    def _observe(
+        self, node: PlannedNode, target: Target, identity: DeviceIdentity | None = None
+    ) -> NodeObservation:
+        """What the pack self-test needs of a node (its identity, telemetry and link counters).
+
+        ``identity``: one read since the node's last write to its slots (the confirm's proof), else
+        it is read now.
+        """
+        identity = identity or target.identify()
         telemetry = target.read_telemetry()
         counters = nodes.read_pack_link(target)
         return NodeObservation(node.serial, node.tier, node.release.version, identity, telemetry, counters)
 
-    def _pack_self_test(self) -> tuple[Measurement, ...]:
+    def _observe_or_error(
+        self, node: PlannedNode, target: Target, identity: DeviceIdentity
+    ) -> NodeObservation | BmsFlasherError:
+        """:meth:`_observe`, with the node's failure returned in its place (as :meth:`_each_or_error`)."""
+        try:
+            return self._observe(node, target, identity)
+        except BmsFlasherError as exc:
+            return exc
+
+    def _pack_self_test(
+        self, seen: Mapping[str, NodeObservation | BmsFlasherError] | None = None
+    ) -> tuple[Measurement, ...]:
+        """The pack self-test over every node's reading: those in ``seen`` (just made), the rest read now."""
+        given = dict(seen or {})
+        unread = [node for node in self._p.nodes if node.serial not in given]
+        for node, found in self._each_or_error(unread, _link_of, self._observe):
+            given[node.serial] = found
         observations = []
-        for node, seen in self._each_or_error(self._p.nodes, _link_of, self._observe):
-            if isinstance(seen, NodeObservation):
-                observations.append(seen)
+        self._last_seen = {}
+        for node in self._p.nodes:
+            reading = given[node.serial]
+            if isinstance(reading, NodeObservation):
+                observations.append(reading)
+                if reading.identity is not None:
+                    self._last_seen[node.serial] = reading.identity
                 continue
-            if not isinstance(seen, LinkError | ProtocolError):
-                raise seen
-            self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=seen.message))
+            if not isinstance(reading, LinkError | ProtocolError):
+                raise reading
+            self._log(LogLevel.ERROR, t("node {serial}: {error}", serial=node.serial, error=reading.message))
             observations.append(NodeObservation(node.serial, node.tier, node.release.version, None, None))
         checks = evaluate_pack(observations)
         self._pack_checks = checks
@@ -719,15 +763,17 @@ class Campaign:
 
         The confirms stay one at a time (each is journalled before the next node is touched, so a
         cut here leaves a clear line between confirmed and not-yet-confirmed nodes); the
-        configuration checks, read-only unless a parameter differs, run side by side.
+        configuration checks, read-only unless a parameter differs, run side by side, and so do
+        the final pack check's reads of each node.
         """
         if self._state.phase is not Phase.CONFIRM:
             self._begin_phase(Phase.CONFIRM)
         todo = [node for node in self._p.nodes if "confirm" not in self._state.node(node.serial).done]
+        seen: dict[str, NodeObservation | BmsFlasherError] = {}
         if self._side_by_side([node.link for node in todo]):
             checked = {node.serial for node in todo}
             self._check_configs([node.serial for node in self._p.nodes if node.serial not in checked])
-            self._confirm_in_turn(todo)
+            seen = self._confirm_in_turn(todo)
         else:
             for node in todo:
                 self._node_step(node.serial, "confirm", None)
@@ -737,7 +783,8 @@ class Campaign:
                     identity = nodes.confirm_from(target, node.release.package, identity)
                 self._confirmed(node, identity)
             self._check_configs([node.serial for node in self._p.nodes])
-        checks = self._pack_self_test()
+        checks = self._pack_self_test(seen)
+        self._read_back = dict(self._last_seen)  # each node read after its last write: its final state
         if any(not m.passed for m in checks):
             detail = failed_names(checks)
             self._end_phase(Phase.CONFIRM, False, detail)
@@ -758,36 +805,47 @@ class Campaign:
             None,
         )
 
-    def _confirm_in_turn(self, todo: Sequence[PlannedNode]) -> None:
+    def _confirm_in_turn(self, todo: Sequence[PlannedNode]) -> dict[str, NodeObservation | BmsFlasherError]:
         """The confirms on a shared bus: every node made ready at once, then confirmed in its turn.
 
         Each node's thread opens it, reads its identity (re-arming a node a power cut reverted)
         and then waits for its turn; the campaign's thread gives the turns in tier order and
         journals each confirm before giving the next, so the line between confirmed and unconfirmed
-        nodes is exactly where a cut finds it. After its confirm a node's thread checks its
-        configuration against its backup while the next nodes are confirmed. A stop (a failure, a
-        kill) ends every waiting thread without confirming its node.
+        nodes is exactly where a cut finds it. Once every node is confirmed, each node's thread
+        checks its configuration against its backup and then reads what the final pack check needs
+        (telemetry, link counters; its identity is the one its confirm was proven with),
+        :data:`_BUSY_NODES_AT_ONCE` nodes at a time: the turns before have the bus and the host to
+        themselves. A stop (a failure, a kill) ends every waiting thread without
+        confirming its node. Returns each node's final reading (or why it failed).
         """
         records = {node.serial: self._backup_of(node.serial) for node in todo}
         before = {node.serial: self._from_version(node.serial) for node in todo}  # the journal stays here
         turns = {node.serial: threading.Event() for node in todo}
         confirmed: dict[str, tuple[DeviceIdentity, FirmwareVersion | None]] = {}
         done = {node.serial: threading.Event() for node in todo}
+        every_node_confirmed = threading.Event()
         stop = threading.Event()
+        busy = threading.BoundedSemaphore(_BUSY_NODES_AT_ONCE)
 
-        def work(node: PlannedNode, target: Target) -> RestoreResult | None:
+        def work(node: PlannedNode, target: Target) -> _Checked:
             identity, rearmed = self._rearm_if_reverted(
                 target, node, self._profile(node), before[node.serial]
             )
             turns[node.serial].wait()
             if stop.is_set():
                 raise _TurnStoppedError  # only ever raised after the campaign's thread stopped reading
-            confirmed[node.serial] = (nodes.confirm_from(target, node.release.package, identity), rearmed)
+            proof = nodes.confirm_from(target, node.release.package, identity)
+            confirmed[node.serial] = (proof, rearmed)
             done[node.serial].set()
+            every_node_confirmed.wait()
+            if stop.is_set():
+                raise _TurnStoppedError
             record = records[node.serial]
-            return nodes.check_config(target, record) if record is not None else None
+            with busy:
+                result = nodes.check_config(target, record) if record is not None else None
+                return result, self._observe_or_error(node, target, proof)
 
-        def job(node: PlannedNode) -> RestoreResult | None:
+        def job(node: PlannedNode) -> _Checked:
             with nodes.opened(self._opener, node.link) as target:
                 return work(node, target)
 
@@ -803,14 +861,19 @@ class Campaign:
                     identity, rearmed = confirmed[node.serial]
                     self._log_rearmed(node, rearmed)
                     self._confirmed(node, identity)
-            finally:
+            except BaseException:
                 stop.set()
+                raise
+            finally:
                 for turn in turns.values():
                     turn.set()
+                every_node_confirmed.set()
+            seen: dict[str, NodeObservation | BmsFlasherError] = {}
             for node, future in futures:
-                result = future.result()
+                result, seen[node.serial] = future.result()
                 if result is not None:
                     self._config_checked(node.serial, result)
+        return seen
 
     def _confirmed(self, node: PlannedNode, identity: DeviceIdentity) -> None:
         self._j.node_done(node.serial, "confirm")
@@ -993,9 +1056,13 @@ class Campaign:
         def read(entry: NodeEntry) -> LinkSettings:
             return self._link(entry.serial)
 
-        for entry, seen in self._each_or_error(
-            self._state.nodes, read, lambda _entry, target: target.identify()
-        ):
+        unread = [entry for entry in self._state.nodes if entry.serial not in self._read_back]
+        now: dict[str, DeviceIdentity | BmsFlasherError] = {
+            entry.serial: seen
+            for entry, seen in self._each_or_error(unread, read, lambda _entry, target: target.identify())
+        }
+        for entry in self._state.nodes:
+            seen = self._read_back.get(entry.serial) or now[entry.serial]
             running: str | None = None
             confirmed: bool | None = None
             model = ""

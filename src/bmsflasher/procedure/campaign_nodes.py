@@ -85,13 +85,17 @@ def measure_gates(
     profile: DeviceProfile,
     overrides: Mapping[str, str],
     background: Sequence[Job] = (),
+    *,
+    identity: DeviceIdentity | None = None,
 ) -> NodeGates:
     """The single-device gates for this node's package, plus "no node in fault" (read-only).
 
     ``background``: read-only jobs run in the gaps of the stability window, as the single update
-    runs its backup's reads there (:class:`~.backup_prefetch.ConfigPrefetch`).
+    runs its backup's reads there (:class:`~.backup_prefetch.ConfigPrefetch`). ``identity``: the
+    node's identity when the caller has just read it (else it is read here).
     """
-    identity = target.identify()
+    if identity is None:
+        identity = target.identify()
     inputs = preconditions.measure(target, identity, profile.preconditions, background)
     report = preconditions.evaluate(inputs, package.facts, profile.preconditions, overrides)
     fault = check_node_fault(identity, inputs.samples)
