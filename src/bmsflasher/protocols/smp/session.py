@@ -11,7 +11,7 @@ never be taken for the current one).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -305,6 +305,59 @@ class SmpSession:
             ),
             hint=self._no_answer_hint(),
         )
+
+    def transact_reads(
+        self, reads: Sequence[tuple[MessageBuilder, str]], *, window: int
+    ) -> list[SmpResponse]:
+        """Idempotent reads, up to ``window`` in the device's buffers at once; in order, all answered.
+
+        The device answers in order, so its processing of one read overlaps the wire time of the
+        next instead of each read waiting out a whole round trip (19 settings reads took 57 ms one
+        by one on the virtual BMS). A read not answered cleanly here (lost, garbled, an error
+        answer) is asked again alone by :meth:`transact`, with its retries, authentication and
+        error sentences: nothing is skipped, it is only no faster. A noisy line reads one by one.
+        """
+        results: list[SmpResponse | None] = [None] * len(reads)
+        if window > 1 and len(reads) > 1 and not self.line_is_noisy():
+            self._read_pipelined(reads, results, window)
+        return [
+            answer if answer is not None else self.transact(build, what)
+            for answer, (build, what) in zip(results, reads, strict=True)
+        ]
+
+    def _read_pipelined(
+        self, reads: Sequence[tuple[MessageBuilder, str]], results: list[SmpResponse | None], window: int
+    ) -> None:
+        """Fill ``results`` with the clean answers a pipelined pass gets; stop at the first silence."""
+        waiting: dict[int, tuple[int, SmpHeader]] = {}  # sequence -> (index, request header)
+        following = 0
+        deadline = 0.0
+        while following < len(reads) or waiting:
+            while following < len(reads) and len(waiting) < window:
+                sequence = self.next_sequence()
+                message = reads[following][0](sequence)
+                waiting[sequence] = (following, SmpHeader.unpack(message))
+                self.counters.requests += 1
+                self.send(message)
+                deadline = time.monotonic() + self.default_timeout_s(len(message))
+                following += 1
+            response = self.poll(deadline, until_bad_frames=self._corruption_seen())
+            if response is None:
+                self.counters.timeouts += 1
+                return  # lost or garbled: what is left is asked for one by one
+            entry = waiting.get(response.header.sequence)
+            if entry is None:
+                continue  # a late answer to something else
+            index, request = entry
+            header = response.header
+            if (header.group, header.command, header.op) != (request.group, request.command, request.op + 1):
+                continue
+            del waiting[header.sequence]
+            try:
+                check_error(response, reads[index][1])
+            except BmsFlasherError:
+                continue  # asked again alone, which raises (or authenticates) as a single read does
+            results[index] = response
 
     def default_timeout_s(self, message_bytes: int, processing_s: float = BASE_TIMEOUT_S) -> float:
         """Wire time of the request and a typical answer, with margin, plus device processing time."""

@@ -411,30 +411,47 @@ class SmpTarget(TargetBase):
         """Read the schema a few entries per request, so each answer survives a noisy line.
 
         A device that does not page (no ``total`` in its answer) sends the whole schema at once.
+        Once the first page tells the total, the other pages are asked for together
+        (:meth:`SmpSession.transact_reads`); a page that comes back short is followed one by one.
         """
         entries: list[object] = []
-        version: object = None
         while True:
             page: dict[str, object] = {"start": len(entries), "count": SCHEMA_PAGE_ENTRIES}
             body = self._bms_read(BmsCommand.CONFIG_SCHEMA, t("configuration schema read"), page).body
-            version, params, total = body.get("schema_version"), body.get("params"), body.get("total")
-            if not isinstance(version, int) or not isinstance(params, list):
-                raise DeviceRejectedError(t("The device's configuration schema answer is malformed."))
+            version, params, total = _schema_page(body)
             entries.extend(params)
-            if not isinstance(total, int) or isinstance(total, bool) or not params or len(entries) >= total:
+            if total is None or not params or len(entries) >= total:
+                return version, entries
+            if len(entries) > MAX_SCHEMA_ENTRIES:
+                raise DeviceRejectedError(t("The device's configuration schema never ends."))
+            starts = range(len(entries), min(total, MAX_SCHEMA_ENTRIES + 1), SCHEMA_PAGE_ENTRIES)
+            answers = self._session.transact_reads(
+                [(partial(_schema_request, start), t("configuration schema read")) for start in starts],
+                window=window_for(self.params().buf_count),
+            )
+            for start, answer in zip(starts, answers, strict=True):
+                if start != len(entries):
+                    break  # an earlier page came back short: go on one page at a time
+                version, params, total = _schema_page(answer.body)
+                entries.extend(params)
+                if total is None or not params:
+                    return version, entries
+            if len(entries) >= total:
                 return version, entries
             if len(entries) > MAX_SCHEMA_ENTRIES:
                 raise DeviceRejectedError(t("The device's configuration schema never ends."))
 
     def read_config(self) -> ConfigSnapshot:
         version, schema = self.config_schema()
-        values: dict[str, ParameterValue] = {}
-        for name in schema:
-            key = msg.SETTINGS_PREFIX + name
-            response = self._session.transact(
-                partial(msg.setting_read, key), t("read of setting {key}", key=key)
-            )
-            values[name] = msg.decode_setting_value(key, response.body.get("val"))
+        keys = [msg.SETTINGS_PREFIX + name for name in schema]
+        answers = self._session.transact_reads(
+            [(partial(msg.setting_read, key), t("read of setting {key}", key=key)) for key in keys],
+            window=window_for(self.params().buf_count),
+        )
+        values: dict[str, ParameterValue] = {
+            name: msg.decode_setting_value(key, answer.body.get("val"))
+            for name, key, answer in zip(schema, keys, answers, strict=True)
+        }
         return ConfigSnapshot(schema_version=version, parameters=values)
 
     def _read_config_schema(self) -> ConfigSchema:
@@ -633,3 +650,20 @@ class SmpTarget(TargetBase):
         return self._session.transact(
             lambda seq: msg.bms_write(command, body, seq), what, attempts=IDEMPOTENT_WRITE_ATTEMPTS
         )
+
+
+def _schema_request(start: int, sequence: int) -> bytes:
+    """A configuration schema page request (BMS command 11 with ``start``/``count``)."""
+    return msg.bms_read(BmsCommand.CONFIG_SCHEMA, sequence, {"start": start, "count": SCHEMA_PAGE_ENTRIES})
+
+
+def _schema_page(body: Mapping[str, object]) -> tuple[int, list[object], int | None]:
+    """(schema version, the page's entries, the total or None for a device that does not page).
+
+    Raises:
+        DeviceRejectedError: the answer is not a schema page.
+    """
+    version, params, total = body.get("schema_version"), body.get("params"), body.get("total")
+    if not isinstance(version, int) or not isinstance(params, list):
+        raise DeviceRejectedError(t("The device's configuration schema answer is malformed."))
+    return version, params, total if isinstance(total, int) and not isinstance(total, bool) else None
