@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +79,11 @@ def tool_env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def run_tool(rig: Rig, release: Release, kill_at_s: float | None) -> tuple[int, str, bool]:
-    """Run ``bmsflasher flash``; SIGKILL it after ``kill_at_s`` if still running. (code, stderr, killed)."""
+def run_tool(
+    rig: Rig, release: Release, kill_at_s: float | None, kill_when: Callable[[], bool] | None = None
+) -> tuple[int, str, bool]:
+    """Run ``bmsflasher flash``; SIGKILL it after ``kill_at_s`` (or once ``kill_when()`` holds, at most
+    ``kill_at_s`` seconds in) if still running. (code, stderr, killed)."""
     proc = subprocess.Popen(
         flash_command(rig, release),
         stdout=subprocess.DEVNULL,
@@ -89,7 +93,14 @@ def run_tool(rig: Rig, release: Release, kill_at_s: float | None) -> tuple[int, 
     )
     killed = False
     try:
-        if kill_at_s is not None:
+        if kill_when is not None and kill_at_s is not None:
+            deadline = time.monotonic() + kill_at_s
+            while proc.poll() is None and time.monotonic() < deadline and not kill_when():
+                time.sleep(0.005)
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed = True
+        elif kill_at_s is not None:
             try:
                 proc.wait(timeout=kill_at_s)
             except subprocess.TimeoutExpired:
@@ -103,10 +114,13 @@ def run_tool(rig: Rig, release: Release, kill_at_s: float | None) -> tuple[int, 
     return proc.returncode, stderr or "", killed
 
 
-def kill_case(workdir: Path, protocol: str, release: Release, kill_at_s: float) -> KillCase:
+def kill_case(
+    workdir: Path, protocol: str, release: Release, kill_at_s: float, *, mid_transfer: bool = False
+) -> KillCase:
     with make_rig(workdir, protocol, release) as rig:
         config = rig.customise()
-        _, _, killed = run_tool(rig, release, kill_at_s)
+        when = (lambda: _half_uploaded(rig)) if mid_transfer else None
+        _, _, killed = run_tool(rig, release, kill_at_s, when)
         time.sleep(0.5)  # the technician looks, sighs, and runs the same command again
         code, stderr, _ = run_tool(rig, release, None)
         seen = verdict(rig.dev, release, config)
@@ -122,8 +136,14 @@ def clean_cli_duration_s(workdir: Path, protocol: str, release: Release) -> floa
         return elapsed
 
 
+def _half_uploaded(rig: Rig) -> bool:
+    """The device holds half the image: the kill lands mid-transfer however fast the update got."""
+    status = rig.dev.upload_status()
+    return status.slot >= 0 and status.total > 0 and status.offset >= status.total // 2
+
+
 def test_tool_kill_mid_update_fast(tmp_path: Path, release: Release) -> None:
-    case = kill_case(tmp_path, "smp", release, kill_at_s=2.5)
+    case = kill_case(tmp_path, "smp", release, kill_at_s=60.0, mid_transfer=True)
     assert case.killed
     assert not case.problems, case.problems
 
