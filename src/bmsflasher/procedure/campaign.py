@@ -95,10 +95,12 @@ Approval = Callable[[CampaignPlan], bool]
 SinkFor = Callable[[str], EventSink]
 _MAX_NODES_AT_ONCE: Final = 16
 """Node steps running side by side on one shared bus (a 1 + 2 + 12 pack: all of them)."""
-_BUSY_NODES_AT_ONCE: Final = 4
-"""Nodes that exchange requests back to back at once (no wait of their own between them): a
-configuration check is some twenty requests. Fifteen at once only thrash the host: the answers of
-the adapter pile up unread (it drops them past its buffer) and every node times out together."""
+_BUSY_NODES_AT_ONCE: Final = 2
+"""Nodes that exchange requests back to back at once (no wait of their own between them), as a
+configuration check does (the schema's long answer, then some twenty parameters). The host, not the
+bus, sets their pace (one node alone already takes about 2.5 ms a request), so more at once buy no
+speed: fifteen, or even four, at once had the long answers time out together and retry together
+under load, where the turns' natural stagger (one or two at once) never did."""
 _TURN_POLL_S: Final = 0.05
 """How often the campaign's thread looks whether a node's thread failed before its confirm."""
 _Checked = tuple[RestoreResult | None, NodeObservation | BmsFlasherError]
@@ -529,7 +531,7 @@ class Campaign:
 
         def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, ConfigPrefetch | None]:
             profile = self._profile(node)
-            identity = self._leave_bootloader(target, profile)
+            identity = self._leave_bootloader(target, profile, node.identity)
             prefetch = ConfigPrefetch(target) if node.serial in needs_backup else None
             background = prefetch.jobs() if prefetch is not None else ()
             package = node.release.package
@@ -554,12 +556,14 @@ class Campaign:
                 State.REFUSED, t("Refused before anything was written: {gates}.", gates=joined(refusals))
             )
 
-    def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> DeviceIdentity:
+    def _leave_bootloader(
+        self, target: Target, profile: DeviceProfile, identity: DeviceIdentity
+    ) -> DeviceIdentity:
         """A node a killed run left in its programming session goes back to its application.
 
-        Returns the node's identity now (its gates start from it rather than asking again).
+        ``identity`` is the one this run's discovery read (the plan's; nothing has been written
+        since). Returns the identity the gates judge: that one, or the node's after the reset.
         """
-        identity = target.identify()
         if identity.mode is DeviceMode.BOOTLOADER:
             reset_device(target)
             identity = wait_for_application(target, profile.reboot)
