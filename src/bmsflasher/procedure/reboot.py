@@ -152,15 +152,24 @@ def wait_for_application(
     limits: RebootLimits,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    not_reset_yet: Callable[[DeviceIdentity], bool] | None = None,
 ) -> DeviceIdentity:
     """Reconnect and wait (bounded) until the device leaves its bootloader.
 
     A device in recovery is given ``settle_timeout_s`` too — a bootloader that is still swapping
-    may briefly answer as recovery — and is then reported as stuck.
+    may briefly answer as recovery — and is then reported as stuck. ``not_reset_yet`` tells an
+    identity from before the reset (see :func:`reboot_and_classify`); such an identity is asked
+    again within the same bound, never classified.
     """
     identity = target.reconnect(limits.reconnect_timeout_s)
     deadline = clock() + limits.settle_timeout_s
-    while identity.mode is not DeviceMode.APPLICATION and clock() < deadline:
+
+    def waiting(identity: DeviceIdentity) -> bool:
+        if identity.mode is not DeviceMode.APPLICATION:
+            return True
+        return not_reset_yet is not None and not_reset_yet(identity)
+
+    while waiting(identity) and clock() < deadline:
         sleep(SETTLE_POLL_S)
         try:
             identity = target.identify()
@@ -192,7 +201,12 @@ def reboot_and_classify(
     """
     started = clock()
     reset_device(target)
-    identity = wait_for_application(target, limits, clock)
+    # A device may answer for a while after its reset answer (Zephyr resets 250 ms later, its SMP
+    # thread still serving): the package still waiting in its slot, marked for the test boot, is the
+    # firmware that is about to go, not a revert. Every real boot consumes that mark.
+    identity = wait_for_application(
+        target, limits, clock, not_reset_yet=lambda seen: package_pending(seen, package)
+    )
     report = BootReport(classify(identity, package, previous_version), identity, clock() - started)
     if report.outcome is BootOutcome.RECOVERY:
         raise ProcedureError(

@@ -64,6 +64,10 @@ class SerialDeviceSettings:
             a UART behind a separate USB-serial adapter, whose port stays.
         program_s_per_byte: flash programming time per uploaded byte (0: instant). Internal MCU
             flash programs about 100 KB/s (nRF52: 41 us per word; STM32G4: ~80 us per double word).
+        serves_during_reset_delay: keep answering requests during the reset delay, as Zephyr does
+            (its OS reset runs from delayed work while the SMP thread goes on): a tool that asks
+            at once after the reset is answered by the firmware that is about to go. False: the
+            SMP thread waits the delay out silently.
     """
 
     buf_size: int = DEFAULT_BUF_SIZE
@@ -72,6 +76,7 @@ class SerialDeviceSettings:
     reenumerate_on_reset: bool = True
     program_s_per_byte: float = 0.0
     rate_switch: bool = True
+    serves_during_reset_delay: bool = False
 
 
 class SerialFrontEnd:
@@ -236,11 +241,21 @@ class SerialFrontEnd:
 
     # --- the firmware's SMP thread ---------------------------------------------------------------
     def _serve(self) -> None:
+        reboot_at: float | None = None  # a reset answered while serving through its delay
         while not self._stop.is_set():
+            if reboot_at is not None and time.monotonic() >= reboot_at:
+                reboot_at = None
+                self._reboot()
+                continue
             if self._link_rate is not None:
                 self._apply_rate(self._link_rate.tick())  # the proof and idle timeouts
+            wait_s = (
+                _RATE_POLL_S
+                if reboot_at is None
+                else max(0.001, min(_RATE_POLL_S, reboot_at - time.monotonic()))
+            )
             try:
-                message = self._requests.get(timeout=_RATE_POLL_S)
+                message = self._requests.get(timeout=wait_s)
             except queue.Empty:
                 continue
             try:
@@ -258,6 +273,10 @@ class SerialFrontEnd:
                 # The answer leaves at the old rate; only then does the UART switch (esptool's pitfall).
                 self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
                 self._apply_rate(self._link_rate.take_pending_switch())
+            if outcome.reset_after and self._settings.serves_during_reset_delay:
+                if reboot_at is None:
+                    reboot_at = time.monotonic() + RESET_DELAY_S
+                continue
             if outcome.reset_after:
                 self._wire.wait_tx_drained(_DRAIN_LIMIT_S)
                 # Zephyr reboots CONFIG_MCUMGR_GRP_OS_RESET_MS (250 ms) after answering, so the
