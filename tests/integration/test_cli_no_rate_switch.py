@@ -3,6 +3,8 @@
 A virtual BMS on a pty opened at 460800 baud offers 921600 (BMS commands 16/17). Without the
 option the tool switches as soon as it has connected; with it, ``flash`` updates the device
 without a single switch, before or after the reboot, and the device's UART never leaves 460800.
+A Modbus module on an RS485 bus (19200 8E1, offering up to 230400) takes its transfer at the bus
+rate when opened the same way.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ import io
 import json
 from pathlib import Path
 
+from modbus_support import pty_modules, signed_image
 from proc_support import DEMO_PUB, HEALTHY, Bench, package, smp_bench
 
 from bmsflasher.cli.main import main
+from bmsflasher.firmware.mcuboot import parse_image
+from bmsflasher.procedure import open_target
+from bmsflasher.protocols.modbus.target import ModbusTarget
+from bmsflasher.sim.modbus.module import ModbusModule
 
 OPENED = 460_800
 
@@ -54,3 +61,25 @@ def test_flash_with_no_rate_switch_stays_at_the_opened_rate(tmp_path: Path, data
         assert bench.front_end is not None
         assert bench.front_end.wire.device_baud == OPENED
         assert str(bench.device.identity().firmware_version) == "1.1.0"
+
+
+def test_a_modbus_module_opened_without_the_switch_takes_its_transfer_at_the_bus_rate(
+    data_home: Path,
+) -> None:
+    """The option's Modbus half: ``open_target(rate_switch=False)`` leaves the single-module path alone."""
+    bus_baud = 19_200
+    image = signed_image("1.1.0", 4 * 1024)
+    with pty_modules(baud=bus_baud, parity="E") as (bench, _host):
+        module = bench.rack.modules[0]
+        assert isinstance(module, ModbusModule)
+        assert module.line_rate is not None  # the module offers faster rates ...
+        target = open_target(bench.link, timeout_s=5.0, rate_switch=False)
+        bench.opened.append(target)
+        assert isinstance(target, ModbusTarget)
+        target.upload_image(image)
+        assert target.last_line_rate is None  # ... and was never asked
+        assert module.line_rate.switches == 0
+        assert target.session.link.baud == bus_baud
+        assert next(s.image_hash for s in target.identify().slots if s.slot == 1) == (
+            parse_image(image).declared_sha256
+        )
