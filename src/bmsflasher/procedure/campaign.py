@@ -531,7 +531,7 @@ class Campaign:
 
         def work(node: PlannedNode, target: Target) -> tuple[nodes.NodeGates, ConfigPrefetch | None]:
             profile = self._profile(node)
-            identity = self._leave_bootloader(target, profile, node.identity)
+            identity = self._leave_bootloader(target, profile)
             prefetch = ConfigPrefetch(target) if node.serial in needs_backup else None
             background = prefetch.jobs() if prefetch is not None else ()
             package = node.release.package
@@ -556,14 +556,12 @@ class Campaign:
                 State.REFUSED, t("Refused before anything was written: {gates}.", gates=joined(refusals))
             )
 
-    def _leave_bootloader(
-        self, target: Target, profile: DeviceProfile, identity: DeviceIdentity
-    ) -> DeviceIdentity:
+    def _leave_bootloader(self, target: Target, profile: DeviceProfile) -> DeviceIdentity:
         """A node a killed run left in its programming session goes back to its application.
 
-        ``identity`` is the one this run's discovery read (the plan's; nothing has been written
-        since). Returns the identity the gates judge: that one, or the node's after the reset.
+        Returns the node's identity now (its gates start from it rather than asking again).
         """
+        identity = target.identify()
         if identity.mode is DeviceMode.BOOTLOADER:
             reset_device(target)
             identity = wait_for_application(target, profile.reboot)
