@@ -98,9 +98,9 @@ _MAX_NODES_AT_ONCE: Final = 16
 _BUSY_NODES_AT_ONCE: Final = 2
 """Nodes that exchange requests back to back at once (no wait of their own between them), as a
 configuration check does (the schema's long answer, then some twenty parameters). The host, not the
-bus, sets their pace (one node alone already takes about 2.5 ms a request), so more at once buy no
+bus, sets their pace (one node alone already takes about 2 ms a request), so more at once buy no
 speed: fifteen, or even four, at once had the long answers time out together and retry together
-under load, where the turns' natural stagger (one or two at once) never did."""
+under load."""
 _TURN_POLL_S: Final = 0.05
 """How often the campaign's thread looks whether a node's thread failed before its confirm."""
 _Checked = tuple[RestoreResult | None, NodeObservation | BmsFlasherError]
@@ -813,11 +813,11 @@ class Campaign:
         Each node's thread opens it, reads its identity (re-arming a node a power cut reverted)
         and then waits for its turn; the campaign's thread gives the turns in tier order and
         journals each confirm before giving the next, so the line between confirmed and unconfirmed
-        nodes is exactly where a cut finds it. Once every node is confirmed, each node's thread
-        checks its configuration against its backup and then reads what the final pack check needs
-        (telemetry, link counters; its identity is the one its confirm was proven with),
-        :data:`_BUSY_NODES_AT_ONCE` nodes at a time: the turns before have the bus and the host to
-        themselves. A stop (a failure, a kill) ends every waiting thread without
+        nodes is exactly where a cut finds it. After its confirm a node's thread checks its
+        configuration against its backup while the next nodes are confirmed, and once every node is
+        confirmed it reads what the final pack check needs (telemetry, link counters; its identity
+        is the one its confirm was proven with); both :data:`_BUSY_NODES_AT_ONCE` nodes at a time,
+        so the turns keep most of the host. A stop (a failure, a kill) ends every waiting thread without
         confirming its node. Returns each node's final reading (or why it failed).
         """
         records = {node.serial: self._backup_of(node.serial) for node in todo}
@@ -839,12 +839,13 @@ class Campaign:
             proof = nodes.confirm_from(target, node.release.package, identity)
             confirmed[node.serial] = (proof, rearmed)
             done[node.serial].set()
-            every_node_confirmed.wait()
-            if stop.is_set():
-                raise _TurnStoppedError
             record = records[node.serial]
             with busy:
                 result = nodes.check_config(target, record) if record is not None else None
+            every_node_confirmed.wait()
+            if stop.is_set():
+                raise _TurnStoppedError
+            with busy:
                 return result, self._observe_or_error(node, target, proof)
 
         def job(node: PlannedNode) -> _Checked:
