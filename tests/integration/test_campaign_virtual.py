@@ -14,9 +14,15 @@ import pytest
 from campaign_support import Pack, fast_profile, release, virtual_pack
 
 from bmsflasher.cli.main import main
-from bmsflasher.core.events import Measurement, Progress, StepFinished, StepStarted
-from bmsflasher.procedure.campaign import NODE_SESSION_KIND, PARENT_KEY, SESSION_KIND
-from bmsflasher.procedure.campaign_journal import CampaignJournal, pack_id
+from bmsflasher.core.events import Event, Measurement, Progress, StepFinished, StepStarted
+from bmsflasher.procedure.campaign import (
+    NODE_SESSION_KIND,
+    PARENT_KEY,
+    SESSION_KIND,
+    Campaign,
+    CampaignOptions,
+)
+from bmsflasher.procedure.campaign_journal import CampaignJournal, Phase, pack_id
 from bmsflasher.procedure.preconditions import CELL_STABILITY
 from bmsflasher.procedure.profiles import DeviceProfile
 from bmsflasher.procedure.states import State
@@ -142,3 +148,27 @@ def test_the_nodes_gates_run_side_by_side_on_the_shared_bus(tmp_path: Path) -> N
         stability = [m for _w, m in pack.events if isinstance(m, Measurement) and m.name == CELL_STABILITY]
         assert len(stability) == 4  # every node's own window
         assert all(m.passed for m in stability)
+
+
+def test_the_result_asks_no_node_again_after_the_final_pack_check(tmp_path: Path) -> None:
+    """Each node's state in the result is the final pack check's reading (made after the node's last
+    write), so once the confirm phase has ended no node is asked anything again."""
+    with virtual_pack(tmp_path) as pack:
+        servers = pack.sim.servers
+        at_confirm_end: list[int] = []
+
+        def sink(event: Event) -> None:
+            if isinstance(event, StepFinished) and event.step == Phase.CONFIRM.value:
+                at_confirm_end.append(sum(server.requests_served for server in servers))
+
+        result = Campaign(
+            lambda: release("1.1.0"),
+            lambda: list(pack.links),
+            pack.open,
+            pack.db,
+            sink=sink,
+            options=CampaignOptions(journal_dir=tmp_path / "journal", profile_for=fast_profile),
+        ).run()
+        assert result.outcome is State.UPDATED, result.reason
+        assert at_confirm_end == [sum(server.requests_served for server in servers)]
+        assert {(n.running_version, n.confirmed) for n in result.nodes} == {("1.1.0", True)}
