@@ -139,7 +139,8 @@ class SimOptions:
             that cannot tell.
         time_scale: simulated seconds per real second for the pack model.
         erase_time_s_per_sector: how long one sector erase takes (tests use 0).
-        boot_time_s: how long one boot attempt takes (tests use 0).
+        boot_time_s: how long one start of the MCU takes: at a reset and after each crash, not again
+            when the bootloader goes on to the image after a swap (tests use 0).
         geometry: flash layout of a new device.
     """
 
