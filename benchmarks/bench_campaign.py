@@ -2,8 +2,12 @@
 The pack is ``bmsflasher sim --protocol uds --link slcan --topology bcu=1,bmc=2,bmu=12 --bitrate
 500000`` in its own process (the sim's defaults: 5 ms per 4 KiB sector erase, 0.2 s per boot
 attempt, real-time pack model), behind its emulated USB-CAN adapter. The campaign updates it to the
-demo bundle ``pack-1.1.0`` (BMU 49.8 KB, BMC 66 KB, BCU 99 KB images) with the shipped default
-profile (5 stability samples 0.2 s apart, 5 + 10 link round trips, balancing observed), through the
+demo bundle ``pack-1.1.0`` (BMU 49.8 KB, BMC 66 KB, BCU 99 KB images) and, as a second case
+("256 KiB images" rows), to the same bundle rebuilt at benchmark time with every node's image the
+size of the single-device demo package's (256 KiB of firmware body, a 262.8 KB image, 107.7 KB on
+the bus after zlib; same models, hardware revisions, versions and demo key;
+``benchmarks/sized_bundle.py``; the nodes' image slots are 512 KiB, so it fits), with the shipped
+default profile (5 stability samples 0.2 s apart, 5 + 10 link round trips, balancing observed), through the
 procedure API the CLI runs. The reference, measured in the same run on a second, fresh pack process:
 every node's bare transfer of its package (adapter opened, node identified, then only the upload
 timed; no checks, no reboot), summed over the 15 nodes. The issue's target: the campaign within
@@ -19,8 +23,16 @@ identity once and the final pack check and the read-back reused readings already
 requests outside the transfers, now 3,515 by an instrumented run), this section read 27.8 s over
 16.0 s, 1.74x at load 2.8 (prepare 3.22 s, confirm 2.86 s, read back 0.41 s); run in turns with the
 old code on the same host at load 2, the old code took 30.5-30.8 s and the new 28.5-33.1 s: only the
-read-back's 0.5 s stands out of the host's noise. What stands between the figure and 1.2x: the
-uploads already fill the bus (a bare upload moves about 24 kB/s of 29-bit frames, the 500 kbit/s
+read-back's 0.5 s stands out of the host's noise. The ratio is 1.86x with the small demo images
+and 1.18x with the realistic 256 KiB images (78.2 s over 66.2 s, load 1.2), for one reason: the
+campaign's required checks cost a fixed ~12 s whatever the image size (discovery, prepare, test
+boot, self-tests and confirm: 12.9 s with the demo images, 11.0 s with the large ones, the
+difference within the host's noise), while the transfer sum grows with the image size (16.1 s,
+then 66.2 s; the transfer phase itself runs 2-6 % above the sum). The issue names no image size:
+with this generator's images the 1.2x line is crossed at about 210-230 KiB per node, real BMS
+firmware (typically 128-512 KiB) that compresses less than the demo payload (to 41 %) only lowers
+the ratio, and at 128 KiB it would read about 1.35x. What stands between the small-image figure
+and 1.2x: the uploads already fill the bus (a bare upload moves about 24 kB/s of 29-bit frames, the 500 kbit/s
 ceiling), so the transfer phase cannot beat their sum; everything else is some 3,500 small requests
 (per node about 78 for the gates with the backup's two reads, 30 for the test boot, 58 for the
 self-tests, 57 for the confirm), and the host, not the bus, sets their pace: one node alone takes
@@ -50,10 +62,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.sized_bundle import write_sized_bundle
 from bmsflasher.core.events import Event, StepFinished, StepStarted
 from bmsflasher.core.resources import resource_path
 from bmsflasher.core.types import CanAddressing, LinkSettings
 from bmsflasher.firmware.bundle import load_bundle
+from bmsflasher.firmware.demo_assets import DEMO_PAYLOAD_BYTES
 from bmsflasher.procedure import build_keyring, open_target
 from bmsflasher.procedure.campaign import Campaign, CampaignOptions
 from bmsflasher.procedure.campaign_bundle import pack_links, release_loader, release_set
@@ -66,6 +80,8 @@ BITRATE = 500_000
 BUNDLE = resource_path("demo", "bundles", "pack-1.1.0.bmsbundle")
 DEMO_PUB = resource_path("demo", "demo-key.pub.pem")
 TARGET_RATIO = 1.2
+REALISTIC_BYTES = DEMO_PAYLOAD_BYTES
+"""Firmware body of every node in the second case: the single-device demo package's (256 KiB)."""
 RUNS = 2
 START_TIMEOUT_S = 60.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,9 +147,9 @@ def _nodes(listening: dict[str, object]) -> list[dict[str, object]]:
     return nodes
 
 
-def bare_transfers(listening: dict[str, object], keys: Path) -> dict[str, list[float]]:
+def bare_transfers(listening: dict[str, object], keys: Path, bundle: Path) -> dict[str, list[float]]:
     """Each node's bare upload of its package (seconds), by tier: open, identify, time the upload only."""
-    release = release_set_of(keys)
+    release = release_set_of(keys, bundle)
     images = {entry.model: entry.package.image for entry in release.entries}
     bus = _bus(listening)
     seconds: dict[str, list[float]] = {}
@@ -183,9 +199,9 @@ def one_request(listening: dict[str, object]) -> float:
         target.close()
 
 
-def release_set_of(keys: Path) -> ReleaseSet:
-    """The demo bundle, verified (each node type's package)."""
-    return release_set(load_bundle(BUNDLE, build_keyring([DEMO_PUB], folder=keys)))
+def release_set_of(keys: Path, bundle: Path) -> ReleaseSet:
+    """A bundle signed with the demo key, verified (each node type's package)."""
+    return release_set(load_bundle(bundle, build_keyring([DEMO_PUB], folder=keys)))
 
 
 class PhaseClock:
@@ -209,14 +225,16 @@ class PhaseClock:
             self.last_end = now
 
 
-def campaign(listening: dict[str, object], workdir: Path) -> tuple[float, PhaseClock, int | None]:
+def campaign(
+    listening: dict[str, object], workdir: Path, bundle: Path
+) -> tuple[float, PhaseClock, int | None]:
     """The campaign's wall time, its phases and how many times it opened the adapter."""
     keyring = build_keyring([DEMO_PUB], folder=workdir / "no-user-keys")
     started = time.perf_counter()
     clock = PhaseClock(started)
     with RecordsDb.open(workdir / "history.sqlite3") as db:
         run = Campaign(
-            release_loader(BUNDLE, keyring),
+            release_loader(bundle, keyring),
             pack_links(_bus(listening)),
             lambda link: open_target(link, timeout_s=10.0),
             db,
@@ -246,67 +264,90 @@ class Measured:
         return self.wall / sum(sum(values) for values in self.bare.values())
 
 
-def measure_once() -> Measured:
-    """Bare transfers on one fresh pack, the campaign on another (never both at once)."""
+def measure_once(bundle: Path) -> Measured:
+    """Bare transfers of ``bundle`` on one fresh pack, its campaign on another (never both at once)."""
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
         folder = Path(tmp)
         (folder / "bare").mkdir()
         (folder / "campaign").mkdir()
         with pack_process(folder / "bare") as listening:
-            bare = bare_transfers(listening, folder / "keys")
+            bare = bare_transfers(listening, folder / "keys", bundle)
             request_s = one_request(listening)
         with pack_process(folder / "campaign") as listening:
-            wall, clock, opens = campaign(listening, folder / "campaign")
+            wall, clock, opens = campaign(listening, folder / "campaign", bundle)
     return Measured(bare, wall, clock, opens, os.getloadavg()[0], request_s)
 
 
-def run() -> list[dict[str, object]]:
-    """The best of :data:`RUNS` measurements (the host is shared): phase rows and the ratio row."""
-    runs = [measure_once() for _ in range(RUNS)]
-    best = min(runs, key=lambda measured: measured.ratio)
-    bare, wall, clock, opens = best.bare, best.wall, best.clock, best.opens
+def best_of(bundle: Path) -> tuple[Measured, str]:
+    """The best of :data:`RUNS` measurements of ``bundle`` and every run's ratio with its load."""
+    runs = [measure_once(bundle) for _ in range(RUNS)]
     every = ", ".join(f"{m.ratio:.2f}x at load {m.load:.1f}" for m in runs)
-    bare_sum = sum(sum(values) for values in bare.values())
-    rows: list[dict[str, object]] = [
-        {
-            "benchmark": "pack campaign vs bare transfers",
-            "case": (
-                f"1 + 2 + 12 nodes, 500 kbit/s slcan: campaign {wall:.1f} s over the sum of the 15 bare "
-                f"transfers {bare_sum:.1f} s (adapter opened {opens} time(s); best of {RUNS}: {every})"
-            ),
-            "value": round(wall / bare_sum, 3),
-            "unit": "x",
-            "ratio": round(wall / bare_sum / TARGET_RATIO, 3),
-            "reference": f"target {TARGET_RATIO:g}x",
-        }
-    ]
-    before = (clock.first_phase or clock.started) - clock.started
-    rows.append(_phase("discover and plan", before, wall))
-    for phase, seconds in clock.phases.items():
-        rows.append(_phase(phase, seconds, wall))
-    rows.append(_phase("read back", wall - (clock.last_end - clock.started), wall))
+    return min(runs, key=lambda measured: measured.ratio), every
+
+
+def run() -> list[dict[str, object]]:
+    """The demo bundle's rows, then the same rows for :data:`REALISTIC_BYTES` images (best of each)."""
+    small, small_every = best_of(BUNDLE)
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-bundle-") as tmp:
+        large_bundle = write_sized_bundle(Path(tmp), REALISTIC_BYTES)
+        large, large_every = best_of(large_bundle)
+    kib = REALISTIC_BYTES // 1024
+    rows = [_ratio_row(small, small_every, "")]
+    rows += _phase_rows(small, "")
     rows.append(
         {
             "benchmark": "one request",
             "case": f"one UDS round trip, one node alone (mean of {REQUESTS} TesterPresent)",
-            "value": round(best.request_s * 1000, 2),
+            "value": round(small.request_s * 1000, 2),
             "unit": "ms",
             "ratio": None,
             "reference": "the host's pace for every small request",
         }
     )
-    for tier, values in bare.items():
-        rows.append(
-            {
-                "benchmark": "bare transfer",
-                "case": f"{tier.upper()} x{len(values)}: each node's package alone (mean per node)",
-                "value": round(sum(values) / len(values), 2),
-                "unit": "s",
-                "ratio": None,
-                "reference": f"sum {sum(values):.1f} s",
-            }
-        )
+    rows += _bare_rows(small, "")
+    rows.append(_ratio_row(large, large_every, f"{kib} KiB images: "))
+    rows += _phase_rows(large, f"{kib} KiB images: ")
+    rows += _bare_rows(large, f"{kib} KiB images: ")
     return rows
+
+
+def _ratio_row(best: Measured, every: str, prefix: str) -> dict[str, object]:
+    bare_sum = sum(sum(values) for values in best.bare.values())
+    return {
+        "benchmark": "pack campaign vs bare transfers",
+        "case": (
+            f"{prefix}1 + 2 + 12 nodes, 500 kbit/s slcan: campaign {best.wall:.1f} s over the sum of the "
+            f"15 bare transfers {bare_sum:.1f} s (adapter opened {best.opens} time(s); best of {RUNS}: "
+            f"{every})"
+        ),
+        "value": round(best.wall / bare_sum, 3),
+        "unit": "x",
+        "ratio": round(best.wall / bare_sum / TARGET_RATIO, 3),
+        "reference": f"target {TARGET_RATIO:g}x",
+    }
+
+
+def _phase_rows(best: Measured, prefix: str) -> list[dict[str, object]]:
+    clock, wall = best.clock, best.wall
+    before = (clock.first_phase or clock.started) - clock.started
+    rows = [_phase(f"{prefix}discover and plan", before, wall)]
+    rows += [_phase(f"{prefix}{phase}", seconds, wall) for phase, seconds in clock.phases.items()]
+    rows.append(_phase(f"{prefix}read back", wall - (clock.last_end - clock.started), wall))
+    return rows
+
+
+def _bare_rows(best: Measured, prefix: str) -> list[dict[str, object]]:
+    return [
+        {
+            "benchmark": "bare transfer",
+            "case": f"{prefix}{tier.upper()} x{len(values)}: each node's package alone (mean per node)",
+            "value": round(sum(values) / len(values), 2),
+            "unit": "s",
+            "ratio": None,
+            "reference": f"sum {sum(values):.1f} s",
+        }
+        for tier, values in best.bare.items()
+    ]
 
 
 def _phase(name: str, seconds: float, wall: float) -> dict[str, object]:
