@@ -8,6 +8,7 @@ format must put the same frames on the bus, in the same order, with the recorded
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from pathlib import Path
@@ -22,7 +23,10 @@ from bmsflasher.sim.wire.can_bus import CanBusTimeline
 from bmsflasher.sim.wire.replay_node import ReplayNode
 
 FORMATS = (".blf", ".asc", ".log", ".trc", ".csv")
-GAP_TOLERANCE_S = 0.02
+GAP_TOLERANCE_S = 0.05
+"""Worst lateness of one frame against the others: five replays at once share a loaded 2-core host."""
+MEAN_GAP_ERROR_S = 0.01
+"""Mean error over a replay: the recorded timing is kept, not merely approached by one frame in a while."""
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +98,12 @@ def test_every_format_replays_the_same_frames_with_the_recorded_timing(
     for path, collector in zip(paths, collectors, strict=True):
         assert [frame for frame, _ in collector.heard] == [key(message) for message in source], path.suffix
         started = collector.heard[0][1]
-        for (_, at), expected in zip(collector.heard, expected_gaps, strict=True):
-            assert abs((at - started) - expected) < GAP_TOLERANCE_S, path.suffix
+        heard = zip(collector.heard, expected_gaps, strict=True)
+        offsets = [(at - started) - expected for (_, at), expected in heard]
+        typical = statistics.median(offsets)  # a first frame heard late shifts every offset alike
+        errors = [abs(offset - typical) for offset in offsets]
+        assert max(errors) < GAP_TOLERANCE_S, path.suffix
+        assert statistics.fmean(errors) < MEAN_GAP_ERROR_S, path.suffix
 
 
 def test_loop_starts_the_log_again(tmp_path: Path) -> None:
