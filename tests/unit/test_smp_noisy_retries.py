@@ -25,11 +25,13 @@ from bmsflasher.protocols.smp.session import DEFAULT_ATTEMPTS, MAX_NOISY_ATTEMPT
 class ScriptedDevice:
     """Answers every echo; the first ``garble`` answers arrive corrupted, or none when ``silent``."""
 
-    def __init__(self, garble: int, *, silent: bool = False) -> None:
+    def __init__(self, garble: int, *, silent: bool = False, drop: int = 0) -> None:
         self.master, self._slave = os.openpty()
         self.path = os.ttyname(self._slave)
         self.garble = garble
         self.silent = silent
+        self.drop = drop
+        """Requests after the garbled ones that never arrive (the line lost them on the way in)."""
         self.requests = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="test-scripted-smp-device")
@@ -46,7 +48,7 @@ class ScriptedDevice:
             for message in decoder.feed(data):
                 self.requests += 1
                 head = smphdr.Header.loads(message[: smphdr.Header.SIZE])
-                if self.silent:
+                if self.silent or self.garble < self.requests <= self.garble + self.drop:
                     continue
                 answer = encode_frame(bytes(EchoWriteResponse(sequence=head.sequence, r="hi").BYTES))
                 if self.requests <= self.garble:
@@ -99,3 +101,12 @@ def test_a_line_that_garbles_everything_ends_at_the_ceiling_and_says_so(device_f
         _echo(device)
     assert f"{MAX_NOISY_ATTEMPTS} attempts" in caught.value.message
     assert device.requests == MAX_NOISY_ATTEMPTS
+
+
+def test_lost_requests_after_a_garbled_answer_are_retried_past_the_silent_budget(device_factory) -> None:
+    """One garbled answer proves the device is there: the silent tries that follow are lost requests
+    (the session-wide ratio may still look clean after a long clean upload), not a dead device."""
+    device = ScriptedDevice(garble=1, drop=DEFAULT_ATTEMPTS + 2)
+    device_factory.append(device)
+    assert _echo(device) == "hi"
+    assert device.requests == DEFAULT_ATTEMPTS + 4

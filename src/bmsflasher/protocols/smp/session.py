@@ -262,6 +262,11 @@ class SmpSession:
                     self.counters.timeouts += 1
                     if self._corruption_seen() > corruption_before:
                         garbled += 1
+                        if budget > 1:
+                            # This request's own answers arrive garbled: the device is there and the
+                            # line loses frames both ways, so silent tries are lost requests too
+                            # (the session-wide ratio can still look clean after a long clean upload).
+                            budget = max(budget, MAX_NOISY_ATTEMPTS)
                     else:
                         silent += 1
                     break
