@@ -8,8 +8,7 @@ node carries an image as large as the single-device demo package's (256 KiB of f
 
 Everything else is ``pack-1.1.0``'s: the release name, models, hardware revisions, versions,
 security counter, bootloader minimum, dates and the 1 + 2 + 12 minimum, signed with the demo key.
-Only :func:`~bmsflasher.firmware.demo_bundles.build_pack_image`'s payload size differs (it takes the
-size from the model table, so the image is built here the same way with another size).
+Only the firmware body's size differs (``build_pack_package``'s ``image_bytes``).
 """
 
 from __future__ import annotations
@@ -18,50 +17,29 @@ from pathlib import Path
 
 from bmsflasher.core.resources import resource_path
 from bmsflasher.firmware.bundle import BundleSpec, PackageInput, build_bundle
-from bmsflasher.firmware.demo_assets import DEMO_CREATED, DEMO_EXPIRES, demo_firmware_payload
-from bmsflasher.firmware.demo_bundles import DEMO_BUNDLES, DEMO_MINIMUM_NODES, DemoNodeRelease
-from bmsflasher.firmware.demo_pack_models import DEMO_PACK_BOOTLOADER, DEMO_PACK_SECURITY_COUNTER
+from bmsflasher.firmware.demo_assets import DEMO_CREATED, DEMO_EXPIRES
+from bmsflasher.firmware.demo_bundles import (
+    DEMO_BUNDLES,
+    DEMO_MINIMUM_NODES,
+    DemoNodeRelease,
+    build_pack_image,
+    build_pack_package,
+)
 from bmsflasher.firmware.keys import PrivateKey, load_private_key_file
-from bmsflasher.firmware.mcuboot import DEFAULT_HEADER_SIZE, build_image
-from bmsflasher.firmware.package import PackageSpec, build_package
 from bmsflasher.sim.options import FlashGeometry
 
 RELEASE = "pack-1.1.0"
 DEMO_KEY = resource_path("demo", "demo-key.pem")
 
 
-def _image(key: PrivateKey, release: DemoNodeRelease, payload_bytes: int) -> bytes:
-    """The signed MCUboot image of one node release with a ``payload_bytes`` firmware body."""
-    image = build_image(
-        demo_firmware_payload(release.version, payload_bytes),
-        version=release.version,
-        security_counter=DEMO_PACK_SECURITY_COUNTER,
-        key=key,
-        header_size=DEFAULT_HEADER_SIZE,
-        sim_behaviour=None if release.behaviour == "healthy" else release.behaviour,
-    )
+def _package(key: PrivateKey, release: DemoNodeRelease, payload_bytes: int) -> bytes:
+    """The node release's package with a ``payload_bytes`` firmware body; refused if it cannot fit a slot."""
+    model, version, behaviour = release.node.model, release.version, release.behaviour
+    image = build_pack_image(key, model, version, behaviour, payload_bytes)
     slot = FlashGeometry().slot_size  # the pack nodes' flash: the sim's default geometry
     if len(image) > slot:
         raise ValueError(f"a {len(image)}-byte image does not fit the pack node's {slot}-byte slot")
-    return image
-
-
-def _package(key: PrivateKey, release: DemoNodeRelease, payload_bytes: int) -> bytes:
-    spec = PackageSpec(
-        model=release.node.model,
-        hardware_revisions=(release.node.hardware_revision,),
-        version=release.version,
-        security_counter=DEMO_PACK_SECURITY_COUNTER,
-        min_bootloader_version=DEMO_PACK_BOOTLOADER,
-        release_notes=(
-            f"DEMO {release.node.model} {release.version} ({release.behaviour}), "
-            f"{payload_bytes // 1024} KiB benchmark image."
-        ),
-        created=DEMO_CREATED,
-        expires=DEMO_EXPIRES,
-        sim_behaviour=release.behaviour,
-    )
-    return build_package(spec, _image(key, release, payload_bytes), key)
+    return build_pack_package(key, release, payload_bytes)
 
 
 def sized_bundle(payload_bytes: int) -> bytes:

@@ -114,17 +114,23 @@ DEMO_BUNDLES: Final = (
 
 
 def build_pack_image(
-    key: PrivateKey, model: str, version: FirmwareVersion, behaviour: str = "healthy"
+    key: PrivateKey,
+    model: str,
+    version: FirmwareVersion,
+    behaviour: str = "healthy",
+    image_bytes: int | None = None,
 ) -> bytes:
     """The signed MCUboot image of a demo node model at ``version``.
 
     The virtual pack builds its nodes' factory images (:data:`FACTORY_VERSION`) with this too.
+    ``image_bytes`` overrides the model's firmware body size (the campaign benchmark's realistic
+    images); the shipped bundles use the model table's.
     """
     node = demo_model(model)
     if node is None:
         raise ValueError(f"{model} is not a demo pack model")
     return build_image(
-        demo_firmware_payload(version, node.image_bytes),
+        demo_firmware_payload(version, node.image_bytes if image_bytes is None else image_bytes),
         version=version,
         security_counter=DEMO_PACK_SECURITY_COUNTER,
         key=key,
@@ -133,20 +139,23 @@ def build_pack_image(
     )
 
 
-def build_pack_package(key: PrivateKey, release: DemoNodeRelease) -> bytes:
-    """The signed ``.bmspkg`` of one node model's demo release."""
+def build_pack_package(key: PrivateKey, release: DemoNodeRelease, image_bytes: int | None = None) -> bytes:
+    """The signed ``.bmspkg`` of one node model's demo release (``image_bytes``: see build_pack_image)."""
+    notes = f"DEMO {release.node.model} {release.version} ({release.behaviour})"
+    if image_bytes is not None:
+        notes += f", {image_bytes // 1024} KiB benchmark image"
     spec = PackageSpec(
         model=release.node.model,
         hardware_revisions=(release.node.hardware_revision,),
         version=release.version,
         security_counter=DEMO_PACK_SECURITY_COUNTER,
         min_bootloader_version=DEMO_PACK_BOOTLOADER,
-        release_notes=f"DEMO {release.node.model} {release.version} ({release.behaviour}).",
+        release_notes=f"{notes}.",
         created=DEMO_CREATED,
         expires=DEMO_EXPIRES,
         sim_behaviour=release.behaviour,
     )
-    image = build_pack_image(key, release.node.model, release.version, release.behaviour)
+    image = build_pack_image(key, release.node.model, release.version, release.behaviour, image_bytes)
     return build_package(spec, image, key)
 
 
