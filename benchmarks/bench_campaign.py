@@ -147,6 +147,18 @@ def _nodes(listening: dict[str, object]) -> list[dict[str, object]]:
     return nodes
 
 
+def _node_link(bus: LinkSettings, node: dict[str, object]) -> LinkSettings:
+    """The link to one node of the pack on ``bus`` (29-bit normal fixed addressing)."""
+    return LinkSettings(
+        kind="can",
+        interface=bus.interface,
+        channel=bus.channel,
+        bitrate=BITRATE,
+        node=int(str(node["address"])),
+        addressing=CanAddressing.NORMAL_FIXED_29BIT,
+    )
+
+
 def bare_transfers(listening: dict[str, object], keys: Path, bundle: Path) -> dict[str, list[float]]:
     """Each node's bare upload of its package (seconds), by tier: open, identify, time the upload only."""
     release = release_set_of(keys, bundle)
@@ -154,15 +166,7 @@ def bare_transfers(listening: dict[str, object], keys: Path, bundle: Path) -> di
     bus = _bus(listening)
     seconds: dict[str, list[float]] = {}
     for node in _nodes(listening):
-        link = LinkSettings(
-            kind="can",
-            interface=bus.interface,
-            channel=bus.channel,
-            bitrate=BITRATE,
-            node=int(str(node["address"])),
-            addressing=CanAddressing.NORMAL_FIXED_29BIT,
-        )
-        target = open_target(link, timeout_s=10.0)
+        target = open_target(_node_link(bus, node), timeout_s=10.0)
         try:
             model = target.identify().model
             started = time.perf_counter()
@@ -179,16 +183,7 @@ REQUESTS = 20
 def one_request(listening: dict[str, object]) -> float:
     """The host's cost of one UDS round trip: :data:`REQUESTS` TesterPresent to one node, mean seconds."""
     node = _nodes(listening)[0]
-    bus = _bus(listening)
-    link = LinkSettings(
-        kind="can",
-        interface=bus.interface,
-        channel=bus.channel,
-        bitrate=BITRATE,
-        node=int(str(node["address"])),
-        addressing=CanAddressing.NORMAL_FIXED_29BIT,
-    )
-    target = open_target(link, timeout_s=10.0)
+    target = open_target(_node_link(_bus(listening), node), timeout_s=10.0)
     try:
         target.ping()
         started = time.perf_counter()
