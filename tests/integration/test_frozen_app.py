@@ -12,13 +12,15 @@ GUI started offscreen and closed, and the tarball's install script.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
-import select
+import queue
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import tomllib
 from collections.abc import Iterator
@@ -101,33 +103,62 @@ class RunningSim:
         return next(e for e in self.events if e.get("event") == "listening")
 
 
+def _read_events(stream: Any, events: queue.Queue[dict[str, Any] | None]) -> None:
+    """Every JSON line of the sim's output into ``events``, then None at its end (a thread's body).
+
+    A thread, not ``select()`` on the pipe plus ``readline()``: the text stream reads ahead, so when
+    the frozen sim (which starts fast) writes its ``device`` and ``listening`` lines together, both
+    sit in the stream's buffer after the first ``readline()`` and ``select()`` never reports the
+    second one (CI waited 90 s for a line that had arrived). Draining to the end also means the sim
+    can never block on a full pipe.
+    """
+    try:
+        for line in stream:
+            with contextlib.suppress(ValueError):
+                events.put(json.loads(line))
+    except (OSError, ValueError):
+        pass
+    finally:
+        events.put(None)
+
+
 @pytest.fixture
-def start_sim(user_dirs: dict[str, str], frozen: FrozenBuild) -> Iterator[Any]:
+def start_sim(user_dirs: dict[str, str], frozen: FrozenBuild, tmp_path: Path) -> Iterator[Any]:
     """Start ``bmsflasher sim ... --json`` from the bundle; wait for its 'listening' event."""
     started: list[subprocess.Popen[str]] = []
 
     def start(*args: str) -> RunningSim:
-        process = subprocess.Popen(
-            [str(frozen.program()), "sim", *args, "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=user_dirs,
-        )
+        stderr_log = tmp_path / f"sim-{len(started)}.stderr"
+        with stderr_log.open("w", encoding="utf-8") as stderr_file:
+            process = subprocess.Popen(
+                [str(frozen.program()), "sim", *args, "--json"],
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+                text=True,
+                env=user_dirs,
+            )
         started.append(process)
         assert process.stdout is not None
+        arrived: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        threading.Thread(
+            target=_read_events, args=(process.stdout, arrived), name="frozen-sim-output", daemon=True
+        ).start()
         events: list[dict[str, Any]] = []
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([process.stdout], [], [], 1.0)
-            if ready:
-                line = process.stdout.readline()
-                if not line:
-                    break
-                events.append(json.loads(line))
-                if events[-1].get("event") == "listening":
-                    return RunningSim(process, events)
-        stderr = process.stderr.read() if process.poll() is not None and process.stderr else ""
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                event = arrived.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if event is None:  # its output ended: the sim exited
+                break
+            events.append(event)
+            if event.get("event") == "listening":
+                return RunningSim(process, events)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=15)
+        stderr = stderr_log.read_text(encoding="utf-8", errors="replace")
         raise AssertionError(f"the frozen sim did not start listening: {events} {stderr[-2000:]}")
 
     yield start
