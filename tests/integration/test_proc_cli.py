@@ -112,6 +112,30 @@ def test_flash_exit_codes_and_refusal_message(tmp_path: Path, data_home: Path) -
     assert "Traceback" not in no_trust.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "missing", "said"),
+    [
+        (["flash"], "typo.bmspkg", "The package file {path} does not exist."),
+        (["recover"], "typo.bmspkg", "The package file {path} does not exist."),
+        (["rack-update", "--addresses", "1"], "typo.bmspkg", "The package file {path} does not exist."),
+        (["campaign"], "typo.bmsbundle", "The bundle file {path} does not exist."),
+        (["verify"], "typo.bmspkg", "The package file {path} does not exist."),
+        (["verify"], "typo.bmsbundle", "The bundle file {path} does not exist."),
+    ],
+)
+def test_a_mistyped_release_path_is_named_before_the_empty_keyring(
+    tmp_path: Path, data_home: Path, command: list[str], missing: str, said: str
+) -> None:
+    """No trusted keys and a path that does not exist: the technician is told about the path (exit 3)."""
+    path = tmp_path / missing
+    link = [] if command == ["verify"] else ["--port", "/dev/null", "--yes"]
+    done = cli(*command, str(path), *link)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert said.format(path=path) in done.stderr
+    assert "No trusted keys" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_safety_gate_override_is_refused_up_front(tmp_path: Path, data_home: Path) -> None:
     done = cli(
         "flash", str(package(HEALTHY)), "--port", "/dev/null", "--trust", str(DEMO_PUB), "--yes",

@@ -24,11 +24,11 @@ from bmsflasher.cli.target_args import (
     opened_target,
     print_trusted_keys,
 )
-from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
+from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError, PackageFormatError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
 from bmsflasher.firmware.bundle import Bundle, is_bundle_file, load_bundle
-from bmsflasher.firmware.bundle_errors import BundlePackageError
+from bmsflasher.firmware.bundle_errors import BundleFormatError, BundlePackageError
 from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
@@ -41,8 +41,17 @@ from bmsflasher.procedure.results import measurements_json
 EXIT_VALID = 0
 
 
-def _keyring(trust: list[str]) -> Keyring:
-    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does)."""
+def _keyring(trust: list[str], release: str) -> Keyring:
+    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does).
+
+    A ``release`` file that does not exist is said first, not the empty keyring a mistyped path
+    would otherwise lead to.
+    """
+    path = Path(release)
+    if not path.exists():
+        if path.suffix == ".bmsbundle":
+            raise BundleFormatError(t("The bundle file {path} does not exist.", path=path))
+        raise PackageFormatError(t("The package file {path} does not exist.", path=path))
     if trust:
         return Keyring.from_paths(Path(p) for p in trust)
     return build_keyring()
@@ -145,7 +154,7 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
     bundle: Bundle
     try:
         _refuse_device_options(args)
-        keyring = _keyring(args.trust)
+        keyring = _keyring(args.trust, args.package)
         with package_progress(progress_console(args.json), say(t("Checking the packages"))) as progress:
             bundle = load_bundle(Path(args.package), keyring, progress=progress)
     except BmsFlasherError as exc:
@@ -169,7 +178,7 @@ def run_verify(args: argparse.Namespace) -> int:
         return run_verify_bundle(args)
     identity: DeviceIdentity | None = None
     try:
-        keyring = _keyring(args.trust)
+        keyring = _keyring(args.trust, args.package)
         device, identity = _device(args)
         verdict = check_package_file(Path(args.package), keyring, device)
         verdict.raise_if_refused()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bmsflasher.cli.console import say
-from bmsflasher.core.errors import ConfigValidationError
+from bmsflasher.core.errors import ConfigValidationError, PackageFormatError
 from bmsflasher.core.events import Event, LogLine
 from bmsflasher.core.i18n import t
 from bmsflasher.core.link_options import (
@@ -45,6 +45,7 @@ from bmsflasher.core.link_options import (
 )
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
+from bmsflasher.firmware.bundle_errors import BundleFormatError
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.procedure.connect import DEFAULT_TIMEOUT_S, load_security_key, open_target
 from bmsflasher.procedure.package_loading import build_keyring
@@ -405,11 +406,26 @@ def _print_log_line(event: Event) -> None:
 
 
 def keyring_from_args(args: argparse.Namespace) -> Keyring:
-    """The user's keyring plus the ``--trust`` keys, announced on stderr (:func:`print_trusted_keys`)."""
+    """The user's keyring plus the ``--trust`` keys, announced on stderr (:func:`print_trusted_keys`).
+
+    A release file the command names (``PKG`` or ``BUNDLE``) that does not exist is said first: a
+    technician who mistyped the path must not be sent to the keyring instead (exit 3 either way).
+    """
+    require_release_file(args)
     extra: list[Path] = list(args.trust)
     keyring = build_keyring(extra)
     print_trusted_keys(keyring, json_mode=getattr(args, "json", False))
     return keyring
+
+
+def require_release_file(args: argparse.Namespace) -> None:
+    """Raise the package or bundle reader's own "does not exist" error for a missing ``PKG``/``BUNDLE``."""
+    package: Path | None = getattr(args, "package", None)
+    if package is not None and not package.exists():
+        raise PackageFormatError(t("The package file {path} does not exist.", path=package))
+    bundle: Path | None = getattr(args, "bundle", None)
+    if bundle is not None and not bundle.exists():
+        raise BundleFormatError(t("The bundle file {path} does not exist.", path=bundle))
 
 
 def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:
