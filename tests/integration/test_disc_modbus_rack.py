@@ -160,7 +160,6 @@ def test_cold_scan_finds_every_module_at_random_settings_and_the_warm_scan_goes_
     adapter = warm["adapters"][0]  # type: ignore[index]
     assert adapter["used_cache"], warm
     assert [m["link"]["address"] for m in _modules(warm)] == rack.addresses  # type: ignore[index]
-    assert adapter["elapsed_s"] < 3.0, f"the warm scan took {adapter['elapsed_s']} s"
     assert adapter["attempts"] <= 2 * len(rack.addresses), "the warm scan searched instead of asking"
 
 
@@ -210,16 +209,19 @@ def test_an_undisclosed_rack_numbered_from_5_is_found_without_addresses(tmp_path
     options = ("--link", "pty", "--modules", "8", "--first-address", "5", "--baud", "38400")
     options += ("--parity", "N", "--stopbits", "2")
     for rack in _start(*options):
-        started = time.monotonic()
         document = _scan(tmp_path, "--port", rack.port, "--no-cache")
-        elapsed = time.monotonic() - started
         modules = _modules(document)
         assert [m["link"]["address"] for m in modules] == list(range(5, 13)), document  # type: ignore[index]
         assert [m["serial_number"] for m in modules] == rack.serials
         assert {(m["link"]["parity"], m["link"]["stopbits"]) for m in modules} == {("N", 2)}  # type: ignore[index]
         message = str(document["adapters"][0]["message"])  # type: ignore[index]
         assert "They answer 38400 8O1 as well" in message, message
-        assert elapsed < 20.0, f"the cold scan took {elapsed:.1f} s"
+        # How long it takes is the benchmark's figure (benchmarks/bench_scan.py, target < 20 s); here
+        # the search must stay a search and stop at the first answer: 86 questions on this rack
+        # (2026-12-06: address 1 at each of a pty's 15 framings, addresses 2-5 until one answers, then
+        # the 16 addresses at the found framing); the whole 16-address x 15-framing table is 240.
+        questions = document["adapters"][0]["attempts"]  # type: ignore[index]
+        assert questions <= 110, f"the cold scan asked {questions} questions"
 
 
 def test_a_command_without_the_line_settings_is_told_what_the_scan_found(tmp_path: Path) -> None:
