@@ -23,12 +23,13 @@ from bmsflasher.cli.target_args import (
     add_target_arguments,
     opened_target,
     print_trusted_keys,
+    require_release_path,
 )
-from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError, PackageFormatError
+from bmsflasher.core.errors import BmsFlasherError, ConfigValidationError
 from bmsflasher.core.i18n import t
 from bmsflasher.core.types import DeviceIdentity
 from bmsflasher.firmware.bundle import Bundle, is_bundle_file, load_bundle
-from bmsflasher.firmware.bundle_errors import BundleFormatError, BundlePackageError
+from bmsflasher.firmware.bundle_errors import BundlePackageError
 from bmsflasher.firmware.encryption_report import encryption_facts
 from bmsflasher.firmware.keys import Keyring
 from bmsflasher.firmware.policy import VerifiedPackage
@@ -47,11 +48,7 @@ def _keyring(trust: list[str], release: str) -> Keyring:
     A ``release`` file that does not exist is said first, not the empty keyring a mistyped path
     would otherwise lead to.
     """
-    path = Path(release)
-    if not path.exists():
-        if path.suffix == ".bmsbundle":
-            raise BundleFormatError(t("The bundle file {path} does not exist.", path=path))
-        raise PackageFormatError(t("The package file {path} does not exist.", path=path))
+    require_release_path(Path(release), bundle=Path(release).suffix == ".bmsbundle")
     if trust:
         return Keyring.from_paths(Path(p) for p in trust)
     return build_keyring()

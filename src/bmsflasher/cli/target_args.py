@@ -421,11 +421,20 @@ def keyring_from_args(args: argparse.Namespace) -> Keyring:
 def require_release_file(args: argparse.Namespace) -> None:
     """Raise the package or bundle reader's own "does not exist" error for a missing ``PKG``/``BUNDLE``."""
     package: Path | None = getattr(args, "package", None)
-    if package is not None and not package.exists():
-        raise PackageFormatError(t("The package file {path} does not exist.", path=package))
+    if package is not None:
+        require_release_path(package, bundle=False)
     bundle: Path | None = getattr(args, "bundle", None)
-    if bundle is not None and not bundle.exists():
-        raise BundleFormatError(t("The bundle file {path} does not exist.", path=bundle))
+    if bundle is not None:
+        require_release_path(bundle, bundle=True)
+
+
+def require_release_path(path: Path, *, bundle: bool) -> None:
+    """Raise PackageFormatError/BundleFormatError (exit 3) when ``path`` does not exist."""
+    if path.exists():
+        return
+    if bundle:
+        raise BundleFormatError(t("The bundle file {path} does not exist.", path=path))
+    raise PackageFormatError(t("The package file {path} does not exist.", path=path))
 
 
 def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:
