@@ -116,7 +116,8 @@ def test_flash_without_terminal_needs_yes(capsys: pytest.CaptureFixture[str], tm
     from bmsflasher.core.resources import resource_path
 
     key.write_bytes(resource_path("demo", "demo-key.pub.pem").read_bytes())
-    code = main(["flash", str(tmp_path / "x.bmspkg"), "--port", "/dev/null", "--trust", str(key)])
+    package = resource_path("demo", "packages", "VBMS-16-1.1.0.bmspkg")
+    code = main(["flash", str(package), "--port", "/dev/null", "--trust", str(key)])
     assert code == 8
     assert "pass --yes" in capsys.readouterr().err
 
