@@ -45,11 +45,20 @@ def _rack_update(package: Path, port: str, modules: int, db: Path) -> subprocess
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_until_flash_holds(state: Path, chunk: bytes, tool: subprocess.Popen[str]) -> None:
+def _wait_until_flash_holds(state: Path, chunks: list[bytes], tool: subprocess.Popen[str]) -> None:
+    """Until module 1's flash holds any of ``chunks`` (the records from the middle on, but the last).
+
+    Any, not one: a record the module missed on the line arrives only in its repair, after the whole
+    broadcast, so waiting for one record can cut the power after the broadcast — the likeliest reading
+    of a loaded full run that failed so even at 57600 (not reproduced alone; a poll found late by up to
+    7 records beside three busy loops).
+    """
     deadline = time.monotonic() + CUT_TIMEOUT_S
     while time.monotonic() < deadline:
-        if state.exists() and chunk in state.read_bytes():
-            return
+        if state.exists():
+            held = state.read_bytes()
+            if any(chunk in held for chunk in chunks):
+                return
         assert tool.poll() is None, (
             "rack-update ended before the cut: " + (tool.communicate()[1] or "")[-2000:]
         )
@@ -68,7 +77,7 @@ def test_a_power_cut_mid_broadcast_then_rack_update_resumes_and_confirms_every_m
     image = signed_image("1.1.0", size)
     total = math.ceil(len(image) / RECORD_BYTES)
     middle = int(total * CUT_AT)
-    chunk = image[middle * RECORD_BYTES : (middle + 1) * RECORD_BYTES]
+    chunks = [image[r * RECORD_BYTES : (r + 1) * RECORD_BYTES] for r in range(middle, total - 1)]
     state = tmp_path / "rack"
     state.mkdir()
     options = ("--modules", str(modules), "--baud", str(BAUD), "--parity", "N", "--erase-ms", "0")
@@ -78,7 +87,7 @@ def test_a_power_cut_mid_broadcast_then_rack_update_resumes_and_confirms_every_m
     try:
         tool = _rack_update(package, str(first.listening["port"]), modules, db)
         try:
-            _wait_until_flash_holds(state / "module1.state", chunk, tool)
+            _wait_until_flash_holds(state / "module1.state", chunks, tool)
         finally:
             assert first.stop(signal.SIGKILL) != 0  # the power cut, mid-broadcast
         _out, err = tool.communicate(timeout=120)
