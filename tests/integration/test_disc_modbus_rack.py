@@ -217,11 +217,12 @@ def test_an_undisclosed_rack_numbered_from_5_is_found_without_addresses(tmp_path
         message = str(document["adapters"][0]["message"])  # type: ignore[index]
         assert "They answer 38400 8O1 as well" in message, message
         # How long it takes is the benchmark's figure (benchmarks/bench_scan.py, target < 20 s); here
-        # the search must stay a search and stop at the first answer: 86 questions on this rack
+        # the search must stay a search and stop at the first answer: 86 questions on a quiet machine
         # (2026-12-06: address 1 at each of a pty's 15 framings, addresses 2-5 until one answers, then
-        # the 16 addresses at the found framing); the whole 16-address x 15-framing table is 240.
+        # the 16 addresses at the found framing), 116 in a loaded full run (questions asked again);
+        # walking framing-major instead asks 170, the whole 16-address x 15-framing table 240.
         questions = document["adapters"][0]["attempts"]  # type: ignore[index]
-        assert questions <= 110, f"the cold scan asked {questions} questions"
+        assert questions <= 150, f"the cold scan asked {questions} questions"
 
 
 def test_a_command_without_the_line_settings_is_told_what_the_scan_found(tmp_path: Path) -> None:
