@@ -6,8 +6,8 @@ STAMP := $(VENV)/.installed
 export QT_QPA_PLATFORM ?= offscreen
 # Test processes for `make test` (pytest-xdist). The suite mostly waits on virtual devices (timeouts, line
 # rates, reboots), not on the CPU: on this 2-core machine two workers took 13 min 55 s at load ~0.9; four took
-# about 8 min but at load 2-3 three runs in a row each failed a different timing-bound test. Three is the
-# middle: 10 min 35 s, green. TEST_WORKERS=1 runs it serially.
+# about 8 min, but at load 2-3 the timing-bound rack power-cut test failed in two runs of three. Three is
+# the middle: 10 min 35 s, green. TEST_WORKERS=1 runs it serially.
 TEST_WORKERS ?= 3
 
 .PHONY: venv demo demo-cli test slow lint typecheck contracts unit reliability bench dist dist-test translations clean
