@@ -42,13 +42,8 @@ from bmsflasher.procedure.results import measurements_json
 EXIT_VALID = 0
 
 
-def _keyring(trust: list[str], release: str) -> Keyring:
-    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does).
-
-    A ``release`` file that does not exist is said first, not the empty keyring a mistyped path
-    would otherwise lead to.
-    """
-    require_release_path(Path(release), bundle=Path(release).suffix == ".bmsbundle")
+def _keyring(trust: list[str]) -> Keyring:
+    """``--trust`` keys, or the user's keyring when none is given (as ``flash`` does)."""
     if trust:
         return Keyring.from_paths(Path(p) for p in trust)
     return build_keyring()
@@ -151,7 +146,8 @@ def run_verify_bundle(args: argparse.Namespace) -> int:
     bundle: Bundle
     try:
         _refuse_device_options(args)
-        keyring = _keyring(args.trust, args.package)
+        require_release_path(Path(args.package), bundle=True)  # a mistyped path before an empty keyring
+        keyring = _keyring(args.trust)
         with package_progress(progress_console(args.json), say(t("Checking the packages"))) as progress:
             bundle = load_bundle(Path(args.package), keyring, progress=progress)
     except BmsFlasherError as exc:
@@ -175,7 +171,8 @@ def run_verify(args: argparse.Namespace) -> int:
         return run_verify_bundle(args)
     identity: DeviceIdentity | None = None
     try:
-        keyring = _keyring(args.trust, args.package)
+        require_release_path(Path(args.package), bundle=False)  # a mistyped path before an empty keyring
+        keyring = _keyring(args.trust)
         device, identity = _device(args)
         verdict = check_package_file(Path(args.package), keyring, device)
         verdict.raise_if_refused()

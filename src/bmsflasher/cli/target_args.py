@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bmsflasher.cli.console import say
-from bmsflasher.core.errors import ConfigValidationError, PackageFormatError
+from bmsflasher.core.errors import ConfigValidationError
 from bmsflasher.core.events import Event, LogLine
 from bmsflasher.core.i18n import t
 from bmsflasher.core.link_options import (
@@ -45,8 +45,9 @@ from bmsflasher.core.link_options import (
 )
 from bmsflasher.core.target import Target
 from bmsflasher.core.types import DEFAULT_TESTER_ADDRESS, CanAddressing, LinkSettings
-from bmsflasher.firmware.bundle_errors import BundleFormatError
+from bmsflasher.firmware.bundle import bundle_file_missing
 from bmsflasher.firmware.keys import Keyring
+from bmsflasher.firmware.policy import package_file_missing
 from bmsflasher.procedure.connect import DEFAULT_TIMEOUT_S, load_security_key, open_target
 from bmsflasher.procedure.package_loading import build_keyring
 from bmsflasher.procedure.unlock_records import announce_unlocks as announce_unlocks_to
@@ -429,12 +430,9 @@ def require_release_file(args: argparse.Namespace) -> None:
 
 
 def require_release_path(path: Path, *, bundle: bool) -> None:
-    """Raise PackageFormatError/BundleFormatError (exit 3) when ``path`` does not exist."""
-    if path.exists():
-        return
-    if bundle:
-        raise BundleFormatError(t("The bundle file {path} does not exist.", path=path))
-    raise PackageFormatError(t("The package file {path} does not exist.", path=path))
+    """Raise the reader's own error (exit 3) when ``path`` does not exist, before any keyring is read."""
+    if not path.exists():
+        raise bundle_file_missing(path) if bundle else package_file_missing(path)
 
 
 def print_trusted_keys(keyring: Keyring, *, json_mode: bool) -> None:

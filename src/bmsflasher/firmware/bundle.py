@@ -522,12 +522,17 @@ def verify_bundle(
     return Bundle(manifest, manifest_bytes, signer, tuple(entries), source, hashlib.sha256(data).hexdigest())
 
 
+def bundle_file_missing(path: Path) -> BundleFormatError:
+    """The error for a bundle path that does not exist (the reader's and the command line's one wording)."""
+    return BundleFormatError(t("The bundle file {path} does not exist.", path=path))
+
+
 def read_bundle_file(path: Path) -> bytes:
     """Read a bundle file with the size cap applied while reading (thin I/O helper)."""
     try:
         data = read_capped(path, MAX_BUNDLE_BYTES)
     except FileNotFoundError as exc:
-        raise BundleFormatError(t("The bundle file {path} does not exist.", path=path)) from exc
+        raise bundle_file_missing(path) from exc
     except IsADirectoryError as exc:
         raise BundleFormatError(t("{path} is a folder, not a bundle file.", path=path)) from exc
     except OSError as exc:

@@ -309,6 +309,11 @@ def verify_package(
     )
 
 
+def package_file_missing(path: Path) -> PackageFormatError:
+    """The error for a package path that does not exist (the reader's and the command line's one wording)."""
+    return PackageFormatError(t("The package file {path} does not exist.", path=path))
+
+
 def read_package_file(path: Path) -> bytes:
     """Read a package file with the size cap applied before reading (thin I/O helper)."""
     try:
@@ -325,7 +330,7 @@ def read_package_file(path: Path) -> bytes:
             )
         return data
     except FileNotFoundError as exc:
-        raise PackageFormatError(t("The package file {path} does not exist.", path=path)) from exc
+        raise package_file_missing(path) from exc
     except IsADirectoryError as exc:
         raise PackageFormatError(t("{path} is a folder, not a package file.", path=path)) from exc
     except OSError as exc:
